@@ -1,0 +1,28 @@
+"""Named admin roles, as people who know Entra expect them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AdminRole(models.TextChoices):
+    GLOBAL_ADMINISTRATOR = "global_administrator", _("Global administrator")
+    USER_ADMINISTRATOR = "user_administrator", _("User administrator")
+    APPLICATION_ADMINISTRATOR = "application_administrator", _("Application administrator")
+    GUEST_INVITER = "guest_inviter", _("Guest inviter")
+    BRANDING_ADMINISTRATOR = "branding_administrator", _("Branding administrator")
+    SECURITY_ADMINISTRATOR = "security_administrator", _("Security administrator")
+    REPORTS_READER = "reports_reader", _("Reports reader")
+
+
+def has_admin_role(user, role: str) -> bool:
+    """Global administrators hold every role."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    roles = set(user.admin_roles or ())
+    return AdminRole.GLOBAL_ADMINISTRATOR in roles or role in roles
+
+
+def is_tenant_admin(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.admin_roles)

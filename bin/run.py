@@ -1,0 +1,114 @@
+"""`make run`: find or start PostgreSQL, find Redis (or run tasks in-process), migrate,
+seed the demo tenants, then serve on PORT (8000) with a Celery worker beside it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def database_url() -> str:
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    if answers("127.0.0.1", 5432):
+        ensure_database("host=127.0.0.1 port=5432 user=postgres dbname=postgres", "ciam")
+        return "postgres://postgres@127.0.0.1:5432/ciam"
+    import pgserver
+
+    print("No PostgreSQL on 127.0.0.1:5432: starting an embedded one under .data/pg")
+    server = pgserver.get_server(ROOT / ".data" / "pg", cleanup_mode=None)
+    uri = server.get_uri("postgres")
+    ensure_database(uri, "ciam")
+    return server.get_uri("ciam")
+
+
+def ensure_database(dsn: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def redis_url() -> str:
+    if "REDIS_URL" in os.environ:
+        return os.environ["REDIS_URL"]
+    if answers("127.0.0.1", 6379):
+        return "redis://127.0.0.1:6379/0"
+    print("No Redis on 127.0.0.1:6379: background tasks (emails) run in-process, synchronously.")
+    return ""
+
+
+def main() -> int:
+    port = os.environ.get("PORT", "8000")
+    environment = dict(os.environ)
+    environment.setdefault("DEBUG", "true")
+    environment["DATABASE_URL"] = database_url()
+    environment["REDIS_URL"] = redis_url()
+    environment.setdefault("PUBLIC_PORT", port)
+    environment.setdefault("EMAIL_URL", "consolemail://")
+
+    def manage(*args: str) -> None:
+        subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=environment, check=True)
+
+    manage("migrate_schemas", "-v", "0")
+    print("Demo tenants:")
+    manage("seed_demo")
+
+    processes = []
+    if environment["REDIS_URL"]:
+        processes.append(
+            subprocess.Popen(
+                [PYTHON, "-m", "celery", "-A", "ciam", "worker", "-B", "-l", "warning",
+                 "--concurrency", "2", "--schedule", str(ROOT / ".data" / "celerybeat-schedule")],
+                cwd=ROOT,
+                env=environment,
+            )
+        )  # fmt: skip
+    server_command = [PYTHON, "manage.py", "runserver", f"0.0.0.0:{port}"]
+    if os.environ.get("RUN_NO_RELOAD"):
+        server_command.append("--noreload")
+    processes.append(subprocess.Popen(server_command, cwd=ROOT, env=environment))
+    print(
+        f"\n  Platform:         http://localhost:{port}/\n"
+        f"  Operator console: http://localhost:{port}/operator/  (operator@localhost)\n"
+        f"  Contoso console:  http://contoso.localhost:{port}/console/  (admin@contoso.example)\n"
+        f"  Fabrikam console: http://fabrikam.localhost:{port}/console/  (admin@fabrikam.example)\n"
+        f"  Demo password for every account: demo passphrase for testing\n",
+        flush=True,
+    )
+
+    def stop(*_):
+        for process in processes:
+            process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        return processes[-1].wait()
+    finally:
+        stop()
+        for process in processes:
+            process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.http import HttpResponse, JsonResponse
+
+from ciam import health
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class HealthMiddleware:
+    """`/healthz` and `/readyz` answer on any host, before tenant lookup."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == "/healthz":
+            return HttpResponse("ok\n", content_type="text/plain")
+        if request.path == "/readyz":
+            checks = health.readiness_checks()
+            ready = all(check["ok"] for check in checks.values())
+            return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
+        return self.get_response(request)
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (kept from X-Request-ID when well formed) for logs and audit."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        return response

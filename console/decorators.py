@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+
+from accounts.roles import AdminRole, has_admin_role
+
+
+def console_role(*roles: str):
+    """A console view for administrators holding one of `roles` (Global administrators hold
+    all). Anonymous visitors go to the tenant's sign-in page; anyone else gets a 403 page."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not any(has_admin_role(user, role) for role in roles):
+                return render(
+                    request,
+                    "console/forbidden.html",
+                    {"required_roles": [AdminRole(role).label for role in roles]},
+                    status=403,
+                )
+            return view(request, *args, **kwargs)
+
+        wrapper.console_roles = roles
+        return wrapper
+
+    return decorator
+
+
+ANY_ADMIN = tuple(AdminRole.values)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+
+from accounts.roles import AdminRole
+from console import selectors
+from console.decorators import ANY_ADMIN, console_role
+
+PAGE_SIZE = 25
+
+
+def paginate(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+@console_role(*ANY_ADMIN)
+def overview(request):
+    return render(
+        request,
+        "console/overview.html",
+        {
+            "summary": selectors.directory_summary(),
+            "events": selectors.recent_audit_events(),
+        },
+    )
+
+
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_list(request):
+    filters = {
+        "search": request.GET.get("q", "").strip()[:200],
+        "user_type": request.GET.get("type", ""),
+        "state": request.GET.get("state", ""),
+    }
+    page = paginate(request, selectors.user_list(**filters))
+    template = "console/user_list.html#table" if request.htmx else "console/user_list.html"
+    return render(request, template, {"page": page, "filters": filters})
+
+
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_detail(request, public_id):
+    from django.contrib.auth import get_user_model
+
+    user = get_object_or_404(get_user_model(), public_id=public_id)
+    return render(request, "console/user_detail.html", {"subject": user})
+
+
+@console_role(AdminRole.REPORTS_READER, AdminRole.SECURITY_ADMINISTRATOR)
+def audit_log(request):
+    filters = {
+        "search": request.GET.get("q", "").strip()[:200],
+        "action": request.GET.get("action", "").strip()[:80],
+    }
+    page = paginate(request, selectors.audit_event_list(**filters))
+    template = "console/audit_log.html#table" if request.htmx else "console/audit_log.html"
+    return render(request, template, {"page": page, "filters": filters})

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Tenant(TenantMixin):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    # Provisioning creates the schema itself, from the pre-rendered template script.
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("display name"), max_length=100)
+    slug = models.SlugField(max_length=40, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == self.Status.SUSPENDED
+
+    @property
+    def primary_host(self) -> str:
+        return f"{self.slug}.{settings.BASE_DOMAIN}"
+
+
+class Domain(DomainMixin):
+    """A host that serves a tenant: `<slug>.<base domain>` or a verified custom domain."""
+
+    is_verified = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(is_primary=True),
+                name="one_primary_domain_per_tenant",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class DeletedTenant(models.Model):
+    """What stays in the public schema after a tenant and its schema are deleted."""
+
+    public_id = models.UUIDField()
+    slug = models.CharField(max_length=40)
+    name = models.CharField(max_length=100)
+    schema_name = models.CharField(max_length=63)
+    created_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(auto_now_add=True)
+    deleted_by = models.CharField(max_length=254)
+    user_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-deleted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.slug} (deleted)"
+
+
+class TenantTemplate(models.Model):
+    """The rendered DDL + seed script of the template schema.
+
+    New tenant schemas are created by executing this script, which costs the
+    same whether 1 or 10,000 tenants exist. `fingerprint` names the set of
+    tenant-app migrations the script was rendered from.
+    """
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    script = models.TextField()
+    rendered_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.fingerprint

@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context, tenant_context
+
+from audit.services import audit_record
+from tenants.models import DeletedTenant, Domain, Tenant
+from tenants.provisioning import schema_create_from_template
+from tenants.routing import routing_invalidate
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+RESERVED_SLUGS = frozenset(
+    {
+        "www", "admin", "api", "login", "logout", "signin", "signup", "auth", "oauth", "oidc",
+        "account", "accounts", "console", "mail", "smtp", "static", "media", "status", "help",
+        "support", "docs", "app", "apps", "public", "platform", "operator", "root", "system",
+        "tenant", "tenants", "template", "security", "billing", "dashboard", "localhost",
+    }
+)  # fmt: skip
+
+
+def slug_problem(slug: str) -> str | None:
+    """Why `slug` cannot name a new tenant, or None when it can."""
+    if len(slug) < 3 or len(slug) > 40:
+        return _("Use 3 to 40 characters.")
+    if not SLUG_PATTERN.match(slug):
+        return _(
+            "Use lowercase letters, digits and hyphens only, starting and ending with a letter "
+            "or digit."
+        )
+    if "--" in slug:
+        return _("Two hyphens in a row are not allowed.")
+    if slug in RESERVED_SLUGS:
+        return _("“%(slug)s” is reserved. Choose another name.") % {"slug": slug}
+    if (
+        Tenant.objects.filter(slug=slug).exists()
+        or Domain.objects.filter(domain=f"{slug}.{settings.BASE_DOMAIN}").exists()
+    ):
+        return _("“%(slug)s” is already taken.") % {"slug": slug}
+    return None
+
+
+def schema_name_for(slug: str) -> str:
+    # Slugs never contain underscores, so this mapping cannot make two slugs collide.
+    return "t_" + slug.replace("-", "_")
+
+
+@transaction.atomic
+def tenant_create(
+    *,
+    name: str,
+    slug: str,
+    admin_email: str,
+    admin_password: str,
+    created_by=None,
+) -> Tenant:
+    """Create a tenant with its schema, primary domain, first Global administrator and the
+    defaults every feature registers in TENANT_DEFAULTS."""
+    name = name.strip()
+    slug = slug.strip().lower()
+    admin_email = admin_email.strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = [_("Enter a display name.")]
+    elif len(name) > 100:
+        errors["name"] = [_("Use at most 100 characters.")]
+    problem = slug_problem(slug)
+    if problem:
+        errors["slug"] = [problem]
+    try:
+        validate_email(admin_email)
+    except ValidationError:
+        errors["admin_email"] = [_("Enter a valid email address.")]
+    if not errors.get("admin_email"):
+        try:
+            validate_password(admin_password, user=_PasswordContext(admin_email, name, slug))
+        except ValidationError as error:
+            errors["admin_password"] = list(error.messages)
+    if errors:
+        raise ValidationError(errors)
+
+    tenant = Tenant(name=name, slug=slug, schema_name=schema_name_for(slug))
+    try:
+        with transaction.atomic():
+            tenant.save()
+            Domain.objects.create(
+                domain=tenant.primary_host, tenant=tenant, is_primary=True, is_verified=True
+            )
+            schema_create_from_template(tenant.schema_name)
+    except IntegrityError as error:
+        # Two creations racing for one slug: the unique indexes let exactly one through.
+        raise ValidationError(
+            {"slug": [_("“%(slug)s” is already taken.") % {"slug": slug}]}
+        ) from error
+
+    with tenant_context(tenant):
+        from django.contrib.auth import get_user_model
+
+        from accounts.roles import AdminRole
+
+        admin = get_user_model().objects.create_user(
+            email=admin_email,
+            password=admin_password,
+            admin_roles=[AdminRole.GLOBAL_ADMINISTRATOR],
+        )
+        for dotted_path in settings.TENANT_DEFAULTS:
+            import_string(dotted_path)(tenant=tenant, admin=admin)
+        audit_record(actor=created_by or admin, action="tenant.create", target=tenant)
+    routing_invalidate()
+    return tenant
+
+
+class _PasswordContext:
+    """What password validators may compare a new admin's password with."""
+
+    def __init__(self, email: str, tenant_name: str, slug: str):
+        self.email = email
+        self.tenant_name = tenant_name
+        self.slug = slug
+
+
+@transaction.atomic
+def tenant_suspend(*, tenant: Tenant, actor) -> Tenant:
+    if tenant.is_suspended:
+        return tenant
+    tenant.status = Tenant.Status.SUSPENDED
+    tenant.suspended_at = timezone.now()
+    tenant.save(update_fields=["status", "suspended_at"])
+    _end_all_sessions(tenant)
+    audit_record(
+        actor=actor,
+        action="tenant.suspend",
+        target=tenant,
+        before={"status": "active"},
+        after={"status": "suspended"},
+    )
+    routing_invalidate()
+    return tenant
+
+
+@transaction.atomic
+def tenant_resume(*, tenant: Tenant, actor) -> Tenant:
+    if not tenant.is_suspended:
+        return tenant
+    tenant.status = Tenant.Status.ACTIVE
+    tenant.suspended_at = None
+    tenant.save(update_fields=["status", "suspended_at"])
+    audit_record(
+        actor=actor,
+        action="tenant.resume",
+        target=tenant,
+        before={"status": "suspended"},
+        after={"status": "active"},
+    )
+    routing_invalidate()
+    return tenant
+
+
+@transaction.atomic
+def tenant_delete(*, tenant: Tenant, confirm_slug: str, actor) -> DeletedTenant:
+    """Drop the tenant's schema; a record of the deletion stays in the public schema."""
+    if confirm_slug.strip() != tenant.slug:
+        raise ValidationError(
+            {"confirm_slug": [_("Type the slug “%(slug)s” to confirm.") % {"slug": tenant.slug}]}
+        )
+    from tenants.selectors import tenant_user_counts
+
+    record = DeletedTenant.objects.create(
+        public_id=tenant.public_id,
+        slug=tenant.slug,
+        name=tenant.name,
+        schema_name=tenant.schema_name,
+        created_at=tenant.created_at,
+        deleted_by=getattr(actor, "email", str(actor))[:254],
+        user_count=tenant_user_counts([tenant]).get(tenant.pk, 0),
+    )
+    with schema_context("public"), connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{tenant.schema_name}" CASCADE')
+    snapshot = {"slug": tenant.slug, "name": tenant.name, "schema": tenant.schema_name}
+    audit_record(actor=actor, action="tenant.delete", target=tenant, before=snapshot)
+    tenant.delete()
+    routing_invalidate()
+    return record
+
+
+def _end_all_sessions(tenant: Tenant) -> None:
+    with tenant_context(tenant):
+        from django.contrib.sessions.models import Session
+
+        Session.objects.all().delete()

@@ -1,0 +1,127 @@
+"""Shared test fixtures.
+
+Two tenants (acme and globex) are provisioned once per test process through the
+fast path and committed, each with a Global administrator, a member and (from
+the other tenant's point of view) an outsider. Tests that need the database run
+inside a transaction that is rolled back, so a test may create tenants freely:
+the schema it creates disappears with the rollback.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+PASSWORD = "a long and unusual passphrase"
+
+
+@dataclass
+class TenantWorld:
+    tenant: object
+    host: str
+    admin: object
+    member: object
+
+    def client(self, user=None, **extra) -> Client:
+        """A test client on this tenant's host, signed in as `user` when given."""
+        from django_tenants.utils import tenant_context
+
+        client = Client(HTTP_HOST=self.host, **extra)
+        if user is not None:
+            with tenant_context(self.tenant):
+                client.force_login(user)
+        return client
+
+
+def _provision(slug: str, name: str) -> TenantWorld:
+    from django.contrib.auth import get_user_model
+    from django_tenants.utils import tenant_context
+
+    from tenants.models import Tenant
+    from tenants.services import tenant_create
+
+    tenant = Tenant.objects.filter(slug=slug).first() or tenant_create(
+        name=name, slug=slug, admin_email=f"admin@{slug}.test", admin_password=PASSWORD
+    )
+    with tenant_context(tenant):
+        User = get_user_model()
+        admin = User.objects.get(email=f"admin@{slug}.test")
+        member = User.objects.filter(email=f"member@{slug}.test").first()
+        if member is None:
+            member = User.objects.create_user(email=f"member@{slug}.test", password=PASSWORD)
+    return TenantWorld(tenant=tenant, host=tenant.primary_host, admin=admin, member=member)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database (migrated, with the tenant template rendered) plus acme and globex."""
+    with django_db_blocker.unblock():
+        worlds = {
+            "acme": _provision("acme", "Acme Corporation"),
+            "globex": _provision("globex", "Globex"),
+        }
+        connection.set_schema_to_public()
+    return worlds
+
+
+@pytest.fixture(scope="session")
+def worlds(django_db_setup):
+    return django_db_setup
+
+
+@pytest.fixture
+def acme(worlds, db) -> TenantWorld:
+    return worlds["acme"]
+
+
+@pytest.fixture
+def globex(worlds, db) -> TenantWorld:
+    return worlds["globex"]
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_between_tests():
+    """Each test starts (and ends) on the public schema, whatever the last request chose."""
+    from tenants.routing import routing_forget_local
+
+    connection.set_schema_to_public()
+    routing_forget_local()
+    yield
+    connection.set_schema_to_public()
+    routing_forget_local()
+
+
+@pytest.fixture
+def platform_client() -> Client:
+    return Client(HTTP_HOST=settings.BASE_DOMAIN)
+
+
+@pytest.fixture(scope="session")
+def database_url(django_db_setup) -> str:
+    """DATABASE_URL of this process's test database, for server and worker subprocesses."""
+    params = connection.settings_dict
+    user = params.get("USER") or "postgres"
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def subprocess_env(database_url) -> dict[str, str]:
+    """Environment for a server or Celery worker that shares this test process's database
+    and Redis database."""
+    environment = dict(os.environ)
+    environment.update(
+        DATABASE_URL=database_url,
+        CIAM_TESTING="true",
+        CIAM_TEST_REDIS_URL=settings.REDIS_URL,
+        CACHE_KEY_PREFIX=settings.CACHES["default"].get("KEY_PREFIX", "ciam"),
+        EMAIL_URL=os.environ.get("EMAIL_URL", "consolemail://"),
+    )
+    return environment

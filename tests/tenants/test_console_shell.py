@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django_tenants.utils import tenant_context
+
+
+def test_anonymous_visitor_is_sent_to_the_tenant_sign_in(acme):
+    response = acme.client().get("/console/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/console/"
+
+
+def test_member_who_is_not_an_admin_gets_a_403_page(acme):
+    client = acme.client(acme.member)
+    response = client.get("/console/")
+    assert response.status_code == 403
+    assert "You don't have access to this page" in response.content.decode()
+
+
+def test_global_administrator_sees_the_overview_and_navigation(acme):
+    client = acme.client(acme.admin)
+    response = client.get("/console/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    for area in ("Users", "Apps", "Identity providers", "User flows", "Branding", "Guests",
+                 "Policies", "Logs"):  # fmt: skip
+        assert f">{area}" in body
+    assert str(acme.tenant.public_id) in body
+
+
+def test_role_decorator_limits_a_page_to_its_roles(acme):
+    with tenant_context(acme.tenant):
+        reader = get_user_model().objects.create_user(
+            email="reader@acme.test", password="x" * 20, admin_roles=["reports_reader"]
+        )
+    client = acme.client(reader)
+    assert client.get("/console/").status_code == 200
+    assert client.get("/console/logs/").status_code == 200
+    assert client.get("/console/users/").status_code == 403
+    nav = client.get("/console/").content.decode()
+    assert 'href="/console/users/"' not in nav
+
+
+def test_user_list_searches_and_paginates(acme):
+    with tenant_context(acme.tenant):
+        for number in range(30):
+            get_user_model().objects.create_user(email=f"bulk{number:02}@acme.test")
+    client = acme.client(acme.admin)
+    first = client.get("/console/users/", {"q": "bulk"}).content.decode()
+    assert "30 results" in first and "Page 1 of 2" in first
+    assert "?q=bulk&amp;page=2" in first
+    second = client.get("/console/users/", {"q": "bulk", "page": 2}).content.decode()
+    assert "bulk29@acme.test" in second
+    fragment = client.get("/console/users/", {"q": "bulk07"}, HTTP_HX_REQUEST="true")
+    assert "<html" not in fragment.content.decode()
+    assert "bulk07@acme.test" in fragment.content.decode()
+
+
+def test_admin_session_of_one_tenant_means_nothing_at_another(acme, globex):
+    client = acme.client(acme.admin)
+    session_cookie = client.cookies["sessionid"].value
+    other = globex.client()
+    other.cookies["sessionid"] = session_cookie
+    response = other.get("/console/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_console_user_data_is_escaped(acme):
+    with tenant_context(acme.tenant):
+        get_user_model().objects.create_user(
+            email="xss@acme.test", display_name="<script>alert(1)</script>"
+        )
+    client = acme.client(acme.admin)
+    body = client.get("/console/users/", {"q": "xss"}).content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django_tenants.utils import schema_exists, tenant_context
+
+from tenants.models import Domain, Tenant
+from tenants.services import tenant_create
+from tests.conftest import PASSWORD
+
+
+def make_tenant(slug: str, email: str = "owner@example.org") -> Tenant:
+    return tenant_create(name=slug.title(), slug=slug, admin_email=email, admin_password=PASSWORD)
+
+
+def test_provisioning_creates_schema_domain_and_first_admin(db):
+    tenant = make_tenant("initech")
+
+    assert schema_exists("t_initech")
+    domain = Domain.objects.get(tenant=tenant)
+    assert (domain.domain, domain.is_primary, domain.is_verified) == (
+        "initech.localhost",
+        True,
+        True,
+    )
+    with tenant_context(tenant):
+        admin = get_user_model().objects.get()
+        assert admin.email == "owner@example.org"
+        assert admin.admin_roles == ["global_administrator"]
+        assert admin.check_password(PASSWORD)
+
+
+def test_provisioned_schema_has_every_tenant_table_and_migration(db, acme):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_schema, count(*) FROM information_schema.tables "
+            "WHERE table_schema IN ('tenant_template', %s) GROUP BY table_schema",
+            [acme.tenant.schema_name],
+        )
+        counts = dict(cursor.fetchall())
+        cursor.execute(f'SELECT count(*) FROM "{acme.tenant.schema_name}".django_migrations')
+        tenant_migrations = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM tenant_template.django_migrations")
+        template_migrations = cursor.fetchone()[0]
+    assert counts["tenant_template"] > 20
+    assert counts[acme.tenant.schema_name] == counts["tenant_template"]
+    assert tenant_migrations == template_migrations
+
+
+def test_user_made_in_one_tenant_does_not_exist_in_another(acme, globex):
+    with tenant_context(acme.tenant):
+        get_user_model().objects.create_user(email="only-in-acme@example.com", password=PASSWORD)
+    with tenant_context(globex.tenant):
+        assert not get_user_model().objects.filter(email="only-in-acme@example.com").exists()
+    with tenant_context(acme.tenant):
+        assert get_user_model().objects.filter(email="only-in-acme@example.com").exists()
+
+
+def test_same_admin_email_in_two_tenants_is_two_independent_people(db):
+    first = make_tenant("umbrella", email="same@example.org")
+    second = make_tenant("hooli", email="same@example.org")
+
+    with tenant_context(first):
+        first_admin = get_user_model().objects.get(email="same@example.org")
+        first_admin.set_password("another long passphrase here")
+        first_admin.save()
+    with tenant_context(second):
+        second_admin = get_user_model().objects.get(email="same@example.org")
+        assert second_admin.check_password(PASSWORD)
+        assert second_admin.public_id != first_admin.public_id
+
+
+@pytest.mark.parametrize(
+    ("slug", "message"),
+    [
+        ("ab", "Use 3 to 40 characters."),
+        ("a" * 41, "Use 3 to 40 characters."),
+        ("Bad_Slug", "Use lowercase letters, digits and hyphens only"),
+        ("-acme", "Use lowercase letters, digits and hyphens only"),
+        ("two--hyphens", "Two hyphens in a row are not allowed."),
+        ("www", "is reserved"),
+        ("admin", "is reserved"),
+        ("api", "is reserved"),
+        ("login", "is reserved"),
+        ("acme", "is already taken"),
+    ],
+)
+def test_bad_slugs_are_refused_with_a_clear_message(acme, slug, message):
+    with pytest.raises(ValidationError) as error:
+        make_tenant(slug)
+    assert message in " ".join(error.value.message_dict["slug"])
+
+
+def test_weak_admin_password_is_refused(db):
+    with pytest.raises(ValidationError) as error:
+        tenant_create(
+            name="Weak", slug="weakpass", admin_email="a@example.org", admin_password="password1"
+        )
+    assert "admin_password" in error.value.message_dict
+    assert not Tenant.objects.filter(slug="weakpass").exists()
+
+
+def test_password_containing_the_tenant_name_is_refused(db):
+    with pytest.raises(ValidationError) as error:
+        tenant_create(
+            name="Wayne Enterprises",
+            slug="wayne",
+            admin_email="bruce@example.org",
+            admin_password="enterprises are forever 42",
+        )
+    assert "organisation" in " ".join(error.value.message_dict["admin_password"])
+
+
+def test_concurrent_creation_of_one_slug_lets_exactly_one_through(worlds, django_db_blocker):
+    """Two processes racing for one slug: the unique indexes admit exactly one."""
+    from django.db import connections
+
+    results: list[str] = []
+
+    def create():
+        with django_db_blocker.unblock():
+            try:
+                make_tenant("racer")
+                results.append("created")
+            except ValidationError as error:
+                results.append(" ".join(error.message_dict.get("slug", ["other"])))
+            finally:
+                connections.close_all()
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(results) == ["created", "“racer” is already taken."]
+    finally:
+        from tenants.services import tenant_delete
+
+        with django_db_blocker.unblock():
+            for tenant in Tenant.objects.filter(slug="racer"):
+                tenant_delete(tenant=tenant, confirm_slug="racer", actor=None)

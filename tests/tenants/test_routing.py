@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tenants.models import Domain
+from tenants.services import tenant_resume, tenant_suspend
+from tests.conftest import PASSWORD
+
+
+def test_tenant_host_serves_that_tenant(acme):
+    response = acme.client().get("/")
+    assert response.status_code == 200
+    assert "Welcome to Acme Corporation" in response.content.decode()
+
+
+def test_unknown_host_gets_a_plain_404_naming_no_tenant(acme):
+    from django.test import Client
+
+    for host in ("nope.localhost", "evil.example.com", "acme.localhost.evil.com"):
+        response = Client(HTTP_HOST=host).get("/")
+        body = response.content.decode()
+        assert response.status_code == 404
+        assert "nothing here" in body
+        assert "Acme" not in body and "Globex" not in body
+
+
+def test_forwarded_host_header_is_ignored(acme):
+    from django.test import Client
+
+    response = Client(HTTP_HOST="nope.localhost", HTTP_X_FORWARDED_HOST=acme.host).get("/")
+    assert response.status_code == 404
+
+
+def test_unverified_custom_domain_does_not_route_and_verified_one_does(acme):
+    from django.test import Client
+
+    domain = Domain.objects.create(
+        domain="login.acme.example", tenant=acme.tenant, is_primary=False, is_verified=False
+    )
+    assert Client(HTTP_HOST="login.acme.example").get("/").status_code == 404
+    domain.is_verified = True
+    domain.save()
+    from tenants.routing import routing_invalidate
+
+    routing_invalidate()
+    response = Client(HTTP_HOST="login.acme.example").get("/")
+    assert response.status_code == 200
+    assert "Acme Corporation" in response.content.decode()
+
+
+def test_known_host_is_routed_without_a_query_and_search_path_set_once(acme):
+    client = acme.client()
+    client.get("/")  # warms the host cache and the connection's search_path
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/")
+    assert response.status_code == 200
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert not any("tenants_domain" in sql for sql in statements), statements
+    assert not any(sql.startswith("SET search_path") for sql in statements), statements
+
+
+def test_suspended_tenant_shows_suspended_page_and_nobody_can_sign_in(acme):
+    tenant_suspend(tenant=acme.tenant, actor=None)
+    client = acme.client()
+
+    page = client.get("/accounts/login/")
+    assert page.status_code == 503
+    assert "This tenant is suspended" in page.content.decode()
+    attempt = client.post("/accounts/login/", {"login": acme.admin.email, "password": PASSWORD})
+    assert attempt.status_code == 503
+    assert "_auth_user_id" not in client.session
+
+    tenant_resume(tenant=acme.tenant, actor=None)
+    assert client.get("/accounts/login/").status_code == 200
+
+
+def test_suspending_ends_existing_sessions(acme):
+    client = acme.client(acme.member)
+    tenant_suspend(tenant=acme.tenant, actor=None)
+    tenant_resume(tenant=acme.tenant, actor=None)
+    response = client.get("/console/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_health_endpoints_answer_on_any_host(worlds, db):
+    from django.test import Client
+
+    for host in ("localhost", "acme.localhost", "unknown.example"):
+        client = Client(HTTP_HOST=host)
+        assert client.get("/healthz").content == b"ok\n"
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.content
+        assert ready.json()["ready"] is True
+        assert set(ready.json()["checks"]) == {"database", "redis", "migrations"}
+
+
+def test_readyz_reports_a_tenant_schema_behind_on_migrations(acme):
+    from django.test import Client
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM \"{acme.tenant.schema_name}\".django_migrations WHERE app = 'accounts'"
+        )
+    ready = Client(HTTP_HOST="localhost").get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["migrations"]["ok"] is False
