@@ -125,3 +125,44 @@ def subprocess_env(database_url) -> dict[str, str]:
         EMAIL_URL=os.environ.get("EMAIL_URL", "consolemail://"),
     )
     return environment
+
+
+@pytest.fixture(scope="session")
+def smtp_sink():
+    """A real SMTP server on loopback; this process's Django sends its mail there too."""
+    from tests.mail import SmtpSink
+
+    sink = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_USE_TLS = False
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_sink):
+    """The SMTP sink, emptied for this test."""
+    smtp_sink.clear()
+    return smtp_sink
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(subprocess_env, smtp_sink):
+    """A real Celery worker process on this test process's Redis database and test database,
+    sending mail to the SMTP sink. Tasks it runs see only committed rows: tests that use it
+    commit their data (see `committed`)."""
+    from tests.server import start_celery_worker, stop
+
+    worker = start_celery_worker({**subprocess_env, "EMAIL_URL": smtp_sink.url})
+    yield worker
+    stop(worker)
+
+
+@pytest.fixture
+def committed(worlds, django_db_blocker):
+    """Database access in autocommit mode, for data a server or worker subprocess must see.
+    Such data is not rolled back: use unique names."""
+    with django_db_blocker.unblock():
+        yield

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -53,3 +54,30 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def start_celery_worker(environment: dict, timeout: float = 60) -> subprocess.Popen:
+    """A Celery worker (one process, as in production's smallest setup) that has said it is
+    ready."""
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "ciam", "worker", "--pool", "prefork",
+            "--concurrency", "1", "--loglevel", "info", "--without-gossip", "--without-mingle",
+            "--include", "tests.celery_tasks",
+        ],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    for line in process.stdout:
+        if " ready." in line:
+            break
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError("Celery worker did not start")
+    # Keep draining its output so the worker never blocks on a full pipe.
+    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+    return process
