@@ -79,3 +79,37 @@ class User(AbstractUser):
 
     def get_full_name(self) -> str:
         return self.display_name or super().get_full_name() or self.email
+
+
+class SignInEvent(models.Model):
+    """One row per authentication attempt, good or bad: the tenant's sign-in log."""
+
+    class Result(models.TextChoices):
+        SUCCESS = "success", _("Success")
+        FAILURE = "failure", _("Failure")
+        LOCKED_OUT = "locked_out", _("Locked out")
+        BLOCKED = "blocked", _("Blocked")
+        INTERRUPTED = "interrupted", _("Interrupted")  # e.g. waiting for MFA or consent
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email_typed = models.CharField(max_length=254, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    method = models.CharField(max_length=40)  # password, email_code, token:<grant>, idp:<id>
+    result = models.CharField(max_length=16, choices=Result.choices)
+    failure_reason = models.CharField(max_length=120, blank=True)
+    app_id = models.CharField(max_length=100, blank=True)  # OAuth client id, when an app asked
+    app_name = models.CharField(max_length=255, blank=True)
+    grant = models.CharField(max_length=40, blank=True)
+    mfa_used = models.BooleanField(default=False)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.email_typed} {self.result}"
