@@ -19,6 +19,10 @@ from django.test import Client
 
 PASSWORD = "a long and unusual passphrase"
 
+# Playwright's sync API keeps an event loop running in the test thread, which makes Django
+# refuse database calls from that thread. The tests are synchronous; the guard does not apply.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 
 @dataclass
 class TenantWorld:
@@ -58,15 +62,31 @@ def _provision(slug: str, name: str) -> TenantWorld:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """The test database (migrated, with the tenant template rendered) plus acme and globex."""
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_modify_db_settings
+):
+    """The test database (migrated, with the tenant template rendered) plus acme and globex.
+
+    Replaces pytest-django's fixture, which creates the test database only when a collected
+    test uses `db`: tests that only talk to a server subprocess (with `committed` data) would
+    otherwise run against the development database.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose, interactive=False, aliases={"default"}
+        )
+        assert connection.settings_dict["NAME"].startswith("test_"), "not a test database"
         worlds = {
             "acme": _provision("acme", "Acme Corporation"),
             "globex": _provision("globex", "Globex"),
         }
         connection.set_schema_to_public()
-    return worlds
+    yield worlds
+    with django_db_blocker.unblock():
+        connection.close()
+        teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,70 @@
+"""Browser tests: the real server (gunicorn) and Debian's headless Chromium via Playwright."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.server import free_port, start_gunicorn, stop
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    # axe-core is injected as an inline script, which our CSP (rightly) blocks.
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def running_server(subprocess_env, smtp_sink):
+    """The real server on a spare port, sharing this process's test database; its mail goes
+    to the SMTP sink. `running_server.url(host, path)` builds a URL on a tenant or platform host."""
+    port = free_port()
+    process = start_gunicorn({**subprocess_env, "EMAIL_URL": smtp_sink.url}, port)
+    yield RunningServer(port)
+    stop(process)
+
+
+class RunningServer:
+    def __init__(self, port: int):
+        self.port = port
+
+    def url(self, host: str = "localhost", path: str = "/") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+def axe_violations(page, minimum_impact: tuple[str, ...] = ("serious", "critical")) -> list:
+    """Accessibility problems axe-core finds on the page, at or above the given impact."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        (violation["id"], violation["help"], [node["target"] for node in violation["nodes"]])
+        for violation in result["violations"]
+        if violation["impact"] in minimum_impact
+    ]
