@@ -25,13 +25,15 @@ def answers(host: str, port: int) -> bool:
 def database_url() -> str:
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
-    if answers("127.0.0.1", 5432):
+    if not os.environ.get("EMBEDDED_POSTGRES") and answers("127.0.0.1", 5432):
         ensure_database("host=127.0.0.1 port=5432 user=postgres dbname=postgres", "ciam")
         return "postgres://postgres@127.0.0.1:5432/ciam"
     import pgserver
 
-    print("No PostgreSQL on 127.0.0.1:5432: starting an embedded one under .data/pg")
-    server = pgserver.get_server(ROOT / ".data" / "pg", cleanup_mode=None)
+    data_dir = Path(os.environ.get("EMBEDDED_POSTGRES_DIR", ROOT / ".data" / "pg"))
+    print(f"No PostgreSQL on 127.0.0.1:5432: starting an embedded one under {data_dir}")
+    # Stopped again when this launcher exits.
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
     uri = server.get_uri("postgres")
     ensure_database(uri, "ciam")
     return server.get_uri("ciam")

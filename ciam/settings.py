@@ -97,9 +97,10 @@ ROOT_URLCONF = "ciam.urls_tenant"
 TENANT_TEMPLATE_SCHEMA = "tenant_template"
 
 MIDDLEWARE = [
+    "ciam.middleware.RequestIdMiddleware",  # first, so every log line can carry the request id
+    "django.middleware.security.SecurityMiddleware",  # headers on every answer, 404s included
     "ciam.middleware.HealthMiddleware",  # answers /healthz and /readyz before tenant lookup
     "tenants.middleware.TenantMiddleware",  # host -> tenant (cached), 404 for unknown hosts
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -113,7 +114,6 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
-    "ciam.middleware.RequestIdMiddleware",
 ]
 
 TEMPLATES = [
@@ -268,10 +268,20 @@ USERSESSIONS_TRACK_ACTIVITY = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"tenant_context": {"()": "ciam.logging.TenantContextFilter"}},
     "formatters": {
-        "event": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "event": {
+            "format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s "
+            "request_id=%(request_id)s %(message)s"
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "event"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "event",
+            "filters": ["tenant_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -62,10 +62,14 @@ def template_render() -> str:
         params["NAME"],
     ]
     environment = dict(os.environ)
-    if params.get("HOST"):
-        command += ["--host", params["HOST"]]
-    if params.get("PORT"):
-        command += ["--port", str(params["PORT"])]
+    options = params.get("OPTIONS") or {}
+    # A socket directory may come as ?host=... in DATABASE_URL (the embedded server does).
+    host = params.get("HOST") or options.get("host")
+    port = params.get("PORT") or options.get("port")
+    if host:
+        command += ["--host", str(host)]
+    if port:
+        command += ["--port", str(port)]
     if params.get("USER"):
         command += ["--username", params["USER"]]
     if params.get("PASSWORD"):
