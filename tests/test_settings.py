@@ -12,7 +12,14 @@ def production_env(**changes) -> dict[str, str]:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DEBUG", "CIAM_TESTING", "SECRET_KEY", "PYTEST_XDIST_WORKER"}
+        if key
+        not in {
+            "DEBUG",
+            "CIAM_TESTING",
+            "SECRET_KEY",
+            "PYTEST_XDIST_WORKER",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     environment.update(BASE_DOMAIN="id.example.com", **changes)
     return environment
