@@ -52,11 +52,12 @@ def ensure_database(dsn: str, name: str) -> None:
 
 def redis_url() -> str:
     if "REDIS_URL" in os.environ:
-        return os.environ["REDIS_URL"]
-    if answers("127.0.0.1", 6379):
-        return "redis://127.0.0.1:6379/0"
-    print("No Redis on 127.0.0.1:6379: background tasks (emails) run in-process, synchronously.")
-    return ""
+        url = os.environ["REDIS_URL"]
+    else:
+        url = "redis://127.0.0.1:6379/0" if answers("127.0.0.1", 6379) else ""
+    if not url:
+        print("No Redis: background tasks (emails) run in-process, synchronously.")
+    return url
 
 
 def main() -> int:

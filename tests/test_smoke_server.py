@@ -81,4 +81,4 @@ def test_make_run_without_postgres_or_redis_uses_embedded_postgres_and_inline_ta
         stop(process)
         output = process.stdout.read() if process.stdout else ""
     assert "starting an embedded one" in output
-    assert "background tasks (emails) run in-process" in output
+    assert "No Redis: background tasks (emails) run in-process" in output
