@@ -1,0 +1,507 @@
+"""Shared helpers for the benchmarks under bench/ (benchmarks, not tests).
+
+A benchmark script (`bench/<topic>.py`, run as `.venv/bin/python bench/<topic>.py`)
+typically does:
+
+    import harness
+
+    with harness.bench_database("login") as database_url:   # fresh DB, migrated
+        harness.django_setup(database_url)                  # Django in this process (seeding)
+        ...seed data with services (tenant_create, ...)...
+        with harness.server(database_url) as server:         # ONE sync gunicorn worker, core 0
+            harness.pin_to_core(1)                            # the load generator: core 1
+            floor = harness.measure_floor(server, host="acme.localhost")
+            client = harness.Client(server.base_url, host="acme.localhost")
+            result = harness.measure("GET /", lambda: client.get("/"), seconds=5)
+            harness.print_table("Login", [result], floor=floor)
+
+What the figures mean:
+- The server is one gunicorn sync worker pinned to core 0, so its requests per
+  second are per core. `server CPU ms` is the worker's user+system CPU time per
+  call read from /proc: the cost on the server, whatever the client does.
+- p50/p95/p99 are wall-clock latencies of single calls seen by the client
+  (concurrency 1 unless asked otherwise), loopback only.
+- The floor is GET /healthz measured in the same run against the same server:
+  answered by a middleware before tenant lookup, with no I/O, it is what
+  gunicorn + Django's handler cost on this machine. Comparing with it makes
+  figures from different machines readable.
+
+Loops are bounded by time and by a maximum number of calls. Databases are
+named `<base>_bench_<topic>` (or `<base>_<topic>` when DATABASE_URL's name
+already says "bench") and are dropped when the benchmark ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/ciam"
+SERVER_CORE = 0
+LOAD_CORE = 1
+# Every measurement stops at whichever comes first: its duration or this many calls.
+MAX_CALLS = 200_000
+
+
+# Databases -------------------------------------------------------------------------------
+
+
+def database_url(topic: str) -> str:
+    """The URL of this benchmark's own database on the server DATABASE_URL points at."""
+    parts = urlsplit(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    base = parts.path.lstrip("/") or "ciam"
+    name = f"{base}_{topic}" if "bench" in base else f"{base}_bench_{topic}"
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _database_name(url: str) -> str:
+    name = urlsplit(url).path.lstrip("/")
+    # Never touch the development database or anyone's test database.
+    if "bench" not in name or name.startswith("test_"):
+        raise ValueError(f"refusing to create or drop {name!r}: not a benchmark database")
+    return name
+
+
+def _maintenance_connection(url: str):
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(
+        urlunsplit(parts._replace(path="/postgres", query="")),
+        autocommit=True,
+    )
+
+
+def database_create(url: str) -> None:
+    """Create the database of `url` empty (dropping a leftover from an interrupted run)."""
+    name = _database_name(url)
+    with _maintenance_connection(url) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def database_drop(url: str) -> None:
+    name = _database_name(url)
+    with _maintenance_connection(url) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_environment(url: str, **extra: str) -> dict[str, str]:
+    """Production-like settings (DEBUG off, real secret) served over plain http on loopback."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"CIAM_TESTING", "DEBUG", "PYTEST_XDIST_WORKER", "DJANGO_SETTINGS_MODULE"}
+    }
+    environment.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="ciam.settings",
+        SECRET_KEY=_run_secret,
+        REDIS_URL=os.environ.get("CIAM_TEST_REDIS_URL")
+        or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # Each run gets its own cache keys: nothing leaks between runs or into anyone's cache.
+        CACHE_KEY_PREFIX=f"bench-{_run_id}",
+        PUBLIC_SCHEME="http",
+        SECURE_SSL_REDIRECT="false",
+        LOG_LEVEL="WARNING",
+        EMAIL_URL="dummymail://",
+    )
+    environment.update(extra)
+    return environment
+
+
+_run_secret = secrets.token_urlsafe(50)
+_run_id = secrets.token_hex(4)
+
+
+def migrate(url: str) -> float:
+    """Run `manage.py migrate_schemas` on `url` in a subprocess; returns the seconds it took."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=server_environment(url),
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def bench_database(topic: str, *, migrated: bool = True) -> Iterator[str]:
+    """A fresh database for this benchmark (migrated unless told not to), dropped afterwards."""
+    url = database_url(topic)
+    database_create(url)
+    try:
+        if migrated:
+            migrate(url)
+        yield url
+    finally:
+        _close_django_connections()
+        database_drop(url)
+
+
+def django_setup(url: str) -> None:
+    """Configure Django in this process on `url`, with the same settings as the server."""
+    os.environ.update(server_environment(url))
+    os.environ.pop("CIAM_TESTING", None)
+    import django
+
+    django.setup()
+
+
+def _close_django_connections() -> None:
+    if "django.db" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+
+
+# Server ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the gunicorn master and its worker so far."""
+        total = 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        for pid in [self.process.pid, *_children(self.process.pid)]:
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                # Fields 14 and 15 of /proc/pid/stat (utime, stime), counted after the name.
+                total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(FileNotFoundError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            text = (task / "children").read_text().split()
+            found.extend(int(child) for child in text)
+    return found
+
+
+@contextlib.contextmanager
+def server(url: str, *, core: int = SERVER_CORE, **environment: str) -> Iterator[Server]:
+    """The real server: ONE gunicorn sync worker on `url`, pinned to `core`, on loopback."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            "taskset", "-c", str(core), sys.executable, "-m", "gunicorn", "ciam.wsgi",
+            "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "sync",
+            "--backlog", "64", "--log-level", "warning",
+        ],
+        cwd=ROOT,
+        env=server_environment(url, PUBLIC_PORT=str(port), **environment),
+    )  # fmt: skip
+    running = Server(process=process, port=port)
+    try:
+        _wait_until_healthy(running)
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_healthy(running: Server, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running.process.poll() is not None:
+            raise RuntimeError(f"server exited with {running.process.returncode}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if Client(running.base_url).get("/healthz").status == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("server did not become healthy in time")
+
+
+def pin_to_core(core: int = LOAD_CORE) -> None:
+    """Pin this process (the load generator) and the threads it starts later to `core`."""
+    os.sched_setaffinity(0, {core})
+
+
+# Client ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+@dataclass
+class Client:
+    """A small HTTP client for the load generator: one request per connection (a sync
+    gunicorn worker closes each connection), an explicit Host header (tenant hosts do not
+    resolve here), cookies kept whatever their Secure flag, redirects never followed.
+
+    Not thread-safe: give each thread its own Client.
+    """
+
+    base_url: str
+    host: str = "localhost"
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: dict | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Response:
+        parts = urlsplit(self.base_url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        all_headers = {"Host": self.host, "Connection": "close"}
+        if self.cookies:
+            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if data is not None:
+            body = urlencode(data).encode()
+            all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        all_headers.update(headers or {})
+        try:
+            connection.request(method, path, body=body, headers=all_headers)
+            answer = connection.getresponse()
+            payload = answer.read()
+            for header in answer.headers.get_all("Set-Cookie") or []:
+                cookie = SimpleCookie()
+                cookie.load(header)
+                for name, morsel in cookie.items():
+                    self.cookies[name] = morsel.value
+            return Response(answer.status, dict(answer.headers.items()), payload)
+        finally:
+            connection.close()
+
+    def get(self, path: str, **kwargs) -> Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> Response:
+        return self.request("POST", path, **kwargs)
+
+
+# Measuring ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    label: str
+    calls: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+    concurrency: int
+    server_cpu: float | None = None
+
+    @property
+    def per_second(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+    def percentile(self, share: float) -> float:
+        """Latency in milliseconds at `share` (0-1) of the sorted calls."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
+        return ordered[index] * 1000
+
+    @property
+    def server_cpu_ms(self) -> float | None:
+        if self.server_cpu is None or not self.calls:
+            return None
+        return self.server_cpu / self.calls * 1000
+
+
+def measure(
+    label: str,
+    call: Callable[[], object],
+    *,
+    seconds: float = 5.0,
+    warmup: float = 0.5,
+    concurrency: int = 1,
+    server: Server | None = None,
+    max_calls: int = MAX_CALLS,
+) -> Result:
+    """Call `call` repeatedly for `seconds` (after `warmup`) from `concurrency` threads.
+
+    A call that raises counts as an error, as does one returning a Response whose status is
+    500 or more. Give `server` to get the server's CPU time per call.
+    """
+    _run_for(call, warmup, concurrency, max_calls)
+    cpu_before = server.cpu_seconds() if server else None
+    started = time.perf_counter()
+    latencies, errors = _run_for(call, seconds, concurrency, max_calls)
+    elapsed = time.perf_counter() - started
+    cpu = server.cpu_seconds() - cpu_before if server and cpu_before is not None else None
+    return Result(
+        label=label,
+        calls=len(latencies),
+        errors=errors,
+        seconds=elapsed,
+        latencies=latencies,
+        concurrency=concurrency,
+        server_cpu=cpu,
+    )
+
+
+def _run_for(
+    call: Callable[[], object], seconds: float, concurrency: int, max_calls: int
+) -> tuple[list[float], int]:
+    if seconds <= 0:
+        return [], 0
+    deadline = time.perf_counter() + seconds
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def loop() -> None:
+        mine: list[float] = []
+        failed = 0
+        budget = max_calls // concurrency
+        while len(mine) + failed < budget:
+            begun = time.perf_counter()
+            if begun >= deadline:
+                break
+            try:
+                outcome = call()
+            except Exception:
+                failed += 1
+                continue
+            if isinstance(outcome, Response) and outcome.status >= 500:
+                failed += 1
+                continue
+            mine.append(time.perf_counter() - begun)
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=loop) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors[0]
+
+
+def measure_floor(
+    server: Server, *, host: str = "localhost", seconds: float = 3.0, concurrency: int = 1
+) -> Result:
+    """GET /healthz in this run: gunicorn + Django's handler with no application work."""
+    client = Client(server.base_url, host=host)
+    return measure(
+        "floor: GET /healthz",
+        lambda: client.get("/healthz"),
+        seconds=seconds,
+        concurrency=concurrency,
+        server=server,
+    )
+
+
+def durations_summary(label: str, durations: list[float]) -> dict[str, str]:
+    """p50/p95/max in milliseconds of a list of durations in seconds (for non-HTTP timings)."""
+    ordered = sorted(durations)
+
+    def at(share: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))] * 1000
+
+    return {
+        "what": label,
+        "n": str(len(ordered)),
+        "p50 ms": f"{statistics.median(ordered) * 1000:.1f}",
+        "p95 ms": f"{at(0.95):.1f}",
+        "max ms": f"{ordered[-1] * 1000:.1f}",
+    }
+
+
+# Reporting ---------------------------------------------------------------------------------
+
+
+def markdown_table(rows: list[dict[str, str]]) -> str:
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    lines = [
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join("---" for _ in columns) + "|",
+    ]
+    lines += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def print_table(title: str, results: list[Result], *, floor: Result | None = None) -> None:
+    """Print results as a markdown table, each next to the floor measured in the same run."""
+    rows = []
+    for result in [*([floor] if floor else []), *results]:
+        cpu = result.server_cpu_ms
+        row = {
+            "what": result.label,
+            "calls": str(result.calls),
+            "errors": str(result.errors),
+            "conc.": str(result.concurrency),
+            "req/s (1 core)": f"{result.per_second:.0f}",
+            "p50 ms": f"{result.percentile(0.50):.2f}",
+            "p95 ms": f"{result.percentile(0.95):.2f}",
+            "p99 ms": f"{result.percentile(0.99):.2f}",
+            "server CPU ms/call": f"{cpu:.3f}" if cpu is not None else "",
+        }
+        if floor:
+            row["vs floor p50"] = f"{result.percentile(0.5) / floor.percentile(0.5):.1f}x"
+        rows.append(row)
+    print(f"\n### {title}\n")
+    print(markdown_table(rows))
+    print(f"\n{machine_line()}\n", flush=True)
+
+
+def machine_line() -> str:
+    """Date and machine, to paste next to the figures."""
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores"
+        f"{', ' + model if model else ''}, Python {sys.version.split()[0]}; server: one gunicorn "
+        f"sync worker on core {SERVER_CORE}, load generator on core {LOAD_CORE}"
+    )
