@@ -81,6 +81,7 @@ TENANT_APPS = [
     "django_otp",  # MFA devices
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "oidc",  # app registrations, signing keys; its Application replaces oauth2_provider's
     "oauth2_provider",  # per-tenant OpenID Connect provider
     "branding",  # per-tenant look of hosted pages and emails
     "guests",  # B2B invitations
@@ -174,10 +175,9 @@ else:
     }
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# One backend: one user lookup and exactly one password hash per attempt (ModelBackend next to
+# allauth's would hash a wrong password twice).
+AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
 PASSWORD_HASHERS = [
     "accounts.hashers.TunedArgon2PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -241,7 +241,8 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
 
 # Celery: Redis broker; tasks carry the schema of the tenant that queued them.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The broker may live apart from the cache (and tests point it at a closed port).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_ACKS_LATE = True
@@ -251,13 +252,37 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULE = {
+    # Re-queue outbox emails and bulk uploads whose task was lost (broker down, worker crash).
+    "guests-outbox-relay": {"task": "guests.tasks.outbox_relay_all", "schedule": 60.0},
+    # Expire invitations, remind sponsors, disable guests whose access ended.
+    "guests-governance": {"task": "guests.tasks.governance_all", "schedule": 3600.0},
+}
+# First wait before an invitation email is retried after an SMTP 4xx or disconnect.
+GUEST_EMAIL_RETRY_SECONDS = env.float("GUEST_EMAIL_RETRY_SECONDS", default=0.2 if TESTING else 30.0)
 
 # allauth: email is the identifier.
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_EMAIL_VERIFICATION = "optional"
+# Sign-up always waits for the emailed link (so that it answers alike for new and registered
+# emails); whether later sign-ins need a verified email is each tenant's user-flow choice,
+# applied by accounts.stages.SignInPipelineStage.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CHANGE_EMAIL = True  # one address per user; a change is verified before it applies
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # notices after password and email changes
+ACCOUNT_REAUTHENTICATION_REQUIRED = True  # email change and account deletion ask again
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 600  # PRODUCT.md: 6 digits, 10 minutes, 5 attempts
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 5
+ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_FORMS = {
+    "signup": "accounts.forms.SignupForm",
+    "request_login_code": "accounts.forms.RequestLoginCodeForm",
+    "confirm_login_code": "accounts.forms.ConfirmLoginCodeForm",
+}
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
@@ -292,7 +317,11 @@ LOGGING = {
 # Called (tenant=..., admin=...) inside the new tenant's schema and transaction when a
 # tenant is provisioned: each feature adds the defaults it needs (branding, user flow,
 # signing keys) here instead of editing tenant_create.
-TENANT_DEFAULTS: list[str] = []
+TENANT_DEFAULTS: list[str] = [
+    "accounts.services.user_flow_create_default",
+    "oidc.services.tenant_signing_keys_create",
+    "guests.services.guest_settings_defaults",
+]
 
 SILENCED_SYSTEM_CHECKS = [
     # Email uniqueness is enforced case-insensitively by the user_email_unique_ci constraint.
@@ -303,12 +332,23 @@ SILENCED_SYSTEM_CHECKS = [
 ]
 
 # django-oauth-toolkit, following RFC 9700 (OAuth 2.0 Security BCP) from the start.
+# Every tenant is its own issuer: the issuer, signing keys, client authentication and
+# token contents are per tenant and come from oidc.validators.TenantOAuth2Validator,
+# oidc.backends.TenantOAuthLibCore and oidc's own discovery and JWKS views.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oidc.Application"
 OAUTH2_PROVIDER = {
-    "PKCE_REQUIRED": True,
+    "PKCE_REQUIRED": True,  # every client, confidential ones too (RFC 9700 2.1.1)
+    # http stays allowed for loopback redirect URIs only; oidc.services checks that.
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
     "ALLOW_URI_WILDCARDS": False,
-    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # http://localhost callbacks get the same any-port rule as 127.0.0.1 (RFC 8252 7.3).
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,  # replaying a rotated token revokes its family
     "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,  # required by hashed token storage below
+    # The gates below reject implicit and password grants, PKCE "plain" and tokens in query
+    # strings, add RFC 9207 `iss` to authorization responses, store only token checksums, and
+    # turn non-compliant redirect/PKCE/refresh settings into deploy-check errors.
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
@@ -318,4 +358,33 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "OIDC_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    # Logout redirects go only to URIs registered for the client; http only for loopback
+    # (registration enforces that), never for public clients.
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": False,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],  # no implicit or hybrid flows
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    "OAUTH2_VALIDATOR_CLASS": "oidc.validators.TenantOAuth2Validator",
+    "OAUTH2_BACKEND_CLASS": "oidc.backends.TenantOAuthLibCore",
+    "SCOPES_BACKEND_CLASS": "oidc.scopes.TenantScopes",
+    "SCOPES": {
+        "openid": "Sign you in",
+        "profile": "See your name and profile",
+        "email": "See your email address",
+        "offline_access": "Stay signed in to the app",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    # Access tokens are JWTs signed with the tenant's key (APIs validate them offline);
+    # refresh tokens stay random strings.
+    "ACCESS_TOKEN_GENERATOR": "oidc.tokens.access_token_generator",
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    # Adds per-app access token lifetimes to oauthlib's OpenID Connect server.
+    "OIDC_SERVER_CLASS": "oidc.server.TenantServer",
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "ID_TOKEN_EXPIRE_SECONDS": 3600,
+    "REQUEST_APPROVAL_PROMPT": "auto",
 }

@@ -7,7 +7,11 @@ from accounts import views as account_views
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),  # My account (end-user self-service)
     path("console/", include("console.urls")),
+    path("o/", include("oidc.urls")),
+    path("invite/", include("guests.urls")),
+    path("api/v1/", include("guests.api_urls")),
 ]
 
 handler404 = "ciam.errors.not_found"

@@ -1,0 +1,97 @@
+"""The tenant's signing keys, parsed once per process.
+
+Parsing a PEM costs tens of milliseconds, so parsed keys are kept per (schema, kid) for the
+life of the process. The list of a tenant's keys (which one signs, which are published) is
+re-read at most every KEY_LIST_SECONDS, and at once in the process that rotated them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django.utils import timezone
+from jwcrypto import jwk
+
+from oidc.models import SigningKey
+
+KEY_LIST_SECONDS = 5.0
+
+_parsed: dict[tuple[str, str], jwk.JWK] = {}
+_key_lists: dict[str, tuple[float, list[KeyInfo]]] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    kid: str
+    public_jwk: dict
+    active_from: datetime
+    retire_at: datetime | None
+
+
+def _schema() -> str:
+    return connection.schema_name
+
+
+def key_list() -> list[KeyInfo]:
+    """The current tenant's keys not yet retired, newest first."""
+    schema = _schema()
+    now = time.monotonic()
+    cached = _key_lists.get(schema)
+    if cached is not None and now - cached[0] < KEY_LIST_SECONDS:
+        keys = cached[1]
+    else:
+        keys = [
+            KeyInfo(k.kid, k.public_jwk, k.active_from, k.retire_at)
+            for k in SigningKey.objects.only("kid", "public_jwk", "active_from", "retire_at")
+        ]
+        _key_lists[schema] = (now, keys)
+    moment = timezone.now()
+    return [k for k in keys if k.retire_at is None or k.retire_at > moment]
+
+
+def key_list_forget() -> None:
+    """Forget this process's key list of the current tenant (after a rotation here)."""
+    _key_lists.pop(_schema(), None)
+
+
+def published_keys() -> list[KeyInfo]:
+    return key_list()
+
+
+def signing_kid() -> str:
+    moment = timezone.now()
+    for key in key_list():
+        if key.active_from <= moment:
+            return key.kid
+    raise LookupError("this tenant has no active signing key")
+
+
+def private_key(kid: str) -> jwk.JWK:
+    """The parsed private key `kid` of the current tenant."""
+    cache_key = (_schema(), kid)
+    key = _parsed.get(cache_key)
+    if key is None:
+        pem = SigningKey.objects.values_list("private_pem", flat=True).get(kid=kid)
+        key = jwk.JWK.from_pem(pem.encode())
+        with _lock:
+            _parsed[cache_key] = key
+    return key
+
+
+def public_key(kid: str) -> jwk.JWK | None:
+    """The published public key `kid` of the current tenant, or None if it is not published."""
+    for key in key_list():
+        if key.kid == kid:
+            cache_key = (_schema(), "public:" + kid)
+            parsed = _parsed.get(cache_key)
+            if parsed is None:
+                parsed = jwk.JWK(**key.public_jwk)
+                with _lock:
+                    _parsed[cache_key] = parsed
+            return parsed
+    return None

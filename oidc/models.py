@@ -1,0 +1,158 @@
+"""App registrations (our swapped-in oauth2_provider Application), their secrets and roles,
+the tenant's signing keys, redeemed codes and users' consents."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from oauth2_provider.models import AbstractApplication
+
+
+class Application(AbstractApplication):
+    """An app registration. `app_type` decides the client type and the grants it may use."""
+
+    class AppType(models.TextChoices):
+        WEB = "web", _("Web")
+        SPA = "spa", _("Single-page")
+        NATIVE = "native", _("Native (mobile or desktop)")
+        DAEMON = "daemon", _("Daemon (service, no user)")
+
+    # Client secrets live in ClientSecret (keyed hash, two during rotation); the library's
+    # column stays empty so its password-hasher path is never taken.
+    client_secret = models.CharField(max_length=255, blank=True, default="")
+    hash_client_secret = models.BooleanField(default=False)
+    algorithm = models.CharField(max_length=5, default=AbstractApplication.RS256_ALGORITHM)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    app_type = models.CharField(max_length=16, choices=AppType.choices, default=AppType.WEB)
+    is_first_party = models.BooleanField(
+        _("first-party app"),
+        default=True,
+        help_text=_("First-party apps skip the consent screen; third-party apps ask users."),
+    )
+    access_token_lifetime = models.PositiveIntegerField(default=3600)
+    id_token_lifetime = models.PositiveIntegerField(default=3600)
+    refresh_token_lifetime = models.PositiveIntegerField(
+        default=14 * 24 * 3600,
+        help_text=_(
+            "Absolute: a sign-in can be refreshed for this long, then it must sign in again."
+        ),
+    )
+    # Directory API application permissions (daemon apps), e.g. User.Invite.All.
+    api_permissions = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+        ordering = ["name"]
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.client_type == AbstractApplication.CLIENT_CONFIDENTIAL
+
+    def allows_grant_type(self, *grant_types):
+        allowed = {
+            self.AppType.WEB: {self.GRANT_AUTHORIZATION_CODE},
+            self.AppType.SPA: {self.GRANT_AUTHORIZATION_CODE},
+            self.AppType.NATIVE: {self.GRANT_AUTHORIZATION_CODE},
+            self.AppType.DAEMON: {self.GRANT_CLIENT_CREDENTIALS},
+        }[self.app_type]
+        return bool(allowed.intersection(grant_types))
+
+    def is_usable(self, request):
+        return True
+
+
+class ClientSecret(models.Model):
+    """One client secret, stored as HMAC-SHA256 under a server key (never the plain value)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="secrets")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    description = models.CharField(max_length=100, blank=True)
+    hint = models.CharField(max_length=8)  # first characters, so admins can tell secrets apart
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.hint}…"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class AppRole(models.Model):
+    """A role an app defines (`roles` claim); assigned to users of the app."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="roles")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    value = models.CharField(max_length=64)
+    display_name = models.CharField(max_length=100)
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="app_roles")
+
+    class Meta:
+        ordering = ["value"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "value"], name="approle_value_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class SigningKey(models.Model):
+    """An RS256 key of this tenant. Published in JWKS from creation until `retire_at`; signs
+    from `active_from` until a newer key becomes active."""
+
+    kid = models.CharField(max_length=64, unique=True)
+    private_pem = models.TextField()
+    public_jwk = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    active_from = models.DateTimeField()
+    retire_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-active_from"]
+
+    def __str__(self) -> str:
+        return self.kid
+
+
+class RedeemedCode(models.Model):
+    """An authorization code that was exchanged, kept until it would have expired anyway, so
+    a second redemption can revoke the tokens of the first (RFC 6749 4.1.2)."""
+
+    code_checksum = models.CharField(max_length=64, unique=True)
+    application = models.ForeignKey(Application, on_delete=models.CASCADE)
+    token_family = models.UUIDField(null=True)
+    access_token_checksum = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"redeemed code of {self.application_id}"
+
+
+class Consent(models.Model):
+    """A user's consent to a third-party app for some scopes."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    scopes = ArrayField(models.CharField(max_length=64), default=list)
+    granted_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "application"], name="consent_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"consent of {self.user_id} to {self.application_id}"

@@ -1,0 +1,355 @@
+"""Writes: app registrations, client secrets, app roles, signing keys and consents."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from jwcrypto import jwk
+from oauth2_provider.models import AccessToken, RefreshToken
+
+from audit.services import audit_record
+from oidc import keys
+from oidc.models import Application, AppRole, ClientSecret, Consent, SigningKey
+from oidc.secrets import secret_digest, secret_generate
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+SECRET_LIFETIME = timedelta(days=730)
+# A new key is published this long before it signs, so relying parties that cache the JWKS
+# (we allow an hour) know it before they see a token signed with it.
+KEY_PUBLISH_AHEAD = timedelta(hours=1)
+# After a newer key takes over, the old one stays published until every token it signed has
+# expired: the longest token lifetime an app may choose.
+KEY_RETIRE_AFTER = timedelta(days=1)
+MAX_TOKEN_LIFETIME = int(KEY_RETIRE_AFTER.total_seconds())
+DIRECTORY_PERMISSIONS = {
+    "User.Invite.All": _("Invite guest users"),
+    "User.Read.All": _("Read all users' profiles"),
+}
+CONFIDENTIAL_TYPES = {Application.AppType.WEB, Application.AppType.DAEMON}
+
+
+# Redirect URIs ---------------------------------------------------------------------------
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why `uri` cannot be registered, or None. Exact URIs only: https, or http on loopback."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        return _("%(uri)s is not a valid URL.") % {"uri": uri}
+    if "*" in uri:
+        return _("%(uri)s: wildcards are not allowed; register each URI exactly.") % {"uri": uri}
+    if "#" in uri:
+        return _("%(uri)s: a redirect URI cannot have a fragment.") % {"uri": uri}
+    if parts.username or parts.password:
+        return _("%(uri)s: a redirect URI cannot carry credentials.") % {"uri": uri}
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return None
+    if parts.scheme == "http":
+        return _("%(uri)s: http is allowed only for localhost and 127.0.0.1; use https.") % {
+            "uri": uri
+        }
+    return _("%(uri)s: use an https URL.") % {"uri": uri}
+
+
+def _clean_uris(text: str, field: str, errors: dict) -> str:
+    uris = text.split()
+    problems = [problem for uri in uris if (problem := redirect_uri_problem(uri))]
+    if problems:
+        errors[field] = problems
+    return " ".join(dict.fromkeys(uris))
+
+
+def _clean_lifetime(value: int, field: str, errors: dict, minimum: int, maximum: int) -> int:
+    if not minimum <= int(value) <= maximum:
+        errors[field] = [
+            _("Choose between %(min)d and %(max)d seconds.") % {"min": minimum, "max": maximum}
+        ]
+    return int(value)
+
+
+def _app_fields(
+    *,
+    name: str,
+    app_type: str,
+    redirect_uris: str,
+    post_logout_redirect_uris: str,
+    is_first_party: bool,
+    access_token_lifetime: int,
+    id_token_lifetime: int,
+    refresh_token_lifetime: int,
+    api_permissions: list[str],
+) -> dict:
+    errors: dict[str, list[str]] = {}
+    name = name.strip()
+    if not name:
+        errors["name"] = [_("Enter a name.")]
+    if app_type not in Application.AppType.values:
+        errors["app_type"] = [_("Choose an app type.")]
+    redirect_uris = _clean_uris(redirect_uris, "redirect_uris", errors)
+    post_logout_redirect_uris = _clean_uris(
+        post_logout_redirect_uris, "post_logout_redirect_uris", errors
+    )
+    if (
+        app_type != Application.AppType.DAEMON
+        and not redirect_uris
+        and "redirect_uris" not in errors
+    ):
+        errors["redirect_uris"] = [_("Register at least one redirect URI.")]
+    unknown = set(api_permissions) - set(DIRECTORY_PERMISSIONS)
+    if unknown:
+        errors["api_permissions"] = [_("Unknown permission.")]
+    fields = {
+        "name": name,
+        "app_type": app_type,
+        "client_type": Application.CLIENT_CONFIDENTIAL
+        if app_type in CONFIDENTIAL_TYPES
+        else Application.CLIENT_PUBLIC,
+        "authorization_grant_type": Application.GRANT_CLIENT_CREDENTIALS
+        if app_type == Application.AppType.DAEMON
+        else Application.GRANT_AUTHORIZATION_CODE,
+        "redirect_uris": redirect_uris if app_type != Application.AppType.DAEMON else "",
+        "post_logout_redirect_uris": post_logout_redirect_uris,
+        "is_first_party": is_first_party,
+        "skip_authorization": is_first_party,
+        "access_token_lifetime": _clean_lifetime(
+            access_token_lifetime, "access_token_lifetime", errors, 300, MAX_TOKEN_LIFETIME
+        ),
+        "id_token_lifetime": _clean_lifetime(
+            id_token_lifetime, "id_token_lifetime", errors, 300, MAX_TOKEN_LIFETIME
+        ),
+        "refresh_token_lifetime": _clean_lifetime(
+            refresh_token_lifetime, "refresh_token_lifetime", errors, 3600, 365 * 24 * 3600
+        ),
+        "api_permissions": sorted(set(api_permissions))
+        if app_type == Application.AppType.DAEMON
+        else [],
+    }
+    if errors:
+        raise ValidationError(errors)
+    return fields
+
+
+def _snapshot(application: Application) -> dict:
+    return {
+        "name": application.name,
+        "app_type": application.app_type,
+        "redirect_uris": application.redirect_uris,
+        "post_logout_redirect_uris": application.post_logout_redirect_uris,
+        "is_first_party": application.is_first_party,
+        "access_token_lifetime": application.access_token_lifetime,
+        "id_token_lifetime": application.id_token_lifetime,
+        "refresh_token_lifetime": application.refresh_token_lifetime,
+        "api_permissions": list(application.api_permissions),
+    }
+
+
+@transaction.atomic
+def application_create(*, actor, request=None, **values) -> tuple[Application, str | None]:
+    """Register an app. Returns it and, for confidential apps, its first secret (shown once)."""
+    application = Application.objects.create(**_app_fields(**values))
+    audit_record(
+        actor=actor, action="app.create", target=application, after=_snapshot(application),
+        request=request,
+    )  # fmt: skip
+    secret = None
+    if application.is_confidential:
+        _record, secret = client_secret_create(
+            application=application, actor=actor, description=_("Initial secret"), request=request
+        )
+    return application, secret
+
+
+@transaction.atomic
+def application_update(*, application: Application, actor, request=None, **values) -> Application:
+    before = _snapshot(application)
+    values["app_type"] = application.app_type  # the type decides grants; it never changes
+    for field, value in _app_fields(**values).items():
+        setattr(application, field, value)
+    application.save()
+    audit_record(
+        actor=actor, action="app.update", target=application, before=before,
+        after=_snapshot(application), request=request,
+    )  # fmt: skip
+    return application
+
+
+@transaction.atomic
+def application_delete(*, application: Application, actor, request=None) -> None:
+    audit_record(
+        actor=actor, action="app.delete", target=application, before=_snapshot(application),
+        request=request,
+    )  # fmt: skip
+    AccessToken.objects.filter(application=application).delete()
+    RefreshToken.objects.filter(application=application).delete()
+    application.delete()
+
+
+# Client secrets ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def client_secret_create(
+    *, application: Application, actor, description: str = "", request=None
+) -> tuple[ClientSecret, str]:
+    """Add a secret. At most two are active, so a rotation overlaps old and new."""
+    if not application.is_confidential:
+        raise ValidationError(_("Only web and daemon apps have client secrets."))
+    active = application.secrets.filter(expires_at__gt=timezone.now()).count()
+    if active >= 2:
+        raise ValidationError(
+            _("An app has at most two secrets. Revoke the old one once your app uses the new one.")
+        )
+    secret = secret_generate()
+    record = ClientSecret.objects.create(
+        application=application,
+        description=description.strip()[:100],
+        hint=secret[:4],
+        digest=secret_digest(secret),
+        expires_at=timezone.now() + SECRET_LIFETIME,
+    )
+    audit_record(
+        actor=actor, action="app.secret.create", target=application,
+        after={"secret": record.hint + "…"}, request=request,
+    )  # fmt: skip
+    return record, secret
+
+
+@transaction.atomic
+def client_secret_revoke(*, secret: ClientSecret, actor, request=None) -> None:
+    audit_record(
+        actor=actor, action="app.secret.revoke", target=secret.application,
+        before={"secret": secret.hint + "…"}, request=request,
+    )  # fmt: skip
+    secret.delete()
+
+
+# App roles -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def app_role_create(
+    *, application: Application, value: str, display_name: str, actor, request=None
+) -> AppRole:
+    value = value.strip()
+    if not value or len(value) > 64 or any(c.isspace() for c in value):
+        raise ValidationError({"value": [_("Use up to 64 characters without spaces.")]})
+    if application.roles.filter(value=value).exists():
+        raise ValidationError({"value": [_("This app already has that role.")]})
+    role = AppRole.objects.create(
+        application=application, value=value, display_name=display_name.strip()[:100] or value
+    )
+    audit_record(
+        actor=actor, action="app.role.create", target=application, after={"role": value},
+        request=request,
+    )  # fmt: skip
+    return role
+
+
+@transaction.atomic
+def app_role_assign(*, role: AppRole, user, actor, request=None) -> None:
+    role.users.add(user)
+    audit_record(
+        actor=actor, action="app.role.assign", target=user,
+        after={"app": role.application.name, "role": role.value}, request=request,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def app_role_delete(*, role: AppRole, actor, request=None) -> None:
+    audit_record(
+        actor=actor, action="app.role.delete", target=role.application,
+        before={"role": role.value}, request=request,
+    )  # fmt: skip
+    role.delete()
+
+
+# Signing keys --------------------------------------------------------------------------
+
+
+def _new_key(active_from) -> SigningKey:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    key = jwk.JWK.from_pem(pem.encode())
+    public = json.loads(key.export_public())
+    kid = hashlib.sha256(key.thumbprint().encode()).hexdigest()[:16]
+    public.update(kid=kid, alg="RS256", use="sig")
+    return SigningKey.objects.create(
+        kid=kid, private_pem=pem, public_jwk=public, active_from=active_from
+    )
+
+
+def tenant_signing_keys_create(*, tenant, admin) -> None:
+    """TENANT_DEFAULTS hook: a new tenant signs with its own key from the start."""
+    _new_key(timezone.now())
+
+
+@transaction.atomic
+def signing_key_rotate(*, actor, publish_ahead: timedelta = KEY_PUBLISH_AHEAD, request=None):
+    """Publish a new key now; it signs from `publish_ahead` on. The key it replaces stays
+    published until the tokens it signed have expired."""
+    now = timezone.now()
+    takes_over = now + publish_ahead
+    SigningKey.objects.filter(active_from__gt=now).delete()  # a pending key never signed
+    SigningKey.objects.filter(retire_at__isnull=True).update(
+        retire_at=takes_over + KEY_RETIRE_AFTER
+    )
+    key = _new_key(takes_over)
+    audit_record(
+        actor=actor, action="signing_key.rotate", target=key,
+        after={"active_from": str(takes_over)}, request=request,
+    )  # fmt: skip
+    transaction.on_commit(keys.key_list_forget)
+    return key
+
+
+@transaction.atomic
+def signing_keys_retire_expired(*, now=None) -> int:
+    """Delete keys whose retirement time has passed (they left the JWKS already)."""
+    deleted, _by_model = SigningKey.objects.filter(retire_at__lte=now or timezone.now()).delete()
+    transaction.on_commit(keys.key_list_forget)
+    return deleted
+
+
+# Consent -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def consent_grant(*, user, application: Application, scopes: list[str]) -> Consent:
+    consent, _created = Consent.objects.get_or_create(user=user, application=application)
+    consent.scopes = sorted(set(consent.scopes) | set(scopes))
+    consent.save()
+    audit_record(
+        actor=user, action="app.consent.grant", target=application, after={"scopes": consent.scopes}
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_revoke(*, consent: Consent, user, request=None) -> None:
+    """Withdraw consent and end the app's access: its tokens for this user are revoked."""
+    application = consent.application
+    for refresh in RefreshToken.objects.filter(user=user, application=application, revoked=None):
+        refresh.revoke()
+    AccessToken.objects.filter(user=user, application=application).delete()
+    audit_record(
+        actor=user, action="app.consent.revoke", target=application,
+        before={"scopes": consent.scopes}, request=request,
+    )  # fmt: skip
+    consent.delete()

@@ -1,0 +1,256 @@
+"""The tenant's OpenID Connect endpoints (django-oauth-toolkit views made per tenant) and the
+end user's list of apps they allowed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from oauth2_provider import views as dot
+from oauth2_provider.exceptions import InvalidOIDCClientError, OAuthToolkitError
+from oauth2_provider.models import AccessToken, RefreshToken
+from oauthlib.common import Request as OauthlibRequest
+
+from accounts.services import sign_in_record
+from oidc import keys, selectors, services, tokens
+from oidc.models import Application, Consent
+from oidc.scopes import USER_SCOPES
+from oidc.validators import current_http_request, token_request_client_id
+
+JWKS_MAX_AGE = 600
+
+
+@require_GET
+def discovery(request):
+    issuer = tokens.issuer()
+    data = {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize/",
+        "token_endpoint": f"{issuer}/token/",
+        "userinfo_endpoint": f"{issuer}/userinfo/",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "end_session_endpoint": f"{issuer}/logout/",
+        "revocation_endpoint": f"{issuer}/revoke/",
+        "introspection_endpoint": f"{issuer}/introspect/",
+        "scopes_supported": USER_SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "tid", "roles", "email",
+            "email_verified", "name", "given_name", "family_name",
+        ],
+        "prompt_values_supported": ["none", "login"],
+        "authorization_response_iss_parameter_supported": True,
+    }  # fmt: skip
+    response = JsonResponse(data)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
+    return response
+
+
+@require_GET
+def jwks(request):
+    response = JsonResponse({"keys": [key.public_jwk for key in keys.published_keys()]})
+    response["Access-Control-Allow-Origin"] = "*"
+    # Shorter than the time a new key is published before it signs (oidc.services).
+    response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
+    return response
+
+
+def _without(request, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return f"{request.path}?{query.urlencode()}"
+
+
+class AuthorizationView(dot.AuthorizationView):
+    """Signs in through the hosted pages; asks consent only for third-party apps."""
+
+    template_name = "oidc/consent.html"
+
+    def _sign_in_again(self):
+        # The hosted sign-in page sends signed-in users straight on, so re-authentication
+        # (prompt=login, an exceeded max_age) ends the session first. The fresh sign-in
+        # satisfies the request, so both parameters leave the return URL.
+        logout(self.request)
+        return redirect_to_login(_without(self.request, "prompt", "max_age"))
+
+    def handle_prompt_login(self):
+        return self._sign_in_again()
+
+    def handle_no_permission(self):
+        if "none" in self.request.GET.get("prompt", "").split():
+            return super().handle_no_permission()
+        return redirect_to_login(_without(self.request, "prompt", "max_age"))
+
+    def get(self, request, *args, **kwargs):
+        max_age = request.GET.get("max_age", "")
+        if max_age.isdigit():
+            last_login = request.user.last_login
+            if last_login is None or (timezone.now() - last_login).total_seconds() > int(max_age):
+                return self._sign_in_again()
+        application = Application.objects.filter(client_id=request.GET.get("client_id", "")).first()
+        if application is not None and not application.is_first_party:
+            consent = Consent.objects.filter(user=request.user, application=application).first()
+            if consent is not None:
+                return self._authorize_with_consent(request, application, consent)
+        return super().get(request, *args, **kwargs)
+
+    def _authorize_with_consent(self, request, application, consent):
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        if not set(scopes) <= set(consent.scopes):
+            return super().get(request)
+        try:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
+            )
+        except OAuthToolkitError as error:
+            return self.error_response(error, application)
+        return self.redirect(uri, application)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if form.cleaned_data.get("allow") and response.status_code in (302, 303):
+            application = Application.objects.get(client_id=form.cleaned_data["client_id"])
+            if not application.is_first_party and "code=" in response.get("Location", ""):
+                services.consent_grant(
+                    user=self.request.user,
+                    application=application,
+                    scopes=form.cleaned_data.get("scope", "").split(),
+                )
+        return response
+
+
+class TokenView(dot.TokenView):
+    """The token endpoint; every answer, issued or refused, writes a sign-in log row."""
+
+    def authorization_flow_token_response(self, request, *args, **kwargs):
+        marker = current_http_request.set(request)
+        try:
+            _url, headers, body, status = self.create_token_response(request)
+        finally:
+            current_http_request.reset(marker)
+        if status != 200:
+            self._record_failure(request, body)
+        response = HttpResponse(content=body, status=status)
+        for name, value in headers.items():
+            response[name] = value
+        return response
+
+    def _record_failure(self, request, body):
+        client_id = token_request_client_id(request)[:100]
+        application = Application.objects.filter(client_id=client_id).first() if client_id else None
+        try:
+            error = json.loads(body).get("error", "")
+        except (ValueError, AttributeError):
+            error = ""
+        sign_in_record(
+            request=request,
+            method="token",
+            result="failure",
+            failure_reason=str(error),
+            app_id=client_id,
+            app_name=application.name if application else "",
+            grant=request.POST.get("grant_type", "")[:40],
+        )
+
+
+class RevokeTokenView(dot.RevokeTokenView):
+    pass
+
+
+class UserInfoView(dot.UserInfoView):
+    pass
+
+
+class LogoutView(dot.RPInitiatedLogoutView):
+    template_name = "oidc/logout_confirm.html"
+
+    def get_request_application(self, id_token, client_id):
+        if client_id:
+            application = Application.objects.filter(client_id=client_id).first()
+            if application is None:
+                raise InvalidOIDCClientError()
+            return application
+        return id_token.application if id_token else None
+
+
+@csrf_exempt
+@require_POST
+def introspect(request):
+    """RFC 7662 for confidential clients, about their own tokens only."""
+    core = dot.TokenView.get_oauthlib_core()
+    oauthlib_request = OauthlibRequest(*core._extract_params(request))
+    if not core.server.request_validator.authenticate_client(oauthlib_request):
+        response = JsonResponse({"error": "invalid_client"}, status=401)
+        response["WWW-Authenticate"] = 'Basic realm="token"'
+        return response
+    client = oauthlib_request.client
+    value = request.POST.get("token", "")
+    checksum = hashlib.sha256(value.encode()).hexdigest()
+    access = (
+        AccessToken.objects.filter(token_checksum=checksum, application=client)
+        .select_related("user")
+        .first()
+    )
+    if access is not None and access.is_valid():
+        claims = selectors.jwt_claims(
+            value, typ="at+jwt", audience=tokens.api_audience()
+        ) or selectors.jwt_claims(value, typ="at+jwt", audience=client.client_id)
+        data = {"active": True, "token_type": "access_token", "client_id": client.client_id}
+        data.update(
+            {k: claims[k] for k in ("sub", "aud", "iss", "exp", "iat") if claims and k in claims}
+        )
+        data["scope"] = access.scope
+        return JsonResponse(data)
+    refresh = RefreshToken.objects.filter(
+        token_checksum=checksum, application=client, revoked=None
+    ).first()
+    if refresh is not None:
+        return JsonResponse(
+            {"active": True, "token_type": "refresh_token", "client_id": client.client_id}
+        )
+    return JsonResponse({"active": False})
+
+
+@never_cache
+@login_required
+def consent_list(request):
+    return render(
+        request, "oidc/consent_list.html", {"consents": selectors.consent_list(user=request.user)}
+    )
+
+
+@require_POST
+@login_required
+def consent_revoke(request, public_id):
+    consent = get_object_or_404(Consent, public_id=public_id, user=request.user)
+    services.consent_revoke(consent=consent, user=request.user, request=request)
+    return redirect("oidc:consents")
