@@ -1,0 +1,90 @@
+"""Authorization code + PKCE, client credentials and rotating refresh, through the endpoints."""
+
+from __future__ import annotations
+
+from django_tenants.utils import tenant_context
+
+from tests.oidc.conftest import Flow, jwt_parts, register_app
+
+
+def test_code_with_pkce_issues_signed_id_and_access_tokens(acme, acme_web, acme_flow):
+    body = acme_flow.sign_in(acme_web)
+    issuer = f"http://{acme.host}/o"
+    id_header, id_claims = jwt_parts(body["id_token"])
+    assert id_header["alg"] == "RS256" and id_header["kid"]
+    assert id_claims["iss"] == issuer
+    assert id_claims["aud"] == acme_web.client_id
+    assert id_claims["nonce"] == "nonce-456"
+    assert id_claims["sub"] == str(acme.member.public_id)
+    assert id_claims["email"] == acme.member.email
+    assert id_claims["tid"] == str(acme.tenant.public_id)
+    at_header, at_claims = jwt_parts(body["access_token"])
+    assert at_header["typ"] == "at+jwt"
+    assert at_claims["iss"] == issuer and at_claims["aud"] == acme_web.client_id
+    assert at_claims["sub"] == str(acme.member.public_id)
+    assert "openid" in at_claims["scp"].split() and at_claims["exp"] > at_claims["iat"]
+    assert body["refresh_token"]
+
+
+def test_authorization_response_carries_the_tenant_issuer(acme, acme_web, acme_flow):
+    response, _verifier = acme_flow.authorize(acme_web)
+    assert f"iss=http%3A%2F%2F{acme.host}%2Fo" in response["Location"]
+
+
+def test_userinfo_answers_with_the_users_claims(acme, acme_web, acme_flow):
+    body = acme_flow.sign_in(acme_web)
+    response = acme.client().get(
+        "/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}"
+    )
+    assert response.status_code == 200
+    assert response.json()["email"] == acme.member.email
+
+
+def test_client_credentials_token_carries_application_permissions(acme):
+    daemon = register_app(acme, app_type="daemon", permissions=["User.Invite.All"])
+    status, body = Flow(acme).token(daemon, {"grant_type": "client_credentials"})
+    assert status == 200, body
+    _header, claims = jwt_parts(body["access_token"])
+    assert claims["roles"] == ["User.Invite.All"]
+    assert claims["aud"] == f"http://{acme.host}/o/api"
+    assert claims["sub"] == daemon.client_id
+    assert "refresh_token" not in body
+
+
+def test_refresh_rotates_and_keeps_the_user(acme, acme_web, acme_flow):
+    first = acme_flow.sign_in(acme_web)
+    status, second = acme_flow.token(
+        acme_web, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
+    assert status == 200, second
+    assert second["refresh_token"] != first["refresh_token"]
+    assert jwt_parts(second["access_token"])[1]["sub"] == str(acme.member.public_id)
+
+
+def test_app_roles_assigned_to_a_user_are_in_the_tokens(acme, acme_web, acme_flow):
+    from oidc.services import app_role_assign, app_role_create
+
+    with tenant_context(acme.tenant):
+        role = app_role_create(
+            application=acme_web.application, value="Reports.Read", display_name="Reader",
+            actor=acme.admin,
+        )  # fmt: skip
+        app_role_assign(role=role, user=acme.member, actor=acme.admin)
+    body = acme_flow.sign_in(acme_web)
+    assert jwt_parts(body["access_token"])[1]["roles"] == ["Reports.Read"]
+    assert jwt_parts(body["id_token"])[1]["roles"] == ["Reports.Read"]
+
+
+def test_every_token_issue_and_refusal_is_in_the_sign_in_log(acme, acme_web, acme_flow):
+    from accounts.models import SignInEvent
+
+    acme_flow.sign_in(acme_web)
+    acme_flow.token(acme_web, {"grant_type": "client_credentials"})
+    with tenant_context(acme.tenant):
+        events = list(SignInEvent.objects.filter(app_id=acme_web.client_id).order_by("occurred_at"))
+    assert [(e.result, e.grant) for e in events] == [
+        ("success", "authorization_code"),
+        ("failure", "client_credentials"),
+    ]
+    assert events[0].user_id == acme.member.pk
+    assert events[0].app_name == "Test app"
