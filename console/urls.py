@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from console import views
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("users/", views.user_list, name="users"),
     path("users/<uuid:public_id>/", views.user_detail, name="user-detail"),
     path("logs/", views.audit_log, name="logs"),
+    path("guests/", include("guests.console_urls")),
 ]

@@ -1,0 +1,189 @@
+"""/api/v1/invitations with Microsoft Graph's field names.
+
+Authenticated with a tenant API key (`Authorization: Bearer ciam_...`) created in the console.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from guests import selectors, services
+from guests.models import Invitation
+
+FIELD_NAMES = {
+    "email": "invitedUserEmailAddress",
+    "redirect_url": "inviteRedirectUrl",
+    "display_name": "invitedUserDisplayName",
+    "message": "invitedUserMessageInfo.customizedMessageBody",
+    "cc_recipients": "invitedUserMessageInfo.ccRecipients",
+    "user_type": "invitedUserType",
+    "expiry_days": "expiryDays",
+}
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:
+    body = {"error": {"code": code, "message": message}}
+    if field:
+        body["error"]["field"] = field
+    return JsonResponse(body, status=status)
+
+
+def _authenticate(request):
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _space, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        return None
+    return services.api_key_authenticate(key.strip())
+
+
+def _api_key_required(view):
+    def wrapper(request, *args, **kwargs):
+        api_key = _authenticate(request)
+        if api_key is None:
+            response = _error(401, "unauthorized", "Send a valid API key as a Bearer token.")
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
+        request.api_key = api_key
+        return view(request, *args, **kwargs)
+
+    wrapper.__name__ = view.__name__
+    return wrapper
+
+
+def _represent(invitation: Invitation, redeem_url: str | None = None) -> dict:
+    return {
+        "id": str(invitation.public_id),
+        # The link token is stored only as a hash: the URL exists in the creation response.
+        "inviteRedeemUrl": redeem_url,
+        "invitedUserEmailAddress": invitation.email,
+        "invitedUserDisplayName": invitation.display_name or None,
+        "inviteRedirectUrl": invitation.redirect_url,
+        "sendInvitationMessage": invitation.send_email,
+        "invitedUserMessageInfo": {
+            "customizedMessageBody": invitation.message or None,
+            "messageLanguage": invitation.language,
+            "ccRecipients": [
+                {"emailAddress": {"address": address}} for address in invitation.cc_recipients
+            ],
+        },
+        "invitedUserType": invitation.user_type,
+        "status": invitation.status,
+        "expiresDateTime": invitation.expires_at.isoformat(),
+        "invitedUser": {"id": str(invitation.guest.public_id)} if invitation.guest_id else None,
+    }
+
+
+def _text(body: dict, name: str, default: str = "") -> str:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ValidationError({name: ["Must be a string."]})
+    return value
+
+
+def _parse(body: dict) -> dict:
+    """Graph's shape to invitation_create's arguments; ValidationError keyed by API names."""
+    if not isinstance(body, dict):
+        raise ValidationError({"body": ["Send a JSON object."]})
+    for required in ("invitedUserEmailAddress", "inviteRedirectUrl"):
+        if not _text(body, required).strip():
+            raise ValidationError({required: ["This field is required."]})
+    info = body.get("invitedUserMessageInfo") or {}
+    if not isinstance(info, dict):
+        raise ValidationError({"invitedUserMessageInfo": ["Must be an object."]})
+    cc = info.get("ccRecipients") or []
+    if not isinstance(cc, list):
+        raise ValidationError({"invitedUserMessageInfo.ccRecipients": ["Must be a list."]})
+    try:
+        cc_addresses = [item["emailAddress"]["address"] for item in cc]
+    except (KeyError, TypeError) as error:
+        raise ValidationError(
+            {"invitedUserMessageInfo.ccRecipients": ['Use [{"emailAddress": {"address": ...}}].']}
+        ) from error
+    send = body.get("sendInvitationMessage", False)
+    if not isinstance(send, bool):
+        raise ValidationError({"sendInvitationMessage": ["Must be true or false."]})
+    reset = body.get("resetRedemption", False)
+    if not isinstance(reset, bool):
+        raise ValidationError({"resetRedemption": ["Must be true or false."]})
+    sponsors = body.get("invitedUserSponsors") or []
+    if not isinstance(sponsors, list):
+        raise ValidationError({"invitedUserSponsors": ["Must be a list."]})
+    sponsor_ids = [item.get("id") if isinstance(item, dict) else None for item in sponsors]
+    users = list(
+        get_user_model().objects.filter(public_id__in=[i for i in sponsor_ids if _is_uuid(i)])
+    )
+    if len(users) != len(sponsor_ids):
+        raise ValidationError(
+            {"invitedUserSponsors": ["Each sponsor must be a user id of this directory."]}
+        )
+    return {
+        "email": _text(body, "invitedUserEmailAddress").strip(),
+        "redirect_url": _text(body, "inviteRedirectUrl").strip(),
+        "display_name": _text(body, "invitedUserDisplayName"),
+        "message": _text(info, "customizedMessageBody"),
+        "language": _text(info, "messageLanguage", "en")[:12] or "en",
+        "cc_recipients": cc_addresses,
+        "user_type": _text(body, "invitedUserType", Invitation.UserType.GUEST),
+        "sponsors": users,
+        "send_email": send,
+        "reset": reset,
+    }
+
+
+def _is_uuid(value) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+@csrf_exempt
+@require_POST
+@_api_key_required
+def invitation_create(request):
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "invalidRequest", "The body is not valid JSON.")
+    try:
+        arguments = _parse(body)
+        reset = arguments.pop("reset")
+        with transaction.atomic():
+            if reset:
+                # A fresh link replaces the pending one, which stops working.
+                for pending in Invitation.objects.filter(
+                    email__iexact=arguments["email"], status=Invitation.Status.PENDING
+                ):
+                    services.invitation_revoke(
+                        invitation=pending, actor=f"API key {request.api_key.name}", request=request
+                    )
+            invitation = services.invitation_create(
+                invited_by_label=f"API key {request.api_key.name}", request=request, **arguments
+            )
+    except PermissionError as error:
+        return _error(403, "forbidden", str(error))
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        return _error(400, "invalidField", " ".join(messages), FIELD_NAMES.get(field, field))
+    return JsonResponse(_represent(invitation, invitation.redeem_url), status=201)
+
+
+@require_GET
+@_api_key_required
+def invitation_detail(request, public_id):
+    invitation = selectors.invitation_get(public_id)
+    if invitation is None:
+        return _error(404, "notFound", "No invitation with this id.")
+    return JsonResponse(_represent(invitation))

@@ -1,0 +1,222 @@
+"""Console pages: Guests (invitations, bulk uploads, guest settings, API keys)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.roles import AdminRole
+from console.decorators import console_role
+from guests import selectors, services
+from guests.forms import ApiKeyForm, BulkInvitationForm, GuestSettingsForm, InvitationForm
+from guests.models import Invitation
+
+PAGE_SIZE = 25
+INVITERS = (AdminRole.GUEST_INVITER, AdminRole.USER_ADMINISTRATOR)
+
+
+def _forbidden(request, error: PermissionError):
+    return render(
+        request,
+        "guests/invite_forbidden.html",
+        {"reason": str(error)},
+        status=403,
+    )
+
+
+@console_role(*INVITERS)
+def invitation_list(request):
+    filters = {
+        "search": request.GET.get("q", "").strip()[:200],
+        "status": request.GET.get("status", "")
+        if request.GET.get("status") in Invitation.Status.values
+        else "",
+        "inviter": request.GET.get("inviter", "").strip()[:200],
+    }
+    page = Paginator(selectors.invitation_list(**filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    template = (
+        "guests/invitation_list.html#table" if request.htmx else "guests/invitation_list.html"
+    )
+    return render(
+        request,
+        template,
+        {
+            "page": page,
+            "filters": filters,
+            "statuses": Invitation.Status.choices,
+            "bulk_uploads": selectors.bulk_invitation_list(),
+        },
+    )
+
+
+@console_role(*INVITERS)
+def invitation_create(request):
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            invitation = services.invitation_create(
+                invited_by=request.user,
+                email=data["email"],
+                display_name=data["display_name"],
+                redirect_url=data["redirect_url"],
+                message=data["message"],
+                cc_recipients=data["cc_recipients"],
+                user_type=data["user_type"],
+                expiry_days=data["expiry_days"],
+                send_email=data["send_email"],
+                request=request,
+            )
+        except PermissionError as error:
+            return _forbidden(request, error)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(
+                request, _("Invitation to %(email)s created.") % {"email": invitation.email}
+            )
+            return redirect("console:guests-detail", public_id=invitation.public_id)
+    return render(request, "guests/invitation_form.html", {"form": form})
+
+
+@console_role(*INVITERS)
+def invitation_detail(request, public_id):
+    invitation = selectors.invitation_get(public_id)
+    if invitation is None:
+        raise Http404
+    return render(
+        request,
+        "guests/invitation_detail.html",
+        {"invitation": invitation, "emails": selectors.invitation_emails(invitation)},
+    )
+
+
+@require_POST
+@console_role(*INVITERS)
+def invitation_resend(request, public_id):
+    invitation = get_object_or_404(Invitation, public_id=public_id)
+    try:
+        services.invitation_resend(invitation=invitation, actor=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, _("A new invitation email is on its way; the old link no longer works.")
+        )
+    return redirect("console:guests-detail", public_id=public_id)
+
+
+@require_POST
+@console_role(*INVITERS)
+def invitation_revoke(request, public_id):
+    invitation = get_object_or_404(Invitation, public_id=public_id)
+    try:
+        services.invitation_revoke(invitation=invitation, actor=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Invitation revoked: its link no longer works."))
+    return redirect("console:guests-detail", public_id=public_id)
+
+
+@console_role(*INVITERS)
+def bulk_create(request):
+    form = BulkInvitationForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            bulk = services.bulk_invitation_start(
+                actor=request.user,
+                data=upload.read(),
+                file_name=upload.name,
+                default_redirect_url=form.cleaned_data["default_redirect_url"] or "",
+                request=request,
+            )
+        except PermissionError as error:
+            return _forbidden(request, error)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return redirect("console:guests-bulk-detail", public_id=bulk.public_id)
+    return render(request, "guests/bulk_form.html", {"form": form})
+
+
+@console_role(*INVITERS)
+def bulk_detail(request, public_id):
+    bulk = selectors.bulk_invitation_get(public_id)
+    if bulk is None:
+        raise Http404
+    context = {
+        "bulk": bulk,
+        "delivery": selectors.bulk_delivery_counts(bulk),
+        "reasons": services.BULK_REASONS,
+    }
+    template = "guests/bulk_detail.html#progress" if request.htmx else "guests/bulk_detail.html"
+    return render(request, template, context)
+
+
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def guest_settings(request):
+    instance = services.guest_settings_get()
+    form = GuestSettingsForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in services.SETTINGS_FIELDS}
+        try:
+            services.guest_settings_update(actor=request.user, request=request, **changes)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Guest settings saved."))
+            return redirect("console:guests-settings")
+    return render(request, "guests/settings.html", {"form": form})
+
+
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def api_keys(request):
+    form = ApiKeyForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _api_key, new_key = services.api_key_create(
+                actor=request.user, name=form.cleaned_data["name"], request=request
+            )
+        except ValidationError as error:
+            form.add_error("name", error.message_dict.get("name"))
+        else:
+            form = ApiKeyForm()
+    return render(
+        request,
+        "guests/api_keys.html",
+        {"form": form, "new_key": new_key, "keys": selectors.api_key_list()},
+    )
+
+
+@require_POST
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def api_key_revoke(request, public_id):
+    api_key = get_object_or_404(selectors.api_key_list(), public_id=public_id)
+    services.api_key_revoke(api_key=api_key, actor=request.user, request=request)
+    messages.success(request, _("API key revoked."))
+    return redirect("console:guests-api-keys")
+
+
+@require_POST
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def guest_renew(request, public_id):
+    user = get_object_or_404(get_user_model(), public_id=public_id)
+    if selectors.guest_profile_for(user) is None:
+        raise Http404
+    services.guest_access_renew(user=user, actor=request.user, request=request)
+    messages.success(request, _("Guest access renewed."))
+    return redirect("console:user-detail", public_id=public_id)

@@ -1,0 +1,61 @@
+"""The emails guests and sponsors receive, built from an outbox row at send time."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from guests.models import OutboxEmail
+from tenants.selectors import tenant_url
+
+
+def build_message(outbox: OutboxEmail, connection_=None) -> EmailMultiAlternatives | None:
+    """The message for `outbox`, or None when what it needs is gone (its secret was wiped)."""
+    tenant = connection.tenant
+    invitation = outbox.invitation
+    context = {"tenant_name": tenant.name, "invitation": invitation}
+    language = invitation.language if invitation is not None else settings.LANGUAGE_CODE
+    if outbox.kind == OutboxEmail.Kind.INVITATION:
+        if "token" not in outbox.payload:
+            return None
+        context["redeem_url"] = tenant_url(tenant, f"/invite/{outbox.payload['token']}/")
+        template = "guests/email/invitation"
+        subject_text = _("%(inviter)s invited you to %(tenant)s")
+        subject_values = {"inviter": invitation.invited_by_label, "tenant": tenant.name}
+    elif outbox.kind == OutboxEmail.Kind.REDEMPTION_CODE:
+        if "code" not in outbox.payload:
+            return None
+        context["code"] = outbox.payload["code"]
+        context["expires_at"] = parse_datetime(outbox.payload["expires_at"])
+        template = "guests/email/redemption_code"
+        subject_text = _("Your code to join %(tenant)s")
+        subject_values = {"tenant": tenant.name}
+    else:
+        context["guest_email"] = outbox.payload["guest_email"]
+        context["access_expires_at"] = parse_datetime(outbox.payload["access_expires_at"])
+        context["guest_url"] = tenant_url(
+            tenant, f"/console/users/{outbox.payload['guest_public_id']}/"
+        )
+        template = "guests/email/sponsor_reminder"
+        subject_text = _("Guest access to %(tenant)s ends soon: %(guest)s")
+        subject_values = {"tenant": tenant.name, "guest": outbox.payload["guest_email"]}
+    with translation.override(language):
+        subject = str(subject_text) % subject_values
+        text = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
+    cc = invitation.cc_recipients if outbox.kind == OutboxEmail.Kind.INVITATION else []
+    message = EmailMultiAlternatives(
+        subject=subject.replace("\n", " "),
+        body=text,
+        to=[outbox.to],
+        cc=cc,
+        headers={"Message-ID": outbox.message_id},
+        connection=connection_,
+    )
+    message.attach_alternative(html, "text/html")
+    return message

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from django import forms
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+from guests.models import MAX_EXPIRY_DAYS, GuestSettings, Invitation
+
+MAX_CSV_BYTES = 2 * 1024 * 1024
+
+
+def split_addresses(value: str) -> list[str]:
+    return [
+        part.strip()
+        for part in value.replace(";", ",").replace("\n", ",").split(",")
+        if part.strip()
+    ]
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    display_name = forms.CharField(label=_("Display name"), max_length=256, required=False)
+    redirect_url = forms.URLField(
+        label=_("Redirect URL"),
+        max_length=2000,
+        help_text=_("Where the guest lands after accepting, usually your app."),
+        assume_scheme="https",
+    )
+    message = forms.CharField(
+        label=_("Personal message"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    cc_recipients = forms.CharField(
+        label=_("Copy to"), required=False, help_text=_("Addresses separated by commas.")
+    )
+    user_type = forms.ChoiceField(
+        label=_("User type"), choices=Invitation.UserType.choices, initial=Invitation.UserType.GUEST
+    )
+    expiry_days = forms.IntegerField(
+        label=_("Link expires after (days)"), min_value=1, max_value=MAX_EXPIRY_DAYS, required=False
+    )
+    send_email = forms.BooleanField(
+        label=_("Send the invitation email"), required=False, initial=True
+    )
+
+    def clean_cc_recipients(self):
+        addresses = split_addresses(self.cleaned_data["cc_recipients"])
+        for address in addresses:
+            try:
+                validate_email(address)
+            except forms.ValidationError as error:
+                raise forms.ValidationError(
+                    _("%(address)s is not a valid address.") % {"address": address}
+                ) from error
+        return addresses
+
+
+class BulkInvitationForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("Columns: email, display name, redirect URL, message. Up to 2 MB."),
+    )
+    default_redirect_url = forms.URLField(
+        label=_("Redirect URL for rows without one"), required=False, assume_scheme="https"
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            raise forms.ValidationError(_("The file is larger than 2 MB."))
+        return upload
+
+
+class GuestSettingsForm(forms.ModelForm):
+    domains = forms.CharField(
+        label=_("Domains"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One domain a line; subdomains are included."),
+    )
+
+    class Meta:
+        model = GuestSettings
+        fields = [
+            "invite_policy",
+            "domain_mode",
+            "domains",
+            "default_expiry_days",
+            "max_expiry_days",
+            "terms_required",
+            "terms_text",
+            "terms_url",
+            "access_days",
+        ]
+        widgets = {
+            "invite_policy": forms.RadioSelect,
+            "domain_mode": forms.RadioSelect,
+            "terms_text": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and not self.is_bound:
+            self.initial["domains"] = "\n".join(self.instance.domains)
+
+    def clean_domains(self):
+        domains = [
+            line.strip().lower().lstrip("@") for line in self.cleaned_data["domains"].splitlines()
+        ]
+        domains = [domain for domain in domains if domain]
+        for domain in domains:
+            if "." not in domain or " " in domain or "/" in domain:
+                raise forms.ValidationError(
+                    _("%(domain)s is not a domain name.") % {"domain": domain}
+                )
+        return domains
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

@@ -1,0 +1,98 @@
+"""Celery tasks: they take ids and call services. They run in the schema of the tenant that
+queued them (tenant-schemas-celery); the periodic ones visit every tenant."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, tenant_context
+
+from ciam.celery import app
+from guests import services
+from guests.models import OutboxEmail
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with full jitter, capped: attempt 1 waits up to one base period."""
+    base = settings.GUEST_EMAIL_RETRY_SECONDS
+    ceiling = min(base * 2 ** (attempt - 1), base * 2**MAX_ATTEMPTS)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+@app.task(acks_late=True, reject_on_worker_lost=True)
+def outbox_deliver(outbox_ids: list[int]) -> None:
+    """Send queued outbox emails over one SMTP connection.
+
+    acks_late + reject_on_worker_lost: a worker that dies mid-send leaves the message on the
+    queue; the row lock and status check make the second run send nothing already sent.
+    Retry state (attempts) lives in the row, so it survives a worker crash too.
+    """
+    smtp = get_connection()
+    try:
+        for outbox_id in outbox_ids:
+            try:
+                services.outbox_deliver(outbox_id=outbox_id, connection_=smtp)
+            except services.TransientDeliveryError:
+                _schedule_retry(outbox_id)
+                smtp.close()  # a broken or refusing session: start the next one afresh
+    finally:
+        smtp.close()
+
+
+def _schedule_retry(outbox_id: int) -> None:
+    outbox = OutboxEmail.objects.get(pk=outbox_id)
+    if outbox.attempts >= MAX_ATTEMPTS:
+        services.outbox_give_up(outbox_id=outbox_id)
+        logger.warning("guests.outbox.gave_up attempts=%d", outbox.attempts)
+        return
+    delay = retry_delay(outbox.attempts)
+    # The relay leaves rows alone until their retry is due (and then some).
+    OutboxEmail.objects.filter(pk=outbox_id).update(
+        queued_at=timezone.now() + timedelta(seconds=delay)
+    )
+    outbox_deliver.apply_async([[outbox_id]], countdown=delay)
+
+
+@app.task(acks_late=True, reject_on_worker_lost=True)
+def bulk_invitation_process(bulk_id: int) -> None:
+    """Create a bulk upload's invitations chunk by chunk; each chunk commits with its outbox
+    rows, so the progress bar moves and a crash resumes where it stopped."""
+    while services.bulk_invitation_process_chunk(bulk_id=bulk_id):
+        pass
+
+
+def _each_tenant():
+    from tenants.models import Tenant
+
+    tenants = Tenant.objects.exclude(schema_name=get_public_schema_name()).filter(
+        status=Tenant.Status.ACTIVE
+    )
+    for tenant in tenants.iterator():
+        with tenant_context(tenant):
+            yield tenant
+
+
+@app.task
+def outbox_relay_all() -> None:
+    """Beat: in every tenant, queue again the emails and bulk uploads whose task was lost."""
+    for _tenant in _each_tenant():
+        services.outbox_relay()
+        services.bulk_invitation_relay()
+
+
+@app.task
+def governance_all() -> None:
+    """Beat: expire invitations, remind sponsors and disable unrenewed guests everywhere."""
+    for tenant in _each_tenant():
+        counts = services.governance_run()
+        if any(counts.values()):
+            logger.info("guests.governance tenant=%s %s", tenant.slug, counts)

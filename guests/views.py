@@ -1,0 +1,215 @@
+"""Hosted redemption pages: a partner opens the invitation link, proves they own the invited
+address (emailed code or an existing account of this tenant), consents, and lands in the app.
+
+Opening the link consumes nothing (mail scanners fetch links); every step after it is a POST.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import login
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.services import sign_in_record
+from guests import services
+from guests.forms import CodeForm
+from guests.models import Invitation
+
+SESSION_KEY = "guests.redemption"
+LOOKUP_LIMIT = 20  # unknown or dead tokens an address may try per window
+LOOKUP_WINDOW = 15 * 60
+CODE_SEND_LIMIT = 5  # codes per invitation per window
+CODE_SEND_WINDOW = 30 * 60
+
+
+def _client_key(request) -> str:
+    return f"guests:token-lookups:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def _is_rate_limited(request) -> bool:
+    return (cache.get(_client_key(request)) or 0) >= LOOKUP_LIMIT
+
+
+def _count_bad_lookup(request) -> None:
+    key = _client_key(request)
+    cache.add(key, 0, LOOKUP_WINDOW)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, LOOKUP_WINDOW)
+
+
+def _invalid(request):
+    """The one page for unknown, used, expired and revoked links: nothing tells them apart."""
+    return render(request, "guests/redeem_invalid.html", status=404)
+
+
+def _limited(request):
+    return render(request, "guests/redeem_limited.html", status=429)
+
+
+def _invitation_from_token(request, token: str) -> Invitation | None:
+    invitation = services.invitation_for_token(token)
+    if invitation is None:
+        _count_bad_lookup(request)
+    return invitation
+
+
+def _invitation_from_session(request) -> tuple[Invitation | None, dict]:
+    state = request.session.get(SESSION_KEY) or {}
+    invitation = Invitation.objects.filter(pk=state.get("invitation")).first()
+    if invitation is None or not invitation.is_redeemable():
+        return None, state
+    return invitation, state
+
+
+def landing(request, token):
+    if _is_rate_limited(request):
+        return _limited(request)
+    invitation = _invitation_from_token(request, token)
+    if invitation is None:
+        return _invalid(request)
+    return render(
+        request,
+        "guests/redeem_landing.html",
+        {"invitation": invitation, "token": token},
+    )
+
+
+def _start(request, invitation: Invitation) -> None:
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = {"invitation": invitation.pk, "verified": False}
+
+
+@require_POST
+def start_code(request, token):
+    if _is_rate_limited(request):
+        return _limited(request)
+    invitation = _invitation_from_token(request, token)
+    if invitation is None:
+        return _invalid(request)
+    _start(request, invitation)
+    return _send_code(request, invitation)
+
+
+def _send_code(request, invitation: Invitation):
+    key = f"guests:code-sends:{invitation.pk}"
+    cache.add(key, 0, CODE_SEND_WINDOW)
+    if cache.incr(key) > CODE_SEND_LIMIT:
+        return _limited(request)
+    services.redemption_code_send(invitation=invitation)
+    return redirect("guests:verify")
+
+
+@require_POST
+def resend_code(request):
+    invitation, _state = _invitation_from_session(request)
+    if invitation is None:
+        return _invalid(request)
+    return _send_code(request, invitation)
+
+
+def verify(request):
+    invitation, state = _invitation_from_session(request)
+    if invitation is None:
+        return _invalid(request)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = services.redemption_code_check(
+            invitation=invitation, code=form.cleaned_data["code"]
+        )
+        if result == "ok":
+            state["verified"] = True
+            request.session[SESSION_KEY] = state
+            return redirect("guests:consent")
+        sign_in_record(
+            request=request,
+            email=invitation.email,
+            method="email_code",
+            result="failure",
+            failure_reason="invitation code wrong"
+            if result == "wrong"
+            else "invitation code expired",
+        )
+        if result == "wrong":
+            form.add_error("code", _("That code is not right. Check the email and try again."))
+        else:
+            form.add_error(
+                "code", _("This code has expired or was tried too often. Send a new one.")
+            )
+    return render(request, "guests/redeem_verify.html", {"invitation": invitation, "form": form})
+
+
+@require_POST
+def start_account(request, token):
+    if _is_rate_limited(request):
+        return _limited(request)
+    invitation = _invitation_from_token(request, token)
+    if invitation is None:
+        return _invalid(request)
+    _start(request, invitation)
+    consent_url = reverse("guests:consent")
+    if request.user.is_authenticated:
+        return redirect(consent_url)
+    login_url = reverse("account_login")
+    return HttpResponseRedirect(f"{login_url}?{urlencode({'next': consent_url})}")
+
+
+def consent(request):
+    invitation, state = _invitation_from_session(request)
+    if invitation is None:
+        return _invalid(request)
+    method = "email_code" if state.get("verified") else "existing_account"
+    if not state.get("verified"):
+        if not request.user.is_authenticated:
+            return _invalid(request)
+        if request.user.email.lower() != invitation.email.lower():
+            sign_in_record(
+                request=request,
+                user=request.user,
+                method=method,
+                result="failure",
+                failure_reason="invitation for another address",
+            )
+            return render(
+                request,
+                "guests/redeem_wrong_account.html",
+                {"invitation": invitation},
+                status=403,
+            )
+    guest_settings = services.guest_settings_get()
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("decision") == "decline":
+            request.session.pop(SESSION_KEY, None)
+            return render(request, "guests/redeem_declined.html", {"invitation": invitation})
+        if guest_settings.terms_required and not request.POST.get("accept_terms"):
+            error = _("Accept the terms of use to continue.")
+        else:
+            existing = (
+                request.user
+                if request.user.is_authenticated and not state.get("verified")
+                else None
+            )
+            try:
+                user = services.invitation_accept(
+                    invitation=invitation, user=existing, request=request
+                )
+            except ValidationError:
+                return _invalid(request)
+            request.session.pop(SESSION_KEY, None)
+            if existing is None:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            sign_in_record(request=request, user=user, method=method, result="success")
+            return HttpResponseRedirect(invitation.redirect_url)
+    return render(
+        request,
+        "guests/redeem_consent.html",
+        {"invitation": invitation, "guest_settings": guest_settings, "error": error},
+    )
