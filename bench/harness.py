@@ -131,13 +131,26 @@ _run_secret = secrets.token_urlsafe(50)
 _run_id = secrets.token_hex(4)
 
 
-def migrate(url: str) -> float:
+def settings_overlay(directory: Path, module: str, body: str) -> dict[str, str]:
+    """Environment for a server or command running `ciam.settings` plus `body`.
+
+    Writes `<directory>/<module>.py` (`from ciam.settings import *` then `body`) and returns
+    DJANGO_SETTINGS_MODULE and PYTHONPATH, to pass to `server(...)` or `migrate(...)`.
+    Modules the overlay names (URLconfs, migration packages) go in the same directory.
+    """
+    (Path(directory) / f"{module}.py").write_text(
+        "from ciam.settings import *  # noqa: F403\n\n" + body
+    )
+    return {"DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": str(directory)}
+
+
+def migrate(url: str, **environment: str) -> float:
     """Run `manage.py migrate_schemas` on `url` in a subprocess; returns the seconds it took."""
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0"],
         cwd=ROOT,
-        env=server_environment(url),
+        env=server_environment(url, **environment),
         check=True,
     )
     return time.perf_counter() - started

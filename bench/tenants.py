@@ -1,0 +1,351 @@
+"""Tenants benchmark: provisioning, migrate_schemas over many tenants, routing cost.
+
+    .venv/bin/python bench/tenants.py                 # the full run (1,000 tenants, ~10 min)
+    .venv/bin/python bench/tenants.py --tenants 200   # a quicker look
+
+Prints markdown tables:
+1. time to provision one tenant (`tenant_create`, admin password hashing included) when
+   0, 100 and 1,000 tenants already exist. Target: p95 <= 200 ms at 1,000 and growing
+   less than 10 % from the first level to the last;
+2. `manage.py migrate_schemas` over all tenants with nothing to do (target <= 5 s) and with
+   one additive migration (a nullable column on the user table of every schema; target
+   <= 60 s). The additive migration is a temporary migration module that exists only in
+   this benchmark's settings overlay; the code's own migrations are untouched;
+3. the cost of tenant routing per request: a trivial page on a tenant host, the same page
+   on the platform host and on a server without the tenant middleware, plus stock
+   django-tenants for reference. Target < 0.2 ms.
+
+The tenants that only fill the database to 100 and 1,000 are created in bulk (same
+template script, no administrator) on two connections; the measured ones go through
+`tenant_create`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import harness
+
+PASSWORD = "a long and unusual passphrase"
+TRIVIAL_PATH = "/bench/trivial/"
+ROUTING_ROUNDS = 5
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tenants", type=int, default=1000, help="tenants at the top level")
+    parser.add_argument("--creations", type=int, default=20, help="measured creations a level")
+    parser.add_argument("--routing-seconds", type=float, default=1.5, help="per variant a round")
+    options = parser.parse_args()
+    levels = sorted({0, min(100, options.tenants), options.tenants})
+
+    with harness.bench_database("tenants") as url, tempfile.TemporaryDirectory() as overlay:
+        harness.django_setup(url)
+        overlay_directory = Path(overlay)
+        provisioning_rows = []
+        for level in levels:
+            tenants_fill_to(level)
+            durations = provisioning_durations(level, options.creations)
+            provisioning_rows.append(
+                harness.durations_summary(f"tenant_create with {level:,} tenants", durations)
+            )
+        print("\n### Provisioning one tenant\n")
+        print(harness.markdown_table(provisioning_rows))
+
+        routing(url, overlay_directory, options.routing_seconds)
+        migrations(url, overlay_directory)
+        print(f"\n{harness.machine_line()}\n", flush=True)
+
+
+# Provisioning ------------------------------------------------------------------------------
+
+
+def tenant_count() -> int:
+    from tenants.models import Tenant
+
+    return Tenant.objects.count()
+
+
+def tenants_fill_to(count: int) -> None:
+    """Bulk-create plain tenants (template schema, primary domain) until `count` exist."""
+    missing = count - tenant_count()
+    if missing <= 0:
+        return
+    started = time.perf_counter()
+    start = tenant_count()
+    numbers = list(range(start, start + missing))
+    halves = [numbers[0::2], numbers[1::2]]
+    threads = [threading.Thread(target=_fill, args=(half,)) for half in halves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    print(f"(filled to {tenant_count():,} tenants in {elapsed:.0f} s)", file=sys.stderr)
+
+
+def _fill(numbers: list[int], batch: int = 10) -> None:
+    from django.db import connection, transaction
+
+    from tenants.models import Domain, Tenant
+    from tenants.provisioning import schema_create_from_template
+    from tenants.services import schema_name_for
+
+    try:
+        for first in range(0, len(numbers), batch):
+            with transaction.atomic():
+                for number in numbers[first : first + batch]:
+                    slug = f"filler-{number:05d}"
+                    tenant = Tenant.objects.create(
+                        name=f"Filler {number}", slug=slug, schema_name=schema_name_for(slug)
+                    )
+                    Domain.objects.create(
+                        domain=tenant.primary_host, tenant=tenant, is_primary=True, is_verified=True
+                    )
+                    schema_create_from_template(tenant.schema_name)
+                    connection.set_schema_to_public()
+    finally:
+        connection.close()
+
+
+def provisioning_durations(level: int, creations: int) -> list[float]:
+    from django.db import connection
+
+    from tenants.services import tenant_create
+
+    durations = []
+    for index in range(creations):
+        slug = f"measured-{level}-{index}"
+        started = time.perf_counter()
+        tenant_create(
+            name=f"Measured {level} {index}",
+            slug=slug,
+            admin_email=f"admin@{slug}.example",
+            admin_password=PASSWORD,
+        )
+        durations.append(time.perf_counter() - started)
+        connection.set_schema_to_public()
+    return durations
+
+
+# Migrations --------------------------------------------------------------------------------
+
+
+def migrations(url: str, overlay: Path) -> None:
+    from django.db import connection
+
+    schemas = tenant_count()
+    rows = []
+    noop = [harness.migrate(url) for _ in range(3)]
+    rows.append(
+        {
+            "what": f"no-op migrate_schemas, {schemas:,} tenants (median of 3)",
+            "seconds": f"{statistics.median(noop):.2f}",
+            "target": "<= 5",
+        }
+    )
+    startup = _django_startup_seconds(url)
+    rows.append(
+        {
+            "what": "of which Python + Django start-up (manage.py check --help)",
+            "seconds": f"{startup:.2f}",
+            "target": "",
+        }
+    )
+
+    environment = _additive_migration_overlay(overlay)
+    rows.append(
+        {
+            "what": f"additive migration (nullable column), {schemas:,} tenants + public",
+            "seconds": f"{harness.migrate(url, **environment):.2f}",
+            "target": "<= 60",
+        }
+    )
+    rows.append(
+        {
+            "what": "no-op migrate_schemas right after it",
+            "seconds": f"{harness.migrate(url, **environment):.2f}",
+            "target": "<= 5",
+        }
+    )
+    print("\n### migrate_schemas\n")
+    print(harness.markdown_table(rows))
+
+    # The figures mean nothing unless every schema really got the column and its record.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "WHERE c.relname = 'accounts_user' AND a.attname = 'bench_note' AND NOT a.attisdropped"
+        )
+        with_column = cursor.fetchone()[0]
+    expected = schemas + 2  # every tenant, the template and public
+    print(f"\nbench_note column present in {with_column} of {expected} schemas")
+    if with_column != expected:
+        raise SystemExit("the additive migration missed schemas")
+
+
+def _django_startup_seconds(url: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "manage.py", "check", "--help"],
+        cwd=harness.ROOT,
+        env=harness.server_environment(url),
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def _additive_migration_overlay(overlay: Path) -> dict[str, str]:
+    """Settings whose accounts migrations are the code's plus one adding a nullable column."""
+    from django.db.migrations.loader import MigrationLoader
+
+    package = overlay / "bench_accounts_migrations"
+    shutil.copytree(harness.ROOT / "accounts" / "migrations", package)
+    (leaf,) = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("accounts")
+    (package / "9999_bench_note.py").write_text(
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        f"    dependencies = [{leaf!r}]\n"
+        "    operations = [\n"
+        "        migrations.AddField('user', 'bench_note', models.TextField(null=True)),\n"
+        "    ]\n"
+    )
+    return harness.settings_overlay(
+        overlay,
+        "bench_additive_settings",
+        'MIGRATION_MODULES = {"accounts": "bench_accounts_migrations"}\n',
+    )
+
+
+# Routing -----------------------------------------------------------------------------------
+
+
+def routing(url: str, overlay: Path, seconds: float) -> None:
+    from tenants.models import Tenant
+
+    tenant_host = Tenant.objects.order_by("-created_at").first().primary_host
+    for urlconf, base in [
+        ("bench_urls_tenant", "ciam.urls_tenant"),
+        ("bench_urls_public", "ciam.urls_public"),
+    ]:
+        (overlay / f"{urlconf}.py").write_text(
+            "from django.http import HttpResponse\n"
+            "from django.urls import path\n\n"
+            f"from {base} import handler404, handler500, urlpatterns as base\n\n\n"
+            "def trivial(request):\n"
+            "    return HttpResponse('ok', content_type='text/plain')\n\n\n"
+            f"urlpatterns = [path({TRIVIAL_PATH[1:]!r}, trivial), *base]\n"
+            "__all__ = ['handler404', 'handler500', 'urlpatterns']\n"
+        )
+    urls = 'ROOT_URLCONF = "bench_urls_tenant"\nPUBLIC_SCHEMA_URLCONF = "bench_urls_public"\n'
+    ours = harness.settings_overlay(overlay, "bench_routing_ours", urls)
+    without = harness.settings_overlay(
+        overlay,
+        "bench_routing_without",
+        urls
+        + 'MIDDLEWARE = [m for m in MIDDLEWARE if m != "tenants.middleware.TenantMiddleware"]\n',
+    )
+    stock = harness.settings_overlay(
+        overlay,
+        "bench_routing_stock",
+        urls + 'MIDDLEWARE = ["django_tenants.middleware.main.TenantMainMiddleware" '
+        'if m == "tenants.middleware.TenantMiddleware" else m for m in MIDDLEWARE]\n'
+        'DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"\n',
+    )
+    with (
+        harness.server(url, **ours) as ours_server,
+        harness.server(url, **without) as without_server,
+        harness.server(url, **stock) as stock_server,
+    ):
+        harness.pin_to_core(harness.LOAD_CORE)
+        variants = [
+            ("tenant host", ours_server, tenant_host),
+            ("platform host", ours_server, "localhost"),
+            ("no tenant middleware", without_server, tenant_host),
+            ("stock django-tenants, tenant host", stock_server, tenant_host),
+        ]
+        for _, server, host in variants:
+            answer = harness.Client(server.base_url, host=host).get(TRIVIAL_PATH)
+            if answer.status != 200 or answer.body != b"ok":
+                raise SystemExit(f"{host} on {server.base_url} answered {answer.status}")
+        floor = harness.measure_floor(ours_server, host=tenant_host)
+        # Interleaved rounds: noise from anything else on the machine hits every variant alike.
+        collected: dict[str, list[harness.Result]] = {label: [] for label, _, _ in variants}
+        for _ in range(ROUTING_ROUNDS):
+            for label, server, host in variants:
+                client = harness.Client(server.base_url, host=host)
+                collected[label].append(
+                    harness.measure(
+                        f"GET {TRIVIAL_PATH}, {label}",
+                        lambda client=client: client.get(TRIVIAL_PATH),
+                        seconds=seconds,
+                        warmup=0.2,
+                        server=server,
+                    )
+                )
+        results = {label: _merge(parts) for label, parts in collected.items()}
+    harness.print_table("Routing: a trivial page", list(results.values()), floor=floor)
+    base = results["no tenant middleware"]
+    rows = []
+    for label in ["tenant host", "platform host", "stock django-tenants, tenant host"]:
+        result = results[label]
+        rows.append(
+            {
+                "routing cost of": label,
+                "p50 ms": f"{result.percentile(0.5) - base.percentile(0.5):+.3f}",
+                "server CPU ms/request": f"{result.server_cpu_ms - base.server_cpu_ms:+.3f}",
+                "target": "< 0.2" if label == "tenant host" else "",
+            }
+        )
+    rows.append(_middleware_in_process(tenant_host))
+    print("\n### Routing cost per request (difference with no tenant middleware)\n")
+    print(harness.markdown_table(rows))
+
+
+def _merge(parts: list[harness.Result]) -> harness.Result:
+    return harness.Result(
+        label=parts[0].label,
+        calls=sum(p.calls for p in parts),
+        errors=sum(p.errors for p in parts),
+        seconds=sum(p.seconds for p in parts),
+        latencies=[latency for p in parts for latency in p.latencies],
+        concurrency=parts[0].concurrency,
+        server_cpu=sum(p.server_cpu or 0.0 for p in parts),
+    )
+
+
+def _middleware_in_process(host: str, calls: int = 20_000) -> dict[str, str]:
+    """TenantMiddleware alone around a view that does nothing, in this process."""
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from tenants.middleware import TenantMiddleware
+
+    response = HttpResponse("ok")
+    middleware = TenantMiddleware(lambda request: response)
+    request = RequestFactory().get(TRIVIAL_PATH, HTTP_HOST=host)
+    for _ in range(1000):
+        middleware(request)
+    started = time.perf_counter()
+    for _ in range(calls):
+        middleware(request)
+    elapsed = time.perf_counter() - started
+    return {
+        "routing cost of": f"TenantMiddleware alone, in process ({calls:,} calls)",
+        "p50 ms": "",
+        "server CPU ms/request": f"{elapsed / calls * 1000:.4f}",
+        "target": "< 0.2",
+    }
+
+
+if __name__ == "__main__":
+    main()
