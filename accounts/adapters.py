@@ -1,9 +1,188 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.auth_backends import AuthenticationBackend
+from allauth.core import context as allauth_context
+from django.contrib.auth import authenticate, get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from accounts import lockout
+from accounts.models import SignInEvent
+from accounts.selectors import user_flow_for
+from accounts.services import sign_in_record, user_attributes_apply
+from accounts.stages import sign_in_method
+from audit.services import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "email_password_mismatch": gettext_lazy("The email address or password is not correct."),
+    }
+
     def is_open_for_signup(self, request) -> bool:
         # Only tenants have end users; the platform host has no sign-up.
-        return getattr(request, "tenant", None) is not None
+        if getattr(request, "tenant", None) is None or connection.schema_name == "public":
+            return False
+        return user_flow_for(request).signup_enabled
+
+    def save_user(self, request, user, form, commit=True):
+        from accounts.forms import attribute_values
+
+        user = super().save_user(request, user, form, commit=False)
+        user_attributes_apply(user=user, attributes=attribute_values(form))
+        if form.cleaned_data.get("accept_terms"):
+            user.attributes["termsAcceptedAt"] = timezone.now().isoformat()
+        if commit:
+            user.save()
+        return user
+
+    def get_login_stages(self) -> list[str]:
+        stages = super().get_login_stages()
+        # After the login-by-code stage (the code is the primary factor), before the rest.
+        position = stages.index("allauth.account.stages.LoginByCodeStage") + 1
+        stages.insert(position, "accounts.stages.SignInPipelineStage")
+        return stages
+
+    def authenticate(self, request, **credentials):
+        """Check a password: refused at once while the email or IP address is locked (the
+        hasher is never reached), otherwise exactly one hash, for known and unknown emails."""
+        self.pre_authenticate(request, **credentials)
+        AuthenticationBackend.unstash_authenticated_user()
+        user = authenticate(request, **credentials)
+        # A correct password of a disabled account: allauth shows the "inactive" page.
+        user = user or AuthenticationBackend.unstash_authenticated_user()
+        if user:
+            lockout.lockout_register_success(email=credentials.get("email") or user.email)
+        else:
+            self.authentication_failed(request, **credentials)
+        return user
+
+    def pre_authenticate(self, request, **credentials) -> None:
+        email = credentials.get("email") or ""
+        lock = lockout.lockout_check(email=email, ip=client_ip(request))
+        if lock is not None:
+            sign_in_record(
+                request=request,
+                user=_user_with_email(email),
+                email=email,
+                method="password",
+                result=SignInEvent.Result.LOCKED_OUT,
+                failure_reason="locked_out",
+            )
+            raise ValidationError(_lock_message(lock), code="locked_out")
+
+    def authentication_failed(self, request, **credentials) -> None:
+        email = credentials.get("email") or ""
+        counted = lockout.lockout_register_failure(
+            email=email, ip=client_ip(request), password=credentials.get("password") or ""
+        )
+        user = _user_with_email(email)
+        if user is None:
+            reason = "unknown_account"
+        elif counted:
+            reason = "wrong_password"
+        else:
+            reason = "repeated_wrong_password"
+        sign_in_record(
+            request=request,
+            user=user,
+            email=email,
+            method="password",
+            result=SignInEvent.Result.FAILURE,
+            failure_reason=reason,
+        )
+        lock = lockout.lockout_check(email=email, ip=client_ip(request))
+        if lock is not None:
+            raise ValidationError(_lock_message(lock), code="locked_out")
+
+    def pre_login(self, request, user, **kwargs):
+        if not user.is_active:
+            sign_in_record(
+                request=request,
+                user=user,
+                method=sign_in_method(request, user, is_signup=kwargs.get("signup", False)),
+                result=SignInEvent.Result.FAILURE,
+                failure_reason="account_disabled",
+            )
+        return super().pre_login(request, user, **kwargs)
+
+    def post_login(self, request, user, **kwargs):
+        sign_in_record(
+            request=request,
+            user=user,
+            method=sign_in_method(request, user, is_signup=kwargs.get("signup", False)),
+            result=SignInEvent.Result.SUCCESS,
+        )
+        return super().post_login(request, user, **kwargs)
+
+    def set_password(self, user, password: str) -> None:
+        # Password reset and change: whoever set a new password owns the account.
+        super().set_password(user, password)
+        lockout.lockout_clear(email=user.email)
+
+    def format_email_subject(self, subject: str) -> str:
+        name = getattr(connection.tenant, "name", "")
+        return f"{name}: {subject}" if name else subject
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Render in the request (links rebuilt on the tenant's primary domain), send from a
+        Celery task in the tenant's schema once the transaction that asked for it commits."""
+        from accounts.tasks import email_deliver
+
+        request = allauth_context.request
+        tenant = getattr(request, "tenant", None) or connection.tenant
+        ctx = {"request": request, "email": email, "tenant": tenant, "tenant_name": tenant.name}
+        ctx.update(context)
+        for name, value in list(ctx.items()):
+            if name.endswith("_url") and isinstance(value, str) and "://" in value:
+                ctx[name] = _on_primary_domain(tenant, value)
+        message = self.render_mail(template_prefix, email, ctx)
+        html = next(
+            (content for content, mimetype in message.alternatives if mimetype == "text/html"),
+            "",
+        )
+        payload = {
+            "to": list(message.to),
+            "subject": message.subject,
+            "text": message.body,
+            "html": html,
+            "from_email": message.from_email,
+        }
+        transaction.on_commit(lambda: email_deliver.delay(**payload))
+
+    def send_notification_mail(self, template_prefix, user, context=None, email=None):
+        super().send_notification_mail(template_prefix, user, context, email or user.email)
+
+
+def _on_primary_domain(tenant, url: str) -> str:
+    from tenants.selectors import tenant_url
+
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return tenant_url(tenant, path)
+
+
+def _user_with_email(email: str):
+    if not email:
+        return None
+    return get_user_model().objects.filter(email__iexact=email.strip()).first()
+
+
+def _lock_message(lock: lockout.Lock) -> str:
+    seconds = lock.seconds_left
+    if seconds < 120:
+        wait = ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+    else:
+        minutes = (seconds + 59) // 60
+        wait = ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    return _(
+        "Too many failed sign-in attempts. For your protection, sign-in is paused: try again "
+        "in %(wait)s, or reset your password."
+    ) % {"wait": wait}

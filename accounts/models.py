@@ -113,3 +113,72 @@ class SignInEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.email_typed} {self.result}"
+
+
+class UserFlow(models.Model):
+    """What the tenant's hosted sign-up collects and which sign-in methods it shows. One row per
+    tenant schema, created with the tenant."""
+
+    class EmailVerification(models.TextChoices):
+        MANDATORY = "mandatory", _("Mandatory: every sign-in needs a verified email")
+        OPTIONAL = "optional", _("Optional: sign-up sends a link, sign-in does not wait for it")
+
+    signup_enabled = models.BooleanField(_("people can sign up"), default=True)
+    password_enabled = models.BooleanField(_("sign in with email and password"), default=True)
+    email_code_enabled = models.BooleanField(_("sign in with a code sent by email"), default=True)
+    email_verification = models.CharField(
+        _("email verification"),
+        max_length=16,
+        choices=EmailVerification.choices,
+        default=EmailVerification.OPTIONAL,
+    )
+    password_min_length = models.PositiveSmallIntegerField(_("minimum password length"), default=12)
+    terms_required = models.BooleanField(_("ask to accept the terms of use"), default=False)
+    terms_url = models.URLField(_("terms of use link"), blank=True)
+    privacy_url = models.URLField(_("privacy statement link"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(password_min_length__gte=8, password_min_length__lte=128),
+                name="userflow_password_min_length_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "user flow"
+
+
+class SignUpAttribute(models.Model):
+    """One attribute the sign-up page asks for: a built-in one (givenName, city, ...) or a
+    custom one. Values are stored in User.attributes (givenName, surname and displayName also
+    fill the matching user fields)."""
+
+    class DataType(models.TextChoices):
+        STRING = "string", _("Text")
+        BOOLEAN = "boolean", _("Yes/no checkbox")
+        INTEGER = "integer", _("Whole number")
+        CHOICE = "choice", _("Single choice")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    flow = models.ForeignKey(UserFlow, on_delete=models.CASCADE, related_name="attributes")
+    key = models.CharField(_("attribute name"), max_length=64)
+    label = models.CharField(_("label"), max_length=128)
+    data_type = models.CharField(
+        _("type"), max_length=16, choices=DataType.choices, default=DataType.STRING
+    )
+    is_builtin = models.BooleanField(default=False)
+    max_length = models.PositiveIntegerField(default=256)
+    choices = ArrayField(models.CharField(max_length=128), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "key"], name="signupattribute_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

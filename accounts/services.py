@@ -1,7 +1,15 @@
 from __future__ import annotations
 
-from accounts.models import SignInEvent, User
-from audit.services import client_ip
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.lockout import lockout_clear
+from accounts.models import SignInEvent, SignUpAttribute, User, UserFlow
+from audit.services import audit_record, client_ip
 
 
 def sign_in_record(
@@ -33,3 +41,203 @@ def sign_in_record(
         mfa_used=mfa_used,
         request_id=getattr(request, "request_id", "") if request is not None else "",
     )
+
+
+# Built-in attributes a user flow may collect (PRODUCT.md), with their maximum lengths.
+BUILTIN_ATTRIBUTES = {
+    "givenName": (gettext_lazy("Given name"), 64),
+    "surname": (gettext_lazy("Surname"), 64),
+    "displayName": (gettext_lazy("Display name"), 256),
+    "country": (gettext_lazy("Country or region"), 128),
+    "city": (gettext_lazy("City"), 128),
+    "state": (gettext_lazy("State or province"), 128),
+    "postalCode": (gettext_lazy("Postal code"), 40),
+    "streetAddress": (gettext_lazy("Street address"), 1024),
+    "jobTitle": (gettext_lazy("Job title"), 128),
+}
+# Built-in attributes that also fill a field of the user model.
+USER_FIELD_FOR_ATTRIBUTE = {
+    "givenName": "first_name",
+    "surname": "last_name",
+    "displayName": "display_name",
+}
+CUSTOM_KEY_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,63}$")
+USER_FLOW_FIELDS = (
+    "signup_enabled",
+    "password_enabled",
+    "email_code_enabled",
+    "email_verification",
+    "password_min_length",
+    "terms_required",
+    "terms_url",
+    "privacy_url",
+)
+
+
+def user_flow_create_default(*, tenant, admin) -> UserFlow:
+    """Tenant default: the user flow (email + password and email code, open sign-up), and the
+    first admin's email marked verified so that a mandatory-verification flow never locks the
+    admin out of the console."""
+    from allauth.account.models import EmailAddress
+
+    flow = UserFlow.objects.create()
+    for position, key in enumerate(("givenName", "surname")):
+        label, max_length = BUILTIN_ATTRIBUTES[key]
+        SignUpAttribute.objects.create(
+            flow=flow,
+            key=key,
+            label=str(label),
+            is_builtin=True,
+            max_length=max_length,
+            position=position,
+        )
+    EmailAddress.objects.create(user=admin, email=admin.email, verified=True, primary=True)
+    return flow
+
+
+def _flow_snapshot(flow: UserFlow) -> dict:
+    return {name: getattr(flow, name) for name in USER_FLOW_FIELDS}
+
+
+@transaction.atomic
+def user_flow_update(*, actor, request=None, **changes) -> UserFlow:
+    flow = UserFlow.objects.select_for_update().first() or UserFlow.objects.create()
+    before = _flow_snapshot(flow)
+    for name, value in changes.items():
+        if name not in USER_FLOW_FIELDS:
+            raise ValueError(name)
+        setattr(flow, name, value)
+    if not flow.password_enabled and not flow.email_code_enabled:
+        raise ValidationError(_("Keep at least one way of signing in."))
+    if flow.terms_required and not flow.terms_url:
+        raise ValidationError({"terms_url": [_("Give the link to your terms of use.")]})
+    flow.full_clean()
+    flow.save()
+    after = _flow_snapshot(flow)
+    if before != after:
+        audit_record(
+            actor=actor,
+            action="user_flow.update",
+            target=flow,
+            target_label="user flow",
+            before={k: v for k, v in before.items() if after[k] != v},
+            after={k: v for k, v in after.items() if before[k] != v},
+            request=request,
+        )
+    return flow
+
+
+@transaction.atomic
+def sign_up_attribute_save(
+    *,
+    actor,
+    key: str,
+    label: str,
+    data_type: str,
+    required: bool,
+    position: int,
+    choices: list[str] | None = None,
+    attribute: SignUpAttribute | None = None,
+    request=None,
+) -> SignUpAttribute:
+    """Add an attribute to the sign-up page, or change one (`attribute`)."""
+    flow = UserFlow.objects.select_for_update().first() or UserFlow.objects.create()
+    key = key.strip()
+    choices = [choice.strip() for choice in (choices or []) if choice.strip()]
+    is_builtin = key in BUILTIN_ATTRIBUTES
+    errors: dict[str, list[str]] = {}
+    if not is_builtin and not CUSTOM_KEY_PATTERN.match(key):
+        errors["key"] = [
+            _("Start with a letter; use letters, digits and underscores (at most 64).")
+        ]
+    elif (
+        SignUpAttribute.objects.filter(flow=flow, key=key)
+        .exclude(pk=getattr(attribute, "pk", None))
+        .exists()
+    ):
+        errors["key"] = [_("The sign-up page already asks for “%(key)s”.") % {"key": key}]
+    if is_builtin and data_type != SignUpAttribute.DataType.STRING:
+        errors["data_type"] = [_("Built-in attributes are text.")]
+    if data_type == SignUpAttribute.DataType.CHOICE and len(choices) < 2:
+        errors["choices"] = [_("Give at least two choices, one a line.")]
+    if errors:
+        raise ValidationError(errors)
+    before = None
+    if attribute is None:
+        attribute = SignUpAttribute(flow=flow)
+    else:
+        before = {"key": attribute.key, "label": attribute.label, "required": attribute.required}
+    attribute.key = key
+    attribute.label = label.strip() or str(BUILTIN_ATTRIBUTES.get(key, (key,))[0])
+    attribute.data_type = data_type
+    attribute.is_builtin = is_builtin
+    attribute.max_length = BUILTIN_ATTRIBUTES[key][1] if is_builtin else 256
+    attribute.choices = choices if data_type == SignUpAttribute.DataType.CHOICE else []
+    attribute.required = required
+    attribute.position = position
+    attribute.full_clean(exclude=["flow"])
+    attribute.save()
+    audit_record(
+        actor=actor,
+        action="user_flow.attribute_save",
+        target=attribute,
+        target_label=f"sign-up attribute {attribute.key}",
+        before=before,
+        after={"key": attribute.key, "label": attribute.label, "required": attribute.required},
+        request=request,
+    )
+    return attribute
+
+
+@transaction.atomic
+def sign_up_attribute_delete(*, actor, attribute: SignUpAttribute, request=None) -> None:
+    audit_record(
+        actor=actor,
+        action="user_flow.attribute_delete",
+        target=attribute,
+        target_label=f"sign-up attribute {attribute.key}",
+        before={"key": attribute.key, "label": attribute.label},
+        request=request,
+    )
+    attribute.delete()
+
+
+def account_unlock(*, actor, email: str, request=None) -> None:
+    """An admin lifts the smart-lockout of an email at this tenant."""
+    lockout_clear(email=email)
+    audit_record(
+        actor=actor,
+        action="user.unlock",
+        target_type="accounts.user",
+        target_label=email.strip().lower()[:254],
+        request=request,
+    )
+
+
+def user_attributes_apply(*, user: User, attributes: dict) -> None:
+    """Put validated attribute values on an unsaved user: givenName, surname and displayName
+    also fill the matching user fields; empty values are removed."""
+    for key, value in attributes.items():
+        field = USER_FIELD_FOR_ATTRIBUTE.get(key)
+        if field:
+            setattr(user, field, value or "")
+        if value in (None, ""):
+            user.attributes.pop(key, None)
+        else:
+            user.attributes[key] = value
+
+
+@transaction.atomic
+def profile_update(*, user: User, attributes: dict, request=None) -> User:
+    """The signed-in user edits their own attributes (already validated by the form)."""
+    user_attributes_apply(user=user, attributes=attributes)
+    user.save(update_fields=["first_name", "last_name", "display_name", "attributes"])
+    audit_record(actor=user, action="user.profile_update", target=user, request=request)
+    return user
+
+
+@transaction.atomic
+def account_delete_self(*, user: User, request=None) -> None:
+    """A user deletes their own account; the audit row keeps who it was."""
+    audit_record(actor=user, action="user.delete_self", target=user, request=request)
+    user.delete()

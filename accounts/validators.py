@@ -14,9 +14,13 @@ _common = CommonPasswordValidator()
 
 
 def _current_policy_min_length() -> int:
-    tenant = getattr(connection, "tenant", None)
-    policy_for = getattr(tenant, "password_min_length", None)
-    return int(policy_for) if policy_for else DEFAULT_MIN_LENGTH
+    """The minimum length of the tenant's user flow (the request's tenant: validators run
+    inside the tenant's schema); the default on the platform host."""
+    from accounts.selectors import user_flow_get
+
+    if connection.schema_name == "public":
+        return DEFAULT_MIN_LENGTH
+    return user_flow_get().password_min_length or DEFAULT_MIN_LENGTH
 
 
 class TenantPasswordPolicyValidator:

@@ -1,8 +1,91 @@
 from __future__ import annotations
 
-from django.shortcuts import render
+from allauth.account.decorators import reauthentication_required
+from allauth.account.models import EmailAddress
+from allauth.usersessions.models import UserSession
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts import selectors, services
+from accounts.forms import ProfileForm, attribute_values
+
+# The consent-revocation page of the OpenID Connect provider, linked when it exists.
+APPS_PAGE_PATH = "/account/apps/"
 
 
 def home(request):
     """The tenant's hosted home page."""
     return render(request, "accounts/home.html")
+
+
+@login_required
+def my_account(request):
+    user = request.user
+    flow = selectors.user_flow_for(request)
+    attributes = selectors.sign_up_attributes(flow)
+    profile = [(attribute.label, _profile_value(user, attribute.key)) for attribute in attributes]
+    email_address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+    return render(
+        request,
+        "accounts/my_account.html",
+        {
+            "profile": profile,
+            "email_verified": bool(email_address and email_address.verified),
+            "sessions": UserSession.objects.purge_and_list(user),
+            "apps": selectors.apps_signed_in_to(user),
+            "apps_page_url": APPS_PAGE_PATH if _resolves(APPS_PAGE_PATH) else None,
+            "recent_sign_ins": selectors.sign_in_event_list_for_user(user)[:5],
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request):
+    flow = selectors.user_flow_for(request)
+    attributes = selectors.sign_up_attributes(flow)
+    form = ProfileForm(request.POST or None, user=request.user, attributes=attributes)
+    if request.method == "POST" and form.is_valid():
+        services.profile_update(
+            user=request.user, attributes=attribute_values(form), request=request
+        )
+        messages.success(request, _("Your profile is saved."))
+        return redirect("accounts:my-account")
+    return render(request, "accounts/profile_edit.html", {"form": form})
+
+
+@login_required
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request):
+    if request.method == "POST":
+        if request.POST.get("confirm") != "delete":
+            messages.error(request, _("Tick the box to confirm."))
+            return render(request, "accounts/account_delete.html", status=400)
+        services.account_delete_self(user=request.user, request=request)
+        logout(request)
+        messages.success(request, _("Your account is deleted."))
+        return redirect("home")
+    return render(request, "accounts/account_delete.html")
+
+
+def _profile_value(user, key: str):
+    fields = {
+        "givenName": user.first_name,
+        "surname": user.last_name,
+        "displayName": user.display_name,
+    }
+    return fields.get(key) or user.attributes.get(key, "")
+
+
+def _resolves(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True

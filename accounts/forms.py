@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from allauth.account import forms as allauth_forms
+from allauth.core import context as allauth_context
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import SignInEvent, SignUpAttribute, UserFlow
+from accounts.selectors import sign_up_attributes, user_flow_for
+from accounts.services import BUILTIN_ATTRIBUTES, sign_in_record
+
+ATTRIBUTE_PREFIX = "attr_"
+
+
+def attribute_field(attribute: SignUpAttribute, *, required: bool | None = None) -> forms.Field:
+    """The form field that asks for one user-flow attribute."""
+    required = attribute.required if required is None else required
+    label = attribute.label
+    if attribute.data_type == SignUpAttribute.DataType.BOOLEAN:
+        return forms.BooleanField(label=label, required=required)
+    if attribute.data_type == SignUpAttribute.DataType.INTEGER:
+        return forms.IntegerField(
+            label=label, required=required, min_value=-(2**53), max_value=2**53
+        )
+    if attribute.data_type == SignUpAttribute.DataType.CHOICE:
+        choices = [("", _("Choose…"))] + [(choice, choice) for choice in attribute.choices]
+        return forms.ChoiceField(label=label, required=required, choices=choices)
+    widget = forms.Textarea(attrs={"rows": 2}) if attribute.max_length > 256 else None
+    return forms.CharField(
+        label=label, required=required, max_length=attribute.max_length, widget=widget
+    )
+
+
+def _autocomplete(key: str) -> str | None:
+    return {
+        "givenName": "given-name",
+        "surname": "family-name",
+        "displayName": "name",
+        "country": "country-name",
+        "city": "address-level2",
+        "state": "address-level1",
+        "postalCode": "postal-code",
+        "streetAddress": "street-address",
+        "jobTitle": "organization-title",
+    }.get(key)
+
+
+def add_attribute_fields(form: forms.Form, attributes: list[SignUpAttribute]) -> None:
+    for attribute in attributes:
+        field = attribute_field(attribute)
+        autocomplete = _autocomplete(attribute.key)
+        if autocomplete:
+            field.widget.attrs["autocomplete"] = autocomplete
+        form.fields[ATTRIBUTE_PREFIX + attribute.key] = field
+
+
+def attribute_values(form: forms.Form) -> dict:
+    return {
+        name[len(ATTRIBUTE_PREFIX) :]: value
+        for name, value in form.cleaned_data.items()
+        if name.startswith(ATTRIBUTE_PREFIX)
+    }
+
+
+class SignupForm(allauth_forms.SignupForm):
+    """allauth's sign-up form plus the attributes and terms checkbox of the tenant's flow."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs.pop("placeholder", None)
+        self.fields["password1"].widget.attrs.pop("placeholder", None)
+        self.fields["password1"].help_text = _(
+            "At least %(min)d characters. A few unrelated words make a strong password."
+        ) % {"min": self.flow.password_min_length}
+        add_attribute_fields(self, sign_up_attributes(self.flow))
+        if self.flow.terms_required:
+            self.fields["accept_terms"] = forms.BooleanField(
+                label=_("I accept the terms of use and the privacy statement"),
+                required=True,
+                error_messages={"required": _("Accept the terms of use to create an account.")},
+            )
+
+    @property
+    def flow(self) -> UserFlow:
+        return user_flow_for(allauth_context.request)
+
+    def try_save(self, request):
+        # Signing up with a registered email creates nothing (its owner gets an email), so
+        # spend the one password hash a new account costs: both answers take as long.
+        email = self.cleaned_data.get("email") or ""
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            make_password(self.cleaned_data.get("password1") or "")
+        return super().try_save(request)
+
+
+class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
+    def clean(self):
+        if not user_flow_for(allauth_context.request).email_code_enabled:
+            raise forms.ValidationError(_("Signing in with an emailed code is turned off."))
+        return super().clean()
+
+
+class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
+    def clean_code(self) -> str:
+        try:
+            return super().clean_code()
+        except forms.ValidationError:
+            # The code itself never goes into the log.
+            sign_in_record(
+                request=allauth_context.request,
+                method="email_code",
+                result=SignInEvent.Result.FAILURE,
+                failure_reason="wrong_code",
+            )
+            raise
+
+
+class UserFlowForm(forms.ModelForm):
+    class Meta:
+        model = UserFlow
+        fields = [
+            "signup_enabled",
+            "password_enabled",
+            "email_code_enabled",
+            "email_verification",
+            "password_min_length",
+            "terms_required",
+            "terms_url",
+            "privacy_url",
+        ]
+        widgets = {"email_verification": forms.RadioSelect}
+        help_texts = {
+            "password_min_length": gettext_lazy(
+                "NIST: 15 or more when the password is the only factor, 8 or more with MFA."
+            ),
+        }
+
+
+class SignUpAttributeForm(forms.Form):
+    key = forms.CharField(
+        label=gettext_lazy("Attribute"),
+        max_length=64,
+        help_text=gettext_lazy(
+            "A built-in attribute (givenName, surname, displayName, country, city, state, "
+            "postalCode, streetAddress, jobTitle) or a new custom name such as loyaltyNumber."
+        ),
+    )
+    label = forms.CharField(
+        label=gettext_lazy("Label on the sign-up page"), max_length=128, required=False
+    )
+    data_type = forms.ChoiceField(
+        label=gettext_lazy("Type"), choices=SignUpAttribute.DataType.choices
+    )
+    choices = forms.CharField(
+        label=gettext_lazy("Choices (single choice only), one a line"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+    )
+    required = forms.BooleanField(label=gettext_lazy("Required"), required=False)
+    position = forms.IntegerField(label=gettext_lazy("Order"), min_value=0, max_value=999)
+
+    def clean_choices(self) -> list[str]:
+        return [line.strip()[:128] for line in self.cleaned_data["choices"].splitlines()]
+
+
+class UnlockForm(forms.Form):
+    email = forms.EmailField(label=gettext_lazy("Email address"))
+
+
+class ProfileForm(forms.Form):
+    """The signed-in user's own attributes: those the user flow collects."""
+
+    def __init__(self, *args, user, attributes: list[SignUpAttribute], **kwargs) -> None:
+        initial = {ATTRIBUTE_PREFIX + key: value for key, value in user.attributes.items()}
+        initial[ATTRIBUTE_PREFIX + "givenName"] = user.first_name
+        initial[ATTRIBUTE_PREFIX + "surname"] = user.last_name
+        initial[ATTRIBUTE_PREFIX + "displayName"] = user.display_name
+        super().__init__(*args, initial=initial, **kwargs)
+        add_attribute_fields(self, attributes)
+        if not any(attribute.key == "displayName" for attribute in attributes):
+            label, max_length = BUILTIN_ATTRIBUTES["displayName"]
+            self.fields[ATTRIBUTE_PREFIX + "displayName"] = forms.CharField(
+                label=label, max_length=max_length, required=False
+            )

@@ -1,0 +1,125 @@
+"""Smart lockout, counted in Redis through the tenant-scoped Django cache.
+
+Per account (the email typed, whether or not such an account exists, so that locking says
+nothing about existence): after LOCKOUT_ACCOUNT_THRESHOLD failures the account is locked for
+LOCKOUT_FIRST_LOCK_SECONDS, and each further failure after a lock doubles the next lock. The
+last three distinct bad passwords are remembered as keyed hashes: typing the same wrong password
+again does not count. Per IP address the same rule applies with a higher threshold. A successful
+sign-in clears the account's count (not the IP's); a password reset or an admin unlock clears the
+account entirely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.crypto import salted_hmac
+
+REMEMBERED_BAD_PASSWORDS = 3
+MAX_LOCK_SECONDS = 24 * 3600
+# An account's failures are forgotten after a day without any, an IP address's after a quiet
+# quarter of an hour (many people may share one address behind a NAT).
+ACCOUNT_STATE_SECONDS = 24 * 3600
+IP_STATE_SECONDS = 15 * 60
+
+
+def _account_threshold() -> int:
+    return getattr(settings, "LOCKOUT_ACCOUNT_THRESHOLD", 10)
+
+
+def _ip_threshold() -> int:
+    return getattr(settings, "LOCKOUT_IP_THRESHOLD", 100)
+
+
+def _first_lock_seconds() -> int:
+    return getattr(settings, "LOCKOUT_FIRST_LOCK_SECONDS", 60)
+
+
+@dataclass(frozen=True)
+class Lock:
+    until: float
+
+    @property
+    def seconds_left(self) -> int:
+        return max(1, int(self.until - time.time() + 0.999))
+
+
+def _account_key(email: str) -> str:
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+    return f"lockout:account:{digest}"
+
+
+def _ip_key(ip: str | None) -> str | None:
+    return f"lockout:ip:{ip}" if ip else None
+
+
+def _bad_password_fingerprint(email: str, password: str) -> str:
+    # A keyed hash: the password itself is never stored, and without SECRET_KEY the
+    # fingerprints cannot be tested against guesses.
+    return salted_hmac(
+        "accounts.lockout.bad-password", f"{email.strip().lower()}\0{password}", algorithm="sha256"
+    ).hexdigest()[:32]
+
+
+def _lock_from(state: dict | None) -> Lock | None:
+    if state and state.get("until", 0) > time.time():
+        return Lock(until=state["until"])
+    return None
+
+
+def lockout_check(*, email: str, ip: str | None) -> Lock | None:
+    """The lock in force for this email or this IP address, if any (the later of the two)."""
+    keys = [_account_key(email)]
+    ip_key = _ip_key(ip)
+    if ip_key:
+        keys.append(ip_key)
+    states = cache.get_many(keys)
+    locks = [lock for lock in (_lock_from(states.get(key)) for key in keys) if lock]
+    return max(locks, key=lambda lock: lock.until) if locks else None
+
+
+def _count_failure(state: dict, threshold: int) -> None:
+    state["failures"] = state.get("failures", 0) + 1
+    beyond = state["failures"] - threshold
+    if beyond >= 0:
+        seconds = min(_first_lock_seconds() * 2**beyond, MAX_LOCK_SECONDS)
+        state["until"] = time.time() + seconds
+
+
+def lockout_register_failure(*, email: str, ip: str | None, password: str) -> bool:
+    """Count one failed password for this email and IP. Returns False when the same wrong
+    password was among the last three and therefore did not count."""
+    account_key = _account_key(email)
+    state = cache.get(account_key) or {}
+    fingerprint = _bad_password_fingerprint(email, password)
+    recent = state.get("recent", [])
+    if fingerprint in recent:
+        return False
+    state["recent"] = [*recent, fingerprint][-REMEMBERED_BAD_PASSWORDS:]
+    _count_failure(state, _account_threshold())
+    cache.set(account_key, state, ACCOUNT_STATE_SECONDS)
+    ip_key = _ip_key(ip)
+    if ip_key:
+        ip_state = cache.get(ip_key) or {}
+        _count_failure(ip_state, _ip_threshold())
+        cache.set(ip_key, ip_state, IP_STATE_SECONDS)
+    return True
+
+
+def lockout_register_success(*, email: str) -> None:
+    """A correct password: the account's failure count starts again (the IP's does not, so
+    an attacker cannot reset it by signing in to an account of their own now and then)."""
+    cache.delete(_account_key(email))
+
+
+def lockout_clear(*, email: str) -> None:
+    """Lift the account's lock and forget its failures (password reset, admin unlock)."""
+    cache.delete(_account_key(email))
+
+
+def lockout_failure_count(*, email: str) -> int:
+    return (cache.get(_account_key(email)) or {}).get("failures", 0)
