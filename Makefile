@@ -21,8 +21,11 @@ test: install
 	bash bin/test-services.sh
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
+# Every benchmark script under bench/ (harness.py is their shared library), one after another.
 bench: install
-	$(PY) bench/tenants.py
+	@set -e; for script in $(filter-out bench/harness.py,$(wildcard bench/*.py)); do \
+		echo "== $$script"; $(PY) $$script; \
+	done
 
 lint: install
 	$(VENV)/bin/ruff check .
