@@ -1,0 +1,146 @@
+"""Smart lockout: counted in Redis per tenant, per account and per IP address."""
+
+from __future__ import annotations
+
+import time
+
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from accounts.models import SignInEvent
+from tests.accounts.conftest import fresh_email, fresh_ip, tenant_client
+from tests.accounts.hashers import CountingArgon2PasswordHasher
+from tests.accounts.test_sign_in import events, make_user, sign_in
+from tests.conftest import PASSWORD
+
+LOCKED = "Too many failed sign-in attempts"
+
+
+def fail(client, email, count, prefix="wrong guess"):
+    for number in range(count):
+        response = sign_in(client, email, f"{prefix} {number}")
+    return response
+
+
+def test_ten_failures_lock_the_account_even_with_the_right_password(acme):
+    user = make_user(acme)
+    nine = fail(tenant_client(acme), user.email, 9)
+    assert LOCKED not in nine.content.decode()
+    tenth = fail(tenant_client(acme), user.email, 1, prefix="tenth")
+    assert LOCKED in tenth.content.decode()
+    assert "try again in 60 seconds" in tenth.content.decode()
+    # From another address and with the right password: still locked, no session.
+    client = tenant_client(acme)
+    response = sign_in(client, user.email, PASSWORD)
+    assert response.status_code == 200
+    assert LOCKED in response.content.decode()
+    assert "sessionid" not in client.cookies or client.get("/account/").status_code == 302
+    assert ("locked_out", "locked_out") in events(acme, user=user)
+
+
+def test_every_attempt_costs_one_hash_and_a_locked_one_none(acme, settings):
+    settings.PASSWORD_HASHERS = ["tests.accounts.hashers.CountingArgon2PasswordHasher"]
+    user = make_user(acme)
+
+    def hashes_for(email, password):
+        before = CountingArgon2PasswordHasher.hashes
+        sign_in(tenant_client(acme), email, password)
+        return CountingArgon2PasswordHasher.hashes - before
+
+    assert hashes_for(user.email, PASSWORD) == 1
+    assert hashes_for(user.email, "a wrong passphrase") == 1
+    assert hashes_for(fresh_email("unknown"), "a wrong passphrase") == 1
+    fail(tenant_client(acme), user.email, 10)
+    assert hashes_for(user.email, PASSWORD) == 0
+
+
+def test_repeating_the_same_wrong_password_does_not_count_again(acme):
+    user = make_user(acme)
+    client = tenant_client(acme)
+    for _ in range(15):
+        response = sign_in(client, user.email, "the same old guess")
+    assert LOCKED not in response.content.decode()
+    assert sign_in(client, user.email, PASSWORD).status_code == 302
+    reasons = [reason for _, reason in events(acme, email_typed=user.email)]
+    assert reasons.count("wrong_password") == 1
+    assert reasons.count("repeated_wrong_password") == 14
+
+
+def test_only_the_last_three_bad_passwords_are_remembered(acme):
+    user = make_user(acme)
+    client = tenant_client(acme)
+    # a, b, c, d pushes "a" out of memory: typing "a" again counts.
+    for guess in ("guess a", "guess b", "guess c", "guess d", "guess a", "guess d"):
+        sign_in(client, user.email, guess)
+    reasons = [reason for _, reason in reversed(events(acme, email_typed=user.email))]
+    assert reasons == ["wrong_password"] * 5 + ["repeated_wrong_password"]
+
+
+def test_the_lock_lifts_after_its_time_and_grows_after_the_next_failure(acme, settings):
+    settings.LOCKOUT_FIRST_LOCK_SECONDS = 1
+    user = make_user(acme)
+    response = fail(tenant_client(acme), user.email, 10)
+    assert "try again in 1 second" in response.content.decode()
+    deadline = time.monotonic() + 5
+    while True:
+        response = sign_in(tenant_client(acme), user.email, "after the lock")
+        still_first_lock = "try again in 1 second" in response.content.decode()
+        if not still_first_lock or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    # Once the first lock lifted, that eleventh failure locked again, for twice as long.
+    assert "try again in 2 seconds" in response.content.decode()
+    time.sleep(2.05)
+    assert sign_in(tenant_client(acme), user.email, PASSWORD).status_code == 302
+
+
+def test_unknown_emails_lock_exactly_like_known_ones(acme):
+    known = make_user(acme)
+    unknown_email = fresh_email("ghost")
+    known_answer = fail(tenant_client(acme), known.email, 10).content.decode()
+    unknown_answer = fail(tenant_client(acme), unknown_email, 10).content.decode()
+    assert LOCKED in known_answer and LOCKED in unknown_answer
+    known_text = known_answer.replace(known.email, "EMAIL")
+    unknown_text = unknown_answer.replace(unknown_email, "EMAIL")
+    strip = lambda text: text.split('name="csrfmiddlewaretoken"')[0]  # noqa: E731
+    assert strip(known_text) == strip(unknown_text)
+
+
+def test_a_lockout_at_one_tenant_does_not_touch_the_same_email_at_another(acme, globex):
+    email = fresh_email("shared")
+    make_user(acme, email=email)
+    make_user(globex, email=email)
+    assert LOCKED in fail(tenant_client(acme), email, 10).content.decode()
+    assert sign_in(tenant_client(globex), email, PASSWORD).status_code == 302
+
+
+def test_many_failures_from_one_address_lock_that_address(acme, settings):
+    settings.LOCKOUT_IP_THRESHOLD = 5
+    address = fresh_ip()
+    attacker = Client(HTTP_HOST=acme.host, REMOTE_ADDR=address)
+    for number in range(5):
+        response = sign_in(attacker, fresh_email("spray"), f"spray {number}")
+    assert LOCKED in response.content.decode()
+    victim = make_user(acme)
+    assert LOCKED in sign_in(attacker, victim.email, PASSWORD).content.decode()
+    # The account itself is not locked for everyone else.
+    assert sign_in(tenant_client(acme), victim.email, PASSWORD).status_code == 302
+
+
+def test_a_successful_sign_in_starts_the_count_again(acme):
+    user = make_user(acme)
+    fail(tenant_client(acme), user.email, 9)
+    assert sign_in(tenant_client(acme), user.email, PASSWORD).status_code == 302
+    response = fail(tenant_client(acme), user.email, 9, prefix="second round")
+    assert LOCKED not in response.content.decode()
+
+
+def test_locked_attempts_are_in_the_sign_in_log(acme):
+    user = make_user(acme)
+    fail(tenant_client(acme), user.email, 10)
+    sign_in(tenant_client(acme), user.email, PASSWORD)
+    with tenant_context(acme.tenant):
+        results = list(
+            SignInEvent.objects.filter(email_typed=user.email).values_list("result", flat=True)
+        )
+    assert results.count("failure") == 10 and results.count("locked_out") == 1
