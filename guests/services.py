@@ -449,15 +449,13 @@ def outbox_deliver(*, outbox_id: int, connection_=None) -> str:
                 outbox.status = OutboxEmail.Status.SENT
                 outbox.sent_at = timezone.now()
                 outbox.last_error = ""
-        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as error:
-            transient = outbox.last_error = _smtp_error_text(error)
-        except smtplib.SMTPException as error:
+        except OSError as error:  # smtplib's errors are OSErrors, like a refused connection
             code = _smtp_code(error)
             outbox.last_error = _smtp_error_text(error)
-            if code is not None and 400 <= code < 500:
-                transient = outbox.last_error
+            if code is not None and code >= 500 and isinstance(error, smtplib.SMTPException):
+                outbox.status = OutboxEmail.Status.FAILED  # permanent: retrying cannot help
             else:
-                outbox.status = OutboxEmail.Status.FAILED
+                transient = outbox.last_error  # 4xx, disconnect, timeout, relay unreachable
         if outbox.status != OutboxEmail.Status.QUEUED:
             outbox.payload = {}  # the link token or code is no longer needed anywhere
         outbox.save(update_fields=["status", "attempts", "last_error", "sent_at", "payload"])

@@ -1,0 +1,225 @@
+"""Invitation emails through the real path: outbox row -> Redis -> a real Celery worker ->
+a real SMTP server, including the faults SECURITY.md items 43 and 44 name."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import requests
+from django_tenants.utils import tenant_context
+
+from guests import services
+from guests.models import Invitation, OutboxEmail
+from tests.guests.conftest import link_token, unique_email
+from tests.mail import body_html, body_text
+from tests.server import free_port, start_gunicorn, stop
+
+
+def wait_until(condition, timeout: float = 20, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def outbox_of(world, email: str) -> OutboxEmail:
+    with tenant_context(world.tenant):
+        return OutboxEmail.objects.filter(to=email, kind="invitation").latest("id")
+
+
+def invite(world, email: str, **extra) -> Invitation:
+    with tenant_context(world.tenant):
+        return services.invitation_create(
+            invited_by=world.admin,
+            email=email,
+            redirect_url="https://app.acme.example/welcome",
+            **extra,
+        )
+
+
+def test_invitation_from_the_console_arrives_branded_with_a_link_on_the_primary_domain(
+    acme_committed, celery_worker_process, mailbox
+):
+    email = unique_email()
+    client = acme_committed.client(user=acme_committed.admin)
+    response = client.post(
+        "/console/guests/invite/",
+        {
+            "email": email,
+            "display_name": "Pat Partner",
+            "redirect_url": "https://app.acme.example/welcome",
+            "message": "Welcome to the supplier portal!",
+            "user_type": "Guest",
+            "send_email": "on",
+        },
+    )
+    assert response.status_code == 302
+
+    (message,) = mailbox.wait_for(email)
+    assert "Acme Corporation" in message["Subject"]
+    assert "admin@acme.test" in message["Subject"]
+    text, html = body_text(message), body_html(message)
+    assert "Welcome to the supplier portal!" in text and "Welcome to the supplier portal!" in html
+    token = link_token(message)
+    assert f"http://acme.localhost/invite/{token}/" in text
+    assert f'href="http://acme.localhost/invite/{token}/"' in html
+    with tenant_context(acme_committed.tenant):
+        invitation = Invitation.objects.get(email=email)
+        assert invitation.expires_at.strftime("%-d %B %Y") in text
+    outbox = wait_until(lambda: (row := outbox_of(acme_committed, email)).status == "sent" and row)
+    assert message["Message-ID"] == outbox.message_id
+    assert outbox.payload == {}  # the link token is no longer kept anywhere
+
+    page = client.get(response["Location"]).content.decode()
+    assert "Sent" in page
+
+
+def test_smtp_451_twice_then_accepted_delivers_exactly_one_email(
+    acme_committed, celery_worker_process, mailbox
+):
+    mailbox.scripted_replies = ["451 4.3.0 try later", "451 4.3.0 try later"]
+    email = unique_email()
+    invite(acme_committed, email)
+
+    mailbox.wait_for(email)
+    outbox = wait_until(lambda: (row := outbox_of(acme_committed, email)).status == "sent" and row)
+    assert outbox.attempts == 3
+    assert mailbox.refused == 2
+    assert len(mailbox.to(email)) == 1
+
+
+def test_smtp_550_marks_the_email_failed_and_shows_it_without_retrying(
+    acme_committed, celery_worker_process, mailbox
+):
+    mailbox.scripted_replies = ["550 5.1.1 mailbox unavailable"]
+    email = unique_email()
+    invitation = invite(acme_committed, email)
+
+    outbox = wait_until(
+        lambda: (row := outbox_of(acme_committed, email)).status == "failed" and row
+    )
+    assert outbox.attempts == 1
+    assert "550" in outbox.last_error
+    # Several retry periods later (0.2 s base in tests) nothing was tried again.
+    time.sleep(1.5)
+    assert mailbox.refused == 1
+    assert outbox_of(acme_committed, email).attempts == 1
+
+    client = acme_committed.client(user=acme_committed.admin)
+    listing = client.get("/console/guests/", {"q": email}).content.decode()
+    assert "Failed" in listing and "550 5.1.1 mailbox unavailable" in listing
+    detail = client.get(f"/console/guests/invitations/{invitation.public_id}/").content.decode()
+    assert "550 5.1.1 mailbox unavailable" in detail
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+def test_worker_killed_during_the_send_still_delivers_exactly_one_email(
+    acme_committed, celery_worker_process, mailbox, monkeypatch
+):
+    """The relay (the customer's mail server) is slow to answer the first message; the worker
+    process sending it is killed meanwhile. The message goes back on the queue
+    (acks_late + reject_on_worker_lost), the restarted pool process sends it once."""
+    email = unique_email()
+    receiving = asyncio.Event()
+    first = {"pending": True}
+    accept = type(mailbox).handle_DATA
+
+    async def slow_first_message(server, session, envelope):
+        if first["pending"] and email in envelope.rcpt_tos:
+            first["pending"] = False
+            receiving.set()
+            await asyncio.sleep(30)  # cancelled when the sender's connection drops
+        return await accept(mailbox, server, session, envelope)
+
+    monkeypatch.setattr(mailbox, "handle_DATA", slow_first_message)
+    invite(acme_committed, email)
+
+    wait_until(receiving.is_set)
+    (child,) = _children(celery_worker_process.pid)
+    os.kill(child, signal.SIGKILL)
+
+    (message,) = mailbox.wait_for(email, timeout=30)
+    outbox = wait_until(lambda: (row := outbox_of(acme_committed, email)).status == "sent" and row)
+    assert message["Message-ID"] == outbox.message_id
+    # Whatever was still in flight has settled: still exactly one copy.
+    wait_until(lambda: len(_children(celery_worker_process.pid)) == 1)
+    assert len(mailbox.to(email)) == 1
+
+
+def test_broker_down_at_invite_time_the_email_goes_out_when_it_returns(
+    acme_committed, celery_worker_process, mailbox, subprocess_env
+):
+    with socket_closed_port() as closed_port:
+        port = free_port()
+        server = start_gunicorn(
+            {
+                **subprocess_env,
+                "EMAIL_URL": mailbox.url,
+                "CELERY_BROKER_URL": f"redis://127.0.0.1:{closed_port}/0",
+            },
+            port,
+        )
+    try:
+        client = acme_committed.client(user=acme_committed.admin)
+        session = requests.Session()
+        session.headers["Host"] = acme_committed.host
+        session.cookies.set("sessionid", client.cookies["sessionid"].value)
+        base = f"http://127.0.0.1:{port}"
+        session.get(f"{base}/console/guests/invite/", timeout=10)
+        email = unique_email()
+        response = session.post(
+            f"{base}/console/guests/invite/",
+            data={
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+                "email": email,
+                "redirect_url": "https://app.acme.example/",
+                "user_type": "Guest",
+                "send_email": "on",
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+    finally:
+        stop(server)
+    assert response.status_code == 302  # the admin's request succeeded
+    assert outbox_of(acme_committed, email).status == "queued"
+    assert mailbox.to(email) == []
+
+    # The broker is reachable again; the periodic relay finds the row it never queued.
+    from django.utils import timezone
+
+    with tenant_context(acme_committed.tenant):
+        assert services.outbox_relay(now=timezone.now() + services.OUTBOX_STALE_AFTER) >= 1
+    (message,) = mailbox.wait_for(email)
+    assert link_token(message)
+    wait_until(lambda: outbox_of(acme_committed, email).status == "sent")
+    assert len(mailbox.to(email)) == 1
+
+
+class socket_closed_port:
+    """A loopback port nobody listens on, for the duration of the block."""
+
+    def __enter__(self) -> int:
+        return free_port()
+
+    def __exit__(self, *exc) -> None:
+        return None
