@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from accounts import console_views as account_views
 from console import views
 
 app_name = "console"
@@ -9,5 +10,24 @@ urlpatterns = [
     path("users/", views.user_list, name="users"),
     path("users/<uuid:public_id>/", views.user_detail, name="user-detail"),
     path("logs/", views.audit_log, name="logs"),
+    path("logs/sign-ins/", account_views.sign_in_log, name="sign-in-logs"),
+    path("logs/sign-ins/unlock/", account_views.account_unlock, name="account-unlock"),
+    path("user-flows/", account_views.user_flow, name="user-flows"),
+    path(
+        "user-flows/attributes/new/",
+        account_views.sign_up_attribute_edit,
+        name="user-flow-attribute-add",
+    ),
+    path(
+        "user-flows/attributes/<uuid:public_id>/",
+        account_views.sign_up_attribute_edit,
+        name="user-flow-attribute",
+    ),
+    path(
+        "user-flows/attributes/<uuid:public_id>/delete/",
+        account_views.sign_up_attribute_delete,
+        name="user-flow-attribute-delete",
+    ),
+    path("apps/", include("oidc.console_urls")),
     path("guests/", include("guests.console_urls")),
 ]

@@ -4,6 +4,7 @@ the tenant's signing keys, redeemed codes and users' consents."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -65,6 +66,38 @@ class Application(AbstractApplication):
 
     def is_usable(self, request):
         return True
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        return _uri_registered(uri, self.redirect_uris.split())
+
+    def post_logout_redirect_uri_allowed(self, uri: str) -> bool:
+        return _uri_registered(uri, self.post_logout_redirect_uris.split())
+
+
+def _uri_registered(uri: str, registered: list[str]) -> bool:
+    """Simple string comparison (RFC 9700 4.1.1), except that a loopback URI may name any port
+    at request time (RFC 8252 7.3): no case, slash, query or fragment variants."""
+    if uri in registered:
+        return True
+    parts = urlsplit(uri)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return False
+    try:
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        return False
+    without_port = parts._replace(
+        netloc=parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
+    )
+    for candidate in registered:
+        registered_parts = urlsplit(candidate)
+        if registered_parts.port:
+            registered_parts = registered_parts._replace(
+                netloc=registered_parts.netloc.rsplit(":", 1)[0]
+            )
+        if registered_parts.geturl() == without_port.geturl() and candidate.startswith("http://"):
+            return True
+    return False
 
 
 class ClientSecret(models.Model):

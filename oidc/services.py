@@ -295,6 +295,13 @@ def _new_key(active_from) -> SigningKey:
     )
 
 
+def _forget_key_list() -> None:
+    # Now for the rest of this transaction, and again after commit in case another thread
+    # of this process re-read the old list meanwhile.
+    keys.key_list_forget()
+    transaction.on_commit(keys.key_list_forget)
+
+
 def tenant_signing_keys_create(*, tenant, admin) -> None:
     """TENANT_DEFAULTS hook: a new tenant signs with its own key from the start."""
     _new_key(timezone.now())
@@ -315,7 +322,7 @@ def signing_key_rotate(*, actor, publish_ahead: timedelta = KEY_PUBLISH_AHEAD, r
         actor=actor, action="signing_key.rotate", target=key,
         after={"active_from": str(takes_over)}, request=request,
     )  # fmt: skip
-    transaction.on_commit(keys.key_list_forget)
+    _forget_key_list()
     return key
 
 
@@ -323,7 +330,7 @@ def signing_key_rotate(*, actor, publish_ahead: timedelta = KEY_PUBLISH_AHEAD, r
 def signing_keys_retire_expired(*, now=None) -> int:
     """Delete keys whose retirement time has passed (they left the JWKS already)."""
     deleted, _by_model = SigningKey.objects.filter(retire_at__lte=now or timezone.now()).delete()
-    transaction.on_commit(keys.key_list_forget)
+    _forget_key_list()
     return deleted
 
 

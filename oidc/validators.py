@@ -14,7 +14,7 @@ from django.db.models import Min
 from django.utils import timezone
 from jwcrypto import jws
 from jwcrypto.common import JWException
-from oauth2_provider.models import AccessToken, RefreshToken
+from oauth2_provider.models import AccessToken, Grant, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from oidc import keys, tokens
@@ -129,7 +129,10 @@ class TenantOAuth2Validator(OAuth2Validator):
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         if super().validate_code(client_id, code, client, request, *args, **kwargs):
-            return True
+            # A verifier is required exactly when the code was bound to a challenge; a
+            # request that leaves it out (a PKCE downgrade) gets invalid_grant.
+            grant = Grant.objects.filter(code=code, application=client).only("code_challenge").get()
+            return bool(grant.code_challenge) == bool(getattr(request, "code_verifier", None))
         redeemed = RedeemedCode.objects.filter(
             code_checksum=checksum(code), application=client
         ).first()
@@ -161,6 +164,17 @@ class TenantOAuth2Validator(OAuth2Validator):
         )
         request.issued_token_family = refresh_token.token_family
         return refresh_token
+
+    # prompt=none: the view answers login_required for anonymous visitors and
+    # consent_required for third-party apps without consent, before oauthlib asks these.
+    def validate_jwt_bearer_token(self, token, scopes, request):
+        return False  # ID tokens are not access tokens
+
+    def validate_silent_login(self, request):
+        return True
+
+    def validate_silent_authorization(self, request):
+        return True
 
     def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs):
         return response_type == "code" and client.allows_grant_type(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from urllib.parse import urlencode
 
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -118,6 +119,8 @@ class AuthorizationView(dot.AuthorizationView):
             consent = Consent.objects.filter(user=request.user, application=application).first()
             if consent is not None:
                 return self._authorize_with_consent(request, application, consent)
+            if "none" in request.GET.get("prompt", "").split():
+                return self._consent_required(request, application)
         return super().get(request, *args, **kwargs)
 
     def _authorize_with_consent(self, request, application, consent):
@@ -134,6 +137,20 @@ class AuthorizationView(dot.AuthorizationView):
         except OAuthToolkitError as error:
             return self.error_response(error, application)
         return self.redirect(uri, application)
+
+    def _consent_required(self, request, application):
+        try:
+            _scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        parameters = {"error": "consent_required"}
+        if credentials.get("state"):
+            parameters["state"] = credentials["state"]
+        parameters["iss"] = tokens.issuer()
+        uri = credentials["redirect_uri"]
+        return self.redirect(
+            f"{uri}{'&' if '?' in uri else '?'}{urlencode(parameters)}", application
+        )
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -111,7 +111,7 @@ class Flow:
             "code_verifier": verifier,
             **extra,
         }
-        return self.token(app, data)
+        return self.token(app, {key: value for key, value in data.items() if value is not None})
 
     def sign_in(self, app: RegisteredApp, **extra) -> dict:
         code, verifier = self.code(app, **extra)

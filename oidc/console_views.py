@@ -1,0 +1,209 @@
+"""Console: App registrations (Application administrator) and the tenant's signing keys."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.roles import AdminRole
+from console.decorators import console_role
+from oidc import keys, selectors, services, tokens
+from oidc.forms import ApplicationForm, RoleAssignForm, RoleForm, SecretForm
+from oidc.models import Application, AppRole, ClientSecret, SigningKey
+
+APP_ADMIN = AdminRole.APPLICATION_ADMINISTRATOR
+PAGE_SIZE = 25
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _values(form) -> dict:
+    data = dict(form.cleaned_data)
+    data["redirect_uris"] = data.get("redirect_uris", "")
+    return data
+
+
+@console_role(APP_ADMIN)
+def app_list(request):
+    filters = {
+        "search": request.GET.get("q", "").strip()[:200],
+        "app_type": request.GET.get("type", ""),
+    }
+    applications = selectors.application_list(**filters)
+    page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
+    template = "oidc/app_list.html#table" if request.htmx else "oidc/app_list.html"
+    return render(
+        request,
+        template,
+        {"page": page, "filters": filters, "app_types": Application.AppType.choices},
+    )
+
+
+@console_role(APP_ADMIN)
+def app_create(request):
+    form = ApplicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            application, secret = services.application_create(
+                actor=request.user, request=request, **_values(form)
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            return _detail(request, application, new_secret=secret, status=201)
+    return render(request, "oidc/app_form.html", {"form": form, "creating": True})
+
+
+def _detail(request, application, *, new_secret=None, status=200, **extra):
+    issuer = tokens.issuer()
+    context = {
+        "application": application,
+        "issuer": issuer,
+        "api_audience": tokens.api_audience(),
+        "secrets": application.secrets.all(),
+        "roles": application.roles.prefetch_related("users"),
+        "new_secret": new_secret,
+        "secret_form": SecretForm(),
+        "role_form": RoleForm(),
+        "assign_form": RoleAssignForm(),
+        **extra,
+    }
+    return render(request, "oidc/app_detail.html", context, status=status)
+
+
+@console_role(APP_ADMIN)
+def app_detail(request, public_id):
+    application = get_object_or_404(Application, public_id=public_id)
+    return _detail(request, application)
+
+
+@console_role(APP_ADMIN)
+def app_edit(request, public_id):
+    application = get_object_or_404(Application, public_id=public_id)
+    form = ApplicationForm.for_application(application, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        values = _values(form)
+        values["app_type"] = application.app_type
+        try:
+            services.application_update(
+                application=application, actor=request.user, request=request, **values
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("console:app-detail", public_id=application.public_id)
+    return render(request, "oidc/app_form.html", {"form": form, "application": application})
+
+
+@require_POST
+@console_role(APP_ADMIN)
+def app_delete(request, public_id):
+    application = get_object_or_404(Application, public_id=public_id)
+    services.application_delete(application=application, actor=request.user, request=request)
+    messages.success(request, _("App deleted; its tokens no longer work."))
+    return redirect("console:apps")
+
+
+@require_POST
+@console_role(APP_ADMIN)
+def secret_create(request, public_id):
+    application = get_object_or_404(Application, public_id=public_id)
+    form = SecretForm(request.POST)
+    form.is_valid()
+    try:
+        _record, secret = services.client_secret_create(
+            application=application,
+            actor=request.user,
+            description=form.cleaned_data.get("description", ""),
+            request=request,
+        )
+    except ValidationError as error:
+        return _detail(request, application, status=400, secret_error=error.messages)
+    return _detail(request, application, new_secret=secret)
+
+
+@require_POST
+@console_role(APP_ADMIN)
+def secret_revoke(request, public_id, secret_id):
+    secret = get_object_or_404(ClientSecret, public_id=secret_id, application__public_id=public_id)
+    services.client_secret_revoke(secret=secret, actor=request.user, request=request)
+    messages.success(request, _("Secret revoked."))
+    return redirect("console:app-detail", public_id=public_id)
+
+
+@require_POST
+@console_role(APP_ADMIN)
+def role_create(request, public_id):
+    application = get_object_or_404(Application, public_id=public_id)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.app_role_create(application=application, actor=request.user,
+                                     request=request, **form.cleaned_data)  # fmt: skip
+        except ValidationError as error:
+            _apply_errors(form, error)
+    if form.errors:
+        return _detail(request, application, status=400, role_form=form)
+    return redirect("console:app-detail", public_id=public_id)
+
+
+@require_POST
+@console_role(APP_ADMIN)
+def role_assign(request, public_id, role_id):
+    role = get_object_or_404(AppRole, public_id=role_id, application__public_id=public_id)
+    form = RoleAssignForm(request.POST)
+    user = None
+    if form.is_valid():
+        user = get_user_model().objects.filter(email__iexact=form.cleaned_data["email"]).first()
+        if user is None:
+            form.add_error("email", _("No user with this email in this tenant."))
+    if user is None:
+        return _detail(request, role.application, status=400, assign_form=form)
+    services.app_role_assign(role=role, user=user, actor=request.user, request=request)
+    return redirect("console:app-detail", public_id=public_id)
+
+
+@require_POST
+@console_role(APP_ADMIN)
+def role_delete(request, public_id, role_id):
+    role = get_object_or_404(AppRole, public_id=role_id, application__public_id=public_id)
+    services.app_role_delete(role=role, actor=request.user, request=request)
+    return redirect("console:app-detail", public_id=public_id)
+
+
+@console_role(APP_ADMIN, AdminRole.SECURITY_ADMINISTRATOR)
+def signing_keys(request):
+    published = {key.kid for key in keys.published_keys()}
+    try:
+        signing = keys.signing_kid()
+    except LookupError:
+        signing = None
+    return render(
+        request,
+        "oidc/signing_keys.html",
+        {"keys": SigningKey.objects.all(), "published": published, "signing": signing},
+    )
+
+
+@require_POST
+@console_role(AdminRole.SECURITY_ADMINISTRATOR)
+def signing_key_rotate(request):
+    key = services.signing_key_rotate(actor=request.user, request=request)
+    messages.success(
+        request,
+        _("New key %(kid)s is published now and signs from %(when)s UTC.")
+        % {"kid": key.kid, "when": key.active_from.strftime("%Y-%m-%d %H:%M")},
+    )
+    return redirect("console:signing-keys")
