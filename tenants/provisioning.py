@@ -87,9 +87,10 @@ def template_render() -> str:
     return script
 
 
-def template_render_if_stale() -> TenantTemplate:
-    """Keep the stored script in step with the code's migrations (called by migrate_schemas)."""
-    fingerprint = migration_fingerprint()
+def template_render_if_stale(fingerprint: str | None = None) -> TenantTemplate:
+    """Keep the stored script in step with the code's migrations (called by migrate_schemas,
+    which passes the fingerprint it has already computed)."""
+    fingerprint = fingerprint or migration_fingerprint()
     existing = TenantTemplate.objects.filter(fingerprint=fingerprint).first()
     if existing:
         return existing
