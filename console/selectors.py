@@ -23,7 +23,8 @@ def recent_audit_events(limit: int = 10) -> QuerySet[AuditEvent]:
 
 def user_list(*, search: str = "", user_type: str = "", state: str = "") -> QuerySet:
     User = get_user_model()
-    users = User.objects.order_by("email")
+    # Guests carry their lifecycle (state, sponsor, invited and accepted dates) beside the user.
+    users = User.objects.order_by("email").select_related("guest_profile__sponsor")
     if search:
         users = users.filter(
             Q(email__icontains=search)

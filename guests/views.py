@@ -6,6 +6,7 @@ Opening the link consumes nothing (mail scanners fetch links); every step after 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -205,7 +206,8 @@ def consent(request):
                 return _invalid(request)
             request.session.pop(SESSION_KEY, None)
             if existing is None:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                # The invited address was proven by the emailed code; the session is theirs.
+                login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             sign_in_record(request=request, user=user, method=method, result="success")
             return HttpResponseRedirect(invitation.redirect_url)
     return render(

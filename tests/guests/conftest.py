@@ -38,3 +38,16 @@ def acme_committed(worlds, committed):
 @pytest.fixture
 def globex_committed(worlds, committed):
     return worlds["globex"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_link_rate_limit(worlds):
+    """Every test starts with the test client's address under the link-guessing limit (the
+    counter lives in Redis, which outlives a test)."""
+    from django.core.cache import cache
+    from django_tenants.utils import tenant_context
+
+    for world in worlds.values():
+        with tenant_context(world.tenant):
+            for address in ("127.0.0.1", "203.0.113.77", "203.0.113.78"):
+                cache.delete(f"guests:token-lookups:{address}")

@@ -1,0 +1,215 @@
+"""A partner redeems an invitation on the hosted pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from accounts.models import SignInEvent
+from guests import services
+from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
+from tests.conftest import PASSWORD
+from tests.guests.conftest import email_code, link_token, unique_email
+
+INVALID = "This invitation link cannot be used"
+
+
+def invite(world, email=None, **extra) -> tuple[Invitation, str]:
+    with tenant_context(world.tenant):
+        invitation = services.invitation_create(
+            invited_by=world.admin,
+            email=email or unique_email(),
+            redirect_url="https://app.acme.example/welcome",
+            message="See you on the portal",
+            **extra,
+        )
+    return invitation, invitation.redeem_url.rstrip("/").rsplit("/", 1)[1]
+
+
+def test_partner_redeems_with_an_emailed_code_and_lands_in_the_app(
+    acme_committed, celery_worker_process, mailbox
+):
+    email = unique_email()
+    invite(acme_committed, email)
+    token = link_token(mailbox.wait_for(email)[0])
+    partner = acme_committed.client()
+
+    landing = partner.get(f"/invite/{token}/")
+    page = landing.content.decode()
+    assert landing.status_code == 200
+    assert "Acme Corporation" in page and "admin@acme.test" in page
+    assert "See you on the portal" in page
+
+    response = partner.post(f"/invite/{token}/code/")
+    assert response.status_code == 302 and response["Location"] == "/invite/code/verify/"
+    code_message = mailbox.wait_for(email, count=2)[1]
+    assert "Acme Corporation" in code_message["Subject"]
+    response = partner.post("/invite/code/verify/", {"code": email_code(code_message)})
+    assert response.status_code == 302 and response["Location"] == "/invite/consent/"
+
+    consent = partner.get("/invite/consent/").content.decode()
+    assert "Join Acme Corporation as a guest" in consent and email in consent
+    response = partner.post("/invite/consent/", {"decision": "accept"})
+    assert response.status_code == 302
+    assert response["Location"] == "https://app.acme.example/welcome"
+
+    with tenant_context(acme_committed.tenant):
+        user = get_user_model().objects.get(email=email)
+        assert user.user_type == "guest" and not user.has_usable_password()
+        profile = GuestProfile.objects.get(user=user)
+        assert profile.state == "Accepted" and profile.sponsor == acme_committed.admin
+        invitation = Invitation.objects.get(email=email)
+        assert invitation.status == "Accepted" and invitation.guest == user
+        assert SignInEvent.objects.filter(user=user, method="email_code", result="success").exists()
+    assert partner.get("/account/").status_code == 200  # signed in as the guest
+
+    # The link worked once.
+    again = acme_committed.client().get(f"/invite/{token}/")
+    assert again.status_code == 404 and INVALID in again.content.decode()
+
+
+def test_opening_the_link_consumes_nothing(acme):
+    invitation, token = invite(acme)
+    partner = acme.client()
+    assert partner.get(f"/invite/{token}/").status_code == 200
+    assert partner.get(f"/invite/{token}/").status_code == 200
+    with tenant_context(acme.tenant):
+        invitation.refresh_from_db()
+        assert invitation.status == "PendingAcceptance"
+        assert not RedemptionCode.objects.filter(invitation=invitation).exists()
+
+
+def test_unknown_expired_revoked_and_used_links_show_the_same_page(acme):
+    _expired, expired_token = invite(acme)
+    revoked, revoked_token = invite(acme)
+    used, used_token = invite(acme)
+    with tenant_context(acme.tenant):
+        Invitation.objects.filter(pk=_expired.pk).update(
+            expires_at=timezone.now() - timedelta(minutes=1)
+        )
+        services.invitation_revoke(invitation=revoked, actor=acme.admin)
+        services.invitation_accept(invitation=used)
+    pages = []
+    for token in ("x" * 43, expired_token, revoked_token, used_token):
+        response = acme.client().get(f"/invite/{token}/")
+        assert response.status_code == 404
+        pages.append(response.content.decode())
+        assert acme.client().post(f"/invite/{token}/code/").status_code == 404
+    assert INVALID in pages[0]
+    assert len(set(pages)) == 1
+
+
+def test_a_link_does_not_work_on_another_tenants_host(acme, globex):
+    _invitation, token = invite(acme)
+    response = globex.client().get(f"/invite/{token}/")
+    assert response.status_code == 404 and INVALID in response.content.decode()
+    assert acme.client().get(f"/invite/{token}/").status_code == 200
+
+
+def test_signed_in_as_a_different_address_is_refused_with_an_explanation(acme):
+    invitation, token = invite(acme)
+    member = acme.client(user=acme.member)
+    response = member.post(f"/invite/{token}/account/")
+    assert response["Location"] == "/invite/consent/"
+    refused = member.get("/invite/consent/")
+    assert refused.status_code == 403
+    page = refused.content.decode()
+    assert invitation.email in page and acme.member.email in page
+    assert member.post("/invite/consent/", {"decision": "accept"}).status_code == 403
+    with tenant_context(acme.tenant):
+        invitation.refresh_from_db()
+        assert invitation.status == "PendingAcceptance"
+        assert SignInEvent.objects.filter(
+            user=acme.member, result="failure", failure_reason="invitation for another address"
+        ).exists()
+
+
+def test_an_existing_account_with_the_invited_address_accepts_after_signing_in(acme):
+    invitation, token = invite(acme)
+    with tenant_context(acme.tenant):
+        existing = get_user_model().objects.create_user(email=invitation.email, password=PASSWORD)
+    partner = acme.client()
+    response = partner.post(f"/invite/{token}/account/")
+    assert response["Location"].startswith("/accounts/login/?next=%2Finvite%2Fconsent%2F")
+    with tenant_context(acme.tenant):
+        partner.force_login(existing)
+    assert partner.get("/invite/consent/").status_code == 200
+    response = partner.post("/invite/consent/", {"decision": "accept"})
+    assert response["Location"] == "https://app.acme.example/welcome"
+    with tenant_context(acme.tenant):
+        invitation.refresh_from_db()
+        assert invitation.status == "Accepted" and invitation.guest == existing
+        assert get_user_model().objects.filter(email__iexact=invitation.email).count() == 1
+
+
+def _start_with_code(world, token):
+    from guests.models import OutboxEmail
+
+    partner = world.client()
+    partner.post(f"/invite/{token}/code/")
+    with tenant_context(world.tenant):
+        # Without a worker in this test, the code is read where the worker would read it.
+        code = OutboxEmail.objects.filter(kind="redemption_code").latest("id").payload["code"]
+    return partner, code
+
+
+def test_five_wrong_codes_use_up_the_code(acme):
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _attempt in range(5):
+        page = partner.post("/invite/code/verify/", {"code": wrong}).content.decode()
+        assert "That code is not right" in page
+    page = partner.post("/invite/code/verify/", {"code": code}).content.decode()
+    assert "expired or was tried too often" in page
+    assert partner.get("/invite/consent/").status_code == 404
+    with tenant_context(acme.tenant):
+        assert (
+            SignInEvent.objects.filter(email_typed=invitation.email, result="failure").count() == 6
+        )
+        assert not SignInEvent.objects.filter(failure_reason__contains=code).exists()
+
+
+def test_declining_leaves_the_invitation_pending(acme):
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    partner.post("/invite/code/verify/", {"code": code})
+    page = partner.post("/invite/consent/", {"decision": "decline"}).content.decode()
+    assert "You did not join" in page
+    with tenant_context(acme.tenant):
+        invitation.refresh_from_db()
+        assert invitation.status == "PendingAcceptance"
+        assert not get_user_model().objects.filter(email=invitation.email).exists()
+    assert acme.client().get(f"/invite/{token}/").status_code == 200
+
+
+def test_terms_of_use_must_be_accepted_when_required(acme):
+    with tenant_context(acme.tenant):
+        services.guest_settings_update(
+            actor=acme.admin, terms_required=True, terms_text="Be nice to our data."
+        )
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    partner.post("/invite/code/verify/", {"code": code})
+    page = partner.get("/invite/consent/").content.decode()
+    assert "Be nice to our data." in page
+    refused = partner.post("/invite/consent/", {"decision": "accept"}).content.decode()
+    assert "Accept the terms of use to continue." in refused
+    response = partner.post("/invite/consent/", {"decision": "accept", "accept_terms": "1"})
+    assert response.status_code == 302
+    with tenant_context(acme.tenant):
+        invitation.refresh_from_db()
+        assert invitation.status == "Accepted"
+        assert GuestSettings.objects.get().terms_required
+
+
+def test_guessing_links_is_rate_limited(acme):
+    _invitation, token = invite(acme)
+    guesser = acme.client(REMOTE_ADDR="203.0.113.77")
+    for attempt in range(20):
+        assert guesser.get(f"/invite/guess-{attempt}-{'x' * 40}/").status_code == 404
+    assert guesser.get(f"/invite/{token}/").status_code == 429
+    assert acme.client(REMOTE_ADDR="203.0.113.78").get(f"/invite/{token}/").status_code == 200
