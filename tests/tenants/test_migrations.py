@@ -1,0 +1,167 @@
+"""migrate_schemas over tenant schemas: up-to-date schemas are skipped, a schema that is
+behind is brought up to date, and the tenant template follows migration changes so a
+tenant provisioned afterwards has them too."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django_tenants.utils import tenant_context
+
+from tenants.migration_executor import tenant_schemas_behind
+from tests.server import ROOT
+
+LATEST_OTP_STATIC = ("otp_static", "0003_add_timestamps")
+PASSWORD = "a long and unusual passphrase"
+
+
+def _has_column(schema: str, table: str, column: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s AND NOT a.attisdropped",
+            [schema, table, column],
+        )
+        return cursor.fetchone() is not None
+
+
+def _recorded(schema: str) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT id, app, name, applied FROM "{schema}".django_migrations ORDER BY id'
+        )
+        return cursor.fetchall()
+
+
+def test_migrate_schemas_migrates_the_schema_that_is_behind_and_leaves_the_others(
+    acme, globex, capsys
+):
+    behind = globex.tenant.schema_name
+    with tenant_context(globex.tenant):
+        executor = MigrationExecutor(connection)
+        assert LATEST_OTP_STATIC in executor.loader.graph.leaf_nodes()
+        executor.migrate([("otp_static", "0002_throttling")])  # globex loses two columns
+    connection.set_schema_to_public()
+    assert not _has_column(behind, "otp_static_staticdevice", "last_used_at")
+    assert tenant_schemas_behind() == [behind]
+    acme_before = _recorded(acme.tenant.schema_name)
+
+    call_command("migrate_schemas", interactive=False, verbosity=1)
+
+    output = capsys.readouterr().out
+    assert "public schema up to date" in output
+    assert f"{behind}: applied otp_static.0003_add_timestamps" in output
+    assert acme.tenant.schema_name not in output
+    assert _has_column(behind, "otp_static_staticdevice", "last_used_at")
+    assert _has_column(behind, "otp_static_staticdevice", "created_at")
+    assert ("otp_static", "0003_add_timestamps") in {
+        (app, name) for _, app, name, _ in _recorded(behind)
+    }
+    assert _recorded(acme.tenant.schema_name) == acme_before
+    assert tenant_schemas_behind() == []
+
+
+@pytest.fixture
+def scratch_database(database_url):
+    """A database of its own, for commands that commit (pg_dump only sees committed rows)."""
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/") + "_migrations"
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(maintenance, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _manage(environment: dict, *arguments: str) -> str:
+    finished = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return finished.stdout
+
+
+def _settings_with_a_new_otp_static_migration(directory: Path) -> dict[str, str]:
+    """Settings whose otp_static migrations are the library's plus one adding a column: what
+    a deployment of new code with a new migration looks like to migrate_schemas."""
+    import django_otp.plugins.otp_static.migrations as library_migrations
+
+    package = directory / "changed_otp_static_migrations"
+    shutil.copytree(
+        Path(library_migrations.__file__).parent,
+        package,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (package / "0004_note.py").write_text(
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        f"    dependencies = [{LATEST_OTP_STATIC!r}]\n"
+        "    operations = [\n"
+        "        migrations.AddField('staticdevice', 'note', models.TextField(null=True)),\n"
+        "    ]\n"
+    )
+    (directory / "changed_settings.py").write_text(
+        "from ciam.settings import *  # noqa: F403\n\n"
+        'MIGRATION_MODULES = {"otp_static": "changed_otp_static_migrations"}\n'
+    )
+    return {"DJANGO_SETTINGS_MODULE": "changed_settings", "PYTHONPATH": str(directory)}
+
+
+def _columns(url: str, table: str, column: str) -> set[str]:
+    """The schemas whose `table` has `column`."""
+    with psycopg.connect(url) as database:
+        rows = database.execute(
+            "SELECT n.nspname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = %s AND a.attname = %s AND NOT a.attisdropped",
+            [table, column],
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def test_template_follows_a_new_migration_so_new_tenants_get_it(
+    scratch_database, subprocess_env, tmp_path
+):
+    before = {**subprocess_env, "DATABASE_URL": scratch_database}
+    _manage(before, "migrate_schemas", "--noinput", "-v", "0")
+    _manage(before, "tenant_create", "early", "--name", "Early", "--admin-email",
+            "admin@early.test", "--admin-password", PASSWORD)  # fmt: skip
+    after = {**before, **_settings_with_a_new_otp_static_migration(tmp_path)}
+
+    output = _manage(after, "migrate_schemas", "--noinput", "-v", "1")
+
+    assert "1 tenant schemas to migrate, 0 up to date" in output
+    assert "t_early: applied otp_static.0004_note" in output
+    assert _columns(scratch_database, "otp_static_staticdevice", "note") == {
+        "public",
+        "tenant_template",
+        "t_early",
+    }
+    with psycopg.connect(scratch_database) as database:
+        scripts = database.execute("SELECT script FROM tenants_tenanttemplate").fetchall()
+    assert len(scripts) == 1
+    assert "note text" in scripts[0][0]
+
+    _manage(after, "tenant_create", "later", "--name", "Later", "--admin-email",
+            "admin@later.test", "--admin-password", PASSWORD)  # fmt: skip
+    assert "t_later" in _columns(scratch_database, "otp_static_staticdevice", "note")
+
+    again = _manage(after, "migrate_schemas", "--noinput", "-v", "1")
+    assert "public schema up to date" in again
+    assert "0 tenant schemas to migrate, 2 up to date" in again
