@@ -1,0 +1,166 @@
+"""/api/v1/invitations with Graph's field names, authenticated by a tenant API key."""
+
+from __future__ import annotations
+
+import json
+
+from django_tenants.utils import tenant_context
+
+from guests import services
+from guests.models import ApiKey, Invitation
+from tests.guests.conftest import unique_email
+
+
+def api_key(world) -> str:
+    with tenant_context(world.tenant):
+        _key, secret = services.api_key_create(actor=world.admin, name="Partner portal")
+    return secret
+
+
+def post(world, key, body):
+    return world.client().post(
+        "/api/v1/invitations",
+        data=json.dumps(body) if not isinstance(body, str) else body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+
+
+def test_create_returns_the_redeem_url_and_status(acme):
+    key = api_key(acme)
+    email = unique_email()
+    response = post(
+        acme,
+        key,
+        {
+            "invitedUserEmailAddress": email,
+            "inviteRedirectUrl": "https://portal.acme.example/",
+            "invitedUserDisplayName": "Robin",
+            "sendInvitationMessage": True,
+            "invitedUserMessageInfo": {
+                "customizedMessageBody": "Welcome aboard",
+                "ccRecipients": [{"emailAddress": {"address": "copy@partner.example"}}],
+            },
+        },
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "PendingAcceptance"
+    assert body["inviteRedeemUrl"].startswith("http://acme.localhost/invite/")
+    assert body["invitedUserEmailAddress"] == email
+    assert body["invitedUserType"] == "Guest"
+    token = body["inviteRedeemUrl"].rstrip("/").rsplit("/", 1)[1]
+    assert acme.client().get(f"/invite/{token}/").status_code == 200
+    with tenant_context(acme.tenant):
+        invitation = Invitation.objects.get(public_id=body["id"])
+        assert invitation.cc_recipients == ["copy@partner.example"]
+        assert invitation.invited_by_label == "API key Partner portal"
+        assert invitation.emails.count() == 1
+
+    detail = acme.client().get(
+        f"/api/v1/invitations/{body['id']}", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
+    assert detail.status_code == 200 and detail.json()["status"] == "PendingAcceptance"
+
+
+def test_send_invitation_message_defaults_to_false_as_in_graph(acme):
+    key = api_key(acme)
+    body = post(
+        acme,
+        key,
+        {"invitedUserEmailAddress": unique_email(), "inviteRedirectUrl": "https://a.example/"},
+    ).json()
+    with tenant_context(acme.tenant):
+        assert Invitation.objects.get(public_id=body["id"]).emails.count() == 0
+
+
+def test_invalid_input_names_the_field(acme):
+    key = api_key(acme)
+    cases = [
+        ({"inviteRedirectUrl": "https://a.example/"}, "invitedUserEmailAddress"),
+        (
+            {"invitedUserEmailAddress": "nope", "inviteRedirectUrl": "https://a.example/"},
+            "invitedUserEmailAddress",
+        ),
+        (
+            {"invitedUserEmailAddress": unique_email(), "inviteRedirectUrl": "javascript:alert(1)"},
+            "inviteRedirectUrl",
+        ),
+        (
+            {
+                "invitedUserEmailAddress": unique_email(),
+                "inviteRedirectUrl": "https://a.example/",
+                "invitedUserType": "Admin",
+            },
+            "invitedUserType",
+        ),
+        (
+            {
+                "invitedUserEmailAddress": unique_email(),
+                "inviteRedirectUrl": "https://a.example/",
+                "sendInvitationMessage": "yes",
+            },
+            "sendInvitationMessage",
+        ),
+        (
+            {
+                "invitedUserEmailAddress": unique_email(),
+                "inviteRedirectUrl": "https://a.example/",
+                "invitedUserSponsors": [{"id": "x"}],
+            },
+            "invitedUserSponsors",
+        ),
+    ]
+    for body, field in cases:
+        response = post(acme, key, body)
+        assert response.status_code == 400, body
+        assert response.json()["error"]["field"] == field, response.json()
+    broken = post(acme, key, "{not json")
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == "invalidRequest"
+
+
+def test_requests_without_a_valid_key_of_this_tenant_are_refused(acme, globex):
+    globex_key = api_key(globex)
+    body = {"invitedUserEmailAddress": unique_email(), "inviteRedirectUrl": "https://a.example/"}
+    assert post(acme, "", body).status_code == 401
+    assert post(acme, "ciam_made-up", body).status_code == 401
+    assert post(acme, globex_key, body).status_code == 401  # a key of globex is useless at acme
+    assert post(globex, globex_key, body).status_code == 201
+    with tenant_context(globex.tenant):
+        api_key_row = ApiKey.objects.get()
+        assert (
+            globex_key not in api_key_row.key_hash
+            and api_key_row.key_hash == services.api_key_hash(globex_key)
+        )
+        services.api_key_revoke(api_key=api_key_row, actor=globex.admin)
+    assert (
+        post(globex, globex_key, {**body, "invitedUserEmailAddress": unique_email()}).status_code
+        == 401
+    )
+
+
+def test_no_one_may_invite_applies_to_the_api(acme):
+    key = api_key(acme)
+    with tenant_context(acme.tenant):
+        services.guest_settings_update(actor=acme.admin, invite_policy="no_one")
+    response = post(
+        acme,
+        key,
+        {"invitedUserEmailAddress": unique_email(), "inviteRedirectUrl": "https://a.example/"},
+    )
+    assert response.status_code == 403
+
+
+def test_api_keys_are_created_in_the_console_and_shown_once(acme):
+    client = acme.client(user=acme.admin)
+    page = client.post("/console/guests/api-keys/", {"name": "CRM"}).content.decode()
+    key = page.split('<code id="new-api-key">', 1)[1].split("</code>", 1)[0]
+    assert key.startswith("ciam_")
+    assert key not in client.get("/console/guests/api-keys/").content.decode()
+    response = post(
+        acme,
+        key,
+        {"invitedUserEmailAddress": unique_email(), "inviteRedirectUrl": "https://a.example/"},
+    )
+    assert response.status_code == 201
+    assert acme.client(user=acme.member).get("/console/guests/api-keys/").status_code == 403
