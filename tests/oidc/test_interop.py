@@ -1,0 +1,195 @@
+"""Independent clients against the real server over HTTPS: Authlib, MSAL Python and node
+openid-client complete authorization code + PKCE (sign-in through the hosted pages by
+scripted form posts), client credentials and refresh."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import msal
+import pytest
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from django_tenants.utils import tenant_context
+from joserfc import jwt as jose_jwt
+from joserfc.jwk import KeySet
+
+from tests.conftest import PASSWORD
+from tests.oidc.conftest import jwt_parts, register_app
+from tests.oidc.interop import https_gunicorn, sign_in_at, tenant_hosts_resolve_to_loopback
+from tests.server import free_port
+
+NODE_DIR = Path(__file__).parent / "node"
+REDIRECT_URI = "http://127.0.0.1:8765/callback"
+
+
+@pytest.fixture(scope="module")
+def provider(worlds, subprocess_env, django_db_blocker, tmp_path_factory):
+    """The real server (HTTPS) and, committed in acme, a web app and a daemon app."""
+    acme = worlds["acme"]
+    suffix = uuid.uuid4().hex[:8]
+    with django_db_blocker.unblock():
+        web = register_app(acme, name=f"Interop web {suffix}", redirect_uri=REDIRECT_URI)
+        daemon = register_app(
+            acme, app_type="daemon", name=f"Interop daemon {suffix}",
+            permissions=["User.Invite.All"],
+        )  # fmt: skip
+    port = free_port()
+    with (
+        tenant_hosts_resolve_to_loopback(),
+        https_gunicorn(subprocess_env, port, [acme.host], tmp_path_factory.mktemp("tls")) as ca,
+    ):
+        yield {
+            "acme": acme,
+            "web": web,
+            "daemon": daemon,
+            "ca": ca,
+            "issuer": f"https://{acme.host}:{port}/o",
+        }
+
+
+def https_session(provider) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE in the environment would replace our CA
+    session.verify = provider["ca"]
+    return session
+
+
+def test_discovery_issuer_is_the_https_authority(provider):
+    data = https_session(provider).get(provider["issuer"] + "/.well-known/openid-configuration")
+    assert data.json()["issuer"] == provider["issuer"]
+
+
+def test_authlib_code_pkce_id_token_and_refresh(provider):
+    web, acme, issuer = provider["web"], provider["acme"], provider["issuer"]
+    metadata = https_session(provider).get(issuer + "/.well-known/openid-configuration").json()
+    client = OAuth2Session(
+        web.client_id, web.secret, scope="openid email offline_access",
+        redirect_uri=REDIRECT_URI, code_challenge_method="S256",
+    )  # fmt: skip
+    client.trust_env = False
+    client.verify = provider["ca"]
+    verifier = uuid.uuid4().hex + uuid.uuid4().hex
+    nonce = uuid.uuid4().hex
+    url, state = client.create_authorization_url(
+        metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+    )
+    callback = sign_in_at(
+        https_session(provider), url, email=acme.member.email, password=PASSWORD,
+        redirect_uri=REDIRECT_URI,
+    )  # fmt: skip
+    token = client.fetch_token(
+        metadata["token_endpoint"], authorization_response=callback, code_verifier=verifier,
+        state=state,
+    )  # fmt: skip
+    keys = KeySet.import_key_set(https_session(provider).get(metadata["jwks_uri"]).json())
+    decoded = jose_jwt.decode(token["id_token"], keys, algorithms=["RS256"])
+    jose_jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": issuer},
+        aud={"essential": True, "value": web.client_id},
+        nonce={"essential": True, "value": nonce},
+        exp={"essential": True},
+    ).validate(decoded.claims)
+    assert decoded.claims["sub"] == str(acme.member.public_id)
+    refreshed = client.refresh_token(metadata["token_endpoint"], token["refresh_token"])
+    assert refreshed["refresh_token"] != token["refresh_token"]
+    assert jwt_parts(refreshed["access_token"])[1]["sub"] == str(acme.member.public_id)
+
+
+def test_authlib_client_credentials(provider):
+    daemon = provider["daemon"]
+    client = OAuth2Session(daemon.client_id, daemon.secret)
+    client.trust_env = False
+    client.verify = provider["ca"]
+    token = client.fetch_token(provider["issuer"] + "/token/", grant_type="client_credentials")
+    assert jwt_parts(token["access_token"])[1]["roles"] == ["User.Invite.All"]
+
+
+def test_msal_python_code_pkce_refresh_and_client_credentials(provider):
+    web, daemon, acme, issuer = (provider[k] for k in ("web", "daemon", "acme", "issuer"))
+    app = msal.ConfidentialClientApplication(
+        web.client_id, client_credential=web.secret, oidc_authority=issuer,
+        http_client=https_session(provider),
+    )  # fmt: skip
+    flow = app.initiate_auth_code_flow(["email"], redirect_uri=REDIRECT_URI)
+    callback = sign_in_at(
+        https_session(provider), flow["auth_uri"], email=acme.member.email, password=PASSWORD,
+        redirect_uri=REDIRECT_URI,
+    )  # fmt: skip
+    from urllib.parse import parse_qsl, urlsplit
+
+    result = app.acquire_token_by_auth_code_flow(flow, dict(parse_qsl(urlsplit(callback).query)))
+    assert "access_token" in result, result
+    assert result["id_token_claims"]["iss"] == issuer
+    assert result["id_token_claims"]["sub"] == str(acme.member.public_id)
+    account = app.get_accounts()[0]
+    refreshed = app.acquire_token_silent_with_error(["email"], account, force_refresh=True)
+    assert refreshed and "access_token" in refreshed, refreshed
+    assert refreshed["access_token"] != result["access_token"]
+    service = msal.ConfidentialClientApplication(
+        daemon.client_id, client_credential=daemon.secret, oidc_authority=issuer,
+        http_client=https_session(provider),
+    )  # fmt: skip
+    app_token = service.acquire_token_for_client([f"{issuer}/api/.default"])
+    assert "access_token" in app_token, app_token
+    assert jwt_parts(app_token["access_token"])[1]["roles"] == ["User.Invite.All"]
+
+
+def _npm_ready() -> None:
+    if not (NODE_DIR / "node_modules" / "openid-client").exists():
+        subprocess.run(
+            [shutil.which("npm") or "npm", "ci", "--no-audit", "--no-fund"],
+            cwd=NODE_DIR, check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+
+
+def test_node_openid_client_code_pkce_refresh_and_client_credentials(provider, committed):
+    _npm_ready()
+    web, daemon, acme, issuer = (provider[k] for k in ("web", "daemon", "acme", "issuer"))
+    process = subprocess.Popen(
+        ["node", "interop.mjs"],
+        cwd=NODE_DIR,
+        env={
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "ISSUER": issuer, "CA_FILE": provider["ca"], "REDIRECT_URI": REDIRECT_URI,
+            "CLIENT_ID": web.client_id, "CLIENT_SECRET": web.secret,
+            "DAEMON_ID": daemon.client_id, "DAEMON_SECRET": daemon.secret,
+            "API_SCOPE": f"{issuer}/api/.default",
+        },
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        first = process.stdout.readline()
+        assert first, process.stderr.read()
+        auth_url = json.loads(first)["auth_url"]
+        callback = sign_in_at(
+            https_session(provider), auth_url, email=acme.member.email, password=PASSWORD,
+            redirect_uri=REDIRECT_URI,
+        )  # fmt: skip
+        process.stdin.write(callback + "\n")
+        process.stdin.flush()
+        result_line = process.stdout.readline()
+        assert result_line, process.stderr.read()
+        result = json.loads(result_line)
+    finally:
+        process.kill()
+        process.wait()
+    assert result["id_claims"]["iss"] == issuer
+    assert result["id_claims"]["aud"] == web.client_id
+    assert result["id_claims"]["sub"] == str(acme.member.public_id)
+    assert result["refresh_rotated"] is True
+    assert jwt_parts(result["refreshed_access_token"])[1]["sub"] == str(acme.member.public_id)
+    assert jwt_parts(result["app_access_token"])[1]["roles"] == ["User.Invite.All"]
+    with tenant_context(acme.tenant):
+        from accounts.models import SignInEvent
+
+        grants = set(
+            SignInEvent.objects.filter(app_id=web.client_id, result="success").values_list(
+                "grant", flat=True
+            )
+        )
+    assert {"authorization_code", "refresh_token"} <= grants
