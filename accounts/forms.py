@@ -186,3 +186,21 @@ class ProfileForm(forms.Form):
             self.fields[ATTRIBUTE_PREFIX + "displayName"] = forms.CharField(
                 label=label, max_length=max_length, required=False
             )
+
+
+class AddEmailForm(allauth_forms.AddEmailForm):
+    """Changing email needs a verified current email: allauth treats an unverified address as
+    the pending change, and replacing it would leave the account without any address."""
+
+    def clean(self):
+        from allauth.account.models import EmailAddress
+
+        cleaned_data = super().clean()
+        current = EmailAddress.objects.filter(user=self.user, email__iexact=self.user.email)
+        if not current.filter(verified=True).exists():
+            if not current.exists():
+                EmailAddress.objects.create(user=self.user, email=self.user.email, primary=True)
+            raise forms.ValidationError(
+                _("Verify your current email address first: send yourself the link below.")
+            )
+        return cleaned_data

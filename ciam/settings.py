@@ -282,6 +282,7 @@ ACCOUNT_FORMS = {
     "signup": "accounts.forms.SignupForm",
     "request_login_code": "accounts.forms.RequestLoginCodeForm",
     "confirm_login_code": "accounts.forms.ConfirmLoginCodeForm",
+    "add_email": "accounts.forms.AddEmailForm",
 }
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
