@@ -5,6 +5,7 @@ from allauth.core import context as allauth_context
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -71,6 +72,9 @@ class SignupForm(allauth_forms.SignupForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email"].widget.attrs.pop("placeholder", None)
+        # The user model's limit: longer addresses get an error, not a database failure.
+        self.fields["email"].max_length = 254
+        self.fields["email"].validators.append(MaxLengthValidator(254))
         self.fields["password1"].widget.attrs.pop("placeholder", None)
         self.fields["password1"].help_text = _(
             "At least %(min)d characters. A few unrelated words make a strong password."

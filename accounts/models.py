@@ -4,6 +4,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -132,7 +133,11 @@ class UserFlow(models.Model):
         choices=EmailVerification.choices,
         default=EmailVerification.OPTIONAL,
     )
-    password_min_length = models.PositiveSmallIntegerField(_("minimum password length"), default=12)
+    password_min_length = models.PositiveSmallIntegerField(
+        _("minimum password length"),
+        default=12,
+        validators=[MinValueValidator(8), MaxValueValidator(128)],
+    )
     terms_required = models.BooleanField(_("ask to accept the terms of use"), default=False)
     terms_url = models.URLField(_("terms of use link"), blank=True)
     privacy_url = models.URLField(_("privacy statement link"), blank=True)
