@@ -14,16 +14,22 @@ from guests.models import OutboxEmail
 from tenants.selectors import tenant_url
 
 
-def build_message(outbox: OutboxEmail, connection_=None) -> EmailMultiAlternatives | None:
-    """The message for `outbox`, or None when what it needs is gone (its secret was wiped)."""
+def build_message(
+    outbox: OutboxEmail, connection_=None, base_url: str | None = None
+) -> EmailMultiAlternatives | None:
+    """The message for `outbox`, or None when what it needs is gone (its secret was wiped).
+
+    `base_url` is the tenant's primary-domain origin; a task sending many messages looks it up
+    once."""
     tenant = connection.tenant
+    base_url = base_url or tenant_url(tenant, "")
     invitation = outbox.invitation
     context = {"tenant_name": tenant.name, "invitation": invitation}
     language = invitation.language if invitation is not None else settings.LANGUAGE_CODE
     if outbox.kind == OutboxEmail.Kind.INVITATION:
         if "token" not in outbox.payload:
             return None
-        context["redeem_url"] = tenant_url(tenant, f"/invite/{outbox.payload['token']}/")
+        context["redeem_url"] = f"{base_url}/invite/{outbox.payload['token']}/"
         template = "guests/email/invitation"
         subject_text = _("%(inviter)s invited you to %(tenant)s")
         subject_values = {"inviter": invitation.invited_by_label, "tenant": tenant.name}
@@ -38,9 +44,7 @@ def build_message(outbox: OutboxEmail, connection_=None) -> EmailMultiAlternativ
     else:
         context["guest_email"] = outbox.payload["guest_email"]
         context["access_expires_at"] = parse_datetime(outbox.payload["access_expires_at"])
-        context["guest_url"] = tenant_url(
-            tenant, f"/console/users/{outbox.payload['guest_public_id']}/"
-        )
+        context["guest_url"] = f"{base_url}/console/users/{outbox.payload['guest_public_id']}/"
         template = "guests/email/sponsor_reminder"
         subject_text = _("Guest access to %(tenant)s ends soon: %(guest)s")
         subject_values = {"tenant": tenant.name, "guest": outbox.payload["guest_email"]}

@@ -417,7 +417,7 @@ def _smtp_code(error: Exception) -> int | None:
     return code
 
 
-def outbox_deliver(*, outbox_id: int, connection_=None) -> str:
+def outbox_deliver(*, outbox_id: int, connection_=None, base_url: str | None = None) -> str:
     """Send one outbox email at most once. Returns the row's status afterwards.
 
     The row stays locked while the relay receives the message, so a second task for the same
@@ -431,7 +431,10 @@ def outbox_deliver(*, outbox_id: int, connection_=None) -> str:
     transient = ""
     with transaction.atomic():
         outbox = (
-            OutboxEmail.objects.select_for_update(skip_locked=True).filter(pk=outbox_id).first()
+            OutboxEmail.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("invitation")
+            .filter(pk=outbox_id)
+            .first()
         )
         if outbox is None:
             # Gone, or another worker is sending it right now and will record the outcome.
@@ -440,7 +443,7 @@ def outbox_deliver(*, outbox_id: int, connection_=None) -> str:
             return outbox.status
         outbox.attempts += 1
         try:
-            message = build_message(outbox, connection_=connection_)
+            message = build_message(outbox, connection_=connection_, base_url=base_url)
             if message is None:
                 outbox.status = OutboxEmail.Status.FAILED
                 outbox.last_error = "nothing to send"

@@ -9,12 +9,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from ciam.celery import app
 from guests import services
 from guests.models import OutboxEmail
+from tenants.selectors import tenant_url
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +39,11 @@ def outbox_deliver(outbox_ids: list[int]) -> None:
     Retry state (attempts) lives in the row, so it survives a worker crash too.
     """
     smtp = get_connection()
+    base_url = tenant_url(connection.tenant, "")
     try:
         for outbox_id in outbox_ids:
             try:
-                services.outbox_deliver(outbox_id=outbox_id, connection_=smtp)
+                services.outbox_deliver(outbox_id=outbox_id, connection_=smtp, base_url=base_url)
             except services.TransientDeliveryError:
                 _schedule_retry(outbox_id)
                 smtp.close()  # a broken or refusing session: start the next one afresh
