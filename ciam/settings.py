@@ -381,7 +381,7 @@ OAUTH2_PROVIDER = {
     # Access tokens are JWTs signed with the tenant's key (APIs validate them offline);
     # refresh tokens stay random strings.
     "ACCESS_TOKEN_GENERATOR": "oidc.tokens.access_token_generator",
-    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    "REFRESH_TOKEN_GENERATOR": "oidc.tokens.refresh_token_generator",
     # Adds per-app access token lifetimes to oauthlib's OpenID Connect server.
     "OIDC_SERVER_CLASS": "oidc.server.TenantServer",
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import secrets as random
 
-from django.utils import timezone
 from django.utils.crypto import salted_hmac
-
-from oidc.models import Application, ClientSecret
 
 
 def secret_generate() -> str:
@@ -17,9 +14,3 @@ def secret_generate() -> str:
 
 def secret_digest(secret: str) -> str:
     return salted_hmac("oidc.client-secret", secret, algorithm="sha256").hexdigest()
-
-
-def secret_matches(application: Application, secret: str) -> bool:
-    return ClientSecret.objects.filter(
-        application=application, digest=secret_digest(secret), expires_at__gt=timezone.now()
-    ).exists()

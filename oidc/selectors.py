@@ -59,6 +59,20 @@ def jwt_claims(token: str, *, typ: str, audience: str) -> dict | None:
         return None
 
 
+def id_token_claims(token: str) -> dict | None:
+    """Claims of an ID token this tenant issued (signature, issuer, expiry), for whichever of
+    its apps it names as audience."""
+    try:
+        unverified = jws.JWS()
+        unverified.deserialize(token)
+        audience = json.loads(unverified.objects["payload"]).get("aud")
+    except (JWException, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if not isinstance(audience, str):
+        return None
+    return jwt_claims(token, typ="JWT", audience=audience)
+
+
 def access_token_claims(token: str, *, audience: str | None = None) -> dict | None:
     """Claims of a valid access token of this tenant for `audience` (default: the tenant's
     directory API). ID tokens (typ JWT) are refused."""

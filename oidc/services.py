@@ -18,6 +18,7 @@ from oauth2_provider.models import AccessToken, RefreshToken
 
 from audit.services import audit_record
 from oidc import keys
+from oidc.clients import clients_forget
 from oidc.models import Application, AppRole, ClientSecret, Consent, SigningKey
 from oidc.secrets import secret_digest, secret_generate
 
@@ -160,6 +161,7 @@ def _snapshot(application: Application) -> dict:
 def application_create(*, actor, request=None, **values) -> tuple[Application, str | None]:
     """Register an app. Returns it and, for confidential apps, its first secret (shown once)."""
     application = Application.objects.create(**_app_fields(**values))
+    _forget_clients()
     audit_record(
         actor=actor, action="app.create", target=application, after=_snapshot(application),
         request=request,
@@ -179,6 +181,7 @@ def application_update(*, application: Application, actor, request=None, **value
     for field, value in _app_fields(**values).items():
         setattr(application, field, value)
     application.save()
+    _forget_clients()
     audit_record(
         actor=actor, action="app.update", target=application, before=before,
         after=_snapshot(application), request=request,
@@ -195,6 +198,7 @@ def application_delete(*, application: Application, actor, request=None) -> None
     AccessToken.objects.filter(application=application).delete()
     RefreshToken.objects.filter(application=application).delete()
     application.delete()
+    _forget_clients()
 
 
 # Client secrets ------------------------------------------------------------------------
@@ -220,6 +224,7 @@ def client_secret_create(
         digest=secret_digest(secret),
         expires_at=timezone.now() + SECRET_LIFETIME,
     )
+    _forget_clients()
     audit_record(
         actor=actor, action="app.secret.create", target=application,
         after={"secret": record.hint + "…"}, request=request,
@@ -234,6 +239,7 @@ def client_secret_revoke(*, secret: ClientSecret, actor, request=None) -> None:
         before={"secret": secret.hint + "…"}, request=request,
     )  # fmt: skip
     secret.delete()
+    _forget_clients()
 
 
 # App roles -----------------------------------------------------------------------------
@@ -293,6 +299,11 @@ def _new_key(active_from) -> SigningKey:
     return SigningKey.objects.create(
         kid=kid, private_pem=pem, public_jwk=public, active_from=active_from
     )
+
+
+def _forget_clients() -> None:
+    clients_forget()
+    transaction.on_commit(clients_forget)
 
 
 def _forget_key_list() -> None:

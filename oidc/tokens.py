@@ -1,9 +1,10 @@
-"""Issuer and JWTs of the current tenant: access tokens (RFC 9068) and the signing helper the
-ID tokens use too."""
+"""Issuer and JWTs of the current tenant: access tokens (RFC 9068), ID token claims, and the
+signing helper."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 import uuid
 
@@ -50,40 +51,84 @@ def access_token_lifetime(request) -> int:
     return client.access_token_lifetime if client is not None else 3600
 
 
-def access_token_claims(request) -> dict:
-    """Claims of the access token oauthlib is about to issue for `request`."""
-    client = request.client
+def user_roles(client, user) -> list[str]:
+    return sorted(client.roles.filter(users=user).values_list("value", flat=True))
+
+
+def _base_claims(client, lifetime: int) -> dict:
     now = int(time.time())
-    claims = {
+    return {
         "iss": issuer(),
         "iat": now,
         "nbf": now,
-        "exp": now + int(getattr(request, "expires_in", None) or access_token_lifetime(request)),
+        "exp": now + int(lifetime),
         "jti": uuid.uuid4().hex,
         "tid": str(connection.tenant.public_id),
         "client_id": client.client_id,
         "azp": client.client_id,
     }
-    if request.grant_type == "client_credentials":
+
+
+def app_access_claims(client) -> dict:
+    """A daemon app's token for the tenant's directory API, carrying its permissions."""
+    claims = _base_claims(client, client.access_token_lifetime)
+    claims.update(
+        sub=client.client_id, aud=api_audience(), roles=list(client.api_permissions), idtyp="app"
+    )
+    return claims
+
+
+def user_access_claims(client, user, scopes: list[str], roles: list[str]) -> dict:
+    claims = _base_claims(client, client.access_token_lifetime)
+    claims.update(sub=str(user.public_id), aud=client.client_id, scp=" ".join(scopes), idtyp="user")
+    if roles:
+        claims["roles"] = roles
+    return claims
+
+
+def user_claims(client, user, scopes, roles: list[str]) -> dict:
+    """Claims about the user that `scopes` allow (ID token and userinfo)."""
+    claims = {"sub": str(user.public_id), "tid": str(connection.tenant.public_id)}
+    if "email" in scopes:
+        from allauth.account.models import EmailAddress
+
+        claims["email"] = user.email
+        claims["email_verified"] = EmailAddress.objects.filter(
+            user=user, email__iexact=user.email, verified=True
+        ).exists()
+    if "profile" in scopes:
         claims.update(
-            sub=client.client_id,
-            aud=api_audience(),
-            roles=list(client.api_permissions),
-            idtyp="app",
+            name=user.get_full_name(), given_name=user.first_name, family_name=user.last_name
         )
-    else:
-        user = request.user
-        claims.update(
-            sub=str(user.public_id),
-            aud=client.client_id,
-            scp=" ".join(request.scopes or []),
-            idtyp="user",
-        )
-        roles = sorted(client.roles.filter(users=user).values_list("value", flat=True))
-        if roles:
-            claims["roles"] = roles
+    if roles:
+        claims["roles"] = roles
     return claims
 
 
 def access_token_generator(request, refresh_token: bool = False) -> str:
-    return sign(access_token_claims(request), typ="at+jwt")
+    """oauthlib's token generator for the authorization code grant (the other grants have
+    their own path, oidc.grants)."""
+    roles = getattr(request, "user_roles", None)
+    if roles is None:
+        roles = request.user_roles = user_roles(request.client, request.user)
+    return sign(
+        user_access_claims(request.client, request.user, list(request.scopes or []), roles),
+        typ="at+jwt",
+    )
+
+
+def refresh_token_generate(family_started: int | None = None) -> str:
+    """A random refresh token that also names when its sign-in began (its family's start),
+    so the absolute lifetime needs no query. It is looked up by its whole value, so the
+    start cannot be altered."""
+    started = int(time.time()) if family_started is None else family_started
+    return f"{secrets.token_urlsafe(32)}.{started}"
+
+
+def refresh_token_generator(request, refresh_token: bool = False) -> str:
+    return refresh_token_generate()
+
+
+def refresh_token_started(value: str) -> int | None:
+    _random, _dot, started = value.rpartition(".")
+    return int(started) if started.isdigit() else None

@@ -5,24 +5,33 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 from oauth2_provider import views as dot
-from oauth2_provider.exceptions import InvalidOIDCClientError, OAuthToolkitError
+from oauth2_provider.exceptions import (
+    ClientIdMissmatch,
+    InvalidIDTokenError,
+    InvalidOIDCClientError,
+    OAuthToolkitError,
+)
 from oauth2_provider.models import AccessToken, RefreshToken
 from oauthlib.common import Request as OauthlibRequest
 
 from accounts.services import sign_in_record
-from oidc import keys, selectors, services, tokens
+from oidc import grants, keys, selectors, services, tokens
+from oidc.clients import client_get
 from oidc.models import Application, Consent
 from oidc.scopes import USER_SCOPES
 from oidc.validators import current_http_request, token_request_client_id
@@ -166,7 +175,35 @@ class AuthorizationView(dot.AuthorizationView):
 
 
 class TokenView(dot.TokenView):
-    """The token endpoint; every answer, issued or refused, writes a sign-in log row."""
+    """The token endpoint; every answer, issued or refused, writes a sign-in log row. Client
+    credentials and refresh run on oidc.grants; the authorization code grant on the library."""
+
+    @method_decorator(
+        sensitive_post_parameters("client_secret", "code", "code_verifier", "refresh_token")
+    )
+    def post(self, request, *args, **kwargs):
+        grant_type = request.POST.get("grant_type", "")
+        if grant_type not in ("client_credentials", "refresh_token"):
+            return self.authorization_flow_token_response(request)
+        try:
+            client = grants.client_authenticate(request)
+            if grant_type == "client_credentials":
+                body, user = grants.client_credentials(request, client), None
+            else:
+                body, user = grants.refresh(request, client)
+        except grants.GrantError as error:
+            self._record_failure(request, error.error)
+            response = JsonResponse(error.body(), status=error.status)
+            if error.status == 401:
+                response["WWW-Authenticate"] = 'Basic realm="token"'
+        else:
+            sign_in_record(
+                request=request, user=user, method="token", result="success",
+                app_id=client.client_id, app_name=client.name, grant=grant_type,
+            )  # fmt: skip
+            response = JsonResponse(body)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def authorization_flow_token_response(self, request, *args, **kwargs):
         marker = current_http_request.set(request)
@@ -175,24 +212,24 @@ class TokenView(dot.TokenView):
         finally:
             current_http_request.reset(marker)
         if status != 200:
-            self._record_failure(request, body)
+            try:
+                error = json.loads(body).get("error", "")
+            except (ValueError, AttributeError):
+                error = ""
+            self._record_failure(request, str(error))
         response = HttpResponse(content=body, status=status)
         for name, value in headers.items():
             response[name] = value
         return response
 
-    def _record_failure(self, request, body):
+    def _record_failure(self, request, error: str):
         client_id = token_request_client_id(request)[:100]
-        application = Application.objects.filter(client_id=client_id).first() if client_id else None
-        try:
-            error = json.loads(body).get("error", "")
-        except (ValueError, AttributeError):
-            error = ""
+        application = client_get(client_id) if client_id else None
         sign_in_record(
             request=request,
             method="token",
             result="failure",
-            failure_reason=str(error),
+            failure_reason=error,
             app_id=client_id,
             app_name=application.name if application else "",
             grant=request.POST.get("grant_type", "")[:40],
@@ -207,8 +244,28 @@ class UserInfoView(dot.UserInfoView):
     pass
 
 
+@dataclass
+class _IdTokenHint:
+    user: object
+    application: Application
+
+
 class LogoutView(dot.RPInitiatedLogoutView):
     template_name = "oidc/logout_confirm.html"
+
+    def validate_logout_request_user(self, id_token_hint, client_id):
+        """An id_token_hint is trusted by its signature with this tenant's key (ID tokens are
+        not stored)."""
+        if not id_token_hint:
+            return None
+        claims = selectors.id_token_claims(id_token_hint)
+        application = client_get(claims["aud"]) if claims else None
+        if application is None:
+            raise InvalidIDTokenError()
+        if client_id and application.client_id != client_id:
+            raise ClientIdMissmatch()
+        user = get_user_model().objects.filter(public_id=claims["sub"]).first()
+        return _IdTokenHint(user=user, application=application)
 
     def get_request_application(self, id_token, client_id):
         if client_id:

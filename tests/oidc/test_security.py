@@ -284,15 +284,17 @@ def test_reusing_a_rotated_refresh_token_revokes_the_family(acme_web, acme_flow)
 
 
 def test_refresh_tokens_have_an_absolute_lifetime(acme, acme_web, acme_flow):
-    from oauth2_provider.models import RefreshToken
+    from oidc.clients import clients_forget
+    from oidc.models import Application
 
     first = acme_flow.sign_in(acme_web)
     grant = {"grant_type": "refresh_token"}
     status, second = acme_flow.token(acme_web, {**grant, "refresh_token": first["refresh_token"]})
     assert status == 200
+    # The app's absolute lifetime (counted from the sign-in, not the last refresh) has run out.
     with tenant_context(acme.tenant):
-        long_ago = timezone.now() - timedelta(days=15)
-        RefreshToken.objects.filter(application=acme_web.application).update(created=long_ago)
+        Application.objects.filter(pk=acme_web.application.pk).update(refresh_token_lifetime=0)
+        clients_forget()
     status, body = acme_flow.token(acme_web, {**grant, "refresh_token": second["refresh_token"]})
     assert (status, body["error"]) == (400, "invalid_grant")
 

@@ -1,0 +1,177 @@
+"""Token endpoint benchmark: requests per second of one server process (one gunicorn sync
+worker pinned to one core) for client credentials, a rotating refresh, and a full
+authorization code + PKCE round trip (authorize with an existing session, then token), next
+to the RS256 signing rate of this machine measured in the same run.
+
+    .venv/bin/python bench/tokens.py              # 5 s per measurement
+    .venv/bin/python bench/tokens.py --seconds 2  # a quicker look
+
+Targets per process: client credentials 500/s, refresh 300/s, code + PKCE 200/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import re
+import secrets
+import time
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import harness
+
+HOST = "acme.localhost"
+PASSWORD = "a long and unusual passphrase"
+REDIRECT_URI = "https://app.bench.example/callback"
+TARGETS = {"client credentials": 500, "refresh (rotating)": 300, "code + PKCE round trip": 200}
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def seed():
+    from django_tenants.utils import tenant_context
+
+    from oidc.services import application_create
+    from tenants.services import tenant_create
+
+    tenant = tenant_create(
+        name="Acme Bench", slug="acme", admin_email="admin@acme.example", admin_password=PASSWORD
+    )
+    with tenant_context(tenant):
+        from django.contrib.auth import get_user_model
+
+        admin = get_user_model().objects.get(email="admin@acme.example")
+        lifetimes = {"access_token_lifetime": 3600, "id_token_lifetime": 3600,
+                     "refresh_token_lifetime": 86400}  # fmt: skip
+        web, web_secret = application_create(
+            actor=admin, name="Bench web", app_type="web", redirect_uris=REDIRECT_URI,
+            post_logout_redirect_uris="", is_first_party=True, api_permissions=[], **lifetimes,
+        )  # fmt: skip
+        daemon, daemon_secret = application_create(
+            actor=admin, name="Bench daemon", app_type="daemon", redirect_uris="",
+            post_logout_redirect_uris="", is_first_party=True,
+            api_permissions=["User.Invite.All"], **lifetimes,
+        )  # fmt: skip
+    return tenant, (web.client_id, web_secret), (daemon.client_id, daemon_secret)
+
+
+def signing_rate(tenant, seconds: float) -> float:
+    """RS256 signatures per second in this process with the tenant's key (what each token
+    issue must spend at least once)."""
+    from django_tenants.utils import tenant_context
+
+    from oidc import tokens
+
+    claims = {"iss": "https://acme.localhost/o", "sub": "x", "aud": "y", "exp": 2_000_000_000}
+    with tenant_context(tenant):
+        tokens.sign(claims)  # loads and parses the key once
+        count = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            tokens.sign(claims)
+            count += 1
+    return count / (time.perf_counter() - started)
+
+
+def signed_in_client(server) -> harness.Client:
+    client = harness.Client(server.base_url, host=HOST)
+    page = client.get("/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    answer = client.post(
+        "/accounts/login/",
+        data={"csrfmiddlewaretoken": token, "login": "member@acme.example", "password": PASSWORD},
+        headers={"Referer": f"http://{HOST}/accounts/login/"},
+    )
+    assert answer.status in (302, 303), (answer.status, answer.text[:500])
+    return client
+
+
+def code_round_trip(browser: harness.Client, api: harness.Client, web) -> harness.Response:
+    client_id, secret = web
+    verifier, challenge = pkce()
+    query = urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI,
+        "scope": "openid email offline_access", "state": "s", "nonce": "n",
+        "code_challenge": challenge, "code_challenge_method": "S256",
+    })  # fmt: skip
+    authorized = browser.get("/o/authorize/?" + query)
+    location = authorized.headers.get("Location", "")
+    code = parse_qs(urlsplit(location).query).get("code", [""])[0]
+    if authorized.status != 302 or not code:
+        raise RuntimeError(f"authorize answered {authorized.status} {location[:200]}")
+    answer = api.post("/o/token/", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier, "client_id": client_id, "client_secret": secret,
+    })  # fmt: skip
+    if answer.status != 200:
+        raise RuntimeError(f"token answered {answer.status} {answer.text[:200]}")
+    return answer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    options = parser.parse_args()
+
+    with harness.bench_database("tokens") as url:
+        harness.django_setup(url)
+        tenant, web, daemon = seed()
+        from django_tenants.utils import tenant_context
+
+        with tenant_context(tenant):
+            from django.contrib.auth import get_user_model
+
+            get_user_model().objects.create_user(email="member@acme.example", password=PASSWORD)
+        with harness.server(url) as server:
+            harness.pin_to_core(harness.LOAD_CORE)
+            rate = signing_rate(tenant, min(options.seconds, 2.0))
+            floor = harness.measure_floor(server, host=HOST)
+            api = harness.Client(server.base_url, host=HOST)
+            daemon_body = {"grant_type": "client_credentials", "client_id": daemon[0],
+                           "client_secret": daemon[1]}  # fmt: skip
+
+            def client_credentials():
+                answer = api.post("/o/token/", data=daemon_body)
+                if answer.status != 200:
+                    raise RuntimeError(answer.text[:200])
+                return answer
+
+            browser = signed_in_client(server)
+            first = json.loads(code_round_trip(browser, api, web).body)
+            chain = {"refresh_token": first["refresh_token"]}
+
+            def refresh():
+                answer = api.post("/o/token/", data={
+                    "grant_type": "refresh_token", "refresh_token": chain["refresh_token"],
+                    "client_id": web[0], "client_secret": web[1],
+                })  # fmt: skip
+                if answer.status != 200:
+                    raise RuntimeError(answer.text[:200])
+                chain["refresh_token"] = json.loads(answer.body)["refresh_token"]
+                return answer
+
+            seconds = options.seconds
+            results = [
+                harness.measure("client credentials", client_credentials,
+                                seconds=seconds, server=server),
+                harness.measure("refresh (rotating)", refresh, seconds=seconds, server=server),
+                harness.measure("code + PKCE round trip",
+                                lambda: code_round_trip(browser, api, web),
+                                seconds=seconds, server=server),
+            ]  # fmt: skip
+            harness.print_table("Tokens (one server process)", results, floor=floor)
+            print(f"RS256 signatures per second in this process: {rate:.0f}")
+            for result in results:
+                target = TARGETS[result.label]
+                verdict = "meets" if result.per_second >= target else "MISSES"
+                print(f"- {result.label}: {result.per_second:.0f}/s, {verdict} target {target}/s")
+
+
+if __name__ == "__main__":
+    main()
