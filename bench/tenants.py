@@ -44,24 +44,26 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=1000, help="tenants at the top level")
     parser.add_argument("--creations", type=int, default=20, help="measured creations a level")
     parser.add_argument("--routing-seconds", type=float, default=1.5, help="per variant a round")
+    parser.add_argument(
+        "--parts",
+        default="provisioning,routing,migrations",
+        help="comma-separated subset of provisioning,routing,migrations",
+    )
     options = parser.parse_args()
+    parts = set(options.parts.split(","))
     levels = sorted({0, min(100, options.tenants), options.tenants})
 
     with harness.bench_database("tenants") as url, tempfile.TemporaryDirectory() as overlay:
         harness.django_setup(url)
         overlay_directory = Path(overlay)
-        provisioning_rows = []
-        for level in levels:
-            tenants_fill_to(level)
-            durations = provisioning_durations(level, options.creations)
-            provisioning_rows.append(
-                harness.durations_summary(f"tenant_create with {level:,} tenants", durations)
-            )
-        print("\n### Provisioning one tenant\n")
-        print(harness.markdown_table(provisioning_rows))
-
-        routing(url, overlay_directory, options.routing_seconds)
-        migrations(url, overlay_directory)
+        if "provisioning" in parts:
+            provisioning(levels, options.creations)
+        else:
+            tenants_fill_to(options.tenants)
+        if "routing" in parts:
+            routing(url, overlay_directory, options.routing_seconds)
+        if "migrations" in parts:
+            migrations(url, overlay_directory)
         print(f"\n{harness.machine_line()}\n", flush=True)
 
 
@@ -114,6 +116,64 @@ def _fill(numbers: list[int], batch: int = 10) -> None:
                     connection.set_schema_to_public()
     finally:
         connection.close()
+
+
+def provisioning(levels: list[int], creations: int) -> None:
+    phases = _phase_timers()
+    rows, phase_rows = [], []
+    for level in levels:
+        tenants_fill_to(level)
+        for durations in phases.values():
+            durations.clear()
+        durations = provisioning_durations(level, creations)
+        rows.append(harness.durations_summary(f"tenant_create with {level:,} tenants", durations))
+        phase_row = {"tenants": f"{level:,}"}
+        timed = [0.0] * len(durations)
+        for phase, spent in phases.items():
+            phase_row[f"{phase} p50 ms"] = f"{statistics.median(spent) * 1000:.1f}"
+            timed = [total + one for total, one in zip(timed, spent, strict=True)]
+        rest = [whole - part for whole, part in zip(durations, timed, strict=True)]
+        phase_row["rest p50 ms"] = f"{statistics.median(rest) * 1000:.1f}"
+        phase_rows.append(phase_row)
+    print("\n### Provisioning one tenant\n")
+    print(harness.markdown_table(rows))
+    print("\nWhere the time goes (medians; rest = rows, audit, commit):\n")
+    print(harness.markdown_table(phase_rows))
+
+
+def _phase_timers() -> dict[str, list[float]]:
+    """Time the parts of tenant_create by wrapping them in this process only: the schema
+    script, the administrator's password hash and each TENANT_DEFAULTS hook."""
+    import importlib
+
+    from django.conf import settings
+
+    from accounts.hashers import TunedArgon2PasswordHasher
+    from tenants import services
+
+    phases: dict[str, list[float]] = {}
+
+    def timed(name, function):
+        spent = phases.setdefault(name, [])
+
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent.append(time.perf_counter() - started)
+
+        return wrapper
+
+    services.schema_create_from_template = timed(
+        "schema script", services.schema_create_from_template
+    )
+    TunedArgon2PasswordHasher.encode = timed("password hash", TunedArgon2PasswordHasher.encode)
+    for dotted in settings.TENANT_DEFAULTS:
+        module_name, name = dotted.rsplit(".", 1)
+        module = importlib.import_module(module_name)
+        setattr(module, name, timed(name, getattr(module, name)))
+    return phases
 
 
 def provisioning_durations(level: int, creations: int) -> list[float]:
