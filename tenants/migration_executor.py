@@ -152,6 +152,8 @@ class UpToDateSkippingExecutor(TenantMigrationExecutor):
         if template in behind:
             run_migrations(self.args, self.options, self.codename, template)
         provisioning.template_render_if_stale(fingerprint)
+        provisioning.spare_schemas_drop_stale(fingerprint)
+        provisioning.spare_schemas_fill(fingerprint=fingerprint)
         to_migrate = [schema for schema in others if schema in behind]
         if verbosity >= 1:
             skipped = len(others) - len(to_migrate)

@@ -1,6 +1,6 @@
 """migrate_schemas over tenant schemas: up-to-date schemas are skipped, a schema that is
-behind is brought up to date, and the tenant template follows migration changes so a
-tenant provisioned afterwards has them too."""
+behind is brought up to date, and the tenant template (and the spare schemas made from
+it) follows migration changes so a tenant provisioned afterwards has them too."""
 
 from __future__ import annotations
 
@@ -135,6 +135,14 @@ def _columns(url: str, table: str, column: str) -> set[str]:
     return {row[0] for row in rows}
 
 
+def _schemas_named_like(url: str, prefix: str) -> set[str]:
+    with psycopg.connect(url) as database:
+        rows = database.execute(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", [prefix]
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
 def test_template_follows_a_new_migration_so_new_tenants_get_it(
     scratch_database, subprocess_env, tmp_path
 ):
@@ -148,11 +156,11 @@ def test_template_follows_a_new_migration_so_new_tenants_get_it(
 
     assert "1 tenant schemas to migrate, 0 up to date" in output
     assert "t_early: applied otp_static.0004_note" in output
-    assert _columns(scratch_database, "otp_static_staticdevice", "note") == {
-        "public",
-        "tenant_template",
-        "t_early",
-    }
+    with_note = _columns(scratch_database, "otp_static_staticdevice", "note")
+    spares = {schema for schema in with_note if schema.startswith("spare_")}
+    assert with_note - spares == {"public", "tenant_template", "t_early"}
+    assert _schemas_named_like(scratch_database, "spare_") == spares  # old spares dropped
+    assert spares
     with psycopg.connect(scratch_database) as database:
         scripts = database.execute("SELECT script FROM tenants_tenanttemplate").fetchall()
     assert len(scripts) == 1
@@ -165,3 +173,43 @@ def test_template_follows_a_new_migration_so_new_tenants_get_it(
     again = _manage(after, "migrate_schemas", "--noinput", "-v", "1")
     assert "public schema up to date" in again
     assert "0 tenant schemas to migrate, 2 up to date" in again
+
+
+def _table_count(schema: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r'",
+            [schema],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_new_tenant_takes_a_spare_schema_and_runs_the_script_when_none_is_left(db):
+    from django.contrib.auth import get_user_model
+
+    from tenants.provisioning import spare_schemas, spare_schemas_fill
+    from tenants.services import tenant_create
+
+    spare_schemas_fill(2)
+    spares = spare_schemas()
+    assert len(spares) >= 2
+    template_tables = _table_count("tenant_template")
+
+    first = tenant_create(
+        name="Spare One", slug="spare-one", admin_email="admin@spare-one.test",
+        admin_password=PASSWORD,
+    )  # fmt: skip
+    assert spare_schemas() == spares[1:]
+    with connection.cursor() as cursor:
+        for name in spare_schemas():
+            cursor.execute(f'DROP SCHEMA "{name}" CASCADE')
+    second = tenant_create(
+        name="Spare Two", slug="spare-two", admin_email="admin@spare-two.test",
+        admin_password=PASSWORD,
+    )  # fmt: skip
+
+    for tenant, email in [(first, "admin@spare-one.test"), (second, "admin@spare-two.test")]:
+        assert _table_count(tenant.schema_name) == template_tables
+        with tenant_context(tenant):
+            assert list(get_user_model().objects.values_list("email", flat=True)) == [email]
