@@ -378,11 +378,8 @@ OAUTH2_PROVIDER = {
         "offline_access": "Stay signed in to the app",
     },
     "DEFAULT_SCOPES": ["openid"],
-    # Access tokens are JWTs signed with the tenant's key (APIs validate them offline);
-    # refresh tokens stay random strings.
-    "ACCESS_TOKEN_GENERATOR": "oidc.tokens.access_token_generator",
-    "REFRESH_TOKEN_GENERATOR": "oidc.tokens.refresh_token_generator",
-    # Adds per-app access token lifetimes to oauthlib's OpenID Connect server.
+    # Only response type `code` and Bearer tokens; the token endpoint is oidc.grants (JWT
+    # access tokens signed with the tenant's key, per-app lifetimes).
     "OIDC_SERVER_CLASS": "oidc.server.TenantServer",
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,

@@ -46,11 +46,6 @@ def sign(claims: dict, *, typ: str = "JWT") -> str:
     return token.serialize()
 
 
-def access_token_lifetime(request) -> int:
-    client = getattr(request, "client", None)
-    return client.access_token_lifetime if client is not None else 3600
-
-
 def user_roles(client, user) -> list[str]:
     return sorted(client.roles.filter(users=user).values_list("value", flat=True))
 
@@ -86,16 +81,18 @@ def user_access_claims(client, user, scopes: list[str], roles: list[str]) -> dic
     return claims
 
 
-def user_claims(client, user, scopes, roles: list[str]) -> dict:
+def user_claims(client, user, scopes, roles: list[str], email_verified: bool | None = None) -> dict:
     """Claims about the user that `scopes` allow (ID token and userinfo)."""
     claims = {"sub": str(user.public_id), "tid": str(connection.tenant.public_id)}
     if "email" in scopes:
         from allauth.account.models import EmailAddress
 
         claims["email"] = user.email
-        claims["email_verified"] = EmailAddress.objects.filter(
-            user=user, email__iexact=user.email, verified=True
-        ).exists()
+        if email_verified is None:
+            email_verified = EmailAddress.objects.filter(
+                user=user, email__iexact=user.email, verified=True
+            ).exists()
+        claims["email_verified"] = email_verified
     if "profile" in scopes:
         claims.update(
             name=user.get_full_name(), given_name=user.first_name, family_name=user.last_name
@@ -105,28 +102,12 @@ def user_claims(client, user, scopes, roles: list[str]) -> dict:
     return claims
 
 
-def access_token_generator(request, refresh_token: bool = False) -> str:
-    """oauthlib's token generator for the authorization code grant (the other grants have
-    their own path, oidc.grants)."""
-    roles = getattr(request, "user_roles", None)
-    if roles is None:
-        roles = request.user_roles = user_roles(request.client, request.user)
-    return sign(
-        user_access_claims(request.client, request.user, list(request.scopes or []), roles),
-        typ="at+jwt",
-    )
-
-
 def refresh_token_generate(family_started: int | None = None) -> str:
     """A random refresh token that also names when its sign-in began (its family's start),
     so the absolute lifetime needs no query. It is looked up by its whole value, so the
     start cannot be altered."""
     started = int(time.time()) if family_started is None else family_started
     return f"{secrets.token_urlsafe(32)}.{started}"
-
-
-def refresh_token_generator(request, refresh_token: bool = False) -> str:
-    return refresh_token_generate()
 
 
 def refresh_token_started(value: str) -> int | None:

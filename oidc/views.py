@@ -4,14 +4,13 @@ end user's list of apps they allowed."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -19,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
+from django.views.generic import View
 from oauth2_provider import views as dot
 from oauth2_provider.exceptions import (
     ClientIdMissmatch,
@@ -32,9 +32,9 @@ from oauthlib.common import Request as OauthlibRequest
 from accounts.services import sign_in_record
 from oidc import grants, keys, selectors, services, tokens
 from oidc.clients import client_get
+from oidc.grants import token_request_client_id
 from oidc.models import Application, Consent
 from oidc.scopes import USER_SCOPES
-from oidc.validators import current_http_request, token_request_client_id
 
 JWKS_MAX_AGE = 600
 
@@ -123,7 +123,7 @@ class AuthorizationView(dot.AuthorizationView):
             last_login = request.user.last_login
             if last_login is None or (timezone.now() - last_login).total_seconds() > int(max_age):
                 return self._sign_in_again()
-        application = Application.objects.filter(client_id=request.GET.get("client_id", "")).first()
+        application = client_get(request.GET.get("client_id", ""))
         if application is not None and not application.is_first_party:
             consent = Consent.objects.filter(user=request.user, application=application).first()
             if consent is not None:
@@ -174,52 +174,32 @@ class AuthorizationView(dot.AuthorizationView):
         return response
 
 
-class TokenView(dot.TokenView):
-    """The token endpoint; every answer, issued or refused, writes a sign-in log row. Client
-    credentials and refresh run on oidc.grants; the authorization code grant on the library."""
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(
+    sensitive_post_parameters("client_secret", "code", "code_verifier", "refresh_token"),
+    name="dispatch",
+)
+class TokenView(View):
+    """The token endpoint (oidc.grants); every answer, issued or refused, writes a sign-in
+    log row."""
 
-    @method_decorator(
-        sensitive_post_parameters("client_secret", "code", "code_verifier", "refresh_token")
-    )
+    http_method_names = ["post", "options"]
+
     def post(self, request, *args, **kwargs):
         grant_type = request.POST.get("grant_type", "")
-        if grant_type not in ("client_credentials", "refresh_token"):
-            return self.authorization_flow_token_response(request)
+        handler = grants.HANDLERS.get(grant_type)
         try:
-            client = grants.client_authenticate(request)
-            if grant_type == "client_credentials":
-                body, user = grants.client_credentials(request, client), None
-            else:
-                body, user = grants.refresh(request, client)
+            if handler is None:
+                raise grants.GrantError("unsupported_grant_type")
+            body = handler(request, grants.client_authenticate(request))
         except grants.GrantError as error:
             self._record_failure(request, error.error)
             response = JsonResponse(error.body(), status=error.status)
             if error.status == 401:
                 response["WWW-Authenticate"] = 'Basic realm="token"'
         else:
-            sign_in_record(
-                request=request, user=user, method="token", result="success",
-                app_id=client.client_id, app_name=client.name, grant=grant_type,
-            )  # fmt: skip
             response = JsonResponse(body)
         response["Cache-Control"] = "no-store"
-        return response
-
-    def authorization_flow_token_response(self, request, *args, **kwargs):
-        marker = current_http_request.set(request)
-        try:
-            _url, headers, body, status = self.create_token_response(request)
-        finally:
-            current_http_request.reset(marker)
-        if status != 200:
-            try:
-                error = json.loads(body).get("error", "")
-            except (ValueError, AttributeError):
-                error = ""
-            self._record_failure(request, str(error))
-        response = HttpResponse(content=body, status=status)
-        for name, value in headers.items():
-            response[name] = value
         return response
 
     def _record_failure(self, request, error: str):
