@@ -1,0 +1,72 @@
+"""A guest invitation end to end in Chromium: an admin invites in the console, the email
+arrives at the SMTP server, the partner opens the link, enters the emailed code, consents and
+lands in the app signed in as a guest."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.contrib.auth import get_user_model
+from django_tenants.utils import tenant_context
+
+from guests.models import Invitation
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import axe_violations
+from tests.mail import body_text
+
+
+def test_invite_in_the_console_then_redeem_with_an_emailed_code(
+    browser, running_server, celery_worker_process, mailbox, worlds, committed
+):
+    acme = worlds["acme"]
+    email = f"browser-{uuid.uuid4().hex[:8]}@partner.example"
+    landing_url = running_server.url(acme.host, "/account/")
+
+    admin = browser.new_context(bypass_csp=True)  # lets axe-core be injected
+    page = admin.new_page()
+    page.goto(running_server.url(acme.host, "/console/guests/invite/"))
+    page.get_by_label("Email").fill(acme.admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url("**/console/guests/invite/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Display name").fill("Browser Partner")
+    page.get_by_label("Redirect URL").fill(landing_url)
+    page.get_by_label("Personal message").fill("Welcome from the browser test")
+    page.get_by_role("button", name="Invite").click()
+    page.wait_for_url("**/console/guests/invitations/**")
+    assert "Pending acceptance" in page.locator("#invitation-status").inner_text()
+    admin.close()
+
+    (invitation_email,) = mailbox.wait_for(email)
+    link = re.search(r"http://acme\.localhost[^\s]*/invite/([\w-]+)/", body_text(invitation_email))
+    assert link, body_text(invitation_email)
+    token = link.group(1)
+
+    partner = browser.new_context(bypass_csp=True)  # lets axe-core be injected
+    page = partner.new_page()
+    page.goto(running_server.url(acme.host, f"/invite/{token}/"))
+    assert page.get_by_role("heading", name="You are invited to Acme Corporation").is_visible()
+    assert "Welcome from the browser test" in page.content()
+    assert axe_violations(page) == []
+    page.get_by_role("button", name=f"Email a code to {email}").click()
+    page.wait_for_url("**/invite/code/verify/")
+    assert axe_violations(page) == []
+
+    code_email = mailbox.wait_for(email, count=2)[1]
+    code = re.search(r"^\s*(\d{6})\s*$", body_text(code_email), re.MULTILINE).group(1)
+    page.get_by_label("Code").fill(code)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/invite/consent/")
+    assert page.get_by_role("heading", name="Join Acme Corporation as a guest").is_visible()
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Accept").click()
+    page.wait_for_url(landing_url)
+    assert email in page.content()
+    partner.close()
+
+    with tenant_context(acme.tenant):
+        guest = get_user_model().objects.get(email=email)
+        assert guest.user_type == "guest"
+        assert Invitation.objects.get(email=email).status == "Accepted"
