@@ -37,6 +37,15 @@ class ApplicationForm(forms.Form):
     refresh_token_lifetime = forms.IntegerField(
         label=_("Refresh token absolute lifetime (seconds)"), initial=14 * 24 * 3600, min_value=1
     )
+    claim_mappings = forms.CharField(
+        label=_("Claims from user attributes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "One a line, claim = attributeKey (e.g. loyalty_level = loyaltyLevel); sent "
+            "with the profile scope."
+        ),
+    )
     api_permissions = forms.MultipleChoiceField(
         label=_("Directory API permissions (daemon apps)"),
         choices=list(DIRECTORY_PERMISSIONS.items()),
@@ -56,6 +65,9 @@ class ApplicationForm(forms.Form):
             "id_token_lifetime": application.id_token_lifetime,
             "refresh_token_lifetime": application.refresh_token_lifetime,
             "api_permissions": application.api_permissions,
+            "claim_mappings": "\n".join(
+                f"{claim} = {attribute}" for claim, attribute in application.claim_mappings.items()
+            ),
         }
         form = cls(data=data, initial=initial)
         form.fields["app_type"].disabled = True

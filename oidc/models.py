@@ -44,6 +44,8 @@ class Application(AbstractApplication):
             "Absolute: a sign-in can be refreshed for this long, then it must sign in again."
         ),
     )
+    # Extra ID token / userinfo claims with the profile scope: {claim name: user attribute key}.
+    claim_mappings = models.JSONField(default=dict, blank=True)
     # Directory API application permissions (daemon apps), e.g. User.Invite.All.
     api_permissions = ArrayField(models.CharField(max_length=64), default=list, blank=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -73,6 +74,35 @@ def _clean_uris(text: str, field: str, errors: dict) -> str:
     return " ".join(dict.fromkeys(uris))
 
 
+# Claims a mapping may not replace: the protocol's own and those with fixed meanings.
+RESERVED_CLAIMS = {
+    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "auth_time", "nonce", "azp", "at_hash",
+    "c_hash", "tid", "roles", "scp", "idtyp", "client_id", "email", "email_verified", "name",
+    "given_name", "family_name",
+}  # fmt: skip
+CLAIM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,63}$")
+
+
+def _clean_claim_mappings(text: str, errors: dict) -> dict:
+    """`claim = attributeKey` lines into {claim: attributeKey}."""
+    mappings = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        claim, separator, attribute = (part.strip() for part in line.partition("="))
+        if not separator or not CLAIM_NAME.match(claim) or not CLAIM_NAME.match(attribute):
+            errors.setdefault("claim_mappings", []).append(
+                _("%(line)s: write claim = attributeKey.") % {"line": line.strip()[:80]}
+            )
+        elif claim in RESERVED_CLAIMS:
+            errors.setdefault("claim_mappings", []).append(
+                _("%(claim)s is a standard claim and cannot be mapped.") % {"claim": claim}
+            )
+        else:
+            mappings[claim] = attribute
+    return mappings
+
+
 def _clean_lifetime(value: int, field: str, errors: dict, minimum: int, maximum: int) -> int:
     if not minimum <= int(value) <= maximum:
         errors[field] = [
@@ -92,6 +122,7 @@ def _app_fields(
     id_token_lifetime: int,
     refresh_token_lifetime: int,
     api_permissions: list[str],
+    claim_mappings: str = "",
 ) -> dict:
     errors: dict[str, list[str]] = {}
     name = name.strip()
@@ -137,6 +168,7 @@ def _app_fields(
         "api_permissions": sorted(set(api_permissions))
         if app_type == Application.AppType.DAEMON
         else [],
+        "claim_mappings": _clean_claim_mappings(claim_mappings, errors),
     }
     if errors:
         raise ValidationError(errors)
@@ -154,6 +186,7 @@ def _snapshot(application: Application) -> dict:
         "id_token_lifetime": application.id_token_lifetime,
         "refresh_token_lifetime": application.refresh_token_lifetime,
         "api_permissions": list(application.api_permissions),
+        "claim_mappings": dict(application.claim_mappings),
     }
 
 

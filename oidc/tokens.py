@@ -97,6 +97,9 @@ def user_claims(client, user, scopes, roles: list[str], email_verified: bool | N
         claims.update(
             name=user.get_full_name(), given_name=user.first_name, family_name=user.last_name
         )
+        for claim, attribute in client.claim_mappings.items():
+            if attribute in user.attributes:
+                claims[claim] = user.attributes[attribute]
     if roles:
         claims["roles"] = roles
     return claims

@@ -43,7 +43,8 @@ class RegisteredApp:
 
 
 def register_app(world, *, app_type="web", redirect_uri="https://app.example/callback",
-                 first_party=True, permissions=(), post_logout="", name="Test app"):  # fmt: skip
+                 first_party=True, permissions=(), post_logout="", name="Test app",
+                 claim_mappings=""):  # fmt: skip
     from oidc.services import application_create
 
     with tenant_context(world.tenant):
@@ -58,6 +59,7 @@ def register_app(world, *, app_type="web", redirect_uri="https://app.example/cal
             id_token_lifetime=3600,
             refresh_token_lifetime=14 * 24 * 3600,
             api_permissions=list(permissions),
+            claim_mappings=claim_mappings,
         )
     return RegisteredApp(application, secret, redirect_uri)
 

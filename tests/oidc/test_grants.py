@@ -88,3 +88,26 @@ def test_every_token_issue_and_refusal_is_in_the_sign_in_log(acme, acme_web, acm
     ]
     assert events[0].user_id == acme.member.pk
     assert events[0].app_name == "Test app"
+
+
+def test_custom_attributes_reach_the_id_token_by_mapping_with_the_profile_scope(acme):
+    app = register_app(acme, claim_mappings="loyalty_level = loyaltyLevel")
+    with tenant_context(acme.tenant):
+        type(acme.member).objects.filter(pk=acme.member.pk).update(
+            attributes={"loyaltyLevel": "gold", "secretNote": "not mapped"}
+        )
+    flow = Flow(acme, user=acme.member)
+    with_profile = jwt_parts(flow.sign_in(app, scope="openid profile")["id_token"])[1]
+    assert with_profile["loyalty_level"] == "gold"
+    assert "secretNote" not in with_profile
+    without_profile = jwt_parts(flow.sign_in(app, scope="openid")["id_token"])[1]
+    assert "loyalty_level" not in without_profile and "email" not in without_profile
+
+
+def test_standard_claims_cannot_be_remapped(acme):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        register_app(acme, claim_mappings="sub = loyaltyLevel\nemail = x")
+    assert "claim_mappings" in error.value.message_dict
