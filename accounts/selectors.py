@@ -74,3 +74,15 @@ def _is_ip_address(text: str) -> bool:
 
 def sign_in_event_list_for_user(user) -> QuerySet[SignInEvent]:
     return SignInEvent.objects.filter(user=user)
+
+
+def user_session_list(user) -> list:
+    """The user's sessions that are still alive, in one query (allauth's purge_and_list asks
+    the session store once per session)."""
+    from allauth.usersessions.models import UserSession
+    from django.contrib.sessions.models import Session
+
+    alive = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    return list(
+        UserSession.objects.filter(user=user, session_key__in=alive).order_by("-created_at")
+    )

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from allauth.account.decorators import reauthentication_required
 from allauth.account.models import EmailAddress
-from allauth.usersessions.models import UserSession
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -36,7 +35,7 @@ def my_account(request):
         {
             "profile": profile,
             "email_verified": bool(email_address and email_address.verified),
-            "sessions": UserSession.objects.purge_and_list(user),
+            "sessions": selectors.user_session_list(user),
             "apps": selectors.apps_signed_in_to(user),
             "apps_page_url": APPS_PAGE_PATH if _resolves(APPS_PAGE_PATH) else None,
             "recent_sign_ins": selectors.sign_in_event_list_for_user(user)[:5],

@@ -289,7 +289,9 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_RATE_LIMITS = False  # our own tenant-scoped smart lockout replaces allauth's limits
-USERSESSIONS_TRACK_ACTIVITY = True
+# Sessions are recorded at sign-in; tracking "last seen" would cost four queries and a write
+# on every signed-in request.
+USERSESSIONS_TRACK_ACTIVITY = False
 
 LOGGING = {
     "version": 1,
