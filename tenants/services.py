@@ -184,6 +184,8 @@ def tenant_delete(*, tenant: Tenant, confirm_slug: str, actor) -> DeletedTenant:
         user_count=tenant_user_counts([tenant]).get(tenant.pk, 0),
     )
     with schema_context("public"), connection.cursor() as cursor:
+        # Deferred foreign-key checks still pending in this transaction would block the drop.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f'DROP SCHEMA IF EXISTS "{tenant.schema_name}" CASCADE')
     snapshot = {"slug": tenant.slug, "name": tenant.name, "schema": tenant.schema_name}
     audit_record(actor=actor, action="tenant.delete", target=tenant, before=snapshot)
