@@ -69,6 +69,7 @@ def test_sign_up_verify_sign_in_and_sign_out(page, acme_live, running_server, ma
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(base.rstrip("/") + "/account/")
     assert email in page.content()
+    assert axe_violations(page) == []
 
 
 def test_forgot_password_from_the_sign_in_page(page, acme_live, running_server, mailbox):
@@ -101,12 +102,21 @@ def test_forgot_password_from_the_sign_in_page(page, acme_live, running_server, 
 
 
 def test_entrance_pages_fit_a_phone_and_work_with_the_keyboard(browser, acme_live, running_server):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    # bypass_csp: axe-core is injected as an inline script, which our CSP blocks.
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, is_mobile=True, bypass_csp=True
+    )
     page = context.new_page()
     try:
-        for path in ("/accounts/login/", "/accounts/signup/", "/accounts/login/code/"):
+        for path in (
+            "/accounts/login/",
+            "/accounts/signup/",
+            "/accounts/login/code/",
+            "/accounts/password/reset/",
+        ):
             page.goto(running_server.url(acme_live.host, path))
             assert fits_a_phone(page), path
+            assert axe_violations(page) == [], path
         page.goto(running_server.url(acme_live.host, "/accounts/login/"))
         page.keyboard.press("Tab")  # the skip link comes first
         assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
