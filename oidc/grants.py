@@ -15,17 +15,18 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import re
 import uuid
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
 from allauth.account.models import EmailAddress
-from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Exists, F, Min, OuterRef
+from django.db.models import Min
 from django.utils import timezone
-from oauth2_provider.models import AccessToken, Grant, RefreshToken, set_token_value
+from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
 from accounts.services import sign_in_record
 from oidc import tokens
@@ -87,15 +88,62 @@ def _relaxed_commit() -> None:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _with_user_facts(queryset, client: Application):
-    """Annotate rows that have a `user` with the user's roles in `client` and whether their
-    email is verified, so the claims need no further query."""
-    roles = AppRole.objects.filter(application=client, users=OuterRef("user_id")).order_by("value")
-    verified = EmailAddress.objects.filter(
-        user=OuterRef("user_id"), verified=True, email__iexact=OuterRef("user__email")
+# The two reads and writes of the hot path are written in SQL: the ORM spent more time
+# compiling the locked read with its two subqueries (about 1.2 ms) than PostgreSQL spent
+# answering it. Table names come from the models; the search path selects the tenant.
+_USER_COLUMNS = (
+    "u.id, u.public_id, u.email, u.is_active, u.last_login, u.first_name, u.last_name, "
+    "u.display_name, u.attributes"
+)
+
+
+def _user_facts_sql() -> str:
+    """Columns with the user's roles in the app (%(app)s) and whether the email is verified."""
+    role_users = AppRole.users.through._meta.db_table
+    return (
+        f"ARRAY(SELECT r.value FROM {AppRole._meta.db_table} r "
+        f"JOIN {role_users} ru ON ru.approle_id = r.id "
+        "WHERE r.application_id = %(app)s AND ru.user_id = u.id ORDER BY r.value), "
+        f"EXISTS(SELECT 1 FROM {EmailAddress._meta.db_table} e WHERE e.user_id = u.id "
+        "AND e.verified AND UPPER(e.email) = UPPER(u.email))"
     )
-    return queryset.annotate(
-        user_roles=ArraySubquery(roles.values("value")), email_verified=Exists(verified)
+
+
+def _user_from(row) -> tuple[object, list[str], bool]:
+    """A user instance (the columns the claims and the sign-in log use), roles, verified."""
+    (pk, public_id, email, is_active, last_login, first_name, last_name, display_name,
+     attributes, roles, verified) = row  # fmt: skip
+    if isinstance(attributes, str):
+        attributes = json.loads(attributes)
+    user = get_user_model()(
+        id=pk, public_id=public_id, email=email, is_active=is_active, last_login=last_login,
+        first_name=first_name, last_name=last_name, display_name=display_name,
+        attributes=attributes or {},
+    )  # fmt: skip
+    user._state.adding = False
+    return user, list(roles or []), bool(verified)
+
+
+def _write_tokens_sql(*, replaces_refresh: bool) -> str:
+    """One statement: (retire the previous pair), insert the access token, insert the refresh
+    token pointing at it. Tokens are stored as checksums only (hashed token storage)."""
+    access_table, refresh_table = AccessToken._meta.db_table, RefreshToken._meta.db_table
+    retire = (
+        f"retired AS (UPDATE {refresh_table} SET revoked = %(now)s, updated = %(now)s, "
+        "access_token_id = NULL WHERE id = %(old_refresh)s), "
+        f"removed AS (DELETE FROM {access_table} WHERE id = %(old_access)s), "
+        if replaces_refresh
+        else ""
+    )
+    return (
+        f"WITH {retire}access AS (INSERT INTO {access_table} (user_id, source_refresh_token_id, "
+        "token, token_checksum, id_token_id, application_id, expires, scope, resource, created, "
+        "updated) VALUES (%(user)s, %(old_refresh)s, '', %(access_checksum)s, NULL, %(app)s, "
+        "%(expires)s, %(scope)s, '[]'::jsonb, %(now)s, %(now)s) RETURNING id) "
+        f"INSERT INTO {refresh_table} (user_id, token, token_checksum, application_id, "
+        "access_token_id, token_family, resource, created, updated, revoked) "
+        "SELECT %(user)s, '', %(refresh_checksum)s, %(app)s, access.id, %(family)s, "
+        "'[]'::jsonb, %(now)s, %(now)s, NULL FROM access"
     )
 
 
@@ -107,23 +155,28 @@ def _record(request, client: Application, user, grant_type: str) -> None:
 
 
 def _user_tokens(*, request, client, user, scopes, roles, email_verified, started, family,
-                 source_refresh=None, nonce="") -> dict:  # fmt: skip
-    """Write and sign an access token, a refresh token and an ID token for `user`."""
+                 replaces=None, nonce="") -> dict:  # fmt: skip
+    """Sign and write an access token and a refresh token (and sign an ID token) for `user`;
+    `replaces` is the (refresh, access) id pair a rotation retires."""
     now = timezone.now()
     access_value = tokens.sign(tokens.user_access_claims(client, user, scopes, roles), typ="at+jwt")
     refresh_value = tokens.refresh_token_generate(started)
-    access = AccessToken(
-        user=user,
-        application=client,
-        scope=" ".join(scopes),
-        expires=now + timedelta(seconds=client.access_token_lifetime),
-        source_refresh_token=source_refresh,
-    )
-    set_token_value(access, access_value)
-    access.save()
-    refresh = RefreshToken(user=user, application=client, access_token=access, token_family=family)
-    set_token_value(refresh, refresh_value)
-    refresh.save()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _write_tokens_sql(replaces_refresh=replaces is not None),
+            {
+                "now": now,
+                "old_refresh": replaces[0] if replaces else None,
+                "old_access": replaces[1] if replaces else None,
+                "user": user.pk,
+                "app": client.pk,
+                "access_checksum": checksum(access_value),
+                "refresh_checksum": checksum(refresh_value),
+                "expires": now + timedelta(seconds=client.access_token_lifetime),
+                "scope": " ".join(scopes),
+                "family": family,
+            },
+        )
     body = {
         "access_token": access_value,
         "token_type": "Bearer",
@@ -145,7 +198,7 @@ def _user_tokens(*, request, client, user, scopes, roles, email_verified, starte
         if nonce:
             claims["nonce"] = nonce
         body["id_token"] = tokens.sign(claims)
-    request.issued_access_checksum = access.token_checksum
+    request.issued_access_checksum = checksum(access_value)
     return body
 
 
@@ -190,40 +243,45 @@ def authorization_code(request, client: Application) -> dict:
 
 
 def _redeem(request, client: Application, code: str):
-    grant = (
-        _with_user_facts(Grant.objects.select_for_update(of=("self",)), client)
-        .select_related("user")
-        .filter(code=code, application=client)
-        .first()
-    )
-    if grant is None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT g.id, g.expires, g.redirect_uri, g.scope, g.code_challenge, "
+            f"g.code_challenge_method, g.nonce, {_USER_COLUMNS}, {_user_facts_sql()} "
+            f"FROM {Grant._meta.db_table} g JOIN {get_user_model()._meta.db_table} u "
+            "ON u.id = g.user_id WHERE g.code = %(code)s AND g.application_id = %(app)s "
+            "FOR UPDATE OF g",
+            {"code": code, "app": client.pk},
+        )
+        row = cursor.fetchone()
+    if row is None:
         redeemed = RedeemedCode.objects.filter(code_checksum=checksum(code), application=client)
         for earlier in redeemed:
             RefreshToken.revoke_family(earlier.token_family)
             AccessToken.objects.filter(token_checksum=earlier.access_token_checksum).delete()
         return GrantError("invalid_grant")
+    grant_id, expires, redirect_uri, scope, challenge, method, nonce = row[:7]
+    user, roles, email_verified = _user_from(row[7:])
     verifier = request.POST.get("code_verifier", "")
-    if grant.is_expired():
+    if expires <= timezone.now():
         problem = "The code has expired."
-    elif request.POST.get("redirect_uri", "") != grant.redirect_uri:
+    elif request.POST.get("redirect_uri", "") != redirect_uri:
         problem = "The redirect_uri differs from the one the code was issued for."
-    elif grant.code_challenge_method != "S256" or not grant.code_challenge:
+    elif method != "S256" or not challenge:
         problem = "The code was issued without PKCE."
-    elif not VERIFIER.match(verifier) or not _pkce_matches(verifier, grant.code_challenge):
+    elif not VERIFIER.match(verifier) or not _pkce_matches(verifier, challenge):
         problem = "The code_verifier does not match."  # also a missing one: PKCE downgrade
-    elif not grant.user.is_active:
+    elif not user.is_active:
         problem = "The user is disabled."
     else:
         problem = ""
     if problem:
         return GrantError("invalid_grant", problem)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {Grant._meta.db_table} WHERE id = %s", [grant.pk])
+        cursor.execute(f"DELETE FROM {Grant._meta.db_table} WHERE id = %s", [grant_id])
     family = uuid.uuid4()
     body = _user_tokens(
-        request=request, client=client, user=grant.user, scopes=grant.scope.split(),
-        roles=grant.user_roles, email_verified=grant.email_verified, started=None,
-        family=family, nonce=grant.nonce,
+        request=request, client=client, user=user, scopes=scope.split(), roles=roles,
+        email_verified=email_verified, started=None, family=family, nonce=nonce,
     )  # fmt: skip
     RedeemedCode.objects.create(
         code_checksum=checksum(code),
@@ -232,7 +290,7 @@ def _redeem(request, client: Application, code: str):
         access_token_checksum=request.issued_access_checksum,
         expires_at=timezone.now() + REDEEMED_CODE_KEEP,
     )
-    _record(request, client, grant.user, "authorization_code")
+    _record(request, client, user, "authorization_code")
     return body
 
 
@@ -249,45 +307,43 @@ def refresh(request, client: Application) -> dict:
 
 
 def _rotate(request, client: Application, value: str):
-    current = (
-        _with_user_facts(RefreshToken.objects.select_for_update(of=("self",)), client)
-        .select_related("user", "access_token")
-        .filter(token_checksum=checksum(value), application=client)
-        .order_by(F("revoked").desc(nulls_first=True))
-        .first()
-    )
-    if current is None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT rt.id, rt.revoked, rt.token_family, rt.access_token_id, at.scope, "
+            f"{_USER_COLUMNS}, {_user_facts_sql()} "
+            f"FROM {RefreshToken._meta.db_table} rt "
+            f"JOIN {get_user_model()._meta.db_table} u ON u.id = rt.user_id "
+            f"LEFT JOIN {AccessToken._meta.db_table} at ON at.id = rt.access_token_id "
+            "WHERE rt.token_checksum = %(checksum)s AND rt.application_id = %(app)s "
+            "ORDER BY rt.revoked DESC NULLS FIRST LIMIT 1 FOR UPDATE OF rt",
+            {"checksum": checksum(value), "app": client.pk},
+        )
+        row = cursor.fetchone()
+    if row is None:
         return GrantError("invalid_grant")
-    if current.revoked is not None:
-        RefreshToken.revoke_family(current.token_family)  # a replay: end the whole sign-in
+    refresh_id, revoked, family, access_id, scope = row[:5]
+    if revoked is not None:
+        RefreshToken.revoke_family(family)  # a replay: end the whole sign-in
         return GrantError("invalid_grant", "This refresh token was already used.")
-    user, previous_access = current.user, current.access_token
-    if previous_access is None or user is None or not user.is_active:
+    user, roles, email_verified = _user_from(row[5:])
+    if access_id is None or not user.is_active:
         return GrantError("invalid_grant")
     now = timezone.now()
     started = tokens.refresh_token_started(value)
     if started is None:
-        first = RefreshToken.objects.filter(token_family=current.token_family).aggregate(
-            first=Min("created")
-        )["first"]
-        started = int(first.timestamp()) if first else int(now.timestamp())
+        first = RefreshToken.objects.filter(token_family=family).aggregate(first=Min("created"))
+        started = int(first["first"].timestamp()) if first["first"] else int(now.timestamp())
     if started + client.refresh_token_lifetime <= now.timestamp():
-        RefreshToken.revoke_family(current.token_family)
+        RefreshToken.revoke_family(family)
         return GrantError("invalid_grant", "The sign-in has expired; sign in again.")
-    scopes = previous_access.scope.split()
+    scopes = scope.split()
     requested = request.POST.get("scope", "").split()
     if requested and not set(requested) <= set(scopes):
         return GrantError("invalid_scope")
-    RefreshToken.objects.filter(pk=current.pk).update(revoked=now, updated=now, access_token=None)
-    with connection.cursor() as cursor:
-        # Its only refresh token was detached just above, so nothing else points at it.
-        cursor.execute(
-            f"DELETE FROM {AccessToken._meta.db_table} WHERE id = %s", [previous_access.pk]
-        )
     body = _user_tokens(
-        request=request, client=client, user=user, scopes=requested or scopes,
-        roles=current.user_roles, email_verified=current.email_verified, started=started,
-        family=current.token_family, source_refresh=current,
+        request=request, client=client, user=user, scopes=requested or scopes, roles=roles,
+        email_verified=email_verified, started=started, family=family,
+        replaces=(refresh_id, access_id),
     )  # fmt: skip
     _record(request, client, user, "refresh_token")
     return body
