@@ -57,6 +57,23 @@ class InvitationForm(forms.Form):
         return addresses
 
 
+class HostedInvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    display_name = forms.CharField(label=_("Display name"), max_length=256, required=False)
+    redirect_url = forms.URLField(
+        label=_("Redirect URL"),
+        max_length=2000,
+        help_text=_("Where they land after accepting, usually the app you share."),
+        assume_scheme="https",
+    )
+    message = forms.CharField(
+        label=_("Personal message"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class BulkInvitationForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),

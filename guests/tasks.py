@@ -67,10 +67,11 @@ def _schedule_retry(outbox_id: int) -> None:
 
 @app.task(acks_late=True, reject_on_worker_lost=True)
 def bulk_invitation_process(bulk_id: int) -> None:
-    """Create a bulk upload's invitations chunk by chunk; each chunk commits with its outbox
-    rows, so the progress bar moves and a crash resumes where it stopped."""
-    while services.bulk_invitation_process_chunk(bulk_id=bulk_id):
-        pass
+    """Create the next chunk of a bulk upload's invitations, committed with their outbox rows,
+    then queue itself again behind that chunk's delivery tasks: emails go out while the rest
+    is created, the progress bar moves, and a crash resumes where it stopped."""
+    if services.bulk_invitation_process_chunk(bulk_id=bulk_id):
+        services.bulk_invitation_enqueue(bulk_id)
 
 
 def _each_tenant():

@@ -8,6 +8,7 @@ from guests import views
 app_name = "guests"
 
 urlpatterns = [
+    path("new/", views.invite_new, name="invite-new"),
     path("code/verify/", views.verify, name="verify"),
     path("code/resend/", views.resend_code, name="resend-code"),
     path("consent/", views.consent, name="consent"),

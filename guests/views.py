@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.services import sign_in_record
 from guests import services
-from guests.forms import CodeForm
+from guests.forms import CodeForm, HostedInvitationForm
 from guests.models import Invitation
 
 SESSION_KEY = "guests.redemption"
@@ -46,13 +47,20 @@ def _count_bad_lookup(request) -> None:
         cache.set(key, 1, LOOKUP_WINDOW)
 
 
+def _unlogged(response):
+    # Django logs every 4xx with the request path, and the path holds the link token: no log
+    # line may carry one (SECURITY.md 41).
+    response._has_been_logged = True
+    return response
+
+
 def _invalid(request):
     """The one page for unknown, used, expired and revoked links: nothing tells them apart."""
-    return render(request, "guests/redeem_invalid.html", status=404)
+    return _unlogged(render(request, "guests/redeem_invalid.html", status=404))
 
 
 def _limited(request):
-    return render(request, "guests/redeem_limited.html", status=429)
+    return _unlogged(render(request, "guests/redeem_limited.html", status=429))
 
 
 def _invitation_from_token(request, token: str) -> Invitation | None:
@@ -215,3 +223,25 @@ def consent(request):
         "guests/redeem_consent.html",
         {"invitation": invitation, "guest_settings": guest_settings, "error": error},
     )
+
+
+@login_required
+def invite_new(request):
+    """Invite a guest from the hosted pages: for members (and guests) when the tenant's "who
+    can invite" setting lets them; admins use the console."""
+    if not services.can_invite(request.user):
+        return render(request, "guests/invite_not_allowed.html", status=403)
+    form = HostedInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invitation_create(
+                invited_by=request.user, request=request, **form.cleaned_data
+            )
+        except PermissionError:
+            return render(request, "guests/invite_not_allowed.html", status=403)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return render(request, "guests/invite_sent.html", {"invitation": invitation})
+    return render(request, "guests/invite_new.html", {"form": form})
