@@ -30,7 +30,7 @@ from oauth2_provider.models import AccessToken, RefreshToken
 from oauthlib.common import Request as OauthlibRequest
 
 from accounts.services import sign_in_record
-from oidc import grants, keys, selectors, services, tokens
+from oidc import authorize, grants, keys, selectors, services, tokens
 from oidc.clients import client_get
 from oidc.grants import token_request_client_id
 from oidc.models import Application, Consent
@@ -124,6 +124,10 @@ class AuthorizationView(dot.AuthorizationView):
             if last_login is None or (timezone.now() - last_login).total_seconds() > int(max_age):
                 return self._sign_in_again()
         application = client_get(request.GET.get("client_id", ""))
+        if application is not None and application.is_first_party:
+            code_redirect = authorize.first_party_code(request, application)
+            if code_redirect is not None:
+                return self.redirect(code_redirect, application)
         if application is not None and not application.is_first_party:
             consent = Consent.objects.filter(user=request.user, application=application).first()
             if consent is not None:
