@@ -41,7 +41,25 @@ def policy_check(attempt: SignInAttempt) -> HttpResponse | None:
     return None
 
 
-STEPS = [policy_check]
+def email_verification_note(attempt: SignInAttempt) -> HttpResponse | None:
+    """allauth's email verification stage (after this pipeline) holds back a sign-in whose
+    email is not verified when the tenant makes verification mandatory: the log says so."""
+    from allauth.account.utils import has_verified_email
+
+    mandatory = attempt.flow.email_verification == UserFlow.EmailVerification.MANDATORY
+    if (mandatory or attempt.is_signup) and not has_verified_email(attempt.user, attempt.email):
+        sign_in_record(
+            request=attempt.request,
+            user=attempt.user,
+            email=attempt.email,
+            method=attempt.method,
+            result=SignInEvent.Result.INTERRUPTED,
+            failure_reason="email_not_verified",
+        )
+    return None
+
+
+STEPS = [policy_check, email_verification_note]
 
 
 def run(attempt: SignInAttempt) -> HttpResponse | None:

@@ -114,6 +114,10 @@ def test_mandatory_verification_holds_back_an_unverified_sign_in(acme):
     save_flow(acme, email_verification="mandatory")
     response = sign_in(tenant_client(acme), user.email, PASSWORD)
     assert response["Location"] == "/accounts/confirm-email/"
+    with tenant_context(acme.tenant):
+        assert SignInEvent.objects.filter(
+            user=user, result="interrupted", failure_reason="email_not_verified"
+        ).exists()
     save_flow(acme, email_verification="optional")
     assert sign_in(tenant_client(acme), user.email, PASSWORD)["Location"] == "/account/"
 
