@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,6 +31,13 @@ def _forbidden(request, error: PermissionError):
     )
 
 
+def _date_or_none(value: str):
+    try:
+        return parse_date(value.strip()[:10])
+    except ValueError:  # well formed but impossible, like 2026-02-30
+        return None
+
+
 @console_role(*INVITERS)
 def invitation_list(request):
     filters = {
@@ -38,6 +46,7 @@ def invitation_list(request):
         if request.GET.get("status") in Invitation.Status.values
         else "",
         "inviter": request.GET.get("inviter", "").strip()[:200],
+        "since": _date_or_none(request.GET.get("since", "")),
     }
     page = Paginator(selectors.invitation_list(**filters), PAGE_SIZE).get_page(
         request.GET.get("page")

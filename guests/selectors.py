@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from guests.models import ApiKey, BulkInvitation, GuestProfile, Invitation, OutboxEmail
 
 
-def invitation_list(*, search: str = "", status: str = "", inviter: str = "") -> QuerySet:
+def invitation_list(
+    *, search: str = "", status: str = "", inviter: str = "", since: date | None = None
+) -> QuerySet:
     """Invitations with the delivery state of their latest invitation email."""
     latest_email = OutboxEmail.objects.filter(
         invitation=OuterRef("pk"), kind=OutboxEmail.Kind.INVITATION
@@ -22,6 +26,8 @@ def invitation_list(*, search: str = "", status: str = "", inviter: str = "") ->
         invitations = invitations.filter(status=status)
     if inviter:
         invitations = invitations.filter(invited_by_label__icontains=inviter)
+    if since:
+        invitations = invitations.filter(created_at__date__gte=since)
     return invitations
 
 

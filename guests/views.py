@@ -174,7 +174,9 @@ def consent(request):
     invitation, state = _invitation_from_session(request)
     if invitation is None:
         return _invalid(request)
-    method = "email_code" if state.get("verified") else "existing_account"
+    # The existing account's own sign-in was logged by the sign-in flow; this row records
+    # what the invitation step decided.
+    method = "email_code" if state.get("verified") else "invitation"
     if not state.get("verified"):
         if not request.user.is_authenticated:
             return _invalid(request)

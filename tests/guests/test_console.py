@@ -92,6 +92,10 @@ def test_list_searches_filters_and_paginates(acme):
     assert "gone@other.example" in page and "1 result" in page
     page = client.get("/console/guests/", {"inviter": "nobody"}).content.decode()
     assert "No invitations match." in page
+    page = client.get("/console/guests/", {"since": "2999-01-01"}).content.decode()
+    assert "No invitations match." in page
+    page = client.get("/console/guests/", {"since": "2000-02-30"}).content.decode()
+    assert "28 results" in page  # an impossible date is ignored, not a 500
     fragment = client.get("/console/guests/", {"q": "bulk0"}, HTTP_HX_REQUEST="true")
     assert (
         "<html" not in fragment.content.decode()
