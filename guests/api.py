@@ -1,6 +1,8 @@
 """/api/v1/invitations with Microsoft Graph's field names.
 
-Authenticated with a tenant API key (`Authorization: Bearer ciam_...`) created in the console.
+Callers authenticate with `Authorization: Bearer <credential>`: an access token from the
+client credentials grant of one of the tenant's daemon apps holding User.Invite.All, or a
+tenant API key (`ciam_...`) created in the console.
 """
 
 from __future__ import annotations
@@ -35,22 +37,42 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> Js
     return JsonResponse(body, status=status)
 
 
-def _authenticate(request):
+INVITE_PERMISSION = "User.Invite.All"
+
+
+def _authenticate(request) -> tuple[str | None, bool]:
+    """(caller label, allowed): a tenant API key, or an access token of one of the tenant's
+    daemon apps (client credentials) holding the User.Invite.All application permission."""
+    from oidc.selectors import access_token_from_request
+
     header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _space, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key:
-        return None
-    return services.api_key_authenticate(key.strip())
+    scheme, _space, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        return None, False
+    if credential.startswith("ciam_"):
+        api_key = services.api_key_authenticate(credential)
+        return (f"API key {api_key.name}", True) if api_key else (None, False)
+    claims = access_token_from_request(request)
+    if claims is None or claims.get("idtyp") != "app":
+        return None, False
+    return f"app {claims.get('client_id', '')}", INVITE_PERMISSION in (claims.get("roles") or [])
 
 
-def _api_key_required(view):
+def _caller_required(view):
     def wrapper(request, *args, **kwargs):
-        api_key = _authenticate(request)
-        if api_key is None:
-            response = _error(401, "unauthorized", "Send a valid API key as a Bearer token.")
+        caller, allowed = _authenticate(request)
+        if caller is None:
+            response = _error(
+                401, "unauthorized", "Send an API key or an access token as a Bearer token."
+            )
             response["WWW-Authenticate"] = 'Bearer realm="api"'
             return response
-        request.api_key = api_key
+        if not allowed:
+            return _error(
+                403, "forbidden", f"The app needs the {INVITE_PERMISSION} application permission."
+            )
+        request.api_caller = caller
         return view(request, *args, **kwargs)
 
     wrapper.__name__ = view.__name__
@@ -151,7 +173,7 @@ def _is_uuid(value) -> bool:
 
 @csrf_exempt
 @require_POST
-@_api_key_required
+@_caller_required
 def invitation_create(request):
     try:
         body = json.loads(request.body or b"null")
@@ -167,10 +189,10 @@ def invitation_create(request):
                     email__iexact=arguments["email"], status=Invitation.Status.PENDING
                 ):
                     services.invitation_revoke(
-                        invitation=pending, actor=f"API key {request.api_key.name}", request=request
+                        invitation=pending, actor=request.api_caller, request=request
                     )
             invitation = services.invitation_create(
-                invited_by_label=f"API key {request.api_key.name}", request=request, **arguments
+                invited_by_label=request.api_caller, request=request, **arguments
             )
     except PermissionError as error:
         return _error(403, "forbidden", str(error))
@@ -181,7 +203,7 @@ def invitation_create(request):
 
 
 @require_GET
-@_api_key_required
+@_caller_required
 def invitation_detail(request, public_id):
     invitation = selectors.invitation_get(public_id)
     if invitation is None:

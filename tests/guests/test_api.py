@@ -164,3 +164,24 @@ def test_api_keys_are_created_in_the_console_and_shown_once(acme):
     )
     assert response.status_code == 201
     assert acme.client(user=acme.member).get("/console/guests/api-keys/").status_code == 403
+
+
+def test_a_daemon_app_with_user_invite_all_invites_with_its_client_credentials_token(acme, globex):
+    from tests.oidc.conftest import Flow, register_app
+
+    allowed = register_app(acme, app_type="daemon", permissions=["User.Invite.All"], name="CRM")
+    status, token = Flow(acme).token(allowed, {"grant_type": "client_credentials"})
+    assert status == 200
+    body = {"invitedUserEmailAddress": unique_email(), "inviteRedirectUrl": "https://a.example/"}
+    response = post(acme, token["access_token"], body)
+    assert response.status_code == 201, response.content
+    with tenant_context(acme.tenant):
+        invitation = Invitation.objects.get(public_id=response.json()["id"])
+        assert invitation.invited_by_label == f"app {allowed.client_id}"
+
+    # Without the permission: 403; acme's token at globex: 401.
+    plain = register_app(acme, app_type="daemon", name="Reporting")
+    _status, plain_token = Flow(acme).token(plain, {"grant_type": "client_credentials"})
+    other = {**body, "invitedUserEmailAddress": unique_email()}
+    assert post(acme, plain_token["access_token"], other).status_code == 403
+    assert post(globex, token["access_token"], other).status_code == 401
