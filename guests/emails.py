@@ -44,7 +44,9 @@ def build_message(
     else:
         context["guest_email"] = outbox.payload["guest_email"]
         context["access_expires_at"] = parse_datetime(outbox.payload["access_expires_at"])
-        context["guest_url"] = f"{base_url}/console/users/{outbox.payload['guest_public_id']}/"
+        context["guest_url"] = (
+            f"{base_url}/invite/guests/{outbox.payload['guest_public_id']}/renew/"
+        )
         template = "guests/email/sponsor_reminder"
         subject_text = _("Guest access to %(tenant)s ends soon: %(guest)s")
         subject_values = {"tenant": tenant.name, "guest": outbox.payload["guest_email"]}

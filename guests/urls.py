@@ -9,6 +9,7 @@ app_name = "guests"
 
 urlpatterns = [
     path("new/", views.invite_new, name="invite-new"),
+    path("guests/<uuid:public_id>/renew/", views.guest_renew, name="guest-renew"),
     path("code/verify/", views.verify, name="verify"),
     path("code/resend/", views.resend_code, name="resend-code"),
     path("consent/", views.consent, name="consent"),

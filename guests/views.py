@@ -11,17 +11,18 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.roles import AdminRole, has_admin_role
 from accounts.services import sign_in_record
 from guests import services
 from guests.forms import CodeForm, HostedInvitationForm
-from guests.models import Invitation
+from guests.models import GuestProfile, Invitation
 
 SESSION_KEY = "guests.redemption"
 LOOKUP_LIMIT = 20  # unknown or dead tokens an address may try per window
@@ -247,3 +248,26 @@ def invite_new(request):
         else:
             return render(request, "guests/invite_sent.html", {"invitation": invitation})
     return render(request, "guests/invite_new.html", {"form": form})
+
+
+@login_required
+def guest_renew(request, public_id):
+    """The sponsor (or a User administrator) keeps a guest's access for another period."""
+    profile = (
+        GuestProfile.objects.select_related("user", "sponsor")
+        .filter(user__public_id=public_id)
+        .first()
+    )
+    if profile is None:
+        raise Http404
+    if profile.sponsor_id != request.user.pk and not has_admin_role(
+        request.user, AdminRole.USER_ADMINISTRATOR
+    ):
+        return render(request, "guests/renew_not_allowed.html", status=403)
+    renewed = False
+    if request.method == "POST":
+        profile = services.guest_access_renew(
+            user=profile.user, actor=request.user, request=request
+        )
+        renewed = True
+    return render(request, "guests/renew.html", {"profile": profile, "renewed": renewed})

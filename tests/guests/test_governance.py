@@ -94,4 +94,29 @@ def test_beat_task_emails_the_sponsor_a_week_before_access_ends(
     reminder = [m for m in messages if guest.email in m["Subject"]]
     assert len(reminder) == 1
     assert "Acme Corporation" in reminder[0]["Subject"]
-    assert f"/console/users/{guest.public_id}/" in body_text(reminder[0])
+    assert f"http://acme.localhost/invite/guests/{guest.public_id}/renew/" in body_text(reminder[0])
+
+
+def test_the_sponsor_renews_from_the_link_in_the_reminder_and_nobody_else_may(acme, globex):
+    with tenant_context(acme.tenant):
+        services.guest_settings_update(actor=acme.admin, access_days=30)
+        services.guest_settings_update(actor=acme.admin, invite_policy="members")
+        invitation = services.invitation_create(
+            invited_by=acme.member, email=unique_email(), redirect_url="https://a.example/"
+        )
+        guest = services.invitation_accept(invitation=invitation)
+        GuestProfile.objects.filter(user=guest).update(
+            access_expires_at=timezone.now() - timedelta(hours=1)
+        )
+        services.governance_run()
+        assert not get_user_model().objects.get(pk=guest.pk).is_active
+        outsider = get_user_model().objects.create_user(email="outsider@acme.test")
+    url = f"/invite/guests/{guest.public_id}/renew/"
+    assert acme.client(user=outsider).post(url).status_code == 403
+    assert globex.client(user=globex.admin).post(url).status_code == 404
+    page = acme.client(user=acme.member).post(url).content.decode()
+    assert "Access renewed." in page
+    with tenant_context(acme.tenant):
+        profile = GuestProfile.objects.select_related("user").get(user=guest)
+        assert profile.user.is_active
+        assert profile.access_expires_at > timezone.now() + timedelta(days=29)
