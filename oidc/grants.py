@@ -124,19 +124,27 @@ def _user_from(row) -> tuple[object, list[str], bool]:
     return user, list(roles or []), bool(verified)
 
 
-def _write_tokens_sql(*, replaces_refresh: bool) -> str:
-    """One statement: (retire the previous pair), insert the access token, insert the refresh
-    token pointing at it. Tokens are stored as checksums only (hashed token storage)."""
+def _write_tokens_sql(*, replaces_refresh: bool, redeems_code: bool) -> str:
+    """One statement: retire the previous pair (a rotation) or consume the code and remember
+    it (a code exchange), insert the access token, insert the refresh token pointing at it.
+    Tokens are stored as checksums only (hashed token storage)."""
     access_table, refresh_table = AccessToken._meta.db_table, RefreshToken._meta.db_table
-    retire = (
-        f"retired AS (UPDATE {refresh_table} SET revoked = %(now)s, updated = %(now)s, "
-        "access_token_id = NULL WHERE id = %(old_refresh)s), "
-        f"removed AS (DELETE FROM {access_table} WHERE id = %(old_access)s), "
-        if replaces_refresh
-        else ""
-    )
+    before = ""
+    if replaces_refresh:
+        before = (
+            f"retired AS (UPDATE {refresh_table} SET revoked = %(now)s, updated = %(now)s, "
+            "access_token_id = NULL WHERE id = %(old_refresh)s), "
+            f"removed AS (DELETE FROM {access_table} WHERE id = %(old_access)s), "
+        )
+    if redeems_code:
+        before = (
+            f"consumed AS (DELETE FROM {Grant._meta.db_table} WHERE id = %(grant)s), "
+            f"remembered AS (INSERT INTO {RedeemedCode._meta.db_table} (code_checksum, "
+            "application_id, token_family, access_token_checksum, expires_at) VALUES "
+            "(%(code_checksum)s, %(app)s, %(family)s, %(access_checksum)s, %(redeemed_until)s)), "
+        )
     return (
-        f"WITH {retire}access AS (INSERT INTO {access_table} (user_id, source_refresh_token_id, "
+        f"WITH {before}access AS (INSERT INTO {access_table} (user_id, source_refresh_token_id, "
         "token, token_checksum, id_token_id, application_id, expires, scope, resource, created, "
         "updated) VALUES (%(user)s, %(old_refresh)s, '', %(access_checksum)s, NULL, %(app)s, "
         "%(expires)s, %(scope)s, '[]'::jsonb, %(now)s, %(now)s) RETURNING id) "
@@ -154,18 +162,22 @@ def _record(request, client: Application, user, grant_type: str) -> None:
     )  # fmt: skip
 
 
-def _user_tokens(*, request, client, user, scopes, roles, email_verified, started, family,
-                 replaces=None, nonce="") -> dict:  # fmt: skip
+def _user_tokens(*, client, user, scopes, roles, email_verified, started, family,
+                 replaces=None, redeems=None, nonce="") -> dict:  # fmt: skip
     """Sign and write an access token and a refresh token (and sign an ID token) for `user`;
-    `replaces` is the (refresh, access) id pair a rotation retires."""
+    `replaces` is the (refresh, access) id pair a rotation retires, `redeems` the (grant id,
+    code) a code exchange consumes."""
     now = timezone.now()
     access_value = tokens.sign(tokens.user_access_claims(client, user, scopes, roles), typ="at+jwt")
     refresh_value = tokens.refresh_token_generate(started)
     with connection.cursor() as cursor:
         cursor.execute(
-            _write_tokens_sql(replaces_refresh=replaces is not None),
+            _write_tokens_sql(replaces_refresh=replaces is not None, redeems_code=bool(redeems)),
             {
                 "now": now,
+                "grant": redeems[0] if redeems else None,
+                "code_checksum": checksum(redeems[1]) if redeems else None,
+                "redeemed_until": now + REDEEMED_CODE_KEEP,
                 "old_refresh": replaces[0] if replaces else None,
                 "old_access": replaces[1] if replaces else None,
                 "user": user.pk,
@@ -198,7 +210,6 @@ def _user_tokens(*, request, client, user, scopes, roles, email_verified, starte
         if nonce:
             claims["nonce"] = nonce
         body["id_token"] = tokens.sign(claims)
-    request.issued_access_checksum = checksum(access_value)
     return body
 
 
@@ -276,20 +287,11 @@ def _redeem(request, client: Application, code: str):
         problem = ""
     if problem:
         return GrantError("invalid_grant", problem)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {Grant._meta.db_table} WHERE id = %s", [grant_id])
-    family = uuid.uuid4()
     body = _user_tokens(
-        request=request, client=client, user=user, scopes=scope.split(), roles=roles,
-        email_verified=email_verified, started=None, family=family, nonce=nonce,
+        client=client, user=user, scopes=scope.split(), roles=roles,
+        email_verified=email_verified, started=None, family=uuid.uuid4(), nonce=nonce,
+        redeems=(grant_id, code),
     )  # fmt: skip
-    RedeemedCode.objects.create(
-        code_checksum=checksum(code),
-        application=client,
-        token_family=family,
-        access_token_checksum=request.issued_access_checksum,
-        expires_at=timezone.now() + REDEEMED_CODE_KEEP,
-    )
     _record(request, client, user, "authorization_code")
     return body
 
@@ -341,7 +343,7 @@ def _rotate(request, client: Application, value: str):
     if requested and not set(requested) <= set(scopes):
         return GrantError("invalid_scope")
     body = _user_tokens(
-        request=request, client=client, user=user, scopes=requested or scopes, roles=roles,
+        client=client, user=user, scopes=requested or scopes, roles=roles,
         email_verified=email_verified, started=started, family=family,
         replaces=(refresh_id, access_id),
     )  # fmt: skip
