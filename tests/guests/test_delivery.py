@@ -223,3 +223,56 @@ class socket_closed_port:
 
     def __exit__(self, *exc) -> None:
         return None
+
+
+def test_whole_worker_killed_during_the_send_then_restarted_sends_exactly_one_email(
+    acme_committed, celery_worker_process, mailbox, monkeypatch, subprocess_env
+):
+    """A crash of the whole worker (main process and pool) mid-send: the broker keeps the
+    message unacknowledged, the relay queues the row again for the restarted worker, and the
+    row's state makes any later redelivery a no-op."""
+    from ciam.celery import app
+    from tests.server import start_celery_worker
+
+    email = unique_email()
+    receiving = asyncio.Event()
+    first = {"pending": True}
+    accept = type(mailbox).handle_DATA
+
+    async def slow_first_message(server, session, envelope):
+        if first["pending"] and email in envelope.rcpt_tos:
+            first["pending"] = False
+            receiving.set()
+            await asyncio.sleep(30)  # cancelled when the sender's connection drops
+        return await accept(mailbox, server, session, envelope)
+
+    monkeypatch.setattr(mailbox, "handle_DATA", slow_first_message)
+    environment = {**subprocess_env, "EMAIL_URL": mailbox.url}
+    # The shared worker steps aside so that the worker this test crashes takes the task.
+    app.control.cancel_consumer("celery", reply=True, timeout=5)
+    restarted = None
+    try:
+        doomed = start_celery_worker(environment)
+        invite(acme_committed, email)
+        wait_until(receiving.is_set)
+        pool = _children(doomed.pid)
+        os.kill(doomed.pid, signal.SIGKILL)
+        for child in pool:
+            os.kill(child, signal.SIGKILL)
+        doomed.wait()
+        assert mailbox.to(email) == []
+        assert outbox_of(acme_committed, email).status == "queued"
+
+        restarted = start_celery_worker(environment)
+        from django.utils import timezone
+
+        with tenant_context(acme_committed.tenant):
+            services.outbox_relay(now=timezone.now() + services.OUTBOX_STALE_AFTER)
+        (message,) = mailbox.wait_for(email, timeout=30)
+        wait_until(lambda: outbox_of(acme_committed, email).status == "sent")
+        assert message["Message-ID"] == outbox_of(acme_committed, email).message_id
+    finally:
+        if restarted is not None:
+            stop(restarted)
+        app.control.add_consumer("celery", reply=True, timeout=5)
+    assert len(mailbox.to(email)) == 1
