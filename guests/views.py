@@ -7,7 +7,7 @@ Opening the link consumes nothing (mail scanners fetch links); every step after 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -195,6 +195,20 @@ def consent(request):
                 {"invitation": invitation},
                 status=403,
             )
+    if (
+        state.get("verified")
+        and get_user_model().objects.filter(email__iexact=invitation.email).exists()
+    ):
+        # An account with this address exists now: an emailed code must not open it (it would
+        # skip that account's own sign-in and MFA). Its owner accepts after signing in.
+        state["verified"] = False
+        request.session[SESSION_KEY] = state
+        login_url = f"{reverse('account_login')}?{urlencode({'next': reverse('guests:consent')})}"
+        return render(
+            request,
+            "guests/redeem_use_account.html",
+            {"invitation": invitation, "login_url": login_url},
+        )
     guest_settings = services.guest_settings_get()
     error = ""
     if request.method == "POST":

@@ -213,3 +213,19 @@ def test_guessing_links_is_rate_limited(acme):
         assert guesser.get(f"/invite/guess-{attempt}-{'x' * 40}/").status_code == 404
     assert guesser.get(f"/invite/{token}/").status_code == 429
     assert acme.client(REMOTE_ADDR="203.0.113.78").get(f"/invite/{token}/").status_code == 200
+
+
+def test_an_emailed_code_does_not_open_an_account_that_exists_for_the_address(acme):
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    with tenant_context(acme.tenant):
+        # Someone signed up with the invited address after the invitation went out.
+        get_user_model().objects.create_user(email=invitation.email, password=PASSWORD)
+    assert partner.post("/invite/code/verify/", {"code": code})["Location"] == "/invite/consent/"
+    page = partner.get("/invite/consent/").content.decode()
+    assert "already has an account" in page
+    assert partner.post("/invite/consent/", {"decision": "accept"}).status_code == 404
+    assert partner.get("/account/").status_code == 302  # not signed in
+    with tenant_context(acme.tenant):
+        invitation.refresh_from_db()
+        assert invitation.status == "PendingAcceptance"
