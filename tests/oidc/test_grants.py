@@ -111,3 +111,24 @@ def test_standard_claims_cannot_be_remapped(acme):
     with pytest.raises(ValidationError) as error:
         register_app(acme, claim_mappings="sub = loyaltyLevel\nemail = x")
     assert "claim_mappings" in error.value.message_dict
+
+
+def test_cleanup_keeps_live_tokens_and_deletes_outlived_ones(acme, acme_web, acme_flow):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import RefreshToken
+
+    from oidc.management.commands.oidc_cleanup import cleanup
+
+    live = acme_flow.sign_in(acme_web)
+    status, rotated = acme_flow.token(
+        acme_web, {"grant_type": "refresh_token", "refresh_token": live["refresh_token"]}
+    )
+    assert status == 200
+    with tenant_context(acme.tenant):
+        counts = cleanup()
+        assert counts["refresh tokens"] == 0  # the revoked one stays to catch a replay
+        counts = cleanup(now=timezone.now() + timedelta(days=15))
+        assert counts["refresh tokens"] == 2 and counts["redeemed codes"] == 1
+        assert not RefreshToken.objects.filter(application=acme_web.application).exists()
