@@ -540,16 +540,17 @@ def redemption_code_check(*, invitation: Invitation, code: str, now: datetime | 
 def invitation_accept(
     *, invitation: Invitation, user=None, request=None, now: datetime | None = None
 ):
-    """The partner consented: create the guest (or link the existing account that signed in
-    with the invited address) and mark the invitation accepted. Returns the user."""
+    """The partner consented: create the guest (or link `user`, the existing account that
+    signed in with the invited address) and mark the invitation accepted. Returns the user."""
     now = now or timezone.now()
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_redeemable(now):
         raise ValidationError(_("This invitation can no longer be accepted."))
     User = get_user_model()
     if user is None:
-        user = User.objects.filter(email__iexact=invitation.email).first()
-    if user is None:
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            # Only that account's owner, signed in, may accept for it.
+            raise ValidationError(_("An account with this address exists: sign in to accept."))
         user = User.objects.create_user(
             email=invitation.email,
             display_name=invitation.display_name,
