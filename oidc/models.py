@@ -72,6 +72,17 @@ class Application(AbstractApplication):
     def redirect_uri_allowed(self, uri: str) -> bool:
         return _uri_registered(uri, self.redirect_uris.split())
 
+    def origin_allowed(self, origin: str) -> bool:
+        """Browsers may call the token endpoint from the origin of a single-page app's
+        redirect URIs."""
+        if self.app_type != self.AppType.SPA:
+            return False
+        origins = {
+            f"{parts.scheme}://{parts.netloc}"
+            for parts in map(urlsplit, self.redirect_uris.split())
+        }
+        return origin in origins
+
     def post_logout_redirect_uri_allowed(self, uri: str) -> bool:
         return _uri_registered(uri, self.post_logout_redirect_uris.split())
 

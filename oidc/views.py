@@ -204,6 +204,13 @@ class TokenView(View):
         else:
             response = JsonResponse(body)
         response["Cache-Control"] = "no-store"
+        origin = request.headers.get("Origin")
+        if origin:
+            application = client_get(token_request_client_id(request))
+            if application is not None and application.origin_allowed(origin):
+                # Single-page apps call the token endpoint from their own origin.
+                response["Access-Control-Allow-Origin"] = origin
+                response["Vary"] = "Origin"
         return response
 
     def _record_failure(self, request, error: str):

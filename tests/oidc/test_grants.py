@@ -132,3 +132,28 @@ def test_cleanup_keeps_live_tokens_and_deletes_outlived_ones(acme, acme_web, acm
         counts = cleanup(now=timezone.now() + timedelta(days=15))
         assert counts["refresh tokens"] == 2 and counts["redeemed codes"] == 1
         assert not RefreshToken.objects.filter(application=acme_web.application).exists()
+
+
+def test_single_page_apps_may_call_the_token_endpoint_from_their_origin(acme):
+    spa = register_app(acme, app_type="spa", redirect_uri="https://spa.example/auth")
+    web = register_app(acme, redirect_uri="https://web.example/cb")
+    flow = Flow(acme, user=acme.member)
+    code, verifier = flow.code(spa)
+    response = flow.api.post(
+        "/o/token/",
+        {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+         "redirect_uri": spa.redirect_uri, "client_id": spa.client_id},
+        HTTP_ORIGIN="https://spa.example",
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "https://spa.example"
+    other = flow.api.post(
+        "/o/token/", {"grant_type": "refresh_token", "client_id": spa.client_id,
+                      "refresh_token": "x"}, HTTP_ORIGIN="https://evil.example",
+    )  # fmt: skip
+    assert "Access-Control-Allow-Origin" not in other
+    confidential = flow.api.post(
+        "/o/token/", {"grant_type": "client_credentials", "client_id": web.client_id,
+                      "client_secret": web.secret}, HTTP_ORIGIN="https://web.example",
+    )  # fmt: skip
+    assert "Access-Control-Allow-Origin" not in confidential
