@@ -114,6 +114,10 @@ def _settings_with_a_new_otp_static_migration(directory: Path) -> dict[str, str]
         f"    dependencies = [{LATEST_OTP_STATIC!r}]\n"
         "    operations = [\n"
         "        migrations.AddField('staticdevice', 'note', models.TextField(null=True)),\n"
+        "        migrations.CreateModel('Memo', [\n"
+        "            ('id', models.BigAutoField(primary_key=True)),\n"
+        "            ('text', models.TextField()),\n"
+        "        ]),\n"
         "    ]\n"
     )
     (directory / "changed_settings.py").write_text(
@@ -163,6 +167,18 @@ def test_template_follows_a_new_migration_so_new_tenants_get_it(
     assert spares
     with psycopg.connect(scratch_database) as database:
         scripts = database.execute("SELECT script FROM tenants_tenanttemplate").fetchall()
+        # post_migrate ran in the migrated schema: the new model has its permissions.
+        permissions = database.execute(
+            "SELECT p.codename FROM t_early.auth_permission p "
+            "JOIN t_early.django_content_type c ON c.id = p.content_type_id "
+            "WHERE c.app_label = 'otp_static' AND c.model = 'memo' ORDER BY p.codename"
+        ).fetchall()
+    assert [row[0] for row in permissions] == [
+        "add_memo",
+        "change_memo",
+        "delete_memo",
+        "view_memo",
+    ]
     assert len(scripts) == 1
     assert "note text" in scripts[0][0]
 
