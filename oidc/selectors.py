@@ -9,6 +9,7 @@ from jwcrypto import jws, jwt
 from jwcrypto.common import JWException
 
 from oidc import keys, tokens
+from oidc.clients import client_get
 from oidc.models import Application, Consent
 
 # Header parameters that would let a token name its own key or key source (RFC 8725 3.10).
@@ -75,8 +76,12 @@ def id_token_claims(token: str) -> dict | None:
 
 def access_token_claims(token: str, *, audience: str | None = None) -> dict | None:
     """Claims of a valid access token of this tenant for `audience` (default: the tenant's
-    directory API). ID tokens (typ JWT) are refused."""
-    return jwt_claims(token, typ="at+jwt", audience=audience or tokens.api_audience())
+    directory API), issued to an app that is still registered. ID tokens (typ JWT) are
+    refused."""
+    claims = jwt_claims(token, typ="at+jwt", audience=audience or tokens.api_audience())
+    if claims is None or client_get(str(claims.get("client_id", ""))) is None:
+        return None
+    return claims
 
 
 def access_token_from_request(request, *, audience: str | None = None) -> dict | None:

@@ -229,3 +229,15 @@ def test_tenant_a_id_token_fails_validation_for_b_apps(acme, globex, acme_web, a
     with pytest.raises(ValueError):
         verify_id_token(globex, body["id_token"], globex_web.client_id)
     assert jwt_parts(body["id_token"])[1]["iss"] != f"http://{globex.host}/o"
+
+
+def test_tokens_of_a_deleted_app_are_refused(acme, daemon_token):
+    from oidc.models import Application
+    from oidc.services import application_delete
+
+    client_id = jwt_parts(daemon_token)[1]["client_id"]
+    assert api_claims(acme, daemon_token)
+    with tenant_context(acme.tenant):
+        application_delete(application=Application.objects.get(client_id=client_id),
+                           actor=acme.admin)  # fmt: skip
+    assert api_claims(acme, daemon_token) is None
