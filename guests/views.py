@@ -39,13 +39,18 @@ def _is_rate_limited(request) -> bool:
     return (cache.get(_client_key(request)) or 0) >= LOOKUP_LIMIT
 
 
-def _count_bad_lookup(request) -> None:
-    key = _client_key(request)
-    cache.add(key, 0, LOOKUP_WINDOW)
+def _hit(key: str, window: int) -> int:
+    """Count one more event in a fixed window; returns the count so far."""
+    cache.add(key, 0, window)
     try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, LOOKUP_WINDOW)
+        return cache.incr(key)
+    except ValueError:  # the window ended between the two calls
+        cache.set(key, 1, window)
+        return 1
+
+
+def _count_bad_lookup(request) -> None:
+    _hit(_client_key(request), LOOKUP_WINDOW)
 
 
 def _unlogged(response):
@@ -109,9 +114,7 @@ def start_code(request, token):
 
 
 def _send_code(request, invitation: Invitation):
-    key = f"guests:code-sends:{invitation.pk}"
-    cache.add(key, 0, CODE_SEND_WINDOW)
-    if cache.incr(key) > CODE_SEND_LIMIT:
+    if _hit(f"guests:code-sends:{invitation.public_id}", CODE_SEND_WINDOW) > CODE_SEND_LIMIT:
         return _limited(request)
     services.redemption_code_send(invitation=invitation)
     return redirect("guests:verify")

@@ -229,3 +229,12 @@ def test_an_emailed_code_does_not_open_an_account_that_exists_for_the_address(ac
     with tenant_context(acme.tenant):
         invitation.refresh_from_db()
         assert invitation.status == "PendingAcceptance"
+
+
+def test_codes_are_sent_at_most_five_times_per_invitation(acme):
+    _invitation, token = invite(acme)
+    partner = acme.client()
+    assert partner.post(f"/invite/{token}/code/").status_code == 302
+    for _resend in range(4):
+        assert partner.post("/invite/code/resend/").status_code == 302
+    assert partner.post("/invite/code/resend/").status_code == 429
