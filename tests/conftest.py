@@ -85,6 +85,13 @@ def django_db_setup(
         connection.set_schema_to_public()
     yield worlds
     with django_db_blocker.unblock():
+        # A server or worker subprocess (or a prefork child outliving it) may still hold a
+        # connection; the test database can only be dropped once they are gone.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         connection.close()
         teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
