@@ -54,3 +54,8 @@ def clients_forget() -> None:
     schema = connection.schema_name
     for key in [key for key in _clients if key[0] == schema]:
         _clients.pop(key, None)
+
+
+def clients_forget_all() -> None:
+    """Forget every tenant's cached apps in this process (after a rolled-back transaction)."""
+    _clients.clear()

@@ -59,6 +59,12 @@ def key_list_forget() -> None:
     _key_lists.pop(_schema(), None)
 
 
+def key_lists_forget_all() -> None:
+    """Forget every tenant's key list in this process (after a transaction that rolled back,
+    as each test's does)."""
+    _key_lists.clear()
+
+
 def published_keys() -> list[KeyInfo]:
     return key_list()
 

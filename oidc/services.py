@@ -356,8 +356,9 @@ def signing_key_rotate(*, actor, publish_ahead: timedelta = KEY_PUBLISH_AHEAD, r
     """Publish a new key now; it signs from `publish_ahead` on. The key it replaces stays
     published until the tokens it signed have expired."""
     now = timezone.now()
-    takes_over = now + publish_ahead
     SigningKey.objects.filter(active_from__gt=now).delete()  # a pending key never signed
+    # A tenant without any key (created before keys existed) needs one that signs at once.
+    takes_over = now + publish_ahead if SigningKey.objects.exists() else now
     SigningKey.objects.filter(retire_at__isnull=True).update(
         retire_at=takes_over + KEY_RETIRE_AFTER
     )

@@ -122,6 +122,17 @@ class Flow:
         return body
 
 
+@pytest.fixture(autouse=True)
+def _provider_caches_forget():
+    """Keys and apps cached by this process during a test may have been rolled back since."""
+    from oidc.clients import clients_forget_all
+    from oidc.keys import key_lists_forget_all
+
+    yield
+    key_lists_forget_all()
+    clients_forget_all()
+
+
 @pytest.fixture
 def acme_web(acme):
     return register_app(acme)

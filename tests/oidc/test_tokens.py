@@ -241,3 +241,15 @@ def test_tokens_of_a_deleted_app_are_refused(acme, daemon_token):
         application_delete(application=Application.objects.get(client_id=client_id),
                            actor=acme.admin)  # fmt: skip
     assert api_claims(acme, daemon_token) is None
+
+
+def test_rotation_gives_a_tenant_without_keys_one_that_signs_at_once(acme):
+    from oidc import keys
+    from oidc.models import SigningKey
+
+    with tenant_context(acme.tenant):
+        SigningKey.objects.all().delete()
+        keys.key_list_forget()
+    call_command("rotate_signing_keys", tenant=acme.tenant.slug)
+    with tenant_context(acme.tenant):
+        assert keys.signing_kid() == SigningKey.objects.get().kid
