@@ -4,6 +4,7 @@ lands in the app signed in as a guest."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 
@@ -87,3 +88,51 @@ def test_invite_in_the_console_then_redeem_with_an_emailed_code(
         # Inside Playwright's event loop Django hands this test its own database connection;
         # left open, it keeps the test database from being dropped at the end of the session.
         connection.close()
+
+
+def test_bulk_upload_progress_updates_live_in_the_browser(
+    browser,
+    running_server,
+    celery_worker_process,
+    mailbox,
+    worlds,
+    committed,
+    tmp_path,
+    monkeypatch,
+):
+    acme = worlds["acme"]
+    accept = type(mailbox).handle_DATA
+
+    async def unhurried(server, session, envelope):
+        await asyncio.sleep(0.1)  # the relay takes its time, so progress is seen moving
+        return await accept(mailbox, server, session, envelope)
+
+    monkeypatch.setattr(mailbox, "handle_DATA", unhurried)
+    run = uuid.uuid4().hex[:8]
+    rows = [f"p{number}@live-{run}.example,Partner {number},,Hi" for number in range(30)]
+    rows[7] = "not an email,Broken,,"
+    rows[12] = rows[3]  # a duplicate
+    csv_file = tmp_path / "partners.csv"
+    csv_file.write_text("email,display name,redirect URL,message\n" + "\n".join(rows) + "\n")
+
+    context = browser.new_context(bypass_csp=True)  # lets axe-core be injected
+    page = context.new_page()
+    page.goto(running_server.url(acme.host, "/console/guests/bulk/"))
+    page.get_by_label("Email").fill(acme.admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url("**/console/guests/bulk/")
+    page.get_by_label("CSV file").set_input_files(str(csv_file))
+    page.get_by_label("Redirect URL for rows without one").fill("https://app.acme.example/")
+    page.get_by_role("button", name="Upload and invite").click()
+    page.wait_for_url("**/console/guests/bulk/**-**/")
+
+    assert "Emails: 28 sent" not in page.locator("#bulk-summary").inner_text()
+    report = page.locator("#rejected-rows tbody").inner_text()
+    assert "9\tnot an email\tbad email" in report and "14\t" in report and "duplicate" in report
+    # No reload: htmx polls the progress fragment until every email is out.
+    page.wait_for_selector("#bulk-summary:has-text('Emails: 28 sent')", timeout=30_000)
+    assert page.locator("#bulk-percent").inner_text() == "100%"
+    assert console_violations(page) == []
+    context.close()
+    assert len(mailbox.to(f"@live-{run}.example")) == 28
