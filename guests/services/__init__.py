@@ -1,0 +1,87 @@
+"""Invitations, their delivery, redemption and the guest lifecycle.
+
+One module per concern; the names callers use are gathered here.
+"""
+
+from guests.services.api_keys import (
+    api_key_authenticate,
+    api_key_create,
+    api_key_hash,
+    api_key_revoke,
+)
+from guests.services.bulk import (
+    BULK_REASONS,
+    bulk_invitation_enqueue,
+    bulk_invitation_process_chunk,
+    bulk_invitation_relay,
+    bulk_invitation_start,
+)
+from guests.services.governance import governance_run, guest_access_renew
+from guests.services.invitations import (
+    CODE_LIFETIME,
+    CODE_MAX_ATTEMPTS,
+    invitation_accept,
+    invitation_create,
+    invitation_for_token,
+    invitation_resend,
+    invitation_revoke,
+    redeem_url,
+    redemption_code_check,
+    redemption_code_send,
+    token_hash,
+)
+from guests.services.outbox import (
+    OUTBOX_STALE_AFTER,
+    TransientDeliveryError,
+    outbox_add,
+    outbox_deliver,
+    outbox_enqueue,
+    outbox_give_up,
+    outbox_relay,
+)
+from guests.services.policy import (
+    SETTINGS_FIELDS,
+    can_invite,
+    domain_problem,
+    guest_settings_defaults,
+    guest_settings_get,
+    guest_settings_update,
+)
+
+__all__ = [
+    "BULK_REASONS",
+    "CODE_LIFETIME",
+    "CODE_MAX_ATTEMPTS",
+    "OUTBOX_STALE_AFTER",
+    "SETTINGS_FIELDS",
+    "TransientDeliveryError",
+    "api_key_authenticate",
+    "api_key_create",
+    "api_key_hash",
+    "api_key_revoke",
+    "bulk_invitation_enqueue",
+    "bulk_invitation_process_chunk",
+    "bulk_invitation_relay",
+    "bulk_invitation_start",
+    "can_invite",
+    "domain_problem",
+    "governance_run",
+    "guest_access_renew",
+    "guest_settings_defaults",
+    "guest_settings_get",
+    "guest_settings_update",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_for_token",
+    "invitation_resend",
+    "invitation_revoke",
+    "outbox_add",
+    "outbox_deliver",
+    "outbox_enqueue",
+    "outbox_give_up",
+    "outbox_relay",
+    "redeem_url",
+    "redemption_code_check",
+    "redemption_code_send",
+    "token_hash",
+]

@@ -1,0 +1,308 @@
+"""Invitations: create, resend, revoke, and redemption by the partner."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.roles import AdminRole, has_admin_role
+from audit.services import audit_record
+from guests.models import (
+    GuestProfile,
+    GuestSettings,
+    Invitation,
+    OutboxEmail,
+    RedemptionCode,
+)
+from guests.services.outbox import outbox_add
+from guests.services.policy import (
+    can_invite,
+    email_problem,
+    guest_settings_get,
+    invitation_expiry,
+    redirect_problem,
+)
+
+CODE_LIFETIME = timedelta(minutes=30)
+CODE_MAX_ATTEMPTS = 5
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _code_hash(invitation: Invitation, code: str) -> str:
+    # Keyed, and bound to the invitation: a six-digit code is too small for a plain hash.
+    message = f"{invitation.pk}:{code}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def redeem_url(token: str) -> str:
+    from tenants.selectors import tenant_url
+
+    return tenant_url(connection.tenant, f"/invite/{token}/")
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    invited_by=None,
+    invited_by_label: str = "",
+    email: str,
+    redirect_url: str,
+    display_name: str = "",
+    message: str = "",
+    language: str = "en",
+    cc_recipients: list[str] | tuple = (),
+    user_type: str = Invitation.UserType.GUEST,
+    sponsors=(),
+    send_email: bool = True,
+    expiry_days: int | None = None,
+    request=None,
+    now: datetime | None = None,
+) -> Invitation:
+    """Create an invitation and, in the same transaction, the outbox row of its email.
+
+    `invited_by` is the person asking (checked against "who can invite"); an API key passes
+    None and its name as `invited_by_label`. The returned invitation carries `redeem_url`,
+    the only place the link token exists outside the email.
+    """
+    now = now or timezone.now()
+    guest_settings = guest_settings_get()
+    if invited_by is not None and not can_invite(invited_by, guest_settings):
+        raise PermissionError(_("You are not allowed to invite guests in this directory."))
+    if invited_by is None and guest_settings.invite_policy == GuestSettings.InvitePolicy.NO_ONE:
+        raise PermissionError(_("Invitations are turned off in this directory."))
+    email = email.strip()
+    errors: dict[str, list[str]] = {}
+    problem = email_problem(email, guest_settings)
+    if problem:
+        errors["email"] = [problem[1]]
+    if problem := redirect_problem(redirect_url.strip()):
+        errors["redirect_url"] = [problem]
+    for address in cc_recipients:
+        try:
+            validate_email(address)
+        except ValidationError:
+            errors["cc_recipients"] = [
+                _("%(address)s is not a valid address.") % {"address": address}
+            ]
+    if user_type not in Invitation.UserType.values:
+        errors["user_type"] = [_("Choose Guest or Member.")]
+    elif user_type == Invitation.UserType.MEMBER and not (
+        invited_by is None or has_admin_role(invited_by, AdminRole.USER_ADMINISTRATOR)
+    ):
+        errors["user_type"] = [_("Only administrators may invite members.")]
+    try:
+        expires_at = invitation_expiry(guest_settings, expiry_days, now)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        email=email,
+        display_name=display_name.strip()[:256],
+        redirect_url=redirect_url.strip(),
+        message=message.strip()[:2000],
+        language=language or "en",
+        cc_recipients=list(cc_recipients),
+        user_type=user_type,
+        invited_by=invited_by,
+        invited_by_label=(invited_by.email if invited_by is not None else invited_by_label)[:254],
+        send_email=send_email,
+        token_hash=token_hash(token),
+        created_at=now,
+        expires_at=expires_at,
+    )
+    sponsors = list(sponsors) or ([invited_by] if invited_by is not None else [])
+    invitation.sponsors.set(sponsors)
+    if send_email:
+        _invitation_email_add(invitation, token, now=now)
+    audit_record(
+        actor=invited_by or invitation.invited_by_label,
+        action="invitation.create",
+        target=invitation,
+        after={"email": email, "user_type": user_type, "expires_at": expires_at.isoformat()},
+        request=request,
+    )
+    invitation.redeem_url = redeem_url(token)
+    return invitation
+
+
+def _invitation_email_add(invitation: Invitation, token: str, *, now: datetime) -> OutboxEmail:
+    return outbox_add(
+        kind=OutboxEmail.Kind.INVITATION,
+        to=invitation.email,
+        invitation=invitation,
+        payload={"token": token},
+        now=now,
+    )
+
+
+@transaction.atomic
+def invitation_resend(
+    *, invitation: Invitation, actor, request=None, now: datetime | None = None
+) -> Invitation:
+    """Send a fresh link: the old one stops working and the expiry starts again."""
+    now = now or timezone.now()
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status not in (Invitation.Status.PENDING, Invitation.Status.EXPIRED):
+        raise ValidationError(_("Only pending or expired invitations can be resent."))
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = token_hash(token)
+    invitation.status = Invitation.Status.PENDING
+    invitation.expires_at = invitation_expiry(guest_settings_get(), None, now)
+    invitation.save(update_fields=["token_hash", "status", "expires_at"])
+    _invitation_email_add(invitation, token, now=now)
+    audit_record(
+        actor=actor,
+        action="invitation.resend",
+        target=invitation,
+        after={"expires_at": invitation.expires_at.isoformat()},
+        request=request,
+    )
+    invitation.redeem_url = redeem_url(token)
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor, request=None) -> Invitation:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status != Invitation.Status.PENDING:
+        raise ValidationError(_("Only pending invitations can be revoked."))
+    invitation.status = Invitation.Status.REVOKED
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["status", "revoked_at"])
+    audit_record(
+        actor=actor,
+        action="invitation.revoke",
+        target=invitation,
+        before={"status": Invitation.Status.PENDING},
+        after={"status": Invitation.Status.REVOKED},
+        request=request,
+    )
+    return invitation
+
+
+def invitation_for_token(token: str, *, now: datetime | None = None) -> Invitation | None:
+    """The redeemable invitation behind a link token, or None for unknown, used, expired and
+    revoked tokens alike."""
+    if not token or len(token) > 100:
+        return None
+    invitation = Invitation.objects.filter(token_hash=token_hash(token)).first()
+    if invitation is None or not invitation.is_redeemable(now):
+        return None
+    return invitation
+
+
+@transaction.atomic
+def redemption_code_send(*, invitation: Invitation, now: datetime | None = None) -> RedemptionCode:
+    """Email a fresh six-digit code to the invited address; earlier codes stop working."""
+    now = now or timezone.now()
+    RedemptionCode.objects.filter(invitation=invitation, used_at__isnull=True).update(used_at=now)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    redemption_code = RedemptionCode.objects.create(
+        invitation=invitation,
+        code_hash=_code_hash(invitation, code),
+        created_at=now,
+        expires_at=now + CODE_LIFETIME,
+    )
+    outbox_add(
+        kind=OutboxEmail.Kind.REDEMPTION_CODE,
+        to=invitation.email,
+        invitation=invitation,
+        payload={"code": code, "expires_at": redemption_code.expires_at.isoformat()},
+        now=now,
+    )
+    return redemption_code
+
+
+@transaction.atomic
+def redemption_code_check(*, invitation: Invitation, code: str, now: datetime | None = None) -> str:
+    """ "ok", "wrong" (attempt counted) or "expired" (no usable code: ask for a new one)."""
+    now = now or timezone.now()
+    redemption_code = (
+        RedemptionCode.objects.select_for_update()
+        .filter(invitation=invitation, used_at__isnull=True, expires_at__gt=now)
+        .first()
+    )
+    if redemption_code is None or redemption_code.attempts >= CODE_MAX_ATTEMPTS:
+        return "expired"
+    code = "".join(character for character in code if character.isdigit())
+    if hmac.compare_digest(redemption_code.code_hash, _code_hash(invitation, code)):
+        redemption_code.used_at = now
+        redemption_code.save(update_fields=["used_at"])
+        return "ok"
+    RedemptionCode.objects.filter(pk=redemption_code.pk).update(attempts=F("attempts") + 1)
+    return "wrong"
+
+
+@transaction.atomic
+def invitation_accept(
+    *, invitation: Invitation, user=None, request=None, now: datetime | None = None
+):
+    """The partner consented: create the guest (or link `user`, the existing account that
+    signed in with the invited address) and mark the invitation accepted. Returns the user."""
+    now = now or timezone.now()
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_redeemable(now):
+        raise ValidationError(_("This invitation can no longer be accepted."))
+    User = get_user_model()
+    if user is None:
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            # Only that account's owner, signed in, may accept for it.
+            raise ValidationError(_("An account with this address exists: sign in to accept."))
+        user = User.objects.create_user(
+            email=invitation.email,
+            display_name=invitation.display_name,
+            user_type=(
+                User.UserType.MEMBER
+                if invitation.user_type == Invitation.UserType.MEMBER
+                else User.UserType.GUEST
+            ),
+        )  # no password: guests sign in with their own identity or an email code
+    elif user.email.lower() != invitation.email.lower():
+        raise ValidationError(_("Signed in as a different address than the one invited."))
+    guest_settings = guest_settings_get()
+    sponsor = invitation.sponsors.first() or invitation.invited_by
+    GuestProfile.objects.update_or_create(
+        user=user,
+        defaults={
+            "invitation": invitation,
+            "state": GuestProfile.State.ACCEPTED,
+            "sponsor": sponsor,
+            "invited_at": invitation.created_at,
+            "accepted_at": now,
+            "access_expires_at": (
+                now + timedelta(days=guest_settings.access_days)
+                if guest_settings.access_days
+                else None
+            ),
+        },
+    )
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.accepted_at = now
+    invitation.guest = user
+    invitation.save(update_fields=["status", "accepted_at", "guest"])
+    audit_record(
+        actor=user,
+        action="invitation.accept",
+        target=invitation,
+        before={"status": Invitation.Status.PENDING},
+        after={"status": Invitation.Status.ACCEPTED, "user": str(user.public_id)},
+        request=request,
+    )
+    return user

@@ -1,0 +1,160 @@
+"""The email outbox: rows written with the change that causes them, delivered by Celery."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from guests.models import (
+    Invitation,
+    OutboxEmail,
+)
+
+logger = logging.getLogger(__name__)
+
+# An outbox row still queued this long after it was put on the queue lost its task (broker
+# outage, worker crash past the visibility timeout): the relay queues it again.
+OUTBOX_STALE_AFTER = timedelta(minutes=2)
+
+
+def outbox_add(
+    *,
+    kind: str,
+    to: str,
+    invitation: Invitation | None = None,
+    payload: dict | None = None,
+    now: datetime | None = None,
+) -> OutboxEmail:
+    """Write an outbox row in the caller's transaction; its task is queued after commit."""
+    now = now or timezone.now()
+    outbox = OutboxEmail.objects.create(
+        kind=kind,
+        to=to,
+        invitation=invitation,
+        payload=payload or {},
+        created_at=now,
+        queued_at=now,
+    )
+    transaction.on_commit(lambda: outbox_enqueue([outbox.pk]))
+    return outbox
+
+
+def outbox_enqueue(outbox_ids: list[int]) -> bool:
+    """Put delivery tasks on the queue. When the broker is down the rows stay queued in the
+    database and the relay sends them once it is back, so the person's request still
+    succeeds."""
+    from guests.tasks import outbox_deliver
+
+    try:
+        outbox_deliver.delay(outbox_ids)
+    except Exception as error:  # kombu raises many types for an unreachable broker
+        logger.warning("guests.outbox.enqueue_failed count=%d error=%s", len(outbox_ids), error)
+        return False
+    return True
+
+
+def outbox_relay(
+    *, now: datetime | None = None, stale_after: timedelta = OUTBOX_STALE_AFTER
+) -> int:
+    """Queue again the outbox rows whose task was lost. Returns how many."""
+    now = now or timezone.now()
+    stale = list(
+        OutboxEmail.objects.filter(
+            status=OutboxEmail.Status.QUEUED, queued_at__lte=now - stale_after
+        ).values_list("pk", flat=True)[:5000]
+    )
+    if not stale:
+        return 0
+    OutboxEmail.objects.filter(pk__in=stale).update(queued_at=now)
+    for start in range(0, len(stale), 100):
+        outbox_enqueue(stale[start : start + 100])
+    logger.info("guests.outbox.relayed count=%d", len(stale))
+    return len(stale)
+
+
+class TransientDeliveryError(Exception):
+    """The relay said "try later" (4xx) or the connection broke: the task retries."""
+
+
+def _smtp_error_text(error: Exception) -> str:
+    code = getattr(error, "smtp_code", None)
+    text = getattr(error, "smtp_error", b"")
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    if code is None and getattr(error, "recipients", None):
+        code, text = next(iter(error.recipients.values()))
+        text = text.decode(errors="replace") if isinstance(text, bytes) else text
+    return (f"{code} {text}" if code else str(error) or error.__class__.__name__)[:300]
+
+
+def _smtp_code(error: Exception) -> int | None:
+    code = getattr(error, "smtp_code", None)
+    if code is None and getattr(error, "recipients", None):
+        code = next(iter(error.recipients.values()))[0]
+    return code
+
+
+def outbox_deliver(*, outbox_id: int, connection_=None, base_url: str | None = None) -> str:
+    """Send one outbox email at most once. Returns the row's status afterwards.
+
+    The row stays locked while the relay receives the message, so a second task for the same
+    row (the relay re-queued it, or the broker redelivered it) waits and then finds it sent.
+    Raises TransientDeliveryError for a retry; a permanent refusal marks the row failed.
+    """
+    import smtplib
+
+    from guests.emails import build_message
+
+    transient = ""
+    with transaction.atomic():
+        outbox = (
+            OutboxEmail.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("invitation")
+            .filter(pk=outbox_id)
+            .first()
+        )
+        if outbox is None:
+            # Gone, or another worker is sending it right now and will record the outcome.
+            return "skipped"
+        if outbox.status != OutboxEmail.Status.QUEUED:
+            return outbox.status
+        outbox.attempts += 1
+        try:
+            message = build_message(outbox, connection_=connection_, base_url=base_url)
+            if message is None:
+                outbox.status = OutboxEmail.Status.FAILED
+                outbox.last_error = "nothing to send"
+            else:
+                message.send()
+                outbox.status = OutboxEmail.Status.SENT
+                outbox.sent_at = timezone.now()
+                outbox.last_error = ""
+        except OSError as error:  # smtplib's errors are OSErrors, like a refused connection
+            code = _smtp_code(error)
+            outbox.last_error = _smtp_error_text(error)
+            if code is not None and code >= 500 and isinstance(error, smtplib.SMTPException):
+                outbox.status = OutboxEmail.Status.FAILED  # permanent: retrying cannot help
+            else:
+                transient = outbox.last_error  # 4xx, disconnect, timeout, relay unreachable
+        if outbox.status != OutboxEmail.Status.QUEUED:
+            outbox.payload = {}  # the link token or code is no longer needed anywhere
+        outbox.save(update_fields=["status", "attempts", "last_error", "sent_at", "payload"])
+    if transient:
+        raise TransientDeliveryError(transient)
+    logger.info(
+        "guests.outbox.delivered kind=%s status=%s attempts=%d",
+        outbox.kind,
+        outbox.status,
+        outbox.attempts,
+    )
+    return outbox.status
+
+
+def outbox_give_up(*, outbox_id: int) -> None:
+    """Retries exhausted on a transient error: show the admin it failed."""
+    OutboxEmail.objects.filter(pk=outbox_id, status=OutboxEmail.Status.QUEUED).update(
+        status=OutboxEmail.Status.FAILED, payload={}
+    )
