@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -70,6 +72,7 @@ def _detail(request, application, *, new_secret=None, status=200, **extra):
     context = {
         "application": application,
         "issuer": issuer,
+        "issuer_host": urlsplit(issuer).netloc,
         "api_audience": tokens.api_audience(),
         "secrets": application.secrets.all(),
         "roles": application.roles.prefetch_related("users"),
@@ -185,7 +188,7 @@ def role_delete(request, public_id, role_id):
 
 @console_role(APP_ADMIN, AdminRole.SECURITY_ADMINISTRATOR)
 def signing_keys(request):
-    published = {key.kid for key in keys.published_keys()}
+    published = {key.kid for key in keys.key_list()}
     try:
         signing = keys.signing_kid()
     except LookupError:

@@ -38,7 +38,7 @@ def _schema() -> str:
 
 
 def key_list() -> list[KeyInfo]:
-    """The current tenant's keys not yet retired, newest first."""
+    """The current tenant's keys not yet retired (the published ones), newest first."""
     schema = _schema()
     now = time.monotonic()
     cached = _key_lists.get(schema)
@@ -63,10 +63,6 @@ def key_lists_forget_all() -> None:
     """Forget every tenant's key list in this process (after a transaction that rolled back,
     as each test's does)."""
     _key_lists.clear()
-
-
-def published_keys() -> list[KeyInfo]:
-    return key_list()
 
 
 def signing_kid() -> str:

@@ -83,7 +83,7 @@ def discovery(request):
 
 @require_GET
 def jwks(request):
-    response = JsonResponse({"keys": [key.public_jwk for key in keys.published_keys()]})
+    response = JsonResponse({"keys": [key.public_jwk for key in keys.key_list()]})
     response["Access-Control-Allow-Origin"] = "*"
     # Shorter than the time a new key is published before it signs (oidc.services).
     response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
