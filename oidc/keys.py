@@ -7,11 +7,15 @@ re-read at most every KEY_LIST_SECONDS, and at once in the process that rotated 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography.fernet import Fernet, MultiFernet
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from jwcrypto import jwk
@@ -35,6 +39,29 @@ class KeyInfo:
 
 def _schema() -> str:
     return connection.schema_name
+
+
+def _fernet() -> MultiFernet:
+    # One key per SECRET_KEY (the current one first, then SECRET_KEY_FALLBACKS), so keys
+    # sealed before a secret rotation still open.
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return MultiFernet(
+        [
+            Fernet(
+                base64.urlsafe_b64encode(hashlib.sha256(f"oidc.signing-key:{s}".encode()).digest())
+            )
+            for s in secrets
+        ]
+    )
+
+
+def private_pem_seal(pem: str) -> str:
+    """Encrypt a private key for storage: a database dump alone cannot forge tokens."""
+    return _fernet().encrypt(pem.encode()).decode()
+
+
+def private_pem_open(sealed: str) -> str:
+    return _fernet().decrypt(sealed.encode()).decode()
 
 
 def key_list() -> list[KeyInfo]:
@@ -78,8 +105,8 @@ def private_key(kid: str) -> jwk.JWK:
     cache_key = (_schema(), kid)
     key = _parsed.get(cache_key)
     if key is None:
-        pem = SigningKey.objects.values_list("private_pem", flat=True).get(kid=kid)
-        key = jwk.JWK.from_pem(pem.encode())
+        sealed = SigningKey.objects.values_list("private_pem", flat=True).get(kid=kid)
+        key = jwk.JWK.from_pem(private_pem_open(sealed).encode())
         with _lock:
             _parsed[cache_key] = key
     return key

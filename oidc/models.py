@@ -159,7 +159,7 @@ class SigningKey(models.Model):
     from `active_from` until a newer key becomes active."""
 
     kid = models.CharField(max_length=64, unique=True)
-    private_pem = models.TextField()
+    private_pem = models.TextField()  # encrypted with a key derived from SECRET_KEY
     public_jwk = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
     active_from = models.DateTimeField()

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from jwcrypto import jwk
 from oauth2_provider.models import AccessToken, RefreshToken
 
@@ -26,15 +27,15 @@ from oidc.secrets import secret_digest, secret_generate
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 SECRET_LIFETIME = timedelta(days=730)
 # A new key is published this long before it signs, so relying parties that cache the JWKS
-# (we allow an hour) know it before they see a token signed with it.
+# (we let them for 10 minutes) know it before they see a token signed with it.
 KEY_PUBLISH_AHEAD = timedelta(hours=1)
 # After a newer key takes over, the old one stays published until every token it signed has
 # expired: the longest token lifetime an app may choose.
 KEY_RETIRE_AFTER = timedelta(days=1)
 MAX_TOKEN_LIFETIME = int(KEY_RETIRE_AFTER.total_seconds())
 DIRECTORY_PERMISSIONS = {
-    "User.Invite.All": _("Invite guest users"),
-    "User.Read.All": _("Read all users' profiles"),
+    "User.Invite.All": gettext_lazy("Invite guest users"),
+    "User.Read.All": gettext_lazy("Read all users' profiles"),
 }
 CONFIDENTIAL_TYPES = {Application.AppType.WEB, Application.AppType.DAEMON}
 
@@ -330,7 +331,7 @@ def _new_key(active_from) -> SigningKey:
     kid = hashlib.sha256(key.thumbprint().encode()).hexdigest()[:16]
     public.update(kid=kid, alg="RS256", use="sig")
     return SigningKey.objects.create(
-        kid=kid, private_pem=pem, public_jwk=public, active_from=active_from
+        kid=kid, private_pem=keys.private_pem_seal(pem), public_jwk=public, active_from=active_from
     )
 
 

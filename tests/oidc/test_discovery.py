@@ -53,3 +53,12 @@ def test_new_tenant_gets_a_signing_key_at_provisioning(db):
     )  # fmt: skip
     with tenant_context(tenant):
         assert SigningKey.objects.count() == 1
+
+
+def test_private_signing_keys_are_encrypted_at_rest(acme):
+    from oidc.models import SigningKey
+
+    with tenant_context(acme.tenant):
+        stored = SigningKey.objects.values_list("private_pem", flat=True).first()
+    assert "PRIVATE KEY" not in stored
+    assert acme.client().get("/o/.well-known/jwks.json").json()["keys"]
