@@ -157,3 +157,27 @@ def test_single_page_apps_may_call_the_token_endpoint_from_their_origin(acme):
                       "client_secret": web.secret}, HTTP_ORIGIN="https://web.example",
     )  # fmt: skip
     assert "Access-Control-Allow-Origin" not in confidential
+
+
+def test_no_code_token_or_secret_reaches_the_logs(acme, acme_web, acme_flow, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    code, verifier = acme_flow.code(acme_web)
+    status, body = acme_flow.exchange(acme_web, code, verifier)
+    assert status == 200
+    acme_flow.token(
+        acme_web, {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    )
+    acme_flow.token(
+        acme_web, {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    )
+    acme_flow.exchange(acme_web, code, verifier)  # a replay, refused
+    acme_flow.token(
+        acme_web, {"grant_type": "client_credentials"}, secret="wrong-" + acme_web.secret
+    )
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert logged  # the flows did log something
+    for value in (code, verifier, acme_web.secret, body["access_token"], body["refresh_token"],
+                  body["id_token"]):  # fmt: skip
+        assert value not in logged
