@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.roles import AdminRole
+from accounts.roles import AdminRole, has_admin_role
 from console.decorators import console_role
 from guests import selectors, services
 from guests.forms import ApiKeyForm, BulkInvitationForm, GuestSettingsForm, InvitationForm
@@ -62,6 +62,7 @@ def invitation_list(request):
             "filters": filters,
             "statuses": Invitation.Status.choices,
             "bulk_uploads": selectors.bulk_invitation_list(),
+            "can_manage": has_admin_role(request.user, AdminRole.USER_ADMINISTRATOR),
         },
     )
 

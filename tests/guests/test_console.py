@@ -52,8 +52,11 @@ def test_guest_inviter_invites_but_not_when_no_one_may(acme):
     assert "not allowed to invite" in refused.content.decode()
     with tenant_context(acme.tenant):
         assert list(Invitation.objects.values_list("email", flat=True)) == ["first@partner.example"]
-    # A Guest inviter may not change the guest settings.
+    # A Guest inviter may not change the guest settings, and is not offered to.
     assert client.get("/console/guests/settings/").status_code == 403
+    assert "/console/guests/settings/" not in client.get("/console/guests/").content.decode()
+    admin_page = acme.client(user=acme.admin).get("/console/guests/").content.decode()
+    assert "/console/guests/settings/" in admin_page
 
 
 def test_invite_form_shows_errors_next_to_fields_and_keeps_values(acme):
