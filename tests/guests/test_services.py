@@ -152,3 +152,16 @@ def test_redemption_code_expires_after_thirty_minutes(acme):
         )
         assert services.redemption_code_check(invitation=invitation, code=code) == "ok"
         assert services.redemption_code_check(invitation=invitation, code=code) == "expired"
+
+
+def test_a_new_tenant_starts_with_default_guest_settings(db):
+    from tenants.services import tenant_create
+
+    tenant = tenant_create(
+        name="Initech", slug="initech-guests", admin_email="boss@initech.test",
+        admin_password="a long and unusual passphrase",
+    )  # fmt: skip
+    with tenant_context(tenant):
+        defaults = GuestSettings.objects.get()
+        assert defaults.invite_policy == GuestSettings.InvitePolicy.GUEST_INVITERS
+        assert (defaults.default_expiry_days, defaults.max_expiry_days) == (7, 30)
