@@ -25,6 +25,11 @@ urlpatterns = [
         name="app-role-assign",
     ),
     path(
+        "<uuid:public_id>/roles/<uuid:role_id>/users/<uuid:user_id>/unassign/",
+        views.role_unassign,
+        name="app-role-unassign",
+    ),
+    path(
         "<uuid:public_id>/roles/<uuid:role_id>/delete/",
         views.role_delete,
         name="app-role-delete",

@@ -180,6 +180,15 @@ def role_assign(request, public_id, role_id):
 
 @require_POST
 @console_role(APP_ADMIN)
+def role_unassign(request, public_id, role_id, user_id):
+    role = get_object_or_404(AppRole, public_id=role_id, application__public_id=public_id)
+    user = get_object_or_404(role.users, public_id=user_id)
+    services.app_role_unassign(role=role, user=user, actor=request.user, request=request)
+    return redirect("console:app-detail", public_id=public_id)
+
+
+@require_POST
+@console_role(APP_ADMIN)
 def role_delete(request, public_id, role_id):
     role = get_object_or_404(AppRole, public_id=role_id, application__public_id=public_id)
     services.app_role_delete(role=role, actor=request.user, request=request)

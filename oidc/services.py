@@ -308,6 +308,15 @@ def app_role_assign(*, role: AppRole, user, actor, request=None) -> None:
 
 
 @transaction.atomic
+def app_role_unassign(*, role: AppRole, user, actor, request=None) -> None:
+    role.users.remove(user)
+    audit_record(
+        actor=actor, action="app.role.unassign", target=user,
+        before={"app": role.application.name, "role": role.value}, request=request,
+    )  # fmt: skip
+
+
+@transaction.atomic
 def app_role_delete(*, role: AppRole, actor, request=None) -> None:
     audit_record(
         actor=actor, action="app.role.delete", target=role.application,

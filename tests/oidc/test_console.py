@@ -117,6 +117,9 @@ def test_app_roles_from_the_console(acme):
     assert unknown.status_code == 400 and b"No user with this email" in unknown.content
     page = client.get(url).content.decode()
     assert "Orders.Approve" in page and acme.member.email in page
+    client.post(url + f"roles/{role.public_id}/users/{acme.member.public_id}/unassign/")
+    with tenant_context(acme.tenant):
+        assert not role.users.exists()
 
 
 def test_members_and_other_admins_cannot_reach_app_registrations(acme):
