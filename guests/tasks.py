@@ -21,6 +21,7 @@ from tenants.selectors import tenant_url
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+SMTP_TIMEOUT_SECONDS = 30
 
 
 def retry_delay(attempt: int) -> float:
@@ -38,7 +39,8 @@ def outbox_deliver(outbox_ids: list[int]) -> None:
     queue; the row lock and status check make the second run send nothing already sent.
     Retry state (attempts) lives in the row, so it survives a worker crash too.
     """
-    smtp = get_connection()
+    # A relay that stops answering must not hold the outbox row's lock forever.
+    smtp = get_connection(timeout=settings.EMAIL_TIMEOUT or SMTP_TIMEOUT_SECONDS)
     base_url = tenant_url(connection.tenant, "")
     try:
         for outbox_id in outbox_ids:
