@@ -7,7 +7,6 @@ it changed itself). Another process sees a revoked secret or a changed app withi
 
 from __future__ import annotations
 
-import hmac
 import time
 
 from django.db import connection
