@@ -1,7 +1,10 @@
-"""Hosted redemption pages: a partner opens the invitation link, proves they own the invited
-address (emailed code or an existing account of this tenant), consents, and lands in the app.
+"""Hosted guest pages.
 
-Opening the link consumes nothing (mail scanners fetch links); every step after it is a POST.
+Redemption: a partner opens the invitation link, proves they own the invited address (emailed
+code or an existing account of this tenant), consents, and lands in the app. Opening the link
+consumes nothing (mail scanners fetch links); every step after it is a POST.
+
+Also: members invite when the tenant allows it, and sponsors renew their guests' access.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import AdminRole, has_admin_role
 from accounts.services import sign_in_record
+from audit.services import client_ip
 from guests import services
 from guests.forms import CodeForm, HostedInvitationForm
 from guests.models import GuestProfile, Invitation
@@ -32,7 +36,7 @@ CODE_SEND_WINDOW = 30 * 60
 
 
 def _client_key(request) -> str:
-    return f"guests:token-lookups:{request.META.get('REMOTE_ADDR', '')}"
+    return f"guests:token-lookups:{client_ip(request) or ''}"
 
 
 def _is_rate_limited(request) -> bool:
