@@ -434,3 +434,20 @@ def test_an_id_token_is_refused_as_a_bearer_token(acme, acme_web, acme_flow):
     body = acme_flow.sign_in(acme_web)
     response = acme.client().get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {body['id_token']}")
     assert response.status_code == 401
+
+
+def test_a_user_sees_and_withdraws_only_their_own_consents(acme, globex):
+    from oidc.services import consent_grant
+
+    third_party = register_app(acme, first_party=False, name="Partner app")
+    with tenant_context(acme.tenant):
+        consent = consent_grant(
+            user=acme.member, application=third_party.application, scopes=["openid"]
+        )
+    other_user = acme.client(user=acme.admin)
+    assert b"Partner app" not in other_user.get("/o/consents/").content
+    assert other_user.post(f"/o/consents/{consent.public_id}/revoke/").status_code == 404
+    outsider = globex.client(user=globex.member)
+    assert outsider.post(f"/o/consents/{consent.public_id}/revoke/").status_code == 404
+    with tenant_context(acme.tenant):
+        consent.refresh_from_db()  # still there
