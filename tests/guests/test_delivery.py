@@ -119,6 +119,21 @@ def test_smtp_550_marks_the_email_failed_and_shows_it_without_retrying(
     assert "550 5.1.1 mailbox unavailable" in detail
 
 
+def test_retries_are_bounded_then_the_email_is_marked_failed(
+    acme_committed, celery_worker_process, mailbox
+):
+    from guests.tasks import MAX_ATTEMPTS
+
+    mailbox.scripted_replies = ["451 4.7.1 greylisted"] * MAX_ATTEMPTS
+    email = unique_email()
+    invite(acme_committed, email)
+    outbox = wait_until(
+        lambda: (row := outbox_of(acme_committed, email)).status == "failed" and row, timeout=30
+    )
+    assert outbox.attempts == MAX_ATTEMPTS and "451 4.7.1 greylisted" in outbox.last_error
+    assert mailbox.refused == MAX_ATTEMPTS and mailbox.to(email) == []
+
+
 def _children(pid: int) -> list[int]:
     children = []
     for entry in Path("/proc").iterdir():
