@@ -79,13 +79,13 @@ def client_authenticate(request) -> Application:
     return application
 
 
-def _relaxed_commit() -> None:
+def _set_synchronous_commit(on: bool) -> None:
     """A token issue commits without waiting for the WAL flush: on a database crash the last
     fraction of a second of issued tokens may be lost (those clients sign in again), the
     trade Keycloak makes by keeping sessions in memory. It makes an issue several times
-    cheaper on a disk with slow flushes."""
+    cheaper on a disk with slow flushes. Revocations still wait for the flush."""
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(f"SET LOCAL synchronous_commit TO {'ON' if on else 'OFF'}")
 
 
 # The two reads and writes of the hot path are written in SQL: the ORM spent more time
@@ -223,8 +223,10 @@ def _in_transaction(work):
     """Run `work` in a transaction; a GrantError it returns is raised after the commit, so
     the revocations it made (a replayed code or refresh token) stay."""
     with transaction.atomic():
-        _relaxed_commit()
+        _set_synchronous_commit(False)
         outcome = work()
+        if isinstance(outcome, GrantError):
+            _set_synchronous_commit(True)  # a revocation must survive a database crash
     if isinstance(outcome, GrantError):
         raise outcome
     return outcome
