@@ -7,6 +7,7 @@ from accounts import views as account_views
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("allauth.urls")),
+    path("account/apps/", include("oidc.account_urls")),  # apps the user allowed (consents)
     path("account/", include("accounts.urls")),  # My account (end-user self-service)
     path("console/", include("console.urls")),
     path("o/", include("oidc.urls")),

@@ -15,6 +15,4 @@ urlpatterns = [
     path("revoke/", views.RevokeTokenView.as_view(), name="revoke"),
     path("introspect/", views.introspect, name="introspect"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
-    path("consents/", views.consent_list, name="consents"),
-    path("consents/<uuid:public_id>/revoke/", views.consent_revoke, name="consent-revoke"),
 ]

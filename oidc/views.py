@@ -318,4 +318,4 @@ def consent_list(request):
 def consent_revoke(request, public_id):
     consent = get_object_or_404(Consent, public_id=public_id, user=request.user)
     services.consent_revoke(consent=consent, user=request.user, request=request)
-    return redirect("oidc:consents")
+    return redirect("consents:list")

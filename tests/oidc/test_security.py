@@ -334,7 +334,7 @@ def test_prompt_login_ends_the_session_first(acme_web, acme_flow):
     response, _ = acme_flow.authorize(acme_web, prompt="login")
     assert response["Location"].startswith("/accounts/login/")
     assert "prompt" not in response["Location"]
-    assert acme_flow.browser.get("/o/consents/").status_code == 302
+    assert acme_flow.browser.get("/account/apps/").status_code == 302
 
 
 # 24. RP-initiated logout only to registered post-logout URIs.
@@ -398,10 +398,10 @@ def test_consent_is_asked_once_and_can_be_revoked(acme):
     assert status == 200
     again, _ = flow.authorize(third_party)
     assert again.status_code == 302 and "code=" in again["Location"]
-    listing = flow.browser.get("/o/consents/")
+    listing = flow.browser.get("/account/apps/")
     assert b"Partner app" in listing.content
     consent_id = listing.context["consents"][0].public_id
-    flow.browser.post(f"/o/consents/{consent_id}/revoke/")
+    flow.browser.post(f"/account/apps/{consent_id}/revoke/")
     status, body = flow.token(
         third_party, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     )
@@ -445,9 +445,16 @@ def test_a_user_sees_and_withdraws_only_their_own_consents(acme, globex):
             user=acme.member, application=third_party.application, scopes=["openid"]
         )
     other_user = acme.client(user=acme.admin)
-    assert b"Partner app" not in other_user.get("/o/consents/").content
-    assert other_user.post(f"/o/consents/{consent.public_id}/revoke/").status_code == 404
+    assert b"Partner app" not in other_user.get("/account/apps/").content
+    assert other_user.post(f"/account/apps/{consent.public_id}/revoke/").status_code == 404
     outsider = globex.client(user=globex.member)
-    assert outsider.post(f"/o/consents/{consent.public_id}/revoke/").status_code == 404
+    assert outsider.post(f"/account/apps/{consent.public_id}/revoke/").status_code == 404
     with tenant_context(acme.tenant):
         consent.refresh_from_db()  # still there
+
+
+def test_my_account_links_to_the_apps_you_allowed(acme, acme_web, acme_flow):
+    acme_flow.sign_in(acme_web)
+    page = acme_flow.browser.get("/account/")
+    assert page.status_code == 200
+    assert b'href="/account/apps/"' in page.content
