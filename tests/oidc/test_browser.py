@@ -68,25 +68,31 @@ def live(worlds, subprocess_env, django_db_blocker, callback_server):
     stop(process)
 
 
-@pytest.fixture(scope="module")
-def browser():
+def in_own_thread(scenario) -> None:
+    """Run `scenario(page)` with its own Playwright in a fresh thread: the sync API allows
+    one Playwright per thread, and the browser tests of tests/e2e may hold this thread's."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        yield chromium
-        chromium.close()
+    failures: list[BaseException] = []
 
+    def run() -> None:
+        try:
+            with sync_playwright() as playwright:
+                chromium = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+                )
+                context = chromium.new_context(bypass_csp=True)  # axe-core is injected inline
+                scenario(context.new_page())
+                chromium.close()
+        except BaseException as failure:  # re-raised in the test's thread below
+            failures.append(failure)
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(bypass_csp=True)  # axe-core is injected inline
-    yield context.new_page()
-    context.close()
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=180)
+    assert not thread.is_alive(), "the browser scenario did not finish"
+    if failures:
+        raise failures[0]
 
 
 def sign_in(page, live, email: str) -> None:
@@ -95,7 +101,11 @@ def sign_in(page, live, email: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_third_party_app_sign_in_asks_consent_once(page, live):
+def test_third_party_app_sign_in_asks_consent_once(live):
+    in_own_thread(lambda page: third_party_sign_in(page, live))
+
+
+def third_party_sign_in(page, live):
     app, acme = live["app"], live["acme"]
     verifier, challenge = pkce_pair()
     query = urlencode({
@@ -132,7 +142,11 @@ def test_third_party_app_sign_in_asks_consent_once(page, live):
     assert axe_violations(page) == []
 
 
-def test_app_registration_console_pages(page, live):
+def test_app_registration_console_pages(live):
+    in_own_thread(lambda page: console_app_registration(page, live))
+
+
+def console_app_registration(page, live):
     acme = live["acme"]
     page.goto(f"{live['base']}/console/apps/")
     sign_in(page, live, acme.admin.email)
