@@ -3,8 +3,6 @@ through the hosted pages, and the App registrations console, with axe-core check
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +14,7 @@ import requests
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import CHROMIUM_ARGS, axe_violations
 from tests.oidc.conftest import jwt_parts, pkce_pair, register_app
-from tests.server import ROOT, free_port, stop, wait_until_healthy
+from tests.server import free_port, start_gunicorn, stop
 
 
 class _Callback(BaseHTTPRequestHandler):
@@ -53,17 +51,7 @@ def live(worlds, subprocess_env, django_db_blocker, callback_server):
             redirect_uri=callback_server,
         )  # fmt: skip
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "ciam.wsgi", "--workers", "1", "--threads", "4",
-            "--log-level", "warning", "--bind", f"127.0.0.1:{port}",
-            # Chromium sends *.localhost to ::1 as well as 127.0.0.1.
-            "--bind", f"[::1]:{port}",
-        ],
-        cwd=ROOT,
-        env={**subprocess_env, "PUBLIC_PORT": str(port)},
-    )  # fmt: skip
-    wait_until_healthy(f"http://127.0.0.1:{port}", process)
+    process = start_gunicorn(subprocess_env, port)
     yield {"acme": acme, "app": app, "port": port, "base": f"http://{acme.host}:{port}"}
     stop(process)
 
