@@ -27,7 +27,6 @@ from oauth2_provider.exceptions import (
     OAuthToolkitError,
 )
 from oauth2_provider.models import AccessToken, RefreshToken
-from oauthlib.common import Request as OauthlibRequest
 
 from accounts.services import sign_in_record
 from oidc import authorize, grants, keys, selectors, services, tokens
@@ -187,7 +186,7 @@ class TokenView(View):
     """The token endpoint (oidc.grants); every answer, issued or refused, writes a sign-in
     log row."""
 
-    http_method_names = ["post", "options"]
+    http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
         grant_type = request.POST.get("grant_type", "")
@@ -227,14 +226,6 @@ class TokenView(View):
         )
 
 
-class RevokeTokenView(dot.RevokeTokenView):
-    pass
-
-
-class UserInfoView(dot.UserInfoView):
-    pass
-
-
 @dataclass
 class _IdTokenHint:
     user: object
@@ -271,13 +262,14 @@ class LogoutView(dot.RPInitiatedLogoutView):
 @require_POST
 def introspect(request):
     """RFC 7662 for confidential clients, about their own tokens only."""
-    core = dot.TokenView.get_oauthlib_core()
-    oauthlib_request = OauthlibRequest(*core._extract_params(request))
-    if not core.server.request_validator.authenticate_client(oauthlib_request):
+    try:
+        client = grants.client_authenticate(request)
+    except grants.GrantError:
+        client = None
+    if client is None or not client.is_confidential:
         response = JsonResponse({"error": "invalid_client"}, status=401)
         response["WWW-Authenticate"] = 'Basic realm="token"'
         return response
-    client = oauthlib_request.client
     value = request.POST.get("token", "")
     checksum = hashlib.sha256(value.encode()).hexdigest()
     access = (
