@@ -1,5 +1,5 @@
 """django-oauth-toolkit's validator made per tenant, for the endpoints that stay on the
-library (authorize, revoke, userinfo, RP-initiated logout): issuer, signing keys, cached
+library (authorize, revoke, userinfo, RP-initiated logout): issuer, cached
 clients with keyed-hash secrets, only response type `code`. Tokens are issued by oidc.grants."""
 
 from __future__ import annotations
@@ -8,11 +8,9 @@ import base64
 import binascii
 from urllib.parse import unquote_plus
 
-from jwcrypto import jws
-from jwcrypto.common import JWException
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
-from oidc import keys, tokens
+from oidc import tokens
 from oidc.clients import client_get, client_secret_matches
 from oidc.models import Application
 
@@ -56,21 +54,6 @@ class TenantOAuth2Validator(OAuth2Validator):
     def get_oidc_claims(self, token, token_handler, request):
         roles = tokens.user_roles(request.client, request.user)
         return tokens.user_claims(request.client, request.user, request.scopes or [], roles)
-
-    def get_discovery_claims(self, request):
-        return ["sub", "tid", "email", "email_verified", "name", "given_name", "family_name"]
-
-    def _get_key_for_token(self, token):
-        """The tenant's published key named by the token's `kid`."""
-        try:
-            unverified = jws.JWS()
-            unverified.deserialize(token)
-            header = unverified.jose_header
-        except (JWException, ValueError):
-            return None
-        if header.get("alg") != "RS256" or not isinstance(header.get("kid"), str):
-            return None
-        return keys.public_key(header["kid"])
 
     def validate_jwt_bearer_token(self, token, scopes, request):
         return False  # ID tokens are not access tokens
