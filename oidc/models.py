@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import AbstractApplication
 
@@ -65,9 +64,6 @@ class Application(AbstractApplication):
             self.AppType.DAEMON: {self.GRANT_CLIENT_CREDENTIALS},
         }[self.app_type]
         return bool(allowed.intersection(grant_types))
-
-    def is_usable(self, request):
-        return True
 
     def redirect_uri_allowed(self, uri: str) -> bool:
         return _uri_registered(uri, self.redirect_uris.split())
@@ -129,10 +125,6 @@ class ClientSecret(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hint}…"
-
-    @property
-    def is_expired(self) -> bool:
-        return self.expires_at <= timezone.now()
 
 
 class AppRole(models.Model):
