@@ -1,4 +1,4 @@
-"""Password sign-in benchmark: sign-ins per second of one server process (one gunicorn sync
+"""Password sign-in benchmark: sign-ins per second of one server process (one gunicorn
 worker pinned to one core) through the real hosted page (GET the form, POST the credentials,
 follow the redirect to My account), next to the bare argon2id verify rate of this machine
 measured in the same run on the same core.

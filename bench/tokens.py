@@ -1,4 +1,4 @@
-"""Token endpoint benchmark: requests per second of one server process (one gunicorn sync
+"""Token endpoint benchmark: requests per second of one server process (one gunicorn
 worker pinned to one core) for client credentials, a rotating refresh, and a full
 authorization code + PKCE round trip (authorize with an existing session, then token), next
 to the RS256 signing rate of this machine measured in the same run.
