@@ -14,18 +14,11 @@ from accounts import selectors, services
 from accounts.forms import SignUpAttributeForm, UnlockForm, UserFlowForm
 from accounts.models import SignInEvent
 from accounts.roles import AdminRole, has_admin_role
+from ciam.forms import add_service_errors
 from console.decorators import console_role
 
 PAGE_SIZE = 25
 UNLOCK_ROLES = (AdminRole.SECURITY_ADMINISTRATOR, AdminRole.USER_ADMINISTRATOR)
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error.messages)
 
 
 @console_role(AdminRole.USER_ADMINISTRATOR)
@@ -37,7 +30,7 @@ def user_flow(request):
         try:
             services.user_flow_update(actor=request.user, request=request, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("User flow saved. The hosted pages use it now."))
             return redirect("console:user-flows")
@@ -81,7 +74,7 @@ def sign_up_attribute_edit(request, public_id=None):
                 actor=request.user, attribute=attribute, request=request, **form.cleaned_data
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Sign-up attribute saved."))
             return redirect("console:user-flows")

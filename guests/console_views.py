@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import AdminRole, has_admin_role
+from ciam.forms import add_service_errors
 from console.decorators import console_role
 from guests import selectors, services
 from guests.forms import ApiKeyForm, BulkInvitationForm, GuestSettingsForm, InvitationForm
@@ -88,8 +89,7 @@ def invitation_create(request):
         except PermissionError as error:
             return _forbidden(request, error)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request, _("Invitation to %(email)s created.") % {"email": invitation.email}
@@ -154,8 +154,7 @@ def bulk_create(request):
         except PermissionError as error:
             return _forbidden(request, error)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
         else:
             return redirect("console:guests-bulk-detail", public_id=bulk.public_id)
     return render(request, "guests/bulk_form.html", {"form": form})
@@ -184,8 +183,7 @@ def guest_settings(request):
         try:
             services.guest_settings_update(actor=request.user, request=request, **changes)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Guest settings saved."))
             return redirect("console:guests-settings")

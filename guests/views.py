@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import AdminRole, has_admin_role
 from accounts.services import sign_in_record
 from audit.services import client_ip
+from ciam.forms import add_service_errors
 from guests import services
 from guests.forms import CodeForm, HostedInvitationForm
 from guests.models import GuestProfile, Invitation
@@ -264,8 +265,7 @@ def invite_new(request):
         except PermissionError:
             return render(request, "guests/invite_not_allowed.html", status=403)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
         else:
             return render(request, "guests/invite_sent.html", {"invitation": invitation})
     return render(request, "guests/invite_new.html", {"form": form})

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import AdminRole
+from ciam.forms import add_service_errors
 from console.decorators import console_role
 from oidc import keys, selectors, services, tokens
 from oidc.forms import ApplicationForm, RoleAssignForm, RoleForm, SecretForm
@@ -20,14 +21,6 @@ from oidc.models import Application, AppRole, ClientSecret, SigningKey
 
 APP_ADMIN = AdminRole.APPLICATION_ADMINISTRATOR
 PAGE_SIZE = 25
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _values(form) -> dict:
@@ -61,7 +54,7 @@ def app_create(request):
                 actor=request.user, request=request, **_values(form)
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             return _detail(request, application, new_secret=secret, status=201)
     return render(request, "oidc/app_form.html", {"form": form, "creating": True})
@@ -103,7 +96,7 @@ def app_edit(request, public_id):
                 application=application, actor=request.user, request=request, **values
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Saved."))
             return redirect("console:app-detail", public_id=application.public_id)
@@ -156,7 +149,7 @@ def role_create(request, public_id):
             services.app_role_create(application=application, actor=request.user,
                                      request=request, **form.cleaned_data)  # fmt: skip
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
     if form.errors:
         return _detail(request, application, status=400, role_form=form)
     return redirect("console:app-detail", public_id=public_id)

@@ -8,16 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from ciam.forms import add_service_errors
 from tenants import selectors, services
 from tenants.forms import TenantCreateForm, TenantDeleteForm
 from tenants.models import Tenant
-
-
-def add_service_errors(form, error: ValidationError) -> None:
-    """Show a service's field errors next to the form's fields."""
-    for field, messages_ in error.message_dict.items():
-        for message in messages_:
-            form.add_error(field if field in form.fields else None, message)
 
 
 def landing(request):
