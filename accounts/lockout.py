@@ -11,6 +11,7 @@ account entirely.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from dataclasses import dataclass
@@ -90,23 +91,38 @@ def _count_failure(state: dict, threshold: int) -> None:
         state["until"] = time.time() + seconds
 
 
+@contextlib.contextmanager
+def _exclusive(key: str):
+    """Serialise read-modify-write of one lockout state across processes. Without it, many
+    failures sent at once would all read the same count and each write count + 1, letting a
+    parallel guesser past the threshold. The local-memory cache (`make run` without Redis) is
+    one process and has no locks."""
+    if not hasattr(cache, "lock"):
+        yield
+        return
+    with cache.lock(f"{key}:lock", timeout=5, blocking_timeout=5):
+        yield
+
+
 def lockout_register_failure(*, email: str, ip: str | None, password: str) -> bool:
     """Count one failed password for this email and IP. Returns False when the same wrong
     password was among the last three and therefore did not count."""
     account_key = _account_key(email)
-    state = cache.get(account_key) or {}
     fingerprint = _bad_password_fingerprint(email, password)
-    recent = state.get("recent", [])
-    if fingerprint in recent:
-        return False
-    state["recent"] = [*recent, fingerprint][-REMEMBERED_BAD_PASSWORDS:]
-    _count_failure(state, _account_threshold())
-    cache.set(account_key, state, ACCOUNT_STATE_SECONDS)
+    with _exclusive(account_key):
+        state = cache.get(account_key) or {}
+        recent = state.get("recent", [])
+        if fingerprint in recent:
+            return False
+        state["recent"] = [*recent, fingerprint][-REMEMBERED_BAD_PASSWORDS:]
+        _count_failure(state, _account_threshold())
+        cache.set(account_key, state, ACCOUNT_STATE_SECONDS)
     ip_key = _ip_key(ip)
     if ip_key:
-        ip_state = cache.get(ip_key) or {}
-        _count_failure(ip_state, _ip_threshold())
-        cache.set(ip_key, ip_state, IP_STATE_SECONDS)
+        with _exclusive(ip_key):
+            ip_state = cache.get(ip_key) or {}
+            _count_failure(ip_state, _ip_threshold())
+            cache.set(ip_key, ip_state, IP_STATE_SECONDS)
     return True
 
 

@@ -144,3 +144,21 @@ def test_locked_attempts_are_in_the_sign_in_log(acme):
             SignInEvent.objects.filter(email_typed=user.email).values_list("result", flat=True)
         )
     assert results.count("failure") == 10 and results.count("locked_out") == 1
+
+
+def test_failures_sent_at_once_are_all_counted(acme):
+    """Parallel guessing must not slip past the threshold through lost updates."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from accounts.lockout import lockout_failure_count, lockout_register_failure
+
+    email = fresh_email()
+
+    def register(number: int) -> None:
+        with tenant_context(acme.tenant):
+            lockout_register_failure(email=email, ip=None, password=f"parallel guess {number}")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(register, range(40)))
+    with tenant_context(acme.tenant):
+        assert lockout_failure_count(email=email) == 40
