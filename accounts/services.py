@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.lockout import lockout_clear
 from accounts.models import SignInEvent, SignUpAttribute, User, UserFlow
+from accounts.roles import AdminRole, has_admin_role
 from audit.services import audit_record, client_ip
 
 
@@ -241,3 +242,48 @@ def account_delete_self(*, user: User, request=None) -> None:
     """A user deletes their own account; the audit row keeps who it was."""
     audit_record(actor=user, action="user.delete_self", target=user, request=request)
     user.delete()
+
+
+@transaction.atomic
+def user_set_enabled(
+    *, user: User, enabled: bool, actor, request=None, reason: str = "", action: str = ""
+) -> User:
+    """Enable or disable a user. Disabling ends every session of the user and revokes the
+    tokens its apps hold; signing in is refused until an admin enables the user again."""
+    if getattr(actor, "pk", None) == user.pk and not enabled:
+        raise ValidationError(_("You cannot disable your own account."))
+    if (
+        getattr(actor, "is_authenticated", False)
+        and user.admin_roles
+        and not has_admin_role(actor, AdminRole.GLOBAL_ADMINISTRATOR)
+    ):
+        raise ValidationError(
+            _("Only a Global administrator can disable or enable an administrator.")
+        )
+    if user.is_active == enabled:
+        return user
+    user.is_active = enabled
+    user.save(update_fields=["is_active"])
+    ended = revoked = 0
+    if not enabled:
+        from allauth.usersessions.models import UserSession
+
+        from oidc.services import user_tokens_revoke
+
+        for session in UserSession.objects.filter(user=user):
+            session.end()
+            ended += 1
+        revoked = user_tokens_revoke(user=user)
+    audit_record(
+        actor=actor,
+        action=action or ("user.enable" if enabled else "user.disable"),
+        target=user,
+        before={"enabled": not enabled},
+        after={
+            "enabled": enabled,
+            **({"sessions_ended": ended, "refresh_tokens_revoked": revoked} if not enabled else {}),
+            **({"reason": reason} if reason else {}),
+        },
+        request=request,
+    )
+    return user

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("users/", views.user_list, name="users"),
     path("users/<uuid:public_id>/", views.user_detail, name="user-detail"),
+    path("users/<uuid:public_id>/enabled/", views.user_enabled_set, name="user-enabled"),
     path("logs/", views.audit_log, name="logs"),
     path("logs/sign-ins/", account_views.sign_in_log, name="sign-in-logs"),
     path("logs/sign-ins/unlock/", account_views.account_unlock, name="account-unlock"),

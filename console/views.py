@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.roles import AdminRole
+from accounts.services import user_set_enabled
 from console import selectors
 from console.decorators import ANY_ADMIN, console_role
 
@@ -44,6 +49,32 @@ def user_detail(request, public_id):
 
     user = get_object_or_404(get_user_model(), public_id=public_id)
     return render(request, "console/user_detail.html", {"subject": user})
+
+
+@console_role(AdminRole.USER_ADMINISTRATOR)
+@require_POST
+def user_enabled_set(request, public_id):
+    from django.contrib.auth import get_user_model
+
+    user = get_object_or_404(get_user_model(), public_id=public_id)
+    enabled = request.POST.get("enabled") == "true"
+    try:
+        user_set_enabled(user=user, enabled=enabled, actor=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if enabled:
+            messages.success(request, _("%(email)s can sign in again.") % {"email": user.email})
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(email)s is disabled: their sessions ended and their apps' tokens "
+                    "were revoked."
+                )
+                % {"email": user.email},
+            )
+    return redirect("console:user-detail", public_id=user.public_id)
 
 
 @console_role(AdminRole.REPORTS_READER, AdminRole.SECURITY_ADMINISTRATOR)

@@ -415,3 +415,13 @@ def consent_revoke(*, consent: Consent, user, request=None) -> None:
         before={"scopes": consent.scopes}, request=request,
     )  # fmt: skip
     consent.delete()
+
+
+def user_tokens_revoke(*, user) -> int:
+    """Revoke every refresh token of `user` and delete their stored access tokens (a disabled
+    user's apps lose access at their next refresh). Returns how many refresh tokens ended."""
+    refresh_tokens = list(RefreshToken.objects.filter(user=user, revoked=None))
+    for refresh in refresh_tokens:
+        refresh.revoke()
+    AccessToken.objects.filter(user=user).delete()
+    return len(refresh_tokens)

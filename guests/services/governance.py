@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import user_set_enabled
 from audit.services import audit_record
 from guests.models import (
     GuestProfile,
@@ -72,19 +73,17 @@ def governance_run(*, now: datetime | None = None) -> dict[str, int]:
         access_expires_at__lte=now, user__is_active=True
     ).select_related("user"):
         with transaction.atomic():
-            user = profile.user
-            user.is_active = False
-            user.save(update_fields=["is_active"])
+            # Ends the guest's sessions and revokes its apps' tokens too.
+            user_set_enabled(
+                user=profile.user,
+                enabled=False,
+                actor="governance",
+                reason="access expired",
+                action="guest.disable",
+            )
             profile.disabled_by_governance_at = now
             profile.save(update_fields=["disabled_by_governance_at"])
             counts["disabled"] += 1
-            audit_record(
-                actor="governance",
-                action="guest.disable",
-                target=user,
-                before={"is_active": True},
-                after={"is_active": False, "reason": "access expired"},
-            )
     return counts
 
 

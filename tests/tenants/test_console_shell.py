@@ -75,3 +75,75 @@ def test_console_user_data_is_escaped(acme):
     body = client.get("/console/users/", {"q": "xss"}).content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_user_administrator_disables_a_member_whose_sessions_end(acme):
+    from allauth.usersessions.models import UserSession
+
+    from audit.models import AuditEvent
+    from tests.conftest import PASSWORD
+
+    member_browser = acme.client()
+    member_browser.post("/accounts/login/", {"login": acme.member.email, "password": PASSWORD})
+    assert member_browser.get("/account/").status_code == 200
+    with tenant_context(acme.tenant):
+        assert UserSession.objects.filter(user=acme.member).exists()
+        user_admin = get_user_model().objects.create_user(
+            email="useradmin@acme.test", admin_roles=["user_administrator"]
+        )
+
+    console = acme.client(user_admin)
+    response = console.post(
+        f"/console/users/{acme.member.public_id}/enabled/", {"enabled": "false"}
+    )
+    assert response.status_code == 302
+    page = console.get(response["Location"]).content.decode()
+    assert "is disabled: their sessions ended" in page
+    assert "Enable user" in page
+
+    assert member_browser.get("/account/").status_code == 302  # signed out
+    again = acme.client()
+    again.post("/accounts/login/", {"login": acme.member.email, "password": PASSWORD})
+    assert again.get("/account/").status_code == 302  # a disabled user cannot sign in
+    with tenant_context(acme.tenant):
+        assert not UserSession.objects.filter(user=acme.member).exists()
+        event = AuditEvent.objects.get(action="user.disable", target_label=acme.member.email)
+        assert event.actor_label == "useradmin@acme.test"
+        assert event.after["sessions_ended"] == 1
+
+    console.post(f"/console/users/{acme.member.public_id}/enabled/", {"enabled": "true"})
+    back = acme.client()
+    back.post("/accounts/login/", {"login": acme.member.email, "password": PASSWORD})
+    assert back.get("/account/").status_code == 200
+
+
+def test_admins_cannot_disable_themselves_or_administrators_above_them(acme):
+    with tenant_context(acme.tenant):
+        user_admin = get_user_model().objects.create_user(
+            email="ua2@acme.test", admin_roles=["user_administrator"]
+        )
+    own = acme.client(user_admin).post(
+        f"/console/users/{user_admin.public_id}/enabled/", {"enabled": "false"}, follow=True
+    )
+    assert "You cannot disable your own account." in own.content.decode()
+    above = acme.client(user_admin).post(
+        f"/console/users/{acme.admin.public_id}/enabled/", {"enabled": "false"}, follow=True
+    )
+    assert "Only a Global administrator" in above.content.decode()
+    with tenant_context(acme.tenant):
+        assert get_user_model().objects.filter(is_active=True, pk__in=[
+            user_admin.pk, acme.admin.pk
+        ]).count() == 2  # fmt: skip
+
+
+def test_members_and_other_tenants_cannot_disable_users(acme, globex):
+    member = acme.client(acme.member).post(
+        f"/console/users/{acme.admin.public_id}/enabled/", {"enabled": "false"}
+    )
+    assert member.status_code == 403
+    other = globex.client(globex.admin).post(
+        f"/console/users/{acme.member.public_id}/enabled/", {"enabled": "false"}
+    )
+    assert other.status_code == 404
+    with tenant_context(acme.tenant):
+        assert get_user_model().objects.get(pk=acme.member.pk).is_active
