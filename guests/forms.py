@@ -17,47 +17,9 @@ def split_addresses(value: str) -> list[str]:
     ]
 
 
-class InvitationForm(forms.Form):
-    email = forms.EmailField(label=_("Email address"), max_length=254)
-    display_name = forms.CharField(label=_("Display name"), max_length=256, required=False)
-    redirect_url = forms.URLField(
-        label=_("Redirect URL"),
-        max_length=2000,
-        help_text=_("Where the guest lands after accepting, usually your app."),
-        assume_scheme="https",
-    )
-    message = forms.CharField(
-        label=_("Personal message"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    cc_recipients = forms.CharField(
-        label=_("Copy to"), required=False, help_text=_("Addresses separated by commas.")
-    )
-    user_type = forms.ChoiceField(
-        label=_("User type"), choices=Invitation.UserType.choices, initial=Invitation.UserType.GUEST
-    )
-    expiry_days = forms.IntegerField(
-        label=_("Link expires after (days)"), min_value=1, max_value=MAX_EXPIRY_DAYS, required=False
-    )
-    send_email = forms.BooleanField(
-        label=_("Send the invitation email"), required=False, initial=True
-    )
-
-    def clean_cc_recipients(self):
-        addresses = split_addresses(self.cleaned_data["cc_recipients"])
-        for address in addresses:
-            try:
-                validate_email(address)
-            except forms.ValidationError as error:
-                raise forms.ValidationError(
-                    _("%(address)s is not a valid address.") % {"address": address}
-                ) from error
-        return addresses
-
-
 class HostedInvitationForm(forms.Form):
+    """What a member fills in to invite a partner from the hosted pages."""
+
     email = forms.EmailField(label=_("Email address"), max_length=254)
     display_name = forms.CharField(label=_("Display name"), max_length=256, required=False)
     redirect_url = forms.URLField(
@@ -72,6 +34,40 @@ class HostedInvitationForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class InvitationForm(HostedInvitationForm):
+    """The console's invitation: the hosted form's fields and the admin's options."""
+
+    cc_recipients = forms.CharField(
+        label=_("Copy to"), required=False, help_text=_("Addresses separated by commas.")
+    )
+    user_type = forms.ChoiceField(
+        label=_("User type"), choices=Invitation.UserType.choices, initial=Invitation.UserType.GUEST
+    )
+    expiry_days = forms.IntegerField(
+        label=_("Link expires after (days)"), min_value=1, max_value=MAX_EXPIRY_DAYS, required=False
+    )
+    send_email = forms.BooleanField(
+        label=_("Send the invitation email"), required=False, initial=True
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["redirect_url"].help_text = _(
+            "Where the guest lands after accepting, usually your app."
+        )
+
+    def clean_cc_recipients(self):
+        addresses = split_addresses(self.cleaned_data["cc_recipients"])
+        for address in addresses:
+            try:
+                validate_email(address)
+            except forms.ValidationError as error:
+                raise forms.ValidationError(
+                    _("%(address)s is not a valid address.") % {"address": address}
+                ) from error
+        return addresses
 
 
 class BulkInvitationForm(forms.Form):
