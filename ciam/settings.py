@@ -38,6 +38,11 @@ ALLOWED_HOSTS = ["*"]
 USE_X_FORWARDED_HOST = False
 if env.bool("TRUST_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies of ours stand in front of the app. The client address is then the one the
+# outermost of them appended to X-Forwarded-For; 0 means the peer address (no proxy). Rate
+# limits and lockout per IP depend on it: behind a proxy with 0, every client shares one IP.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 # Apps served from the public schema (the platform operator's world).
 SHARED_APPS = [
