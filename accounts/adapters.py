@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -54,29 +55,42 @@ class AccountAdapter(DefaultAccountAdapter):
         """Check a password: refused at once while the email or IP address is locked (the
         hasher is never reached), otherwise exactly one hash, for known and unknown emails."""
         self.pre_authenticate(request, **credentials)
-        AuthenticationBackend.unstash_authenticated_user()
-        user = authenticate(request, **credentials)
-        # A correct password of a disabled account: allauth shows the "inactive" page.
-        user = user or AuthenticationBackend.unstash_authenticated_user()
-        if user:
-            lockout.lockout_register_success(email=credentials.get("email") or user.email)
-        else:
-            self.authentication_failed(request, **credentials)
-        return user
+        email = credentials.get("email") or ""
+        if not lockout.lockout_attempt_start(email=email):
+            # Too many checks of this email already running: refused like a lock, unhashed.
+            busy = lockout.lockout_check(email=email, ip=None) or lockout.Lock(
+                until=time.time() + lockout.BUSY_RETRY_SECONDS
+            )
+            self._refuse_locked(request, email, busy)
+        try:
+            AuthenticationBackend.unstash_authenticated_user()
+            user = authenticate(request, **credentials)
+            # A correct password of a disabled account: allauth shows the "inactive" page.
+            user = user or AuthenticationBackend.unstash_authenticated_user()
+            if user:
+                lockout.lockout_register_success(email=email or user.email)
+            else:
+                self.authentication_failed(request, **credentials)
+            return user
+        finally:
+            lockout.lockout_attempt_end(email=email)
 
     def pre_authenticate(self, request, **credentials) -> None:
         email = credentials.get("email") or ""
         lock = lockout.lockout_check(email=email, ip=client_ip(request))
         if lock is not None:
-            sign_in_record(
-                request=request,
-                user=_user_with_email(email),
-                email=email,
-                method="password",
-                result=SignInEvent.Result.LOCKED_OUT,
-                failure_reason="locked_out",
-            )
-            raise ValidationError(_lock_message(lock), code="locked_out")
+            self._refuse_locked(request, email, lock)
+
+    def _refuse_locked(self, request, email: str, lock) -> None:
+        sign_in_record(
+            request=request,
+            user=_user_with_email(email),
+            email=email,
+            method="password",
+            result=SignInEvent.Result.LOCKED_OUT,
+            failure_reason="locked_out",
+        )
+        raise ValidationError(_lock_message(lock), code="locked_out")
 
     def authentication_failed(self, request, **credentials) -> None:
         email = credentials.get("email") or ""

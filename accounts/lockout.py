@@ -26,6 +26,10 @@ MAX_LOCK_SECONDS = 24 * 3600
 # quarter of an hour (many people may share one address behind a NAT).
 ACCOUNT_STATE_SECONDS = 24 * 3600
 IP_STATE_SECONDS = 15 * 60
+# A reservation outlives a password check by far; it expires should a process die mid-check.
+IN_FLIGHT_SECONDS = 30
+# What a guess refused for too many parallel checks is told to wait.
+BUSY_RETRY_SECONDS = 5
 
 
 def _account_threshold() -> int:
@@ -124,6 +128,32 @@ def lockout_register_failure(*, email: str, ip: str | None, password: str) -> bo
             _count_failure(ip_state, _ip_threshold())
             cache.set(ip_key, ip_state, IP_STATE_SECONDS)
     return True
+
+
+def _in_flight_key(email: str) -> str:
+    return _account_key(email) + ":in-flight"
+
+
+def lockout_attempt_start(*, email: str) -> bool:
+    """Reserve one password check for this email, or refuse when the failures already counted
+    plus the checks still running would pass the threshold (one at a time once past it). Without it, a burst of parallel
+    guesses sent while the count is below the threshold would all reach the hasher before
+    the lock lands. Pair every True with lockout_attempt_end()."""
+    key = _in_flight_key(email)
+    cache.add(key, 0, IN_FLIGHT_SECONDS)
+    in_flight = cache.incr(key)
+    failures = (cache.get(_account_key(email)) or {}).get("failures", 0)
+    # Below the threshold, failures plus running checks may reach it; past it (a lock that
+    # has lifted), one check at a time, each failure locking again for longer.
+    if in_flight > max(1, _account_threshold() - failures):
+        lockout_attempt_end(email=email)
+        return False
+    return True
+
+
+def lockout_attempt_end(*, email: str) -> None:
+    with contextlib.suppress(ValueError):  # expired meanwhile: nothing left to release
+        cache.decr(_in_flight_key(email))
 
 
 def lockout_register_success(*, email: str) -> None:

@@ -162,3 +162,23 @@ def test_failures_sent_at_once_are_all_counted(acme):
         list(pool.map(register, range(40)))
     with tenant_context(acme.tenant):
         assert lockout_failure_count(email=email) == 40
+
+
+def test_a_parallel_burst_of_guesses_never_gets_more_hashes_than_the_threshold(acme, settings):
+    """Forty guesses sent at once at one account: at most ten reach the hasher, the rest are
+    refused unhashed, and afterwards the account is locked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings.PASSWORD_HASHERS = ["tests.accounts.hashers.CountingArgon2PasswordHasher"]
+    email = fresh_email("burst")
+    before = CountingArgon2PasswordHasher.hashes
+
+    def guess(number: int) -> str:
+        response = sign_in(tenant_client(acme), email, f"parallel guess number {number}")
+        return response.content.decode()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        pages = list(pool.map(guess, range(40)))
+    assert CountingArgon2PasswordHasher.hashes - before <= 10
+    assert sum(LOCKED in page for page in pages) >= 30
+    assert LOCKED in sign_in(tenant_client(acme), email, PASSWORD).content.decode()
