@@ -136,9 +136,9 @@ def _in_flight_key(email: str) -> str:
 
 def lockout_attempt_start(*, email: str) -> bool:
     """Reserve one password check for this email, or refuse when the failures already counted
-    plus the checks still running would pass the threshold (one at a time once past it). Without it, a burst of parallel
-    guesses sent while the count is below the threshold would all reach the hasher before
-    the lock lands. Pair every True with lockout_attempt_end()."""
+    plus the checks still running would pass the threshold (one at a time once past it).
+    Without it, a burst of parallel guesses sent while the count is below the threshold
+    would all reach the hasher before the lock lands. Pair every True with lockout_attempt_end()."""
     key = _in_flight_key(email)
     cache.add(key, 0, IN_FLIGHT_SECONDS)
     in_flight = cache.incr(key)
