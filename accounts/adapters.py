@@ -169,7 +169,9 @@ class AccountAdapter(DefaultAccountAdapter):
             "html": html,
             "from_email": message.from_email,
         }
-        transaction.on_commit(lambda: email_deliver.delay(**payload))
+        # robust: an unreachable broker is logged and the person's request still succeeds
+        # (they can ask for the email again); the page must never fail after the commit.
+        transaction.on_commit(lambda: email_deliver.delay(**payload), robust=True)
 
     def send_notification_mail(self, template_prefix, user, context=None, email=None):
         super().send_notification_mail(template_prefix, user, context, email or user.email)
