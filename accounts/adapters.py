@@ -8,7 +8,7 @@ from allauth.account.auth_backends import AuthenticationBackend
 from allauth.core import context as allauth_context
 from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -148,7 +148,8 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render in the request (links rebuilt on the tenant's primary domain), send from a
         Celery task in the tenant's schema once the transaction that asked for it commits."""
-        from accounts.tasks import email_deliver
+        from guests.models import OutboxEmail
+        from guests.services.outbox import outbox_add
 
         request = allauth_context.request
         tenant = getattr(request, "tenant", None) or connection.tenant
@@ -162,16 +163,20 @@ class AccountAdapter(DefaultAccountAdapter):
             (content for content, mimetype in message.alternatives if mimetype == "text/html"),
             "",
         )
-        payload = {
-            "to": list(message.to),
-            "subject": message.subject,
-            "text": message.body,
-            "html": html,
-            "from_email": message.from_email,
-        }
-        # robust: an unreachable broker is logged and the person's request still succeeds
-        # (they can ask for the email again); the page must never fail after the commit.
-        transaction.on_commit(lambda: email_deliver.delay(**payload), robust=True)
+        # Through the outbox guests' emails use: a row written in this transaction, a task
+        # queued on commit, a relay for a broker that was down, one send per Message-ID,
+        # retries on 4xx, and the code or link wiped from the row once sent.
+        for recipient in message.to:
+            outbox_add(
+                kind=OutboxEmail.Kind.ACCOUNT,
+                to=recipient,
+                payload={
+                    "subject": message.subject,
+                    "text": message.body,
+                    "html": html,
+                    "from_email": message.from_email,
+                },
+            )
 
     def send_notification_mail(self, template_prefix, user, context=None, email=None):
         super().send_notification_mail(template_prefix, user, context, email or user.email)

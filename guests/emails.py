@@ -21,6 +21,8 @@ def build_message(
 
     `base_url` is the tenant's primary-domain origin; a task sending many messages looks it up
     once."""
+    if outbox.kind == OutboxEmail.Kind.ACCOUNT:
+        return _prerendered_message(outbox, connection_)
     tenant = connection.tenant
     base_url = base_url or tenant_url(tenant, "")
     invitation = outbox.invitation
@@ -64,4 +66,21 @@ def build_message(
         connection=connection_,
     )
     message.attach_alternative(html, "text/html")
+    return message
+
+
+def _prerendered_message(outbox: OutboxEmail, connection_) -> EmailMultiAlternatives | None:
+    payload = outbox.payload
+    if "text" not in payload:
+        return None
+    message = EmailMultiAlternatives(
+        subject=payload["subject"].replace("\n", " "),
+        body=payload["text"],
+        from_email=payload.get("from_email") or None,
+        to=[outbox.to],
+        headers={"Message-ID": outbox.message_id},
+        connection=connection_,
+    )
+    if payload.get("html"):
+        message.attach_alternative(payload["html"], "text/html")
     return message

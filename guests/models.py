@@ -167,6 +167,9 @@ class OutboxEmail(models.Model):
         INVITATION = "invitation", _("Invitation")
         REDEMPTION_CODE = "redemption_code", _("Redemption code")
         SPONSOR_REMINDER = "sponsor_reminder", _("Sponsor reminder")
+        # Rendered by accounts (verification, sign-in code, reset, notices): the payload holds
+        # subject, text and html, wiped once sent like every secret here.
+        ACCOUNT = "account", _("Account email")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -4,6 +4,7 @@ sink, so the data is committed (unique emails; nothing here is rolled back)."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -211,3 +212,26 @@ def test_change_email_applies_only_after_the_new_address_is_verified(acme_live, 
     notice = mailbox.wait_for(old)[-1]
     assert new in body_text(notice)
     assert sign_in(tenant_client(acme_live), new, NEW_PASSWORD)["Location"] == "/account/"
+
+
+def test_account_emails_go_through_the_outbox_once_and_leave_no_link_behind(acme_live, mailbox):
+    """The verification email is an outbox row: sent once with its Message-ID, the link wiped
+    from the row afterwards, and a second delivery of the same row sends nothing."""
+    from guests.models import OutboxEmail
+    from guests.services.outbox import outbox_deliver
+
+    email = fresh_email("outbox")
+    assert sign_up(tenant_client(acme_live), email).status_code == 302
+    (message,) = mailbox.wait_for(email)
+    with tenant_context(acme_live.tenant):
+        # The worker records "sent" just after the relay accepted the message.
+        deadline = time.monotonic() + 10
+        row = OutboxEmail.objects.get(to=email, kind=OutboxEmail.Kind.ACCOUNT)
+        while row.status == OutboxEmail.Status.QUEUED and time.monotonic() < deadline:
+            time.sleep(0.05)
+            row.refresh_from_db()
+        assert row.status == OutboxEmail.Status.SENT
+        assert message["Message-ID"] == row.message_id
+        assert row.payload == {}  # the verification link is not kept at rest
+        assert outbox_deliver(outbox_id=row.pk) == OutboxEmail.Status.SENT
+    assert len(mailbox.to(email)) == 1
