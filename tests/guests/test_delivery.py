@@ -147,13 +147,9 @@ def _children(pid: int) -> list[int]:
     return children
 
 
-def test_worker_killed_during_the_send_still_delivers_exactly_one_email(
-    acme_committed, celery_worker_process, mailbox, monkeypatch
-):
-    """The relay (the customer's mail server) is slow to answer the first message; the worker
-    process sending it is killed meanwhile. The message goes back on the queue
-    (acks_late + reject_on_worker_lost), the restarted pool process sends it once."""
-    email = unique_email()
+def stall_first_message(mailbox, email: str, monkeypatch) -> asyncio.Event:
+    """Make the relay (the customer's mail server) hang on the first message to `email`;
+    the returned event is set once that message is being received."""
     receiving = asyncio.Event()
     first = {"pending": True}
     accept = type(mailbox).handle_DATA
@@ -166,6 +162,17 @@ def test_worker_killed_during_the_send_still_delivers_exactly_one_email(
         return await accept(mailbox, server, session, envelope)
 
     monkeypatch.setattr(mailbox, "handle_DATA", slow_first_message)
+    return receiving
+
+
+def test_worker_killed_during_the_send_still_delivers_exactly_one_email(
+    acme_committed, celery_worker_process, mailbox, monkeypatch
+):
+    """The relay (the customer's mail server) is slow to answer the first message; the worker
+    process sending it is killed meanwhile. The message goes back on the queue
+    (acks_late + reject_on_worker_lost), the restarted pool process sends it once."""
+    email = unique_email()
+    receiving = stall_first_message(mailbox, email, monkeypatch)
     invite(acme_committed, email)
 
     wait_until(receiving.is_set)
@@ -250,18 +257,7 @@ def test_whole_worker_killed_during_the_send_then_restarted_sends_exactly_one_em
     from tests.server import start_celery_worker
 
     email = unique_email()
-    receiving = asyncio.Event()
-    first = {"pending": True}
-    accept = type(mailbox).handle_DATA
-
-    async def slow_first_message(server, session, envelope):
-        if first["pending"] and email in envelope.rcpt_tos:
-            first["pending"] = False
-            receiving.set()
-            await asyncio.sleep(30)  # cancelled when the sender's connection drops
-        return await accept(mailbox, server, session, envelope)
-
-    monkeypatch.setattr(mailbox, "handle_DATA", slow_first_message)
+    receiving = stall_first_message(mailbox, email, monkeypatch)
     environment = {**subprocess_env, "EMAIL_URL": mailbox.url}
     # The shared worker steps aside so that the worker this test crashes takes the task.
     app.control.cancel_consumer("celery", reply=True, timeout=5)
