@@ -183,9 +183,10 @@ AUTH_USER_MODEL = "accounts.User"
 # One backend: one user lookup and exactly one password hash per attempt (ModelBackend next to
 # allauth's would hash a wrong password twice).
 AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+# One hasher per algorithm name: Django picks the last one listed for "argon2", so listing
+# Django's own Argon2PasswordHasher here would verify every argon2 hash with it.
 PASSWORD_HASHERS = [
-    "accounts.hashers.TunedArgon2PasswordHasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.TunedArgon2PasswordHasher",  # also verifies other argon2 parameters
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

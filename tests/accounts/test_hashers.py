@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import argon2
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import Argon2PasswordHasher, check_password, make_password
+from django.contrib.auth.hashers import (
+    Argon2PasswordHasher,
+    check_password,
+    identify_hasher,
+    make_password,
+)
 from django_tenants.utils import tenant_context
 
 from accounts.hashers import TunedArgon2PasswordHasher
@@ -23,6 +28,8 @@ def test_new_hashes_are_owasp_minimum_argon2id_the_reference_implementation_acce
     # The hash our libsodium path wrote is the one argon2-cffi computes.
     assert reference.verify("$" + standard, "a long and unusual passphrase")
     assert not check_password("a long and unusual passphrasf", encoded)
+    # Stored argon2 hashes are verified by this hasher too, not by Django's own argon2 class.
+    assert isinstance(identify_hasher(encoded), TunedArgon2PasswordHasher)
     # Two hashes of one password differ: every one has its own salt.
     assert make_password("same password twice") != make_password("same password twice")
 
