@@ -3,7 +3,8 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -42,6 +43,51 @@ def sign_in_record(
         mfa_used=mfa_used,
         request_id=getattr(request, "request_id", "") if request is not None else "",
     )
+
+
+def user_session_record(*, request) -> None:
+    """Remember the session a user just signed in with (for "My account" and for ending
+    sessions), and forget the user's sessions that have expired, in one statement.
+
+    Replaces allauth's sign-in handler, which walks every session of the user (a query or
+    three each) and then does a get-or-create in a transaction. The current session is kept
+    even though its row is only written when the response leaves (ciam.sessions)."""
+    from allauth.usersessions.models import UserSession
+    from django.contrib.sessions.models import Session
+
+    session_key = request.session.session_key
+    if not session_key:
+        request.session.save()
+        session_key = request.session.session_key
+    user_agent_length = UserSession._meta.get_field("user_agent").max_length
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH expired AS (
+                DELETE FROM {UserSession._meta.db_table} AS tracked
+                WHERE tracked.user_id = %(user)s AND tracked.session_key <> %(key)s
+                  AND NOT EXISTS (
+                      SELECT 1 FROM {Session._meta.db_table} AS alive
+                      WHERE alive.session_key = tracked.session_key
+                        AND alive.expire_date > %(now)s
+                  )
+            )
+            INSERT INTO {UserSession._meta.db_table}
+                (user_id, created_at, ip, last_seen_at, session_key, user_agent, data)
+            VALUES (%(user)s, %(now)s, %(ip)s, %(now)s, %(key)s, %(agent)s, '{{}}')
+            ON CONFLICT (session_key) DO UPDATE SET
+                user_id = EXCLUDED.user_id, ip = EXCLUDED.ip,
+                user_agent = EXCLUDED.user_agent, last_seen_at = EXCLUDED.last_seen_at
+            """,
+            {
+                "user": request.user.pk,
+                "key": session_key,
+                "now": now,
+                "ip": client_ip(request) or "0.0.0.0",
+                "agent": request.META.get("HTTP_USER_AGENT", "")[:user_agent_length],
+            },
+        )
 
 
 # Built-in attributes a user flow may collect (PRODUCT.md), with their maximum lengths.

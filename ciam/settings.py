@@ -60,7 +60,7 @@ SHARED_APPS = [
     # Their middleware runs on every host, so their tables exist in public too.
     "allauth",
     "allauth.account",
-    "allauth.usersessions",
+    "accounts.apps.UserSessionsConfig",  # allauth.usersessions with our sign-in handler
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -82,7 +82,7 @@ TENANT_APPS = [
     "audit",  # the tenant's audit log
     "allauth",
     "allauth.account",  # sign-up, sign-in, email codes, password reset
-    "allauth.usersessions",  # "sign out other sessions"
+    "accounts.apps.UserSessionsConfig",  # allauth.usersessions: "sign out other sessions"
     "django_otp",  # MFA devices
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -196,7 +196,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/account/"
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Database sessions written with one statement per change (ciam/sessions.py).
+SESSION_ENGINE = "ciam.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
