@@ -1,15 +1,23 @@
-"""django-tenants' backend, minus the SET search_path on every request.
+"""django-tenants' backend, minus the SET search_path and the SELECT 1 of every request.
 
 Stock django-tenants forgets the connection's search_path whenever a tenant is
 selected, so every request sends `SET search_path` again even when the
 persistent connection already points at that schema. We remember what the
 connection was last set to and only send it when it changes. A rollback still
 forgets it (PostgreSQL reverts a SET made inside an aborted transaction).
+
+With CONN_HEALTH_CHECKS, Django sends `SELECT 1` before the first query of every request to
+find connections the server has closed. A server that ends a connection (restart, shutdown,
+pg_terminate_backend, idle timeout) first sends a message and closes the socket, so an idle
+connection with something to read is one to check; one with nothing to read is used as is.
 """
 
 from __future__ import annotations
 
+import select
+
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
+from psycopg.pq import TransactionStatus
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):
@@ -29,3 +37,16 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         ):
             return
         super()._handle_search_path(cursor)
+
+    def is_usable(self):
+        connection = self.connection
+        if connection is None or connection.closed or connection.broken:
+            return False
+        if connection.info.transaction_status != TransactionStatus.IDLE:
+            return super().is_usable()
+        try:
+            readable, _, _ = select.select([connection.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        # Something arrived unasked: most likely the server's goodbye. Ask it.
+        return super().is_usable() if readable else True
