@@ -49,6 +49,8 @@ class AccountAdapter(DefaultAccountAdapter):
         # After the login-by-code stage (the code is the primary factor), before the rest.
         position = stages.index("allauth.account.stages.LoginByCodeStage") + 1
         stages.insert(position, "accounts.stages.SignInPipelineStage")
+        verification = stages.index("allauth.account.stages.EmailVerificationStage")
+        stages[verification] = "accounts.stages.OptionalEmailVerificationStage"
         return stages
 
     def authenticate(self, request, **credentials):

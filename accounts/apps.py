@@ -7,6 +7,17 @@ class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts"
 
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from accounts.models import SignUpAttribute, UserFlow
+
+        # Hosted pages keep the user flow per process: any change to it, wherever it comes
+        # from (console, shell, admin), makes them read it again.
+        for model in (UserFlow, SignUpAttribute):
+            for signal in (post_save, post_delete):
+                signal.connect(_user_flow_changed, sender=model, dispatch_uid=f"flow-{model}")
+
 
 class UserSessionsConfig(allauth_usersessions.UserSessionsConfig):
     """allauth's user sessions (the "sign out other sessions" list), with our sign-in handler:
@@ -27,3 +38,9 @@ def _record_user_session(sender, request, **kwargs) -> None:
     from accounts.services import user_session_record
 
     user_session_record(request=request)
+
+
+def _user_flow_changed(sender, **kwargs) -> None:
+    from accounts.selectors import user_flow_cache_invalidate
+
+    user_flow_cache_invalidate()

@@ -7,28 +7,49 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import SignInEvent, SignUpAttribute, UserFlow
+from ciam.process_cache import ProcessCache
+
+# The user flow as the hosted pages see it, per tenant schema, kept by each process until a
+# flow or one of its attributes changes (accounts.apps wires the invalidation to saves).
+_hosted_flows = ProcessCache("accounts:user-flow-generation", keep_in_transactions=False)
 
 
 def user_flow_get() -> UserFlow:
-    """The current tenant's user flow (the public schema, and a tenant without a row, get the
-    defaults). Not kept in a shared cache: it is one indexed row, read only by sign-in and
-    sign-up pages, and a cache would outlive rolled-back changes."""
+    """The current tenant's user flow, read from the database (the public schema, and a
+    tenant without a row, get the defaults). The console edits this one."""
     if connection.schema_name == "public":
         return UserFlow()
     return UserFlow.objects.first() or UserFlow()
 
 
 def user_flow_for(request) -> UserFlow:
-    """user_flow_get(), read once per request."""
+    """The user flow the hosted pages follow: kept by the process (no query per page), read
+    once per request. Treat it as read-only: other requests share it."""
     flow = getattr(request, "_user_flow", None)
     if flow is None:
-        flow = user_flow_get()
+        schema = connection.schema_name
+        flow = _hosted_flows.get(schema)
+        if flow is None:
+            flow = user_flow_get()
+            _hosted_flows.set(schema, flow)
         request._user_flow = flow
     return flow
 
 
+def user_flow_cache_invalidate() -> None:
+    """A user flow or one of its attributes changed: hosted pages follow it at once here, and
+    in the other processes within a second of the commit."""
+    _hosted_flows.invalidate()
+
+
 def sign_up_attributes(flow: UserFlow) -> list[SignUpAttribute]:
-    return list(flow.attributes.all()) if flow.pk else []
+    if not flow.pk:
+        return []
+    attributes = getattr(flow, "_sign_up_attributes", None)
+    if attributes is None:
+        attributes = list(flow.attributes.all())
+        flow._sign_up_attributes = attributes
+    return attributes
 
 
 def sign_up_attribute_get(public_id) -> SignUpAttribute | None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from allauth.account.app_settings import EmailVerificationMethod
 from allauth.account.internal.flows.login import get_authentication_records
-from allauth.account.stages import LoginStage
+from allauth.account.stages import EmailVerificationStage, LoginStage
 
 from accounts import pipeline
 from accounts.selectors import user_flow_for
@@ -38,6 +38,18 @@ class SignInPipelineStage(LoginStage):
         if response is not None:
             return response, False
         return None, True
+
+
+class OptionalEmailVerificationStage(EmailVerificationStage):
+    """allauth's email verification stage, without its query on every sign-in when the
+    tenant makes verification optional: it looks the address up before asking whether this is
+    a sign-up, the only case in which it sends anything."""
+
+    def handle(self):
+        login = self.login
+        if login.email_verification == EmailVerificationMethod.OPTIONAL and not login.signup:
+            return None, True
+        return super().handle()
 
 
 def sign_in_method(request, user, *, is_signup: bool) -> str:

@@ -114,13 +114,13 @@ def globex(worlds, db) -> TenantWorld:
 @pytest.fixture(autouse=True)
 def _public_schema_between_tests():
     """Each test starts (and ends) on the public schema, whatever the last request chose."""
-    from tenants.routing import routing_forget_local
+    from ciam.process_cache import process_caches_forget_local
 
     connection.set_schema_to_public()
-    routing_forget_local()
+    process_caches_forget_local()
     yield
     connection.set_schema_to_public()
-    routing_forget_local()
+    process_caches_forget_local()
 
 
 @pytest.fixture

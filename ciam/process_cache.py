@@ -1,0 +1,83 @@
+"""Values a process keeps between requests, forgotten when any process publishes a change.
+
+The process that makes a change forgets its copies at once; the others notice a new
+generation number in the shared cache, which each looks at no more than once every
+`check_seconds`. Hot reads (the tenant of a host, a tenant's user flow) so cost no query and,
+most of the time, no cache round trip either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+import weakref
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django_tenants.utils import schema_context
+
+_instances: weakref.WeakSet[ProcessCache] = weakref.WeakSet()
+
+
+class ProcessCache:
+    def __init__(
+        self, generation_key: str, *, check_seconds: float = 1.0, keep_in_transactions=True
+    ):
+        """`keep_in_transactions=False`: a value read inside a transaction is not kept, as
+        the transaction may yet roll back what it read."""
+        self.generation_key = generation_key
+        self.check_seconds = check_seconds
+        self.keep_in_transactions = keep_in_transactions
+        self._values: dict = {}
+        self._generation: str | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+        _instances.add(self)
+
+    def get(self, key):
+        self._forget_if_changed_elsewhere()
+        return self._values.get(key)
+
+    def set(self, key, value) -> None:
+        if self.keep_in_transactions or not connection.in_atomic_block:
+            self._values[key] = value
+
+    def invalidate(self) -> None:
+        """After a change: forgotten here now, and in every process once it commits."""
+        self._values.clear()
+        transaction.on_commit(self._publish_new_generation)
+
+    def forget_local(self) -> None:
+        self._values.clear()
+
+    def _publish_new_generation(self) -> None:
+        self._values.clear()
+        self._generation = uuid.uuid4().hex
+        # Cache down: other processes catch up when it returns.
+        with schema_context("public"), contextlib.suppress(Exception):
+            cache.set(self.generation_key, self._generation, None)
+
+    def _forget_if_changed_elsewhere(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self.check_seconds:
+            return
+        with self._lock:
+            if now - self._checked_at < self.check_seconds:
+                return
+            self._checked_at = now
+            try:
+                with schema_context("public"):
+                    current = cache.get(self.generation_key)
+            except Exception:
+                current = None
+            if current != self._generation:
+                self._values.clear()
+                self._generation = current
+
+
+def process_caches_forget_local() -> None:
+    """Every process cache forgets its values (tests, whose changes roll back, between tests)."""
+    for instance in list(_instances):
+        instance.forget_local()
