@@ -8,9 +8,17 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from django.contrib.auth.models import update_last_login
+        from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_delete, post_save
 
         from accounts.models import SignUpAttribute, UserFlow
+
+        # Every sign-in, whichever way it was made: one statement stamps the last sign-in and
+        # records the session (accounts.services.user_session_record), in place of Django's
+        # save of last_login and allauth's session bookkeeping.
+        user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+        user_logged_in.connect(_record_sign_in_session, dispatch_uid="ciam_user_session_record")
 
         # Hosted pages keep the user flow per process: any change to it, wherever it comes
         # from (console, shell, admin), makes them read it again.
@@ -20,24 +28,24 @@ class AccountsConfig(AppConfig):
 
 
 class UserSessionsConfig(allauth_usersessions.UserSessionsConfig):
-    """allauth's user sessions (the "sign out other sessions" list), with our sign-in handler:
-    one statement records the session and forgets expired ones (accounts.services)."""
+    """allauth's user sessions (the "sign out other sessions" list), without its sign-in
+    handler: accounts records sign-ins in one statement (AccountsConfig.ready)."""
 
     default = False
 
     def ready(self) -> None:
-        from allauth.account.signals import password_changed, password_set, user_logged_in
+        # Sign-ins are recorded by accounts (AccountsConfig.ready), not here.
+        from allauth.account.signals import password_changed, password_set
         from allauth.usersessions import signals
 
-        user_logged_in.connect(_record_user_session, dispatch_uid="ciam_user_session_record")
         for signal in (password_set, password_changed):
             signal.connect(signals.on_password_changed)
 
 
-def _record_user_session(sender, request, **kwargs) -> None:
+def _record_sign_in_session(sender, request, user, **kwargs) -> None:
     from accounts.services import user_session_record
 
-    user_session_record(request=request)
+    user_session_record(request=request, user=user)
 
 
 def _user_flow_changed(sender, **kwargs) -> None:

@@ -45,13 +45,14 @@ def sign_in_record(
     )
 
 
-def user_session_record(*, request) -> None:
-    """Remember the session a user just signed in with (for "My account" and for ending
-    sessions), and forget the user's sessions that have expired, in one statement.
+def user_session_record(*, request, user: User) -> None:
+    """At sign-in: stamp the user's last sign-in, remember the session (for "My account" and
+    for ending sessions) and forget the user's expired sessions, in one statement.
 
-    Replaces allauth's sign-in handler, which walks every session of the user (a query or
-    three each) and then does a get-or-create in a transaction. The current session is kept
-    even though its row is only written when the response leaves (ciam.sessions)."""
+    Replaces Django's last-login save and allauth's sign-in handler, which walks every session
+    of the user (a query or three each) and then does a get-or-create in a transaction. The
+    current session is kept although its row is only written as the response leaves
+    (ciam.sessions)."""
     from allauth.usersessions.models import UserSession
     from django.contrib.sessions.models import Session
 
@@ -64,7 +65,9 @@ def user_session_record(*, request) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH expired AS (
+            WITH signed_in AS (
+                UPDATE {User._meta.db_table} SET last_login = %(now)s WHERE id = %(user)s
+            ), expired AS (
                 DELETE FROM {UserSession._meta.db_table} AS tracked
                 WHERE tracked.user_id = %(user)s AND tracked.session_key <> %(key)s
                   AND NOT EXISTS (
@@ -81,13 +84,14 @@ def user_session_record(*, request) -> None:
                 user_agent = EXCLUDED.user_agent, last_seen_at = EXCLUDED.last_seen_at
             """,
             {
-                "user": request.user.pk,
+                "user": user.pk,
                 "key": session_key,
                 "now": now,
                 "ip": client_ip(request) or "0.0.0.0",
                 "agent": request.META.get("HTTP_USER_AGENT", "")[:user_agent_length],
             },
         )
+    user.last_login = now
 
 
 # Built-in attributes a user flow may collect (PRODUCT.md), with their maximum lengths.
