@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from allauth.account.decorators import reauthentication_required
-from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -28,17 +27,17 @@ def my_account(request):
     flow = selectors.user_flow_for(request)
     attributes = selectors.sign_up_attributes(flow)
     profile = [(attribute.label, _profile_value(user, attribute.key)) for attribute in attributes]
-    email_address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+    lists = selectors.my_account_lists(user, current_session_key=request.session.session_key)
     return render(
         request,
         "accounts/my_account.html",
         {
             "profile": profile,
-            "email_verified": bool(email_address and email_address.verified),
-            "sessions": selectors.user_session_list(user),
-            "apps": selectors.apps_signed_in_to(user),
+            "email_verified": lists.email_verified,
+            "sessions": lists.sessions,
+            "apps": lists.apps,
             "apps_page_url": APPS_PAGE_PATH if _resolves(APPS_PAGE_PATH) else None,
-            "recent_sign_ins": selectors.sign_in_event_list_for_user(user)[:5],
+            "recent_sign_ins": lists.recent_sign_ins,
         },
     )
 

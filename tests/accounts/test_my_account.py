@@ -36,6 +36,9 @@ def test_my_account_shows_profile_security_sessions_and_apps(acme):
     assert "Change password" in body and "Change email" in body
     assert "this browser" in body
     assert "Acme Shop" in body and "Vault" not in body
+    # Recent activity lists the attempts, failures included, with their results.
+    assert "Recent sign-in activity" in body and "Failure" in body and "Success" in body
+    assert "not verified" in body
 
 
 def test_editing_the_profile_keeps_input_on_errors_and_saves(acme):
