@@ -6,6 +6,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.validators import MaxLengthValidator
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -98,6 +100,17 @@ class SignupForm(allauth_forms.SignupForm):
         if get_user_model().objects.filter(email__iexact=email).exists():
             make_password(self.cleaned_data.get("password1") or "")
         return super().try_save(request)
+
+
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's sign-in form, with its "Forgot your password?" link written here: allauth
+    renders a template for it every time the form is built, posts included."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = format_html(
+            '<a href="{}">{}</a>', reverse("account_reset_password"), _("Forgot your password?")
+        )
 
 
 class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
