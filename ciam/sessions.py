@@ -5,7 +5,8 @@ key is free, then an INSERT in a transaction) and writes it again when the respo
 (an UPDATE in another transaction): seven round trips for a sign-in. This store gives a new
 session its key at once but writes the row once, when the response leaves, with a single
 INSERT that a duplicate key refuses (the key is then drawn again). Updates are a single
-UPDATE. Reads, expiry and deletion are Django's.
+UPDATE. A read is one plain SELECT (through the ORM it cost a fifth of an authorize request).
+Expiry and deletion are Django's.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import connections, router
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 
@@ -22,6 +24,20 @@ class SessionStore(DatabaseSessionStore):
     def _get_new_session_key(self) -> str:
         # 32 characters of 36 (165 bits): no query to check it is free, the INSERT does.
         return get_random_string(32, VALID_KEY_CHARS)
+
+    def load(self) -> dict:
+        using = router.db_for_read(self.model)
+        table = connections[using].ops.quote_name(self.model._meta.db_table)
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s",
+                [self.session_key, timezone.now()],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            self._session_key = None  # gone or expired: a new session gets a new key
+            return {}
+        return self.decode(row[0])
 
     def create(self) -> None:
         """A new key now, its row when the session is saved (at the end of the request)."""
