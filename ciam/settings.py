@@ -122,6 +122,26 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
 ]
 
+# Machine-to-machine endpoints authenticate each call (client secret, bearer token, API key):
+# they skip the browser middleware (sessions, CSRF, messages, signed-in user, allauth).
+# ciam.handlers sends these paths through API_MIDDLEWARE when served by ciam.wsgi.
+API_PATH_PREFIXES = [
+    "/o/token/",
+    "/o/.well-known/",
+    "/o/userinfo/",
+    "/o/revoke/",
+    "/o/introspect/",
+    "/api/",
+]
+API_MIDDLEWARE = [
+    "ciam.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "tenants.middleware.TenantMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -48,3 +48,12 @@ def test_deploy_check_is_clean_with_production_settings():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_machine_endpoints_take_the_api_middleware_stack():
+    from ciam.handlers import uses_api_stack
+
+    for path in ("/o/token/", "/o/.well-known/jwks.json", "/o/userinfo/", "/api/v1/invitations"):
+        assert uses_api_stack(path), path
+    for path in ("/o/authorize/", "/o/logout/", "/accounts/login/", "/account/", "/console/"):
+        assert not uses_api_stack(path), path

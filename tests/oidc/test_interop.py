@@ -109,6 +109,24 @@ def test_authlib_client_credentials(provider):
     assert jwt_parts(token["access_token"])[1]["roles"] == ["User.Invite.All"]
 
 
+def test_token_endpoint_is_served_without_the_browser_middleware(provider):
+    """Token calls skip sessions, CSRF, locale and allauth (ciam.handlers) but keep the
+    security headers and the request id; hosted pages keep the full stack."""
+    daemon, session = provider["daemon"], https_session(provider)
+    answer = session.post(
+        provider["issuer"] + "/token/",
+        data={"grant_type": "client_credentials"},
+        auth=(daemon.client_id, daemon.secret),
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["X-Request-ID"] and "Set-Cookie" not in answer.headers
+    assert "Content-Language" not in answer.headers  # no LocaleMiddleware: the API stack
+    page = session.get(provider["issuer"].removesuffix("/o") + "/accounts/login/")
+    assert page.status_code == 200 and page.headers["Content-Language"] == "en"
+    assert "csrftoken" in page.cookies
+
+
 def test_msal_python_code_pkce_refresh_and_client_credentials(provider):
     web, daemon, acme, issuer = (provider[k] for k in ("web", "daemon", "acme", "issuer"))
     app = msal.ConfidentialClientApplication(
