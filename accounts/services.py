@@ -14,13 +14,8 @@ from accounts.models import SignInEvent, SignUpAttribute, User, UserFlow
 from accounts.roles import AdminRole, has_admin_role
 from audit.services import audit_record, client_ip
 
-_SIGN_IN_EVENT_COLUMNS = (
-    "public_id", "occurred_at", "user_id", "email_typed", "ip_address", "user_agent", "method",
-    "result", "failure_reason", "app_id", "app_name", "grant", "mfa_used", "request_id",
-)  # fmt: skip
 
-
-def sign_in_record(
+def sign_in_event_insert(
     *,
     request=None,
     user: User | None = None,
@@ -32,35 +27,41 @@ def sign_in_record(
     app_name: str = "",
     grant: str = "",
     mfa_used: bool = False,
-) -> None:
-    """Write one sign-in log row. Never pass a password, code, token or secret here.
+) -> tuple[str, dict]:
+    """The INSERT of one sign-in log row and its named parameters (all prefixed `log_`), for
+    a caller that sends it in one statement with its own work (the token endpoint)."""
+    meta = request.META if request is not None else {}
+    values = {
+        "public_id": uuid.uuid4(),
+        "occurred_at": timezone.now(),
+        "user_id": getattr(user, "pk", None),
+        "email_typed": (email or getattr(user, "email", ""))[:254],
+        "ip_address": client_ip(request) if request is not None else None,
+        "user_agent": meta.get("HTTP_USER_AGENT", "")[:512],
+        "method": method,
+        "result": result,
+        "failure_reason": failure_reason[:120],
+        "app_id": app_id[:100],
+        "app_name": app_name[:255],
+        "grant": grant,
+        "mfa_used": mfa_used,
+        "request_id": getattr(request, "request_id", "") if request is not None else "",
+    }
+    columns = ", ".join(connection.ops.quote_name(column) for column in values)
+    placeholders = ", ".join(f"%(log_{column})s" for column in values)
+    sql = f"INSERT INTO {SignInEvent._meta.db_table} ({columns}) VALUES ({placeholders})"
+    return sql, {f"log_{column}": value for column, value in values.items()}
+
+
+def sign_in_record(**fields) -> None:
+    """Write one sign-in log row (the fields of sign_in_event_insert). Never pass a password,
+    code, token or secret here.
 
     A plain INSERT: every sign-in and every token issue writes one, and through the ORM the
     row cost more CPU than the rest of a token exchange's bookkeeping."""
-    meta = request.META if request is not None else {}
-    values = (
-        uuid.uuid4(),
-        timezone.now(),
-        getattr(user, "pk", None),
-        (email or getattr(user, "email", ""))[:254],
-        client_ip(request) if request is not None else None,
-        meta.get("HTTP_USER_AGENT", "")[:512],
-        method,
-        result,
-        failure_reason[:120],
-        app_id[:100],
-        app_name[:255],
-        grant,
-        mfa_used,
-        getattr(request, "request_id", "") if request is not None else "",
-    )
-    columns = ", ".join(connection.ops.quote_name(column) for column in _SIGN_IN_EVENT_COLUMNS)
+    sql, parameters = sign_in_event_insert(**fields)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {SignInEvent._meta.db_table} ({columns}) "
-            f"VALUES ({', '.join(['%s'] * len(values))})",
-            values,
-        )
+        cursor.execute(sql, parameters)
 
 
 def user_session_record(*, request, user: User) -> None:

@@ -28,7 +28,7 @@ from django.db.models import Min
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
-from accounts.services import sign_in_record
+from accounts.services import sign_in_event_insert, sign_in_record
 from oidc import tokens
 from oidc.clients import client_get, client_secret_matches
 from oidc.models import Application, AppRole, RedeemedCode
@@ -88,6 +88,15 @@ def _set_synchronous_commit(on: bool) -> None:
         cursor.execute(f"SET LOCAL synchronous_commit TO {'ON' if on else 'OFF'}")
 
 
+def _locked_read(sql: str, parameters: dict):
+    """The first statement of a token transaction: its locked read, sent in one round trip
+    with the switch to asynchronous commit (see _set_synchronous_commit)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF; " + sql, parameters)
+        cursor.nextset()
+        return cursor.fetchone()
+
+
 # The two reads and writes of the hot path are written in SQL: the ORM spent more time
 # compiling the locked read with its two subqueries (about 1.2 ms) than PostgreSQL spent
 # answering it. Table names come from the models; the search path selects the tenant.
@@ -124,20 +133,21 @@ def _user_from(row) -> tuple[object, list[str], bool]:
     return user, list(roles or []), bool(verified)
 
 
-def _write_tokens_sql(*, replaces_refresh: bool, redeems_code: bool) -> str:
+def _write_tokens_sql(*, replaces_refresh: bool, redeems_code: bool, log_sql: str) -> str:
     """One statement: retire the previous pair (a rotation) or consume the code and remember
-    it (a code exchange), insert the access token, insert the refresh token pointing at it.
-    Tokens are stored as checksums only (hashed token storage)."""
+    it (a code exchange), write the sign-in log row (`log_sql`), insert the access token,
+    insert the refresh token pointing at it. Tokens are stored as checksums only (hashed token
+    storage)."""
     access_table, refresh_table = AccessToken._meta.db_table, RefreshToken._meta.db_table
-    before = ""
+    before = f"logged AS ({log_sql}), "
     if replaces_refresh:
-        before = (
+        before += (
             f"retired AS (UPDATE {refresh_table} SET revoked = %(now)s, updated = %(now)s, "
             "access_token_id = NULL WHERE id = %(old_refresh)s), "
             f"removed AS (DELETE FROM {access_table} WHERE id = %(old_access)s), "
         )
     if redeems_code:
-        before = (
+        before += (
             f"consumed AS (DELETE FROM {Grant._meta.db_table} WHERE id = %(grant)s), "
             f"remembered AS (INSERT INTO {RedeemedCode._meta.db_table} (code_checksum, "
             "application_id, token_family, access_token_checksum, expires_at) VALUES "
@@ -162,18 +172,27 @@ def _record(request, client: Application, user, grant_type: str) -> None:
     )  # fmt: skip
 
 
-def _user_tokens(*, client, user, scopes, roles, email_verified, started, family,
-                 replaces=None, redeems=None, nonce="") -> dict:  # fmt: skip
-    """Sign and write an access token and a refresh token (and sign an ID token) for `user`;
-    `replaces` is the (refresh, access) id pair a rotation retires, `redeems` the (grant id,
-    code) a code exchange consumes."""
+def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_verified, started,
+                 family, replaces=None, redeems=None, nonce="") -> dict:  # fmt: skip
+    """Sign and write an access token and a refresh token (and sign an ID token) for `user`,
+    with the sign-in log row of `grant_type`; `replaces` is the (refresh, access) id pair a
+    rotation retires, `redeems` the (grant id, code) a code exchange consumes."""
     now = timezone.now()
     access_value = tokens.sign(tokens.user_access_claims(client, user, scopes, roles), typ="at+jwt")
     refresh_value = tokens.refresh_token_generate(started)
+    log_sql, log_parameters = sign_in_event_insert(
+        request=request, user=user, method="token", result="success",
+        app_id=client.client_id, app_name=client.name, grant=grant_type,
+    )  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
-            _write_tokens_sql(replaces_refresh=replaces is not None, redeems_code=bool(redeems)),
+            _write_tokens_sql(
+                replaces_refresh=replaces is not None,
+                redeems_code=bool(redeems),
+                log_sql=log_sql,
+            ),
             {
+                **log_parameters,
                 "now": now,
                 "grant": redeems[0] if redeems else None,
                 "code_checksum": checksum(redeems[1]) if redeems else None,
@@ -223,8 +242,7 @@ def _in_transaction(work):
     """Run `work` in a transaction; a GrantError it returns is raised after the commit, so
     the revocations it made (a replayed code or refresh token) stay."""
     with transaction.atomic():
-        _set_synchronous_commit(False)
-        outcome = work()
+        outcome = work()  # its first statement turns synchronous commit off (_locked_read)
         if isinstance(outcome, GrantError):
             _set_synchronous_commit(True)  # a revocation must survive a database crash
     if isinstance(outcome, GrantError):
@@ -256,16 +274,14 @@ def authorization_code(request, client: Application) -> dict:
 
 
 def _redeem(request, client: Application, code: str):
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT g.id, g.expires, g.redirect_uri, g.scope, g.code_challenge, "
-            f"g.code_challenge_method, g.nonce, {_USER_COLUMNS}, {_user_facts_sql()} "
-            f"FROM {Grant._meta.db_table} g JOIN {get_user_model()._meta.db_table} u "
-            "ON u.id = g.user_id WHERE g.code = %(code)s AND g.application_id = %(app)s "
-            "FOR UPDATE OF g",
-            {"code": code, "app": client.pk},
-        )
-        row = cursor.fetchone()
+    row = _locked_read(
+        f"SELECT g.id, g.expires, g.redirect_uri, g.scope, g.code_challenge, "
+        f"g.code_challenge_method, g.nonce, {_USER_COLUMNS}, {_user_facts_sql()} "
+        f"FROM {Grant._meta.db_table} g JOIN {get_user_model()._meta.db_table} u "
+        "ON u.id = g.user_id WHERE g.code = %(code)s AND g.application_id = %(app)s "
+        "FOR UPDATE OF g",
+        {"code": code, "app": client.pk},
+    )
     if row is None:
         redeemed = RedeemedCode.objects.filter(code_checksum=checksum(code), application=client)
         for earlier in redeemed:
@@ -289,13 +305,11 @@ def _redeem(request, client: Application, code: str):
         problem = ""
     if problem:
         return GrantError("invalid_grant", problem)
-    body = _user_tokens(
-        client=client, user=user, scopes=scope.split(), roles=roles,
-        email_verified=email_verified, started=None, family=uuid.uuid4(), nonce=nonce,
-        redeems=(grant_id, code),
+    return _user_tokens(
+        request=request, grant_type="authorization_code", client=client, user=user,
+        scopes=scope.split(), roles=roles, email_verified=email_verified, started=None,
+        family=uuid.uuid4(), nonce=nonce, redeems=(grant_id, code),
     )  # fmt: skip
-    _record(request, client, user, "authorization_code")
-    return body
 
 
 # Refresh token ------------------------------------------------------------------------
@@ -311,18 +325,16 @@ def refresh(request, client: Application) -> dict:
 
 
 def _rotate(request, client: Application, value: str):
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT rt.id, rt.revoked, rt.token_family, rt.access_token_id, at.scope, "
-            f"{_USER_COLUMNS}, {_user_facts_sql()} "
-            f"FROM {RefreshToken._meta.db_table} rt "
-            f"JOIN {get_user_model()._meta.db_table} u ON u.id = rt.user_id "
-            f"LEFT JOIN {AccessToken._meta.db_table} at ON at.id = rt.access_token_id "
-            "WHERE rt.token_checksum = %(checksum)s AND rt.application_id = %(app)s "
-            "ORDER BY rt.revoked DESC NULLS FIRST LIMIT 1 FOR UPDATE OF rt",
-            {"checksum": checksum(value), "app": client.pk},
-        )
-        row = cursor.fetchone()
+    row = _locked_read(
+        f"SELECT rt.id, rt.revoked, rt.token_family, rt.access_token_id, at.scope, "
+        f"{_USER_COLUMNS}, {_user_facts_sql()} "
+        f"FROM {RefreshToken._meta.db_table} rt "
+        f"JOIN {get_user_model()._meta.db_table} u ON u.id = rt.user_id "
+        f"LEFT JOIN {AccessToken._meta.db_table} at ON at.id = rt.access_token_id "
+        "WHERE rt.token_checksum = %(checksum)s AND rt.application_id = %(app)s "
+        "ORDER BY rt.revoked DESC NULLS FIRST LIMIT 1 FOR UPDATE OF rt",
+        {"checksum": checksum(value), "app": client.pk},
+    )
     if row is None:
         return GrantError("invalid_grant")
     refresh_id, revoked, family, access_id, scope = row[:5]
@@ -344,13 +356,11 @@ def _rotate(request, client: Application, value: str):
     requested = request.POST.get("scope", "").split()
     if requested and not set(requested) <= set(scopes):
         return GrantError("invalid_scope")
-    body = _user_tokens(
-        client=client, user=user, scopes=requested or scopes, roles=roles,
-        email_verified=email_verified, started=started, family=family,
-        replaces=(refresh_id, access_id),
+    return _user_tokens(
+        request=request, grant_type="refresh_token", client=client, user=user,
+        scopes=requested or scopes, roles=roles, email_verified=email_verified,
+        started=started, family=family, replaces=(refresh_id, access_id),
     )  # fmt: skip
-    _record(request, client, user, "refresh_token")
-    return body
 
 
 # Client credentials -------------------------------------------------------------------
