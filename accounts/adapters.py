@@ -54,34 +54,32 @@ class AccountAdapter(DefaultAccountAdapter):
         return stages
 
     def authenticate(self, request, **credentials):
-        """Check a password: refused at once while the email or IP address is locked (the
-        hasher is never reached), otherwise exactly one hash, for known and unknown emails."""
-        self.pre_authenticate(request, **credentials)
+        """Check a password: refused at once while the email or IP address is locked, or while
+        too many checks of this email are running (the hasher is never reached), otherwise
+        exactly one hash, for known and unknown emails."""
         email = credentials.get("email") or ""
-        if not lockout.lockout_attempt_start(email=email):
+        attempt = lockout.lockout_attempt_begin(email=email, ip=client_ip(request))
+        if attempt.lock is not None:
+            self._refuse_locked(request, email, attempt.lock)
+        if not attempt.reserved:
             # Too many checks of this email already running: refused like a lock, unhashed.
             busy = lockout.lockout_check(email=email, ip=None) or lockout.Lock(
                 until=time.time() + lockout.BUSY_RETRY_SECONDS
             )
             self._refuse_locked(request, email, busy)
+        user = None
         try:
             AuthenticationBackend.unstash_authenticated_user()
             user = authenticate(request, **credentials)
             # A correct password of a disabled account: allauth shows the "inactive" page.
             user = user or AuthenticationBackend.unstash_authenticated_user()
-            if user:
-                lockout.lockout_register_success(email=email or user.email)
-            else:
+            if user is None:
+                # Counted while the check is still reserved, so that parallel guesses never
+                # see the reservation gone before the failure is counted.
                 self.authentication_failed(request, **credentials)
             return user
         finally:
-            lockout.lockout_attempt_end(email=email)
-
-    def pre_authenticate(self, request, **credentials) -> None:
-        email = credentials.get("email") or ""
-        lock = lockout.lockout_check(email=email, ip=client_ip(request))
-        if lock is not None:
-            self._refuse_locked(request, email, lock)
+            lockout.lockout_attempt_finish(email=email, succeeded=user is not None)
 
     def _refuse_locked(self, request, email: str, lock) -> None:
         sign_in_record(
@@ -137,6 +135,14 @@ class AccountAdapter(DefaultAccountAdapter):
             result=SignInEvent.Result.SUCCESS,
         )
         return super().post_login(request, user, **kwargs)
+
+    def add_message(self, request, level, message_template=None, message_context=None,
+                    extra_tags="", message=None) -> None:  # fmt: skip
+        # No "Successfully signed in as ..." banner: the page a sign-in lands on (My account,
+        # or the app that asked) already shows who is signed in.
+        if message_template == "account/messages/logged_in.txt":
+            return
+        super().add_message(request, level, message_template, message_context, extra_tags, message)
 
     def set_password(self, user, password: str) -> None:
         # Password reset and change: whoever set a new password owns the account.

@@ -156,6 +156,75 @@ def lockout_attempt_end(*, email: str) -> None:
         cache.decr(_in_flight_key(email))
 
 
+def _redis():
+    """django-redis's client, or None for the local-memory cache of `make run` without Redis."""
+    client = getattr(cache, "client", None)
+    return client if hasattr(client, "get_client") else None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What lockout_attempt_begin found: a lock in force (then nothing is reserved), or
+    whether a password check was reserved (False: too many checks of this email running)."""
+
+    lock: Lock | None
+    reserved: bool
+
+
+def lockout_attempt_begin(*, email: str, ip: str | None) -> Attempt:
+    """Before a password check, in one Redis round trip: the lock in force for this email or
+    IP address (lockout_check) and, when there is none, the reservation of lockout_attempt_start.
+    Pair a reserved attempt with lockout_attempt_finish()."""
+    redis = _redis()
+    if redis is None:
+        lock = lockout_check(email=email, ip=ip)
+        if lock is not None:
+            return Attempt(lock=lock, reserved=False)
+        return Attempt(lock=None, reserved=lockout_attempt_start(email=email))
+    account_key, in_flight_key = (
+        cache.make_key(_account_key(email)),
+        cache.make_key(_in_flight_key(email)),
+    )
+    ip_key = _ip_key(ip)
+    pipeline = redis.get_client(write=True).pipeline(transaction=False)
+    pipeline.mget([account_key, cache.make_key(ip_key)] if ip_key else [account_key])
+    pipeline.set(in_flight_key, 0, nx=True, ex=IN_FLIGHT_SECONDS)
+    pipeline.incr(in_flight_key)
+    raw_states, _, in_flight = pipeline.execute()
+    states = [redis.decode(raw) if raw is not None else None for raw in raw_states]
+    locks = [lock for lock in map(_lock_from, states) if lock]
+    if locks:
+        lockout_attempt_end(email=email)
+        return Attempt(lock=max(locks, key=lambda lock: lock.until), reserved=False)
+    failures = (states[0] or {}).get("failures", 0)
+    if in_flight > max(1, _account_threshold() - failures):
+        lockout_attempt_end(email=email)
+        return Attempt(lock=None, reserved=False)
+    return Attempt(lock=None, reserved=True)
+
+
+def lockout_attempt_finish(*, email: str, succeeded: bool) -> None:
+    """Release a reservation of lockout_attempt_begin; after a correct password, also start
+    the account's failure count again (lockout_register_success). One round trip."""
+    redis = _redis()
+    if redis is None:
+        if succeeded:
+            lockout_register_success(email=email)
+        lockout_attempt_end(email=email)
+        return
+    pipeline = redis.get_client(write=True).pipeline(transaction=False)
+    if succeeded:
+        pipeline.delete(cache.make_key(_account_key(email)))
+    in_flight_key = cache.make_key(_in_flight_key(email))
+    # Only while the reservation exists: an expired one is not pushed below zero.
+    pipeline.eval(
+        "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end",
+        1,
+        in_flight_key,
+    )
+    pipeline.execute()
+
+
 def lockout_register_success(*, email: str) -> None:
     """A correct password: the account's failure count starts again (the IP's does not, so
     an attacker cannot reset it by signing in to an account of their own now and then)."""

@@ -27,7 +27,10 @@ def test_a_sign_in_writes_its_session_once_and_the_cookie_works(
     # stamp the last sign-in and record the session, write the sign-in log and the session: five
     # statements where Django and allauth as shipped took 19.
     with django_assert_max_num_queries(5):
-        assert sign_in(client, user.email, PASSWORD)["Location"] == "/account/"
+        answer = sign_in(client, user.email, PASSWORD)
+    assert answer["Location"] == "/account/"
+    # No "Successfully signed in" banner riding in a cookie: My account says who you are.
+    assert "messages" not in answer.cookies
     key = client.cookies["sessionid"].value
     with tenant_context(acme.tenant):
         assert Session.objects.filter(session_key=key).count() == 1
