@@ -11,8 +11,17 @@ class EmailBackend(AuthenticationBackend):
     password a second time."""
 
     def _authenticate_by_email(self, email: str, password: str):
-        user = get_user_model().objects.filter(email__iexact=email.strip()).first()
-        return self._check_password(user, password)
+        User = get_user_model()
+        # A plain SELECT that uses the unique index on LOWER(email) (the ORM's iexact compares
+        # UPPER() and so reads the whole table; its query building also cost more than the
+        # query).
+        found = list(
+            User._default_manager.raw(
+                f"SELECT * FROM {User._meta.db_table} WHERE LOWER(email) = LOWER(%s) LIMIT 1",
+                [email.strip()],
+            )
+        )
+        return self._check_password(found[0] if found else None, password)
 
     def _authenticate_by_username(self, username: str, password: str):
         return None
