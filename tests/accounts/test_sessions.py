@@ -71,7 +71,7 @@ def test_a_new_session_whose_key_is_taken_draws_another(acme):
         second = SessionStore()
         second["who"] = "second"
         second.create()
-        second._session_key = taken.session_key  # the one key in 2**165 that collides
+        second._session_key = taken.session_key  # the one key in 2**160 that collides
         second.save()
         assert second.session_key != taken.session_key
         assert SessionStore(taken.session_key).load() == {"who": "first"}
