@@ -182,3 +182,23 @@ def test_a_parallel_burst_of_guesses_never_gets_more_hashes_than_the_threshold(a
     assert CountingArgon2PasswordHasher.hashes - before <= 10
     assert sum(LOCKED in page for page in pages) >= 30
     assert LOCKED in sign_in(tenant_client(acme), email, PASSWORD).content.decode()
+
+
+def test_lockout_works_on_the_local_memory_cache_of_make_run_without_redis(acme, settings):
+    """`make run` without Redis keeps lockouts in process memory: same rules, no pipeline."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "lockout-test",
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+            "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        }
+    }
+    from accounts import lockout
+
+    assert lockout._redis() is None
+    user = make_user(acme)
+    client = tenant_client(acme)
+    assert LOCKED in fail(client, user.email, 10).content.decode()
+    other = make_user(acme)
+    assert sign_in(tenant_client(acme), other.email, PASSWORD)["Location"] == "/account/"
