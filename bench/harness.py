@@ -21,6 +21,10 @@ What the figures mean:
   request waits for PostgreSQL another uses the core, so a single process is limited
   by its CPU, not by database round trips. `server CPU ms` is the worker's user+system CPU time per
   call read from /proc: the cost on the server, whatever the client does.
+- PostgreSQL and Redis are moved to the load generator's core while the server runs (as
+  with a database on its own machine), and restored afterwards.
+- The client keeps its connection alive between requests, as browsers and OAuth libraries
+  do.
 - p50/p95/p99 are wall-clock latencies of single calls seen by the client
   (concurrency 1 unless asked otherwise), loopback only.
 - The floor is GET /healthz measured in the same run against the same server:
