@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -81,3 +82,27 @@ def start_celery_worker(environment: dict, timeout: float = 60) -> subprocess.Po
     # Keep draining its output so the worker never blocks on a full pipe.
     threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
     return process
+
+
+@contextlib.contextmanager
+def tenant_served(environment: dict, *, prefix: str):
+    """A new tenant (committed, unique slug) and a running server: yields the tenant, the
+    server's base URL and the tenant's Host header. The tenant is deleted afterwards."""
+    import uuid
+
+    from tenants.models import Tenant
+    from tenants.services import tenant_create, tenant_delete
+    from tests.conftest import PASSWORD
+
+    slug = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    tenant = tenant_create(
+        name=prefix.title(), slug=slug, admin_email=f"a@{slug}.example", admin_password=PASSWORD
+    )
+    port = free_port()
+    server = start_gunicorn(environment, port)
+    try:
+        yield tenant, f"http://127.0.0.1:{port}", f"{slug}.localhost:{port}"
+    finally:
+        stop(server)
+        if Tenant.objects.filter(slug=slug).exists():  # the test may have deleted it
+            tenant_delete(tenant=tenant, confirm_slug=slug, actor=None)

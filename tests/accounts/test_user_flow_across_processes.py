@@ -4,16 +4,13 @@ hosted pages of every running server within seconds."""
 from __future__ import annotations
 
 import time
-import uuid
 
 import requests
 from django_tenants.utils import tenant_context
 
 from accounts.models import SignUpAttribute
 from accounts.services import sign_up_attribute_save, user_flow_update
-from tenants.services import tenant_create, tenant_delete
-from tests.conftest import PASSWORD
-from tests.server import free_port, start_gunicorn, stop
+from tests.server import tenant_served
 
 
 def page_within(url: str, host: str, wanted, seconds: float = 5) -> str:
@@ -26,19 +23,12 @@ def page_within(url: str, host: str, wanted, seconds: float = 5) -> str:
 
 
 def test_user_flow_changes_reach_a_running_server(subprocess_env, committed):
-    slug = f"flow-{uuid.uuid4().hex[:8]}"
-    tenant = tenant_create(
-        name="Flows", slug=slug, admin_email="a@flows.example", admin_password=PASSWORD
-    )
-    port = free_port()
-    server = start_gunicorn(subprocess_env, port)
-    base = f"http://127.0.0.1:{port}"
-    host = f"{slug}.localhost:{port}"
-    try:
+    with tenant_served(subprocess_env, prefix="flow") as (tenant, base, host):
         # Read (and kept) by the server.
-        assert "Create one" in requests.get(f"{base}/accounts/login/", headers={"Host": host}).text
-        signup = requests.get(f"{base}/accounts/signup/", headers={"Host": host}).text
-        assert 'name="attr_jobTitle"' not in signup
+        login = requests.get(f"{base}/accounts/login/", headers={"Host": host}, timeout=5)
+        assert "Create one" in login.text
+        signup = requests.get(f"{base}/accounts/signup/", headers={"Host": host}, timeout=5)
+        assert 'name="attr_jobTitle"' not in signup.text
         with tenant_context(tenant):
             user_flow_update(actor=None, signup_enabled=False)
         login = page_within(f"{base}/accounts/login/", host, lambda body: "Create one" not in body)
@@ -57,6 +47,3 @@ def test_user_flow_changes_reach_a_running_server(subprocess_env, committed):
             f"{base}/accounts/signup/", host, lambda body: 'name="attr_jobTitle"' in body
         )
         assert 'name="attr_jobTitle"' in signup
-    finally:
-        stop(server)
-        tenant_delete(tenant=tenant, confirm_slug=slug, actor=None)
