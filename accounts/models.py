@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import AdminRole
@@ -65,6 +65,11 @@ class User(AbstractUser):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+        ]
+        indexes = [
+            # Django's `email__iexact` compares UPPER(email): without this index every such
+            # lookup (sign-up, a failed sign-in, invitations) read the whole user table.
+            models.Index(Upper("email"), name="user_email_upper"),
         ]
 
     def __str__(self) -> str:
