@@ -45,8 +45,11 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         if connection.info.transaction_status != TransactionStatus.IDLE:
             return super().is_usable()
         try:
-            readable, _, _ = select.select([connection.fileno()], [], [], 0)
+            # poll(), not select(): a busy process may hold descriptors above select's 1024.
+            poller = select.poll()
+            poller.register(connection.fileno(), select.POLLIN)
+            readable = poller.poll(0)
         except (OSError, ValueError):
             return False
-        # Something arrived unasked: most likely the server's goodbye. Ask it.
+        # Something arrived unasked (or the socket closed): most likely the server's goodbye.
         return super().is_usable() if readable else True
