@@ -530,6 +530,25 @@ def durations_summary(label: str, durations: list[float]) -> dict[str, str]:
     }
 
 
+def add_load_options(parser, *, who: str, rounds_help: str) -> None:
+    """--seconds, --concurrency and --rounds, the options every load benchmark takes."""
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help=f"{who} at once; more than one keeps the single worker busy (its capacity)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help=rounds_help)
+
+
+def median_index(results: list[Result]) -> int:
+    """Index of the median round by rate (a shared machine changes speed over minutes: the
+    verdict is on the median of interleaved rounds, not on one measurement)."""
+    order = sorted(range(len(results)), key=lambda index: results[index].per_second)
+    return order[len(order) // 2]
+
+
 # Reporting ---------------------------------------------------------------------------------
 
 

@@ -103,18 +103,10 @@ class SignIn:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=4,
-        help="people signing in at once; more than one keeps the single worker busy",
-    )
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=3,
-        help="bare hash then sign-ins, this many times; the verdict is on the median round",
+    harness.add_load_options(
+        parser,
+        who="people signing in",
+        rounds_help="bare hash then sign-ins, this many times; the verdict is on the median round",
     )
     arguments = parser.parse_args()
 
@@ -167,8 +159,8 @@ def main() -> None:
             }
         )
     print(harness.markdown_table(rows))
-    median, verifies_per_second, verify_ms = sorted(rounds, key=lambda r: r[0].per_second)[
-        len(rounds) // 2
+    median, verifies_per_second, verify_ms = rounds[
+        harness.median_index([result for result, _, _ in rounds])
     ]
     errors = sum(result.errors for result, _, _ in rounds)
     verdict = "met" if median.per_second >= TARGET_PER_SECOND else "NOT met"

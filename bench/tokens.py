@@ -120,18 +120,10 @@ def code_round_trip(browser: harness.Client, api: harness.Client, web) -> harnes
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=4,
-        help="clients at once; more than one keeps the single worker busy (its capacity)",
-    )
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=3,
-        help="each grant measured this many times, interleaved; the verdict is on the median",
+    harness.add_load_options(
+        parser,
+        who="clients",
+        rounds_help="each grant measured this many times, interleaved; verdict on the median",
     )
     options = parser.parse_args()
 
@@ -223,7 +215,7 @@ def main() -> None:
             # The measured rate also carries the load generator and the machine's other work;
             # 1000 / server CPU ms is what the worker's own work allows on one core.
             for label, results in rounds.items():
-                median = sorted(results, key=lambda result: result.per_second)[len(results) // 2]
+                median = results[harness.median_index(results)]
                 target = TARGETS[label]
                 capacity = 1000 / median.server_cpu_ms if median.server_cpu_ms else 0.0
                 verdict = "meets" if median.per_second >= target else "misses"
