@@ -1,15 +1,44 @@
+"""What `/readyz` reports: the database and Redis answer, every schema is migrated.
+
+`/readyz` answers anyone, on any host. The database and Redis are asked on every call (one
+round trip each); the migrations check loads every migration file and reads a row of each
+tenant schema, so its finding is kept for `READINESS_MIGRATIONS_SECONDS` per process: a
+flood of probes costs two round trips each, not a walk over every tenant.
+"""
+
 from __future__ import annotations
+
+import threading
+import time
 
 from django.conf import settings
 from django.db import connection
+
+_migrations_lock = threading.Lock()
+_migrations_finding: dict = {"at": None, "check": None}
 
 
 def readiness_checks() -> dict[str, dict]:
     return {
         "database": _check(_database),
         "redis": _check(_redis),
-        "migrations": _check(_migrations),
+        "migrations": _migrations_check_kept(),
     }
+
+
+def readiness_forget() -> None:
+    """The next `/readyz` checks migrations again (tests; after migrating in-process)."""
+    _migrations_finding["at"] = None
+
+
+def _migrations_check_kept() -> dict:
+    with _migrations_lock:
+        checked_at = _migrations_finding["at"]
+        now = time.monotonic()
+        if checked_at is None or now - checked_at >= settings.READINESS_MIGRATIONS_SECONDS:
+            _migrations_finding["check"] = _check(_migrations)
+            _migrations_finding["at"] = now
+        return _migrations_finding["check"]
 
 
 def _check(probe) -> dict:

@@ -169,6 +169,8 @@ DATABASES["default"]["ENGINE"] = "ciam.db"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# /readyz keeps its migrations finding this long per process (ciam.health).
+READINESS_MIGRATIONS_SECONDS = env.float("READINESS_MIGRATIONS_SECONDS", default=10.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

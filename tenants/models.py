@@ -42,6 +42,9 @@ class Tenant(TenantMixin):
 class Domain(DomainMixin):
     """A host that serves a tenant: `<slug>.<base domain>` or a verified custom domain."""
 
+    # django-tenants defaults this to True, which the one-primary constraint would refuse
+    # for every host added after the first: an added host is an alias until made primary.
+    is_primary = models.BooleanField(default=False, db_index=True)
     is_verified = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -114,13 +114,16 @@ def globex(worlds, db) -> TenantWorld:
 @pytest.fixture(autouse=True)
 def _public_schema_between_tests():
     """Each test starts (and ends) on the public schema, whatever the last request chose."""
+    from ciam.health import readiness_forget
     from ciam.process_cache import process_caches_forget_local
 
     connection.set_schema_to_public()
     process_caches_forget_local()
+    readiness_forget()
     yield
     connection.set_schema_to_public()
     process_caches_forget_local()
+    readiness_forget()
 
 
 @pytest.fixture

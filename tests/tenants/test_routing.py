@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from ciam.health import readiness_forget
 from tenants.models import Domain
 from tenants.services import tenant_resume, tenant_suspend
 from tests.conftest import PASSWORD
@@ -35,9 +36,10 @@ def test_forwarded_host_header_is_ignored(acme):
 def test_unverified_custom_domain_does_not_route_and_verified_one_does(acme):
     from django.test import Client
 
-    domain = Domain.objects.create(
-        domain="login.acme.example", tenant=acme.tenant, is_primary=False, is_verified=False
-    )
+    # A host added after the first is an alias: the tenant keeps its primary host.
+    domain = Domain.objects.create(domain="login.acme.example", tenant=acme.tenant)
+    assert not domain.is_primary
+    assert Domain.objects.get(tenant=acme.tenant, is_primary=True).domain == acme.host
     assert Client(HTTP_HOST="login.acme.example").get("/").status_code == 404
     domain.is_verified = True
     domain.save()
@@ -106,3 +108,25 @@ def test_readyz_reports_a_tenant_schema_behind_on_migrations(acme):
     ready = Client(HTTP_HOST="localhost").get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"]["migrations"]["ok"] is False
+
+
+def test_readyz_floods_cost_two_round_trips_not_a_walk_over_every_tenant(acme):
+    """/readyz answers anyone: its migrations finding is kept a few seconds per process."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/readyz").status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        for _ in range(5):
+            assert client.get("/readyz").json()["checks"]["migrations"]["ok"] is True
+    assert len(second) == 5  # SELECT 1 each; no migration table read
+    assert len(first) > 1
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM \"{acme.tenant.schema_name}\".django_migrations WHERE app = 'accounts'"
+        )
+    assert client.get("/readyz").status_code == 200  # still within the kept window
+    readiness_forget()
+    assert client.get("/readyz").status_code == 503
