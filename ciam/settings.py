@@ -326,7 +326,10 @@ USERSESSIONS_TRACK_ACTIVITY = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"tenant_context": {"()": "ciam.logging.TenantContextFilter"}},
+    "filters": {
+        "tenant_context": {"()": "ciam.logging.TenantContextFilter"},
+        "url_secrets": {"()": "ciam.logging.UrlSecretsFilter"},
+    },
     "formatters": {
         "event": {
             "format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s "
@@ -337,13 +340,16 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "event",
-            "filters": ["tenant_context"],
+            "filters": ["tenant_context", "url_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.security.DisallowedHost": {"handlers": [], "propagate": False},
+        # Both log request paths, which may carry an invitation token or a reset key.
+        "django.request": {"filters": ["url_secrets"]},
+        "django.server": {"handlers": ["console"], "filters": ["url_secrets"], "propagate": False},
     },
 }
 

@@ -35,11 +35,11 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float 
     raise RuntimeError("server did not become healthy in time")
 
 
-def start_gunicorn(environment: dict, port: int) -> subprocess.Popen:
+def start_gunicorn(environment: dict, port: int, *extra_args: str) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", "ciam.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--workers", "1", "--threads", "4", "--log-level", "warning",
+            "--workers", "1", "--threads", "4", "--log-level", "warning", *extra_args,
         ],
         cwd=ROOT,
         env={**environment, "PUBLIC_PORT": str(port)},
@@ -85,9 +85,10 @@ def start_celery_worker(environment: dict, timeout: float = 60) -> subprocess.Po
 
 
 @contextlib.contextmanager
-def tenant_served(environment: dict, *, prefix: str):
-    """A new tenant (committed, unique slug) and a running server: yields the tenant, the
-    server's base URL and the tenant's Host header. The tenant is deleted afterwards."""
+def tenant_served(environment: dict, *, prefix: str, server_args: tuple[str, ...] = ()):
+    """A new tenant (committed, unique slug) and a running server (gunicorn, with
+    `server_args` added): yields the tenant, the server's base URL and the tenant's Host
+    header. The tenant is deleted afterwards."""
     import uuid
 
     from tenants.models import Tenant
@@ -99,7 +100,7 @@ def tenant_served(environment: dict, *, prefix: str):
         name=prefix.title(), slug=slug, admin_email=f"a@{slug}.example", admin_password=PASSWORD
     )
     port = free_port()
-    server = start_gunicorn(environment, port)
+    server = start_gunicorn(environment, port, *server_args)
     try:
         yield tenant, f"http://127.0.0.1:{port}", f"{slug}.localhost:{port}"
     finally:
