@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from guests.models import ApiKey, BulkInvitation, GuestProfile, Invitation, OutboxEmail
+from tenants.selectors import active_tenant_schemas_where
 
 
 def invitation_list(
@@ -65,3 +66,50 @@ def guest_profile_for(user) -> GuestProfile | None:
 
 def api_key_list() -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(revoked_at__isnull=True)
+
+
+def tenants_with_lost_tasks(*, now: datetime) -> list[str]:
+    """Schemas of the tenants where an outbox email or a bulk upload waits for a task that
+    was lost (what outbox_relay and bulk_invitation_relay would queue again)."""
+    from guests.services.outbox import OUTBOX_STALE_AFTER
+
+    condition = (
+        f"EXISTS (SELECT 1 FROM {{schema}}.{OutboxEmail._meta.db_table} "
+        "WHERE status = %(queued)s AND queued_at <= %(stale)s) "
+        f"OR EXISTS (SELECT 1 FROM {{schema}}.{BulkInvitation._meta.db_table} "
+        "WHERE status = %(processing)s AND created_at <= %(stale)s)"
+    )
+    return active_tenant_schemas_where(
+        condition,
+        {
+            "queued": OutboxEmail.Status.QUEUED,
+            "processing": BulkInvitation.Status.PROCESSING,
+            "stale": now - OUTBOX_STALE_AFTER,
+        },
+    )
+
+
+def tenants_with_governance_due(*, now: datetime) -> list[str]:
+    """Schemas of the tenants with an invitation to expire, a sponsor to remind or a guest to
+    disable (a superset of what governance_run changes: it checks each row again)."""
+    from django.contrib.auth import get_user_model
+
+    from guests.services.governance import SPONSOR_NOTICE
+
+    condition = (
+        f"EXISTS (SELECT 1 FROM {{schema}}.{Invitation._meta.db_table} "
+        "WHERE status = %(pending)s AND expires_at <= %(now)s) "
+        f"OR EXISTS (SELECT 1 FROM {{schema}}.{GuestProfile._meta.db_table} profile "
+        f"JOIN {{schema}}.{get_user_model()._meta.db_table} account "
+        "ON account.id = profile.user_id WHERE account.is_active "
+        "AND profile.access_expires_at <= %(notice_end)s "
+        "AND (profile.sponsor_reminded_at IS NULL OR profile.access_expires_at <= %(now)s))"
+    )
+    return active_tenant_schemas_where(
+        condition,
+        {
+            "pending": Invitation.Status.PENDING,
+            "now": now,
+            "notice_end": now + SPONSOR_NOTICE,
+        },
+    )

@@ -1,5 +1,5 @@
 """Celery tasks: they take ids and call services. They run in the schema of the tenant that
-queued them (tenant-schemas-celery); the periodic ones visit every tenant."""
+queued them (tenant-schemas-celery); the periodic ones visit the tenants that have work."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, tenant_context
+from django_tenants.utils import tenant_context
 
 from ciam.celery import app
-from guests import services
+from guests import selectors, services
 from guests.models import OutboxEmail
 from tenants.selectors import tenant_url
 
@@ -76,29 +76,39 @@ def bulk_invitation_process(bulk_id: int) -> None:
         services.bulk_invitation_enqueue(bulk_id)
 
 
-def _each_tenant():
+def _each_tenant(schemas: list[str]):
+    """Each tenant of `schemas` that is still active, in its schema."""
     from tenants.models import Tenant
 
-    tenants = Tenant.objects.exclude(schema_name=get_public_schema_name()).filter(
-        status=Tenant.Status.ACTIVE
-    )
-    for tenant in tenants.iterator():
+    tenants = Tenant.objects.filter(schema_name__in=schemas, status=Tenant.Status.ACTIVE)
+    for tenant in tenants.order_by("pk").iterator():
         with tenant_context(tenant):
             yield tenant
 
 
 @app.task
-def outbox_relay_all() -> None:
-    """Beat: in every tenant, queue again the emails and bulk uploads whose task was lost."""
-    for _tenant in _each_tenant():
-        services.outbox_relay()
-        services.bulk_invitation_relay()
+def outbox_relay_all() -> dict:
+    """Beat: queue again the emails and bulk uploads whose task was lost, visiting only the
+    tenants that have some (found for all tenants in a query per 500)."""
+    now = timezone.now()
+    schemas = selectors.tenants_with_lost_tasks(now=now)
+    relayed, visited = 0, []
+    for tenant in _each_tenant(schemas):
+        visited.append(tenant.slug)
+        relayed += services.outbox_relay(now=now) + services.bulk_invitation_relay(now=now)
+    return {"tenants": visited, "relayed": relayed}
 
 
 @app.task
-def governance_all() -> None:
-    """Beat: expire invitations, remind sponsors and disable unrenewed guests everywhere."""
-    for tenant in _each_tenant():
-        counts = services.governance_run()
+def governance_all() -> dict:
+    """Beat: expire invitations, remind sponsors and disable unrenewed guests, visiting only
+    the tenants where one of these is due."""
+    now = timezone.now()
+    schemas = selectors.tenants_with_governance_due(now=now)
+    visited = []
+    for tenant in _each_tenant(schemas):
+        visited.append(tenant.slug)
+        counts = services.governance_run(now=now)
         if any(counts.values()):
             logger.info("guests.governance tenant=%s %s", tenant.slug, counts)
+    return {"tenants": visited}

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django_tenants.utils import get_public_schema_name
 
 from tenants.models import Tenant
 
@@ -38,3 +39,29 @@ def tenant_url(tenant: Tenant, path: str = "/") -> str:
         host = domain.domain
     port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
     return f"{settings.PUBLIC_SCHEME}://{host}{port}{path}"
+
+
+def active_tenant_schemas_where(condition: str, params: dict, *, batch: int = 500) -> list[str]:
+    """Schemas of the active tenants where `condition` holds, in one query per `batch`
+    tenants: periodic work finds the tenants that have something to do without visiting
+    the others. `condition` is a boolean SQL expression naming its tables `{schema}.table`
+    and its parameters `%(name)s`."""
+    schemas = list(
+        Tenant.objects.filter(status=Tenant.Status.ACTIVE)
+        .exclude(schema_name=get_public_schema_name())
+        .order_by("pk")
+        .values_list("schema_name", flat=True)
+    )
+    found: list[str] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(schemas), batch):
+            names = schemas[start : start + batch]
+            parts = [
+                f"SELECT %(schema_{index})s WHERE "
+                + condition.format(schema=connection.ops.quote_name(name))
+                for index, name in enumerate(names)
+            ]
+            names_params = {f"schema_{index}": name for index, name in enumerate(names)}
+            cursor.execute(" UNION ALL ".join(parts), {**params, **names_params})
+            found.extend(row[0] for row in cursor.fetchall())
+    return found

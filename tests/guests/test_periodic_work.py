@@ -1,0 +1,105 @@
+"""The beat tasks find the tenants that have work in a query per 500 tenants and visit only
+those: at 10,000 tenants a relay every minute must not switch to 10,000 schemas."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from guests import services
+from guests.models import BulkInvitation, GuestProfile, Invitation, OutboxEmail
+from guests.selectors import tenants_with_governance_due, tenants_with_lost_tasks
+from guests.tasks import governance_all, outbox_relay_all
+from tests.guests.conftest import unique_email
+
+
+def nothing_due(*worlds) -> None:
+    """Within the test's transaction: whatever earlier tests left is settled."""
+    for world in worlds:
+        with tenant_context(world.tenant):
+            OutboxEmail.objects.filter(status=OutboxEmail.Status.QUEUED).update(
+                status=OutboxEmail.Status.SENT
+            )
+            BulkInvitation.objects.filter(status=BulkInvitation.Status.PROCESSING).update(
+                status=BulkInvitation.Status.DONE
+            )
+            Invitation.objects.filter(status=Invitation.Status.PENDING).update(
+                expires_at=timezone.now() + timedelta(days=30)
+            )
+            GuestProfile.objects.update(access_expires_at=None)
+
+
+def test_the_relay_visits_only_tenants_with_an_email_whose_task_was_lost(acme, globex):
+    nothing_due(acme, globex)
+    schemas = {acme.tenant.schema_name, globex.tenant.schema_name}
+    assert not schemas & set(tenants_with_lost_tasks(now=timezone.now()))
+
+    with tenant_context(globex.tenant):
+        invitation = services.invitation_create(
+            invited_by=globex.admin, email=unique_email(), redirect_url="https://g.example/"
+        )
+        lost = OutboxEmail.objects.get(invitation=invitation)
+        OutboxEmail.objects.filter(pk=lost.pk).update(
+            queued_at=timezone.now() - services.OUTBOX_STALE_AFTER - timedelta(seconds=1)
+        )
+    found = set(tenants_with_lost_tasks(now=timezone.now()))
+    assert globex.tenant.schema_name in found
+    assert acme.tenant.schema_name not in found
+
+    result = outbox_relay_all()
+    assert "globex" in result["tenants"] and "acme" not in result["tenants"]
+    assert result["relayed"] >= 1
+    with tenant_context(globex.tenant):
+        lost.refresh_from_db()
+        assert timezone.now() - lost.queued_at < timedelta(minutes=1)  # queued again
+
+
+def test_governance_visits_only_tenants_where_something_is_due(acme, globex):
+    nothing_due(acme, globex)
+    schemas = {acme.tenant.schema_name, globex.tenant.schema_name}
+    assert not schemas & set(tenants_with_governance_due(now=timezone.now()))
+
+    with tenant_context(acme.tenant):
+        invitation = services.invitation_create(
+            invited_by=acme.admin, email=unique_email(), redirect_url="https://a.example/"
+        )
+        Invitation.objects.filter(pk=invitation.pk).update(
+            expires_at=timezone.now() - timedelta(minutes=1)
+        )
+    assert set(tenants_with_governance_due(now=timezone.now())) & schemas == {
+        acme.tenant.schema_name
+    }
+    # A guest whose access ends within the sponsor's week makes globex due too.
+    with tenant_context(globex.tenant):
+        other = services.invitation_create(
+            invited_by=globex.admin, email=unique_email(), redirect_url="https://g.example/"
+        )
+        guest = services.invitation_accept(invitation=other)
+        GuestProfile.objects.filter(user=guest).update(
+            access_expires_at=timezone.now() + timedelta(days=3)
+        )
+    assert schemas <= set(tenants_with_governance_due(now=timezone.now()))
+
+    result = governance_all()
+    assert {"acme", "globex"} <= set(result["tenants"])
+    with tenant_context(acme.tenant):
+        invitation.refresh_from_db()
+        assert invitation.status == Invitation.Status.EXPIRED
+    with tenant_context(globex.tenant):
+        assert GuestProfile.objects.get(user=guest).sponsor_reminded_at is not None
+        # Reminded once: the tenant is no longer due for this guest.
+    assert globex.tenant.schema_name not in tenants_with_governance_due(now=timezone.now())
+
+
+def test_finding_the_tenants_with_work_is_one_query_per_500_tenants(acme, globex):
+    nothing_due(acme, globex)
+    with CaptureQueriesContext(connection) as queries:
+        tenants_with_lost_tasks(now=timezone.now())
+    statements = [query["sql"] for query in queries if not query["sql"].startswith("SET ")]
+    # The active tenants, then one UNION ALL over their schemas.
+    assert len(statements) == 2, statements
+    assert statements[1].count("UNION ALL") >= 1
