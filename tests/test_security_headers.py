@@ -35,3 +35,36 @@ def test_session_cookie_is_httponly_samesite_and_host_only(acme):
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
     assert cookie["domain"] == ""  # host-only: never shared with other tenants' subdomains
+
+
+def test_the_policy_is_the_settings_policy_with_each_requests_own_nonce(rf):
+    """The policy is built once per process; each request's nonce and each response's own
+    changes still reach its header."""
+    from csp.utils import build_policy
+    from django.http import HttpResponse
+
+    from ciam.middleware import ContentSecurityPolicyMiddleware
+
+    middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
+
+    def answer(response=None, *, with_nonce=False):
+        request = rf.get("/")
+        middleware.process_request(request)
+        nonce = str(request.csp_nonce) if with_nonce else None
+        return middleware.process_response(request, response or HttpResponse()), nonce
+
+    plain, _ = answer()
+    assert plain["Content-Security-Policy"] == build_policy()
+    assert "nonce-" not in plain["Content-Security-Policy"]
+    first, first_nonce = answer(with_nonce=True)
+    second, second_nonce = answer(with_nonce=True)
+    assert first_nonce != second_nonce
+    assert first["Content-Security-Policy"] == build_policy(nonce=first_nonce)
+    assert f"'nonce-{second_nonce}'" in second["Content-Security-Policy"]
+    assert first_nonce not in second["Content-Security-Policy"]
+
+    own = HttpResponse()
+    own._csp_update = {"img-src": ["https://cdn.example"]}  # what @csp_update sets
+    updated, _ = answer(own)
+    assert "https://cdn.example" in updated["Content-Security-Policy"]
+    assert "https://cdn.example" not in answer()[0]["Content-Security-Policy"]
