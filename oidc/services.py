@@ -357,7 +357,15 @@ def _forget_key_list() -> None:
 
 
 def tenant_signing_keys_create(*, tenant, admin) -> None:
-    """TENANT_DEFAULTS hook: a new tenant signs with its own key from the start."""
+    """TENANT_DEFAULTS hook: a new tenant signs with its own key from the start (made while
+    its schema waited as a spare, or now)."""
+    if not SigningKey.objects.exists():
+        _new_key(timezone.now())
+
+
+def spare_signing_key_create() -> None:
+    """TENANT_SPARE_DEFAULTS hook: the first key of the tenant that will take this spare
+    schema. Generating an RSA key is most of a tenant creation's time after the schema."""
     _new_key(timezone.now())
 
 

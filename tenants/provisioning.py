@@ -13,7 +13,9 @@ ahead of time into a few spare schemas (`spare_<fingerprint>_<random>`), and
 tenant_create renames one into the tenant's schema (0.2 ms) when one exists for
 the current migrations, falling back to the script when none does. migrate_schemas
 drops spares of other migrations and refills the pool; each creation queues a
-refill in the background.
+refill in the background. While a spare waits, TENANT_SPARE_DEFAULTS give it what is
+slow to make and belongs to no one yet (the first signing key: an RSA key generation is
+most of what a tenant creation costs after the schema).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.migration_executor import migration_fingerprint
@@ -210,6 +213,9 @@ def spare_schemas_fill(count: int | None = None, fingerprint: str | None = None)
                     cursor.execute(
                         f"CREATE SCHEMA {quoted}; " + script.replace(SCHEMA_PLACEHOLDER, quoted)
                     )
+                    with schema_context(quoted.strip('"')):
+                        for dotted_path in settings.TENANT_SPARE_DEFAULTS:
+                            import_string(dotted_path)()
                 made += 1
         finally:
             cursor.execute("SELECT pg_advisory_unlock(%s, 0)", [_LOCK_CLASS])

@@ -4,6 +4,8 @@ it) follows migration changes so a tenant provisioned afterwards has them too.""
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 import subprocess
 import sys
@@ -15,8 +17,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 
+from oidc import tokens
+from oidc.models import SigningKey
 from tenants.migration_executor import tenant_schemas_behind
 from tests.server import ROOT
 
@@ -211,6 +215,9 @@ def test_a_new_tenant_takes_a_spare_schema_and_runs_the_script_when_none_is_left
     spares = spare_schemas()
     assert len(spares) >= 2
     template_tables = _table_count("tenant_template")
+    # The spare waits with its first signing key made (the slow part of a creation).
+    with schema_context(spares[0]):
+        (spare_kid,) = SigningKey.objects.values_list("kid", flat=True)
 
     first = tenant_create(
         name="Spare One", slug="spare-one", admin_email="admin@spare-one.test",
@@ -225,7 +232,16 @@ def test_a_new_tenant_takes_a_spare_schema_and_runs_the_script_when_none_is_left
         admin_password=PASSWORD,
     )  # fmt: skip
 
+    kids = []
     for tenant, email in [(first, "admin@spare-one.test"), (second, "admin@spare-two.test")]:
         assert _table_count(tenant.schema_name) == template_tables
         with tenant_context(tenant):
             assert list(get_user_model().objects.values_list("email", flat=True)) == [email]
+            # Exactly one key, and the tenant signs with it.
+            (kid,) = SigningKey.objects.values_list("kid", flat=True)
+            signed = tokens.sign({"sub": "x"})
+            header = json.loads(base64.urlsafe_b64decode(signed.split(".")[0] + "=="))
+            assert header["kid"] == kid
+            kids.append(kid)
+    assert kids[0] == spare_kid  # taken over with the spare, not generated again
+    assert kids[1] != spare_kid
