@@ -78,6 +78,7 @@ def main() -> int:
 
     processes = []
     if environment["REDIS_URL"]:
+        (ROOT / ".data").mkdir(exist_ok=True)  # beat keeps its schedule there
         processes.append(
             subprocess.Popen(
                 [PYTHON, "-m", "celery", "-A", "ciam", "worker", "-B", "-l", "warning",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 
 import requests
@@ -54,7 +55,14 @@ def test_make_run_serves_the_platform_and_a_tenant(subprocess_env):
         assert tenant.status_code == 200
         assert "Welcome to Contoso" in tenant.text
         assert run.get("nobody.localhost").status_code == 404
+        # Celery beat started beside the server: it keeps its schedule under .data/, which
+        # a fresh clone does not have (beat used to crash there).
+        deadline = time.monotonic() + 30
+        while not list((ROOT / ".data").glob("celerybeat-schedule*")):
+            assert time.monotonic() < deadline, "Celery beat did not start"
+            time.sleep(0.2)
     assert "http://contoso.localhost:" in run.output
+    assert "Traceback" not in run.output
 
 
 def test_make_run_without_postgres_or_redis_uses_embedded_postgres_and_inline_tasks(tmp_path):
