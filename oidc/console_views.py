@@ -67,6 +67,10 @@ def _detail(request, application, *, new_secret=None, status=200, **extra):
         "issuer": issuer,
         "issuer_host": urlsplit(issuer).netloc,
         "api_audience": tokens.api_audience(),
+        # The quickstart's redirect URI: the app's first, or a placeholder until it has one.
+        "redirect_uri": (
+            application.redirect_uris.split() or ["https://your-app.example/callback"]
+        )[0],
         "secrets": application.secrets.all(),
         "roles": application.roles.prefetch_related("users"),
         "new_secret": new_secret,

@@ -27,6 +27,8 @@ def form_field(bound_field, **attrs):
     if isinstance(widget, _CHOICE_LISTS):
         css = "form-check-input"
         kind = "choices"
+        # The template writes each choice from the widget's own attrs (the form's copy).
+        widget.attrs = {**widget.attrs, "class": css}
     elif isinstance(widget, _CHECKS):
         css = "form-check-input"
         kind = "check"

@@ -43,6 +43,16 @@ def test_admin_registers_an_app_and_sees_the_secret_once(acme):
     assert token.json()["error"] == "unauthorized_client"  # a web app, but the secret was right
 
 
+def test_permission_checkboxes_are_laid_out_as_checkboxes_with_their_labels(acme):
+    page = acme.client(user=acme.admin).get("/console/apps/new/").content.decode()
+    boxes = re.findall(r'<input type="checkbox" name="api_permissions"[^>]*>', page)
+    assert len(boxes) >= 2
+    for box in boxes:  # Bootstrap places the box beside its label only with this class
+        assert 'class="form-check-input"' in box
+        box_id = re.search(r'id="([^"]+)"', box).group(1)
+        assert f'<label class="form-check-label" for="{box_id}">' in page
+
+
 def test_wildcard_and_plain_http_redirects_are_refused_with_field_errors(acme):
     client = acme.client(user=acme.admin)
     response = client.post(

@@ -4,11 +4,18 @@ scripted form posts), client credentials and refresh."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import re
 import shutil
 import subprocess
 import uuid
+from html import unescape
 from pathlib import Path
+from unittest import mock
+from urllib.parse import parse_qsl, urlsplit
 
 import msal
 import pytest
@@ -125,6 +132,96 @@ def test_token_endpoint_is_served_without_the_browser_middleware(provider):
     page = session.get(provider["issuer"].removesuffix("/o") + "/accounts/login/")
     assert page.status_code == 200 and page.headers["Content-Language"] == "en"
     assert "csrftoken" in page.cookies
+
+
+QUICKSTART = re.compile(
+    r'<h3 class="h6" id="quickstart-[^"]+">([^<]+)</h3>\s*<pre[^>]*><code>(.*?)</code></pre>', re.S
+)
+
+
+def quickstart(provider, app) -> dict[str, str]:
+    """The app's quickstart snippets as its admin reads them on the console of the real
+    server, by heading."""
+    session = https_session(provider)
+    page_url = f"{provider['issuer'].removesuffix('/o')}/console/apps/{app.application.public_id}/"
+    acme = provider["acme"]
+    signed_in = sign_in_at(
+        session, page_url, email=acme.admin.email, password=PASSWORD, redirect_uri=page_url
+    )
+    page = session.get(signed_in)
+    assert page.status_code == 200
+    return {name: unescape(code) for name, code in QUICKSTART.findall(page.text)}
+
+
+def run_snippet(code: str, provider, registered, namespace=None) -> tuple[str, dict]:
+    """Run a snippet as pasted (in `namespace`, given), with the app's secret in place of the
+    placeholder, trusting the test CA; returns what it printed and its variables."""
+    if registered.secret:
+        code = code.replace("<client secret>", registered.secret)
+    namespace = {} if namespace is None else namespace
+    printed = io.StringIO()
+    environment = {"REQUESTS_CA_BUNDLE": provider["ca"], "NO_PROXY": ".localhost,127.0.0.1",
+                   "no_proxy": ".localhost,127.0.0.1"}  # fmt: skip
+    with mock.patch.dict(os.environ, environment), contextlib.redirect_stdout(printed):
+        exec(compile(code, "quickstart", "exec"), namespace)  # noqa: S102 (our page's snippet)
+    return printed.getvalue().strip(), namespace
+
+
+def test_daemon_quickstart_snippets_get_an_app_token_as_pasted(provider):
+    daemon = provider["daemon"]
+    snippets = quickstart(provider, daemon)
+    assert set(snippets) == {"MSAL Python", "Authlib"}
+    for name, code in snippets.items():
+        assert "<client secret>" in code  # the secret itself is never on the page
+        printed, _ = run_snippet(code, provider, daemon)
+        claims = jwt_parts(printed)[1]
+        assert claims["roles"] == ["User.Invite.All"], name
+        assert claims["iss"] == provider["issuer"], name
+
+
+@pytest.mark.parametrize("app_type", ["web", "native"])
+def test_quickstart_snippets_sign_a_user_in_as_pasted(provider, app_type, committed):
+    """Each snippet runs to its comment, the user signs in where it sends them, and the rest
+    runs with what the redirect URI received: with the secret (web) and without (native)."""
+    acme = provider["acme"]
+    app = provider["web"] if app_type == "web" else register_app(
+        acme, app_type="native", name=f"Interop native {uuid.uuid4().hex[:8]}",
+        redirect_uri=REDIRECT_URI,
+    )  # fmt: skip
+    snippets = quickstart(provider, app)
+    assert set(snippets) == {"MSAL Python", "Authlib"}
+    assert ("<client secret>" in snippets["Authlib"]) == (app_type == "web")
+    for name, sign_in_url in (("MSAL Python", 'flow["auth_uri"]'), ("Authlib", "uri")):
+        before, after = snippets[name].split("# Send the user to")
+        _, namespace = run_snippet(before, provider, app)
+        callback = sign_in_at(
+            https_session(provider), eval(sign_in_url, namespace),  # noqa: S307
+            email=acme.member.email, password=PASSWORD, redirect_uri=REDIRECT_URI,
+        )  # fmt: skip
+        namespace.update(
+            auth_response=dict(parse_qsl(urlsplit(callback).query)), callback_url=callback
+        )
+        printed, _ = run_snippet("# Send the user to" + after, provider, app, namespace)
+        if name == "MSAL Python":
+            assert printed == str(acme.member.public_id)
+        else:
+            claims = jwt_parts(printed)[1]
+            assert claims["sub"] == str(acme.member.public_id)
+            assert claims["aud"] == app.client_id and claims["nonce"] == namespace["nonce"]
+
+
+def test_single_page_app_quickstart_is_msal_browser_with_this_authority(provider, committed):
+    spa = register_app(
+        provider["acme"], app_type="spa", name=f"Interop SPA {uuid.uuid4().hex[:8]}",
+        redirect_uri="https://spa.example/",
+    )  # fmt: skip
+    (snippet,) = quickstart(provider, spa).values()
+    assert 'from "@azure/msal-browser"' in snippet
+    assert f'clientId: "{spa.client_id}"' in snippet
+    assert f'authority: "{provider["issuer"]}"' in snippet
+    assert f'knownAuthorities: ["{urlsplit(provider["issuer"]).netloc}"]' in snippet
+    assert 'redirectUri: "https://spa.example/"' in snippet
+    assert "secret" not in snippet
 
 
 def test_msal_python_code_pkce_refresh_and_client_credentials(provider):
