@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import SignInEvent, SignUpAttribute, UserFlow
+from accounts.models import SignInEvent, SignUpAttribute, User, UserFlow
 from ciam.process_cache import ProcessCache
 
 # The user flow as the hosted pages see it, per tenant schema, kept by each process until a
@@ -150,3 +150,36 @@ def my_account_lists(user, *, current_session_key: str | None) -> MyAccountLists
     return MyAccountLists(
         email_verified=email_verified, sessions=sessions, apps=apps, recent_sign_ins=recent
     )
+
+
+def directory_users(
+    *,
+    after: int = 0,
+    limit: int = 100,
+    mail: str | None = None,
+    mail_startswith: str | None = None,
+    display_name_startswith: str | None = None,
+    user_type: str | None = None,
+    enabled: bool | None = None,
+) -> list[User]:
+    """A page of the directory in creation order, after the user with primary key `after`
+    (keyset paging: the same cost on page 1 and page 1,000)."""
+    users = User.objects.filter(pk__gt=after).select_related("guest_profile").order_by("pk")
+    if mail is not None:
+        users = users.filter(email__iexact=mail)
+    if mail_startswith is not None:
+        users = users.filter(email__istartswith=mail_startswith)
+    if display_name_startswith is not None:
+        users = users.filter(display_name__istartswith=display_name_startswith)
+    if user_type is not None:
+        users = users.filter(user_type=user_type)
+    if enabled is not None:
+        users = users.filter(is_active=enabled)
+    return list(users[:limit])
+
+
+def directory_user(*, public_id=None, email: str | None = None) -> User | None:
+    users = User.objects.select_related("guest_profile")
+    if public_id is not None:
+        return users.filter(public_id=public_id).first()
+    return users.filter(email__iexact=email).first()

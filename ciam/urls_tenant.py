@@ -12,7 +12,8 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("o/", include("oidc.urls")),
     path("invite/", include("guests.urls")),
-    path("api/v1/", include("guests.api_urls")),
+    path("api/v1/", include("guests.api_urls")),  # invitations
+    path("api/v1/", include("accounts.api_urls")),  # users
 ]
 
 handler404 = "ciam.errors.not_found"

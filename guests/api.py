@@ -16,6 +16,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from ciam.api import app_token_claims
+from ciam.api import error_response as _error
 from guests import selectors, services
 from guests.models import Invitation
 
@@ -30,21 +32,12 @@ FIELD_NAMES = {
 }
 
 
-def _error(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:
-    body = {"error": {"code": code, "message": message}}
-    if field:
-        body["error"]["field"] = field
-    return JsonResponse(body, status=status)
-
-
 INVITE_PERMISSION = "User.Invite.All"
 
 
 def _authenticate(request) -> tuple[str | None, bool]:
     """(caller label, allowed): a tenant API key, or an access token of one of the tenant's
     daemon apps (client credentials) holding the User.Invite.All application permission."""
-    from oidc.selectors import access_token_from_request
-
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _space, credential = header.partition(" ")
     credential = credential.strip()
@@ -53,8 +46,8 @@ def _authenticate(request) -> tuple[str | None, bool]:
     if credential.startswith("ciam_"):
         api_key = services.api_key_authenticate(credential)
         return (f"API key {api_key.name}", True) if api_key else (None, False)
-    claims = access_token_from_request(request)
-    if claims is None or claims.get("idtyp") != "app":
+    claims = app_token_claims(request)
+    if claims is None:
         return None, False
     return f"app {claims.get('client_id', '')}", INVITE_PERMISSION in (claims.get("roles") or [])
 
@@ -63,11 +56,9 @@ def _caller_required(view):
     def wrapper(request, *args, **kwargs):
         caller, allowed = _authenticate(request)
         if caller is None:
-            response = _error(
+            return _error(
                 401, "unauthorized", "Send an API key or an access token as a Bearer token."
             )
-            response["WWW-Authenticate"] = 'Bearer realm="api"'
-            return response
         if not allowed:
             return _error(
                 403, "forbidden", f"The app needs the {INVITE_PERMISSION} application permission."
