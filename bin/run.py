@@ -3,6 +3,7 @@ seed the demo tenants, then serve on PORT (8000) with a Celery worker beside it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -79,18 +80,23 @@ def main() -> int:
     processes = []
     if environment["REDIS_URL"]:
         (ROOT / ".data").mkdir(exist_ok=True)  # beat keeps its schedule there
+        # One schedule file per port: two launchers side by side do not share one.
+        schedule = ROOT / ".data" / f"celerybeat-schedule-{port}"
         processes.append(
             subprocess.Popen(
                 [PYTHON, "-m", "celery", "-A", "ciam", "worker", "-B", "-l", "warning",
-                 "--concurrency", "2", "--schedule", str(ROOT / ".data" / "celerybeat-schedule")],
+                 "--concurrency", "2", "--schedule", str(schedule)],
                 cwd=ROOT,
                 env=environment,
+                start_new_session=True,  # its pool and beat are stopped with it (stop below)
             )
         )  # fmt: skip
     server_command = [PYTHON, "manage.py", "runserver", f"0.0.0.0:{port}"]
     if os.environ.get("RUN_NO_RELOAD"):
         server_command.append("--noreload")
-    processes.append(subprocess.Popen(server_command, cwd=ROOT, env=environment))
+    processes.append(
+        subprocess.Popen(server_command, cwd=ROOT, env=environment, start_new_session=True)
+    )
     print(
         f"\n  Platform:         http://localhost:{port}/\n"
         f"  Operator console: http://localhost:{port}/operator/  (operator@localhost)\n"
@@ -101,8 +107,11 @@ def main() -> int:
     )
 
     def stop(*_):
+        # Each child leads its own process group: the signal reaches what it started too
+        # (Celery's pool and beat, which would otherwise outlive it and keep our output open).
         for process in processes:
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -111,7 +120,14 @@ def main() -> int:
     finally:
         stop()
         for process in processes:
-            process.wait(timeout=10)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        for process in processes:  # members that ignored SIGTERM (a beat still starting)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ def make_run(environment: dict[str, str]):
         yield launch
     finally:
         stop(process)
-        launch.output = process.stdout.read() if process.stdout else ""
+        # The output ends when every process the launcher started is gone: a Celery process
+        # left behind would keep it open (and fail the test here instead of hanging it).
+        launch.output, _ = process.communicate(timeout=30)
 
 
 def test_make_run_serves_the_platform_and_a_tenant(subprocess_env):
