@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django_tenants.utils import get_public_schema_name
 
 from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
 
 
 def tenant_list(*, search: str = "", status: str = "") -> QuerySet[Tenant]:
@@ -53,15 +57,28 @@ def active_tenant_schemas_where(condition: str, params: dict, *, batch: int = 50
         .values_list("schema_name", flat=True)
     )
     found: list[str] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(schemas), batch):
-            names = schemas[start : start + batch]
-            parts = [
-                f"SELECT %(schema_{index})s WHERE "
-                + condition.format(schema=connection.ops.quote_name(name))
-                for index, name in enumerate(names)
-            ]
-            names_params = {f"schema_{index}": name for index, name in enumerate(names)}
-            cursor.execute(" UNION ALL ".join(parts), {**params, **names_params})
-            found.extend(row[0] for row in cursor.fetchall())
+    for start in range(0, len(schemas), batch):
+        names = schemas[start : start + batch]
+        try:
+            found.extend(_schemas_where(names, condition, params))
+        except DatabaseError:
+            # One schema the condition cannot read (a table not there yet) must not hide the
+            # others' work: ask each of this batch alone.
+            for name in names:
+                try:
+                    found.extend(_schemas_where([name], condition, params))
+                except DatabaseError:
+                    logger.warning("tenants.work_query_failed schema=%s", name, exc_info=True)
     return found
+
+
+def _schemas_where(names: list[str], condition: str, params: dict) -> list[str]:
+    parts = [
+        f"SELECT %(schema_{index})s WHERE "
+        + condition.format(schema=connection.ops.quote_name(name))
+        for index, name in enumerate(names)
+    ]
+    names_params = {f"schema_{index}": name for index, name in enumerate(names)}
+    with transaction.atomic(), connection.cursor() as cursor:  # a failure stays in here
+        cursor.execute(" UNION ALL ".join(parts), {**params, **names_params})
+        return [row[0] for row in cursor.fetchall()]
