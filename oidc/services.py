@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ValidationError
@@ -359,6 +360,12 @@ def _forget_key_list() -> None:
 def tenant_signing_keys_create(*, tenant, admin) -> None:
     """TENANT_DEFAULTS hook: a new tenant signs with its own key from the start (made while
     its schema waited as a spare, or now)."""
+    for waiting in SigningKey.objects.all():
+        try:
+            keys.private_pem_open(waiting.private_pem)
+        except InvalidToken:
+            # Sealed under a SECRET_KEY no longer among the fallbacks: it could never sign.
+            waiting.delete()
     if not SigningKey.objects.exists():
         _new_key(timezone.now())
 

@@ -245,3 +245,24 @@ def test_a_new_tenant_takes_a_spare_schema_and_runs_the_script_when_none_is_left
             kids.append(kid)
     assert kids[0] == spare_kid  # taken over with the spare, not generated again
     assert kids[1] != spare_kid
+
+
+def test_a_spare_key_sealed_under_a_retired_secret_is_replaced_at_creation(db, settings):
+    from tenants.provisioning import spare_schemas, spare_schemas_fill
+    from tenants.services import tenant_create
+
+    spare_schemas_fill(1)
+    with schema_context(spare_schemas()[0]):
+        spare_kids = set(SigningKey.objects.values_list("kid", flat=True))
+    # SECRET_KEY rotated and the old one dropped from the fallbacks since the spare was made.
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    settings.SECRET_KEY_FALLBACKS = []
+    tenant = tenant_create(
+        name="Rotated", slug="rotated-secret", admin_email="admin@rotated.test",
+        admin_password=PASSWORD,
+    )  # fmt: skip
+    with tenant_context(tenant):
+        (kid,) = SigningKey.objects.values_list("kid", flat=True)
+        signed = tokens.sign({"sub": "x"})
+    assert kid not in spare_kids
+    assert json.loads(base64.urlsafe_b64decode(signed.split(".")[0] + "=="))["kid"] == kid
