@@ -33,7 +33,9 @@ _SECRET_PATH = re.compile(
 )
 _SECRET_QUERY = re.compile(
     r"(?P<name>(?:^|[?&;]|%3F|%26)(?:code|id_token_hint|token|refresh_token|access_token|"
-    r"client_secret|code_verifier|password|key|client_assertion)(?:=|%3D))[^&;\s\"'#%]*",
+    r"client_secret|code_verifier|password|key|client_assertion)(?:=|%3D))"
+    # The value ends at a separator, plain or percent-encoded (a query inside `next=`).
+    r"(?:[^&;\s\"'#%]|%(?!26|23|3B)[0-9A-Fa-f]{2})*",
     re.IGNORECASE,
 )
 

@@ -208,12 +208,13 @@ def spare_schemas_fill(count: int | None = None, fingerprint: str | None = None)
             script = template_script(fingerprint)
             missing = count - len(spare_schemas(fingerprint))
             for _ in range(missing):
-                quoted = f'"{_spare_prefix(fingerprint)}{secrets.token_hex(4)}"'
+                name = f"{_spare_prefix(fingerprint)}{secrets.token_hex(4)}"
+                quoted = f'"{name}"'
                 with transaction.atomic():
                     cursor.execute(
                         f"CREATE SCHEMA {quoted}; " + script.replace(SCHEMA_PLACEHOLDER, quoted)
                     )
-                    with schema_context(quoted.strip('"')):
+                    with schema_context(name):
                         for dotted_path in settings.TENANT_SPARE_DEFAULTS:
                             import_string(dotted_path)()
                 made += 1

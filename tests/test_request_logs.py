@@ -28,6 +28,7 @@ from tests.server import ROOT, free_port, stop, tenant_served, wait_until_health
         ("/accounts/password/reset/key/done/", "/accounts/password/reset/key/done/"),
         ("/o/logout/?id_token_hint=eyJ.x.y&state=s", "/o/logout/?id_token_hint=[redacted]&state=s"),
         ("/cb?state=1&code=Zz", "/cb?state=1&code=[redacted]"),
+        ("/o/revoke/?token=a%2Bb%2Fc&x=1", "/o/revoke/?token=[redacted]&x=1"),
         ("/in/?next=/o/%3Fcode%3Dabc%26x%3D1", "/in/?next=/o/%3Fcode%3D[redacted]%26x%3D1"),
         ("/o/authorize/?code_challenge=h", "/o/authorize/?code_challenge=h"),
     ],
