@@ -7,7 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.roles import AdminRole
+from accounts.roles import AdminRole, has_admin_role
+from accounts.selectors import recent_sign_ins_of
 from accounts.services import user_set_enabled
 from console import selectors
 from console.decorators import ANY_ADMIN, console_role
@@ -48,7 +49,16 @@ def user_detail(request, public_id):
     from django.contrib.auth import get_user_model
 
     user = get_object_or_404(get_user_model(), public_id=public_id)
-    return render(request, "console/user_detail.html", {"subject": user})
+    # The sign-in log's roles also see the user's latest sign-ins here.
+    reads_sign_ins = any(
+        has_admin_role(request.user, role)
+        for role in (AdminRole.REPORTS_READER, AdminRole.SECURITY_ADMINISTRATOR)
+    )
+    context = {
+        "subject": user,
+        "sign_ins": recent_sign_ins_of(user) if reads_sign_ins else None,
+    }
+    return render(request, "console/user_detail.html", context)
 
 
 @console_role(AdminRole.USER_ADMINISTRATOR)
