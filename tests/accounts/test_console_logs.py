@@ -24,6 +24,13 @@ def test_admins_see_each_attempt_with_its_details(acme):
     assert body.count(user.email) >= 2
     assert "Success" in body and "wrong_password" in body
     assert "curl/8" in body and "Sign-in log" in body
+    # A guess at an unknown address says so, with what was typed.
+    typed = fresh_email("nobody")
+    sign_in(tenant_client(acme), typed, "a guess")
+    unknown = acme.client(acme.admin).get("/console/logs/sign-ins/", {"q": typed})
+    assert f'{typed} <span class="badge text-bg-light">no such user</span>' in (
+        unknown.content.decode()
+    )
 
 
 def test_filters_by_result_and_search_and_serves_the_table_fragment(acme):
