@@ -205,6 +205,10 @@ class SignInLogExport(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
+    # At most this many rows (the newest): the file stays in the database and must open in a
+    # spreadsheet. Narrower filters reach older rows.
+    MAX_ROWS = 200_000
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -222,6 +226,10 @@ class SignInLogExport(models.Model):
 
     def __str__(self) -> str:
         return f"sign-in log export {self.public_id}"
+
+    @property
+    def is_capped(self) -> bool:
+        return self.rows_total >= self.MAX_ROWS
 
     @property
     def percent(self) -> int:

@@ -400,8 +400,10 @@ def sign_in_export_run(*, export_id: int) -> None:
     if export is None:
         return
     events = sign_in_event_list(**export.filters).order_by("-occurred_at", "-id")
+    total = min(events.count(), SignInLogExport.MAX_ROWS)
+    events = events[: SignInLogExport.MAX_ROWS]
     exports = SignInLogExport.objects.filter(pk=export.pk)
-    exports.update(status=SignInLogExport.Status.RUNNING, rows_total=events.count(), rows_done=0)
+    exports.update(status=SignInLogExport.Status.RUNNING, rows_total=total, rows_done=0)
     try:
         document, done = _sign_in_export_write(events, exports)
     except Exception:

@@ -120,3 +120,22 @@ def test_exports_are_forgotten_after_a_week(acme):
     with tenant_context(acme.tenant):
         assert not SignInLogExport.objects.filter(pk=old.pk).exists()
         assert SignInLogExport.objects.filter(pk=recent.pk).exists()
+
+
+def test_an_export_holds_the_newest_rows_up_to_its_cap(acme, monkeypatch):
+    from accounts import services
+
+    marker = uuid.uuid4().hex[:12]
+    with tenant_context(acme.tenant):
+        for number in range(3):
+            SignInEvent.objects.create(
+                email_typed=f"{marker}-{number}@x.example", method="password", result="failure"
+            )
+        monkeypatch.setattr(SignInLogExport, "MAX_ROWS", 2)
+        export = SignInLogExport.objects.create(filters={"search": marker})
+        services.sign_in_export_run(export_id=export.pk)
+        export.refresh_from_db()
+    rows = list(csv.reader(io.StringIO(export.content)))[1:]
+    assert [row[3] for row in rows] == [f"{marker}-2@x.example", f"{marker}-1@x.example"]
+    page = acme.client(user=acme.admin).get(f"/console/logs/sign-ins/exports/{export.public_id}/")
+    assert "These are the newest" in page.content.decode()
