@@ -18,12 +18,10 @@ def sign_in_exports_forget_all() -> dict:
     """Beat (daily): delete sign-in log exports past their keeping time, visiting only the
     tenants that have some."""
     from django.utils import timezone
-    from django_tenants.utils import tenant_context
 
     from accounts import services
     from accounts.models import SignInLogExport
-    from tenants.models import Tenant
-    from tenants.selectors import active_tenant_schemas_where
+    from tenants.selectors import active_tenant_schemas_where, each_active_tenant
 
     cutoff = timezone.now() - timezone.timedelta(days=services.EXPORT_KEEP_DAYS)
     schemas = active_tenant_schemas_where(
@@ -32,7 +30,6 @@ def sign_in_exports_forget_all() -> dict:
         {"cutoff": cutoff},
     )
     deleted = 0
-    for tenant in Tenant.objects.filter(schema_name__in=schemas).order_by("pk"):
-        with tenant_context(tenant):
-            deleted += services.sign_in_exports_forget()
+    for _tenant in each_active_tenant(schemas):
+        deleted += services.sign_in_exports_forget()
     return {"tenants": len(schemas), "deleted": deleted}

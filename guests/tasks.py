@@ -11,12 +11,11 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from ciam.celery import app
 from guests import selectors, services
 from guests.models import OutboxEmail
-from tenants.selectors import tenant_url
+from tenants.selectors import each_active_tenant, tenant_url
 
 logger = logging.getLogger(__name__)
 
@@ -76,16 +75,6 @@ def bulk_invitation_process(bulk_id: int) -> None:
         services.bulk_invitation_enqueue(bulk_id)
 
 
-def _each_tenant(schemas: list[str]):
-    """Each tenant of `schemas` that is still active, in its schema."""
-    from tenants.models import Tenant
-
-    tenants = Tenant.objects.filter(schema_name__in=schemas, status=Tenant.Status.ACTIVE)
-    for tenant in tenants.order_by("pk").iterator():
-        with tenant_context(tenant):
-            yield tenant
-
-
 @app.task
 def outbox_relay_all() -> dict:
     """Beat: queue again the emails and bulk uploads whose task was lost, visiting only the
@@ -93,7 +82,7 @@ def outbox_relay_all() -> dict:
     now = timezone.now()
     schemas = selectors.tenants_with_lost_tasks(now=now)
     relayed, visited = 0, []
-    for tenant in _each_tenant(schemas):
+    for tenant in each_active_tenant(schemas):
         visited.append(tenant.slug)
         relayed += services.outbox_relay(now=now) + services.bulk_invitation_relay(now=now)
     return {"tenants": visited, "relayed": relayed}
@@ -106,7 +95,7 @@ def governance_all() -> dict:
     now = timezone.now()
     schemas = selectors.tenants_with_governance_due(now=now)
     visited = []
-    for tenant in _each_tenant(schemas):
+    for tenant in each_active_tenant(schemas):
         visited.append(tenant.slug)
         counts = services.governance_run(now=now)
         if any(counts.values()):

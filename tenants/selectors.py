@@ -82,3 +82,14 @@ def _schemas_where(names: list[str], condition: str, params: dict) -> list[str]:
     with transaction.atomic(), connection.cursor() as cursor:  # a failure stays in here
         cursor.execute(" UNION ALL ".join(parts), {**params, **names_params})
         return [row[0] for row in cursor.fetchall()]
+
+
+def each_active_tenant(schemas: list[str]):
+    """Each tenant of `schemas` (from active_tenant_schemas_where) still active, yielded
+    inside its schema."""
+    from django_tenants.utils import tenant_context
+
+    tenants = Tenant.objects.filter(schema_name__in=schemas, status=Tenant.Status.ACTIVE)
+    for tenant in tenants.order_by("pk").iterator():
+        with tenant_context(tenant):
+            yield tenant
