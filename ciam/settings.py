@@ -168,6 +168,11 @@ DATABASES = {
 DATABASES["default"]["ENGINE"] = "ciam.db"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if TESTING:
+    # One test database name per test run (pytest-xdist adds `_gw0`...): two runs on the
+    # machine never drop each other's database. Subprocesses inherit the run's name.
+    _test_run = os.environ.setdefault("CIAM_TEST_RUN", os.urandom(4).hex())
+    DATABASES["default"]["TEST"] = {"NAME": f"test_ciam_{_test_run}"}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # /readyz keeps its migrations finding this long per process (ciam.health).
 READINESS_MIGRATIONS_SECONDS = env.float("READINESS_MIGRATIONS_SECONDS", default=10.0)
@@ -175,9 +180,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 if TESTING and "CIAM_TEST_REDIS_URL" not in os.environ:
-    # Each pytest-xdist process gets its own Redis database: cache, lockouts, Celery queue.
-    _worker_number = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
-    REDIS_URL = f"redis://127.0.0.1:6379/{1 + _worker_number}"
+    # Each pytest process claims a Redis database no other process holds (cache, lockouts,
+    # Celery queue): another test run or `make run` on the machine never shares it.
+    from ciam.test_resources import redis_database_claim
+
+    REDIS_URL = redis_database_claim("redis://127.0.0.1:6379")
 elif TESTING:
     REDIS_URL = os.environ["CIAM_TEST_REDIS_URL"]
 # `make run` without Redis sets REDIS_URL to an empty string: local memory cache, eager tasks.

@@ -1,0 +1,44 @@
+"""Resources a test process claims for itself on shared servers (imported only when testing)."""
+
+from __future__ import annotations
+
+import atexit
+import os
+
+import redis
+
+CLAIM_KEY = "ciam:test-claim"  # expires: a run that dies gives its database back
+OWNED_KEY = "ciam:test-owned"  # stays: the database has only ever served test runs
+CLAIM_SECONDS = 3 * 3600
+
+
+def redis_database_claim(server_url: str) -> str:
+    """The URL of a Redis database (1-15) that this process alone holds until it exits.
+
+    A database is taken when it is empty, or when only test runs ever used it and none holds
+    it now (what a killed run left behind is flushed). Databases anything else uses (`make
+    run` uses 0) are never touched. The claim is dropped at exit and expires if the process
+    dies.
+    """
+    owner = f"{os.getpid()}:{os.urandom(4).hex()}"
+    for number in range(1, 16):
+        client = redis.Redis.from_url(f"{server_url}/{number}")
+        if client.dbsize() and not client.exists(OWNED_KEY):
+            continue
+        if client.set(CLAIM_KEY, owner, nx=True, ex=CLAIM_SECONDS):
+            for key in client.scan_iter(count=1000):
+                if key not in (CLAIM_KEY.encode(), OWNED_KEY.encode()):
+                    client.delete(key)
+            client.set(OWNED_KEY, "1")
+            atexit.register(_release, client, owner)
+            return f"{server_url}/{number}"
+    raise RuntimeError("No free Redis database (1-15) for this test process.")
+
+
+def _release(client: redis.Redis, owner: str) -> None:
+    try:
+        if client.get(CLAIM_KEY) == owner.encode():
+            client.flushdb()
+            client.set(OWNED_KEY, "1")
+    except redis.RedisError:
+        pass
