@@ -93,6 +93,17 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
             request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
 
+    def get_policy_parts(self, request, response, report_only=False):
+        """django-csp's parts, with the origins this page's flow may lead to added to
+        `form-action` (ciam.csp.form_action_allow)."""
+        parts = super().get_policy_parts(request, response, report_only=report_only)
+        origins = request.__dict__.get("form_action_origins")
+        if origins:
+            update = dict(parts.update or {})
+            update["form-action"] = [*update.get("form-action", []), *sorted(origins)]
+            parts.update = update
+        return parts
+
     def _settings_policy(self, setting: str, report_only: bool, nonce: str | None) -> str:
         # Keyed by the settings object too, so that override_settings is honoured.
         key = (id(getattr(settings, setting, None)), report_only, nonce is not None)

@@ -117,6 +117,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ciam.middleware.ContentSecurityPolicyMiddleware",
+    # After the CSP middleware, so that its answer is seen first: adds an app's redirect URI
+    # to `form-action` on the pages of a sign-in for that app (ciam/csp.py).
+    "oidc.form_action.SignInForAppMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",

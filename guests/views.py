@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import AdminRole, has_admin_role
 from accounts.services import sign_in_record
 from audit.services import client_ip
+from ciam.csp import form_action_allow
 from ciam.forms import add_service_errors
 from guests import services
 from guests.forms import CodeForm, HostedInvitationForm
@@ -243,6 +244,8 @@ def consent(request):
                 login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             sign_in_record(request=request, user=user, method=method, result="success")
             return HttpResponseRedirect(invitation.redirect_url)
+    # "Accept" leads to the invitation's redirect URL (ciam/csp.py).
+    form_action_allow(request, invitation.redirect_url)
     return render(
         request,
         "guests/redeem_consent.html",

@@ -29,6 +29,7 @@ from oauth2_provider.exceptions import (
 from oauth2_provider.models import AccessToken, RefreshToken
 
 from accounts.services import sign_in_record
+from ciam.csp import form_action_allow
 from oidc import authorize, grants, keys, selectors, services, tokens
 from oidc.clients import client_get
 from oidc.grants import token_request_client_id
@@ -134,6 +135,14 @@ class AuthorizationView(dot.AuthorizationView):
             if "none" in request.GET.get("prompt", "").split():
                 return self._consent_required(request, application)
         return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        # The consent page: "Allow" and "Cancel" both lead to the app's redirect URI, which
+        # oauthlib has validated by now.
+        context = super().get_context_data(**kwargs)
+        if context.get("redirect_uri") and context.get("form") is not None:
+            form_action_allow(self.request, context["redirect_uri"])
+        return context
 
     def _authorize_with_consent(self, request, application, consent):
         try:
@@ -248,6 +257,14 @@ class LogoutView(dot.RPInitiatedLogoutView):
             raise ClientIdMissmatch()
         user = get_user_model().objects.filter(public_id=claims["sub"]).first()
         return _IdTokenHint(user=user, application=application)
+
+    def get_context_data(self, **kwargs):
+        # The sign-out prompt leads to the post-logout URI, validated for the app by now.
+        context = super().get_context_data(**kwargs)
+        uri = self.oidc_data.get("post_logout_redirect_uri")
+        if uri and context.get("application") is not None and "error" not in context:
+            form_action_allow(self.request, uri)
+        return context
 
     def get_request_application(self, id_token, client_id):
         if client_id:

@@ -25,7 +25,7 @@ def test_invite_in_the_console_then_redeem_with_an_emailed_code(
     email = f"browser-{uuid.uuid4().hex[:8]}@partner.example"
     landing_url = running_server.url(acme.host, "/account/")
 
-    admin = browser.new_context(bypass_csp=True)  # lets axe-core be injected
+    admin = browser.new_context()
     page = admin.new_page()
     page.goto(running_server.url(acme.host, "/console/guests/invite/"))
     page.get_by_label("Email").fill(acme.admin.email)
@@ -51,7 +51,7 @@ def test_invite_in_the_console_then_redeem_with_an_emailed_code(
     assert link, body_text(invitation_email)
     token = link.group(1)
 
-    partner = browser.new_context(bypass_csp=True)  # lets axe-core be injected
+    partner = browser.new_context()
     page = partner.new_page()
     page.goto(running_server.url(acme.host, f"/invite/{token}/"))
     assert page.get_by_role("heading", name="You are invited to Acme Corporation").is_visible()
@@ -109,7 +109,7 @@ def test_bulk_upload_progress_updates_live_in_the_browser(
     csv_file = tmp_path / "partners.csv"
     csv_file.write_text("email,display name,redirect URL,message\n" + "\n".join(rows) + "\n")
 
-    context = browser.new_context(bypass_csp=True)  # lets axe-core be injected
+    context = browser.new_context()
     page = context.new_page()
     page.goto(running_server.url(acme.host, "/console/guests/bulk/"))
     page.get_by_label("Email").fill(acme.admin.email)

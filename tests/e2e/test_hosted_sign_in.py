@@ -102,10 +102,7 @@ def test_forgot_password_from_the_sign_in_page(page, acme_live, running_server, 
 
 
 def test_entrance_pages_fit_a_phone_and_work_with_the_keyboard(browser, acme_live, running_server):
-    # bypass_csp: axe-core is injected as an inline script, which our CSP blocks.
-    context = browser.new_context(
-        viewport={"width": 360, "height": 740}, is_mobile=True, bypass_csp=True
-    )
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
     page = context.new_page()
     try:
         for path in (

@@ -69,7 +69,7 @@ def in_own_thread(scenario) -> None:
                 chromium = playwright.chromium.launch(
                     executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
                 )
-                context = chromium.new_context(bypass_csp=True)  # axe-core is injected inline
+                context = chromium.new_context()
                 scenario(context.new_page())
                 chromium.close()
         except BaseException as failure:  # re-raised in the test's thread below
