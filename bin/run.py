@@ -69,6 +69,10 @@ def main() -> int:
     environment["REDIS_URL"] = redis_url()
     environment.setdefault("PUBLIC_PORT", port)
     environment.setdefault("EMAIL_URL", "consolemail://")
+    # The development server runs a thread per connection; persistent database connections
+    # outlived their threads there (a server held 50 after some hundred requests, and the
+    # database then refused others). Each request closes its own.
+    environment.setdefault("CONN_MAX_AGE", "0")
 
     def manage(*args: str) -> None:
         subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=environment, check=True)

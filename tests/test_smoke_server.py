@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 
@@ -38,14 +39,21 @@ def make_run(environment: dict[str, str]):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    # Read as it comes: a full pipe would stop the server at its next log line.
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
     try:
         wait_until_healthy(f"http://127.0.0.1:{launch.port}", process, timeout=180)
         yield launch
     finally:
         stop(process)
+        process.wait(timeout=30)
         # The output ends when every process the launcher started is gone: a Celery process
         # left behind would keep it open (and fail the test here instead of hanging it).
-        launch.output, _ = process.communicate(timeout=30)
+        reader.join(timeout=30)
+        assert not reader.is_alive(), "a process the launcher started outlived it"
+        launch.output = "".join(lines)
 
 
 def test_make_run_serves_the_platform_and_a_tenant(subprocess_env):
@@ -66,6 +74,35 @@ def test_make_run_serves_the_platform_and_a_tenant(subprocess_env):
     assert "http://contoso.localhost:" in run.output
     # (A worker stopped while its pool still starts may print a traceback: not checked.)
     assert "FileNotFoundError" not in run.output
+
+
+def _connections_to(database_url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        ).fetchone()[0]
+
+
+def test_make_run_holds_no_more_database_connections_than_live_requests(
+    subprocess_env, database_url
+):
+    """The development server runs a thread per request; each thread's persistent database
+    connection outlived it, and after some hundred requests the database refused others."""
+    with make_run({**subprocess_env, "REDIS_URL": subprocess_env["CIAM_TEST_REDIS_URL"]}) as run:
+        assert run.get("contoso.localhost", "/accounts/login/").status_code == 200
+        before = _connections_to(database_url)
+        for number in range(300):  # a new TCP connection each time: a new server thread each
+            assert run.get("contoso.localhost", "/accounts/login/").status_code == 200
+            token = requests.post(
+                f"http://127.0.0.1:{run.port}/o/token/",
+                data={"grant_type": "client_credentials", "client_id": f"nobody-{number}"},
+                headers={"Host": f"contoso.localhost:{run.port}"},
+                timeout=10,
+            )
+            assert token.status_code == 401
+        assert _connections_to(database_url) - before <= 2
 
 
 def test_make_run_without_postgres_or_redis_uses_embedded_postgres_and_inline_tasks(tmp_path):
