@@ -365,6 +365,13 @@ LOGGING = {
     },
 }
 
+# A deleted tenant's slug (its hosts, its issuer) stays reserved this long, so that old links
+# and relying parties trusting its issuer never reach a stranger; an operator may release one.
+TENANT_SLUG_QUARANTINE_DAYS = env.int("TENANT_SLUG_QUARANTINE_DAYS", default=90)
+# Tenants the platform page lets one IP address create per window.
+TENANT_CREATE_LIMIT_PER_IP = env.int("TENANT_CREATE_LIMIT_PER_IP", default=5)
+TENANT_CREATE_LIMIT_WINDOW_SECONDS = env.int("TENANT_CREATE_LIMIT_WINDOW_SECONDS", default=3600)
+
 # Called (tenant=..., admin=...) inside the new tenant's schema and transaction when a
 # tenant is provisioned: each feature adds the defaults it needs (branding, user flow,
 # signing keys) here instead of editing tenant_create.
