@@ -128,9 +128,12 @@ def operator_tenant_delete(request, public_id):
             messages.success(request, _("%(name)s was deleted.") % {"name": tenant.name})
             return redirect("platform-tenants")
     status = 400 if form.errors else 200
-    return render(
-        request, "platform/tenant_delete.html", {"tenant": tenant, "form": form}, status=status
-    )
+    context = {
+        "tenant": tenant,
+        "form": form,
+        "quarantine_days": settings.TENANT_SLUG_QUARANTINE_DAYS,
+    }
+    return render(request, "platform/tenant_delete.html", context, status=status)
 
 
 @staff_member_required(login_url="platform-login")

@@ -194,6 +194,9 @@ def test_deleting_a_tenant_needs_its_slug_typed_and_leaves_a_record(operator_cli
         name="Doomed", slug="doomed", admin_email="a@doomed.example", admin_password=PASSWORD
     )
     url = f"/operator/tenants/{doomed.public_id}/delete/"
+    assert (
+        "The address doomed stays reserved for 90 days" in operator_client.get(url).content.decode()
+    )
     wrong = operator_client.post(url, {"confirm_slug": "doome"})
     assert wrong.status_code == 400
     assert "Type the slug “doomed” to confirm." in wrong.content.decode()
