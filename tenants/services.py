@@ -161,16 +161,12 @@ def tenant_create_problems(
     return errors
 
 
-def _tenant_create_rate_key(ip: str) -> str:
-    return f"tenants:create-rate:{ip}"
-
-
 def _tenant_create_rate_take(*, ip: str) -> None:
     """Count one creation from `ip` in the current window, or refuse when the window's
     creations already reached the limit."""
     limit = settings.TENANT_CREATE_LIMIT_PER_IP
     window = settings.TENANT_CREATE_LIMIT_WINDOW_SECONDS
-    key = _tenant_create_rate_key(ip)
+    key = f"tenants:create-rate:{ip}"
     cache.add(key, 0, window)  # the window starts with the first creation
     if cache.incr(key) > limit:
         minutes = max(1, window // 60)
