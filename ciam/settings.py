@@ -1,7 +1,7 @@
 """One settings module, read from the environment.
 
 Development needs no environment at all; production (DEBUG off) refuses to
-start without a real SECRET_KEY.
+start without a real SECRET_KEY, DATABASE_URL, REDIS_URL and EMAIL_URL.
 """
 
 from __future__ import annotations
@@ -25,6 +25,17 @@ _DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET if (DEBUG or TESTING) else "")
 if not SECRET_KEY or (SECRET_KEY == _DEV_SECRET and not (DEBUG or TESTING)):
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+if not (DEBUG or TESTING):
+    # Each has a development fallback that production must never get silently: a local
+    # database, a per-process cache (lockouts and limits per process) with tasks run in the
+    # request, and mail printed to stdout (reset links, sign-in codes, invitation tokens).
+    for _name in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL"):
+        if not env.str(_name, default=""):
+            raise ImproperlyConfigured(f"{_name} must be set when DEBUG is off.")
+
+# Django's debug page (DEBUG on) lists every setting and the request's environment: these
+# hold credentials (database, Redis, SMTP and broker URLs) and are shown masked.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "ciam.debug.CredentialsHiddenFilter"
 
 # The bare platform host; tenants live at <slug>.<BASE_DOMAIN>.
 BASE_DOMAIN = env.str("BASE_DOMAIN", default="localhost")
@@ -367,6 +378,13 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "filters": ["url_secrets"], "propagate": False},
     },
 }
+
+# A deleted tenant's slug (its hosts, its issuer) stays reserved this long, so that old links
+# and relying parties trusting its issuer never reach a stranger; an operator may release one.
+TENANT_SLUG_QUARANTINE_DAYS = env.int("TENANT_SLUG_QUARANTINE_DAYS", default=90)
+# Tenants the platform page lets one IP address create per window.
+TENANT_CREATE_LIMIT_PER_IP = env.int("TENANT_CREATE_LIMIT_PER_IP", default=5)
+TENANT_CREATE_LIMIT_WINDOW_SECONDS = env.int("TENANT_CREATE_LIMIT_WINDOW_SECONDS", default=3600)
 
 # Called (tenant=..., admin=...) inside the new tenant's schema and transaction when a
 # tenant is provisioned: each feature adds the defaults it needs (branding, user flow,

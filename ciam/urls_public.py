@@ -4,13 +4,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from tenants import views
+from tenants.forms import OperatorLoginForm
 
 urlpatterns = [
     path("", views.landing, name="platform-landing"),
+    path("created/<uuid:public_id>/", views.tenant_created, name="platform-tenant-created"),
     path("slug-availability/", views.slug_availability, name="platform-slug-availability"),
     path(
         "operator/login/",
-        auth_views.LoginView.as_view(template_name="platform/login.html"),
+        auth_views.LoginView.as_view(
+            template_name="platform/login.html", authentication_form=OperatorLoginForm
+        ),
         name="platform-login",
     ),
     path("operator/logout/", auth_views.LogoutView.as_view(next_page="/"), name="platform-logout"),
@@ -29,6 +33,12 @@ urlpatterns = [
         "operator/tenants/<uuid:public_id>/delete/",
         views.operator_tenant_delete,
         name="platform-tenant-delete",
+    ),
+    path("operator/reserved/", views.operator_reserved_slugs, name="platform-reserved-slugs"),
+    path(
+        "operator/reserved/<uuid:public_id>/release/",
+        views.operator_reserved_slug_release,
+        name="platform-reserved-slug-release",
     ),
 ]
 

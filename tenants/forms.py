@@ -1,25 +1,84 @@
 from __future__ import annotations
 
 from django import forms
-from django.utils.translation import gettext_lazy as _
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from accounts import lockout
+from audit.services import client_ip
 
 
 class TenantCreateForm(forms.Form):
-    name = forms.CharField(label=_("Organisation name"), max_length=100)
+    name = forms.CharField(label=gettext_lazy("Organisation name"), max_length=100)
     slug = forms.CharField(
-        label=_("Tenant address"),
+        label=gettext_lazy("Tenant address"),
         max_length=40,
-        help_text=_("Lowercase letters, digits and hyphens; 3 to 40 characters."),
+        help_text=gettext_lazy("Lowercase letters, digits and hyphens; 3 to 40 characters."),
     )
-    admin_email = forms.EmailField(label=_("Your email (first administrator)"), max_length=254)
+    admin_email = forms.EmailField(
+        label=gettext_lazy("Your email (first administrator)"), max_length=254
+    )
     admin_password = forms.CharField(
-        label=_("Password"),
+        label=gettext_lazy("Password"),
         strip=False,
         max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("At least 12 characters. A few unrelated words make a strong one."),
+        # Rendered back after an error elsewhere on the form, so that nobody types it again
+        # each round (the page is never cached: landing is never_cache).
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=True),
+        help_text=gettext_lazy("At least 12 characters. A few unrelated words make a strong one."),
     )
 
 
 class TenantDeleteForm(forms.Form):
-    confirm_slug = forms.CharField(label=_("Type the tenant's slug to confirm"), max_length=40)
+    confirm_slug = forms.CharField(
+        label=gettext_lazy("Type the tenant's slug to confirm"), max_length=40
+    )
+
+
+class OperatorLoginForm(AuthenticationForm):
+    """Django's sign-in form with the smart lockout of tenant sign-in (accounts.lockout), its
+    failures counted per email and per IP address in the platform's own cache keys."""
+
+    def clean(self):
+        email = self.cleaned_data.get("username") or ""
+        password = self.cleaned_data.get("password")
+        if not email or password is None:
+            return super().clean()
+        ip = client_ip(self.request)
+        attempt = lockout.lockout_attempt_begin(email=email, ip=ip)
+        if attempt.lock is not None:
+            raise _locked(attempt.lock)
+        if not attempt.reserved:
+            # Too many checks of this email already running: refused like a lock, unhashed.
+            raise ValidationError(
+                _("Too many sign-in attempts at once. Try again in a few seconds."),
+                code="locked_out",
+            )
+        try:
+            try:
+                return super().clean()
+            except ValidationError as error:
+                if self.user_cache is None:
+                    lockout.lockout_register_failure(email=email, ip=ip, password=password)
+                    lock = lockout.lockout_check(email=email, ip=ip)
+                    if lock is not None:
+                        raise _locked(lock) from error
+                raise
+        finally:
+            lockout.lockout_attempt_finish(email=email, succeeded=self.user_cache is not None)
+
+
+def _locked(lock: lockout.Lock) -> ValidationError:
+    seconds = lock.seconds_left
+    if seconds < 120:
+        wait = ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+    else:
+        minutes = (seconds + 59) // 60
+        wait = ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    return ValidationError(
+        _("Too many failed sign-in attempts. Sign-in is paused: try again in %(wait)s.")
+        % {"wait": wait},
+        code="locked_out",
+    )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -62,7 +63,10 @@ class Domain(DomainMixin):
 
 
 class DeletedTenant(models.Model):
-    """What stays in the public schema after a tenant and its schema are deleted."""
+    """What stays in the public schema after a tenant and its schema are deleted. Its slug
+    stays reserved for TENANT_SLUG_QUARANTINE_DAYS (old links, bookmarks and relying parties
+    trusting the issuer would otherwise reach whoever takes it next), unless an operator
+    releases it earlier."""
 
     public_id = models.UUIDField()
     slug = models.CharField(max_length=40)
@@ -72,12 +76,19 @@ class DeletedTenant(models.Model):
     deleted_at = models.DateTimeField(auto_now_add=True)
     deleted_by = models.CharField(max_length=254)
     user_count = models.PositiveIntegerField(default=0)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(max_length=254, blank=True)
 
     class Meta:
         ordering = ["-deleted_at"]
+        indexes = [models.Index(fields=["slug", "-deleted_at"], name="deleted_tenant_slug")]
 
     def __str__(self) -> str:
         return f"{self.slug} (deleted)"
+
+    @property
+    def reserved_until(self):
+        return self.deleted_at + timedelta(days=settings.TENANT_SLUG_QUARANTINE_DAYS)
 
 
 class TenantTemplate(models.Model):

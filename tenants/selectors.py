@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
-from tenants.models import Tenant
+from tenants.models import DeletedTenant, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +21,13 @@ def tenant_list(*, search: str = "", status: str = "") -> QuerySet[Tenant]:
     if status:
         tenants = tenants.filter(status=status)
     return tenants
+
+
+def deleted_tenants_in_quarantine() -> QuerySet[DeletedTenant]:
+    """Deletion records whose slug is still reserved: deleted within
+    TENANT_SLUG_QUARANTINE_DAYS and not released by an operator."""
+    since = timezone.now() - timedelta(days=settings.TENANT_SLUG_QUARANTINE_DAYS)
+    return DeletedTenant.objects.filter(deleted_at__gt=since, released_at__isnull=True)
 
 
 def tenant_user_counts(tenants) -> dict[int, int]:

@@ -4,18 +4,21 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_tenants.utils import schema_context, tenant_context
 
 from audit.services import audit_record
 from tenants.models import DeletedTenant, Domain, Tenant
 from tenants.provisioning import schema_create_from_template
 from tenants.routing import routing_invalidate
+from tenants.selectors import deleted_tenants_in_quarantine
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 RESERVED_SLUGS = frozenset(
@@ -46,7 +49,29 @@ def slug_problem(slug: str) -> str | None:
         or Domain.objects.filter(domain=f"{slug}.{settings.BASE_DOMAIN}").exists()
     ):
         return _("“%(slug)s” is already taken.") % {"slug": slug}
+    if deleted_tenants_in_quarantine().filter(slug=slug).exists():
+        # Said like a taken name: whether a tenant was deleted is nobody else's business.
+        return _("“%(slug)s” is already taken.") % {"slug": slug}
     return None
+
+
+@transaction.atomic
+def deleted_tenant_release(*, record: DeletedTenant, actor) -> DeletedTenant:
+    """Let the slug of a deleted tenant be taken again before its quarantine ends."""
+    if record.released_at is not None:
+        return record
+    record.released_at = timezone.now()
+    record.released_by = getattr(actor, "email", str(actor))[:254]
+    record.save(update_fields=["released_at", "released_by"])
+    audit_record(
+        actor=actor,
+        action="tenant.slug_release",
+        target_type="deleted_tenant",
+        target_label=record.slug,
+        before={"reserved": True},
+        after={"reserved": False},
+    )
+    return record
 
 
 def schema_name_for(slug: str) -> str:
@@ -62,31 +87,21 @@ def tenant_create(
     admin_email: str,
     admin_password: str,
     created_by=None,
+    ip: str | None = None,
 ) -> Tenant:
     """Create a tenant with its schema, primary domain, first Global administrator and the
-    defaults every feature registers in TENANT_DEFAULTS."""
+    defaults every feature registers in TENANT_DEFAULTS. With `ip`, the creation counts
+    toward that address's limit (TENANT_CREATE_LIMIT_PER_IP) and is refused past it."""
     name = name.strip()
     slug = slug.strip().lower()
     admin_email = admin_email.strip()
-    errors: dict[str, list[str]] = {}
-    if not name:
-        errors["name"] = [_("Enter a display name.")]
-    elif len(name) > 100:
-        errors["name"] = [_("Use at most 100 characters.")]
-    problem = slug_problem(slug)
-    if problem:
-        errors["slug"] = [problem]
-    try:
-        validate_email(admin_email)
-    except ValidationError:
-        errors["admin_email"] = [_("Enter a valid email address.")]
-    if not errors.get("admin_email"):
-        try:
-            validate_password(admin_password, user=_PasswordContext(admin_email, name, slug))
-        except ValidationError as error:
-            errors["admin_password"] = list(error.messages)
+    errors = tenant_create_problems(
+        name=name, slug=slug, admin_email=admin_email, admin_password=admin_password
+    )
     if errors:
         raise ValidationError(errors)
+    if ip is not None:
+        _tenant_create_rate_take(ip=ip)
 
     tenant = Tenant(name=name, slug=slug, schema_name=schema_name_for(slug))
     try:
@@ -117,6 +132,55 @@ def tenant_create(
         audit_record(actor=created_by or admin, action="tenant.create", target=tenant)
     routing_invalidate()
     return tenant
+
+
+def tenant_create_problems(
+    *, name: str, slug: str, admin_email: str, admin_password: str
+) -> dict[str, list[str]]:
+    """Every reason, per field, why these values cannot create a tenant (all fields at once,
+    so that a form shows them all in one round)."""
+    name = name.strip()
+    slug = slug.strip().lower()
+    admin_email = admin_email.strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = [_("Enter a display name.")]
+    elif len(name) > 100:
+        errors["name"] = [_("Use at most 100 characters.")]
+    problem = slug_problem(slug)
+    if problem:
+        errors["slug"] = [problem]
+    try:
+        validate_email(admin_email)
+    except ValidationError:
+        errors["admin_email"] = [_("Enter a valid email address.")]
+    try:
+        validate_password(admin_password, user=_PasswordContext(admin_email, name, slug))
+    except ValidationError as error:
+        errors["admin_password"] = list(error.messages)
+    return errors
+
+
+def _tenant_create_rate_take(*, ip: str) -> None:
+    """Count one creation from `ip` in the current window, or refuse when the window's
+    creations already reached the limit."""
+    limit = settings.TENANT_CREATE_LIMIT_PER_IP
+    window = settings.TENANT_CREATE_LIMIT_WINDOW_SECONDS
+    key = f"tenants:create-rate:{ip}"
+    cache.add(key, 0, window)  # the window starts with the first creation
+    if cache.incr(key) > limit:
+        minutes = max(1, window // 60)
+        raise ValidationError(
+            ngettext(
+                "At most %(limit)d tenants can be created from one network in %(minutes)d "
+                "minute. Try again later.",
+                "At most %(limit)d tenants can be created from one network in %(minutes)d "
+                "minutes. Try again later.",
+                minutes,
+            )
+            % {"limit": limit, "minutes": minutes},
+            code="rate_limited",
+        )
 
 
 class _PasswordContext:

@@ -32,6 +32,7 @@ def test_create_a_tenant_in_the_browser_and_land_on_its_console_sign_in(
 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create tenant").click()
+    page.get_by_role("link", name="Go to your tenant's sign-in").click()
     page.wait_for_url(f"http://{slug}.localhost:{running_server.port}/accounts/login/**")
 
     page.get_by_label("Email").fill("owner@browser.example")
