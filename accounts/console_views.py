@@ -16,6 +16,7 @@ from accounts.models import SignInEvent, SignInLogExport
 from accounts.roles import AdminRole, has_admin_role
 from ciam.forms import add_service_errors
 from console.decorators import console_role
+from console.navigation import LOG_READERS
 
 PAGE_SIZE = 25
 UNLOCK_ROLES = (AdminRole.SECURITY_ADMINISTRATOR, AdminRole.USER_ADMINISTRATOR)
@@ -97,9 +98,6 @@ def sign_up_attribute_delete(request, public_id):
         request, _("The sign-up page no longer asks for “%(key)s”.") % {"key": attribute.key}
     )
     return redirect("console:user-flows")
-
-
-LOG_READERS = (AdminRole.REPORTS_READER, AdminRole.SECURITY_ADMINISTRATOR)
 
 
 def _sign_in_log_filters(query) -> dict:

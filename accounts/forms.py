@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from allauth.account import forms as allauth_forms
+from allauth.account.internal.stagekit import unstash_login
 from allauth.core import context as allauth_context
 from django import forms
 from django.contrib.auth import get_user_model
@@ -125,9 +126,13 @@ class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
         try:
             return super().clean_code()
         except forms.ValidationError:
-            # The code itself never goes into the log.
+            # The address the code was asked for is logged; the code itself never is.
+            request = allauth_context.request
+            login = unstash_login(request, peek=True)
             sign_in_record(
-                request=allauth_context.request,
+                request=request,
+                user=getattr(login, "user", None),
+                email=getattr(login, "email", None) or "",
                 method="email_code",
                 result=SignInEvent.Result.FAILURE,
                 failure_reason="wrong_code",

@@ -103,6 +103,10 @@ class SignInEvent(models.Model):
     user = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who it was, kept when the account is deleted (the foreign key is then emptied).
+    user_public_id = models.UUIDField(null=True, blank=True)
+    user_email = models.CharField(max_length=254, blank=True)
+    user_name = models.CharField(max_length=256, blank=True)
     email_typed = models.CharField(max_length=254, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
@@ -120,6 +124,33 @@ class SignInEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.email_typed} {self.result}"
+
+    @property
+    def failure_reason_text(self) -> str:
+        """The failure reason for people; the row keeps the code (exports, filters)."""
+        return str(FAILURE_REASONS.get(self.failure_reason, self.failure_reason))
+
+
+# The codes the sign-in flows, the invitation redemption and the token endpoint write.
+FAILURE_REASONS = {
+    "wrong_password": _("Wrong password"),
+    "repeated_wrong_password": _("Wrong password again (the same one, not counted toward lockout)"),
+    "unknown_account": _("No account with this email address"),
+    "locked_out": _("Account locked"),
+    "account_disabled": _("Account disabled"),
+    "wrong_code": _("Wrong code"),
+    "email_not_verified": _("Email address not verified yet"),
+    "method_disabled": _("Sign-in method turned off"),
+    "invitation code wrong": _("Wrong invitation code"),
+    "invitation code expired": _("Invitation code expired or tried too often"),
+    "invitation for another address": _("Invitation sent to another address"),
+    "invalid_grant": _("Code or refresh token not valid"),
+    "invalid_client": _("App authentication failed"),
+    "invalid_request": _("Incomplete token request"),
+    "invalid_scope": _("Scope not allowed for this app"),
+    "unauthorized_client": _("App not allowed to use this grant"),
+    "unsupported_grant_type": _("Unsupported grant type"),
+}
 
 
 class UserFlow(models.Model):

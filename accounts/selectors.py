@@ -62,7 +62,12 @@ def sign_in_event_list(
 ) -> QuerySet[SignInEvent]:
     events = SignInEvent.objects.select_related("user")
     if search:
-        matches = Q(email_typed__icontains=search) | Q(app_name__icontains=search)
+        matches = (
+            Q(email_typed__icontains=search)
+            | Q(user_email__icontains=search)
+            | Q(user_name__icontains=search)
+            | Q(app_name__icontains=search)
+        )
         if _is_ip_address(search):
             matches |= Q(ip_address=search)
         events = events.filter(matches)

@@ -35,6 +35,9 @@ def sign_in_event_insert(
         "public_id": uuid.uuid4(),
         "occurred_at": timezone.now(),
         "user_id": getattr(user, "pk", None),
+        "user_public_id": getattr(user, "public_id", None),
+        "user_email": getattr(user, "email", "")[:254],
+        "user_name": _user_name(user)[:256],
         "email_typed": (email or getattr(user, "email", ""))[:254],
         "ip_address": client_ip(request) if request is not None else None,
         "user_agent": meta.get("HTTP_USER_AGENT", "")[:512],
@@ -51,6 +54,12 @@ def sign_in_event_insert(
     placeholders = ", ".join(f"%(log_{column})s" for column in values)
     sql = f"INSERT INTO {SignInEvent._meta.db_table} ({columns}) VALUES ({placeholders})"
     return sql, {f"log_{column}": value for column, value in values.items()}
+
+
+def _user_name(user: User | None) -> str:
+    if user is None:
+        return ""
+    return user.display_name or f"{user.first_name} {user.last_name}".strip()
 
 
 def sign_in_record(**fields) -> None:
@@ -424,8 +433,8 @@ def _sign_in_export_write(events, exports):
     for event in events.iterator(chunk_size=EXPORT_PROGRESS_EVERY):
         document.row([
             event.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
-            event.user.email if event.user else "",
-            str(event.user.public_id) if event.user else "",
+            event.user.email if event.user else event.user_email,
+            str(event.user.public_id) if event.user else str(event.user_public_id or ""),
             event.email_typed, event.method, event.app_id, event.app_name, event.grant,
             event.result, event.failure_reason, "yes" if event.mfa_used else "no",
             event.ip_address or "", device_summary(event.user_agent), event.user_agent,

@@ -18,6 +18,11 @@ class Area:
     label: str
     url_name: str
     roles: tuple[str, ...]
+    # Pages of the area named in the navigation under it (the Logs area's two logs).
+    pages: tuple[Area, ...] = ()
+
+
+LOG_READERS = (R.REPORTS_READER, R.SECURITY_ADMINISTRATOR)
 
 
 AREAS = (
@@ -29,13 +34,21 @@ AREAS = (
     Area(_("Branding"), "console:branding", (R.BRANDING_ADMINISTRATOR,)),
     Area(_("Guests"), "console:guests", (R.GUEST_INVITER, R.USER_ADMINISTRATOR)),
     Area(_("Policies"), "console:policies", (R.SECURITY_ADMINISTRATOR,)),
-    Area(_("Logs"), "console:logs", (R.REPORTS_READER, R.SECURITY_ADMINISTRATOR)),
+    Area(
+        _("Logs"),
+        "console:logs",
+        LOG_READERS,
+        pages=(
+            Area(_("Sign-in log"), "console:sign-in-logs", LOG_READERS),
+            Area(_("Audit log"), "console:audit-log", LOG_READERS),
+        ),
+    ),
 )
 
 
-def areas_for(user, current_path: str) -> list[dict]:
+def areas_for(user, current_path: str, areas: tuple[Area, ...] = AREAS) -> list[dict]:
     visible = []
-    for area in AREAS:
+    for area in areas:
         if not any(has_admin_role(user, role) for role in area.roles):
             continue
         try:
@@ -48,6 +61,7 @@ def areas_for(user, current_path: str) -> list[dict]:
                 "url": url,
                 "current": url is not None
                 and (current_path == url or (url != "/console/" and current_path.startswith(url))),
+                "pages": areas_for(user, current_path, area.pages),
             }
         )
     return visible

@@ -12,6 +12,7 @@ from accounts.selectors import recent_sign_ins_of
 from accounts.services import user_set_enabled
 from console import selectors
 from console.decorators import ANY_ADMIN, console_role
+from console.navigation import LOG_READERS
 
 PAGE_SIZE = 25
 
@@ -87,7 +88,13 @@ def user_enabled_set(request, public_id):
     return redirect("console:user-detail", public_id=user.public_id)
 
 
-@console_role(AdminRole.REPORTS_READER, AdminRole.SECURITY_ADMINISTRATOR)
+@console_role(*LOG_READERS)
+def logs(request):
+    """Console > Logs opens its first tab, the sign-in log."""
+    return redirect("console:sign-in-logs")
+
+
+@console_role(*LOG_READERS)
 def audit_log(request):
     filters = {
         "search": request.GET.get("q", "").strip()[:200],

@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import AdminRole, has_admin_role
 from ciam.forms import add_service_errors
@@ -125,10 +126,26 @@ def invitation_resend(request, public_id):
     return redirect("console:guests-detail", public_id=public_id)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @console_role(*INVITERS)
 def invitation_revoke(request, public_id):
     invitation = get_object_or_404(Invitation, public_id=public_id)
+    if request.method == "GET":
+        if invitation.status != Invitation.Status.PENDING:
+            return redirect("console:guests-detail", public_id=public_id)
+        return render(
+            request,
+            "console/confirm.html",
+            {
+                "title": _("Revoke the invitation to %(email)s?") % {"email": invitation.email},
+                "consequence": _(
+                    "Its link stops working at once. To invite this person again, send a new "
+                    "invitation."
+                ),
+                "confirm_label": _("Revoke invitation"),
+                "cancel_url": reverse("console:guests-detail", args=[public_id]),
+            },
+        )
     try:
         services.invitation_revoke(invitation=invitation, actor=request.user, request=request)
     except ValidationError as error:

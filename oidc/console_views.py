@@ -9,8 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import AdminRole
 from ciam.forms import add_service_errors
@@ -206,9 +207,24 @@ def signing_keys(request):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @console_role(AdminRole.SECURITY_ADMINISTRATOR)
 def signing_key_rotate(request):
+    if request.method == "GET":
+        return render(
+            request,
+            "console/confirm.html",
+            {
+                "title": _("Rotate the signing key?"),
+                "consequence": _(
+                    "A new key is published at once and signs tokens from an hour from now. "
+                    "Apps that pin the current key instead of reading the key set stop "
+                    "accepting new tokens then."
+                ),
+                "confirm_label": _("Rotate key"),
+                "cancel_url": reverse("console:signing-keys"),
+            },
+        )
     key = services.signing_key_rotate(actor=request.user, request=request)
     messages.success(
         request,

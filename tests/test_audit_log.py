@@ -20,12 +20,12 @@ def test_audit_log_shows_each_changed_field_before_and_after(acme):
             after={"redirect_uris": "https://a.example/cb", "is_first_party": False},
         )  # fmt: skip
     client = acme.client(acme.admin)
-    disabled = client.get("/console/logs/", {"action": "user.disable"}).content.decode()
+    disabled = client.get("/console/logs/audit/", {"action": "user.disable"}).content.decode()
     assert '<del><span class="visually-hidden">was </span>yes</del>' in disabled
     assert "no</li>" in disabled and "left the company" in disabled
     assert "{&#x27;enabled&#x27;" not in disabled  # no Python dict on the page
 
-    updated = client.get("/console/logs/", {"action": "app.update"}).content.decode()
+    updated = client.get("/console/logs/audit/", {"action": "app.update"}).content.decode()
     # Several URIs read as a list; a field gone and a field new say so.
     assert "https://a.example/cb, https://b.example/cb</del>" in updated
     assert 'roles</span>: <del><span class="visually-hidden">was </span>—</del>' in updated

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import connection
+from django.test import RequestFactory
 from django_tenants.utils import tenant_context
 
 from accounts.models import SignInEvent
+from accounts.services import account_delete_self, sign_in_event_insert, sign_in_record
 from audit.models import AuditEvent
 from tests.accounts.conftest import fresh_email, tenant_client
 from tests.accounts.test_lockout import LOCKED, fail
@@ -22,7 +25,8 @@ def test_admins_see_each_attempt_with_its_details(acme):
     body = page.content.decode()
     assert page.status_code == 200
     assert body.count(user.email) >= 2
-    assert "Success" in body and "wrong_password" in body
+    # Failure reasons read as text, not as the stored code.
+    assert "Success" in body and "Wrong password" in body and "wrong_password" not in body
     assert "curl/8" in body and "Sign-in log" in body
     # A guess at an unknown address says so, with what was typed.
     typed = fresh_email("nobody")
@@ -113,3 +117,55 @@ def test_token_rows_written_by_other_features_appear_too(acme):
         )  # fmt: skip
     body = acme.client(acme.admin).get("/console/logs/sign-ins/", {"q": "Billing"}).content.decode()
     assert "Billing API" in body and "token:client_credentials" in body
+
+
+def test_past_sign_ins_still_show_who_after_the_account_is_deleted(acme):
+    user = make_user(acme, display_name="Dana Deleted")
+    sign_in(tenant_client(acme), user.email, PASSWORD)
+    with tenant_context(acme.tenant):
+        account_delete_self(user=user)
+    body = acme.client(acme.admin).get("/console/logs/sign-ins/", {"q": user.email})
+    body = body.content.decode()
+    assert "Dana Deleted" in body and user.email in body and "account deleted" in body
+    assert "no such user" not in body
+    # The name finds the rows too, once the email is gone from the directory.
+    by_name = acme.client(acme.admin).get("/console/logs/sign-ins/", {"q": "Dana Deleted"})
+    assert user.email in by_name.content.decode()
+
+
+def test_a_wrong_emailed_code_is_logged_with_the_address_it_was_sent_to(acme):
+    user = make_user(acme)
+    unknown = fresh_email("unknown-code")
+    for email in (user.email, unknown):
+        client = tenant_client(acme)
+        client.post("/accounts/login/code/", {"email": email})
+        wrong = client.post("/accounts/login/code/confirm/", {"code": "000000"})
+        assert wrong.status_code == 200
+    console = acme.client(acme.admin)
+    known_page = console.get("/console/logs/sign-ins/", {"q": user.email, "result": "failure"})
+    known_body = known_page.content.decode()
+    assert f">{user.email}</a>" in known_body and "Wrong code" in known_body
+    unknown_page = console.get("/console/logs/sign-ins/", {"q": unknown, "result": "failure"})
+    unknown_body = unknown_page.content.decode()
+    assert f'{unknown} <span class="badge text-bg-light">no such user</span>' in unknown_body
+    assert "Wrong code" in unknown_body
+
+
+def test_token_endpoint_rows_keep_the_user_and_read_as_text(acme):
+    user = make_user(acme, display_name="Token Holder")
+    request = RequestFactory().post("/oauth2/token/")
+    with tenant_context(acme.tenant):
+        sql, parameters = sign_in_event_insert(
+            request=request, user=user, method="token", result="success", app_name="Portal"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, parameters)
+        sign_in_record(
+            request=request, method="token", result="failure", failure_reason="invalid_grant",
+            app_name="Portal",
+        )  # fmt: skip
+        user.delete()
+    body = acme.client(acme.admin).get("/console/logs/sign-ins/", {"q": "Portal"})
+    body = body.content.decode()
+    assert "Token Holder" in body and user.email in body
+    assert "Code or refresh token not valid" in body and "invalid_grant" not in body
