@@ -25,6 +25,7 @@ from guests.models import (
     OutboxEmail,
     RedemptionCode,
 )
+from guests.selectors import email_is_verified
 from guests.services.outbox import outbox_add
 from guests.services.policy import (
     can_invite,
@@ -250,16 +251,42 @@ def redemption_code_check(*, invitation: Invitation, code: str, now: datetime | 
     return "wrong"
 
 
+def _email_mark_verified(user) -> None:
+    """Redemption proved the address: it is the account's verified, primary address."""
+    from allauth.account.models import EmailAddress
+
+    address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+    if address is None:
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        return
+    EmailAddress.objects.filter(user=user).exclude(pk=address.pk).update(primary=False)
+    address.verified = True
+    address.primary = True
+    address.save(update_fields=["verified", "primary"])
+
+
 @transaction.atomic
 def invitation_accept(
-    *, invitation: Invitation, user=None, request=None, now: datetime | None = None
+    *,
+    invitation: Invitation,
+    user=None,
+    address_proven: bool = False,
+    request=None,
+    now: datetime | None = None,
 ):
     """The partner consented: create the guest (or link `user`, the existing account that
-    signed in with the invited address) and mark the invitation accepted. Returns the user."""
+    signed in with the invited address) and mark the invitation accepted. Returns the user.
+
+    The invited address must be proven: by the emailed code of this redemption
+    (`address_proven`), or by `user`'s own verified address. Whoever is CC'd on an invitation
+    could otherwise sign up with the invited address and accept it. A new guest is created
+    only after the code, so `user=None` implies it."""
     now = now or timezone.now()
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_redeemable(now):
         raise ValidationError(_("This invitation can no longer be accepted."))
+    if user is not None and not address_proven and not email_is_verified(user=user):
+        raise ValidationError(_("Confirm your email address with a code to accept."))
     User = get_user_model()
     if user is None:
         if User.objects.filter(email__iexact=invitation.email).exists():
@@ -276,6 +303,7 @@ def invitation_accept(
         )  # no password: guests sign in with their own identity or an email code
     elif user.email.lower() != invitation.email.lower():
         raise ValidationError(_("Signed in as a different address than the one invited."))
+    _email_mark_verified(user)
     guest_settings = guest_settings_get()
     sponsor = invitation.sponsors.first() or invitation.invited_by
     GuestProfile.objects.update_or_create(
