@@ -7,9 +7,11 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.formats import date_format
 from django_tenants.utils import tenant_context
 
 from accounts.models import SignInEvent
+from accounts.selectors import sign_up_attributes, user_flow_get
 from guests import services
 from guests.models import GuestProfile, GuestSettings, Invitation, OutboxEmail, RedemptionCode
 from tests.conftest import PASSWORD
@@ -202,6 +204,33 @@ def test_a_guest_who_redeemed_with_the_code_has_a_verified_address(acme):
         assert address.verified and address.primary and address.email == invitation.email
     page = partner.get("/account/").content.decode()
     assert ">verified<" in page and "not verified" not in page
+
+
+def test_my_account_of_a_guest_shows_the_invitation_not_the_customer_sign_up(acme):
+    with tenant_context(acme.tenant):
+        services.guest_settings_update(actor=acme.admin, access_days=90)
+        attribute_labels = [
+            attribute.label
+            for attribute in sign_up_attributes(user_flow_get())
+            if attribute.key != "displayName"
+        ]
+    assert attribute_labels  # acme's sign-up collects attributes from its customers
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    partner.post("/invite/code/verify/", {"code": code})
+    partner.post("/invite/consent/", {"decision": "accept"})
+
+    page = partner.get("/account/").content.decode()
+    assert "Guest access" in page and "Acme Corporation" in page
+    assert acme.admin.email in page  # who invited them
+    with tenant_context(acme.tenant):
+        expires = GuestProfile.objects.get(user__email=invitation.email).access_expires_at
+    assert date_format(expires, "DATE_FORMAT") in page
+    assert "Set a password" not in page and "With a code emailed to you" in page
+    for label in attribute_labels:
+        assert f">{label}<" not in page
+    edit = partner.get("/account/profile/").content.decode()
+    assert 'name="attr_displayName"' in edit and "attr_givenName" not in edit
 
 
 def test_five_wrong_codes_use_up_the_code(acme):
