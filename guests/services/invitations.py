@@ -29,6 +29,7 @@ from guests.selectors import email_is_verified
 from guests.services.outbox import outbox_add
 from guests.services.policy import (
     can_invite,
+    domain_problem,
     email_problem,
     guest_settings_get,
     invitation_expiry,
@@ -99,6 +100,13 @@ def invitation_create(
             errors["cc_recipients"] = [
                 _("%(address)s is not a valid address.") % {"address": address}
             ]
+            continue
+        # A copy goes outside the directory too: the same domain lists apply to it.
+        if problem := domain_problem(address, guest_settings):
+            errors["cc_recipients"] = [
+                _("%(address)s cannot get a copy. %(reason)s")
+                % {"address": address, "reason": problem}
+            ]
     if user_type not in Invitation.UserType.values:
         errors["user_type"] = [_("Choose Guest or Member.")]
     elif user_type == Invitation.UserType.MEMBER and not (
@@ -132,6 +140,10 @@ def invitation_create(
     invitation.sponsors.set(sponsors)
     if send_email:
         _invitation_email_add(invitation, token, now=now)
+        for address in invitation.cc_recipients:
+            outbox_add(
+                kind=OutboxEmail.Kind.INVITATION_COPY, to=address, invitation=invitation, now=now
+            )
     audit_record(
         actor=invited_by or invitation.invited_by_label,
         action="invitation.create",
