@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.accounts.conftest import tenant_client
+from tests.accounts.conftest import fresh_email, tenant_client
 from tests.accounts.test_sign_in import make_user, sign_in
 from tests.conftest import PASSWORD
 
@@ -142,3 +142,16 @@ def test_signed_in_pages_use_our_words_and_a_readable_device(acme):
     logout = client.get("/accounts/logout/").content.decode()
     assert heading(logout) == "Sign out" and ">Sign out</button>" in logout
     assert_our_wording(logout)
+
+
+def test_after_sign_up_the_page_says_once_where_the_link_went(acme):
+    email = fresh_email()
+    response = tenant_client(acme).post(
+        "/accounts/signup/",
+        {"email": email, "password1": "a brand new passphrase for today", "accept_terms": "on"},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert heading(body) == "Check your email"
+    assert body.count(email) == 1
+    assert len(re.findall(r"(?i)\b(?:sent|emailed)\b", body)) == 1
