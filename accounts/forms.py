@@ -226,3 +226,40 @@ class AddEmailForm(allauth_forms.AddEmailForm):
                 _("Verify your current email address first: send yourself the link below.")
             )
         return cleaned_data
+
+
+class _OwnLabels:
+    """allauth's password forms in our words: sentence-case labels, and no placeholder that
+    repeats the label."""
+
+    labels: dict = {}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.widget.attrs.pop("placeholder", None)
+            if name in self.labels:
+                field.label = self.labels[name]
+
+
+_PASSWORD_LABELS = {
+    "oldpassword": gettext_lazy("Current password"),
+    "password1": gettext_lazy("New password"),
+    "password2": gettext_lazy("Confirm new password"),
+}
+
+
+class ChangePasswordForm(_OwnLabels, allauth_forms.ChangePasswordForm):
+    labels = _PASSWORD_LABELS
+
+
+class SetPasswordForm(_OwnLabels, allauth_forms.SetPasswordForm):
+    labels = _PASSWORD_LABELS
+
+
+class ResetPasswordKeyForm(_OwnLabels, allauth_forms.ResetPasswordKeyForm):
+    labels = _PASSWORD_LABELS
+
+
+class ReauthenticateForm(_OwnLabels, allauth_forms.ReauthenticateForm):
+    pass

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import selectors, services
 from accounts.forms import ProfileForm, attribute_values
+from guests import selectors as guest_selectors
 
 # The consent-revocation page of the OpenID Connect provider, linked when it exists.
 APPS_PAGE_PATH = "/account/apps/"
@@ -21,17 +22,27 @@ def home(request):
     return render(request, "accounts/home.html")
 
 
+def _profile_attributes(request) -> list:
+    """The attributes a user keeps on their profile: those the tenant's sign-up collects from
+    its customers. A guest was invited, never signed up: only the display name is theirs."""
+    if request.user.user_type == request.user.UserType.GUEST:
+        return []
+    return selectors.sign_up_attributes(selectors.user_flow_for(request))
+
+
 @login_required
 def my_account(request):
     user = request.user
-    flow = selectors.user_flow_for(request)
-    attributes = selectors.sign_up_attributes(flow)
+    attributes = _profile_attributes(request)
     profile = [(attribute.label, _profile_value(user, attribute.key)) for attribute in attributes]
     lists = selectors.my_account_lists(user, current_session_key=request.session.session_key)
+    is_guest = user.user_type == user.UserType.GUEST
     return render(
         request,
         "accounts/my_account.html",
         {
+            "is_guest": is_guest,
+            "guest_profile": guest_selectors.guest_profile_for(user) if is_guest else None,
             "profile": profile,
             "email_verified": lists.email_verified,
             "sessions": lists.sessions,
@@ -45,8 +56,7 @@ def my_account(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile_edit(request):
-    flow = selectors.user_flow_for(request)
-    attributes = selectors.sign_up_attributes(flow)
+    attributes = _profile_attributes(request)
     form = ProfileForm(request.POST or None, user=request.user, attributes=attributes)
     if request.method == "POST" and form.is_valid():
         services.profile_update(

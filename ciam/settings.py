@@ -339,6 +339,10 @@ ACCOUNT_FORMS = {
     "request_login_code": "accounts.forms.RequestLoginCodeForm",
     "confirm_login_code": "accounts.forms.ConfirmLoginCodeForm",
     "add_email": "accounts.forms.AddEmailForm",
+    "change_password": "accounts.forms.ChangePasswordForm",
+    "set_password": "accounts.forms.SetPasswordForm",
+    "reset_password_from_key": "accounts.forms.ResetPasswordKeyForm",
+    "reauthenticate": "accounts.forms.ReauthenticateForm",
 }
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False

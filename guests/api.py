@@ -20,6 +20,7 @@ from ciam.api import app_token_claims
 from ciam.api import error_response as _error
 from guests import selectors, services
 from guests.models import Invitation
+from oidc.models import Application
 
 FIELD_NAMES = {
     "email": "invitedUserEmailAddress",
@@ -49,7 +50,14 @@ def _authenticate(request) -> tuple[str | None, bool]:
     claims = app_token_claims(request)
     if claims is None:
         return None, False
-    return f"app {claims.get('client_id', '')}", INVITE_PERMISSION in (claims.get("roles") or [])
+    return _app_name(claims.get("client_id", "")), INVITE_PERMISSION in (claims.get("roles") or [])
+
+
+def _app_name(client_id: str) -> str:
+    """The app's display name: it signs the invitation email, where a client id means nothing
+    to the person invited."""
+    name = Application.objects.filter(client_id=client_id).values_list("name", flat=True).first()
+    return name or f"app {client_id}"
 
 
 def _caller_required(view):

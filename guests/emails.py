@@ -28,13 +28,22 @@ def build_message(
     invitation = outbox.invitation
     context = {"tenant_name": tenant.name, "invitation": invitation}
     language = invitation.language if invitation is not None else settings.LANGUAGE_CODE
+    if invitation is not None:
+        context["inviter"] = _inviter_name(invitation)
     if outbox.kind == OutboxEmail.Kind.INVITATION:
         if "token" not in outbox.payload:
             return None
         context["redeem_url"] = f"{base_url}/invite/{outbox.payload['token']}/"
         template = "guests/email/invitation"
-        subject_text = _("%(inviter)s invited you to %(tenant)s")
-        subject_values = {"inviter": invitation.invited_by_label, "tenant": tenant.name}
+        subject_text = _("%(tenant)s invited you to access applications within their organization")
+        subject_values = {"tenant": tenant.name}
+    elif outbox.kind == OutboxEmail.Kind.INVITATION_COPY:
+        # Never the link: only the invited address may redeem the invitation.
+        template = "guests/email/invitation_copy"
+        subject_text = _(
+            "%(tenant)s invited %(email)s to access applications within their organization"
+        )
+        subject_values = {"tenant": tenant.name, "email": invitation.email}
     elif outbox.kind == OutboxEmail.Kind.REDEMPTION_CODE:
         if "code" not in outbox.payload:
             return None
@@ -56,17 +65,26 @@ def build_message(
         subject = str(subject_text) % subject_values
         text = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
-    cc = invitation.cc_recipients if outbox.kind == OutboxEmail.Kind.INVITATION else []
     message = EmailMultiAlternatives(
         subject=subject.replace("\n", " "),
         body=text,
         to=[outbox.to],
-        cc=cc,
         headers={"Message-ID": outbox.message_id},
         connection=connection_,
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+def _inviter_name(invitation) -> str:
+    """Who sent the invitation, as the invitee knows them: a person's name and address, or
+    the name of the app or API key that called the API."""
+    person = invitation.invited_by
+    if person is None:
+        return invitation.invited_by_label
+    if person.display_name:
+        return f"{person.display_name} ({person.email})"
+    return person.email
 
 
 def _prerendered_message(outbox: OutboxEmail, connection_) -> EmailMultiAlternatives | None:

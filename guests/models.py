@@ -165,6 +165,8 @@ class OutboxEmail(models.Model):
 
     class Kind(models.TextChoices):
         INVITATION = "invitation", _("Invitation")
+        # The copy a CC recipient gets: it tells them about the invitation, without its link.
+        INVITATION_COPY = "invitation_copy", _("Invitation copy")
         REDEMPTION_CODE = "redemption_code", _("Redemption code")
         SPONSOR_REMINDER = "sponsor_reminder", _("Sponsor reminder")
         # Rendered by accounts (verification, sign-in code, reset, notices): the payload holds

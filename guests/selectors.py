@@ -2,10 +2,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from allauth.account.models import EmailAddress
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from guests.models import ApiKey, BulkInvitation, GuestProfile, Invitation, OutboxEmail
 from tenants.selectors import active_tenant_schemas_where
+
+
+def email_is_verified(*, user) -> bool:
+    """Whether `user`'s own address was proven (a link, a code, an earlier redemption)."""
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
 
 def invitation_list(

@@ -26,7 +26,7 @@ from accounts.services import sign_in_record
 from audit.services import client_ip
 from ciam.csp import form_action_allow
 from ciam.forms import add_service_errors
-from guests import services
+from guests import selectors, services
 from guests.forms import CodeForm, HostedInvitationForm
 from guests.models import GuestProfile, Invitation
 
@@ -186,11 +186,15 @@ def consent(request):
         return _invalid(request)
     # The existing account's own sign-in was logged by the sign-in flow; this row records
     # what the invitation step decided.
-    method = "email_code" if state.get("verified") else "invitation"
-    if not state.get("verified"):
+    proven_by_code = bool(state.get("verified"))
+    method = "email_code" if proven_by_code else "invitation"
+    signed_in_as_invited = (
+        request.user.is_authenticated and request.user.email.lower() == invitation.email.lower()
+    )
+    if not proven_by_code:
         if not request.user.is_authenticated:
             return _invalid(request)
-        if request.user.email.lower() != invitation.email.lower():
+        if not signed_in_as_invited:
             sign_in_record(
                 request=request,
                 user=request.user,
@@ -204,8 +208,13 @@ def consent(request):
                 {"invitation": invitation},
                 status=403,
             )
+        if not selectors.email_is_verified(user=request.user):
+            # An account whose address was never proven (anyone CC'd could have signed up
+            # with it) proves it now, with a code sent to the invited address.
+            return render(request, "guests/redeem_prove_address.html", {"invitation": invitation})
     if (
-        state.get("verified")
+        proven_by_code
+        and not signed_in_as_invited
         and get_user_model().objects.filter(email__iexact=invitation.email).exists()
     ):
         # An account with this address exists now: an emailed code must not open it (it would
@@ -227,14 +236,13 @@ def consent(request):
         if guest_settings.terms_required and not request.POST.get("accept_terms"):
             error = _("Accept the terms of use to continue.")
         else:
-            existing = (
-                request.user
-                if request.user.is_authenticated and not state.get("verified")
-                else None
-            )
+            existing = request.user if signed_in_as_invited else None
             try:
                 user = services.invitation_accept(
-                    invitation=invitation, user=existing, request=request
+                    invitation=invitation,
+                    user=existing,
+                    address_proven=proven_by_code,
+                    request=request,
                 )
             except ValidationError:
                 return _invalid(request)

@@ -25,9 +25,11 @@ from guests.models import (
     OutboxEmail,
     RedemptionCode,
 )
+from guests.selectors import email_is_verified
 from guests.services.outbox import outbox_add
 from guests.services.policy import (
     can_invite,
+    domain_problem,
     email_problem,
     guest_settings_get,
     invitation_expiry,
@@ -98,6 +100,13 @@ def invitation_create(
             errors["cc_recipients"] = [
                 _("%(address)s is not a valid address.") % {"address": address}
             ]
+            continue
+        # A copy goes outside the directory too: the same domain lists apply to it.
+        if problem := domain_problem(address, guest_settings):
+            errors["cc_recipients"] = [
+                _("%(address)s cannot get a copy. %(reason)s")
+                % {"address": address, "reason": problem}
+            ]
     if user_type not in Invitation.UserType.values:
         errors["user_type"] = [_("Choose Guest or Member.")]
     elif user_type == Invitation.UserType.MEMBER and not (
@@ -131,6 +140,10 @@ def invitation_create(
     invitation.sponsors.set(sponsors)
     if send_email:
         _invitation_email_add(invitation, token, now=now)
+        for address in invitation.cc_recipients:
+            outbox_add(
+                kind=OutboxEmail.Kind.INVITATION_COPY, to=address, invitation=invitation, now=now
+            )
     audit_record(
         actor=invited_by or invitation.invited_by_label,
         action="invitation.create",
@@ -250,16 +263,42 @@ def redemption_code_check(*, invitation: Invitation, code: str, now: datetime | 
     return "wrong"
 
 
+def _email_mark_verified(user) -> None:
+    """Redemption proved the address: it is the account's verified, primary address."""
+    from allauth.account.models import EmailAddress
+
+    address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+    if address is None:
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        return
+    EmailAddress.objects.filter(user=user).exclude(pk=address.pk).update(primary=False)
+    address.verified = True
+    address.primary = True
+    address.save(update_fields=["verified", "primary"])
+
+
 @transaction.atomic
 def invitation_accept(
-    *, invitation: Invitation, user=None, request=None, now: datetime | None = None
+    *,
+    invitation: Invitation,
+    user=None,
+    address_proven: bool = False,
+    request=None,
+    now: datetime | None = None,
 ):
     """The partner consented: create the guest (or link `user`, the existing account that
-    signed in with the invited address) and mark the invitation accepted. Returns the user."""
+    signed in with the invited address) and mark the invitation accepted. Returns the user.
+
+    The invited address must be proven: by the emailed code of this redemption
+    (`address_proven`), or by `user`'s own verified address. Whoever is CC'd on an invitation
+    could otherwise sign up with the invited address and accept it. A new guest is created
+    only after the code, so `user=None` implies it."""
     now = now or timezone.now()
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_redeemable(now):
         raise ValidationError(_("This invitation can no longer be accepted."))
+    if user is not None and not address_proven and not email_is_verified(user=user):
+        raise ValidationError(_("Confirm your email address with a code to accept."))
     User = get_user_model()
     if user is None:
         if User.objects.filter(email__iexact=invitation.email).exists():
@@ -276,6 +315,7 @@ def invitation_accept(
         )  # no password: guests sign in with their own identity or an email code
     elif user.email.lower() != invitation.email.lower():
         raise ValidationError(_("Signed in as a different address than the one invited."))
+    _email_mark_verified(user)
     guest_settings = guest_settings_get()
     sponsor = invitation.sponsors.first() or invitation.invited_by
     GuestProfile.objects.update_or_create(

@@ -80,14 +80,14 @@ def test_forgot_password_from_the_sign_in_page(page, acme_live, running_server, 
     assert axe_violations(page) == []
     page.get_by_role("link", name="Forgot your password?").click()
     page.get_by_label("Email").fill(email)
-    page.get_by_role("button", name="Reset My Password").click()
+    page.get_by_role("button", name="Send a reset link").click()
     page.wait_for_url("**/accounts/password/reset/done/")
 
     (message,) = mailbox.wait_for(email)
     page.goto(link_in(message))
-    page.get_by_label("New Password (again)").fill(NEW_PASSWORD)
+    page.get_by_label("Confirm new password").fill(NEW_PASSWORD)
     page.locator("#id_password1").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Change Password").click()
+    page.get_by_role("button", name="Reset password").click()
     page.wait_for_url("**/accounts/password/reset/key/done/")
 
     page.goto(running_server.url(acme_live.host, "/accounts/login/"))

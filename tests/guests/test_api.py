@@ -7,7 +7,8 @@ import json
 from django_tenants.utils import tenant_context
 
 from guests import services
-from guests.models import ApiKey, Invitation
+from guests.emails import build_message
+from guests.models import ApiKey, Invitation, OutboxEmail
 from tests.guests.conftest import unique_email
 
 
@@ -55,7 +56,10 @@ def test_create_returns_the_redeem_url_and_status(acme):
         invitation = Invitation.objects.get(public_id=body["id"])
         assert invitation.cc_recipients == ["copy@partner.example"]
         assert invitation.invited_by_label == "API key Partner portal"
-        assert invitation.emails.count() == 1
+        assert invitation.emails.filter(kind="invitation").count() == 1
+        assert [copy.to for copy in invitation.emails.filter(kind="invitation_copy")] == [
+            "copy@partner.example"
+        ]
 
     detail = acme.client().get(
         f"/api/v1/invitations/{body['id']}", HTTP_AUTHORIZATION=f"Bearer {key}"
@@ -177,7 +181,7 @@ def test_a_daemon_app_with_user_invite_all_invites_with_its_client_credentials_t
     assert response.status_code == 201, response.content
     with tenant_context(acme.tenant):
         invitation = Invitation.objects.get(public_id=response.json()["id"])
-        assert invitation.invited_by_label == f"app {allowed.client_id}"
+        assert invitation.invited_by_label == "CRM"
 
     # Without the permission: 403; acme's token at globex: 401.
     plain = register_app(acme, app_type="daemon", name="Reporting")
@@ -185,3 +189,29 @@ def test_a_daemon_app_with_user_invite_all_invites_with_its_client_credentials_t
     other = {**body, "invitedUserEmailAddress": unique_email()}
     assert post(acme, plain_token["access_token"], other).status_code == 403
     assert post(globex, token["access_token"], other).status_code == 401
+
+
+def test_an_invitation_an_app_sends_names_the_tenant_and_the_app_not_its_client_id(acme):
+    from tests.oidc.conftest import Flow, register_app
+
+    app = register_app(acme, app_type="daemon", permissions=["User.Invite.All"], name="CRM")
+    _status, token = Flow(acme).token(app, {"grant_type": "client_credentials"})
+    email = unique_email()
+    response = post(
+        acme,
+        token["access_token"],
+        {
+            "invitedUserEmailAddress": email,
+            "inviteRedirectUrl": "https://a.example/",
+            "sendInvitationMessage": True,
+        },
+    )
+    assert response.status_code == 201, response.content
+    with tenant_context(acme.tenant):
+        message = build_message(OutboxEmail.objects.get(to=email, kind="invitation"))
+    html = message.alternatives[0][0]
+    assert message.subject == (
+        "Acme Corporation invited you to access applications within their organization"
+    )
+    assert "Invited by: CRM" in message.body and "Invited by: CRM" in html
+    assert app.client_id not in message.subject + message.body + html

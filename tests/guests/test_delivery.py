@@ -63,9 +63,11 @@ def test_invitation_from_the_console_arrives_branded_with_a_link_on_the_primary_
     assert response.status_code == 302
 
     (message,) = mailbox.wait_for(email)
-    assert "Acme Corporation" in message["Subject"]
-    assert "admin@acme.test" in message["Subject"]
+    assert message["Subject"] == (
+        "Acme Corporation invited you to access applications within their organization"
+    )
     text, html = body_text(message), body_html(message)
+    assert "Invited by: admin@acme.test" in text and "admin@acme.test" in html
     assert "Welcome to the supplier portal!" in text and "Welcome to the supplier portal!" in html
     token = link_token(message)
     assert f"http://acme.localhost/invite/{token}/" in text

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.formats import date_format
 from django_tenants.utils import tenant_context
 
 from accounts.models import SignInEvent
+from accounts.selectors import sign_up_attributes, user_flow_get
 from guests import services
-from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
+from guests.models import GuestProfile, GuestSettings, Invitation, OutboxEmail, RedemptionCode
 from tests.conftest import PASSWORD
 from tests.guests.conftest import email_code, link_token, unique_email
 
@@ -131,6 +134,9 @@ def test_an_existing_account_with_the_invited_address_accepts_after_signing_in(a
     invitation, token = invite(acme)
     with tenant_context(acme.tenant):
         existing = get_user_model().objects.create_user(email=invitation.email, password=PASSWORD)
+        EmailAddress.objects.create(
+            user=existing, email=existing.email, verified=True, primary=True
+        )
     partner = acme.client()
     response = partner.post(f"/invite/{token}/account/")
     assert response["Location"].startswith("/accounts/login/?next=%2Finvite%2Fconsent%2F")
@@ -154,6 +160,77 @@ def _start_with_code(world, token):
         # Without a worker in this test, the code is read where the worker would read it.
         code = OutboxEmail.objects.filter(kind="redemption_code").latest("id").payload["code"]
     return partner, code
+
+
+def test_an_unverified_account_with_the_invited_address_accepts_only_after_the_code(acme):
+    invitation, token = invite(acme)
+    with tenant_context(acme.tenant):
+        # Someone CC'd on the invitation signed up with the invited address, never verified.
+        squatter = get_user_model().objects.create_user(email=invitation.email, password=PASSWORD)
+    partner = acme.client()
+    with tenant_context(acme.tenant):
+        partner.force_login(squatter)
+    assert partner.post(f"/invite/{token}/account/")["Location"] == "/invite/consent/"
+    page = partner.get("/invite/consent/").content.decode()
+    assert "Confirm your email address" in page and "Join Acme Corporation" not in page
+    refused = partner.post("/invite/consent/", {"decision": "accept"})
+    assert refused.status_code == 200 and "Confirm your email address" in refused.content.decode()
+    with tenant_context(acme.tenant):
+        invitation.refresh_from_db()
+        assert invitation.status == "PendingAcceptance"
+        assert not GuestProfile.objects.filter(user=squatter).exists()
+
+    # The owner of the address gets the code and accepts with the same account.
+    assert partner.post("/invite/code/resend/")["Location"] == "/invite/code/verify/"
+    with tenant_context(acme.tenant):
+        code = OutboxEmail.objects.filter(kind="redemption_code").latest("id").payload["code"]
+    assert partner.post("/invite/code/verify/", {"code": code})["Location"] == "/invite/consent/"
+    response = partner.post("/invite/consent/", {"decision": "accept"})
+    assert response["Location"] == "https://app.acme.example/welcome"
+    with tenant_context(acme.tenant):
+        invitation.refresh_from_db()
+        assert invitation.status == "Accepted" and invitation.guest == squatter
+        assert EmailAddress.objects.filter(user=squatter, verified=True, primary=True).exists()
+
+
+def test_a_guest_who_redeemed_with_the_code_has_a_verified_address(acme):
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    partner.post("/invite/code/verify/", {"code": code})
+    assert partner.post("/invite/consent/", {"decision": "accept"}).status_code == 302
+    with tenant_context(acme.tenant):
+        guest = get_user_model().objects.get(email=invitation.email)
+        address = EmailAddress.objects.get(user=guest)
+        assert address.verified and address.primary and address.email == invitation.email
+    page = partner.get("/account/").content.decode()
+    assert ">verified<" in page and "not verified" not in page
+
+
+def test_my_account_of_a_guest_shows_the_invitation_not_the_customer_sign_up(acme):
+    with tenant_context(acme.tenant):
+        services.guest_settings_update(actor=acme.admin, access_days=90)
+        attribute_labels = [
+            attribute.label
+            for attribute in sign_up_attributes(user_flow_get())
+            if attribute.key != "displayName"
+        ]
+    assert attribute_labels  # acme's sign-up collects attributes from its customers
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    partner.post("/invite/code/verify/", {"code": code})
+    partner.post("/invite/consent/", {"decision": "accept"})
+
+    page = partner.get("/account/").content.decode()
+    assert "Guest access" in page and "Acme Corporation" in page
+    assert acme.admin.email in page  # who invited them
+    with tenant_context(acme.tenant):
+        expires = GuestProfile.objects.get(user__email=invitation.email).access_expires_at
+    assert date_format(expires, "DATE_FORMAT") in page
+    assert "Set a password" not in page and "With a code emailed to you" in page
+    for label in attribute_labels:
+        assert f">{label}<" not in page
+    edit = partner.get("/account/profile/").content.decode()
+    assert 'name="attr_displayName"' in edit and "attr_givenName" not in edit
 
 
 def test_five_wrong_codes_use_up_the_code(acme):

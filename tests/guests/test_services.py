@@ -11,6 +11,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.roles import AdminRole
 from guests import services
+from guests.emails import build_message
 from guests.models import GuestSettings, Invitation, OutboxEmail
 from tests.guests.conftest import unique_email
 
@@ -57,6 +58,50 @@ def test_allow_list_refuses_other_domains(acme):
             services.invitation_create(
                 invited_by=acme.admin, email="a@other.example", redirect_url="https://a.example/"
             )
+
+
+@pytest.mark.parametrize(
+    ("domain_mode", "copy_to"),
+    [
+        (GuestSettings.DomainMode.DENY, "boss@sub.rival.example"),
+        (GuestSettings.DomainMode.ALLOW, "boss@other.example"),
+    ],
+)
+def test_copies_obey_the_domain_lists(acme, domain_mode, copy_to):
+    listed = "rival.example" if domain_mode == GuestSettings.DomainMode.DENY else "ok.example"
+    with tenant_context(acme.tenant):
+        services.guest_settings_update(actor=acme.admin, domain_mode=domain_mode, domains=[listed])
+        email = unique_email(domain="ok.example")
+        with pytest.raises(ValidationError) as caught:
+            services.invitation_create(
+                invited_by=acme.admin,
+                email=email,
+                redirect_url="https://a.example/",
+                cc_recipients=[copy_to],
+            )
+        assert copy_to in caught.value.message_dict["cc_recipients"][0]
+        assert not Invitation.objects.filter(email=email).exists()
+        assert not OutboxEmail.objects.filter(to=copy_to).exists()
+
+
+def test_a_copy_never_holds_the_link_the_invitee_gets_it(acme):
+    with tenant_context(acme.tenant):
+        invitation = services.invitation_create(
+            invited_by=acme.admin,
+            email="pat@partner.example",
+            redirect_url="https://a.example/",
+            message="Welcome aboard",
+            cc_recipients=["boss@partner.example"],
+        )
+        token = invitation.redeem_url.rstrip("/").rsplit("/", 1)[1]
+        invitee = build_message(OutboxEmail.objects.get(to="pat@partner.example"))
+        copy = build_message(OutboxEmail.objects.get(to="boss@partner.example"))
+    assert invitee.to == ["pat@partner.example"] and not invitee.cc
+    assert token in invitee.body and token in invitee.alternatives[0][0]
+    assert copy.to == ["boss@partner.example"] and not copy.cc
+    copy_text = copy.subject + copy.body + copy.alternatives[0][0]
+    assert token not in copy_text and "/invite/" not in copy_text
+    assert "pat@partner.example" in copy.subject and "Welcome aboard" in copy.body
 
 
 def test_existing_user_and_pending_duplicate_are_refused(acme):
