@@ -25,6 +25,12 @@ class ApplicationForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    home_url = forms.CharField(
+        label=_("Home page URL"),
+        required=False,
+        max_length=2000,
+        help_text=_("Where the app's users start. Members who invite may send guests here."),
+    )
     is_first_party = forms.BooleanField(
         label=_("First-party app (made by us: no consent screen)"), required=False, initial=True
     )
@@ -50,6 +56,14 @@ class ApplicationForm(forms.Form):
         label=_("Directory API permissions (daemon apps)"),
         choices=list(DIRECTORY_PERMISSIONS.items()),
         required=False,
+        help_text=_(
+            "You grant only what your roles allow: User.Read.All needs User administrator, "
+            "User.Invite.All Guest inviter or User administrator (Global administrators "
+            "grant both). The app acts with your authority: it invites only while you may "
+            "invite (the directory's “who can invite” setting applies), invites members "
+            "only if you are a User administrator, and the permission stops working if you "
+            "lose the role or leave, until another admin holding it saves the app again."
+        ),
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -60,6 +74,7 @@ class ApplicationForm(forms.Form):
             "app_type": application.app_type,
             "redirect_uris": "\n".join(application.redirect_uris.split()),
             "post_logout_redirect_uris": "\n".join(application.post_logout_redirect_uris.split()),
+            "home_url": application.home_url,
             "is_first_party": application.is_first_party,
             "access_token_lifetime": application.access_token_lifetime,
             "id_token_lifetime": application.id_token_lifetime,

@@ -19,10 +19,18 @@ from django.utils.translation import gettext_lazy
 from jwcrypto import jwk
 from oauth2_provider.models import AccessToken, RefreshToken
 
+from accounts.roles import holds_permission_roles, permission_roles_label
 from audit.services import audit_record
 from oidc import keys
 from oidc.clients import clients_forget
-from oidc.models import Application, AppRole, ClientSecret, Consent, SigningKey
+from oidc.models import (
+    ApiPermissionGrant,
+    Application,
+    AppRole,
+    ClientSecret,
+    Consent,
+    SigningKey,
+)
 from oidc.secrets import secret_digest, secret_generate
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
@@ -125,6 +133,7 @@ def _app_fields(
     refresh_token_lifetime: int,
     api_permissions: list[str],
     claim_mappings: str = "",
+    home_url: str = "",
 ) -> dict:
     errors: dict[str, list[str]] = {}
     name = name.strip()
@@ -136,6 +145,9 @@ def _app_fields(
     post_logout_redirect_uris = _clean_uris(
         post_logout_redirect_uris, "post_logout_redirect_uris", errors
     )
+    home_url = home_url.strip()
+    if home_url and (problem := redirect_uri_problem(home_url)):
+        errors["home_url"] = [problem]
     if (
         app_type != Application.AppType.DAEMON
         and not redirect_uris
@@ -156,6 +168,7 @@ def _app_fields(
         else Application.GRANT_AUTHORIZATION_CODE,
         "redirect_uris": redirect_uris if app_type != Application.AppType.DAEMON else "",
         "post_logout_redirect_uris": post_logout_redirect_uris,
+        "home_url": home_url if app_type != Application.AppType.DAEMON else "",
         "is_first_party": is_first_party,
         "skip_authorization": is_first_party,
         "access_token_lifetime": _clean_lifetime(
@@ -183,6 +196,7 @@ def _snapshot(application: Application) -> dict:
         "app_type": application.app_type,
         "redirect_uris": application.redirect_uris,
         "post_logout_redirect_uris": application.post_logout_redirect_uris,
+        "home_url": application.home_url,
         "is_first_party": application.is_first_party,
         "access_token_lifetime": application.access_token_lifetime,
         "id_token_lifetime": application.id_token_lifetime,
@@ -201,6 +215,7 @@ def application_create(*, actor, request=None, **values) -> tuple[Application, s
         actor=actor, action="app.create", target=application, after=_snapshot(application),
         request=request,
     )  # fmt: skip
+    _permission_grants_apply(application=application, actor=actor, before=set(), request=request)
     secret = None
     if application.is_confidential:
         _record, secret = client_secret_create(
@@ -221,7 +236,62 @@ def application_update(*, application: Application, actor, request=None, **value
         actor=actor, action="app.update", target=application, before=before,
         after=_snapshot(application), request=request,
     )  # fmt: skip
+    _permission_grants_apply(
+        application=application, actor=actor, before=set(before["api_permissions"]),
+        request=request,
+    )  # fmt: skip
     return application
+
+
+def _permission_grants_apply(*, application: Application, actor, before: set, request) -> None:
+    """Record who grants each directory permission of `application`. Adding a permission
+    needs the roles it stands for. A permission kept from before stays with the admin who
+    granted it; if that grant no longer stands, an admin holding the roles renews it by
+    saving the app. Removed permissions lose their grant."""
+    wanted = set(application.api_permissions)
+    grants = {
+        grant.permission: grant
+        for grant in application.permission_grants.select_related("granted_by")
+    }
+    refused = []
+    for permission in sorted(wanted):
+        grant = grants.get(permission)
+        if (
+            permission in before
+            and grant is not None
+            and holds_permission_roles(grant.granted_by, permission)
+        ):
+            continue
+        if not holds_permission_roles(actor, permission):
+            if permission not in before:
+                refused.append(permission)
+            continue
+        ApiPermissionGrant.objects.update_or_create(
+            application=application,
+            permission=permission,
+            defaults={"granted_by": actor, "granted_at": timezone.now()},
+        )
+        audit_record(
+            actor=actor, action="app.permission.grant", target=application,
+            after={"permission": permission}, request=request,
+        )  # fmt: skip
+    if refused:
+        raise ValidationError(
+            {
+                "api_permissions": [
+                    _("Granting %(permission)s needs the %(roles)s role.")
+                    % {"permission": permission, "roles": permission_roles_label(permission)}
+                    for permission in refused
+                ]
+            }
+        )
+    for permission, grant in grants.items():
+        if permission not in wanted:
+            grant.delete()
+            audit_record(
+                actor=actor, action="app.permission.revoke", target=application,
+                before={"permission": permission}, request=request,
+            )  # fmt: skip
 
 
 @transaction.atomic
@@ -246,6 +316,14 @@ def client_secret_create(
     """Add a secret. At most two are active, so a rotation overlaps old and new."""
     if not application.is_confidential:
         raise ValidationError(_("Only web and daemon apps have client secrets."))
+    # A secret lets its holder act as the app: only an admin who could grant the app's
+    # directory permissions may make one.
+    for permission in application.api_permissions:
+        if not holds_permission_roles(actor, permission):
+            raise ValidationError(
+                _("This app holds %(permission)s: a new secret needs the %(roles)s role.")
+                % {"permission": permission, "roles": permission_roles_label(permission)}
+            )
     active = application.secrets.filter(expires_at__gt=timezone.now()).count()
     if active >= 2:
         raise ValidationError(
