@@ -134,6 +134,11 @@ def _parse(body: dict) -> dict:
     reset = body.get("resetRedemption", False)
     if not isinstance(reset, bool):
         raise ValidationError({"resetRedemption": ["Must be true or false."]})
+    expiry_days = body.get("expiryDays")
+    if expiry_days is not None and (
+        isinstance(expiry_days, bool) or not isinstance(expiry_days, int)
+    ):
+        raise ValidationError({"expiryDays": ["Must be a whole number of days."]})
     sponsors = body.get("invitedUserSponsors") or []
     if not isinstance(sponsors, list):
         raise ValidationError({"invitedUserSponsors": ["Must be a list."]})
@@ -155,6 +160,7 @@ def _parse(body: dict) -> dict:
         "user_type": _text(body, "invitedUserType", Invitation.UserType.GUEST),
         "sponsors": users,
         "send_email": send,
+        "expiry_days": expiry_days,
         "reset": reset,
     }
 

@@ -149,7 +149,7 @@ def redirect_problem(redirect_url: str, *, inviter) -> str | None:
 def invitation_expiry(
     guest_settings: GuestSettings, expiry_days: int | None, now: datetime
 ) -> datetime:
-    days = expiry_days or guest_settings.default_expiry_days
+    days = guest_settings.default_expiry_days if expiry_days is None else expiry_days
     if not 1 <= days <= min(guest_settings.max_expiry_days, MAX_EXPIRY_DAYS):
         raise ValidationError(
             {

@@ -185,3 +185,29 @@ def test_a_daemon_app_with_user_invite_all_invites_with_its_client_credentials_t
     other = {**body, "invitedUserEmailAddress": unique_email()}
     assert post(acme, plain_token["access_token"], other).status_code == 403
     assert post(globex, token["access_token"], other).status_code == 401
+
+
+def test_expiry_days_is_honoured_within_the_tenants_maximum(acme):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    key = api_key(acme)
+    with tenant_context(acme.tenant):
+        services.guest_settings_update(actor=acme.admin, max_expiry_days=10, default_expiry_days=5)
+    base = {"inviteRedirectUrl": "https://a.example/"}
+    response = post(acme, key, {**base, "invitedUserEmailAddress": unique_email(), "expiryDays": 2})
+    assert response.status_code == 201
+    with tenant_context(acme.tenant):
+        invitation = Invitation.objects.get(public_id=response.json()["id"])
+        lifetime = invitation.expires_at - invitation.created_at
+        assert lifetime == timedelta(days=2)
+        assert invitation.expires_at < timezone.now() + timedelta(days=3)
+    for value in (11, 0, -1, "3", 2.5, True):
+        email = unique_email()
+        refused = post(acme, key, {**base, "invitedUserEmailAddress": email, "expiryDays": value})
+        assert refused.status_code == 400, value
+        error = refused.json()["error"]
+        assert error["code"] == "invalidField" and error["field"] == "expiryDays", value
+        with tenant_context(acme.tenant):
+            assert not Invitation.objects.filter(email=email).exists()
