@@ -425,7 +425,6 @@ def _new_key(active_from) -> SigningKey:
 
 def _forget_clients() -> None:
     clients_forget()
-    transaction.on_commit(clients_forget)
 
 
 def _forget_key_list() -> None:
