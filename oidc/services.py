@@ -84,12 +84,22 @@ def _clean_uris(text: str, field: str, errors: dict) -> str:
     return " ".join(dict.fromkeys(uris))
 
 
-# Claims a mapping may not replace: the protocol's own and those with fixed meanings.
+# Claims a mapping may not produce: the protocol's own, and those relying parties trust to
+# identify the user or their rights (a user-editable attribute must never become them).
+# Compared without case, since some libraries read claims that way.
 RESERVED_CLAIMS = {
+    # JWT and OpenID Connect protocol claims
     "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "auth_time", "nonce", "azp", "at_hash",
-    "c_hash", "tid", "roles", "scp", "idtyp", "client_id", "email", "email_verified", "name",
-    "given_name", "family_name",
+    "c_hash", "s_hash", "acr", "amr", "sid", "cnf", "act", "may_act", "scope", "scp",
+    "client_id", "typ", "ver", "events",
+    # identity and rights as Entra and its libraries name them
+    "tid", "oid", "roles", "groups", "hasgroups", "wids", "idtyp", "upn", "unique_name",
+    "preferred_username", "login_hint", "idp", "uti", "rh", "onprem_sid",
+    # standard profile claims we issue ourselves
+    "email", "email_verified", "phone_number", "phone_number_verified", "name",
+    "given_name", "family_name", "updated_at",
 }  # fmt: skip
+RESERVED_CLAIM_PREFIXES = ("xms_",)  # Microsoft's extension claims
 CLAIM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,63}$")
 
 
@@ -104,7 +114,7 @@ def _clean_claim_mappings(text: str, errors: dict) -> dict:
             errors.setdefault("claim_mappings", []).append(
                 _("%(line)s: write claim = attributeKey.") % {"line": line.strip()[:80]}
             )
-        elif claim in RESERVED_CLAIMS:
+        elif claim.lower() in RESERVED_CLAIMS or claim.lower().startswith(RESERVED_CLAIM_PREFIXES):
             errors.setdefault("claim_mappings", []).append(
                 _("%(claim)s is a standard claim and cannot be mapped.") % {"claim": claim}
             )
