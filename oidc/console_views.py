@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,31 @@ from oidc.models import Application, AppRole, ClientSecret, SigningKey
 
 APP_ADMIN = AdminRole.APPLICATION_ADMINISTRATOR
 PAGE_SIZE = 25
+# A new client secret waits here for the one page that shows it (Post/Redirect/Get).
+NEW_SECRET_SESSION_KEY = "oidc:new-secret"
+
+
+def _see_other(view_name: str, **kwargs):
+    """After a successful POST: 303, so reloading the page that follows repeats nothing."""
+    response = redirect(view_name, **kwargs)
+    response.status_code = 303
+    return response
+
+
+def _secret_keep(request, application, secret: str) -> None:
+    request.session[NEW_SECRET_SESSION_KEY] = {
+        "app": str(application.public_id),
+        "secret": secret,
+    }
+
+
+def _secret_take(request, application) -> str | None:
+    """The app's new secret, once: the next display no longer has it."""
+    kept = request.session.get(NEW_SECRET_SESSION_KEY)
+    if not kept or kept.get("app") != str(application.public_id):
+        return None
+    del request.session[NEW_SECRET_SESSION_KEY]
+    return kept["secret"]
 
 
 def _values(form) -> dict:
@@ -56,7 +82,10 @@ def app_create(request):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            return _detail(request, application, new_secret=secret, status=201)
+            if secret:
+                _secret_keep(request, application, secret)
+            messages.success(request, _("App registered."))
+            return _see_other("console:app-detail", public_id=application.public_id)
     return render(request, "oidc/app_form.html", {"form": form, "creating": True})
 
 
@@ -79,13 +108,16 @@ def _detail(request, application, *, new_secret=None, status=200, **extra):
         "assign_form": RoleAssignForm(),
         **extra,
     }
-    return render(request, "oidc/app_detail.html", context, status=status)
+    response = render(request, "oidc/app_detail.html", context, status=status)
+    if new_secret:
+        add_never_cache_headers(response)  # the secret must not come back from a cache
+    return response
 
 
 @console_role(APP_ADMIN)
 def app_detail(request, public_id):
     application = get_object_or_404(Application, public_id=public_id)
-    return _detail(request, application)
+    return _detail(request, application, new_secret=_secret_take(request, application))
 
 
 @console_role(APP_ADMIN)
@@ -103,7 +135,7 @@ def app_edit(request, public_id):
             add_service_errors(form, error)
         else:
             messages.success(request, _("Saved."))
-            return redirect("console:app-detail", public_id=application.public_id)
+            return _see_other("console:app-detail", public_id=application.public_id)
     return render(request, "oidc/app_form.html", {"form": form, "application": application})
 
 
@@ -113,7 +145,7 @@ def app_delete(request, public_id):
     application = get_object_or_404(Application, public_id=public_id)
     services.application_delete(application=application, actor=request.user, request=request)
     messages.success(request, _("App deleted; its tokens no longer work."))
-    return redirect("console:apps")
+    return _see_other("console:apps")
 
 
 @require_POST
@@ -131,7 +163,8 @@ def secret_create(request, public_id):
         )
     except ValidationError as error:
         return _detail(request, application, status=400, secret_error=error.messages)
-    return _detail(request, application, new_secret=secret)
+    _secret_keep(request, application, secret)
+    return _see_other("console:app-detail", public_id=application.public_id)
 
 
 @require_POST
@@ -140,7 +173,7 @@ def secret_revoke(request, public_id, secret_id):
     secret = get_object_or_404(ClientSecret, public_id=secret_id, application__public_id=public_id)
     services.client_secret_revoke(secret=secret, actor=request.user, request=request)
     messages.success(request, _("Secret revoked."))
-    return redirect("console:app-detail", public_id=public_id)
+    return _see_other("console:app-detail", public_id=public_id)
 
 
 @require_POST
@@ -156,7 +189,7 @@ def role_create(request, public_id):
             add_service_errors(form, error)
     if form.errors:
         return _detail(request, application, status=400, role_form=form)
-    return redirect("console:app-detail", public_id=public_id)
+    return _see_other("console:app-detail", public_id=public_id)
 
 
 @require_POST
@@ -172,7 +205,7 @@ def role_assign(request, public_id, role_id):
     if user is None:
         return _detail(request, role.application, status=400, assign_form=form)
     services.app_role_assign(role=role, user=user, actor=request.user, request=request)
-    return redirect("console:app-detail", public_id=public_id)
+    return _see_other("console:app-detail", public_id=public_id)
 
 
 @require_POST
@@ -181,7 +214,7 @@ def role_unassign(request, public_id, role_id, user_id):
     role = get_object_or_404(AppRole, public_id=role_id, application__public_id=public_id)
     user = get_object_or_404(role.users, public_id=user_id)
     services.app_role_unassign(role=role, user=user, actor=request.user, request=request)
-    return redirect("console:app-detail", public_id=public_id)
+    return _see_other("console:app-detail", public_id=public_id)
 
 
 @require_POST
@@ -189,7 +222,7 @@ def role_unassign(request, public_id, role_id, user_id):
 def role_delete(request, public_id, role_id):
     role = get_object_or_404(AppRole, public_id=role_id, application__public_id=public_id)
     services.app_role_delete(role=role, actor=request.user, request=request)
-    return redirect("console:app-detail", public_id=public_id)
+    return _see_other("console:app-detail", public_id=public_id)
 
 
 @console_role(APP_ADMIN, AdminRole.SECURITY_ADMINISTRATOR)
@@ -215,4 +248,4 @@ def signing_key_rotate(request):
         _("New key %(kid)s is published now and signs from %(when)s UTC.")
         % {"kid": key.kid, "when": key.active_from.strftime("%Y-%m-%d %H:%M")},
     )
-    return redirect("console:signing-keys")
+    return _see_other("console:signing-keys")

@@ -25,16 +25,23 @@ def test_admin_registers_an_app_and_sees_the_secret_once(acme):
 
     client = acme.client(user=acme.admin)
     response = client.post("/console/apps/new/", FORM)
-    assert response.status_code == 201
-    page = response.content.decode()
-    secret = re.search(r'id="new-secret" readonly value="([^"]+)"', page).group(1)
-    assert f"http://{acme.host}/o" in page  # quickstart authority
     with tenant_context(acme.tenant):
         application = Application.objects.get(name="Contoso portal")
+    url = f"/console/apps/{application.public_id}/"
+    assert response.status_code == 303 and response["Location"] == url
+    page = client.get(url)
+    assert "no-store" in page["Cache-Control"]
+    page = page.content.decode()
+    secret = re.search(r'id="new-secret" readonly value="([^"]+)"', page).group(1)
+    assert f"http://{acme.host}/o" in page  # quickstart authority
     assert application.client_id in page
-    detail = client.get(f"/console/apps/{application.public_id}/")
-    assert secret not in detail.content.decode()
-    assert "ConfidentialClientApplication" in detail.content.decode()
+    assert "ConfidentialClientApplication" in page
+    # Reloading shows the app without the secret and registers nothing more.
+    again = client.get(url).content.decode()
+    assert secret not in again and 'id="new-secret"' not in again
+    with tenant_context(acme.tenant):
+        assert Application.objects.filter(name="Contoso portal").count() == 1
+        assert application.secrets.count() == 1
     token = Flow(acme).api.post(
         "/o/token/",
         {"grant_type": "client_credentials", "client_id": application.client_id,
@@ -81,8 +88,13 @@ def test_secret_rotation_from_the_console(acme):
     client = acme.client(user=acme.admin)
     url = f"/console/apps/{daemon.application.public_id}/"
     rotated = client.post(url + "secrets/", {"description": "2027"})
-    new_secret = re.search(r'id="new-secret" readonly value="([^"]+)"', rotated.content.decode())
+    assert rotated.status_code == 303 and rotated["Location"] == url
+    shown = client.get(url).content.decode()
+    new_secret = re.search(r'id="new-secret" readonly value="([^"]+)"', shown)
     assert new_secret
+    assert new_secret.group(1) not in client.get(url).content.decode()
+    with tenant_context(acme.tenant):
+        assert daemon.application.secrets.count() == 2  # reloading made no third one
     third = client.post(url + "secrets/", {"description": "too many"})
     assert third.status_code == 400 and b"at most two secrets" in third.content
     flow = Flow(acme)
@@ -99,7 +111,7 @@ def test_edit_and_delete_an_app(acme):
     client = acme.client(user=acme.admin)
     url = f"/console/apps/{web.application.public_id}/"
     response = client.post(url + "edit/", {**FORM, "name": "New name", "app_type": "daemon"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     with tenant_context(acme.tenant):
         web.application.refresh_from_db()
         assert web.application.name == "New name"
@@ -151,7 +163,7 @@ def test_apps_of_another_tenant_are_invisible(acme, globex):
 def test_rotation_from_the_console_publishes_the_new_key_before_it_signs(acme):
     client = acme.client(user=acme.admin)
     before = {k["kid"] for k in client.get("/o/.well-known/jwks.json").json()["keys"]}
-    assert client.post("/console/apps/signing-keys/rotate/").status_code == 302
+    assert client.post("/console/apps/signing-keys/rotate/").status_code == 303
     after = {k["kid"] for k in client.get("/o/.well-known/jwks.json").json()["keys"]}
     assert before < after
     page = client.get("/console/apps/signing-keys/").content.decode()
