@@ -17,7 +17,15 @@ from accounts.roles import AdminRole
 from ciam.forms import add_service_errors
 from console.decorators import console_role
 from oidc import keys, selectors, services, tokens
-from oidc.forms import ApplicationForm, RoleAssignForm, RoleForm, SecretForm
+from oidc.forms import (
+    TYPE_DESCRIPTIONS,
+    ApplicationForm,
+    RoleAssignForm,
+    RoleForm,
+    SecretForm,
+    days,
+    hours,
+)
 from oidc.models import Application, AppRole, ClientSecret, SigningKey
 
 APP_ADMIN = AdminRole.APPLICATION_ADMINISTRATOR
@@ -49,12 +57,6 @@ def _secret_take(request, application) -> str | None:
     return kept["secret"]
 
 
-def _values(form) -> dict:
-    data = dict(form.cleaned_data)
-    data["redirect_uris"] = data.get("redirect_uris", "")
-    return data
-
-
 @console_role(APP_ADMIN)
 def app_list(request):
     filters = {
@@ -73,11 +75,15 @@ def app_list(request):
 
 @console_role(APP_ADMIN)
 def app_create(request):
-    form = ApplicationForm(request.POST or None)
+    """First the type (links, so it works without JavaScript), then that type's fields."""
+    app_type = request.POST.get("app_type") or request.GET.get("type", "")
+    if app_type not in Application.AppType.values:
+        app_type = Application.AppType.WEB
+    form = ApplicationForm(request.POST or None, app_type=app_type)
     if request.method == "POST" and form.is_valid():
         try:
             application, secret = services.application_create(
-                actor=request.user, request=request, **_values(form)
+                actor=request.user, request=request, **form.service_values()
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -86,7 +92,14 @@ def app_create(request):
                 _secret_keep(request, application, secret)
             messages.success(request, _("App registered."))
             return _see_other("console:app-detail", public_id=application.public_id)
-    return render(request, "oidc/app_form.html", {"form": form, "creating": True})
+    app_types = [
+        (value, label, TYPE_DESCRIPTIONS[value]) for value, label in Application.AppType.choices
+    ]
+    return render(
+        request,
+        "oidc/app_form.html",
+        {"form": form, "creating": True, "app_type": app_type, "app_types": app_types},
+    )
 
 
 def _detail(request, application, *, new_secret=None, status=200, **extra):
@@ -100,6 +113,21 @@ def _detail(request, application, *, new_secret=None, status=200, **extra):
         "redirect_uri": (
             application.redirect_uris.split() or ["https://your-app.example/callback"]
         )[0],
+        "issuer_is_http": issuer.startswith("http://"),
+        "lifetimes": {
+            "access": hours(application.access_token_lifetime),
+            "id": hours(application.id_token_lifetime),
+            "refresh": days(application.refresh_token_lifetime),
+        },
+        "permission_grants": [
+            (
+                permission,
+                selectors.permission_authority(
+                    client_id=application.client_id, permission=permission
+                ),
+            )
+            for permission in application.api_permissions
+        ],
         "secrets": application.secrets.all(),
         "roles": application.roles.prefetch_related("users"),
         "new_secret": new_secret,
@@ -125,11 +153,12 @@ def app_edit(request, public_id):
     application = get_object_or_404(Application, public_id=public_id)
     form = ApplicationForm.for_application(application, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        values = _values(form)
-        values["app_type"] = application.app_type
         try:
             services.application_update(
-                application=application, actor=request.user, request=request, **values
+                application=application,
+                actor=request.user,
+                request=request,
+                **form.service_values(),
             )
         except ValidationError as error:
             add_service_errors(form, error)

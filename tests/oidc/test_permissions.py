@@ -16,9 +16,9 @@ from tests.oidc.conftest import Flow, register_app
 DAEMON_FORM = {
     "name": "Directory sync",
     "app_type": "daemon",
-    "access_token_lifetime": "3600",
-    "id_token_lifetime": "3600",
-    "refresh_token_lifetime": "1209600",
+    "access_token_hours": "1",
+    "id_token_hours": "1",
+    "refresh_token_days": "14",
 }
 
 
