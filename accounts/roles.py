@@ -26,3 +26,24 @@ def has_admin_role(user, role: str) -> bool:
 
 def is_tenant_admin(user) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_active and user.admin_roles)
+
+
+# The roles an application permission stands for: an admin grants a permission to an app
+# only while holding one of them, and the app keeps it only while that admin still does.
+PERMISSION_ROLES = {
+    "User.Read.All": (AdminRole.USER_ADMINISTRATOR,),
+    "User.Invite.All": (AdminRole.GUEST_INVITER, AdminRole.USER_ADMINISTRATOR),
+}
+
+
+def holds_permission_roles(user, permission: str) -> bool:
+    return user is not None and any(
+        has_admin_role(user, role) for role in PERMISSION_ROLES.get(permission, ())
+    )
+
+
+def permission_roles_label(permission: str) -> str:
+    """The roles `permission` needs, as an admin reads them ("Guest inviter or ...")."""
+    labels = [str(AdminRole(role).label) for role in PERMISSION_ROLES.get(permission, ())]
+    labels.append(str(AdminRole.GLOBAL_ADMINISTRATOR.label))
+    return str(_(" or ")).join(labels)

@@ -30,10 +30,31 @@ def app_token_claims(request) -> dict | None:
     return claims
 
 
+def app_permission_problem(claims: dict, permission: str) -> tuple[object, str | None]:
+    """(authority, problem) for an app token's use of `permission`: the admin whose grant
+    the app acts under, or why the permission is not in force (as the 403 message)."""
+    from accounts.roles import permission_roles_label
+    from oidc.selectors import permission_authority
+
+    if permission not in (claims.get("roles") or []):
+        return None, f"The app needs the {permission} application permission."
+    authority = permission_authority(
+        client_id=str(claims.get("client_id", "")), permission=permission
+    )
+    if authority is None:
+        return None, (
+            f"The app's {permission} permission is not in force: it was removed, or the admin "
+            f"who granted it no longer holds the role. An admin holding "
+            f"{permission_roles_label(permission)} must grant it again."
+        )
+    return authority, None
+
+
 def app_permission_required(permission: str):
     """Let through an app-only token holding `permission` (an application permission given
-    to the app in the console); 401 without a valid app token, 403 without the
-    permission. The view finds the caller in `request.api_caller`."""
+    to the app in the console by an admin who still holds its roles); 401 without a valid
+    app token, 403 without the permission. The view finds the caller in `request.api_caller`
+    and the admin it acts for in `request.api_authority`."""
 
     def decorator(view):
         def wrapper(request, *args, **kwargs):
@@ -42,11 +63,11 @@ def app_permission_required(permission: str):
                 return error_response(
                     401, "unauthorized", "Send an app's access token as a Bearer token."
                 )
-            if permission not in (claims.get("roles") or []):
-                return error_response(
-                    403, "forbidden", f"The app needs the {permission} application permission."
-                )
+            authority, problem = app_permission_problem(claims, permission)
+            if problem:
+                return error_response(403, "forbidden", problem)
             request.api_caller = f"app {claims.get('client_id', '')}"
+            request.api_authority = authority
             return view(request, *args, **kwargs)
 
         wrapper.__name__ = view.__name__

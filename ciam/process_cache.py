@@ -23,13 +23,20 @@ _instances: weakref.WeakSet[ProcessCache] = weakref.WeakSet()
 
 class ProcessCache:
     def __init__(
-        self, generation_key: str, *, check_seconds: float = 1.0, keep_in_transactions=True
+        self,
+        generation_key: str,
+        *,
+        check_seconds: float = 1.0,
+        keep_in_transactions=True,
+        max_entries: int | None = None,
     ):
         """`keep_in_transactions=False`: a value read inside a transaction is not kept, as
-        the transaction may yet roll back what it read."""
+        the transaction may yet roll back what it read. `max_entries`: beyond it, the oldest
+        value is forgotten, so keys chosen by callers cannot grow the process without end."""
         self.generation_key = generation_key
         self.check_seconds = check_seconds
         self.keep_in_transactions = keep_in_transactions
+        self.max_entries = max_entries
         self._values: dict = {}
         self._generation: str | None = None
         self._checked_at = 0.0
@@ -41,8 +48,16 @@ class ProcessCache:
         return self._values.get(key)
 
     def set(self, key, value) -> None:
-        if self.keep_in_transactions or not connection.in_atomic_block:
+        if not self.keep_in_transactions and connection.in_atomic_block:
+            return
+        with self._lock:
+            self._values.pop(key, None)
+            while self.max_entries and len(self._values) >= self.max_entries:
+                del self._values[next(iter(self._values))]
             self._values[key] = value
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     def invalidate(self) -> None:
         """After a change: forgotten here now, and in every process once it commits."""

@@ -3,6 +3,10 @@
 Callers authenticate with `Authorization: Bearer <credential>`: an access token from the
 client credentials grant of one of the tenant's daemon apps holding User.Invite.All, or a
 tenant API key (`ciam_...`) created in the console.
+
+A caller invites with the authority of the admin who configured it (who granted the app
+User.Invite.All, or created the API key): the tenant's "who can invite" setting, the right
+to invite members and to choose any redirect URL are that admin's, checked at each call.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from ciam.api import app_token_claims
+from ciam.api import app_permission_problem, app_token_claims
 from ciam.api import error_response as _error
 from guests import selectors, services
 from guests.models import Invitation
@@ -36,21 +40,25 @@ FIELD_NAMES = {
 INVITE_PERMISSION = "User.Invite.All"
 
 
-def _authenticate(request) -> tuple[str | None, bool]:
-    """(caller label, allowed): a tenant API key, or an access token of one of the tenant's
-    daemon apps (client credentials) holding the User.Invite.All application permission."""
+def _authenticate(request) -> tuple[str | None, object, str | None]:
+    """(caller label, authority, problem): a tenant API key (its authority is the admin who
+    created it), or an access token of one of the tenant's daemon apps (client credentials)
+    holding User.Invite.All (its authority is the admin who granted that)."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _space, credential = header.partition(" ")
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
-        return None, False
+        return None, None, None
     if credential.startswith("ciam_"):
         api_key = services.api_key_authenticate(credential)
-        return (f"API key {api_key.name}", True) if api_key else (None, False)
+        if api_key is None:
+            return None, None, None
+        return f"API key {api_key.name}", api_key.created_by, None
     claims = app_token_claims(request)
     if claims is None:
-        return None, False
-    return _app_name(claims.get("client_id", "")), INVITE_PERMISSION in (claims.get("roles") or [])
+        return None, None, None
+    authority, problem = app_permission_problem(claims, INVITE_PERMISSION)
+    return _app_name(claims.get("client_id", "")), authority, problem
 
 
 def _app_name(client_id: str) -> str:
@@ -62,16 +70,15 @@ def _app_name(client_id: str) -> str:
 
 def _caller_required(view):
     def wrapper(request, *args, **kwargs):
-        caller, allowed = _authenticate(request)
+        caller, authority, problem = _authenticate(request)
         if caller is None:
             return _error(
                 401, "unauthorized", "Send an API key or an access token as a Bearer token."
             )
-        if not allowed:
-            return _error(
-                403, "forbidden", f"The app needs the {INVITE_PERMISSION} application permission."
-            )
+        if problem:
+            return _error(403, "forbidden", problem)
         request.api_caller = caller
+        request.api_authority = authority
         return view(request, *args, **kwargs)
 
     wrapper.__name__ = view.__name__
@@ -135,6 +142,11 @@ def _parse(body: dict) -> dict:
     reset = body.get("resetRedemption", False)
     if not isinstance(reset, bool):
         raise ValidationError({"resetRedemption": ["Must be true or false."]})
+    expiry_days = body.get("expiryDays")
+    if expiry_days is not None and (
+        isinstance(expiry_days, bool) or not isinstance(expiry_days, int)
+    ):
+        raise ValidationError({"expiryDays": ["Must be a whole number of days."]})
     sponsors = body.get("invitedUserSponsors") or []
     if not isinstance(sponsors, list):
         raise ValidationError({"invitedUserSponsors": ["Must be a list."]})
@@ -156,6 +168,7 @@ def _parse(body: dict) -> dict:
         "user_type": _text(body, "invitedUserType", Invitation.UserType.GUEST),
         "sponsors": users,
         "send_email": send,
+        "expiry_days": expiry_days,
         "reset": reset,
     }
 
@@ -191,7 +204,10 @@ def invitation_create(request):
                         invitation=pending, actor=request.api_caller, request=request
                     )
             invitation = services.invitation_create(
-                invited_by_label=request.api_caller, request=request, **arguments
+                invited_by_label=request.api_caller,
+                on_behalf_of=request.api_authority,
+                request=request,
+                **arguments,
             )
     except PermissionError as error:
         return _error(403, "forbidden", str(error))

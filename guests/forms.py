@@ -25,7 +25,10 @@ class HostedInvitationForm(forms.Form):
     redirect_url = forms.URLField(
         label=_("Redirect URL"),
         max_length=2000,
-        help_text=_("Where they land after accepting, usually the app you share."),
+        help_text=_(
+            "Where they land after accepting: the address of one of this directory's apps "
+            "(its home page or a page under it) or of My account."
+        ),
         assume_scheme="https",
     )
     message = forms.CharField(

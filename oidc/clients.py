@@ -1,8 +1,11 @@
 """App registrations and their secret digests, cached per process.
 
 The token endpoint authenticates a client on every call; reading the app and its secrets
-costs two queries, so each process keeps them for CLIENT_SECONDS (and forgets at once what
-it changed itself). Another process sees a revoked secret or a changed app within that time.
+costs two queries, so each process keeps them, for CLIENT_SECONDS at most. A change made
+anywhere is forgotten by every process within the process cache's check interval (and at
+once by the process that made it). Only registered apps are kept, at most MAX_CLIENTS of
+them: client ids that match no app are answered from the database each time, so anyone can
+ask about as many as they like without growing the process.
 """
 
 from __future__ import annotations
@@ -12,50 +15,63 @@ import time
 from django.db import connection
 from django.utils import timezone
 
+from ciam.process_cache import ProcessCache
 from oidc.models import Application, ClientSecret
 from oidc.secrets import secret_digest
 
 CLIENT_SECONDS = 5.0
+MAX_CLIENTS = 5_000
 
-_clients: dict[tuple[str, str], tuple[float, Application | None, tuple]] = {}
+_clients = ProcessCache("oidc:clients-generation", max_entries=MAX_CLIENTS)
 
 
-def client_get(client_id: str) -> Application | None:
+def _entry(client_id: str) -> tuple[float, Application | None, tuple]:
+    """(read at, app or None, (digest, expires_at) of its secrets)."""
     key = (connection.schema_name, client_id)
     now = time.monotonic()
     cached = _clients.get(key)
     if cached is not None and now - cached[0] < CLIENT_SECONDS:
-        return cached[1]
+        return cached
     try:
         application = Application.objects.filter(client_id=client_id).first()
     except ValueError:  # a NUL byte in the client id
         application = None
+    if application is None:
+        return now, None, ()
     digests: tuple = ()
-    if application is not None and application.is_confidential:
+    if application.is_confidential:
         digests = tuple(
             ClientSecret.objects.filter(application=application).values_list("digest", "expires_at")
         )
-    _clients[key] = (now, application, digests)
-    return application
+    entry = (now, application, digests)
+    _clients.set(key, entry)
+    return entry
+
+
+def client_get(client_id: str) -> Application | None:
+    return _entry(client_id)[1]
 
 
 def client_secret_matches(application: Application, secret: str) -> bool:
-    cached = _clients.get((connection.schema_name, application.client_id))
-    if cached is None or cached[1] is None or cached[1].pk != application.pk:
-        client_get(application.client_id)
-        cached = _clients[(connection.schema_name, application.client_id)]
+    _read_at, cached, digests = _entry(application.client_id)
+    if cached is None or cached.pk != application.pk:
+        return False
     digest = secret_digest(secret)
     moment = timezone.now()
-    return any(stored == digest and expires_at > moment for stored, expires_at in cached[2])
+    return any(stored == digest and expires_at > moment for stored, expires_at in digests)
 
 
 def clients_forget() -> None:
-    """Forget this process's cached apps of the current tenant (after a change here)."""
-    schema = connection.schema_name
-    for key in [key for key in _clients if key[0] == schema]:
-        _clients.pop(key, None)
+    """After a change to an app or its secrets: forgotten here now, in every process once
+    the change commits."""
+    _clients.invalidate()
 
 
 def clients_forget_all() -> None:
-    """Forget every tenant's cached apps in this process (after a rolled-back transaction)."""
-    _clients.clear()
+    """Forget this process's cached apps (tests, whose changes roll back)."""
+    _clients.forget_local()
+
+
+def clients_cached() -> int:
+    """How many apps this process keeps (for tests and diagnostics)."""
+    return len(_clients)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -17,17 +18,44 @@ from accounts.roles import AdminRole
 from ciam.forms import add_service_errors
 from console.decorators import console_role
 from oidc import keys, selectors, services, tokens
-from oidc.forms import ApplicationForm, RoleAssignForm, RoleForm, SecretForm
+from oidc.forms import (
+    TYPE_DESCRIPTIONS,
+    ApplicationForm,
+    RoleAssignForm,
+    RoleForm,
+    SecretForm,
+    days,
+    hours,
+)
 from oidc.models import Application, AppRole, ClientSecret, SigningKey
 
 APP_ADMIN = AdminRole.APPLICATION_ADMINISTRATOR
 PAGE_SIZE = 25
+# A new client secret waits here for the one page that shows it (Post/Redirect/Get).
+NEW_SECRET_SESSION_KEY = "oidc:new-secret"
 
 
-def _values(form) -> dict:
-    data = dict(form.cleaned_data)
-    data["redirect_uris"] = data.get("redirect_uris", "")
-    return data
+def _see_other(view_name: str, **kwargs):
+    """After a successful POST: 303, so reloading the page that follows repeats nothing."""
+    response = redirect(view_name, **kwargs)
+    response.status_code = 303
+    return response
+
+
+def _secret_keep(request, application, secret: str) -> None:
+    request.session[NEW_SECRET_SESSION_KEY] = {
+        "app": str(application.public_id),
+        "secret": secret,
+    }
+
+
+def _secret_take(request, application) -> str | None:
+    """The app's new secret, once: the next display no longer has it."""
+    kept = request.session.get(NEW_SECRET_SESSION_KEY)
+    if not kept or kept.get("app") != str(application.public_id):
+        return None
+    del request.session[NEW_SECRET_SESSION_KEY]
+    return kept["secret"]
 
 
 @console_role(APP_ADMIN)
@@ -48,17 +76,31 @@ def app_list(request):
 
 @console_role(APP_ADMIN)
 def app_create(request):
-    form = ApplicationForm(request.POST or None)
+    """First the type (links, so it works without JavaScript), then that type's fields."""
+    app_type = request.POST.get("app_type") or request.GET.get("type", "")
+    if app_type not in Application.AppType.values:
+        app_type = Application.AppType.WEB
+    form = ApplicationForm(request.POST or None, app_type=app_type)
     if request.method == "POST" and form.is_valid():
         try:
             application, secret = services.application_create(
-                actor=request.user, request=request, **_values(form)
+                actor=request.user, request=request, **form.service_values()
             )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            return _detail(request, application, new_secret=secret, status=201)
-    return render(request, "oidc/app_form.html", {"form": form, "creating": True})
+            if secret:
+                _secret_keep(request, application, secret)
+            messages.success(request, _("App registered."))
+            return _see_other("console:app-detail", public_id=application.public_id)
+    app_types = [
+        (value, label, TYPE_DESCRIPTIONS[value]) for value, label in Application.AppType.choices
+    ]
+    return render(
+        request,
+        "oidc/app_form.html",
+        {"form": form, "creating": True, "app_type": app_type, "app_types": app_types},
+    )
 
 
 def _detail(request, application, *, new_secret=None, status=200, **extra):
@@ -72,6 +114,21 @@ def _detail(request, application, *, new_secret=None, status=200, **extra):
         "redirect_uri": (
             application.redirect_uris.split() or ["https://your-app.example/callback"]
         )[0],
+        "issuer_is_http": issuer.startswith("http://"),
+        "lifetimes": {
+            "access": hours(application.access_token_lifetime),
+            "id": hours(application.id_token_lifetime),
+            "refresh": days(application.refresh_token_lifetime),
+        },
+        "permission_grants": [
+            (
+                permission,
+                selectors.permission_authority(
+                    client_id=application.client_id, permission=permission
+                ),
+            )
+            for permission in application.api_permissions
+        ],
         "secrets": application.secrets.all(),
         "roles": application.roles.prefetch_related("users"),
         "new_secret": new_secret,
@@ -80,13 +137,16 @@ def _detail(request, application, *, new_secret=None, status=200, **extra):
         "assign_form": RoleAssignForm(),
         **extra,
     }
-    return render(request, "oidc/app_detail.html", context, status=status)
+    response = render(request, "oidc/app_detail.html", context, status=status)
+    if new_secret:
+        add_never_cache_headers(response)  # the secret must not come back from a cache
+    return response
 
 
 @console_role(APP_ADMIN)
 def app_detail(request, public_id):
     application = get_object_or_404(Application, public_id=public_id)
-    return _detail(request, application)
+    return _detail(request, application, new_secret=_secret_take(request, application))
 
 
 @console_role(APP_ADMIN)
@@ -94,17 +154,18 @@ def app_edit(request, public_id):
     application = get_object_or_404(Application, public_id=public_id)
     form = ApplicationForm.for_application(application, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        values = _values(form)
-        values["app_type"] = application.app_type
         try:
             services.application_update(
-                application=application, actor=request.user, request=request, **values
+                application=application,
+                actor=request.user,
+                request=request,
+                **form.service_values(),
             )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             messages.success(request, _("Saved."))
-            return redirect("console:app-detail", public_id=application.public_id)
+            return _see_other("console:app-detail", public_id=application.public_id)
     return render(request, "oidc/app_form.html", {"form": form, "application": application})
 
 
@@ -114,7 +175,7 @@ def app_delete(request, public_id):
     application = get_object_or_404(Application, public_id=public_id)
     services.application_delete(application=application, actor=request.user, request=request)
     messages.success(request, _("App deleted; its tokens no longer work."))
-    return redirect("console:apps")
+    return _see_other("console:apps")
 
 
 @require_POST
@@ -132,7 +193,8 @@ def secret_create(request, public_id):
         )
     except ValidationError as error:
         return _detail(request, application, status=400, secret_error=error.messages)
-    return _detail(request, application, new_secret=secret)
+    _secret_keep(request, application, secret)
+    return _see_other("console:app-detail", public_id=application.public_id)
 
 
 @require_POST
@@ -141,7 +203,7 @@ def secret_revoke(request, public_id, secret_id):
     secret = get_object_or_404(ClientSecret, public_id=secret_id, application__public_id=public_id)
     services.client_secret_revoke(secret=secret, actor=request.user, request=request)
     messages.success(request, _("Secret revoked."))
-    return redirect("console:app-detail", public_id=public_id)
+    return _see_other("console:app-detail", public_id=public_id)
 
 
 @require_POST
@@ -157,7 +219,7 @@ def role_create(request, public_id):
             add_service_errors(form, error)
     if form.errors:
         return _detail(request, application, status=400, role_form=form)
-    return redirect("console:app-detail", public_id=public_id)
+    return _see_other("console:app-detail", public_id=public_id)
 
 
 @require_POST
@@ -173,7 +235,7 @@ def role_assign(request, public_id, role_id):
     if user is None:
         return _detail(request, role.application, status=400, assign_form=form)
     services.app_role_assign(role=role, user=user, actor=request.user, request=request)
-    return redirect("console:app-detail", public_id=public_id)
+    return _see_other("console:app-detail", public_id=public_id)
 
 
 @require_POST
@@ -182,7 +244,7 @@ def role_unassign(request, public_id, role_id, user_id):
     role = get_object_or_404(AppRole, public_id=role_id, application__public_id=public_id)
     user = get_object_or_404(role.users, public_id=user_id)
     services.app_role_unassign(role=role, user=user, actor=request.user, request=request)
-    return redirect("console:app-detail", public_id=public_id)
+    return _see_other("console:app-detail", public_id=public_id)
 
 
 @require_POST
@@ -190,7 +252,7 @@ def role_unassign(request, public_id, role_id, user_id):
 def role_delete(request, public_id, role_id):
     role = get_object_or_404(AppRole, public_id=role_id, application__public_id=public_id)
     services.app_role_delete(role=role, actor=request.user, request=request)
-    return redirect("console:app-detail", public_id=public_id)
+    return _see_other("console:app-detail", public_id=public_id)
 
 
 @console_role(APP_ADMIN, AdminRole.SECURITY_ADMINISTRATOR)
@@ -231,4 +293,4 @@ def signing_key_rotate(request):
         _("New key %(kid)s is published now and signs from %(when)s UTC.")
         % {"kid": key.kid, "when": key.active_from.strftime("%Y-%m-%d %H:%M")},
     )
-    return redirect("console:signing-keys")
+    return _see_other("console:signing-keys")

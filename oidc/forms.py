@@ -1,19 +1,39 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from oidc.models import Application
 from oidc.services import DIRECTORY_PERMISSIONS
 
+# What each type of app is asked for: a daemon has no users (no redirects, no ID token, no
+# refresh token, no claims) and is the only one holding directory permissions.
+DAEMON_FIELDS = ("name", "access_token_hours", "api_permissions")
+USER_APP_FIELDS = (
+    "name",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "home_url",
+    "is_first_party",
+    "access_token_hours",
+    "id_token_hours",
+    "refresh_token_days",
+    "claim_mappings",
+)
+TYPE_DESCRIPTIONS = {
+    Application.AppType.WEB: _("A server-side app that signs users in and keeps a secret."),
+    Application.AppType.SPA: _("Runs in the browser; signs users in with PKCE, no secret."),
+    Application.AppType.NATIVE: _("A mobile or desktop app; signs users in with PKCE, no secret."),
+    Application.AppType.DAEMON: _("A service without users: reads or invites with its secret."),
+}
+
 
 class ApplicationForm(forms.Form):
+    """The fields of one type of app (`app_type`); lifetimes in hours and days."""
+
     name = forms.CharField(label=_("Name"), max_length=255)
-    app_type = forms.ChoiceField(
-        label=_("App type"),
-        choices=Application.AppType.choices,
-        help_text=_("Web and daemon apps keep a secret; single-page and native apps cannot."),
-    )
     redirect_uris = forms.CharField(
         label=_("Redirect URIs"),
         required=False,
@@ -25,17 +45,36 @@ class ApplicationForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    home_url = forms.CharField(
+        label=_("Home page URL"),
+        required=False,
+        max_length=2000,
+        help_text=_("Where the app's users start. Members who invite may send guests here."),
+    )
     is_first_party = forms.BooleanField(
         label=_("First-party app (made by us: no consent screen)"), required=False, initial=True
     )
-    access_token_lifetime = forms.IntegerField(
-        label=_("Access token lifetime (seconds)"), initial=3600, min_value=1
+    access_token_hours = forms.DecimalField(
+        label=_("Access token lifetime (hours)"),
+        initial=1,
+        min_value=Decimal("0.1"),
+        max_value=24,
+        decimal_places=2,
+        help_text=_("From 0.1 (6 minutes) to 24. Tokens already issued last this long."),
     )
-    id_token_lifetime = forms.IntegerField(
-        label=_("ID token lifetime (seconds)"), initial=3600, min_value=1
+    id_token_hours = forms.DecimalField(
+        label=_("ID token lifetime (hours)"),
+        initial=1,
+        min_value=Decimal("0.1"),
+        max_value=24,
+        decimal_places=2,
     )
-    refresh_token_lifetime = forms.IntegerField(
-        label=_("Refresh token absolute lifetime (seconds)"), initial=14 * 24 * 3600, min_value=1
+    refresh_token_days = forms.IntegerField(
+        label=_("Refresh token absolute lifetime (days)"),
+        initial=14,
+        min_value=1,
+        max_value=365,
+        help_text=_("A sign-in can be refreshed for this long, then the user signs in again."),
     )
     claim_mappings = forms.CharField(
         label=_("Claims from user attributes"),
@@ -47,31 +86,78 @@ class ApplicationForm(forms.Form):
         ),
     )
     api_permissions = forms.MultipleChoiceField(
-        label=_("Directory API permissions (daemon apps)"),
+        label=_("Directory API permissions"),
         choices=list(DIRECTORY_PERMISSIONS.items()),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "You grant only what your roles allow: User.Read.All needs User administrator, "
+            "User.Invite.All Guest inviter or User administrator (Global administrators "
+            "grant both). The app acts with your authority: it invites only while you may "
+            "invite (the directory's “who can invite” setting applies), invites members "
+            "only if you are a User administrator, and the permission stops working if you "
+            "lose the role or leave, until another admin holding it saves the app again."
+        ),
     )
+
+    def __init__(self, *args, app_type: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.app_type = app_type
+        wanted = DAEMON_FIELDS if app_type == Application.AppType.DAEMON else USER_APP_FIELDS
+        for name in [name for name in self.fields if name not in wanted]:
+            del self.fields[name]
+
+    def service_values(self) -> dict:
+        """The cleaned data as the services take it (lifetimes in seconds)."""
+        data = self.cleaned_data
+        is_daemon = self.app_type == Application.AppType.DAEMON
+        return {
+            "name": data["name"],
+            "app_type": self.app_type,
+            "redirect_uris": data.get("redirect_uris", ""),
+            "post_logout_redirect_uris": data.get("post_logout_redirect_uris", ""),
+            "home_url": data.get("home_url", ""),
+            "is_first_party": True if is_daemon else data.get("is_first_party", False),
+            "access_token_lifetime": round(data["access_token_hours"] * 3600),
+            "id_token_lifetime": 3600 if is_daemon else round(data["id_token_hours"] * 3600),
+            "refresh_token_lifetime": 14 * 86400
+            if is_daemon
+            else data["refresh_token_days"] * 86400,
+            "claim_mappings": data.get("claim_mappings", ""),
+            "api_permissions": data.get("api_permissions", []),
+        }
 
     @classmethod
     def for_application(cls, application: Application, data=None) -> ApplicationForm:
         initial = {
             "name": application.name,
-            "app_type": application.app_type,
             "redirect_uris": "\n".join(application.redirect_uris.split()),
             "post_logout_redirect_uris": "\n".join(application.post_logout_redirect_uris.split()),
+            "home_url": application.home_url,
             "is_first_party": application.is_first_party,
-            "access_token_lifetime": application.access_token_lifetime,
-            "id_token_lifetime": application.id_token_lifetime,
-            "refresh_token_lifetime": application.refresh_token_lifetime,
+            "access_token_hours": hours(application.access_token_lifetime),
+            "id_token_hours": hours(application.id_token_lifetime),
+            "refresh_token_days": max(1, round(application.refresh_token_lifetime / 86400)),
             "api_permissions": application.api_permissions,
             "claim_mappings": "\n".join(
                 f"{claim} = {attribute}" for claim, attribute in application.claim_mappings.items()
             ),
         }
-        form = cls(data=data, initial=initial)
-        form.fields["app_type"].disabled = True
-        return form
+        return cls(data=data, initial=initial, app_type=application.app_type)
+
+
+def hours(seconds: int) -> Decimal | int:
+    """A lifetime in hours as an admin reads it: 1, 0.5, 1.25."""
+    return _plain(Decimal(seconds) / 3600)
+
+
+def days(seconds: int) -> Decimal | int:
+    return _plain(Decimal(seconds) / 86400)
+
+
+def _plain(value: Decimal) -> Decimal | int:
+    value = value.quantize(Decimal("0.01"))
+    return int(value) if value == int(value) else value.normalize()
 
 
 class SecretForm(forms.Form):

@@ -45,8 +45,15 @@ class Application(AbstractApplication):
     )
     # Extra ID token / userinfo claims with the profile scope: {claim name: user attribute key}.
     claim_mappings = models.JSONField(default=dict, blank=True)
-    # Directory API application permissions (daemon apps), e.g. User.Invite.All.
+    # Directory API application permissions (daemon apps), e.g. User.Invite.All. Each one
+    # works only while an ApiPermissionGrant names an admin who still holds its roles.
     api_permissions = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    home_url = models.URLField(
+        _("home page URL"),
+        max_length=2000,
+        blank=True,
+        help_text=_("Where the app's users start; invitations may send guests there."),
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -125,6 +132,31 @@ class ClientSecret(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hint}…"
+
+
+class ApiPermissionGrant(models.Model):
+    """Which admin granted an app one of its directory permissions. The app acts with that
+    admin's authority: when the admin no longer holds the permission's roles (or is gone),
+    the permission stops working until another admin holding them grants it again."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="permission_grants"
+    )
+    permission = models.CharField(max_length=64)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "permission"], name="apipermissiongrant_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.permission} of {self.application_id}"
 
 
 class AppRole(models.Model):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from django.db.models import Q, QuerySet
 from jwcrypto import jws, jwt
 from jwcrypto.common import JWException
 
+from accounts.roles import holds_permission_roles
 from oidc import keys, tokens
 from oidc.clients import client_get
-from oidc.models import Application, Consent
+from oidc.models import ApiPermissionGrant, Application, Consent
 
 # Header parameters that would let a token name its own key or key source (RFC 8725 3.10).
 REFUSED_HEADERS = {"jku", "x5u", "jwk", "x5c", "crit"}
@@ -25,6 +27,61 @@ def application_list(*, search: str = "", app_type: str = "") -> QuerySet[Applic
     if app_type:
         applications = applications.filter(app_type=app_type)
     return applications
+
+
+def permission_authority(*, client_id: str, permission: str):
+    """The admin on whose authority the app `client_id` uses `permission`: the one who
+    granted it, while the app still holds it and the admin still holds its roles. None
+    otherwise (the token may predate a removal; the admin may have lost the role or left)."""
+    grant = (
+        ApiPermissionGrant.objects.select_related("granted_by")
+        .filter(
+            application__client_id=client_id,
+            application__api_permissions__contains=[permission],
+            permission=permission,
+        )
+        .first()
+    )
+    if grant is None or not holds_permission_roles(grant.granted_by, permission):
+        return None
+    return grant.granted_by
+
+
+def is_tenant_destination(url: str) -> bool:
+    """Whether `url` is one of the current tenant's own places: its My account (on any of
+    its hosts), or a registered app's home page (or a page under it), redirect URI or
+    post-logout redirect URI."""
+    from django.conf import settings
+    from django.db import connection
+
+    parts = urlsplit(url)
+    port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
+    tenant = connection.tenant
+    hosts = {tenant.primary_host, *tenant.domains.values_list("domain", flat=True)}
+    origins = {f"{settings.PUBLIC_SCHEME}://{host}{port}" for host in hosts}
+    if f"{parts.scheme}://{parts.netloc}" in origins and parts.path.startswith("/account/"):
+        return True
+    for home_url, redirect_uris, logout_uris in Application.objects.values_list(
+        "home_url", "redirect_uris", "post_logout_redirect_uris"
+    ):
+        if url in redirect_uris.split() or url in logout_uris.split():
+            return True
+        if home_url and _is_under(url, home_url):
+            return True
+    return False
+
+
+def _is_under(url: str, base: str) -> bool:
+    """`url` is `base` or a page below it: same scheme and host, the path continuing at a
+    slash."""
+    if url == base:
+        return True
+    prefix = base if base.endswith("/") else base + "/"
+    url_parts, base_parts = urlsplit(url), urlsplit(prefix)
+    return (url_parts.scheme, url_parts.netloc) == (
+        base_parts.scheme,
+        base_parts.netloc,
+    ) and url_parts.path.startswith(base_parts.path)
 
 
 def consent_list(*, user) -> QuerySet[Consent]:

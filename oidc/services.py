@@ -19,10 +19,18 @@ from django.utils.translation import gettext_lazy
 from jwcrypto import jwk
 from oauth2_provider.models import AccessToken, RefreshToken
 
+from accounts.roles import holds_permission_roles, permission_roles_label
 from audit.services import audit_record
 from oidc import keys
 from oidc.clients import clients_forget
-from oidc.models import Application, AppRole, ClientSecret, Consent, SigningKey
+from oidc.models import (
+    ApiPermissionGrant,
+    Application,
+    AppRole,
+    ClientSecret,
+    Consent,
+    SigningKey,
+)
 from oidc.secrets import secret_digest, secret_generate
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
@@ -76,12 +84,22 @@ def _clean_uris(text: str, field: str, errors: dict) -> str:
     return " ".join(dict.fromkeys(uris))
 
 
-# Claims a mapping may not replace: the protocol's own and those with fixed meanings.
+# Claims a mapping may not produce: the protocol's own, and those relying parties trust to
+# identify the user or their rights (a user-editable attribute must never become them).
+# Compared without case, since some libraries read claims that way.
 RESERVED_CLAIMS = {
+    # JWT and OpenID Connect protocol claims
     "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "auth_time", "nonce", "azp", "at_hash",
-    "c_hash", "tid", "roles", "scp", "idtyp", "client_id", "email", "email_verified", "name",
-    "given_name", "family_name",
+    "c_hash", "s_hash", "acr", "amr", "sid", "cnf", "act", "may_act", "scope", "scp",
+    "client_id", "typ", "ver", "events",
+    # identity and rights as Entra and its libraries name them
+    "tid", "oid", "roles", "groups", "hasgroups", "wids", "idtyp", "upn", "unique_name",
+    "preferred_username", "login_hint", "idp", "uti", "rh", "onprem_sid",
+    # standard profile claims we issue ourselves
+    "email", "email_verified", "phone_number", "phone_number_verified", "name",
+    "given_name", "family_name", "updated_at",
 }  # fmt: skip
+RESERVED_CLAIM_PREFIXES = ("xms_",)  # Microsoft's extension claims
 CLAIM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,63}$")
 
 
@@ -96,7 +114,7 @@ def _clean_claim_mappings(text: str, errors: dict) -> dict:
             errors.setdefault("claim_mappings", []).append(
                 _("%(line)s: write claim = attributeKey.") % {"line": line.strip()[:80]}
             )
-        elif claim in RESERVED_CLAIMS:
+        elif claim.lower() in RESERVED_CLAIMS or claim.lower().startswith(RESERVED_CLAIM_PREFIXES):
             errors.setdefault("claim_mappings", []).append(
                 _("%(claim)s is a standard claim and cannot be mapped.") % {"claim": claim}
             )
@@ -125,6 +143,7 @@ def _app_fields(
     refresh_token_lifetime: int,
     api_permissions: list[str],
     claim_mappings: str = "",
+    home_url: str = "",
 ) -> dict:
     errors: dict[str, list[str]] = {}
     name = name.strip()
@@ -136,6 +155,9 @@ def _app_fields(
     post_logout_redirect_uris = _clean_uris(
         post_logout_redirect_uris, "post_logout_redirect_uris", errors
     )
+    home_url = home_url.strip()
+    if home_url and (problem := redirect_uri_problem(home_url)):
+        errors["home_url"] = [problem]
     if (
         app_type != Application.AppType.DAEMON
         and not redirect_uris
@@ -156,6 +178,7 @@ def _app_fields(
         else Application.GRANT_AUTHORIZATION_CODE,
         "redirect_uris": redirect_uris if app_type != Application.AppType.DAEMON else "",
         "post_logout_redirect_uris": post_logout_redirect_uris,
+        "home_url": home_url if app_type != Application.AppType.DAEMON else "",
         "is_first_party": is_first_party,
         "skip_authorization": is_first_party,
         "access_token_lifetime": _clean_lifetime(
@@ -183,6 +206,7 @@ def _snapshot(application: Application) -> dict:
         "app_type": application.app_type,
         "redirect_uris": application.redirect_uris,
         "post_logout_redirect_uris": application.post_logout_redirect_uris,
+        "home_url": application.home_url,
         "is_first_party": application.is_first_party,
         "access_token_lifetime": application.access_token_lifetime,
         "id_token_lifetime": application.id_token_lifetime,
@@ -201,6 +225,7 @@ def application_create(*, actor, request=None, **values) -> tuple[Application, s
         actor=actor, action="app.create", target=application, after=_snapshot(application),
         request=request,
     )  # fmt: skip
+    _permission_grants_apply(application=application, actor=actor, before=set(), request=request)
     secret = None
     if application.is_confidential:
         _record, secret = client_secret_create(
@@ -221,7 +246,62 @@ def application_update(*, application: Application, actor, request=None, **value
         actor=actor, action="app.update", target=application, before=before,
         after=_snapshot(application), request=request,
     )  # fmt: skip
+    _permission_grants_apply(
+        application=application, actor=actor, before=set(before["api_permissions"]),
+        request=request,
+    )  # fmt: skip
     return application
+
+
+def _permission_grants_apply(*, application: Application, actor, before: set, request) -> None:
+    """Record who grants each directory permission of `application`. Adding a permission
+    needs the roles it stands for. A permission kept from before stays with the admin who
+    granted it; if that grant no longer stands, an admin holding the roles renews it by
+    saving the app. Removed permissions lose their grant."""
+    wanted = set(application.api_permissions)
+    grants = {
+        grant.permission: grant
+        for grant in application.permission_grants.select_related("granted_by")
+    }
+    refused = []
+    for permission in sorted(wanted):
+        grant = grants.get(permission)
+        if (
+            permission in before
+            and grant is not None
+            and holds_permission_roles(grant.granted_by, permission)
+        ):
+            continue
+        if not holds_permission_roles(actor, permission):
+            if permission not in before:
+                refused.append(permission)
+            continue
+        ApiPermissionGrant.objects.update_or_create(
+            application=application,
+            permission=permission,
+            defaults={"granted_by": actor, "granted_at": timezone.now()},
+        )
+        audit_record(
+            actor=actor, action="app.permission.grant", target=application,
+            after={"permission": permission}, request=request,
+        )  # fmt: skip
+    if refused:
+        raise ValidationError(
+            {
+                "api_permissions": [
+                    _("Granting %(permission)s needs the %(roles)s role.")
+                    % {"permission": permission, "roles": permission_roles_label(permission)}
+                    for permission in refused
+                ]
+            }
+        )
+    for permission, grant in grants.items():
+        if permission not in wanted:
+            grant.delete()
+            audit_record(
+                actor=actor, action="app.permission.revoke", target=application,
+                before={"permission": permission}, request=request,
+            )  # fmt: skip
 
 
 @transaction.atomic
@@ -246,6 +326,14 @@ def client_secret_create(
     """Add a secret. At most two are active, so a rotation overlaps old and new."""
     if not application.is_confidential:
         raise ValidationError(_("Only web and daemon apps have client secrets."))
+    # A secret lets its holder act as the app: only an admin who could grant the app's
+    # directory permissions may make one.
+    for permission in application.api_permissions:
+        if not holds_permission_roles(actor, permission):
+            raise ValidationError(
+                _("This app holds %(permission)s: a new secret needs the %(roles)s role.")
+                % {"permission": permission, "roles": permission_roles_label(permission)}
+            )
     active = application.secrets.filter(expires_at__gt=timezone.now()).count()
     if active >= 2:
         raise ValidationError(
@@ -347,7 +435,6 @@ def _new_key(active_from) -> SigningKey:
 
 def _forget_clients() -> None:
     clients_forget()
-    transaction.on_commit(clients_forget)
 
 
 def _forget_key_list() -> None:

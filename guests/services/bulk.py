@@ -97,7 +97,7 @@ def bulk_invitation_start(
             reason = "duplicate"
         if reason is None and email.lower() in members:
             reason = "already_member"
-        if reason is None and redirect_problem(redirect_url):
+        if reason is None and redirect_problem(redirect_url, inviter=actor):
             reason = "bad_redirect"
         if reason:
             rejected.append({"row": number, "email": email[:254], "reason": reason})

@@ -61,6 +61,7 @@ def invitation_create(
     *,
     invited_by=None,
     invited_by_label: str = "",
+    on_behalf_of=None,
     email: str,
     redirect_url: str,
     display_name: str = "",
@@ -76,22 +77,33 @@ def invitation_create(
 ) -> Invitation:
     """Create an invitation and, in the same transaction, the outbox row of its email.
 
-    `invited_by` is the person asking (checked against "who can invite"); an API key passes
-    None and its name as `invited_by_label`. The returned invitation carries `redeem_url`,
-    the only place the link token exists outside the email.
+    `invited_by` is the person asking. An API caller passes None, its name as
+    `invited_by_label` and, as `on_behalf_of`, the admin who configured it (granted the app
+    User.Invite.All or created the API key). The rules ("who can invite", members, redirect
+    URLs) apply to whichever of the two is the person. The returned invitation carries
+    `redeem_url`, the only place the link token exists outside the email.
     """
     now = now or timezone.now()
     guest_settings = guest_settings_get()
-    if invited_by is not None and not can_invite(invited_by, guest_settings):
-        raise PermissionError(_("You are not allowed to invite guests in this directory."))
-    if invited_by is None and guest_settings.invite_policy == GuestSettings.InvitePolicy.NO_ONE:
+    person = invited_by if invited_by is not None else on_behalf_of
+    if invited_by is not None:
+        if not can_invite(invited_by, guest_settings):
+            raise PermissionError(_("You are not allowed to invite guests in this directory."))
+    elif guest_settings.invite_policy == GuestSettings.InvitePolicy.NO_ONE:
         raise PermissionError(_("Invitations are turned off in this directory."))
+    elif not can_invite(on_behalf_of, guest_settings):
+        raise PermissionError(
+            _(
+                "The admin who set up this caller may not invite guests in this directory "
+                "(any more): an admin who may must set it up again."
+            )
+        )
     email = email.strip()
     errors: dict[str, list[str]] = {}
     problem = email_problem(email, guest_settings)
     if problem:
         errors["email"] = [problem[1]]
-    if problem := redirect_problem(redirect_url.strip()):
+    if problem := redirect_problem(redirect_url.strip(), inviter=person):
         errors["redirect_url"] = [problem]
     for address in cc_recipients:
         try:
@@ -109,8 +121,8 @@ def invitation_create(
             ]
     if user_type not in Invitation.UserType.values:
         errors["user_type"] = [_("Choose Guest or Member.")]
-    elif user_type == Invitation.UserType.MEMBER and not (
-        invited_by is None or has_admin_role(invited_by, AdminRole.USER_ADMINISTRATOR)
+    elif user_type == Invitation.UserType.MEMBER and not has_admin_role(
+        person, AdminRole.USER_ADMINISTRATOR
     ):
         errors["user_type"] = [_("Only administrators may invite members.")]
     try:
@@ -148,7 +160,12 @@ def invitation_create(
         actor=invited_by or invitation.invited_by_label,
         action="invitation.create",
         target=invitation,
-        after={"email": email, "user_type": user_type, "expires_at": expires_at.isoformat()},
+        after={
+            "email": email,
+            "user_type": user_type,
+            "expires_at": expires_at.isoformat(),
+            **({"on_behalf_of": on_behalf_of.email} if invited_by is None and person else {}),
+        },
         request=request,
     )
     invitation.redeem_url = redeem_url(token)

@@ -121,18 +121,35 @@ def email_problem(email: str, guest_settings: GuestSettings) -> tuple[str, str] 
     return None
 
 
-def redirect_problem(redirect_url: str) -> str | None:
+# Admins who invite send guests anywhere; anyone else only to the tenant's own places.
+REDIRECT_ANYWHERE_ROLES = (AdminRole.GUEST_INVITER, AdminRole.USER_ADMINISTRATOR)
+
+
+def redirect_problem(redirect_url: str, *, inviter) -> str | None:
+    """Why a guest cannot be sent to `redirect_url` after accepting, or None. Admins who
+    invite (Guest inviter, User administrator, Global administrator) choose any http(s) URL;
+    anyone else a home page or redirect URI of one of the tenant's registered apps, or the
+    tenant's My account, so an invitation cannot lend the tenant's name to a stranger's site."""
     try:
         URLValidator(schemes=["https", "http"])(redirect_url)
     except ValidationError:
         return _("Enter an http or https URL.")
+    if any(has_admin_role(inviter, role) for role in REDIRECT_ANYWHERE_ROLES):
+        return None
+    from oidc.selectors import is_tenant_destination
+
+    if not is_tenant_destination(redirect_url):
+        return _(
+            "Choose the address of one of this directory's apps (its home page or a "
+            "registered redirect URI) or of My account."
+        )
     return None
 
 
 def invitation_expiry(
     guest_settings: GuestSettings, expiry_days: int | None, now: datetime
 ) -> datetime:
-    days = expiry_days or guest_settings.default_expiry_days
+    days = guest_settings.default_expiry_days if expiry_days is None else expiry_days
     if not 1 <= days <= min(guest_settings.max_expiry_days, MAX_EXPIRY_DAYS):
         raise ValidationError(
             {

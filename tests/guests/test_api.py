@@ -215,3 +215,29 @@ def test_an_invitation_an_app_sends_names_the_tenant_and_the_app_not_its_client_
     )
     assert "Invited by: CRM" in message.body and "Invited by: CRM" in html
     assert app.client_id not in message.subject + message.body + html
+
+
+def test_expiry_days_is_honoured_within_the_tenants_maximum(acme):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    key = api_key(acme)
+    with tenant_context(acme.tenant):
+        services.guest_settings_update(actor=acme.admin, max_expiry_days=10, default_expiry_days=5)
+    base = {"inviteRedirectUrl": "https://a.example/"}
+    response = post(acme, key, {**base, "invitedUserEmailAddress": unique_email(), "expiryDays": 2})
+    assert response.status_code == 201
+    with tenant_context(acme.tenant):
+        invitation = Invitation.objects.get(public_id=response.json()["id"])
+        lifetime = invitation.expires_at - invitation.created_at
+        assert lifetime == timedelta(days=2)
+        assert invitation.expires_at < timezone.now() + timedelta(days=3)
+    for value in (11, 0, -1, "3", 2.5, True):
+        email = unique_email()
+        refused = post(acme, key, {**base, "invitedUserEmailAddress": email, "expiryDays": value})
+        assert refused.status_code == 400, value
+        error = refused.json()["error"]
+        assert error["code"] == "invalidField" and error["field"] == "expiryDays", value
+        with tenant_context(acme.tenant):
+            assert not Invitation.objects.filter(email=email).exists()

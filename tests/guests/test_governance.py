@@ -102,7 +102,9 @@ def test_the_sponsor_renews_from_the_link_in_the_reminder_and_nobody_else_may(ac
         services.guest_settings_update(actor=acme.admin, access_days=30)
         services.guest_settings_update(actor=acme.admin, invite_policy="members")
         invitation = services.invitation_create(
-            invited_by=acme.member, email=unique_email(), redirect_url="https://a.example/"
+            invited_by=acme.member,
+            email=unique_email(),
+            redirect_url=f"http://{acme.host}/account/",
         )
         guest = services.invitation_accept(invitation=invitation)
         GuestProfile.objects.filter(user=guest).update(

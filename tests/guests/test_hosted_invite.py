@@ -14,7 +14,7 @@ from tests.guests.conftest import unique_email
 
 def test_member_may_invite_only_when_the_setting_allows_members(acme):
     member = acme.client(user=acme.member)
-    data = {"email": unique_email(), "redirect_url": "https://app.acme.example/"}
+    data = {"email": unique_email(), "redirect_url": f"http://{acme.host}/account/"}
     refused = member.post("/invite/new/", data)
     assert refused.status_code == 403  # default: only admins with the Guest inviter role
     assert "You cannot invite guests" in refused.content.decode()

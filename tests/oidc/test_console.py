@@ -14,9 +14,9 @@ FORM = {
     "redirect_uris": "https://portal.example/callback\nhttp://localhost:3000/callback",
     "post_logout_redirect_uris": "https://portal.example/",
     "is_first_party": "on",
-    "access_token_lifetime": "3600",
-    "id_token_lifetime": "3600",
-    "refresh_token_lifetime": "1209600",
+    "access_token_hours": "1",
+    "id_token_hours": "1",
+    "refresh_token_days": "14",
 }
 
 
@@ -25,16 +25,23 @@ def test_admin_registers_an_app_and_sees_the_secret_once(acme):
 
     client = acme.client(user=acme.admin)
     response = client.post("/console/apps/new/", FORM)
-    assert response.status_code == 201
-    page = response.content.decode()
-    secret = re.search(r'id="new-secret" readonly value="([^"]+)"', page).group(1)
-    assert f"http://{acme.host}/o" in page  # quickstart authority
     with tenant_context(acme.tenant):
         application = Application.objects.get(name="Contoso portal")
+    url = f"/console/apps/{application.public_id}/"
+    assert response.status_code == 303 and response["Location"] == url
+    page = client.get(url)
+    assert "no-store" in page["Cache-Control"]
+    page = page.content.decode()
+    secret = re.search(r'id="new-secret" readonly value="([^"]+)"', page).group(1)
+    assert f"http://{acme.host}/o" in page  # quickstart authority
     assert application.client_id in page
-    detail = client.get(f"/console/apps/{application.public_id}/")
-    assert secret not in detail.content.decode()
-    assert "ConfidentialClientApplication" in detail.content.decode()
+    assert "ConfidentialClientApplication" in page
+    # Reloading shows the app without the secret and registers nothing more.
+    again = client.get(url).content.decode()
+    assert secret not in again and 'id="new-secret"' not in again
+    with tenant_context(acme.tenant):
+        assert Application.objects.filter(name="Contoso portal").count() == 1
+        assert application.secrets.count() == 1
     token = Flow(acme).api.post(
         "/o/token/",
         {"grant_type": "client_credentials", "client_id": application.client_id,
@@ -44,7 +51,7 @@ def test_admin_registers_an_app_and_sees_the_secret_once(acme):
 
 
 def test_permission_checkboxes_are_laid_out_as_checkboxes_with_their_labels(acme):
-    page = acme.client(user=acme.admin).get("/console/apps/new/").content.decode()
+    page = acme.client(user=acme.admin).get("/console/apps/new/?type=daemon").content.decode()
     boxes = re.findall(r'<input type="checkbox" name="api_permissions"[^>]*>', page)
     assert len(boxes) >= 2
     for box in boxes:  # Bootstrap places the box beside its label only with this class
@@ -81,8 +88,13 @@ def test_secret_rotation_from_the_console(acme):
     client = acme.client(user=acme.admin)
     url = f"/console/apps/{daemon.application.public_id}/"
     rotated = client.post(url + "secrets/", {"description": "2027"})
-    new_secret = re.search(r'id="new-secret" readonly value="([^"]+)"', rotated.content.decode())
+    assert rotated.status_code == 303 and rotated["Location"] == url
+    shown = client.get(url).content.decode()
+    new_secret = re.search(r'id="new-secret" readonly value="([^"]+)"', shown)
     assert new_secret
+    assert new_secret.group(1) not in client.get(url).content.decode()
+    with tenant_context(acme.tenant):
+        assert daemon.application.secrets.count() == 2  # reloading made no third one
     third = client.post(url + "secrets/", {"description": "too many"})
     assert third.status_code == 400 and b"at most two secrets" in third.content
     flow = Flow(acme)
@@ -99,7 +111,7 @@ def test_edit_and_delete_an_app(acme):
     client = acme.client(user=acme.admin)
     url = f"/console/apps/{web.application.public_id}/"
     response = client.post(url + "edit/", {**FORM, "name": "New name", "app_type": "daemon"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     with tenant_context(acme.tenant):
         web.application.refresh_from_db()
         assert web.application.name == "New name"
@@ -151,8 +163,72 @@ def test_apps_of_another_tenant_are_invisible(acme, globex):
 def test_rotation_from_the_console_publishes_the_new_key_before_it_signs(acme):
     client = acme.client(user=acme.admin)
     before = {k["kid"] for k in client.get("/o/.well-known/jwks.json").json()["keys"]}
-    assert client.post("/console/apps/signing-keys/rotate/").status_code == 302
+    assert client.post("/console/apps/signing-keys/rotate/").status_code == 303
     after = {k["kid"] for k in client.get("/o/.well-known/jwks.json").json()["keys"]}
     assert before < after
     page = client.get("/console/apps/signing-keys/").content.decode()
     assert "published" in page and "signing" in page
+
+
+def test_registration_asks_each_type_only_for_what_it_needs(acme):
+    from oidc.models import Application
+
+    client = acme.client(user=acme.admin)
+    web = client.get("/console/apps/new/").content.decode()
+    for field in ("id_name", "id_redirect_uris", "id_id_token_hours", "id_refresh_token_days"):
+        assert f'id="{field}"' in web
+    assert 'name="api_permissions"' not in web and ">Register</button>" in web
+    assert '<a href="?type=daemon">' in web  # the type is chosen by a link: no script needed
+    daemon = client.get("/console/apps/new/?type=daemon").content.decode()
+    assert 'name="app_type" value="daemon"' in daemon
+    for absent in ("id_redirect_uris", "id_id_token_hours", "id_refresh_token_days", "id_home_url"):
+        assert f'id="{absent}"' not in daemon
+    assert 'name="api_permissions"' in daemon and 'id="id_access_token_hours"' in daemon
+
+    response = client.post(
+        "/console/apps/new/",
+        {"app_type": "spa", "name": "Shop SPA", "redirect_uris": "https://shop.example/",
+         "access_token_hours": "1", "id_token_hours": "1", "refresh_token_days": "1"},
+    )  # fmt: skip
+    assert response.status_code == 303
+    page = client.get(response["Location"]).content.decode()
+    assert "Client secrets" not in page and 'id="new-secret"' not in page
+    with tenant_context(acme.tenant):
+        spa = Application.objects.get(name="Shop SPA")
+        assert spa.app_type == "spa" and not spa.secrets.exists()
+
+
+def test_lifetimes_are_entered_in_hours_and_days(acme):
+    from oidc.models import Application
+
+    client = acme.client(user=acme.admin)
+    form = {**FORM, "access_token_hours": "0.5", "id_token_hours": "2", "refresh_token_days": "30"}
+    response = client.post("/console/apps/new/", form)
+    with tenant_context(acme.tenant):
+        application = Application.objects.get(name="Contoso portal")
+    assert application.access_token_lifetime == 1800
+    assert application.id_token_lifetime == 7200
+    assert application.refresh_token_lifetime == 30 * 86400
+    page = client.get(response["Location"]).content.decode()
+    assert "access 0.5 h, ID 2 h, refresh (absolute) 30 days" in page
+    edit = client.get(f"/console/apps/{application.public_id}/edit/").content.decode()
+    assert 'name="access_token_hours" value="0.5"' in edit
+    too_long = client.post("/console/apps/new/", {**form, "name": "Other", "id_token_hours": "25"})
+    assert (
+        too_long.status_code == 200 and 'id="id_id_token_hours_error"' in too_long.content.decode()
+    )
+
+
+def test_copy_buttons_come_from_a_static_script_and_the_values_stay_text(acme):
+    web = register_app(acme, name="Copy app")
+    response = acme.client(user=acme.admin).get(f"/console/apps/{web.application.public_id}/")
+    page = response.content.decode()
+    assert f'<code id="client-id">{web.client_id}</code>' in page
+    assert re.search(r'<button type="button"[^>]*data-copy="client-id"[^>]*hidden>', page)
+    assert re.search(r'<button type="button"[^>]*data-copy="snippet-msal-python"[^>]*hidden>', page)
+    script = re.search(r'<script src="/static/js/copy.js" nonce="([^"]+)" defer></script>', page)
+    assert script and f"'nonce-{script.group(1)}'" in response["Content-Security-Policy"]
+    assert "<script>" not in page and " onclick=" not in page
+    # The quickstart says MSAL wants https; this test directory's issuer is http.
+    assert "MSAL accepts only an https authority." in page
+    assert "This directory's issuer is http" in page

@@ -181,3 +181,19 @@ def test_no_code_token_or_secret_reaches_the_logs(acme, acme_web, acme_flow, cap
     for value in (code, verifier, acme_web.secret, body["access_token"], body["refresh_token"],
                   body["id_token"]):  # fmt: skip
         assert value not in logged
+
+
+def test_identity_claims_relying_parties_trust_cannot_be_mapped(acme):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    trusted = ["oid", "preferred_username", "upn", "groups", "wids", "email_verified", "sub",
+               "iss", "aud", "tid", "roles", "nonce", "auth_time", "acr", "amr", "azp", "sid",
+               "OID", "Preferred_Username", "xms_pl", "unique_name", "idp"]  # fmt: skip
+    for claim in trusted:
+        with pytest.raises(ValidationError) as error:
+            register_app(acme, claim_mappings=f"{claim} = nickname")
+        assert f"{claim} is a standard claim" in " ".join(
+            error.value.message_dict["claim_mappings"]
+        ), claim
+    register_app(acme, claim_mappings="loyalty_tier = loyaltyLevel")
