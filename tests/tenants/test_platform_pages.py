@@ -240,14 +240,15 @@ def test_suspend_asks_for_confirmation_first(operator_client, acme):
     suspend_url = f"/operator/tenants/{acme.tenant.public_id}/suspend/"
     assert f'href="{suspend_url}"' in listing  # a link, not a one-click form
     confirmation = operator_client.get(suspend_url)
-    acme.tenant.refresh_from_db()
+    # A copy: the shared world's tenant object must not keep a state the rollback undoes.
+    tenant = Tenant.objects.get(pk=acme.tenant.pk)
     assert confirmation.status_code == 200
-    assert not acme.tenant.is_suspended
+    assert not tenant.is_suspended
     body = confirmation.content.decode()
     assert "Suspend Acme Corporation?" in body and 'method="post"' in body
     operator_client.post(suspend_url)
-    acme.tenant.refresh_from_db()
-    assert acme.tenant.is_suspended
+    tenant.refresh_from_db()
+    assert tenant.is_suspended
 
 
 def _deleted_tenant(slug: str, operator) -> DeletedTenant:
