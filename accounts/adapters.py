@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from accounts import lockout
 from accounts.models import SignInEvent
 from accounts.selectors import user_flow_for
-from accounts.services import sign_in_record, user_attributes_apply
+from accounts.services import password_chosen_here, sign_in_record, user_attributes_apply
 from accounts.stages import sign_in_method
 from audit.services import client_ip
 
@@ -42,6 +42,7 @@ class AccountAdapter(DefaultAccountAdapter):
             user.attributes["termsAcceptedAt"] = timezone.now().isoformat()
         if commit:
             user.save()
+            password_chosen_here(request=request, user=user)
         return user
 
     def get_login_stages(self) -> list[str]:
@@ -148,6 +149,16 @@ class AccountAdapter(DefaultAccountAdapter):
         # Password reset and change: whoever set a new password owns the account.
         super().set_password(user, password)
         lockout.lockout_clear(email=user.email)
+        password_chosen_here(request=allauth_context.request, user=user)
+
+    def login(self, request, user) -> None:
+        # A first proof of the address in this request removed a password set before it
+        # (services.account_first_proof) on another copy of the user: the session must hold
+        # the hash of the password as it is now, or Django ends it at the next request.
+        after_proof = getattr(request, "accounts_password_after_proof", None)
+        if after_proof and after_proof[0] == user.pk:
+            user.password = after_proof[1]
+        super().login(request, user)
 
     def format_email_subject(self, subject: str) -> str:
         name = getattr(connection.tenant, "name", "")
