@@ -82,6 +82,14 @@ class AccountAdapter(DefaultAccountAdapter):
         finally:
             lockout.lockout_attempt_finish(email=email, succeeded=user is not None)
 
+    def reauthenticate(self, user, password: str) -> bool:
+        """A signed-in user types the password again (before a sensitive change, and as the
+        current password of a password change): through authenticate, so that it counts
+        toward the lockout and is refused while locked, with the account's own email (allauth
+        would send none for an account without an address row)."""
+        checked = self.authenticate(allauth_context.request, email=user.email, password=password)
+        return checked is not None and checked.pk == user.pk
+
     def _refuse_locked(self, request, email: str, lock) -> None:
         sign_in_record(
             request=request,
@@ -91,7 +99,7 @@ class AccountAdapter(DefaultAccountAdapter):
             result=SignInEvent.Result.LOCKED_OUT,
             failure_reason="locked_out",
         )
-        raise ValidationError(_lock_message(lock), code="locked_out")
+        raise ValidationError(lock_message(lock), code="locked_out")
 
     def authentication_failed(self, request, **credentials) -> None:
         email = credentials.get("email") or ""
@@ -115,7 +123,7 @@ class AccountAdapter(DefaultAccountAdapter):
         )
         lock = lockout.lockout_check(email=email, ip=client_ip(request))
         if lock is not None:
-            raise ValidationError(_lock_message(lock), code="locked_out")
+            raise ValidationError(lock_message(lock), code="locked_out")
 
     def pre_login(self, request, user, **kwargs):
         if not user.is_active:
@@ -215,7 +223,8 @@ def _user_with_email(email: str):
     return get_user_model().objects.filter(email__iexact=email.strip()).first()
 
 
-def _lock_message(lock: lockout.Lock) -> str:
+def lock_message(lock: lockout.Lock) -> str:
+    """What a locked email or IP address is told, on every form where a secret is typed."""
     seconds = lock.seconds_left
     if seconds < 120:
         wait = ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from allauth.account import forms as allauth_forms
 from allauth.core import context as allauth_context
 from django import forms
@@ -11,9 +13,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts import lockout
+from accounts.adapters import lock_message
 from accounts.models import SignInEvent, SignUpAttribute, UserFlow
 from accounts.selectors import sign_up_attributes, user_flow_for
 from accounts.services import BUILTIN_ATTRIBUTES, sign_in_record
+from audit.services import client_ip
 
 ATTRIBUTE_PREFIX = "attr_"
 
@@ -115,24 +120,75 @@ class LoginForm(allauth_forms.LoginForm):
 
 class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
     def clean(self):
-        if not user_flow_for(allauth_context.request).email_code_enabled:
+        request = allauth_context.request
+        if not user_flow_for(request).email_code_enabled:
             raise forms.ValidationError(_("Signing in with an emailed code is turned off."))
+        # No code is sent for a locked email or from a locked address: it could not be used.
+        email = self.cleaned_data.get("email") or ""
+        lock = lockout.lockout_check(email=email, ip=client_ip(request))
+        if lock is not None:
+            raise forms.ValidationError(lock_message(lock), code="locked_out")
         return super().clean()
 
 
 class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
+    """A wrong code counts toward the smart lockout of the email and the IP address like a
+    wrong password (allauth's own limit of attempts per code only ends that code, and a new
+    one could be asked for forever); while either is locked no code is checked."""
+
     def clean_code(self) -> str:
-        try:
-            return super().clean_code()
-        except forms.ValidationError:
-            # The code itself never goes into the log.
-            sign_in_record(
-                request=allauth_context.request,
-                method="email_code",
-                result=SignInEvent.Result.FAILURE,
-                failure_reason="wrong_code",
+        request = allauth_context.request
+        stage = getattr(request, "_login_stage", None)
+        email = (stage.state.get("email") if stage else "") or ""
+        ip = client_ip(request)
+        attempt = lockout.lockout_attempt_begin(email=email, ip=ip)
+        lock = attempt.lock
+        if lock is None and not attempt.reserved:
+            lock = lockout.lockout_check(email=email, ip=None) or lockout.Lock(
+                until=time.time() + lockout.BUSY_RETRY_SECONDS
             )
+        if lock is not None:
+            self._record(email, SignInEvent.Result.LOCKED_OUT, "locked_out")
+            raise forms.ValidationError(lock_message(lock), code="locked_out")
+        succeeded = False
+        try:
+            code = super().clean_code()
+            succeeded = True
+            return code
+        except forms.ValidationError:
+            # Keyed with the expected code: the same guess at a new code counts again.
+            typed = f"code\0{self.expected_code}\0{self.cleaned_data.get('code', '')}"
+            lockout.lockout_register_failure(email=email, ip=ip, password=typed)
+            # The code itself never goes into the log.
+            self._record(email, SignInEvent.Result.FAILURE, "wrong_code")
+            lock = lockout.lockout_check(email=email, ip=ip)
+            if lock is not None:
+                raise forms.ValidationError(lock_message(lock), code="locked_out") from None
             raise
+        finally:
+            lockout.lockout_attempt_finish(email=email, succeeded=succeeded)
+
+    def _record(self, email: str, result: str, reason: str) -> None:
+        sign_in_record(
+            request=allauth_context.request,
+            email=email,
+            method="email_code",
+            result=result,
+            failure_reason=reason,
+        )
+
+
+class ChangePasswordForm(allauth_forms.ChangePasswordForm):
+    """The current password is checked like a sign-in (AccountAdapter.reauthenticate): each
+    wrong one counts toward the lockout, and none is checked while the account is locked."""
+
+    def clean_oldpassword(self) -> str:
+        from allauth.account.adapter import get_adapter
+
+        password = self.cleaned_data.get("oldpassword", "")
+        if not get_adapter().reauthenticate(self.user, password):
+            raise get_adapter().validation_error("enter_current_password")
+        return password
 
 
 class UserFlowForm(forms.ModelForm):
