@@ -130,6 +130,21 @@ class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
             raise forms.ValidationError(lock_message(lock), code="locked_out")
         return super().clean()
 
+    def clean_email(self) -> str:
+        try:
+            return super().clean_email()
+        except forms.ValidationError as error:
+            if error.code != "too_many_login_attempts":
+                raise
+            # allauth's limit of code emails per address and per IP address (settings).
+            raise forms.ValidationError(
+                _(
+                    "Too many codes were asked for this address or from your network. Use the "
+                    "last code you received, or wait a few minutes and try again."
+                ),
+                code="rate_limited",
+            ) from None
+
 
 class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
     """A wrong code counts toward the smart lockout of the email and the IP address like a
