@@ -221,6 +221,9 @@ PASSWORD_HASHERS = [
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.validators.TenantPasswordPolicyValidator"},
 ]
+# The lowest zxcvbn score (0 to 4) a new password may have (accounts.validators); 3 is
+# "safely unguessable" against an offline attack on a slow hash.
+PASSWORD_MIN_STRENGTH = env.int("PASSWORD_MIN_STRENGTH", default=3)
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/account/"
