@@ -218,11 +218,21 @@ class UserFlowForm(forms.ModelForm):
             "terms_required",
             "terms_url",
             "privacy_url",
+            "session_lifetime_hours",
+            "session_idle_minutes",
         ]
         widgets = {"email_verification": forms.RadioSelect}
         help_texts = {
             "password_min_length": gettext_lazy(
                 "NIST: 15 or more when the password is the only factor, 8 or more with MFA."
+            ),
+            "session_lifetime_hours": gettext_lazy(
+                "After this time people sign in again, however active they are; signing in "
+                "again to confirm a change does not extend it. Applies to sign-ins from now on."
+            ),
+            "session_idle_minutes": gettext_lazy(
+                "People who do nothing for this long are signed out. Applies to sign-ins from "
+                "now on."
             ),
         }
 

@@ -65,8 +65,9 @@ def sign_in_record(**fields) -> None:
 
 
 def user_session_record(*, request, user: User) -> None:
-    """At sign-in: stamp the user's last sign-in, remember the session (for "My account" and
-    for ending sessions) and forget the user's expired sessions, in one statement.
+    """At sign-in: start the session's absolute and idle timeouts (the tenant's user flow),
+    stamp the user's last sign-in, remember the session (for "My account" and for ending
+    sessions) and forget the user's expired sessions, in one statement.
 
     Replaces Django's last-login save and allauth's sign-in handler, which walks every session
     of the user (a query or three each) and then does a get-or-create in a transaction. The
@@ -79,6 +80,15 @@ def user_session_record(*, request, user: User) -> None:
     if not session_key:
         request.session.save()
         session_key = request.session.session_key
+    from accounts.selectors import user_flow_for
+    from ciam.sessions import sign_in_timeouts_start
+
+    flow = user_flow_for(request)
+    sign_in_timeouts_start(
+        request.session,
+        lifetime_seconds=flow.session_lifetime_hours * 3600,
+        idle_seconds=flow.session_idle_minutes * 60,
+    )
     user_agent_length = UserSession._meta.get_field("user_agent").max_length
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -227,6 +237,8 @@ USER_FLOW_FIELDS = (
     "terms_required",
     "terms_url",
     "privacy_url",
+    "session_lifetime_hours",
+    "session_idle_minutes",
 )
 
 
