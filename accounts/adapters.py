@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from accounts import lockout
+from accounts.familiar import familiar_browser_remember, lockout_subject
 from accounts.models import SignInEvent
 from accounts.selectors import user_flow_for
 from accounts.services import password_chosen_here, sign_in_record, user_attributes_apply
@@ -59,12 +60,14 @@ class AccountAdapter(DefaultAccountAdapter):
         too many checks of this email are running (the hasher is never reached), otherwise
         exactly one hash, for known and unknown emails."""
         email = credentials.get("email") or ""
-        attempt = lockout.lockout_attempt_begin(email=email, ip=client_ip(request))
+        # A browser that signed in to this account before is counted apart (accounts.familiar).
+        subject = lockout_subject(request, email)
+        attempt = lockout.lockout_attempt_begin(email=subject, ip=client_ip(request))
         if attempt.lock is not None:
             self._refuse_locked(request, email, attempt.lock)
         if not attempt.reserved:
             # Too many checks of this email already running: refused like a lock, unhashed.
-            busy = lockout.lockout_check(email=email, ip=None) or lockout.Lock(
+            busy = lockout.lockout_check(email=subject, ip=None) or lockout.Lock(
                 until=time.time() + lockout.BUSY_RETRY_SECONDS
             )
             self._refuse_locked(request, email, busy)
@@ -80,7 +83,7 @@ class AccountAdapter(DefaultAccountAdapter):
                 self.authentication_failed(request, **credentials)
             return user
         finally:
-            lockout.lockout_attempt_finish(email=email, succeeded=user is not None)
+            lockout.lockout_attempt_finish(email=subject, succeeded=user is not None)
 
     def reauthenticate(self, user, password: str) -> bool:
         """A signed-in user types the password again (before a sensitive change, and as the
@@ -103,8 +106,9 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def authentication_failed(self, request, **credentials) -> None:
         email = credentials.get("email") or ""
+        subject = lockout_subject(request, email)
         counted = lockout.lockout_register_failure(
-            email=email, ip=client_ip(request), password=credentials.get("password") or ""
+            email=subject, ip=client_ip(request), password=credentials.get("password") or ""
         )
         user = _user_with_email(email)
         if user is None:
@@ -121,7 +125,7 @@ class AccountAdapter(DefaultAccountAdapter):
             result=SignInEvent.Result.FAILURE,
             failure_reason=reason,
         )
-        lock = lockout.lockout_check(email=email, ip=client_ip(request))
+        lock = lockout.lockout_check(email=subject, ip=client_ip(request))
         if lock is not None:
             raise ValidationError(lock_message(lock), code="locked_out")
 
@@ -143,7 +147,10 @@ class AccountAdapter(DefaultAccountAdapter):
             method=sign_in_method(request, user, is_signup=kwargs.get("signup", False)),
             result=SignInEvent.Result.SUCCESS,
         )
-        return super().post_login(request, user, **kwargs)
+        response = super().post_login(request, user, **kwargs)
+        if response is not None:
+            familiar_browser_remember(request, response, user.email)
+        return response
 
     def add_message(self, request, level, message_template=None, message_context=None,
                     extra_tags="", message=None) -> None:  # fmt: skip

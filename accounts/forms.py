@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts import lockout
 from accounts.adapters import lock_message
+from accounts.familiar import lockout_subject
 from accounts.models import SignInEvent, SignUpAttribute, UserFlow
 from accounts.selectors import sign_up_attributes, user_flow_for
 from accounts.services import BUILTIN_ATTRIBUTES, sign_in_record
@@ -125,7 +126,7 @@ class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
             raise forms.ValidationError(_("Signing in with an emailed code is turned off."))
         # No code is sent for a locked email or from a locked address: it could not be used.
         email = self.cleaned_data.get("email") or ""
-        lock = lockout.lockout_check(email=email, ip=client_ip(request))
+        lock = lockout.lockout_check(email=lockout_subject(request, email), ip=client_ip(request))
         if lock is not None:
             raise forms.ValidationError(lock_message(lock), code="locked_out")
         return super().clean()
@@ -155,11 +156,12 @@ class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
         request = allauth_context.request
         stage = getattr(request, "_login_stage", None)
         email = (stage.state.get("email") if stage else "") or ""
+        subject = lockout_subject(request, email)
         ip = client_ip(request)
-        attempt = lockout.lockout_attempt_begin(email=email, ip=ip)
+        attempt = lockout.lockout_attempt_begin(email=subject, ip=ip)
         lock = attempt.lock
         if lock is None and not attempt.reserved:
-            lock = lockout.lockout_check(email=email, ip=None) or lockout.Lock(
+            lock = lockout.lockout_check(email=subject, ip=None) or lockout.Lock(
                 until=time.time() + lockout.BUSY_RETRY_SECONDS
             )
         if lock is not None:
@@ -173,15 +175,15 @@ class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
         except forms.ValidationError:
             # Keyed with the expected code: the same guess at a new code counts again.
             typed = f"code\0{self.expected_code}\0{self.cleaned_data.get('code', '')}"
-            lockout.lockout_register_failure(email=email, ip=ip, password=typed)
+            lockout.lockout_register_failure(email=subject, ip=ip, password=typed)
             # The code itself never goes into the log.
             self._record(email, SignInEvent.Result.FAILURE, "wrong_code")
-            lock = lockout.lockout_check(email=email, ip=ip)
+            lock = lockout.lockout_check(email=subject, ip=ip)
             if lock is not None:
                 raise forms.ValidationError(lock_message(lock), code="locked_out") from None
             raise
         finally:
-            lockout.lockout_attempt_finish(email=email, succeeded=succeeded)
+            lockout.lockout_attempt_finish(email=subject, succeeded=succeeded)
 
     def _record(self, email: str, result: str, reason: str) -> None:
         sign_in_record(

@@ -276,9 +276,52 @@ def test_wrong_current_passwords_on_password_change_count_toward_the_lockout(acm
         )
         assert response.status_code == 200
     assert LOCKED in response.content.decode()
-    # The right current password is refused too while the lock lasts, and so is sign-in.
+    # The right current password is refused too while the lock lasts, and so is signing in
+    # again. (This browser signed in to the account: its failures are counted apart from
+    # strangers', test_a_familiar_browser_is_locked_by_its_own_failures_and_by_its_address.)
     right = client.post(
         "/accounts/password/change/", {"oldpassword": PASSWORD, "password1": new, "password2": new}
     )
     assert right.status_code == 200 and LOCKED in right.content.decode()
+    client.post("/accounts/logout/")
+    assert LOCKED in sign_in(client, user.email, PASSWORD).content.decode()
+
+
+def test_a_familiar_browser_signs_in_through_a_lock_caused_elsewhere(acme):
+    """Lockout as a weapon: ten wrong passwords from elsewhere lock the account for strangers,
+    not for the browser its owner signed in with before."""
+    user = make_user(acme)
+    owner = tenant_client(acme)
+    assert sign_in(owner, user.email, PASSWORD)["Location"] == "/account/"
+    owner.post("/accounts/logout/")
+    assert LOCKED in fail(tenant_client(acme), user.email, 10).content.decode()
+
     assert LOCKED in sign_in(tenant_client(acme), user.email, PASSWORD).content.decode()
+    assert sign_in(owner, user.email, PASSWORD)["Location"] == "/account/"
+    # The cookie of another account does not open this one.
+    other = make_user(acme)
+    stranger = tenant_client(acme)
+    sign_in(stranger, other.email, PASSWORD)
+    stranger.post("/accounts/logout/")
+    assert LOCKED in sign_in(stranger, user.email, PASSWORD).content.decode()
+
+
+def test_a_familiar_browser_is_locked_by_its_own_failures_and_by_its_address(acme, settings):
+    user = make_user(acme)
+    owner = tenant_client(acme)
+    sign_in(owner, user.email, PASSWORD)
+    owner.post("/accounts/logout/")
+    # Its own wrong guesses lock it.
+    assert LOCKED in fail(owner, user.email, 10, prefix="familiar guess").content.decode()
+    assert LOCKED in sign_in(owner, user.email, PASSWORD).content.decode()
+
+    # And a lock of its IP address applies to it as to anyone.
+    settings.LOCKOUT_IP_THRESHOLD = 5
+    second = make_user(acme)
+    address = fresh_ip()
+    browser = Client(HTTP_HOST=acme.host, REMOTE_ADDR=address)
+    sign_in(browser, second.email, PASSWORD)
+    browser.post("/accounts/logout/")
+    for number in range(5):
+        sign_in(browser, fresh_email("spray"), f"spray {number}")
+    assert LOCKED in sign_in(browser, second.email, PASSWORD).content.decode()
