@@ -232,6 +232,8 @@ LOGIN_REDIRECT_URL = "/account/"
 SESSION_ENGINE = "ciam.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Anonymous sessions (a sign-in in progress); a signed-in one ends at the absolute and idle
+# times of the tenant's user flow, fixed at sign-in (ciam/sessions.py).
 SESSION_COOKIE_AGE = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
 SESSION_COOKIE_SECURE = not DEBUG and not TESTING
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
