@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from accounts import lockout
+from accounts.familiar import familiar_browser_remember, lockout_subject
 from accounts.models import SignInEvent
 from accounts.selectors import user_flow_for
-from accounts.services import sign_in_record, user_attributes_apply
+from accounts.services import password_chosen_here, sign_in_record, user_attributes_apply
 from accounts.stages import sign_in_method
 from audit.services import client_ip
 
@@ -42,6 +43,7 @@ class AccountAdapter(DefaultAccountAdapter):
             user.attributes["termsAcceptedAt"] = timezone.now().isoformat()
         if commit:
             user.save()
+            password_chosen_here(request=request, user=user)
         return user
 
     def get_login_stages(self) -> list[str]:
@@ -58,12 +60,14 @@ class AccountAdapter(DefaultAccountAdapter):
         too many checks of this email are running (the hasher is never reached), otherwise
         exactly one hash, for known and unknown emails."""
         email = credentials.get("email") or ""
-        attempt = lockout.lockout_attempt_begin(email=email, ip=client_ip(request))
+        # A browser that signed in to this account before is counted apart (accounts.familiar).
+        subject = lockout_subject(request, email)
+        attempt = lockout.lockout_attempt_begin(email=subject, ip=client_ip(request))
         if attempt.lock is not None:
             self._refuse_locked(request, email, attempt.lock)
         if not attempt.reserved:
             # Too many checks of this email already running: refused like a lock, unhashed.
-            busy = lockout.lockout_check(email=email, ip=None) or lockout.Lock(
+            busy = lockout.lockout_check(email=subject, ip=None) or lockout.Lock(
                 until=time.time() + lockout.BUSY_RETRY_SECONDS
             )
             self._refuse_locked(request, email, busy)
@@ -79,7 +83,15 @@ class AccountAdapter(DefaultAccountAdapter):
                 self.authentication_failed(request, **credentials)
             return user
         finally:
-            lockout.lockout_attempt_finish(email=email, succeeded=user is not None)
+            lockout.lockout_attempt_finish(email=subject, succeeded=user is not None)
+
+    def reauthenticate(self, user, password: str) -> bool:
+        """A signed-in user types the password again (before a sensitive change, and as the
+        current password of a password change): through authenticate, so that it counts
+        toward the lockout and is refused while locked, with the account's own email (allauth
+        would send none for an account without an address row)."""
+        checked = self.authenticate(allauth_context.request, email=user.email, password=password)
+        return checked is not None and checked.pk == user.pk
 
     def _refuse_locked(self, request, email: str, lock) -> None:
         sign_in_record(
@@ -90,12 +102,13 @@ class AccountAdapter(DefaultAccountAdapter):
             result=SignInEvent.Result.LOCKED_OUT,
             failure_reason="locked_out",
         )
-        raise ValidationError(_lock_message(lock), code="locked_out")
+        raise ValidationError(lock_message(lock), code="locked_out")
 
     def authentication_failed(self, request, **credentials) -> None:
         email = credentials.get("email") or ""
+        subject = lockout_subject(request, email)
         counted = lockout.lockout_register_failure(
-            email=email, ip=client_ip(request), password=credentials.get("password") or ""
+            email=subject, ip=client_ip(request), password=credentials.get("password") or ""
         )
         user = _user_with_email(email)
         if user is None:
@@ -112,9 +125,9 @@ class AccountAdapter(DefaultAccountAdapter):
             result=SignInEvent.Result.FAILURE,
             failure_reason=reason,
         )
-        lock = lockout.lockout_check(email=email, ip=client_ip(request))
+        lock = lockout.lockout_check(email=subject, ip=client_ip(request))
         if lock is not None:
-            raise ValidationError(_lock_message(lock), code="locked_out")
+            raise ValidationError(lock_message(lock), code="locked_out")
 
     def pre_login(self, request, user, **kwargs):
         if not user.is_active:
@@ -134,7 +147,10 @@ class AccountAdapter(DefaultAccountAdapter):
             method=sign_in_method(request, user, is_signup=kwargs.get("signup", False)),
             result=SignInEvent.Result.SUCCESS,
         )
-        return super().post_login(request, user, **kwargs)
+        response = super().post_login(request, user, **kwargs)
+        if response is not None:
+            familiar_browser_remember(request, response, user.email)
+        return response
 
     def add_message(self, request, level, message_template=None, message_context=None,
                     extra_tags="", message=None) -> None:  # fmt: skip
@@ -148,6 +164,16 @@ class AccountAdapter(DefaultAccountAdapter):
         # Password reset and change: whoever set a new password owns the account.
         super().set_password(user, password)
         lockout.lockout_clear(email=user.email)
+        password_chosen_here(request=allauth_context.request, user=user)
+
+    def login(self, request, user) -> None:
+        # A first proof of the address in this request removed a password set before it
+        # (services.account_first_proof) on another copy of the user: the session must hold
+        # the hash of the password as it is now, or Django ends it at the next request.
+        after_proof = getattr(request, "accounts_password_after_proof", None)
+        if after_proof and after_proof[0] == user.pk:
+            user.password = after_proof[1]
+        super().login(request, user)
 
     def format_email_subject(self, subject: str) -> str:
         name = getattr(connection.tenant, "name", "")
@@ -204,7 +230,8 @@ def _user_with_email(email: str):
     return get_user_model().objects.filter(email__iexact=email.strip()).first()
 
 
-def _lock_message(lock: lockout.Lock) -> str:
+def lock_message(lock: lockout.Lock) -> str:
+    """What a locked email or IP address is told, on every form where a secret is typed."""
     seconds = lock.seconds_left
     if seconds < 120:
         wait = ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}

@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from allauth.account.signals import email_confirmed
         from django.contrib.auth.models import update_last_login
         from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_delete, post_save
@@ -19,6 +20,10 @@ class AccountsConfig(AppConfig):
         # save of last_login and allauth's session bookkeeping.
         user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
         user_logged_in.connect(_record_sign_in_session, dispatch_uid="ciam_user_session_record")
+
+        # However allauth proved an address (emailed code, link), the account's first proof
+        # ends what a stranger may have set up before it (accounts.services).
+        email_confirmed.connect(_email_confirmed, dispatch_uid="ciam_email_confirmed")
 
         # Hosted pages keep the user flow per process: any change to it, wherever it comes
         # from (console, shell, admin), makes them read it again.
@@ -46,6 +51,12 @@ def _record_sign_in_session(sender, request, user, **kwargs) -> None:
     from accounts.services import user_session_record
 
     user_session_record(request=request, user=user)
+
+
+def _email_confirmed(sender, request, email_address, **kwargs) -> None:
+    from accounts.services import email_address_confirmed
+
+    email_address_confirmed(email_address=email_address, request=request)
 
 
 def _user_flow_changed(sender, **kwargs) -> None:

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import time
+
 from allauth.account import forms as allauth_forms
-from allauth.account.internal.stagekit import unstash_login
 from allauth.core import context as allauth_context
 from django import forms
 from django.contrib.auth import get_user_model
@@ -12,9 +13,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts import lockout
+from accounts.adapters import lock_message
+from accounts.familiar import lockout_subject
 from accounts.models import SignInEvent, SignUpAttribute, UserFlow
 from accounts.selectors import sign_up_attributes, user_flow_for
 from accounts.services import BUILTIN_ATTRIBUTES, sign_in_record
+from audit.services import client_ip
 
 ATTRIBUTE_PREFIX = "attr_"
 
@@ -116,28 +121,81 @@ class LoginForm(allauth_forms.LoginForm):
 
 class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
     def clean(self):
-        if not user_flow_for(allauth_context.request).email_code_enabled:
+        request = allauth_context.request
+        if not user_flow_for(request).email_code_enabled:
             raise forms.ValidationError(_("Signing in with an emailed code is turned off."))
+        # No code is sent for a locked email or from a locked address: it could not be used.
+        email = self.cleaned_data.get("email") or ""
+        lock = lockout.lockout_check(email=lockout_subject(request, email), ip=client_ip(request))
+        if lock is not None:
+            raise forms.ValidationError(lock_message(lock), code="locked_out")
         return super().clean()
+
+    def clean_email(self) -> str:
+        try:
+            return super().clean_email()
+        except forms.ValidationError as error:
+            if error.code != "too_many_login_attempts":
+                raise
+            # allauth's limit of code emails per address and per IP address (settings).
+            raise forms.ValidationError(
+                _(
+                    "Too many codes were asked for this address or from your network. Use the "
+                    "last code you received, or wait a few minutes and try again."
+                ),
+                code="rate_limited",
+            ) from None
 
 
 class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
+    """A wrong code counts toward the smart lockout of the email and the IP address like a
+    wrong password (allauth's own limit of attempts per code only ends that code, and a new
+    one could be asked for forever); while either is locked no code is checked."""
+
     def clean_code(self) -> str:
-        try:
-            return super().clean_code()
-        except forms.ValidationError:
-            # The address the code was asked for is logged; the code itself never is.
-            request = allauth_context.request
-            login = unstash_login(request, peek=True)
-            sign_in_record(
-                request=request,
-                user=getattr(login, "user", None),
-                email=getattr(login, "email", None) or "",
-                method="email_code",
-                result=SignInEvent.Result.FAILURE,
-                failure_reason="wrong_code",
+        request = allauth_context.request
+        stage = getattr(request, "_login_stage", None)
+        email = (stage.state.get("email") if stage else "") or ""
+        subject = lockout_subject(request, email)
+        ip = client_ip(request)
+        attempt = lockout.lockout_attempt_begin(email=subject, ip=ip)
+        lock = attempt.lock
+        if lock is None and not attempt.reserved:
+            lock = lockout.lockout_check(email=subject, ip=None) or lockout.Lock(
+                until=time.time() + lockout.BUSY_RETRY_SECONDS
             )
+        user = getattr(getattr(stage, "login", None), "user", None)
+        if lock is not None:
+            self._record(email, user, SignInEvent.Result.LOCKED_OUT, "locked_out")
+            raise forms.ValidationError(lock_message(lock), code="locked_out")
+        succeeded = False
+        try:
+            code = super().clean_code()
+            succeeded = True
+            return code
+        except forms.ValidationError:
+            # Keyed with the expected code: the same guess at a new code counts again.
+            typed = f"code\0{self.expected_code}\0{self.cleaned_data.get('code', '')}"
+            lockout.lockout_register_failure(email=subject, ip=ip, password=typed)
+            # The code itself never goes into the log.
+            self._record(email, user, SignInEvent.Result.FAILURE, "wrong_code")
+            lock = lockout.lockout_check(email=subject, ip=ip)
+            if lock is not None:
+                raise forms.ValidationError(lock_message(lock), code="locked_out") from None
             raise
+        finally:
+            lockout.lockout_attempt_finish(email=subject, succeeded=succeeded)
+
+    def _record(self, email: str, user, result: str, reason: str) -> None:
+        # The address the code was asked for, and its account if there is one.
+        sign_in_record(
+            request=allauth_context.request,
+            user=user,
+            email=email,
+            method="email_code",
+            result=result,
+            failure_reason=reason,
+        )
 
 
 class UserFlowForm(forms.ModelForm):
@@ -152,11 +210,21 @@ class UserFlowForm(forms.ModelForm):
             "terms_required",
             "terms_url",
             "privacy_url",
+            "session_lifetime_hours",
+            "session_idle_minutes",
         ]
         widgets = {"email_verification": forms.RadioSelect}
         help_texts = {
             "password_min_length": gettext_lazy(
                 "NIST: 15 or more when the password is the only factor, 8 or more with MFA."
+            ),
+            "session_lifetime_hours": gettext_lazy(
+                "After this time people sign in again, however active they are; signing in "
+                "again to confirm a change does not extend it. Applies to sign-ins from now on."
+            ),
+            "session_idle_minutes": gettext_lazy(
+                "People who do nothing for this long are signed out. Applies to sign-ins from "
+                "now on."
             ),
         }
 
@@ -250,7 +318,18 @@ _PASSWORD_LABELS = {
 
 
 class ChangePasswordForm(_OwnLabels, allauth_forms.ChangePasswordForm):
+    """The current password is checked like a sign-in (AccountAdapter.reauthenticate): each
+    wrong one counts toward the lockout, and none is checked while the account is locked."""
+
     labels = _PASSWORD_LABELS
+
+    def clean_oldpassword(self) -> str:
+        from allauth.account.adapter import get_adapter
+
+        password = self.cleaned_data.get("oldpassword", "")
+        if not get_adapter().reauthenticate(self.user, password):
+            raise get_adapter().validation_error("enter_current_password")
+        return password
 
 
 class SetPasswordForm(_OwnLabels, allauth_forms.SetPasswordForm):

@@ -231,9 +231,16 @@ def lockout_register_success(*, email: str) -> None:
     cache.delete(_account_key(email))
 
 
+def familiar_subject(email: str) -> str:
+    """The name under which the attempts at `email` from its familiar browsers are counted
+    (accounts.familiar): apart from everyone else's."""
+    return f"{email.strip().lower()}\0familiar"
+
+
 def lockout_clear(*, email: str) -> None:
-    """Lift the account's lock and forget its failures (password reset, admin unlock)."""
-    cache.delete(_account_key(email))
+    """Lift the account's lock and forget its failures (password reset, admin unlock), those
+    of its familiar browsers included."""
+    cache.delete_many([_account_key(email), _account_key(familiar_subject(email))])
 
 
 def lockout_failure_count(*, email: str) -> int:

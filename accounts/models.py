@@ -178,6 +178,17 @@ class UserFlow(models.Model):
     terms_required = models.BooleanField(_("ask to accept the terms of use"), default=False)
     terms_url = models.URLField(_("terms of use link"), blank=True)
     privacy_url = models.URLField(_("privacy statement link"), blank=True)
+    # Hosted sign-in sessions (ciam.sessions), fixed for each session when it signs in.
+    session_lifetime_hours = models.PositiveSmallIntegerField(
+        _("sign-in session lifetime (hours)"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(720)],
+    )
+    session_idle_minutes = models.PositiveSmallIntegerField(
+        _("sign-out after inactivity (minutes)"),
+        default=60,
+        validators=[MinValueValidator(5), MaxValueValidator(1440)],
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -74,8 +74,9 @@ def sign_in_record(**fields) -> None:
 
 
 def user_session_record(*, request, user: User) -> None:
-    """At sign-in: stamp the user's last sign-in, remember the session (for "My account" and
-    for ending sessions) and forget the user's expired sessions, in one statement.
+    """At sign-in: start the session's absolute and idle timeouts (the tenant's user flow),
+    stamp the user's last sign-in, remember the session (for "My account" and for ending
+    sessions) and forget the user's expired sessions, in one statement.
 
     Replaces Django's last-login save and allauth's sign-in handler, which walks every session
     of the user (a query or three each) and then does a get-or-create in a transaction. The
@@ -88,6 +89,15 @@ def user_session_record(*, request, user: User) -> None:
     if not session_key:
         request.session.save()
         session_key = request.session.session_key
+    from accounts.selectors import user_flow_for
+    from ciam.sessions import sign_in_timeouts_start
+
+    flow = user_flow_for(request)
+    sign_in_timeouts_start(
+        request.session,
+        lifetime_seconds=flow.session_lifetime_hours * 3600,
+        idle_seconds=flow.session_idle_minutes * 60,
+    )
     user_agent_length = UserSession._meta.get_field("user_agent").max_length
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -122,6 +132,92 @@ def user_session_record(*, request, user: User) -> None:
     user.last_login = now
 
 
+# The session key that says which account's password this browser session chose (sign-up,
+# change, reset): a proof of the address made later in the same session keeps that password.
+PASSWORD_CHOSEN_HERE = "accounts.password_chosen_for"
+
+
+def password_chosen_here(*, request, user: User) -> None:
+    """Remember that this browser session chose `user`'s password."""
+    session = getattr(request, "session", None)
+    if session is not None and user.pk is not None:
+        session[PASSWORD_CHOSEN_HERE] = user.pk
+
+
+def address_proven(*, user: User, email: str, request=None) -> None:
+    """An address of `user` was proven outside allauth's flows (an invitation redeemed with
+    its emailed code): the address is marked verified and, if it is the account's first
+    proven address, account_first_proof ends what came before the proof."""
+    from allauth.account.models import EmailAddress
+
+    addresses = EmailAddress.objects.filter(user=user)
+    proven_before = addresses.filter(verified=True).exists()
+    address = addresses.filter(email__iexact=email).first()
+    if address is None:
+        EmailAddress.objects.create(
+            user=user, email=email, verified=True, primary=not addresses.exists()
+        )
+    elif not address.verified:
+        address.verified = True
+        address.save(update_fields=["verified"])
+    if not proven_before:
+        account_first_proof(user=user, request=request)
+
+
+def email_address_confirmed(*, email_address, request=None) -> None:
+    """allauth marked an address verified (an emailed code or link): the account's first
+    proven address ends what came before the proof."""
+    from allauth.account.models import EmailAddress
+
+    others = EmailAddress.objects.filter(user_id=email_address.user_id, verified=True).exclude(
+        pk=email_address.pk
+    )
+    if not others.exists():
+        account_first_proof(user=email_address.user, request=request)
+
+
+@transaction.atomic
+def account_first_proof(*, user: User, request=None) -> None:
+    """Someone proved an address of `user` for the first time. Anything done with the account
+    before may have been a stranger's (pre-hijacking: sign up with someone else's email and
+    wait for its owner to use the account): a password set before the proof stops working,
+    unless this same browser session chose it, and every other session of the account ends."""
+    from allauth.usersessions.models import UserSession
+    from django.contrib import messages
+
+    session = getattr(request, "session", None)
+    chosen_here = session is not None and session.get(PASSWORD_CHOSEN_HERE) == user.pk
+    password_removed = user.has_usable_password() and not chosen_here
+    if password_removed:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        if request is not None:
+            # The sign-in that follows in this request must carry the new password hash in
+            # its session, or the session would end at the next request (accounts.adapters).
+            request.accounts_password_after_proof = (user.pk, user.password)
+            messages.warning(
+                request,
+                _(
+                    "Your email address is now confirmed. A password set on this account "
+                    "before the address was confirmed no longer works: set a new one on My "
+                    "account if you want one."
+                ),
+            )
+    current_key = getattr(session, "session_key", None) or ""
+    sessions_ended = 0
+    for tracked in UserSession.objects.filter(user=user).exclude(session_key=current_key):
+        tracked.end()
+        sessions_ended += 1
+    if password_removed or sessions_ended:
+        audit_record(
+            actor=user,
+            action="user.address_first_proof",
+            target=user,
+            after={"password_removed": password_removed, "sessions_ended": sessions_ended},
+            request=request,
+        )
+
+
 # Built-in attributes a user flow may collect (PRODUCT.md), with their maximum lengths.
 BUILTIN_ATTRIBUTES = {
     "givenName": (gettext_lazy("Given name"), 64),
@@ -150,6 +246,8 @@ USER_FLOW_FIELDS = (
     "terms_required",
     "terms_url",
     "privacy_url",
+    "session_lifetime_hours",
+    "session_idle_minutes",
 )
 
 

@@ -2,13 +2,18 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils.translation import gettext as _
+from zxcvbn import zxcvbn
 
 DEFAULT_MIN_LENGTH = 12
 MAX_LENGTH = 1024  # far above any passphrase; bounds the hashing work an attacker can ask for
+# zxcvbn's estimate is scored on the first 72 characters (its own limit; its matching work grows
+# fast with length): a passphrase that long is strong unless those characters are weak.
+STRENGTH_CHECKED_LENGTH = 72
 
 _common = CommonPasswordValidator()
 
@@ -49,7 +54,8 @@ class TenantPasswordPolicyValidator:
                 _("This password is too common. Choose one that is hard to guess."),
                 code="password_too_common",
             ) from None
-        for word in _context_words(user):
+        context = _context_words(user)
+        for word in context:
             if word in password.lower():
                 raise ValidationError(
                     _(
@@ -58,6 +64,22 @@ class TenantPasswordPolicyValidator:
                     ),
                     code="password_contains_context",
                 )
+        # Offline, no outside service: zxcvbn's word lists come from breached password
+        # corpora, and it sees l33t spellings, years, keyboard walks and repeats that the
+        # common-password list misses (Welcome12345!, P@ssw0rd2024!).
+        strength = zxcvbn(
+            password[:STRENGTH_CHECKED_LENGTH],
+            user_inputs=[*sorted(context), getattr(user, "email", "") or ""],
+        )
+        if strength["score"] < settings.PASSWORD_MIN_STRENGTH:
+            raise ValidationError(
+                _(
+                    "This password is too easy to guess: it looks like passwords found in "
+                    "breaches, or is made of common words, names, dates or patterns. A few "
+                    "unrelated words make a strong one."
+                ),
+                code="password_too_guessable",
+            )
 
     def get_help_text(self) -> str:
         return _("At least %(min)d characters; no common passwords.") % {

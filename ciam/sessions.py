@@ -6,17 +6,54 @@ key is free, then an INSERT in a transaction) and writes it again when the respo
 session its key at once but writes the row once, when the response leaves, with a single
 INSERT that a duplicate key refuses (the key is then drawn again). Updates are a single
 UPDATE. A read is one plain SELECT (through the ORM it cost a fifth of an authorize request).
-Expiry and deletion are Django's.
+Deletion is Django's.
+
+A signed-in session ends at the earliest of two times fixed when it signs in (the tenant's user
+flow: sign_in_timeouts_start): its absolute end, which nothing moves (re-authentication
+included), and a stretch of inactivity. Activity is written at most once a minute (one UPDATE),
+so the idle end is exact to within that minute. Anonymous sessions keep Django's expiry.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
+from datetime import UTC, datetime
 
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import connections, router
 from django.utils import timezone
+
+# Keys of a signed-in session's data: its absolute end and its idle limit (set at sign-in),
+# and when it was last seen active (epoch seconds).
+ENDS_AT = "_ciam_ends_at"
+IDLE_SECONDS = "_ciam_idle_seconds"
+SEEN_AT = "_ciam_seen_at"
+# Activity is written at most this often (and at least ten times within an idle limit).
+ACTIVITY_WRITE_SECONDS = 60
+
+
+def sign_in_timeouts_start(session, *, lifetime_seconds: int, idle_seconds: int) -> None:
+    """A session has just signed in: its absolute end and idle limit start now."""
+    now = time.time()
+    session[ENDS_AT] = now + lifetime_seconds
+    session[IDLE_SECONDS] = idle_seconds
+    session[SEEN_AT] = now
+
+
+def _is_over(data: dict, now: float) -> bool:
+    if ENDS_AT not in data:
+        return False
+    return now >= data[ENDS_AT] or now - data.get(SEEN_AT, 0) >= data.get(IDLE_SECONDS, 0)
+
+
+def _ends_at(data: dict) -> datetime | None:
+    """When a signed-in session's row expires: at its idle end or its absolute end."""
+    if ENDS_AT not in data:
+        return None
+    end = min(data[ENDS_AT], data.get(SEEN_AT, 0) + data.get(IDLE_SECONDS, 0))
+    return datetime.fromtimestamp(end, tz=UTC)
 
 
 class SessionStore(DatabaseSessionStore):
@@ -36,10 +73,17 @@ class SessionStore(DatabaseSessionStore):
                 [self.session_key, timezone.now()],
             )
             row = cursor.fetchone()
-        if row is None:
+        data = self.decode(row[0]) if row is not None else {}
+        now = time.time()
+        if row is None or _is_over(data, now):
             self._session_key = None  # gone or expired: a new session gets a new key
             return {}
-        return self.decode(row[0])
+        if ENDS_AT in data:
+            idle = data.get(IDLE_SECONDS, 0)
+            if now - data.get(SEEN_AT, 0) >= min(ACTIVITY_WRITE_SECONDS, idle / 10):
+                data[SEEN_AT] = now
+                self.modified = True  # written once the response leaves
+        return data
 
     def create(self) -> None:
         """A new key now, its row when the session is saved (at the end of the request)."""
@@ -68,6 +112,7 @@ class SessionStore(DatabaseSessionStore):
     def _write(self, *, must_create: bool) -> None:
         data = self._get_session(no_load=must_create)
         row = self.create_model_instance(data)
+        row.expire_date = _ends_at(data) or row.expire_date
         using = router.db_for_write(self.model, instance=row)
         table = connections[using].ops.quote_name(self.model._meta.db_table)
         with connections[using].cursor() as cursor:

@@ -235,6 +235,9 @@ PASSWORD_HASHERS = [
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.validators.TenantPasswordPolicyValidator"},
 ]
+# The lowest zxcvbn score (0 to 4) a new password may have (accounts.validators); 3 is
+# "safely unguessable" against an offline attack on a slow hash.
+PASSWORD_MIN_STRENGTH = env.int("PASSWORD_MIN_STRENGTH", default=3)
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/account/"
@@ -243,6 +246,8 @@ LOGIN_REDIRECT_URL = "/account/"
 SESSION_ENGINE = "ciam.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Anonymous sessions (a sign-in in progress); a signed-in one ends at the absolute and idle
+# times of the tenant's user flow, fixed at sign-in (ciam/sessions.py).
 SESSION_COOKIE_AGE = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
 SESSION_COOKIE_SECURE = not DEBUG and not TESTING
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -348,7 +353,28 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-ACCOUNT_RATE_LIMITS = False  # our own tenant-scoped smart lockout replaces allauth's limits
+# allauth's rate limits ("amount/period/per", several joined by commas), counted in the cache,
+# whose keys are tenant-scoped (django_tenants.cache.make_key). Every action that sends an email
+# is limited per recipient ("key": known and unknown addresses alike, so the answer tells
+# nothing) and per IP address. Failed sign-ins are counted by accounts.lockout (smart lockout),
+# not by allauth's "login" and "login_failed" limits.
+ACCOUNT_RATE_LIMITS = {
+    "login": "",
+    "login_failed": "",
+    # Emailed sign-in codes.
+    "request_login_code": env.str(
+        "RATE_LIMIT_SIGN_IN_CODE_EMAILS", default="60/h/ip,3/15m/key,10/d/key"
+    ),
+    # "Forgot your password?" emails.
+    "reset_password": env.str(
+        "RATE_LIMIT_PASSWORD_RESET_EMAILS", default="60/h/ip,3/15m/key,10/d/key"
+    ),
+    # Verification links, and the "an account already exists" notice of a sign-up with a
+    # registered address: extra ones are skipped silently (the answer stays the same, the
+    # links already sent still work).
+    "confirm_email": env.str("RATE_LIMIT_VERIFICATION_EMAILS", default="2/10m/key,10/d/key"),
+    "signup": env.str("RATE_LIMIT_SIGN_UPS", default="60/h/ip"),
+}
 # Sessions are recorded at sign-in; tracking "last seen" would cost four queries and a write
 # on every signed-in request.
 USERSESSIONS_TRACK_ACTIVITY = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from django.test import Client
@@ -202,3 +203,125 @@ def test_lockout_works_on_the_local_memory_cache_of_make_run_without_redis(acme,
     assert LOCKED in fail(client, user.email, 10).content.decode()
     other = make_user(acme)
     assert sign_in(tenant_client(acme), other.email, PASSWORD)["Location"] == "/account/"
+
+
+def request_code(client, email):
+    return client.post("/accounts/login/code/", {"email": email})
+
+
+def test_wrong_email_codes_count_toward_the_lockout_of_password_sign_in(acme):
+    """Asking for a new code after allauth's five tries per code does not start the count
+    again: ten wrong codes lock the account, for passwords too."""
+    from tests.accounts.test_pre_hijacking import emails_to
+
+    user = make_user(acme)
+    guesser = tenant_client(acme)
+    for _ in range(2):
+        assert request_code(guesser, user.email)["Location"] == "/accounts/login/code/confirm/"
+        real = re.search(r"\b(\d{6})\b", emails_to(acme, user.email)[-1]).group(1)
+        guesses = [f"{(int(real) + step) % 1000000:06d}" for step in range(1, 6)]
+        for guess in guesses:
+            guesser.post("/accounts/login/code/confirm/", {"code": guess})
+    response = sign_in(tenant_client(acme), user.email, PASSWORD)
+    assert response.status_code == 200 and LOCKED in response.content.decode()
+    # No new code is sent while the lock lasts.
+    sent = len(emails_to(acme, user.email))
+    refused = request_code(tenant_client(acme), user.email)
+    assert refused.status_code == 200 and LOCKED in refused.content.decode()
+    assert len(emails_to(acme, user.email)) == sent
+    assert events(acme, email_typed=user.email).count(("failure", "wrong_code")) == 10
+
+
+def test_a_right_code_is_refused_while_the_account_is_locked(acme):
+    from tests.accounts.test_pre_hijacking import emails_to
+
+    user = make_user(acme)
+    client = tenant_client(acme)
+    request_code(client, user.email)
+    code = re.search(r"\b(\d{6})\b", emails_to(acme, user.email)[-1]).group(1)
+    fail(tenant_client(acme), user.email, 10)
+    response = client.post("/accounts/login/code/confirm/", {"code": code})
+    assert response.status_code == 200 and LOCKED in response.content.decode()
+    assert client.get("/account/").status_code == 302
+
+
+def test_wrong_codes_from_one_address_lock_that_address(acme, settings):
+    from tests.accounts.test_pre_hijacking import emails_to
+
+    settings.LOCKOUT_IP_THRESHOLD = 5
+    address = fresh_ip()
+    for _ in range(5):
+        attacker = Client(HTTP_HOST=acme.host, REMOTE_ADDR=address)
+        email = make_user(acme).email
+        request_code(attacker, email)
+        real = re.search(r"\b(\d{6})\b", emails_to(acme, email)[-1]).group(1)
+        attacker.post("/accounts/login/code/confirm/", {"code": f"{(int(real) + 1) % 1000000:06d}"})
+    victim = make_user(acme)
+    attacker = Client(HTTP_HOST=acme.host, REMOTE_ADDR=address)
+    assert LOCKED in sign_in(attacker, victim.email, PASSWORD).content.decode()
+    assert sign_in(tenant_client(acme), victim.email, PASSWORD)["Location"] == "/account/"
+
+
+def test_wrong_current_passwords_on_password_change_count_toward_the_lockout(acme, settings):
+    # allauth's own limit of password changes a minute would answer 429 first.
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "change_password": ""}
+    user = make_user(acme)
+    client = tenant_client(acme)
+    assert sign_in(client, user.email, PASSWORD)["Location"] == "/account/"
+    new = "a brand new passphrase for today"
+    for number in range(10):
+        response = client.post(
+            "/accounts/password/change/",
+            {"oldpassword": f"guess number {number}", "password1": new, "password2": new},
+        )
+        assert response.status_code == 200
+    assert LOCKED in response.content.decode()
+    # The right current password is refused too while the lock lasts, and so is signing in
+    # again. (This browser signed in to the account: its failures are counted apart from
+    # strangers', test_a_familiar_browser_is_locked_by_its_own_failures_and_by_its_address.)
+    right = client.post(
+        "/accounts/password/change/", {"oldpassword": PASSWORD, "password1": new, "password2": new}
+    )
+    assert right.status_code == 200 and LOCKED in right.content.decode()
+    client.post("/accounts/logout/")
+    assert LOCKED in sign_in(client, user.email, PASSWORD).content.decode()
+
+
+def test_a_familiar_browser_signs_in_through_a_lock_caused_elsewhere(acme):
+    """Lockout as a weapon: ten wrong passwords from elsewhere lock the account for strangers,
+    not for the browser its owner signed in with before."""
+    user = make_user(acme)
+    owner = tenant_client(acme)
+    assert sign_in(owner, user.email, PASSWORD)["Location"] == "/account/"
+    owner.post("/accounts/logout/")
+    assert LOCKED in fail(tenant_client(acme), user.email, 10).content.decode()
+
+    assert LOCKED in sign_in(tenant_client(acme), user.email, PASSWORD).content.decode()
+    assert sign_in(owner, user.email, PASSWORD)["Location"] == "/account/"
+    # The cookie of another account does not open this one.
+    other = make_user(acme)
+    stranger = tenant_client(acme)
+    sign_in(stranger, other.email, PASSWORD)
+    stranger.post("/accounts/logout/")
+    assert LOCKED in sign_in(stranger, user.email, PASSWORD).content.decode()
+
+
+def test_a_familiar_browser_is_locked_by_its_own_failures_and_by_its_address(acme, settings):
+    user = make_user(acme)
+    owner = tenant_client(acme)
+    sign_in(owner, user.email, PASSWORD)
+    owner.post("/accounts/logout/")
+    # Its own wrong guesses lock it.
+    assert LOCKED in fail(owner, user.email, 10, prefix="familiar guess").content.decode()
+    assert LOCKED in sign_in(owner, user.email, PASSWORD).content.decode()
+
+    # And a lock of its IP address applies to it as to anyone.
+    settings.LOCKOUT_IP_THRESHOLD = 5
+    second = make_user(acme)
+    address = fresh_ip()
+    browser = Client(HTTP_HOST=acme.host, REMOTE_ADDR=address)
+    sign_in(browser, second.email, PASSWORD)
+    browser.post("/accounts/logout/")
+    for number in range(5):
+        sign_in(browser, fresh_email("spray"), f"spray {number}")
+    assert LOCKED in sign_in(browser, second.email, PASSWORD).content.decode()

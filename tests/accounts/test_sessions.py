@@ -3,6 +3,7 @@ the work of a sign-in bounded in statements."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from allauth.usersessions.models import UserSession
@@ -11,7 +12,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from ciam.sessions import SessionStore
+from ciam.sessions import ENDS_AT, SEEN_AT, SessionStore
 from tests.accounts.conftest import tenant_client
 from tests.accounts.test_sign_in import make_user, sign_in
 from tests.conftest import PASSWORD
@@ -95,3 +96,77 @@ def test_saving_a_session_that_ended_meanwhile_does_not_bring_it_back(acme):
         else:
             raise AssertionError("an ended session was written again")
         assert not Session.objects.filter(session_key=store.session_key).exists()
+
+
+def stored(world, client) -> dict:
+    with tenant_context(world.tenant):
+        return SessionStore(client.cookies["sessionid"].value).load()
+
+
+def move_clock_back(world, client, seconds: float, *, keys) -> None:
+    """As if the session had signed in (ENDS_AT) or last been active (SEEN_AT) `seconds`
+    earlier: the stored timestamps move, the row's expiry follows them."""
+    with tenant_context(world.tenant):
+        store = SessionStore(client.cookies["sessionid"].value)
+        for key in keys:
+            store[key] = store[key] - seconds
+        store.save()
+
+
+def test_the_absolute_lifetime_does_not_slide_on_re_authentication(acme):
+    user = make_user(acme)
+    client = tenant_client(acme)
+    sign_in(client, user.email, PASSWORD)
+    ends_at = stored(acme, client)[ENDS_AT]
+    assert abs(ends_at - (time.time() + 12 * 3600)) < 60  # the tenant's default: 12 hours
+    # Eleven hours later (active all along), the user confirms the password again.
+    move_clock_back(acme, client, 11 * 3600, keys=(ENDS_AT,))
+    reauthenticated = client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    assert reauthenticated.status_code == 302
+    assert stored(acme, client)[ENDS_AT] == ends_at - 11 * 3600
+    assert client.get("/account/").status_code == 200
+    # One hour and a second later the session is over, whatever the re-authentication.
+    move_clock_back(acme, client, 3600 + 1, keys=(ENDS_AT,))
+    assert client.get("/account/")["Location"].startswith("/accounts/login/")
+    with tenant_context(acme.tenant):
+        assert not Session.objects.filter(
+            session_key=client.cookies["sessionid"].value, expire_date__gt=timezone.now()
+        ).exists()
+
+
+def test_an_idle_session_ends_and_an_active_one_goes_on(acme):
+    user = make_user(acme)
+    client = tenant_client(acme)
+    sign_in(client, user.email, PASSWORD)
+    # 59 idle minutes (the tenant's default limit is 60): still signed in, and the visit
+    # counts as activity.
+    move_clock_back(acme, client, 59 * 60, keys=(SEEN_AT,))
+    assert client.get("/account/").status_code == 200
+    assert time.time() - stored(acme, client)[SEEN_AT] < 60
+    with tenant_context(acme.tenant):
+        row = Session.objects.get(session_key=client.cookies["sessionid"].value)
+    assert row.expire_date > timezone.now() + timedelta(minutes=59)
+    # Then 61 idle minutes: signed out.
+    move_clock_back(acme, client, 61 * 60, keys=(SEEN_AT,))
+    assert client.get("/account/")["Location"].startswith("/accounts/login/")
+
+
+def test_session_timeouts_are_the_tenants_settings(acme, globex):
+    from tests.accounts.test_user_flows import save_flow
+
+    assert save_flow(acme, session_lifetime_hours="2", session_idle_minutes="15").status_code == 302
+    user = make_user(acme)
+    client = tenant_client(acme)
+    sign_in(client, user.email, PASSWORD)
+    data = stored(acme, client)
+    assert abs(data[ENDS_AT] - (time.time() + 2 * 3600)) < 60
+    with tenant_context(acme.tenant):
+        row = Session.objects.get(session_key=client.cookies["sessionid"].value)
+    assert abs((row.expire_date - timezone.now()).total_seconds() - 15 * 60) < 60
+    move_clock_back(acme, client, 16 * 60, keys=(SEEN_AT,))
+    assert client.get("/account/")["Location"].startswith("/accounts/login/")
+    # Globex keeps its own (default) settings.
+    other = make_user(globex)
+    at_globex = tenant_client(globex)
+    sign_in(at_globex, other.email, PASSWORD)
+    assert abs(stored(globex, at_globex)[ENDS_AT] - (time.time() + 12 * 3600)) < 60

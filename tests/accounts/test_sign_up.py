@@ -80,3 +80,53 @@ def test_sign_up_answers_alike_for_new_and_registered_emails(acme, settings):
 def test_platform_host_has_no_sign_up(platform_client):
     response = platform_client.get("/accounts/signup/")
     assert response.status_code == 404
+
+
+GUESSABLE = ["Welcome12345!", "P@ssw0rd2024!", "123456789012", "passwordpassword"]
+TOO_EASY = "too easy to guess"
+
+
+@pytest.mark.parametrize("password", GUESSABLE)
+def test_guessable_and_breached_passwords_are_refused_on_sign_up(acme, password):
+    email = fresh_email("weak")
+    response = sign_up(acme, email, password)
+    assert response.status_code == 200
+    assert TOO_EASY in response.content.decode()
+    with tenant_context(acme.tenant):
+        assert not get_user_model().objects.filter(email=email).exists()
+
+
+@pytest.mark.parametrize(
+    "password", ["correct horse battery staple velvet", "orbit lantern mosaic thimble"]
+)
+def test_strong_passphrases_pass(acme, password):
+    assert sign_up(acme, fresh_email("strong"), password)["Location"] == (
+        "/accounts/confirm-email/"
+    )
+
+
+@pytest.mark.parametrize("password", GUESSABLE)
+def test_guessable_passwords_are_refused_on_change_and_reset(acme, password):
+    from urllib.parse import urlsplit
+
+    from tests.accounts.conftest import link_in
+    from tests.accounts.test_pre_hijacking import emails_to
+    from tests.conftest import PASSWORD
+
+    user = make_user(acme)
+    client = tenant_client(acme)
+    sign_in(client, user.email, PASSWORD)
+    changed = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": password, "password2": password},
+    )
+    assert changed.status_code == 200 and TOO_EASY in changed.content.decode()
+
+    resetting = tenant_client(acme)
+    resetting.post("/accounts/password/reset/", {"email": user.email})
+    form_page = resetting.get(urlsplit(link_in(emails_to(acme, user.email)[-1])).path, follow=True)
+    set_url = form_page.redirect_chain[-1][0]
+    reset = resetting.post(set_url, {"password1": password, "password2": password})
+    assert reset.status_code == 200 and TOO_EASY in reset.content.decode()
+    with tenant_context(acme.tenant):
+        assert get_user_model().objects.get(pk=user.pk).check_password(PASSWORD)

@@ -19,6 +19,8 @@ FLOW = {
     "password_min_length": "12",
     "terms_url": "",
     "privacy_url": "",
+    "session_lifetime_hours": "12",
+    "session_idle_minutes": "60",
 }
 
 
