@@ -13,6 +13,7 @@ from django_tenants.utils import tenant_context
 from accounts.services import sign_in_record
 from audit.services import audit_record
 from guests import services as guest_services
+from tests.e2e.conftest import axe_violations
 from tests.oidc.conftest import register_app
 
 PASSWORD = "a fresh passphrase for the console"
@@ -93,7 +94,7 @@ def _pages(console_world) -> list[str]:
 
 
 def _signed_in_page(browser, running_server, world, email, width):
-    # The real policy applies: no bypass_csp.
+    # The page runs under the policy the server sends, as in an admin's browser.
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     page.goto(running_server.url(world.host, "/accounts/login/?next=/console/"))
@@ -113,19 +114,20 @@ def test_console_pages_are_never_wider_than_the_window(
         browser, running_server, world, console_world["admin"].email, width
     )
     try:
-        # The app page is measured here; its tables get their boxes with the app registration
-        # pages, which are reworked apart.
-        app_page = _app_page(console_world)
-        too_wide, unscrollable = {}, {}
+        too_wide, unscrollable, inaccessible = {}, {}, {}
         for path in _pages(console_world):
             response = page.goto(running_server.url(world.host, path))
             assert response.status == 200, path
+            violations = axe_violations(page)
+            if violations:
+                inaccessible[path] = violations
             widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             if widths[0] > widths[1]:
                 too_wide[path] = widths
             tables = page.evaluate(TABLE_BOXES)
-            if path != app_page and any(box != [True, "0", "region", True] for box in tables):
+            if any(box != [True, "0", "region", True] for box in tables):
                 unscrollable[path] = tables
+        assert inaccessible == {}
         assert too_wide == {}
         # Each table scrolls in its own box, which a keyboard reaches and a screen reader names.
         assert unscrollable == {}
