@@ -30,6 +30,8 @@ from django.utils import timezone
 ENDS_AT = "_ciam_ends_at"
 IDLE_SECONDS = "_ciam_idle_seconds"
 SEEN_AT = "_ciam_seen_at"
+# When this session last signed in (epoch seconds): the OpenID `auth_time` of its sign-ins.
+SIGNED_IN_AT = "_ciam_signed_in_at"
 # Activity is written at most this often (and at least ten times within an idle limit).
 ACTIVITY_WRITE_SECONDS = 60
 
@@ -40,6 +42,7 @@ def sign_in_timeouts_start(session, *, lifetime_seconds: int, idle_seconds: int)
     session[ENDS_AT] = now + lifetime_seconds
     session[IDLE_SECONDS] = idle_seconds
     session[SEEN_AT] = now
+    session[SIGNED_IN_AT] = now
 
 
 def _is_over(data: dict, now: float) -> bool:

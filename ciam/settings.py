@@ -468,7 +468,7 @@ OAUTH2_PROVIDER = {
     # Logout redirects go only to URIs registered for the client; http only for loopback
     # (registration enforces that), never for public clients.
     "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
-    "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": False,
+    "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": True,
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],  # no implicit or hybrid flows
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],

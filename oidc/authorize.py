@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -26,6 +27,15 @@ PLAIN_PARAMETERS = {
     "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
     "code_challenge_method", "max_age",
 }  # fmt: skip
+
+
+def session_auth_time(request) -> int:
+    """The `auth_time` a code carries to its ID tokens: when the person last proved who they
+    are in this browser session (OIDC Core 2), whatever other browsers did since."""
+    from oidc.selectors import session_authenticated_at
+
+    authenticated_at = session_authenticated_at(request)
+    return int(authenticated_at if authenticated_at is not None else time.time())
 
 
 def first_party_code(request, application: Application) -> str | None:
@@ -60,7 +70,7 @@ def first_party_code(request, application: Application) -> str | None:
                 request.user.pk, code, application.pk,
                 now + timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS),
                 redirect_uri, " ".join(scopes), now, now, query["code_challenge"],
-                query.get("nonce", ""), json.dumps({}),
+                query.get("nonce", ""), json.dumps({"auth_time": session_auth_time(request)}),
             ],
         )  # fmt: skip
     parameters = {"code": code}

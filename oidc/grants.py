@@ -173,13 +173,13 @@ def _record(request, client: Application, user, grant_type: str) -> None:
 
 
 def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_verified, started,
-                 family, replaces=None, redeems=None, nonce="") -> dict:  # fmt: skip
+                 family, auth_time, replaces=None, redeems=None, nonce="") -> dict:  # fmt: skip
     """Sign and write an access token and a refresh token (and sign an ID token) for `user`,
     with the sign-in log row of `grant_type`; `replaces` is the (refresh, access) id pair a
     rotation retires, `redeems` the (grant id, code) a code exchange consumes."""
     now = timezone.now()
     access_value = tokens.sign(tokens.user_access_claims(client, user, scopes, roles), typ="at+jwt")
-    refresh_value = tokens.refresh_token_generate(started)
+    refresh_value = tokens.refresh_token_generate(started, auth_time)
     log_sql, log_parameters = sign_in_event_insert(
         request=request, user=user, method="token", result="success",
         app_id=client.client_id, app_name=client.name, grant=grant_type,
@@ -223,7 +223,7 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
             aud=client.client_id,
             iat=moment,
             exp=moment + client.id_token_lifetime,
-            auth_time=int(user.last_login.timestamp()) if user.last_login else moment,
+            auth_time=auth_time or moment,
             jti=uuid.uuid4().hex,
         )
         if nonce:
@@ -276,7 +276,7 @@ def authorization_code(request, client: Application) -> dict:
 def _redeem(request, client: Application, code: str):
     row = _locked_read(
         f"SELECT g.id, g.expires, g.redirect_uri, g.scope, g.code_challenge, "
-        f"g.code_challenge_method, g.nonce, {_USER_COLUMNS}, {_user_facts_sql()} "
+        f"g.code_challenge_method, g.nonce, g.claims, {_USER_COLUMNS}, {_user_facts_sql()} "
         f"FROM {Grant._meta.db_table} g JOIN {get_user_model()._meta.db_table} u "
         "ON u.id = g.user_id WHERE g.code = %(code)s AND g.application_id = %(app)s "
         "FOR UPDATE OF g",
@@ -288,8 +288,8 @@ def _redeem(request, client: Application, code: str):
             RefreshToken.revoke_family(earlier.token_family)
             AccessToken.objects.filter(token_checksum=earlier.access_token_checksum).delete()
         return GrantError("invalid_grant")
-    grant_id, expires, redirect_uri, scope, challenge, method, nonce = row[:7]
-    user, roles, email_verified = _user_from(row[7:])
+    grant_id, expires, redirect_uri, scope, challenge, method, nonce, grant_claims = row[:8]
+    user, roles, email_verified = _user_from(row[8:])
     verifier = request.POST.get("code_verifier", "")
     if expires <= timezone.now():
         problem = "The code has expired."
@@ -309,7 +309,20 @@ def _redeem(request, client: Application, code: str):
         request=request, grant_type="authorization_code", client=client, user=user,
         scopes=scope.split(), roles=roles, email_verified=email_verified, started=None,
         family=uuid.uuid4(), nonce=nonce, redeems=(grant_id, code),
+        auth_time=_grant_auth_time(grant_claims, user),
     )  # fmt: skip
+
+
+def _grant_auth_time(grant_claims: str, user) -> int | None:
+    """When the person authenticated in the browser session that asked for the code
+    (oidc.views.AuthorizationView); codes issued before that was recorded: the last sign-in."""
+    try:
+        auth_time = json.loads(grant_claims or "{}").get("auth_time")
+    except (ValueError, AttributeError):
+        auth_time = None
+    if isinstance(auth_time, int):
+        return auth_time
+    return int(user.last_login.timestamp()) if user.last_login else None
 
 
 # Refresh token ------------------------------------------------------------------------
@@ -360,6 +373,8 @@ def _rotate(request, client: Application, value: str):
         request=request, grant_type="refresh_token", client=client, user=user,
         scopes=requested or scopes, roles=roles, email_verified=email_verified,
         started=started, family=family, replaces=(refresh_id, access_id),
+        auth_time=tokens.refresh_token_auth_time(value)
+        or (int(user.last_login.timestamp()) if user.last_login else None),
     )  # fmt: skip
 
 

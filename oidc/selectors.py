@@ -88,9 +88,10 @@ def consent_list(*, user) -> QuerySet[Consent]:
     return Consent.objects.filter(user=user).select_related("application").order_by("-granted_at")
 
 
-def jwt_claims(token: str, *, typ: str, audience: str) -> dict | None:
+def jwt_claims(token: str, *, typ: str, audience: str, allow_expired: bool = False) -> dict | None:
     """Claims of `token` if it is a JWT of this tenant: RS256 with a published `kid`, the
-    expected `typ` and audience, our issuer, not expired. None otherwise."""
+    expected `typ` and audience, our issuer, not expired (unless `allow_expired`). None
+    otherwise."""
     try:
         unverified = jws.JWS()
         unverified.deserialize(token)
@@ -110,16 +111,18 @@ def jwt_claims(token: str, *, typ: str, audience: str) -> dict | None:
             jwt=token,
             key=key,
             algs=["RS256"],
-            check_claims={"iss": tokens.issuer(), "exp": None, "aud": audience},
+            check_claims={"iss": tokens.issuer(), "aud": audience}
+            if allow_expired
+            else {"iss": tokens.issuer(), "exp": None, "aud": audience},
         )
         return json.loads(verified.claims)
     except (JWException, ValueError, TypeError):
         return None
 
 
-def id_token_claims(token: str) -> dict | None:
-    """Claims of an ID token this tenant issued (signature, issuer, expiry), for whichever of
-    its apps it names as audience."""
+def id_token_claims(token: str, *, allow_expired: bool = False) -> dict | None:
+    """Claims of an ID token this tenant issued (signature, issuer, expiry unless
+    `allow_expired`), for whichever of its apps it names as audience."""
     try:
         unverified = jws.JWS()
         unverified.deserialize(token)
@@ -128,7 +131,21 @@ def id_token_claims(token: str) -> dict | None:
         return None
     if not isinstance(audience, str):
         return None
-    return jwt_claims(token, typ="JWT", audience=audience)
+    return jwt_claims(token, typ="JWT", audience=audience, allow_expired=allow_expired)
+
+
+def session_authenticated_at(request) -> float | None:
+    """When the person signed in to this browser session last proved who they are (epoch
+    seconds): its sign-in, or a later re-authentication. The OpenID `auth_time` of what this
+    session authorizes; another browser's sign-in does not move it."""
+    from allauth.account.authentication import get_authentication_records
+
+    from ciam.sessions import SIGNED_IN_AT
+
+    moments = [request.session.get(SIGNED_IN_AT)]
+    moments += [record.get("at") for record in get_authentication_records(request, request.user)]
+    moments = [moment for moment in moments if isinstance(moment, int | float)]
+    return max(moments) if moments else None
 
 
 def access_token_claims(token: str, *, audience: str | None = None) -> dict | None:

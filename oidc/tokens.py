@@ -119,14 +119,25 @@ def user_claims(client, user, scopes, roles: list[str], email_verified: bool | N
     return claims
 
 
-def refresh_token_generate(family_started: int | None = None) -> str:
-    """A random refresh token that also names when its sign-in began (its family's start),
-    so the absolute lifetime needs no query. It is looked up by its whole value, so the
-    start cannot be altered."""
+def refresh_token_generate(family_started: int | None = None, auth_time: int | None = None) -> str:
+    """A random refresh token that also names when its sign-in began (its family's start,
+    so the absolute lifetime needs no query) and when the person authenticated (the
+    `auth_time` a refreshed ID token keeps). It is looked up by its whole value, so neither
+    can be altered."""
     started = int(time.time()) if family_started is None else family_started
-    return f"{secrets.token_urlsafe(32)}.{started}"
+    value = f"{secrets.token_urlsafe(32)}.{started}"
+    return f"{value}.{auth_time}" if auth_time is not None else value
+
+
+def _refresh_token_numbers(value: str) -> list[str]:
+    return value.split(".")[1:]  # the random part is base64url: it holds no dot
 
 
 def refresh_token_started(value: str) -> int | None:
-    _random, _dot, started = value.rpartition(".")
-    return int(started) if started.isdigit() else None
+    numbers = _refresh_token_numbers(value)
+    return int(numbers[0]) if numbers and numbers[0].isdigit() else None
+
+
+def refresh_token_auth_time(value: str) -> int | None:
+    numbers = _refresh_token_numbers(value)
+    return int(numbers[1]) if len(numbers) > 1 and numbers[1].isdigit() else None

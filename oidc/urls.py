@@ -16,4 +16,5 @@ urlpatterns = [
     path("revoke/", RevokeTokenView.as_view(), name="revoke"),
     path("introspect/", views.introspect, name="introspect"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("select-account/", views.select_account, name="select-account"),
 ]

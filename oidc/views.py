@@ -4,18 +4,19 @@ end user's list of apps they allowed."""
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import View
@@ -32,6 +33,7 @@ from accounts.services import sign_in_record
 from ciam.csp import form_action_allow
 from oidc import authorize, grants, keys, selectors, services, tokens
 from oidc.clients import client_get
+from oidc.form_action import next_authorization_redirect_uri
 from oidc.grants import token_request_client_id
 from oidc.models import Application, Consent
 from oidc.scopes import USER_SCOPES
@@ -51,9 +53,9 @@ def discovery(request):
         "end_session_endpoint": f"{issuer}/logout/",
         "revocation_endpoint": f"{issuer}/revoke/",
         "introspection_endpoint": f"{issuer}/introspect/",
-        "scopes_supported": USER_SCOPES,
+        "scopes_supported": [*USER_SCOPES, f"{tokens.api_audience()}/.default"],
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -72,8 +74,11 @@ def discovery(request):
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "tid", "roles", "email",
             "email_verified", "name", "given_name", "family_name",
         ],
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": list(PROMPT_VALUES),
         "authorization_response_iss_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "claims_parameter_supported": False,
     }  # fmt: skip
     response = JsonResponse(data)
     response["Access-Control-Allow-Origin"] = "*"
@@ -97,33 +102,64 @@ def _without(request, *names: str) -> str:
     return f"{request.path}?{query.urlencode()}"
 
 
+# Parameters of an authorization response, moved out of the query for other response modes.
+RESPONSE_PARAMETERS = ("code", "state", "iss", "error", "error_description", "error_uri")
+RESPONSE_MODES = ("query", "fragment", "form_post")
+
+
 class AuthorizationView(dot.AuthorizationView):
-    """Signs in through the hosted pages; asks consent only for third-party apps."""
+    """Signs in through the hosted pages; asks consent only for third-party apps.
+
+    Every answer that goes back to the app carries `iss` (RFC 9207) and honours the request's
+    `response_mode`. A request with `max_age` or `prompt` is validated (client, redirect URI)
+    before anything else happens; no parameter ever ends a session."""
 
     template_name = "oidc/consent.html"
 
+    @method_decorator(csrf_exempt)
+    def dispatch(self, request, *args, **kwargs):
+        # OIDC Core 3.1.2.1: an authorization request may come by POST (a form the app
+        # submits). It carries no CSRF token, and it is answered like the same request by
+        # GET. The consent form, which does carry one, is checked as every form is.
+        if request.method == "POST" and "csrfmiddlewaretoken" not in request.POST:
+            return HttpResponseRedirect(f"{request.path}?{request.POST.urlencode()}", status=303)
+        if request.method == "POST":
+            return csrf_protect(super().dispatch)(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def _parameters(self):
+        return self.request.POST if self.request.method == "POST" else self.request.GET
+
+    def _prompt(self) -> set[str]:
+        return set(self._parameters().get("prompt", "").split())
+
     def _sign_in_again(self):
-        # The hosted sign-in page sends signed-in users straight on, so re-authentication
-        # (prompt=login, an exceeded max_age) ends the session first. The fresh sign-in
-        # satisfies the request, so both parameters leave the return URL.
+        """Ask the signed-in person to prove it is them again, without ending the session;
+        then the request goes on without `prompt=login` and `max_age`, which the fresh
+        authentication satisfies."""
+        next_url = _without(self.request, "prompt", "max_age")
+        if self.request.user.has_usable_password():
+            return HttpResponseRedirect(
+                f"{reverse('account_reauthenticate')}?{urlencode({'next': next_url})}"
+            )
+        # Someone who signs in with emailed codes proves it again by signing in again.
         logout(self.request)
-        return redirect_to_login(_without(self.request, "prompt", "max_age"))
+        return redirect_to_login(next_url)
 
     def handle_prompt_login(self):
         return self._sign_in_again()
 
     def handle_no_permission(self):
-        if "none" in self.request.GET.get("prompt", "").split():
+        if "none" in self._prompt():
             return super().handle_no_permission()
         return redirect_to_login(_without(self.request, "prompt", "max_age"))
 
     def get(self, request, *args, **kwargs):
-        max_age = request.GET.get("max_age", "")
-        if max_age.isdigit():
-            last_login = request.user.last_login
-            if last_login is None or (timezone.now() - last_login).total_seconds() > int(max_age):
-                return self._sign_in_again()
-        application = client_get(request.GET.get("client_id", ""))
+        query = request.GET
+        prompt = self._prompt()
+        if prompt or "max_age" in query or UNSUPPORTED_REQUEST_PARAMETERS.keys() & set(query):
+            return self._get_with_options(request, prompt, *args, **kwargs)
+        application = client_get(query.get("client_id", ""))
         if application is not None and application.is_first_party:
             code_redirect = authorize.first_party_code(request, application)
             if code_redirect is not None:
@@ -132,8 +168,47 @@ class AuthorizationView(dot.AuthorizationView):
             consent = Consent.objects.filter(user=request.user, application=application).first()
             if consent is not None:
                 return self._authorize_with_consent(request, application, consent)
-            if "none" in request.GET.get("prompt", "").split():
-                return self._consent_required(request, application)
+        return super().get(request, *args, **kwargs)
+
+    def _get_with_options(self, request, prompt: set[str], *args, **kwargs):
+        """A request with prompt, max_age or an unsupported parameter: validated first."""
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        application = client_get(credentials["client_id"])
+        for name, error in UNSUPPORTED_REQUEST_PARAMETERS.items():
+            if name in request.GET:
+                return self._error_redirect(credentials, application, error)
+        if "none" in prompt and len(prompt) > 1:
+            return self._error_redirect(credentials, application, "invalid_request")
+        if not prompt <= set(PROMPT_VALUES):
+            return self._error_redirect(credentials, application, "invalid_request")
+        if "login" in prompt:
+            return self._sign_in_again()
+        if "select_account" in prompt:
+            return HttpResponseRedirect(
+                f"{reverse('oidc:select-account')}?"
+                f"{urlencode({'next': _without(request, 'prompt')})}"
+            )
+        max_age = request.GET.get("max_age", "")
+        if max_age:
+            if not max_age.isdigit():
+                return self._error_redirect(credentials, application, "invalid_request")
+            authenticated_at = selectors.session_authenticated_at(request)
+            if authenticated_at is None or time.time() - authenticated_at > int(max_age):
+                if "none" in prompt:
+                    return self._error_redirect(credentials, application, "login_required")
+                return self._sign_in_again()
+        if application.is_first_party or "consent" in prompt:
+            # First-party apps are consented by the tenant; prompt=consent asks third-party
+            # apps' users again (README, OpenID Connect).
+            return super().get(request, *args, **kwargs)
+        consent = Consent.objects.filter(user=request.user, application=application).first()
+        if consent is not None and set(scopes) <= set(consent.scopes):
+            return self._authorize_with_consent(request, application, consent)
+        if "none" in prompt:
+            return self._error_redirect(credentials, application, "consent_required")
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -142,6 +217,7 @@ class AuthorizationView(dot.AuthorizationView):
         context = super().get_context_data(**kwargs)
         if context.get("redirect_uri") and context.get("form") is not None:
             form_action_allow(self.request, context["redirect_uri"])
+            context["response_mode"] = self._response_mode()
         return context
 
     def _authorize_with_consent(self, request, application, consent):
@@ -159,31 +235,85 @@ class AuthorizationView(dot.AuthorizationView):
             return self.error_response(error, application)
         return self.redirect(uri, application)
 
-    def _consent_required(self, request, application):
-        try:
-            _scopes, credentials = self.validate_authorization_request(request)
-        except OAuthToolkitError as error:
-            return self.error_response(error, application=None)
-        parameters = {"error": "consent_required"}
+    def create_authorization_response(self, request, scopes, credentials, allow):
+        # The code remembers when this session's person last authenticated (oidc.grants).
+        credentials = {**credentials, "claims": {"auth_time": authorize.session_auth_time(request)}}
+        return super().create_authorization_response(request, scopes, credentials, allow)
+
+    def _error_redirect(self, credentials, application, error: str):
+        parameters = {"error": error}
         if credentials.get("state"):
             parameters["state"] = credentials["state"]
-        parameters["iss"] = tokens.issuer()
         uri = credentials["redirect_uri"]
         return self.redirect(
             f"{uri}{'&' if '?' in uri else '?'}{urlencode(parameters)}", application
         )
 
+    def _response_mode(self) -> str:
+        mode = self._parameters().get("response_mode", "query")
+        return mode if mode in RESPONSE_MODES else "query"
+
+    def redirect(self, redirect_to, application):
+        """Every answer to the app: with `iss`, in the response mode the app asked for."""
+        parts = urlsplit(redirect_to)
+        # oauthlib may already have put the answer in the fragment: gather it with the query.
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        query += parse_qsl(parts.fragment, keep_blank_values=True)
+        parts = parts._replace(fragment="")
+        if any(name in ("code", "error") for name, _value in query) and not any(
+            name == "iss" for name, _value in query
+        ):
+            query.append(("iss", tokens.issuer()))
+        mode = self._response_mode()
+        if mode == "query":
+            target = urlunsplit(parts._replace(query=urlencode(query)))
+            return super().redirect(target, application)
+        answer = [(name, value) for name, value in query if name in RESPONSE_PARAMETERS]
+        kept = [(name, value) for name, value in query if name not in RESPONSE_PARAMETERS]
+        target = urlunsplit(parts._replace(query=urlencode(kept), fragment=""))
+        if mode == "fragment":
+            return super().redirect(f"{target}#{urlencode(answer)}", application)
+        form_action_allow(self.request, target)
+        response = render(self.request, "oidc/form_post.html", {"action": target, "fields": answer})
+        response["Cache-Control"] = "no-store"
+        return response
+
     def form_valid(self, form):
         response = super().form_valid(form)
-        if form.cleaned_data.get("allow") and response.status_code in (302, 303):
+        location = response.get("Location", "") if response.status_code in (302, 303) else ""
+        if form.cleaned_data.get("allow") and (
+            "code=" in location or b'name="code"' in getattr(response, "content", b"")
+        ):
             application = Application.objects.get(client_id=form.cleaned_data["client_id"])
-            if not application.is_first_party and "code=" in response.get("Location", ""):
+            if not application.is_first_party:
                 services.consent_grant(
                     user=self.request.user,
                     application=application,
                     scopes=form.cleaned_data.get("scope", "").split(),
                 )
         return response
+
+
+PROMPT_VALUES = ("none", "login", "consent", "select_account")
+# Request objects are not supported (discovery says so): refused, never ignored.
+UNSUPPORTED_REQUEST_PARAMETERS = {
+    "request": "request_not_supported",
+    "request_uri": "request_uri_not_supported",
+    "claims": "invalid_request",
+}
+
+
+@never_cache
+@login_required
+def select_account(request):
+    """prompt=select_account: continue as the signed-in person, or sign in as someone else."""
+    next_url = request.GET.get("next", "")
+    if next_authorization_redirect_uri(next_url) is None:
+        raise Http404
+    if request.method == "POST":
+        logout(request)
+        return redirect_to_login(next_url)
+    return render(request, "oidc/select_account.html", {"next_url": next_url})
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -249,7 +379,8 @@ class LogoutView(dot.RPInitiatedLogoutView):
         not stored)."""
         if not id_token_hint:
             return None
-        claims = selectors.id_token_claims(id_token_hint)
+        # RP-Initiated Logout 1.0, 2: an expired hint is still a good hint of who signs out.
+        claims = selectors.id_token_claims(id_token_hint, allow_expired=True)
         application = client_get(claims["aud"]) if claims else None
         if application is None:
             raise InvalidIDTokenError()

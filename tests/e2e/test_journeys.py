@@ -110,10 +110,12 @@ def test_prompt_login_signs_in_again_and_sign_out_returns_to_the_app(
     _sign_in(page, acme.member.email)
     page.wait_for_url(f"{relying_party.redirect_uri}?**")
 
-    # Signed in, the app asks for a fresh sign-in: the sign-in page shows again.
+    # Signed in, the app asks for a fresh sign-in: the person proves it is them again.
     page.goto(relying_party.url("/login?prompt=login"))
-    page.wait_for_url("**/accounts/login/**")
-    _sign_in(page, acme.member.email)
+    page.wait_for_url("**/accounts/reauthenticate/**")
+    assert axe_violations(page) == []
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
     page.wait_for_url(f"{relying_party.redirect_uri}?**")
     assert page.locator("#result").inner_text() == f"Signed in as {acme.member.email}"
 

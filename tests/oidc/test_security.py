@@ -309,32 +309,7 @@ def test_prompt_none_without_session_returns_login_required(acme, acme_web):
     assert query_of(response["Location"])["error"] == "login_required"
 
 
-def test_max_age_forces_a_new_sign_in_and_sets_auth_time(acme, acme_web, acme_flow):
-    with tenant_context(acme.tenant):
-        type(acme.member).objects.filter(pk=acme.member.pk).update(
-            last_login=timezone.now() - timedelta(hours=2)
-        )
-    response, _ = acme_flow.authorize(acme_web, max_age="60")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
-    assert "max_age" not in response["Location"]
-    # The session ended: the sign-in page is really needed.
-    again, _ = acme_flow.authorize(acme_web)
-    assert again["Location"].startswith("/accounts/login/")
-    login = acme_flow.browser.post(
-        "/accounts/login/", {"login": acme.member.email, "password": PASSWORD}
-    )
-    assert login.status_code in (302, 303)
-    signed_in_at = timezone.now().timestamp()
-    body = acme_flow.sign_in(acme_web, max_age="60")
-    assert abs(jwt_parts(body["id_token"])[1]["auth_time"] - signed_in_at) < 30
-
-
-def test_prompt_login_ends_the_session_first(acme_web, acme_flow):
-    response, _ = acme_flow.authorize(acme_web, prompt="login")
-    assert response["Location"].startswith("/accounts/login/")
-    assert "prompt" not in response["Location"]
-    assert acme_flow.browser.get("/account/apps/").status_code == 302
+# max_age, prompt=login and auth_time: tests/oidc/test_authorization_requests.py
 
 
 # 24. RP-initiated logout only to registered post-logout URIs.
@@ -384,14 +359,18 @@ def test_consent_and_sign_in_pages_cannot_be_framed(acme):
         assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
 
 
+def consent_form(consent_page) -> dict:
+    """What the consent page's form sends, its CSRF token included (a POST to the
+    authorization endpoint without one is an authorization request, not a decision)."""
+    form = {name: value or "" for name, value in consent_page.context["form"].initial.items()}
+    return {**form, "csrfmiddlewaretoken": str(consent_page.context["csrf_token"])}
+
+
 def test_consent_is_asked_once_and_can_be_revoked(acme):
     third_party = register_app(acme, first_party=False, name="Partner app")
     flow = Flow(acme, user=acme.member)
     consent_page, verifier = flow.authorize(third_party)
-    form = consent_page.context["form"].initial
-    posted = flow.browser.post(
-        "/o/authorize/", {**{k: v or "" for k, v in form.items()}, "allow": "on"}
-    )
+    posted = flow.browser.post("/o/authorize/", {**consent_form(consent_page), "allow": "on"})
     assert posted.status_code in (302, 303)
     code = query_of(posted["Location"])["code"]
     status, tokens = flow.exchange(third_party, code, verifier)
@@ -414,8 +393,7 @@ def test_declining_consent_returns_access_denied(acme):
     third_party = register_app(acme, first_party=False, name="Partner app")
     flow = Flow(acme, user=acme.member)
     consent_page, _ = flow.authorize(third_party)
-    form = consent_page.context["form"].initial
-    posted = flow.browser.post("/o/authorize/", {k: v or "" for k, v in form.items()})
+    posted = flow.browser.post("/o/authorize/", consent_form(consent_page))
     assert posted.status_code == 302
     assert query_of(posted["Location"])["error"] == "access_denied"
 
