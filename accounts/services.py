@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.lockout import lockout_clear
 from accounts.models import SignInEvent, SignUpAttribute, User, UserFlow
-from accounts.roles import AdminRole, has_admin_role
+from accounts.roles import AdminRole, assignable_roles, has_admin_role, manages_roles_of
 from audit.services import audit_record, client_ip
 
 
@@ -418,6 +418,69 @@ def account_delete_self(*, user: User, request=None) -> None:
     """A user deletes their own account; the audit row keeps who it was."""
     audit_record(actor=user, action="user.delete_self", target=user, request=request)
     user.delete()
+
+
+def may_set_enabled(*, actor, user: User) -> bool:
+    """Whether user_set_enabled would let `actor` disable or enable `user` (the console shows
+    the button only then)."""
+    if getattr(actor, "pk", None) == user.pk:
+        return False
+    return not user.admin_roles or has_admin_role(actor, AdminRole.GLOBAL_ADMINISTRATOR)
+
+
+@transaction.atomic
+def user_admin_roles_set(*, actor, user: User, roles: list[str], request=None) -> User:
+    """Give `user` exactly the admin `roles`. An admin cannot grant roles above their own: a
+    Global administrator assigns or removes any role, a User administrator only the roles
+    that are not privileged and only for users who hold no privileged role (Entra's rule),
+    nobody else any. The tenant always keeps an enabled Global administrator."""
+    unknown = set(roles) - set(AdminRole.values)
+    if unknown:
+        raise ValidationError(_("Unknown admin role."))
+    before = [role for role in AdminRole.values if role in (user.admin_roles or ())]
+    after = [role for role in AdminRole.values if role in roles]
+    if before == after:
+        return user
+    if not manages_roles_of(actor, user):
+        raise ValidationError(_("Only a Global administrator can change this user's roles."))
+    changed = set(before) ^ set(after)
+    refused = changed - set(assignable_roles(actor))
+    if refused:
+        labels = ", ".join(
+            str(AdminRole(role).label) for role in AdminRole.values if role in refused
+        )
+        raise ValidationError(
+            _("You cannot assign or remove these roles: %(roles)s.") % {"roles": labels}
+        )
+    global_role = AdminRole.GLOBAL_ADMINISTRATOR
+    if global_role in before and global_role not in after:
+        # Locking every Global administrator's row makes two admins removing each other's
+        # role at the same time wait for one another instead of both succeeding.
+        holders = list(
+            User.objects.select_for_update()
+            .filter(admin_roles__contains=[global_role], is_active=True)
+            .exclude(pk=user.pk)
+            .values_list("pk", flat=True)
+        )
+        if not holders:
+            raise ValidationError(
+                _(
+                    "The tenant needs at least one Global administrator: assign the role to "
+                    "someone else before removing it from %(email)s."
+                )
+                % {"email": user.email}
+            )
+    user.admin_roles = after
+    user.save(update_fields=["admin_roles"])
+    audit_record(
+        actor=actor,
+        action="user.admin_roles_update",
+        target=user,
+        before={"admin_roles": before},
+        after={"admin_roles": after},
+        request=request,
+    )
+    return user
 
 
 @transaction.atomic

@@ -1,5 +1,7 @@
 from django import template
+from django.urls import resolve, reverse
 
+from accounts.roles import has_admin_role
 from console.navigation import areas_for
 
 register = template.Library()
@@ -22,3 +24,12 @@ def query_with(context, **changes):
             query[key] = value
     encoded = query.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag(takes_context=True)
+def may_open(context, url_name, *args):
+    """Whether the signed-in admin holds a role the console view at `url_name` requires, so
+    that a page shows a button or link only to those it will not answer with a 403."""
+    view = resolve(reverse(url_name, args=args)).func
+    roles = getattr(view, "console_roles", ())
+    return any(has_admin_role(context["request"].user, role) for role in roles)
