@@ -7,6 +7,7 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("verify-email/", views.email_verify, name="email-verify"),
     path("users/", views.user_list, name="users"),
     path("users/<uuid:public_id>/", views.user_detail, name="user-detail"),
     path("users/<uuid:public_id>/enabled/", views.user_enabled_set, name="user-enabled"),
