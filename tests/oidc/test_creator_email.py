@@ -58,3 +58,23 @@ def test_a_new_tenants_creator_is_unverified_until_the_emailed_link_is_opened(db
     response = again.post("/accounts/login/", {"login": CREATOR, "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] != "/accounts/login/"
     assert again.get("/console/").status_code == 200
+
+
+def test_with_mandatory_verification_the_creator_reaches_the_console_through_the_link(db):
+    from tests.accounts.test_user_flows import save_flow
+
+    world = new_tenant()
+    assert save_flow(world, email_verification="mandatory").status_code == 302
+    browser = world.client(REMOTE_ADDR=fresh_ip())
+    held = browser.post("/accounts/login/", {"login": CREATOR, "password": PASSWORD})
+    assert held["Location"] == "/accounts/confirm-email/"
+    assert browser.get("/console/").status_code == 302  # not signed in yet
+
+    link = link_in(emails_to(world, CREATOR)[-1])
+    assert browser.post(urlsplit(link).path).status_code == 302
+    page = browser.get("/console/")
+    assert page.status_code == 200 and "Verify your email" not in page.content.decode()
+    again = world.client(REMOTE_ADDR=fresh_ip())
+    response = again.post("/accounts/login/", {"login": CREATOR, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] != "/accounts/confirm-email/"
+    assert again.get("/console/").status_code == 200
