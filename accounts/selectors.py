@@ -193,3 +193,10 @@ def directory_user(*, public_id=None, email: str | None = None) -> User | None:
     if public_id is not None:
         return users.filter(public_id=public_id).first()
     return users.filter(email__iexact=email).first()
+
+
+def has_verified_address(user: User) -> bool:
+    """Whether the address `user` signs in with has been proven (ID tokens say so)."""
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()

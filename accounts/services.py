@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.lockout import lockout_clear
 from accounts.models import SignInEvent, SignUpAttribute, User, UserFlow
-from accounts.roles import AdminRole, has_admin_role
+from accounts.roles import AdminRole, assignable_roles, has_admin_role, manages_roles_of
 from audit.services import audit_record, client_ip
 
 
@@ -164,6 +164,21 @@ def address_proven(*, user: User, email: str, request=None) -> None:
         account_first_proof(user=user, request=request)
 
 
+def email_verification_send(*, request, user: User) -> bool:
+    """Send `user` a link proving their unverified primary address (allauth's email, with its
+    rate limit and its "sent" message). False when there is nothing to verify or the limit
+    holds the email back."""
+    from allauth.account.internal.flows.email_verification import (
+        send_verification_email_to_address,
+    )
+    from allauth.account.models import EmailAddress
+
+    address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+    if address is None or address.verified:
+        return False
+    return send_verification_email_to_address(request, address)
+
+
 def email_address_confirmed(*, email_address, request=None) -> None:
     """allauth marked an address verified (an emailed code or link): the account's first
     proven address ends what came before the proof."""
@@ -176,18 +191,35 @@ def email_address_confirmed(*, email_address, request=None) -> None:
         account_first_proof(user=email_address.user, request=request)
 
 
+def _signed_in_with_password(request, user: User) -> bool:
+    """Whether this browser session signed in as `user` with the password: whoever proves the
+    address from it knows the password too (a tenant's creator, who chose it on the platform
+    site, verifying from the console), so the password is no stranger's."""
+    from allauth.account.internal.flows.login import get_authentication_records
+
+    if getattr(request, "session", None) is None:
+        return False
+    records = get_authentication_records(request, user)
+    return any(record.get("method") == "password" for record in records)
+
+
 @transaction.atomic
 def account_first_proof(*, user: User, request=None) -> None:
     """Someone proved an address of `user` for the first time. Anything done with the account
     before may have been a stranger's (pre-hijacking: sign up with someone else's email and
     wait for its owner to use the account): a password set before the proof stops working,
-    unless this same browser session chose it, and every other session of the account ends."""
+    unless this same browser session chose it or signed in with it, and every other session
+    of the account ends."""
     from allauth.usersessions.models import UserSession
     from django.contrib import messages
 
     session = getattr(request, "session", None)
     chosen_here = session is not None and session.get(PASSWORD_CHOSEN_HERE) == user.pk
-    password_removed = user.has_usable_password() and not chosen_here
+    password_removed = (
+        user.has_usable_password()
+        and not chosen_here
+        and not _signed_in_with_password(request, user)
+    )
     if password_removed:
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -252,9 +284,10 @@ USER_FLOW_FIELDS = (
 
 
 def user_flow_create_default(*, tenant, admin) -> UserFlow:
-    """Tenant default: the user flow (email + password and email code, open sign-up), and the
-    first admin's email marked verified so that a mandatory-verification flow never locks the
-    admin out of the console."""
+    """Tenant default: the user flow (email + password and email code, open sign-up, optional
+    verification), and the first admin's address, unverified: nothing proved it yet, so ID
+    tokens say `email_verified: false` until the admin opens the link the console offers to
+    send (or the one a mandatory-verification sign-in sends)."""
     from allauth.account.models import EmailAddress
 
     flow = UserFlow.objects.create()
@@ -268,7 +301,7 @@ def user_flow_create_default(*, tenant, admin) -> UserFlow:
             max_length=max_length,
             position=position,
         )
-    EmailAddress.objects.create(user=admin, email=admin.email, verified=True, primary=True)
+    EmailAddress.objects.create(user=admin, email=admin.email, verified=False, primary=True)
     return flow
 
 
@@ -418,6 +451,69 @@ def account_delete_self(*, user: User, request=None) -> None:
     """A user deletes their own account; the audit row keeps who it was."""
     audit_record(actor=user, action="user.delete_self", target=user, request=request)
     user.delete()
+
+
+def may_set_enabled(*, actor, user: User) -> bool:
+    """Whether user_set_enabled would let `actor` disable or enable `user` (the console shows
+    the button only then)."""
+    if getattr(actor, "pk", None) == user.pk:
+        return False
+    return not user.admin_roles or has_admin_role(actor, AdminRole.GLOBAL_ADMINISTRATOR)
+
+
+@transaction.atomic
+def user_admin_roles_set(*, actor, user: User, roles: list[str], request=None) -> User:
+    """Give `user` exactly the admin `roles`. An admin cannot grant roles above their own: a
+    Global administrator assigns or removes any role, a User administrator only the roles
+    that are not privileged and only for users who hold no privileged role (Entra's rule),
+    nobody else any. The tenant always keeps an enabled Global administrator."""
+    unknown = set(roles) - set(AdminRole.values)
+    if unknown:
+        raise ValidationError(_("Unknown admin role."))
+    before = [role for role in AdminRole.values if role in (user.admin_roles or ())]
+    after = [role for role in AdminRole.values if role in roles]
+    if before == after:
+        return user
+    if not manages_roles_of(actor, user):
+        raise ValidationError(_("Only a Global administrator can change this user's roles."))
+    changed = set(before) ^ set(after)
+    refused = changed - set(assignable_roles(actor))
+    if refused:
+        labels = ", ".join(
+            str(AdminRole(role).label) for role in AdminRole.values if role in refused
+        )
+        raise ValidationError(
+            _("You cannot assign or remove these roles: %(roles)s.") % {"roles": labels}
+        )
+    global_role = AdminRole.GLOBAL_ADMINISTRATOR
+    if global_role in before and global_role not in after:
+        # Locking every Global administrator's row makes two admins removing each other's
+        # role at the same time wait for one another instead of both succeeding.
+        holders = list(
+            User.objects.select_for_update()
+            .filter(admin_roles__contains=[global_role], is_active=True)
+            .exclude(pk=user.pk)
+            .values_list("pk", flat=True)
+        )
+        if not holders:
+            raise ValidationError(
+                _(
+                    "The tenant needs at least one Global administrator: assign the role to "
+                    "someone else before removing it from %(email)s."
+                )
+                % {"email": user.email}
+            )
+    user.admin_roles = after
+    user.save(update_fields=["admin_roles"])
+    audit_record(
+        actor=actor,
+        action="user.admin_roles_update",
+        target=user,
+        before={"admin_roles": before},
+        after={"admin_roles": after},
+        request=request,
+    )
+    return user
 
 
 @transaction.atomic

@@ -17,6 +17,12 @@ def directory_summary() -> dict[str, int]:
     )
 
 
+def app_count() -> int:
+    from oidc.models import Application
+
+    return Application.objects.count()
+
+
 def recent_audit_events(limit: int = 10) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.all()[:limit]
 

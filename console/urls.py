@@ -7,9 +7,11 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("verify-email/", views.email_verify, name="email-verify"),
     path("users/", views.user_list, name="users"),
     path("users/<uuid:public_id>/", views.user_detail, name="user-detail"),
     path("users/<uuid:public_id>/enabled/", views.user_enabled_set, name="user-enabled"),
+    path("users/<uuid:public_id>/roles/", views.user_roles_set, name="user-roles"),
     path("logs/", views.logs, name="logs"),
     path("logs/audit/", views.audit_log, name="audit-log"),
     path("logs/sign-ins/", account_views.sign_in_log, name="sign-in-logs"),

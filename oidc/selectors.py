@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from jwcrypto import jws, jwt
 from jwcrypto.common import JWException
 
@@ -27,6 +27,13 @@ def application_list(*, search: str = "", app_type: str = "") -> QuerySet[Applic
     if app_type:
         applications = applications.filter(app_type=app_type)
     return applications
+
+
+def longest_access_token_lifetime() -> int:
+    """Seconds an access token issued now may stay valid at most, over the tenant's apps: a
+    signed JWT is checked offline by the APIs, so disabling its user cannot recall it."""
+    longest = Application.objects.aggregate(longest=Max("access_token_lifetime"))["longest"]
+    return longest or Application._meta.get_field("access_token_lifetime").default
 
 
 def permission_authority(*, client_id: str, permission: str):
