@@ -17,6 +17,7 @@ USER_APP_FIELDS = (
     "post_logout_redirect_uris",
     "home_url",
     "is_first_party",
+    "always_refresh",
     "access_token_hours",
     "id_token_hours",
     "refresh_token_days",
@@ -53,6 +54,14 @@ class ApplicationForm(forms.Form):
     )
     is_first_party = forms.BooleanField(
         label=_("First-party app (made by us: no consent screen)"), required=False, initial=True
+    )
+    always_refresh = forms.BooleanField(
+        label=_("Always issue refresh tokens (first-party apps only)"),
+        required=False,
+        help_text=_(
+            "Otherwise an app gets a refresh token only when it asks for offline_access "
+            "(and, for a third-party app, the user allows it)."
+        ),
     )
     access_token_hours = forms.DecimalField(
         label=_("Access token lifetime (hours)"),
@@ -118,6 +127,7 @@ class ApplicationForm(forms.Form):
             "post_logout_redirect_uris": data.get("post_logout_redirect_uris", ""),
             "home_url": data.get("home_url", ""),
             "is_first_party": True if is_daemon else data.get("is_first_party", False),
+            "always_refresh": data.get("always_refresh", False),
             "access_token_lifetime": round(data["access_token_hours"] * 3600),
             "id_token_lifetime": 3600 if is_daemon else round(data["id_token_hours"] * 3600),
             "refresh_token_lifetime": 14 * 86400
@@ -135,6 +145,7 @@ class ApplicationForm(forms.Form):
             "post_logout_redirect_uris": "\n".join(application.post_logout_redirect_uris.split()),
             "home_url": application.home_url,
             "is_first_party": application.is_first_party,
+            "always_refresh": application.always_refresh,
             "access_token_hours": hours(application.access_token_lifetime),
             "id_token_hours": hours(application.id_token_lifetime),
             "refresh_token_days": max(1, round(application.refresh_token_lifetime / 86400)),

@@ -31,7 +31,7 @@ from oauth2_provider.models import AccessToken, Grant, RefreshToken
 from accounts.services import sign_in_event_insert, sign_in_record
 from oidc import tokens
 from oidc.clients import client_get, client_secret_matches
-from oidc.models import Application, AppRole, RedeemedCode
+from oidc.models import Application, AppRole, RedeemedCode, RefreshScope
 
 VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 REDEEMED_CODE_KEEP = timedelta(hours=1)
@@ -55,9 +55,22 @@ def checksum(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+DOUBLED_AUTHENTICATION = "Authenticate the client once: Basic header or client_secret in body."
+
+
+def client_authentication_doubled(request) -> bool:
+    """A Basic header and a client_secret in the body: RFC 6749 2.3 allows one method."""
+    return (
+        request.META.get("HTTP_AUTHORIZATION", "").startswith("Basic ")
+        and "client_secret" in request.POST
+    )
+
+
 def client_authenticate(request) -> Application:
     """The client of a token request: a confidential client by its secret (Basic or body),
     a public one by its id alone (it has no secret to show)."""
+    if client_authentication_doubled(request):
+        raise GrantError("invalid_request", DOUBLED_AUTHENTICATION)
     auth = request.META.get("HTTP_AUTHORIZATION", "")
     if auth.startswith("Basic "):
         try:
@@ -133,11 +146,13 @@ def _user_from(row) -> tuple[object, list[str], bool]:
     return user, list(roles or []), bool(verified)
 
 
-def _write_tokens_sql(*, replaces_refresh: bool, redeems_code: bool, log_sql: str) -> str:
+def _write_tokens_sql(
+    *, replaces_refresh: bool, redeems_code: bool, with_refresh: bool, log_sql: str
+) -> str:
     """One statement: retire the previous pair (a rotation) or consume the code and remember
     it (a code exchange), write the sign-in log row (`log_sql`), insert the access token,
-    insert the refresh token pointing at it. Tokens are stored as checksums only (hashed token
-    storage)."""
+    insert the refresh token pointing at it (`with_refresh`). Tokens are stored as checksums
+    only (hashed token storage)."""
     access_table, refresh_table = AccessToken._meta.db_table, RefreshToken._meta.db_table
     before = f"logged AS ({log_sql}), "
     if replaces_refresh:
@@ -153,11 +168,15 @@ def _write_tokens_sql(*, replaces_refresh: bool, redeems_code: bool, log_sql: st
             "application_id, token_family, access_token_checksum, expires_at) VALUES "
             "(%(code_checksum)s, %(app)s, %(family)s, %(access_checksum)s, %(redeemed_until)s)), "
         )
-    return (
+    access = (
         f"WITH {before}access AS (INSERT INTO {access_table} (user_id, source_refresh_token_id, "
         "token, token_checksum, id_token_id, application_id, expires, scope, resource, created, "
         "updated) VALUES (%(user)s, %(old_refresh)s, '', %(access_checksum)s, NULL, %(app)s, "
         "%(expires)s, %(scope)s, '[]'::jsonb, %(now)s, %(now)s) RETURNING id) "
+    )
+    if not with_refresh:
+        return access + "SELECT id FROM access"
+    return access + (
         f"INSERT INTO {refresh_table} (user_id, token, token_checksum, application_id, "
         "access_token_id, token_family, resource, created, updated, revoked) "
         "SELECT %(user)s, '', %(refresh_checksum)s, %(app)s, access.id, %(family)s, "
@@ -173,13 +192,15 @@ def _record(request, client: Application, user, grant_type: str) -> None:
 
 
 def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_verified, started,
-                 family, auth_time, replaces=None, redeems=None, nonce="") -> dict:  # fmt: skip
-    """Sign and write an access token and a refresh token (and sign an ID token) for `user`,
-    with the sign-in log row of `grant_type`; `replaces` is the (refresh, access) id pair a
-    rotation retires, `redeems` the (grant id, code) a code exchange consumes."""
+                 family, auth_time, with_refresh, replaces=None, redeems=None,
+                 nonce="") -> dict:  # fmt: skip
+    """Sign and write an access token and, `with_refresh`, a refresh token (and sign an ID
+    token) for `user`, with the sign-in log row of `grant_type`; `replaces` is the (refresh,
+    access) id pair a rotation retires, `redeems` the (grant id, code) a code exchange
+    consumes."""
     now = timezone.now()
     access_value = tokens.sign(tokens.user_access_claims(client, user, scopes, roles), typ="at+jwt")
-    refresh_value = tokens.refresh_token_generate(started, auth_time)
+    refresh_value = tokens.refresh_token_generate(started, auth_time) if with_refresh else ""
     log_sql, log_parameters = sign_in_event_insert(
         request=request, user=user, method="token", result="success",
         app_id=client.client_id, app_name=client.name, grant=grant_type,
@@ -189,6 +210,7 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
             _write_tokens_sql(
                 replaces_refresh=replaces is not None,
                 redeems_code=bool(redeems),
+                with_refresh=with_refresh,
                 log_sql=log_sql,
             ),
             {
@@ -212,9 +234,10 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
         "access_token": access_value,
         "token_type": "Bearer",
         "expires_in": client.access_token_lifetime,
-        "refresh_token": refresh_value,
         "scope": " ".join(scopes),
     }
+    if with_refresh:
+        body["refresh_token"] = refresh_value
     if "openid" in scopes:
         claims = tokens.user_claims(client, user, scopes, roles, email_verified)
         moment = int(now.timestamp())
@@ -305,10 +328,14 @@ def _redeem(request, client: Application, code: str):
         problem = ""
     if problem:
         return GrantError("invalid_grant", problem)
+    scopes = scope.split()
+    # The code's scope is what the user consented to (third-party apps), so offline_access
+    # in it means "stay signed in" was allowed.
+    with_refresh = "offline_access" in scopes or (client.always_refresh and client.is_first_party)
     return _user_tokens(
         request=request, grant_type="authorization_code", client=client, user=user,
-        scopes=scope.split(), roles=roles, email_verified=email_verified, started=None,
-        family=uuid.uuid4(), nonce=nonce, redeems=(grant_id, code),
+        scopes=scopes, roles=roles, email_verified=email_verified, started=None,
+        family=uuid.uuid4(), with_refresh=with_refresh, nonce=nonce, redeems=(grant_id, code),
         auth_time=_grant_auth_time(grant_claims, user),
     )  # fmt: skip
 
@@ -339,11 +366,12 @@ def refresh(request, client: Application) -> dict:
 
 def _rotate(request, client: Application, value: str):
     row = _locked_read(
-        f"SELECT rt.id, rt.revoked, rt.token_family, rt.access_token_id, at.scope, "
-        f"{_USER_COLUMNS}, {_user_facts_sql()} "
+        f"SELECT rt.id, rt.revoked, rt.token_family, rt.access_token_id, "
+        f"COALESCE(fs.scope, at.scope), {_USER_COLUMNS}, {_user_facts_sql()} "
         f"FROM {RefreshToken._meta.db_table} rt "
         f"JOIN {get_user_model()._meta.db_table} u ON u.id = rt.user_id "
         f"LEFT JOIN {AccessToken._meta.db_table} at ON at.id = rt.access_token_id "
+        f"LEFT JOIN {RefreshScope._meta.db_table} fs ON fs.token_family = rt.token_family "
         "WHERE rt.token_checksum = %(checksum)s AND rt.application_id = %(app)s "
         "ORDER BY rt.revoked DESC NULLS FIRST LIMIT 1 FOR UPDATE OF rt",
         {"checksum": checksum(value), "app": client.pk},
@@ -369,10 +397,15 @@ def _rotate(request, client: Application, value: str):
     requested = request.POST.get("scope", "").split()
     if requested and not set(requested) <= set(scopes):
         return GrantError("invalid_scope")
+    if requested and set(requested) != set(scopes):
+        # The access token gets the narrower scope; the refresh tokens keep the granted one.
+        RefreshScope.objects.get_or_create(
+            token_family=family, defaults={"application": client, "scope": scope}
+        )
     return _user_tokens(
         request=request, grant_type="refresh_token", client=client, user=user,
         scopes=requested or scopes, roles=roles, email_verified=email_verified,
-        started=started, family=family, replaces=(refresh_id, access_id),
+        started=started, family=family, with_refresh=True, replaces=(refresh_id, access_id),
         auth_time=tokens.refresh_token_auth_time(value)
         or (int(user.last_login.timestamp()) if user.last_login else None),
     )  # fmt: skip

@@ -43,6 +43,14 @@ class Application(AbstractApplication):
             "Absolute: a sign-in can be refreshed for this long, then it must sign in again."
         ),
     )
+    always_refresh = models.BooleanField(
+        _("always issue refresh tokens"),
+        default=False,
+        help_text=_(
+            "First-party apps only: a refresh token with every sign-in, even when the app "
+            "does not ask for offline_access."
+        ),
+    )
     # Extra ID token / userinfo claims with the profile scope: {claim name: user attribute key}.
     claim_mappings = models.JSONField(default=dict, blank=True)
     # Directory API application permissions (daemon apps), e.g. User.Invite.All. Each one
@@ -208,6 +216,19 @@ class RedeemedCode(models.Model):
 
     def __str__(self) -> str:
         return f"redeemed code of {self.application_id}"
+
+
+class RefreshScope(models.Model):
+    """The scope a sign-in (refresh token family) was granted, kept once a refresh narrowed
+    its access token: the refresh tokens that follow keep the original scope (RFC 6749 6).
+    Families never narrowed read it from their access token."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
+    token_family = models.UUIDField(unique=True)
+    scope = models.TextField()
+
+    def __str__(self) -> str:
+        return f"scope of family {self.token_family}"
 
 
 class Consent(models.Model):

@@ -127,6 +127,22 @@ def jwt_claims(token: str, *, typ: str, audience: str, allow_expired: bool = Fal
         return None
 
 
+def spa_origin_registered(origin: str) -> bool:
+    """Whether `origin` is the origin of a redirect URI of one of the tenant's single-page
+    apps (CORS)."""
+    candidates = Application.objects.filter(
+        app_type=Application.AppType.SPA, redirect_uris__contains=origin
+    )
+    return any(application.origin_allowed(origin) for application in candidates)
+
+
+def app_access_token_claims(token: str) -> dict | None:
+    """Claims of a valid client-credentials access token (a daemon app's, for the directory
+    API): validated offline, as they are not stored."""
+    claims = access_token_claims(token)
+    return claims if claims is not None and claims.get("idtyp") == "app" else None
+
+
 def id_token_claims(token: str, *, allow_expired: bool = False) -> dict | None:
     """Claims of an ID token this tenant issued (signature, issuer, expiry unless
     `allow_expired`), for whichever of its apps it names as audience."""

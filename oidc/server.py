@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.openid import Server
 
 
@@ -13,3 +14,12 @@ class TenantServer(Server):
         self._response_types = {"code": self._response_types["code"]}
         self._grant_types = {}
         self._tokens = {"Bearer": self._tokens["Bearer"]}
+
+    def validate_userinfo_request(self, request):
+        """A valid token first, then its scope: one without `openid` is insufficient_scope
+        (403, RFC 6750 3.1), not invalid_token as when the token is checked for `openid`."""
+        request.scopes = []
+        if not self.bearer.validate_request(request):
+            raise errors.InvalidTokenError()
+        if "openid" not in request.scopes:
+            raise errors.InsufficientScopeError()

@@ -144,6 +144,7 @@ def _app_fields(
     api_permissions: list[str],
     claim_mappings: str = "",
     home_url: str = "",
+    always_refresh: bool = False,
 ) -> dict:
     errors: dict[str, list[str]] = {}
     name = name.strip()
@@ -164,6 +165,9 @@ def _app_fields(
         and "redirect_uris" not in errors
     ):
         errors["redirect_uris"] = [_("Register at least one redirect URI.")]
+    if always_refresh and not is_first_party:
+        # A third-party app gets a refresh token only when the user allowed offline access.
+        errors["always_refresh"] = [_("Only first-party apps can always get refresh tokens.")]
     unknown = set(api_permissions) - set(DIRECTORY_PERMISSIONS)
     if unknown:
         errors["api_permissions"] = [_("Unknown permission.")]
@@ -181,6 +185,7 @@ def _app_fields(
         "home_url": home_url if app_type != Application.AppType.DAEMON else "",
         "is_first_party": is_first_party,
         "skip_authorization": is_first_party,
+        "always_refresh": always_refresh and app_type != Application.AppType.DAEMON,
         "access_token_lifetime": _clean_lifetime(
             access_token_lifetime, "access_token_lifetime", errors, 300, MAX_TOKEN_LIFETIME
         ),
@@ -208,6 +213,7 @@ def _snapshot(application: Application) -> dict:
         "post_logout_redirect_uris": application.post_logout_redirect_uris,
         "home_url": application.home_url,
         "is_first_party": application.is_first_party,
+        "always_refresh": application.always_refresh,
         "access_token_lifetime": application.access_token_lifetime,
         "id_token_lifetime": application.id_token_lifetime,
         "refresh_token_lifetime": application.refresh_token_lifetime,

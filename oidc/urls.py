@@ -1,7 +1,6 @@
 """The tenant's issuer, mounted at /o: discovery at /o/.well-known/openid-configuration."""
 
 from django.urls import path
-from oauth2_provider.views import RevokeTokenView, UserInfoView
 
 from oidc import views
 
@@ -12,8 +11,8 @@ urlpatterns = [
     path(".well-known/jwks.json", views.jwks, name="jwks"),
     path("authorize/", views.AuthorizationView.as_view(), name="authorize"),
     path("token/", views.TokenView.as_view(), name="token"),
-    path("userinfo/", UserInfoView.as_view(), name="userinfo"),
-    path("revoke/", RevokeTokenView.as_view(), name="revoke"),
+    path("userinfo/", views.UserInfoView.as_view(), name="userinfo"),
+    path("revoke/", views.RevokeView.as_view(), name="revoke"),
     path("introspect/", views.introspect, name="introspect"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("select-account/", views.select_account, name="select-account"),

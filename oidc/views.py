@@ -31,7 +31,7 @@ from oauth2_provider.models import AccessToken, RefreshToken
 
 from accounts.services import sign_in_record
 from ciam.csp import form_action_allow
-from oidc import authorize, grants, keys, selectors, services, tokens
+from oidc import authorize, cors, grants, keys, selectors, services, tokens
 from oidc.clients import client_get
 from oidc.form_action import next_authorization_redirect_uri
 from oidc.grants import token_request_client_id
@@ -64,7 +64,11 @@ def discovery(request):
             "client_secret_post",
             "none",
         ],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
         "introspection_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
@@ -325,12 +329,17 @@ class TokenView(View):
     """The token endpoint (oidc.grants); every answer, issued or refused, writes a sign-in
     log row."""
 
-    http_method_names = ["post"]
+    http_method_names = ["post", "options"]
+
+    def options(self, request, *args, **kwargs):
+        return cors.preflight(request, methods="POST")
 
     def post(self, request, *args, **kwargs):
         grant_type = request.POST.get("grant_type", "")
         handler = grants.HANDLERS.get(grant_type)
         try:
+            if not grant_type:
+                raise grants.GrantError("invalid_request", "Missing grant_type.")
             if handler is None:
                 raise grants.GrantError("unsupported_grant_type")
             body = handler(request, grants.client_authenticate(request))
@@ -341,14 +350,9 @@ class TokenView(View):
                 response["WWW-Authenticate"] = 'Basic realm="token"'
         else:
             response = JsonResponse(body)
-        response["Cache-Control"] = "no-store"
-        origin = request.headers.get("Origin")
-        if origin:
-            application = client_get(token_request_client_id(request))
-            if application is not None and application.origin_allowed(origin):
-                # Single-page apps call the token endpoint from their own origin.
-                response["Access-Control-Allow-Origin"] = origin
-                response["Vary"] = "Origin"
+        _no_store(response)
+        if request.headers.get("Origin"):
+            cors.cors_allow(response, request, client_get(token_request_client_id(request)))
         return response
 
     def _record_failure(self, request, error: str):
@@ -406,13 +410,80 @@ class LogoutView(dot.RPInitiatedLogoutView):
         return id_token.application if id_token else None
 
 
+def _no_store(response):
+    # Pragma for HTTP/1.0 caches (RFC 6749 5.1).
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class UserInfoView(dot.UserInfoView):
+    """The access token comes in the Authorization header (or a POST body), never in the
+    query string (RFC 9700 4.3.2); a valid token without `openid` is insufficient_scope
+    (oidc.server)."""
+
+    def options(self, request, *args, **kwargs):
+        return cors.preflight(request, methods="GET, POST")
+
+    def _create_userinfo_response(self, request):
+        if "access_token" in request.GET:
+            response = JsonResponse(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Send the access token in the Authorization header.",
+                },
+                status=400,
+            )
+            response["WWW-Authenticate"] = 'Bearer error="invalid_request"'
+        else:
+            response = super()._create_userinfo_response(request)
+            if response.status_code >= 400:
+                response["Content-Type"] = "application/json"  # oauthlib's error body
+            if response.status_code == 403:
+                response["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
+        return cors.cors_allow_any_app(response, request)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class RevokeView(dot.RevokeTokenView):
+    """RFC 7009 for access and refresh tokens. Client-credentials access tokens are not
+    stored (the directory API validates them offline), so they cannot be revoked: they end
+    when they expire, and revoking one answers unsupported_token_type (RFC 7009 2.2.1)."""
+
+    def options(self, request, *args, **kwargs):
+        return cors.preflight(request, methods="POST")
+
+    def post(self, request, *args, **kwargs):
+        if grants.client_authentication_doubled(request):
+            response = JsonResponse(
+                {"error": "invalid_request", "error_description": grants.DOUBLED_AUTHENTICATION},
+                status=400,
+            )
+        else:
+            response = super().post(request, *args, **kwargs)
+            token = request.POST.get("token", "")
+            if response.status_code == 200 and selectors.app_access_token_claims(token):
+                response = JsonResponse(
+                    {
+                        "error": "unsupported_token_type",
+                        "error_description": "Client-credentials tokens end when they expire.",
+                    },
+                    status=400,
+                )
+        _no_store(response)
+        return cors.cors_allow(response, request, client_get(token_request_client_id(request)))
+
+
 @csrf_exempt
 @require_POST
 def introspect(request):
     """RFC 7662 for confidential clients, about their own tokens only."""
     try:
         client = grants.client_authenticate(request)
-    except grants.GrantError:
+    except grants.GrantError as error:
+        if error.status != 401:
+            return JsonResponse(error.body(), status=error.status)
         client = None
     if client is None or not client.is_confidential:
         response = JsonResponse({"error": "invalid_client"}, status=401)
@@ -442,6 +513,14 @@ def introspect(request):
         return JsonResponse(
             {"active": True, "token_type": "refresh_token", "client_id": client.client_id}
         )
+    # Client-credentials tokens are not stored: valid by their signature, issuer, audience
+    # and expiry (oidc.grants.client_credentials).
+    claims = selectors.app_access_token_claims(value)
+    if claims is not None and claims["client_id"] == client.client_id:
+        data = {"active": True, "token_type": "access_token", "client_id": client.client_id}
+        data.update({k: claims[k] for k in ("sub", "aud", "iss", "exp", "iat") if k in claims})
+        data["scope"] = tokens.api_audience() + "/.default"
+        return JsonResponse(data)
     return JsonResponse({"active": False})
 
 

@@ -44,7 +44,7 @@ class RegisteredApp:
 
 def register_app(world, *, app_type="web", redirect_uri="https://app.example/callback",
                  first_party=True, permissions=(), post_logout="", name="Test app",
-                 claim_mappings=""):  # fmt: skip
+                 claim_mappings="", always_refresh=False):  # fmt: skip
     from oidc.services import application_create
 
     with tenant_context(world.tenant):
@@ -60,6 +60,7 @@ def register_app(world, *, app_type="web", redirect_uri="https://app.example/cal
             refresh_token_lifetime=14 * 24 * 3600,
             api_permissions=list(permissions),
             claim_mappings=claim_mappings,
+            always_refresh=always_refresh,
         )
     return RegisteredApp(application, secret, redirect_uri)
 

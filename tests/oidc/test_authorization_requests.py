@@ -204,9 +204,7 @@ def test_fragment_response_mode_answers_in_the_fragment(acme, acme_web):
 
 
 def test_form_post_response_mode_posts_the_answer_to_the_app(acme, acme_web):
-    response, verifier = Flow(acme, user=acme.member).authorize(
-        acme_web, response_mode="form_post"
-    )
+    response, verifier = Flow(acme, user=acme.member).authorize(acme_web, response_mode="form_post")
     assert response.status_code == 200
     page = response.content.decode()
     assert f'action="{acme_web.redirect_uri}"' in page

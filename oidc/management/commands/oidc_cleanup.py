@@ -1,7 +1,8 @@
 """Delete what the provider no longer needs, in every tenant: redeemed-code records and codes
 past their time, refresh tokens whose sign-in outlived the app's absolute lifetime (revoked
-ones are kept until then: they are how a replay is recognised), expired access tokens that no
-refresh token holds. Run it daily (cron or Celery beat)."""
+ones are kept until then: they are how a replay is recognised) and the granted scopes kept for
+their sign-ins, expired access tokens that no refresh token holds. Run it daily (cron or
+Celery beat)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
-from oidc.models import RedeemedCode
+from oidc.models import RedeemedCode, RefreshScope
 from tenants.models import Tenant
 
 
@@ -31,6 +32,8 @@ def cleanup(now=None) -> dict[str, int]:
         "codes": Grant.objects.filter(expires__lte=now).delete()[0],
         "refresh tokens": outlived.delete()[0],
     }
+    families = RefreshToken.objects.filter(token_family__isnull=False).values("token_family")
+    counts["refresh scopes"] = RefreshScope.objects.exclude(token_family__in=families).delete()[0]
     counts["access tokens"] = AccessToken.objects.filter(
         expires__lte=now, refresh_token__isnull=True
     ).delete()[0]
