@@ -126,7 +126,7 @@ def test_signed_in_as_a_different_address_is_refused_with_an_explanation(acme):
         invitation.refresh_from_db()
         assert invitation.status == "PendingAcceptance"
         assert SignInEvent.objects.filter(
-            user=acme.member, result="failure", failure_reason="invitation for another address"
+            user=acme.member, result="failure", failure_reason="wrong_account"
         ).exists()
 
 
@@ -191,6 +191,42 @@ def test_an_unverified_account_with_the_invited_address_accepts_only_after_the_c
         invitation.refresh_from_db()
         assert invitation.status == "Accepted" and invitation.guest == squatter
         assert EmailAddress.objects.filter(user=squatter, verified=True, primary=True).exists()
+
+
+def test_redeeming_with_the_code_ends_a_password_set_before_the_address_was_proven(acme):
+    from tests.accounts.conftest import tenant_client
+    from tests.accounts.test_pre_hijacking import ATTACKER_PASSWORD, sign_up
+    from tests.accounts.test_sign_in import sign_in
+
+    invitation, token = invite(acme)
+    # Someone CC'd on the invitation signs up with the invited address and a password of
+    # their own, and stays signed in (the tenant does not require verified addresses).
+    attacker = tenant_client(acme)
+    assert sign_up(attacker, invitation.email)["Location"] == "/accounts/confirm-email/"
+    assert sign_in(attacker, invitation.email, ATTACKER_PASSWORD)["Location"] == "/account/"
+    assert attacker.get("/account/").status_code == 200
+
+    # The invitee, in that account, proves the address with the code sent to it.
+    invitee = acme.client()
+    with tenant_context(acme.tenant):
+        invitee.force_login(get_user_model().objects.get(email=invitation.email))
+    assert invitee.post(f"/invite/{token}/account/")["Location"] == "/invite/consent/"
+    assert invitee.post("/invite/code/resend/")["Location"] == "/invite/code/verify/"
+    with tenant_context(acme.tenant):
+        code = OutboxEmail.objects.filter(kind="redemption_code").latest("id").payload["code"]
+    assert invitee.post("/invite/code/verify/", {"code": code})["Location"] == "/invite/consent/"
+    response = invitee.post("/invite/consent/", {"decision": "accept"})
+    assert response["Location"] == "https://app.acme.example/welcome"
+
+    # The attacker's password opens nothing and the attacker's session is over; the
+    # invitee stays signed in and is told why the password is gone.
+    refused = sign_in(tenant_client(acme), invitation.email, ATTACKER_PASSWORD)
+    assert refused.status_code == 200 and "/account/" not in refused.get("Location", "")
+    assert attacker.get("/account/")["Location"].startswith("/accounts/login/")
+    page = invitee.get("/account/")
+    assert page.status_code == 200 and "no longer works" in page.content.decode()
+    with tenant_context(acme.tenant):
+        assert not get_user_model().objects.get(email=invitation.email).has_usable_password()
 
 
 def test_a_guest_who_redeemed_with_the_code_has_a_verified_address(acme):
@@ -283,13 +319,24 @@ def test_terms_of_use_must_be_accepted_when_required(acme):
         assert GuestSettings.objects.get().terms_required
 
 
-def test_guessing_links_is_rate_limited(acme):
+def test_only_failed_link_lookups_count_and_links_that_work_always_open(acme):
     _invitation, token = invite(acme)
     guesser = acme.client(REMOTE_ADDR="203.0.113.77")
     for attempt in range(20):
         assert guesser.get(f"/invite/guess-{attempt}-{'x' * 40}/").status_code == 404
-    assert guesser.get(f"/invite/{token}/").status_code == 429
-    assert acme.client(REMOTE_ADDR="203.0.113.78").get(f"/invite/{token}/").status_code == 200
+    # More guesses from that address are refused, on every step that takes a link...
+    assert guesser.get(f"/invite/guess-more-{'x' * 40}/").status_code == 429
+    assert guesser.post(f"/invite/guess-more-{'x' * 40}/code/").status_code == 429
+    assert guesser.post(f"/invite/guess-more-{'x' * 40}/account/").status_code == 429
+    # ...while a link that works still opens from it (a colleague behind the same NAT).
+    assert guesser.get(f"/invite/{token}/").status_code == 200
+    assert guesser.post(f"/invite/{token}/code/")["Location"] == "/invite/code/verify/"
+
+    # Links that work never count toward the limit.
+    colleague = acme.client(REMOTE_ADDR="203.0.113.78")
+    for _opened in range(25):
+        assert colleague.get(f"/invite/{token}/").status_code == 200
+    assert colleague.get(f"/invite/typo-{'x' * 40}/").status_code == 404
 
 
 def test_an_emailed_code_does_not_open_an_account_that_exists_for_the_address(acme):
