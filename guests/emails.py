@@ -22,8 +22,8 @@ _HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 def header_value(text: str) -> str:
     """`text` (a tenant name, an app or key name, an address...) made safe for one header line:
-    each run of line breaks or control characters becomes a space."""
-    return _HEADER_BREAKS.sub(" ", text).strip()
+    line breaks and control characters become spaces, and runs of spaces one."""
+    return " ".join(_HEADER_BREAKS.sub(" ", text).split())
 
 
 def build_message(

@@ -362,3 +362,64 @@ def test_codes_are_sent_at_most_five_times_per_invitation(acme):
     for _resend in range(4):
         assert partner.post("/invite/code/resend/").status_code == 302
     assert partner.post("/invite/code/resend/").status_code == 429
+
+
+def test_the_sign_in_log_explains_a_wrong_invitation_code_with_a_known_reason(acme):
+    from accounts.models import FAILURE_REASONS
+
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    assert partner.post("/invite/code/verify/", {"code": wrong}).status_code == 200
+    with tenant_context(acme.tenant):
+        event = SignInEvent.objects.get(email_typed=invitation.email, result="failure")
+    # The row keeps a code of the one vocabulary (exports, filters); people read its text.
+    assert event.failure_reason == "wrong_code" and event.failure_reason in FAILURE_REASONS
+    page = acme.client(user=acme.admin).get("/console/logs/sign-ins/", {"q": invitation.email})
+    assert "Wrong code" in page.content.decode()
+
+
+GUEST_NO_PASSWORD = "Guests do not set a password here"
+NEW_PASSWORD = "another quite unusual passphrase for this"
+
+
+def test_a_guest_cannot_set_a_password_while_members_can(acme):
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    partner.post("/invite/code/verify/", {"code": code})
+    assert partner.post("/invite/consent/", {"decision": "accept"}).status_code == 302
+
+    # The page the My account link is hidden from answers with the reason.
+    page = partner.get("/accounts/password/set/")
+    assert page["Location"] == "/account/"
+    assert GUEST_NO_PASSWORD in partner.get("/account/").content.decode()
+    posted = partner.post(
+        "/accounts/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+    assert posted["Location"] == "/account/"
+    with tenant_context(acme.tenant):
+        guest = get_user_model().objects.get(email=invitation.email)
+        assert not guest.has_usable_password()
+
+    # Nor through a password reset link.
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    with tenant_context(acme.tenant):
+        key = f"{user_pk_to_url_str(guest)}-{default_token_generator.make_token(guest)}"
+    stranger = acme.client()
+    form_page = stranger.get(f"/accounts/password/reset/key/{key}/", follow=True)
+    refused = stranger.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else "",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    assert refused.status_code == 200 and GUEST_NO_PASSWORD in refused.content.decode()
+    with tenant_context(acme.tenant):
+        guest.refresh_from_db()
+        assert not guest.has_usable_password()
+
+    # A member without a password still sets one.
+    with tenant_context(acme.tenant):
+        member = get_user_model().objects.create_user(email=unique_email("member"))
+    client = acme.client(user=member)
+    assert client.get("/accounts/password/set/").status_code == 200
