@@ -17,7 +17,7 @@ from accounts import lockout
 from accounts.adapters import lock_message
 from accounts.familiar import lockout_subject
 from accounts.models import SignInEvent, SignUpAttribute, UserFlow
-from accounts.selectors import sign_up_attributes, user_flow_for
+from accounts.selectors import password_allowed, sign_up_attributes, user_flow_for
 from accounts.services import BUILTIN_ATTRIBUTES, sign_in_record
 from audit.services import client_ip
 
@@ -338,6 +338,18 @@ class SetPasswordForm(_OwnLabels, allauth_forms.SetPasswordForm):
 
 class ResetPasswordKeyForm(_OwnLabels, allauth_forms.ResetPasswordKeyForm):
     labels = _PASSWORD_LABELS
+
+    def clean(self):
+        # A reset link is the other way to a first password: guests have none to set.
+        if self.user is not None and not password_allowed(self.user):
+            raise forms.ValidationError(
+                _(
+                    "Guests do not set a password here: sign in with a code sent to your "
+                    "email address, or with your organization's account."
+                ),
+                code="password_not_allowed",
+            )
+        return super().clean()
 
 
 class ReauthenticateForm(_OwnLabels, allauth_forms.ReauthenticateForm):

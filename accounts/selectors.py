@@ -15,6 +15,13 @@ from ciam.process_cache import ProcessCache
 _hosted_flows = ProcessCache("accounts:user-flow-generation", keep_in_transactions=False)
 
 
+def password_allowed(user) -> bool:
+    """Whether `user` may have a password of this directory. Guests sign in with a code sent
+    to their address or with their own organization's identity provider, as in Entra: a
+    password here would be a second way in that their organization does not control."""
+    return user.user_type != User.UserType.GUEST
+
+
 def user_flow_get() -> UserFlow:
     """The current tenant's user flow, read from the database (the public schema, and a
     tenant without a row, get the defaults). The console edits this one."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from allauth.account import views as allauth_views
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -28,6 +29,20 @@ def _profile_attributes(request) -> list:
     if request.user.user_type == request.user.UserType.GUEST:
         return []
     return selectors.sign_up_attributes(selectors.user_flow_for(request))
+
+
+def password_set(request):
+    """allauth's "Set a password", except for guests (selectors.password_allowed)."""
+    if request.user.is_authenticated and not selectors.password_allowed(request.user):
+        messages.info(
+            request,
+            _(
+                "Guests do not set a password here: sign in with a code sent to your email "
+                "address, or with your organization's account."
+            ),
+        )
+        return redirect("accounts:my-account")
+    return allauth_views.password_set(request)
 
 
 @login_required

@@ -320,6 +320,26 @@ CELERY_BEAT_SCHEDULE = {
 }
 # First wait before an invitation email is retried after an SMTP 4xx or disconnect.
 GUEST_EMAIL_RETRY_SECONDS = env.float("GUEST_EMAIL_RETRY_SECONDS", default=0.2 if TESTING else 30.0)
+# What requests may make the guests pages do, in allauth's rate format (see
+# ACCOUNT_RATE_LIMITS below), counted by the same limiter in tenant-scoped cache keys
+# (guests.services.limits). "key" is the invited address, "user" the admin who asks.
+GUEST_RATE_LIMITS = {
+    # Invitations created with an email, from the console and the API.
+    "invitation": env.str("RATE_LIMIT_INVITATION_EMAILS", default="3/h/key,10/d/key,100/h/ip"),
+    # Invitations members (and guests, if allowed) send from the hosted pages.
+    "hosted_invitation": env.str(
+        "RATE_LIMIT_HOSTED_INVITATION_EMAILS", default="3/h/key,10/d/key,20/h/ip"
+    ),
+    # "Resend" in the console: a fresh link to the same address.
+    "invitation_resend": env.str(
+        "RATE_LIMIT_INVITATION_RESENDS", default="3/h/key,10/d/key,100/h/ip,30/h/user"
+    ),
+    # Redemption codes, per invited address and per IP address.
+    "redemption_code": env.str("RATE_LIMIT_REDEMPTION_CODE_EMAILS", default="5/30m/key,30/h/ip"),
+    # Unknown, used, expired or revoked invitation links opened from one IP address (links
+    # that work always open).
+    "invitation_link_failure": env.str("RATE_LIMIT_INVITATION_LINK_FAILURES", default="20/15m/ip"),
+}
 
 # allauth: email is the identifier.
 ACCOUNT_LOGIN_METHODS = {"email"}

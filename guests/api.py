@@ -206,12 +206,15 @@ def invitation_create(request):
             invitation = services.invitation_create(
                 invited_by_label=request.api_caller,
                 on_behalf_of=request.api_authority,
+                email_limit="invitation",
                 request=request,
                 **arguments,
             )
     except PermissionError as error:
         return _error(403, "forbidden", str(error))
     except ValidationError as error:
+        if getattr(error, "code", None) == "rate_limited":
+            return _error(429, "tooManyRequests", " ".join(error.messages))
         field, messages = next(iter(error.message_dict.items()))
         return _error(400, "invalidField", " ".join(messages), FIELD_NAMES.get(field, field))
     return JsonResponse(_represent(invitation, invitation.redeem_url), status=201)

@@ -33,6 +33,10 @@ def _forbidden(request, error: PermissionError):
     )
 
 
+def _status_for(error: ValidationError) -> int:
+    return 429 if getattr(error, "code", None) == "rate_limited" else 200
+
+
 def _date_or_none(value: str):
     try:
         return parse_date(value.strip()[:10])
@@ -72,6 +76,7 @@ def invitation_list(request):
 @console_role(*INVITERS)
 def invitation_create(request):
     form = InvitationForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -85,18 +90,20 @@ def invitation_create(request):
                 user_type=data["user_type"],
                 expiry_days=data["expiry_days"],
                 send_email=data["send_email"],
+                email_limit="invitation",
                 request=request,
             )
         except PermissionError as error:
             return _forbidden(request, error)
         except ValidationError as error:
             add_service_errors(form, error)
+            status = _status_for(error)
         else:
             messages.success(
                 request, _("Invitation to %(email)s created.") % {"email": invitation.email}
             )
             return redirect("console:guests-detail", public_id=invitation.public_id)
-    return render(request, "guests/invitation_form.html", {"form": form})
+    return render(request, "guests/invitation_form.html", {"form": form}, status=status)
 
 
 @console_role(*INVITERS)
@@ -104,10 +111,19 @@ def invitation_detail(request, public_id):
     invitation = selectors.invitation_get(public_id)
     if invitation is None:
         raise Http404
+    return _detail(request, invitation)
+
+
+def _detail(request, invitation: Invitation, *, resend_error: str = "", status: int = 200):
     return render(
         request,
         "guests/invitation_detail.html",
-        {"invitation": invitation, "emails": selectors.invitation_emails(invitation)},
+        {
+            "invitation": invitation,
+            "emails": selectors.invitation_emails(invitation),
+            "resend_error": resend_error,
+        },
+        status=status,
     )
 
 
@@ -118,6 +134,14 @@ def invitation_resend(request, public_id):
     try:
         services.invitation_resend(invitation=invitation, actor=request.user, request=request)
     except ValidationError as error:
+        if error.code == "rate_limited":
+            # Next to the Resend button, which stays there to try again later.
+            return _detail(
+                request,
+                selectors.invitation_get(public_id),
+                resend_error=" ".join(error.messages),
+                status=429,
+            )
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(

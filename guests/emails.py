@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
@@ -12,6 +14,16 @@ from django.utils.translation import gettext_lazy as _
 
 from guests.models import OutboxEmail
 from tenants.selectors import tenant_url
+
+# Line breaks of any kind and other control characters: in a header value they would start a
+# new header (Django refuses CR and LF with BadHeaderError; mail clients split on the others).
+_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_value(text: str) -> str:
+    """`text` (a tenant name, an app or key name, an address...) made safe for one header line:
+    line breaks and control characters become spaces, and runs of spaces one."""
+    return " ".join(_HEADER_BREAKS.sub(" ", text).split())
 
 
 def build_message(
@@ -66,7 +78,7 @@ def build_message(
         text = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
-        subject=subject.replace("\n", " "),
+        subject=header_value(subject),
         body=text,
         to=[outbox.to],
         headers={"Message-ID": outbox.message_id},
@@ -92,9 +104,9 @@ def _prerendered_message(outbox: OutboxEmail, connection_) -> EmailMultiAlternat
     if "text" not in payload:
         return None
     message = EmailMultiAlternatives(
-        subject=payload["subject"].replace("\n", " "),
+        subject=header_value(payload["subject"]),
         body=payload["text"],
-        from_email=payload.get("from_email") or None,
+        from_email=header_value(payload.get("from_email") or "") or None,
         to=[outbox.to],
         headers={"Message-ID": outbox.message_id},
         connection=connection_,

@@ -10,9 +10,8 @@ Also: members invite when the tenant allows it, and sponsors renew their guests'
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import get_user_model, login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -23,7 +22,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import AdminRole, has_admin_role
 from accounts.services import sign_in_record
-from audit.services import client_ip
 from ciam.csp import form_action_allow
 from ciam.forms import add_service_errors
 from guests import selectors, services
@@ -31,32 +29,6 @@ from guests.forms import CodeForm, HostedInvitationForm
 from guests.models import GuestProfile, Invitation
 
 SESSION_KEY = "guests.redemption"
-LOOKUP_LIMIT = 20  # unknown or dead tokens an address may try per window
-LOOKUP_WINDOW = 15 * 60
-CODE_SEND_LIMIT = 5  # codes per invitation per window
-CODE_SEND_WINDOW = 30 * 60
-
-
-def _client_key(request) -> str:
-    return f"guests:token-lookups:{client_ip(request) or ''}"
-
-
-def _is_rate_limited(request) -> bool:
-    return (cache.get(_client_key(request)) or 0) >= LOOKUP_LIMIT
-
-
-def _hit(key: str, window: int) -> int:
-    """Count one more event in a fixed window; returns the count so far."""
-    cache.add(key, 0, window)
-    try:
-        return cache.incr(key)
-    except ValueError:  # the window ended between the two calls
-        cache.set(key, 1, window)
-        return 1
-
-
-def _count_bad_lookup(request) -> None:
-    _hit(_client_key(request), LOOKUP_WINDOW)
 
 
 def _unlogged(response):
@@ -75,11 +47,13 @@ def _limited(request):
     return _unlogged(render(request, "guests/redeem_limited.html", status=429))
 
 
-def _invitation_from_token(request, token: str) -> Invitation | None:
-    invitation = services.invitation_for_token(token)
-    if invitation is None:
-        _count_bad_lookup(request)
-    return invitation
+def _refused(request):
+    """A link that does not work. Only these count toward the IP address's limit (settings
+    GUEST_RATE_LIMITS): past it they get 429, while links that work still open for everyone
+    behind the same NAT."""
+    if not services.rate_take(request=request, action="invitation_link_failure"):
+        return _limited(request)
+    return _invalid(request)
 
 
 def _invitation_from_session(request) -> tuple[Invitation | None, dict]:
@@ -91,11 +65,9 @@ def _invitation_from_session(request) -> tuple[Invitation | None, dict]:
 
 
 def landing(request, token):
-    if _is_rate_limited(request):
-        return _limited(request)
-    invitation = _invitation_from_token(request, token)
+    invitation = services.invitation_for_token(token)
     if invitation is None:
-        return _invalid(request)
+        return _refused(request)
     return render(
         request,
         "guests/redeem_landing.html",
@@ -110,18 +82,30 @@ def _start(request, invitation: Invitation) -> None:
 
 @require_POST
 def start_code(request, token):
-    if _is_rate_limited(request):
-        return _limited(request)
-    invitation = _invitation_from_token(request, token)
+    invitation = services.invitation_for_token(token)
     if invitation is None:
-        return _invalid(request)
+        return _refused(request)
     _start(request, invitation)
     return _send_code(request, invitation)
 
 
 def _send_code(request, invitation: Invitation):
-    if _hit(f"guests:code-sends:{invitation.public_id}", CODE_SEND_WINDOW) > CODE_SEND_LIMIT:
-        return _limited(request)
+    try:
+        services.email_limit_take(
+            request=request, action="redemption_code", recipient=invitation.email
+        )
+    except ValidationError:
+        # The codes already sent keep working: the last one is still good.
+        send_error = _(
+            "Too many codes were sent to this address or from your network. Use the last code "
+            "you received, or wait a while and ask for a new one."
+        )
+        return render(
+            request,
+            "guests/redeem_verify.html",
+            {"invitation": invitation, "form": CodeForm(), "send_error": send_error},
+            status=429,
+        )
     services.redemption_code_send(invitation=invitation)
     return redirect("guests:verify")
 
@@ -152,9 +136,7 @@ def verify(request):
             email=invitation.email,
             method="email_code",
             result="failure",
-            failure_reason="invitation code wrong"
-            if result == "wrong"
-            else "invitation code expired",
+            failure_reason="wrong_code" if result == "wrong" else "code_expired",
         )
         if result == "wrong":
             form.add_error("code", _("That code is not right. Check the email and try again."))
@@ -167,11 +149,9 @@ def verify(request):
 
 @require_POST
 def start_account(request, token):
-    if _is_rate_limited(request):
-        return _limited(request)
-    invitation = _invitation_from_token(request, token)
+    invitation = services.invitation_for_token(token)
     if invitation is None:
-        return _invalid(request)
+        return _refused(request)
     _start(request, invitation)
     consent_url = reverse("guests:consent")
     if request.user.is_authenticated:
@@ -200,7 +180,7 @@ def consent(request):
                 user=request.user,
                 method=method,
                 result="failure",
-                failure_reason="invitation for another address",
+                failure_reason="wrong_account",
             )
             return render(
                 request,
@@ -250,6 +230,10 @@ def consent(request):
             if existing is None:
                 # The invited address was proven by the emailed code; the session is theirs.
                 login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            else:
+                # A first proof of the address may have removed a password set before it
+                # (accounts.services.account_first_proof): this session stays signed in.
+                update_session_auth_hash(request, user)
             sign_in_record(request=request, user=user, method=method, result="success")
             return HttpResponseRedirect(invitation.redirect_url)
     # "Accept" leads to the invitation's redirect URL (ciam/csp.py).
@@ -268,18 +252,24 @@ def invite_new(request):
     if not services.can_invite(request.user):
         return render(request, "guests/invite_not_allowed.html", status=403)
     form = HostedInvitationForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.invitation_create(
-                invited_by=request.user, request=request, **form.cleaned_data
+                invited_by=request.user,
+                email_limit="hosted_invitation",
+                request=request,
+                **form.cleaned_data,
             )
         except PermissionError:
             return render(request, "guests/invite_not_allowed.html", status=403)
         except ValidationError as error:
             add_service_errors(form, error)
+            if getattr(error, "code", None) == "rate_limited":
+                status = 429
         else:
             return render(request, "guests/invite_sent.html", {"invitation": invitation})
-    return render(request, "guests/invite_new.html", {"form": form})
+    return render(request, "guests/invite_new.html", {"form": form}, status=status)
 
 
 @login_required

@@ -30,6 +30,7 @@ from guests.services.invitations import (
     redemption_code_send,
     token_hash,
 )
+from guests.services.limits import email_limit_take, rate_take
 from guests.services.outbox import (
     OUTBOX_STALE_AFTER,
     TransientDeliveryError,
@@ -65,6 +66,7 @@ __all__ = [
     "bulk_invitation_start",
     "can_invite",
     "domain_problem",
+    "email_limit_take",
     "governance_run",
     "guest_access_renew",
     "guest_settings_defaults",
@@ -80,6 +82,7 @@ __all__ = [
     "outbox_enqueue",
     "outbox_give_up",
     "outbox_relay",
+    "rate_take",
     "redeem_url",
     "redemption_code_check",
     "redemption_code_send",

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import AdminRole, has_admin_role
+from accounts.services import address_proven
 from audit.services import audit_record
 from guests.models import (
     GuestProfile,
@@ -26,6 +27,7 @@ from guests.models import (
     RedemptionCode,
 )
 from guests.selectors import email_is_verified
+from guests.services.limits import email_limit_take
 from guests.services.outbox import outbox_add
 from guests.services.policy import (
     can_invite,
@@ -72,6 +74,7 @@ def invitation_create(
     sponsors=(),
     send_email: bool = True,
     expiry_days: int | None = None,
+    email_limit: str = "",
     request=None,
     now: datetime | None = None,
 ) -> Invitation:
@@ -82,6 +85,10 @@ def invitation_create(
     User.Invite.All or created the API key). The rules ("who can invite", members, redirect
     URLs) apply to whichever of the two is the person. The returned invitation carries
     `redeem_url`, the only place the link token exists outside the email.
+
+    `email_limit` names the rates of settings.GUEST_RATE_LIMITS that the email counts
+    against (per address and per `request`'s IP address); a valid invitation past them raises
+    ValidationError with code "rate_limited".
     """
     now = now or timezone.now()
     guest_settings = guest_settings_get()
@@ -131,6 +138,8 @@ def invitation_create(
         errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
+    if send_email and email_limit:
+        email_limit_take(request=request, action=email_limit, recipient=email, user=person)
 
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
@@ -186,11 +195,18 @@ def _invitation_email_add(invitation: Invitation, token: str, *, now: datetime) 
 def invitation_resend(
     *, invitation: Invitation, actor, request=None, now: datetime | None = None
 ) -> Invitation:
-    """Send a fresh link: the old one stops working and the expiry starts again."""
+    """Send a fresh link: the old one stops working and the expiry starts again.
+
+    With a `request`, the email counts against the "invitation_resend" rates (per address,
+    IP address and admin); past them it raises ValidationError with code "rate_limited"."""
     now = now or timezone.now()
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status not in (Invitation.Status.PENDING, Invitation.Status.EXPIRED):
         raise ValidationError(_("Only pending or expired invitations can be resent."))
+    if request is not None:
+        email_limit_take(
+            request=request, action="invitation_resend", recipient=invitation.email, user=actor
+        )
     token = secrets.token_urlsafe(32)
     invitation.token_hash = token_hash(token)
     invitation.status = Invitation.Status.PENDING
@@ -280,18 +296,16 @@ def redemption_code_check(*, invitation: Invitation, code: str, now: datetime | 
     return "wrong"
 
 
-def _email_mark_verified(user) -> None:
-    """Redemption proved the address: it is the account's verified, primary address."""
+def _email_mark_verified(user, *, email: str, request=None) -> None:
+    """Redemption proved the address: it is the account's verified, primary address. A first
+    proof ends what a stranger may have set up before it (pre-hijacking): a password set
+    earlier stops working and the account's other sessions end."""
     from allauth.account.models import EmailAddress
 
-    address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
-    if address is None:
-        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
-        return
-    EmailAddress.objects.filter(user=user).exclude(pk=address.pk).update(primary=False)
-    address.verified = True
-    address.primary = True
-    address.save(update_fields=["verified", "primary"])
+    address_proven(user=user, email=email, request=request)
+    addresses = EmailAddress.objects.filter(user=user)
+    addresses.exclude(email__iexact=email).update(primary=False)
+    addresses.filter(email__iexact=email).update(primary=True)
 
 
 @transaction.atomic
@@ -332,7 +346,7 @@ def invitation_accept(
         )  # no password: guests sign in with their own identity or an email code
     elif user.email.lower() != invitation.email.lower():
         raise ValidationError(_("Signed in as a different address than the one invited."))
-    _email_mark_verified(user)
+    _email_mark_verified(user, email=invitation.email, request=request)
     guest_settings = guest_settings_get()
     sponsor = invitation.sponsors.first() or invitation.invited_by
     GuestProfile.objects.update_or_create(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.core.mail import BadHeaderError
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from guests.models import (
@@ -102,11 +103,10 @@ def outbox_deliver(*, outbox_id: int, connection_=None, base_url: str | None = N
 
     The row stays locked while the relay receives the message, so a second task for the same
     row (the relay re-queued it, or the broker redelivered it) waits and then finds it sent.
-    Raises TransientDeliveryError for a retry; a permanent refusal marks the row failed.
+    Raises TransientDeliveryError for a retry; a permanent refusal, or a message that cannot
+    be built, marks the row failed.
     """
     import smtplib
-
-    from guests.emails import build_message
 
     transient = ""
     with transaction.atomic():
@@ -122,23 +122,23 @@ def outbox_deliver(*, outbox_id: int, connection_=None, base_url: str | None = N
         if outbox.status != OutboxEmail.Status.QUEUED:
             return outbox.status
         outbox.attempts += 1
-        try:
-            message = build_message(outbox, connection_=connection_, base_url=base_url)
-            if message is None:
-                outbox.status = OutboxEmail.Status.FAILED
-                outbox.last_error = "nothing to send"
-            else:
+        message, problem = _message_for(outbox, connection_=connection_, base_url=base_url)
+        if message is None:
+            outbox.status = OutboxEmail.Status.FAILED  # no retry could build it either
+            outbox.last_error = problem
+        else:
+            try:
                 message.send()
                 outbox.status = OutboxEmail.Status.SENT
                 outbox.sent_at = timezone.now()
                 outbox.last_error = ""
-        except OSError as error:  # smtplib's errors are OSErrors, like a refused connection
-            code = _smtp_code(error)
-            outbox.last_error = _smtp_error_text(error)
-            if code is not None and code >= 500 and isinstance(error, smtplib.SMTPException):
-                outbox.status = OutboxEmail.Status.FAILED  # permanent: retrying cannot help
-            else:
-                transient = outbox.last_error  # 4xx, disconnect, timeout, relay unreachable
+            except OSError as error:  # smtplib's errors are OSErrors, like a refused connection
+                code = _smtp_code(error)
+                outbox.last_error = _smtp_error_text(error)
+                if code is not None and code >= 500 and isinstance(error, smtplib.SMTPException):
+                    outbox.status = OutboxEmail.Status.FAILED  # permanent: retrying cannot help
+                else:
+                    transient = outbox.last_error  # 4xx, disconnect, timeout, unreachable
         if outbox.status != OutboxEmail.Status.QUEUED:
             outbox.payload = {}  # the link token or code is no longer needed anywhere
         outbox.save(update_fields=["status", "attempts", "last_error", "sent_at", "payload"])
@@ -151,6 +151,28 @@ def outbox_deliver(*, outbox_id: int, connection_=None, base_url: str | None = N
         outbox.attempts,
     )
     return outbox.status
+
+
+def _message_for(outbox: OutboxEmail, *, connection_, base_url: str | None):
+    """(the message ready to send, "") or (None, why it cannot be built)."""
+    from guests.emails import build_message
+
+    try:
+        message = build_message(outbox, connection_=connection_, base_url=base_url)
+        if message is None:
+            return None, "nothing to send"
+        message.message()  # headers are checked here (BadHeaderError), not when it is built
+    except DatabaseError:
+        raise  # the database, not the message: the task fails and the relay tries again
+    except Exception as error:  # a value in the row or its tenant that no retry can change
+        logger.warning(
+            "guests.outbox.unbuildable kind=%s error=%s", outbox.kind, error.__class__.__name__
+        )
+        # Not the error's text: it may quote the message, and the message may hold a code.
+        if isinstance(error, BadHeaderError):
+            return None, "cannot be built: a header (recipient or subject) has a line break"
+        return None, f"cannot be built: {error.__class__.__name__}"
+    return message, ""
 
 
 def outbox_give_up(*, outbox_id: int) -> None:

@@ -126,7 +126,7 @@ def test_signed_in_as_a_different_address_is_refused_with_an_explanation(acme):
         invitation.refresh_from_db()
         assert invitation.status == "PendingAcceptance"
         assert SignInEvent.objects.filter(
-            user=acme.member, result="failure", failure_reason="invitation for another address"
+            user=acme.member, result="failure", failure_reason="wrong_account"
         ).exists()
 
 
@@ -191,6 +191,42 @@ def test_an_unverified_account_with_the_invited_address_accepts_only_after_the_c
         invitation.refresh_from_db()
         assert invitation.status == "Accepted" and invitation.guest == squatter
         assert EmailAddress.objects.filter(user=squatter, verified=True, primary=True).exists()
+
+
+def test_redeeming_with_the_code_ends_a_password_set_before_the_address_was_proven(acme):
+    from tests.accounts.conftest import tenant_client
+    from tests.accounts.test_pre_hijacking import ATTACKER_PASSWORD, sign_up
+    from tests.accounts.test_sign_in import sign_in
+
+    invitation, token = invite(acme)
+    # Someone CC'd on the invitation signs up with the invited address and a password of
+    # their own, and stays signed in (the tenant does not require verified addresses).
+    attacker = tenant_client(acme)
+    assert sign_up(attacker, invitation.email)["Location"] == "/accounts/confirm-email/"
+    assert sign_in(attacker, invitation.email, ATTACKER_PASSWORD)["Location"] == "/account/"
+    assert attacker.get("/account/").status_code == 200
+
+    # The invitee, in that account, proves the address with the code sent to it.
+    invitee = acme.client()
+    with tenant_context(acme.tenant):
+        invitee.force_login(get_user_model().objects.get(email=invitation.email))
+    assert invitee.post(f"/invite/{token}/account/")["Location"] == "/invite/consent/"
+    assert invitee.post("/invite/code/resend/")["Location"] == "/invite/code/verify/"
+    with tenant_context(acme.tenant):
+        code = OutboxEmail.objects.filter(kind="redemption_code").latest("id").payload["code"]
+    assert invitee.post("/invite/code/verify/", {"code": code})["Location"] == "/invite/consent/"
+    response = invitee.post("/invite/consent/", {"decision": "accept"})
+    assert response["Location"] == "https://app.acme.example/welcome"
+
+    # The attacker's password opens nothing and the attacker's session is over; the
+    # invitee stays signed in and is told why the password is gone.
+    refused = sign_in(tenant_client(acme), invitation.email, ATTACKER_PASSWORD)
+    assert refused.status_code == 200 and "/account/" not in refused.get("Location", "")
+    assert attacker.get("/account/")["Location"].startswith("/accounts/login/")
+    page = invitee.get("/account/")
+    assert page.status_code == 200 and "no longer works" in page.content.decode()
+    with tenant_context(acme.tenant):
+        assert not get_user_model().objects.get(email=invitation.email).has_usable_password()
 
 
 def test_a_guest_who_redeemed_with_the_code_has_a_verified_address(acme):
@@ -283,13 +319,24 @@ def test_terms_of_use_must_be_accepted_when_required(acme):
         assert GuestSettings.objects.get().terms_required
 
 
-def test_guessing_links_is_rate_limited(acme):
+def test_only_failed_link_lookups_count_and_links_that_work_always_open(acme):
     _invitation, token = invite(acme)
     guesser = acme.client(REMOTE_ADDR="203.0.113.77")
     for attempt in range(20):
         assert guesser.get(f"/invite/guess-{attempt}-{'x' * 40}/").status_code == 404
-    assert guesser.get(f"/invite/{token}/").status_code == 429
-    assert acme.client(REMOTE_ADDR="203.0.113.78").get(f"/invite/{token}/").status_code == 200
+    # More guesses from that address are refused, on every step that takes a link...
+    assert guesser.get(f"/invite/guess-more-{'x' * 40}/").status_code == 429
+    assert guesser.post(f"/invite/guess-more-{'x' * 40}/code/").status_code == 429
+    assert guesser.post(f"/invite/guess-more-{'x' * 40}/account/").status_code == 429
+    # ...while a link that works still opens from it (a colleague behind the same NAT).
+    assert guesser.get(f"/invite/{token}/").status_code == 200
+    assert guesser.post(f"/invite/{token}/code/")["Location"] == "/invite/code/verify/"
+
+    # Links that work never count toward the limit.
+    colleague = acme.client(REMOTE_ADDR="203.0.113.78")
+    for _opened in range(25):
+        assert colleague.get(f"/invite/{token}/").status_code == 200
+    assert colleague.get(f"/invite/typo-{'x' * 40}/").status_code == 404
 
 
 def test_an_emailed_code_does_not_open_an_account_that_exists_for_the_address(acme):
@@ -315,3 +362,64 @@ def test_codes_are_sent_at_most_five_times_per_invitation(acme):
     for _resend in range(4):
         assert partner.post("/invite/code/resend/").status_code == 302
     assert partner.post("/invite/code/resend/").status_code == 429
+
+
+def test_the_sign_in_log_explains_a_wrong_invitation_code_with_a_known_reason(acme):
+    from accounts.models import FAILURE_REASONS
+
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    assert partner.post("/invite/code/verify/", {"code": wrong}).status_code == 200
+    with tenant_context(acme.tenant):
+        event = SignInEvent.objects.get(email_typed=invitation.email, result="failure")
+    # The row keeps a code of the one vocabulary (exports, filters); people read its text.
+    assert event.failure_reason == "wrong_code" and event.failure_reason in FAILURE_REASONS
+    page = acme.client(user=acme.admin).get("/console/logs/sign-ins/", {"q": invitation.email})
+    assert "Wrong code" in page.content.decode()
+
+
+GUEST_NO_PASSWORD = "Guests do not set a password here"
+NEW_PASSWORD = "another quite unusual passphrase for this"
+
+
+def test_a_guest_cannot_set_a_password_while_members_can(acme):
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    partner.post("/invite/code/verify/", {"code": code})
+    assert partner.post("/invite/consent/", {"decision": "accept"}).status_code == 302
+
+    # The page the My account link is hidden from answers with the reason.
+    page = partner.get("/accounts/password/set/")
+    assert page["Location"] == "/account/"
+    assert GUEST_NO_PASSWORD in partner.get("/account/").content.decode()
+    posted = partner.post(
+        "/accounts/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+    assert posted["Location"] == "/account/"
+    with tenant_context(acme.tenant):
+        guest = get_user_model().objects.get(email=invitation.email)
+        assert not guest.has_usable_password()
+
+    # Nor through a password reset link.
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    with tenant_context(acme.tenant):
+        key = f"{user_pk_to_url_str(guest)}-{default_token_generator.make_token(guest)}"
+    stranger = acme.client()
+    form_page = stranger.get(f"/accounts/password/reset/key/{key}/", follow=True)
+    refused = stranger.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else "",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    assert refused.status_code == 200 and GUEST_NO_PASSWORD in refused.content.decode()
+    with tenant_context(acme.tenant):
+        guest.refresh_from_db()
+        assert not guest.has_usable_password()
+
+    # A member without a password still sets one.
+    with tenant_context(acme.tenant):
+        member = get_user_model().objects.create_user(email=unique_email("member"))
+    client = acme.client(user=member)
+    assert client.get("/accounts/password/set/").status_code == 200
