@@ -31,6 +31,13 @@ def query_of(location: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 
 
+def consent_form(consent_page) -> dict:
+    """What the consent page's form sends, its CSRF token included (a POST to the
+    authorization endpoint without one is an authorization request, not a decision)."""
+    form = {name: value or "" for name, value in consent_page.context["form"].initial.items()}
+    return {**form, "csrfmiddlewaretoken": str(consent_page.context["csrf_token"])}
+
+
 @dataclass
 class RegisteredApp:
     application: object

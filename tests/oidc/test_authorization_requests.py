@@ -15,7 +15,14 @@ from django_tenants.utils import tenant_context
 from ciam.sessions import SIGNED_IN_AT
 from oidc import tokens
 from tests.conftest import PASSWORD
-from tests.oidc.conftest import Flow, jwt_parts, pkce_pair, query_of, register_app
+from tests.oidc.conftest import (
+    Flow,
+    consent_form,
+    jwt_parts,
+    pkce_pair,
+    query_of,
+    register_app,
+)
 
 
 def issuer(world) -> str:
@@ -182,14 +189,9 @@ def test_access_denied_and_login_required_carry_iss(acme):
     third_party = register_app(acme, first_party=False, name="Declined partner")
     flow = Flow(acme, user=acme.member)
     page, _ = flow.authorize(third_party)
-    form = {name: value or "" for name, value in page.context["form"].initial.items()}
-    form["csrfmiddlewaretoken"] = str(page.context["csrf_token"])
-    declined = flow.browser.post("/o/authorize/", form)
-    assert query_of(declined["Location"]) | {} == {
-        **query_of(declined["Location"]),
-        "error": "access_denied",
-        "iss": issuer(acme),
-    }
+    declined = flow.browser.post("/o/authorize/", consent_form(page))
+    answer = query_of(declined["Location"])
+    assert answer["error"] == "access_denied" and answer["iss"] == issuer(acme)
     anonymous = Flow(acme)
     silent, _ = anonymous.authorize(third_party, prompt="none")
     assert query_of(silent["Location"])["iss"] == issuer(acme)

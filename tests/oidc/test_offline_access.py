@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
-from tests.oidc.conftest import Flow, query_of, register_app
+from tests.oidc.conftest import Flow, consent_form, query_of, register_app
 from tests.oidc.test_console import FORM
 
 
@@ -15,10 +15,7 @@ def consent_allowed(flow: Flow, app, **extra) -> tuple[str, str, str]:
     """Shows the consent page, allows it; returns the page's text, the code and verifier."""
     page, verifier = flow.authorize(app, **extra)
     assert page.status_code == 200
-    form = page.context["form"].initial
-    posted = flow.browser.post(
-        "/o/authorize/", {**{k: v or "" for k, v in form.items()}, "allow": "on"}
-    )
+    posted = flow.browser.post("/o/authorize/", {**consent_form(page), "allow": "on"})
     assert posted.status_code in (302, 303)
     return page.content.decode(), query_of(posted["Location"])["code"], verifier
 

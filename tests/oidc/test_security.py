@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tests.conftest import PASSWORD
-from tests.oidc.conftest import Flow, pkce_pair, query_of, register_app
+from tests.oidc.conftest import Flow, consent_form, pkce_pair, query_of, register_app
 
 # 13. Exact redirect URIs; unknown client or redirect: an error page, never a redirect.
 
@@ -357,13 +357,6 @@ def test_consent_and_sign_in_pages_cannot_be_framed(acme):
     for response in (consent, login):
         assert response["X-Frame-Options"] == "DENY"
         assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
-
-
-def consent_form(consent_page) -> dict:
-    """What the consent page's form sends, its CSRF token included (a POST to the
-    authorization endpoint without one is an authorization request, not a decision)."""
-    form = {name: value or "" for name, value in consent_page.context["form"].initial.items()}
-    return {**form, "csrfmiddlewaretoken": str(consent_page.context["csrf_token"])}
 
 
 def test_consent_is_asked_once_and_can_be_revoked(acme):
