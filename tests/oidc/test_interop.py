@@ -308,3 +308,98 @@ def test_node_openid_client_code_pkce_refresh_and_client_credentials(provider, c
             )
         )
     assert {"authorization_code", "refresh_token"} <= grants
+
+
+def _node_reads_the_error(provider, app, extra: dict, browse) -> dict:
+    """Run node/errors.mjs for `app`; `browse(auth_url)` returns the callback URL."""
+    _npm_ready()
+    process = subprocess.Popen(
+        ["node", "errors.mjs"],
+        cwd=NODE_DIR,
+        env={
+            "PATH": "/usr/local/bin:/usr/bin:/bin", "ISSUER": provider["issuer"],
+            "CA_FILE": provider["ca"], "REDIRECT_URI": REDIRECT_URI,
+            "CLIENT_ID": app.client_id, "CLIENT_SECRET": app.secret, "EXTRA": json.dumps(extra),
+        },
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        first = process.stdout.readline()
+        assert first, process.stderr.read()
+        process.stdin.write(browse(json.loads(first)["auth_url"]) + "\n")
+        process.stdin.flush()
+        result = process.stdout.readline()
+        assert result, process.stderr.read()
+        return json.loads(result)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_node_openid_client_reads_login_required_from_a_silent_sign_in(provider):
+    def browse(auth_url: str) -> str:
+        answer = https_session(provider).get(auth_url, allow_redirects=False)
+        return answer.headers["Location"]
+
+    result = _node_reads_the_error(provider, provider["web"], {"prompt": "none"}, browse)
+    assert result["error"] == "login_required", result
+
+
+def test_node_openid_client_reads_access_denied_from_a_cancelled_consent(provider, committed):
+    acme = provider["acme"]
+    partner = register_app(
+        acme, first_party=False, name=f"Interop partner {uuid.uuid4().hex[:6]}",
+        redirect_uri=REDIRECT_URI,
+    )  # fmt: skip
+
+    def browse(auth_url: str) -> str:
+        session = https_session(provider)
+        consent = sign_in_until_page(session, auth_url, acme.member.email)
+        fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', consent.text))
+        cancelled = session.post(
+            consent.url, data={name: unescape(value) for name, value in fields.items()},
+            headers={"Referer": consent.url}, allow_redirects=False,
+        )  # fmt: skip
+        return cancelled.headers["Location"]
+
+    result = _node_reads_the_error(provider, partner, {}, browse)
+    assert result["error"] == "access_denied", result
+
+
+def sign_in_until_page(session: requests.Session, auth_url: str, email: str):
+    """Sign in on the hosted page and follow the redirects to the next page (consent)."""
+    login = session.get(auth_url)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+    return session.post(
+        login.url,
+        data={"csrfmiddlewaretoken": unescape(token), "login": email, "password": PASSWORD},
+        headers={"Referer": login.url},
+    )
+
+
+def test_authlib_completes_the_form_post_response_mode(provider):
+    web, acme, issuer = provider["web"], provider["acme"], provider["issuer"]
+    metadata = https_session(provider).get(issuer + "/.well-known/openid-configuration").json()
+    assert "form_post" in metadata["response_modes_supported"]
+    client = OAuth2Session(
+        web.client_id, web.secret, scope="openid email", redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+    )  # fmt: skip
+    client.trust_env = False
+    client.verify = provider["ca"]
+    verifier = uuid.uuid4().hex + uuid.uuid4().hex
+    url, state = client.create_authorization_url(
+        metadata["authorization_endpoint"], code_verifier=verifier, response_mode="form_post"
+    )
+    page = sign_in_until_page(https_session(provider), url, acme.member.email)
+    # The answer is a form that posts to the app; the app reads it from the POST body.
+    assert f'action="{REDIRECT_URI}"' in page.text
+    posted = {
+        name: unescape(value)
+        for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
+    }
+    assert posted["state"] == state and posted["iss"] == issuer
+    token = client.fetch_token(
+        metadata["token_endpoint"], code=posted["code"], code_verifier=verifier
+    )
+    assert jwt_parts(token["id_token"])[1]["aud"] == web.client_id
