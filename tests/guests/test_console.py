@@ -193,3 +193,18 @@ def test_users_list_shows_guest_type_state_sponsor_and_dates(acme):
     assert acme.admin.email in page
     detail = client.get(f"/console/users/{guest.public_id}/").content.decode()
     assert "Sponsor" in detail and acme.admin.email in detail and "Renew guest access" in detail
+
+
+def test_the_guest_user_link_shows_only_to_admins_who_may_open_users(acme):
+    invitation = invite(acme)
+    with tenant_context(acme.tenant):
+        guest = services.invitation_accept(invitation=invitation, address_proven=True)
+        inviter = get_user_model().objects.create_user(
+            email=unique_email(), admin_roles=[AdminRole.GUEST_INVITER]
+        )
+    path = f"/console/guests/invitations/{invitation.public_id}/"
+    user_page = f"/console/users/{guest.public_id}/"
+    as_inviter = acme.client(user=inviter).get(path).content.decode()
+    assert "Accepted" in as_inviter and user_page not in as_inviter
+    assert acme.client(user=inviter).get(user_page).status_code == 403
+    assert user_page in acme.client(user=acme.admin).get(path).content.decode()
