@@ -36,6 +36,7 @@ BULK_REASONS = {
     "duplicate": _("duplicate"),
     "already_member": _("already a member"),
     "bad_redirect": _("bad redirect URL"),
+    "bad_characters": _("characters we cannot accept"),
 }
 
 
@@ -87,10 +88,15 @@ def bulk_invitation_start(
         email, display_name, redirect_url, message = cells[:4]
         redirect_url = redirect_url or default_redirect_url
         reason = None
-        try:
-            validate_email(email)
-        except ValidationError:
-            reason = "bad_email"
+        if any("\x00" in cell for cell in (email, display_name, redirect_url, message)):
+            # The file decoded as UTF-8, so NUL is the one character no column can store.
+            reason = "bad_characters"
+            email = email.replace("\x00", "")
+        if reason is None:
+            try:
+                validate_email(email)
+            except ValidationError:
+                reason = "bad_email"
         if reason is None and domain_problem(email, guest_settings):
             reason = "denied_domain"
         if reason is None and (email.lower() in seen or email.lower() in pending):
