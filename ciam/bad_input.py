@@ -25,6 +25,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from ciam.api import error_response
+from ciam.handlers import uses_api_stack
 
 # In strings that came from JSON (decoded strictly, so U+FFFD there is a real character).
 _NUL_OR_SURROGATE = re.compile("[\x00\ud800-\udfff]")
@@ -56,8 +57,12 @@ def _json_problem(value) -> bool:
 
 def _body_problem(request) -> bool:
     content_type = request.content_type or ""
-    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if content_type == "application/x-www-form-urlencoded":
         return _form_problem(request.POST)
+    if content_type == "multipart/form-data":
+        # Machine endpoints take no uploads, and once parsed here, request.body could no
+        # longer be read by a view that reads it (the invitations API answers "not JSON").
+        return not uses_api_stack(request.path_info) and _form_problem(request.POST)
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
             text = request.body.decode("utf-8")

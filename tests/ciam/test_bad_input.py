@@ -514,3 +514,12 @@ def test_the_machine_endpoints_refuse_bad_characters_on_the_real_server(server, 
     ):  # fmt: skip
         assert response.status_code == 400, response.text[:200]
         assert response.json()["error"]["code"] == "invalidRequest"
+
+
+def test_a_form_upload_to_the_invitations_api_is_refused_as_not_json(acme, invitations_key):
+    response = _client(acme).post(
+        "/api/v1/invitations",
+        {"invitedUserEmailAddress": "robin@partner.example"},
+        HTTP_AUTHORIZATION=f"Bearer {invitations_key}",
+    )
+    _assert_graph_error(response)
