@@ -87,7 +87,7 @@ def request_has_bad_characters(request) -> bool:
     except (
         MultiPartParserError, RequestDataTooBig, SuspiciousOperation, UnreadablePostError
     ):  # fmt: skip
-        # A body the request cannot even parse: the view meets the same error as before.
+        # A body that cannot be parsed is left to the view (and the CSRF check), as before.
         return False
 
 
