@@ -16,7 +16,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from guests import services as guest_services
-from guests.models import BulkInvitation
+from guests.models import BulkInvitation, Invitation
 from tests.conftest import PASSWORD
 from tests.guests.conftest import unique_email
 from tests.oidc.conftest import Flow, pkce_pair, register_app
@@ -436,19 +436,47 @@ def test_bulk_csv_rows_with_nul_are_rejected_with_their_reason(acme, column):
         assert [row["email"] for row in bulk.pending_rows] == [good]
 
 
+# Longer than the columns (254 and 2000 characters), yet accepted by Django's validators.
+LONG_EMAIL = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + ".example"
+LONG_URL = "https://app.acme.example/" + "p" * 1990
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("invitedUserEmailAddress", LONG_EMAIL), ("inviteRedirectUrl", LONG_URL)],
+)
+def test_invitations_api_refuses_values_longer_than_their_columns(
+    acme, invitations_key, field, value
+):
+    response = _client(acme).post(
+        "/api/v1/invitations",
+        data=json.dumps(_invitation(**{field: value})),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {invitations_key}",
+    )
+    assert response.status_code == 400, (response.status_code, response.content[:200])
+    assert response.json()["error"]["field"] == field
+
+
 def test_bulk_csv_with_over_long_cells_is_reported_row_by_row(acme):
     good = unique_email()
     text = (
-        f"{good},Ada,https://app.acme.example/,Hi\n"
-        f"{'x' * 400}@partner.example,Robin,https://app.acme.example/,Hello\n"
-        f"{unique_email()},{LONG},https://app.acme.example/{LONG},{LONG}\n"
+        f"{good},{LONG},https://app.acme.example/,{LONG}\n"
+        f"{LONG_EMAIL},Robin,https://app.acme.example/,Hello\n"
+        f"{unique_email()},Robin,{LONG_URL},Hello\n"
     )
     upload = SimpleUploadedFile("partners.csv", text.encode(), content_type="text/csv")
     client = _client(acme, acme.admin)
     response = client.post("/console/guests/bulk/", {"file": upload})
     assert response.status_code == 302, response.content[:500]
     page = client.get(response["Location"]).content.decode()
-    assert "3 rows:" in page
+    assert "3 rows: 1 valid, 2 rejected." in page
+    assert "<td>2</td>" in page and "bad email" in page
+    assert "<td>3</td>" in page and "bad redirect URL" in page
+    with tenant_context(acme.tenant):
+        bulk = BulkInvitation.objects.latest("created_at")
+        guest_services.bulk_invitation_process_chunk(bulk_id=bulk.pk)  # what the worker does
+        assert Invitation.objects.get(bulk=bulk).email == good  # name and message cut to fit
 
 
 def _basic(credentials: bytes) -> str:
