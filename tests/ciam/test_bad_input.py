@@ -551,3 +551,19 @@ def test_a_form_upload_to_the_invitations_api_is_refused_as_not_json(acme, invit
         HTTP_AUTHORIZATION=f"Bearer {invitations_key}",
     )
     _assert_graph_error(response)
+
+
+def test_ordinary_non_ascii_text_is_accepted(acme, invitations_key):
+    emoji = json.dumps("Zoë \U0001f600")  # an escaped surrogate pair: one valid character
+    assert "\\ud83d\\ude00" in emoji
+    body = json.dumps(_invitation()).replace('"Robin"', emoji)
+    response = _client(acme).post(
+        "/api/v1/invitations",
+        data=body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {invitations_key}",
+    )
+    assert response.status_code == 201, response.content[:200]
+    assert response.json()["invitedUserDisplayName"] == "Zoë \U0001f600"
+    search = _client(acme, acme.admin).get("/console/users/?q=" + quote("Zoë \U0001f600"))
+    assert search.status_code == 200
