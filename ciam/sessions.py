@@ -67,6 +67,11 @@ class SessionStore(DatabaseSessionStore):
         # query to check it is free, the INSERT does.
         return secrets.token_hex(20)
 
+    def _validate_session_key(self, key) -> bool:
+        # A quoted cookie may spell NUL ("\\000"), which PostgreSQL text cannot hold: such a
+        # key is no session rather than a failed query.
+        return bool(super()._validate_session_key(key)) and "\x00" not in key
+
     def load(self) -> dict:
         using = router.db_for_read(self.model)
         table = connections[using].ops.quote_name(self.model._meta.db_table)

@@ -128,6 +128,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ciam.middleware.ContentSecurityPolicyMiddleware",
+    # NUL, lone surrogates, undecodable bytes: 400 before anything reads the request's data,
+    # inside the tenant, language and security headers so that the page has the product's look.
+    "ciam.bad_input.BadInputMiddleware",
     # After the CSP middleware, so that its answer is seen first: adds an app's redirect URI
     # to `form-action` on the pages of a sign-in for that app (ciam/csp.py).
     "oidc.form_action.SignInForAppMiddleware",
@@ -154,6 +157,7 @@ API_MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ciam.middleware.ContentSecurityPolicyMiddleware",
+    "ciam.bad_input.BadInputMiddleware",
 ]
 
 TEMPLATES = [

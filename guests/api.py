@@ -124,6 +124,11 @@ def _parse(body: dict) -> dict:
     for required in ("invitedUserEmailAddress", "inviteRedirectUrl"):
         if not _text(body, required).strip():
             raise ValidationError({required: ["This field is required."]})
+    for field in ("email", "redirect_url"):
+        # Validators accept longer addresses (320) and URLs (2048) than the columns hold.
+        limit = Invitation._meta.get_field(field).max_length
+        if len(_text(body, FIELD_NAMES[field]).strip()) > limit:
+            raise ValidationError({FIELD_NAMES[field]: [f"At most {limit} characters."]})
     info = body.get("invitedUserMessageInfo") or {}
     if not isinstance(info, dict):
         raise ValidationError({"invitedUserMessageInfo": ["Must be an object."]})

@@ -78,6 +78,11 @@ def client_authenticate(request) -> Application:
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise GrantError("invalid_client", status=401) from None
         client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+        if "\x00" in client_id or "\x00" in secret:
+            # The body's parameters are checked by ciam.bad_input; the header's only here.
+            raise GrantError(
+                "invalid_request", "The credentials contain characters we cannot accept."
+            )
     else:
         client_id = request.POST.get("client_id", "")
         secret = request.POST.get("client_secret", "")
@@ -278,9 +283,10 @@ def token_request_client_id(request) -> str:
     auth = request.META.get("HTTP_AUTHORIZATION", "")
     if auth.startswith("Basic "):
         try:
-            return unquote_plus(base64.b64decode(auth[6:]).decode("utf-8").split(":", 1)[0])
+            client_id = unquote_plus(base64.b64decode(auth[6:]).decode("utf-8").split(":", 1)[0])
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return ""
+        return "" if "\x00" in client_id else client_id
     return request.POST.get("client_id", "")
 
 

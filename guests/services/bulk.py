@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 BULK_CHUNK = 200
 BULK_MAX_ROWS = 20_000
+# A valid row must fit the invitation the worker makes of it.
+EMAIL_MAX_LENGTH = Invitation._meta.get_field("email").max_length
+REDIRECT_URL_MAX_LENGTH = Invitation._meta.get_field("redirect_url").max_length
 
 BULK_REASONS = {
     "bad_email": _("bad email"),
@@ -36,6 +39,7 @@ BULK_REASONS = {
     "duplicate": _("duplicate"),
     "already_member": _("already a member"),
     "bad_redirect": _("bad redirect URL"),
+    "bad_characters": _("characters we cannot accept"),
 }
 
 
@@ -87,17 +91,27 @@ def bulk_invitation_start(
         email, display_name, redirect_url, message = cells[:4]
         redirect_url = redirect_url or default_redirect_url
         reason = None
-        try:
-            validate_email(email)
-        except ValidationError:
-            reason = "bad_email"
+        if any("\x00" in cell for cell in (email, display_name, redirect_url, message)):
+            # The file decoded as UTF-8, so NUL is the one character no column can store.
+            reason = "bad_characters"
+            email = email.replace("\x00", "")
+        if reason is None and len(email) > EMAIL_MAX_LENGTH:
+            reason = "bad_email"  # validate_email allows 320 characters
+        if reason is None:
+            try:
+                validate_email(email)
+            except ValidationError:
+                reason = "bad_email"
         if reason is None and domain_problem(email, guest_settings):
             reason = "denied_domain"
         if reason is None and (email.lower() in seen or email.lower() in pending):
             reason = "duplicate"
         if reason is None and email.lower() in members:
             reason = "already_member"
-        if reason is None and redirect_problem(redirect_url, inviter=actor):
+        if reason is None and (
+            len(redirect_url) > REDIRECT_URL_MAX_LENGTH
+            or redirect_problem(redirect_url, inviter=actor)
+        ):
             reason = "bad_redirect"
         if reason:
             rejected.append({"row": number, "email": email[:254], "reason": reason})
