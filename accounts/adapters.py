@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 
 from accounts import lockout
 from accounts.familiar import familiar_browser_remember, lockout_subject
@@ -232,13 +232,7 @@ def _user_with_email(email: str):
 
 def lock_message(lock: lockout.Lock) -> str:
     """What a locked email or IP address is told, on every form where a secret is typed."""
-    seconds = lock.seconds_left
-    if seconds < 120:
-        wait = ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
-    else:
-        minutes = (seconds + 59) // 60
-        wait = ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
     return _(
         "Too many failed sign-in attempts. For your protection, sign-in is paused: try again "
         "in %(wait)s, or reset your password."
-    ) % {"wait": wait}
+    ) % {"wait": lock.wait_text}

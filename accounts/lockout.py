@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.utils.crypto import salted_hmac
+from django.utils.translation import ngettext
 
 REMEMBERED_BAD_PASSWORDS = 3
 MAX_LOCK_SECONDS = 24 * 3600
@@ -51,6 +52,15 @@ class Lock:
     @property
     def seconds_left(self) -> int:
         return max(1, int(self.until - time.time() + 0.999))
+
+    @property
+    def wait_text(self) -> str:
+        """How long is left, as a person reads it ("45 seconds", "3 minutes")."""
+        seconds = self.seconds_left
+        if seconds < 120:
+            return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+        minutes = (seconds + 59) // 60
+        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
 
 
 def _account_key(email: str) -> str:

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 
 from accounts import lockout
 from audit.services import client_ip
@@ -71,14 +71,8 @@ class OperatorLoginForm(AuthenticationForm):
 
 
 def _locked(lock: lockout.Lock) -> ValidationError:
-    seconds = lock.seconds_left
-    if seconds < 120:
-        wait = ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
-    else:
-        minutes = (seconds + 59) // 60
-        wait = ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
     return ValidationError(
         _("Too many failed sign-in attempts. Sign-in is paused: try again in %(wait)s.")
-        % {"wait": wait},
+        % {"wait": lock.wait_text},
         code="locked_out",
     )
