@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,33 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def in_own_thread(scenario) -> None:
+    """Run `scenario(page)` with its own Playwright in a fresh thread: the sync API allows
+    one Playwright per thread, and the session's `browser` fixture may hold this thread's."""
+    from playwright.sync_api import sync_playwright
+
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with sync_playwright() as playwright:
+                chromium = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+                )
+                context = chromium.new_context()
+                scenario(context.new_page())
+                chromium.close()
+        except BaseException as failure:  # re-raised in the test's thread below
+            failures.append(failure)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=180)
+    assert not thread.is_alive(), "the browser scenario did not finish"
+    if failures:
+        raise failures[0]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import CHROMIUM_ARGS, axe_violations
+from tests.e2e.conftest import axe_violations, in_own_thread
 from tests.oidc.conftest import jwt_parts, pkce_pair, register_app
 from tests.server import free_port, start_gunicorn, stop
 
@@ -54,33 +54,6 @@ def live(worlds, subprocess_env, django_db_blocker, callback_server):
     process = start_gunicorn(subprocess_env, port)
     yield {"acme": acme, "app": app, "port": port, "base": f"http://{acme.host}:{port}"}
     stop(process)
-
-
-def in_own_thread(scenario) -> None:
-    """Run `scenario(page)` with its own Playwright in a fresh thread: the sync API allows
-    one Playwright per thread, and the browser tests of tests/e2e may hold this thread's."""
-    from playwright.sync_api import sync_playwright
-
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with sync_playwright() as playwright:
-                chromium = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-                )
-                context = chromium.new_context()
-                scenario(context.new_page())
-                chromium.close()
-        except BaseException as failure:  # re-raised in the test's thread below
-            failures.append(failure)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=180)
-    assert not thread.is_alive(), "the browser scenario did not finish"
-    if failures:
-        raise failures[0]
 
 
 def sign_in(page, live, email: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import CHROMIUM_ARGS
+from tests.e2e.conftest import in_own_thread
 from tests.oidc.conftest import register_app
 from tests.server import free_port, start_gunicorn, stop
 
@@ -84,32 +84,6 @@ def live_spa(worlds, subprocess_env, django_db_blocker):
     stop(process)
     for server in servers:
         server.shutdown()
-
-
-def in_own_thread(scenario) -> None:
-    """Run `scenario(page)` with its own Playwright in a fresh thread: the sync API allows
-    one Playwright per thread, and other browser tests may hold this thread's."""
-    from playwright.sync_api import sync_playwright
-
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with sync_playwright() as playwright:
-                chromium = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-                )
-                scenario(chromium.new_context().new_page())
-                chromium.close()
-        except BaseException as failure:  # re-raised in the test's thread below
-            failures.append(failure)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=180)
-    assert not thread.is_alive(), "the browser scenario did not finish"
-    if failures:
-        raise failures[0]
 
 
 def result_of(page) -> dict:
