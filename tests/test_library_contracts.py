@@ -233,7 +233,7 @@ def test_session_store_keeps_its_private_state():
     assert store._session_cache == {}, POINTER
 
 
-def test_tenant_connection_keeps_its_search_path_state():
+def test_tenant_connection_and_migration_state_keep_their_private_attributes():
     """ciam/db/base.py reads _setting_search_path and search_path_set_schemas of
     django-tenants' DatabaseWrapper (set in its __init__)."""
     from django.db import connections
@@ -243,6 +243,8 @@ def test_tenant_connection_keeps_its_search_path_state():
     assert connection._setting_search_path is False, POINTER
     assert hasattr(connection, "search_path_set_schemas"), POINTER
     assert MigrationRecorder(connection)._has_table is False, POINTER
+    # tenants/migration_executor.py sets each schema's applied migrations on one loader.
+    assert MigrationLoader(None, ignore_no_migrations=True).applied_migrations == {}, POINTER
 
 
 def test_oauthlib_server_keeps_its_endpoint_tables():
