@@ -2,13 +2,17 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell md5sum requirements.txt | cut -c1-12)
+REQUIREMENTS := requirements.txt requirements-dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) | md5sum | cut -c1-12)
 
 .PHONY: install run test bench lint format
 
-$(STAMP): requirements.txt
+# Development (run and test) installs both locks; requirements-dev.txt repeats every runtime
+# pin at the same version and hashes, so one pip call takes both (production installs
+# requirements.txt alone). pgserver, the embedded PostgreSQL of `make run`, is in the dev lock.
+$(STAMP): $(REQUIREMENTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes $(foreach file,$(REQUIREMENTS),-r $(file))
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

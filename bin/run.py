@@ -36,6 +36,9 @@ def database_url() -> str:
     # Stopped again when this launcher exits.
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
     uri = server.get_uri("postgres")
+    # Its own pg_dump renders the tenant template: one on PATH may be of an older major
+    # version than this server, and pg_dump refuses to dump a newer server.
+    os.environ.setdefault("PG_DUMP", str(Path(pgserver.__file__).parent / "pginstall/bin/pg_dump"))
     ensure_database(uri, "ciam")
     return server.get_uri("ciam")
 
@@ -63,9 +66,10 @@ def redis_url() -> str:
 
 def main() -> int:
     port = os.environ.get("PORT", "8000")
+    database = database_url()  # before the copy: an embedded server also sets PG_DUMP
     environment = dict(os.environ)
     environment.setdefault("DEBUG", "true")
-    environment["DATABASE_URL"] = database_url()
+    environment["DATABASE_URL"] = database
     environment["REDIS_URL"] = redis_url()
     environment.setdefault("PUBLIC_PORT", port)
     environment.setdefault("EMAIL_URL", "consolemail://")

@@ -6,7 +6,9 @@ start without a real SECRET_KEY, DATABASE_URL, REDIS_URL and EMAIL_URL.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -112,6 +114,25 @@ PUBLIC_SCHEMA_URLCONF = "ciam.urls_public"
 ROOT_URLCONF = "ciam.urls_tenant"
 # Name of the schema kept migrated as the source of fast tenant provisioning.
 TENANT_TEMPLATE_SCHEMA = "tenant_template"
+
+
+def _pgserver_pg_dump() -> str:
+    """The pg_dump bundled with the pgserver package (a development dependency), if any."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return ""
+    bundled = Path(spec.origin).parent / "pginstall" / "bin" / "pg_dump"
+    return str(bundled) if bundled.exists() else ""
+
+
+# pg_dump renders the template schema into the provisioning script (tenants/provisioning.py);
+# its major version must be the server's or newer. Production installs postgresql-client
+# (or sets PG_DUMP); development without one on PATH falls back to the embedded server's own.
+PG_DUMP = (
+    env.str("PG_DUMP", default="")
+    or shutil.which("pg_dump")
+    or (_pgserver_pg_dump() if DEBUG or TESTING else "")
+)
 
 MIDDLEWARE = [
     "ciam.middleware.RequestIdMiddleware",  # first, so every log line can carry the request id

@@ -24,11 +24,10 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import subprocess
-from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils.module_loading import import_string
 from django_tenants.utils import get_public_schema_name, schema_context
@@ -51,28 +50,17 @@ _LOCK_CLASS = 7301
 logger = logging.getLogger(__name__)
 
 
-def pg_dump_path() -> str:
-    """pg_dump from the pgserver package (PostgreSQL 16) dumps any server up to 16."""
-    try:
-        import pgserver
-
-        bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_dump"
-        if bundled.exists():
-            return str(bundled)
-    except ImportError:
-        pass
-    found = shutil.which("pg_dump")
-    if not found:
-        raise RuntimeError("pg_dump not found: install the pgserver package or postgresql-client")
-    return found
-
-
 def template_render() -> str:
     """Dump the template schema (structure + seed rows) as a script for any schema name."""
+    if not settings.PG_DUMP:
+        raise ImproperlyConfigured(
+            "pg_dump not found: install postgresql-client (the server's major version or newer)"
+            " or set PG_DUMP"
+        )
     template = settings.TENANT_TEMPLATE_SCHEMA
     params = connection.settings_dict
     command = [
-        pg_dump_path(),
+        settings.PG_DUMP,
         "--schema",
         template,
         "--no-owner",

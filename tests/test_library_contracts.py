@@ -1,0 +1,296 @@
+"""The private APIs of our libraries that the code relies on, checked at the locked versions.
+
+Each line names what we use, where, and what the library must still offer. A library
+upgrade that changes one of them fails here first, with a pointer, rather than somewhere
+in a sign-in or a migration. The README's "Upgrading" section lists the same things; when
+a line goes (the code stopped relying on it), remove it from both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import re
+from importlib import metadata
+
+import allauth.account.internal.decorators
+import pytest
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.auth_backends import AuthenticationBackend
+from allauth.account.internal.flows.email_verification import send_verification_email_to_address
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.core.internal import ratelimit
+from csp.decorators import csp_exempt, csp_update
+from csp.middleware import CheckableLazyObject, CSPMiddleware, PolicyParts
+from csp.utils import build_policy
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.handlers.base import BaseHandler
+from django.core.management.sql import emit_pre_migrate_signal
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations.base import Operation
+from django.db.migrations.recorder import MigrationRecorder
+from django.db.migrations.state import ModelState, ProjectState, StateApps
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.utils.log import log_response
+from django_tenants.migration_executors import base as tenant_executors
+from django_tenants.postgresql_backend import base as tenant_backend
+from gunicorn.glogging import Logger as GunicornLogger
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.views.oidc import UserInfoView
+from oauthlib.oauth2 import RequestValidator
+from oauthlib.openid import Server
+
+from tests.server import ROOT
+
+POINTER = "see README.md, Upgrading"
+
+# (where the code relies on it, the callable, its parameters at the locked versions)
+SIGNATURES = [
+    # allauth
+    ("accounts/stages.py, accounts/services.py: how this session signed in",
+     get_authentication_records, ["request", "user"]),
+    ("accounts/services.py email_verification_send: allauth's verification email and its limit",
+     send_verification_email_to_address,
+     ["request", "address", "signup", "process", "skip_enumeration_mails"]),
+    ("guests/services/limits.py rate_take: the limiter, with limit_get and our own rates",
+     ratelimit.consume,
+     ["request", "app", "action", "config", "key", "user", "dry_run", "limit_get",
+      "raise_exception"]),
+    ("accounts/backends.py EmailBackend overrides it",
+     AuthenticationBackend._authenticate_by_email, ["self", "email", "password"]),
+    ("accounts/backends.py EmailBackend overrides it (usernames are not used)",
+     AuthenticationBackend._authenticate_by_username, ["self", "username", "password"]),
+    ("accounts/backends.py EmailBackend calls it",
+     AuthenticationBackend._check_password, ["self", "user", "password"]),
+    # django-oauth-toolkit
+    ("oidc/validators.py TenantOAuth2Validator overrides it (clients from the process cache)",
+     OAuth2Validator._load_application, ["self", "client_id", "request"]),
+    ("oidc/views.py UserInfoView overrides it (token in the query refused, error headers)",
+     UserInfoView._create_userinfo_response, ["self", "request"]),
+    # django-csp
+    ("ciam/middleware.py CSPMiddleware subclass",
+     CSPMiddleware._csp_nonce_post_response, []),
+    ("ciam/middleware.py CSPMiddleware subclass",
+     CSPMiddleware.get_policy_parts, ["self", "request", "response", "report_only"]),
+    ("ciam/middleware.py builds the policy from the parts",
+     build_policy, ["config", "update", "replace", "nonce", "report_only"]),
+    # Django
+    ("ciam/sessions.py SessionStore overrides it (NUL in a cookie)",
+     SessionBase._validate_session_key, ["self", "key"]),
+    ("ciam/sessions.py SessionStore overrides it (160 random bits, no query)",
+     SessionBase._get_new_session_key, ["self"]),
+    ("ciam/sessions.py SessionStore._write calls it",
+     SessionBase._get_session, ["self", "no_load"]),
+    ("ciam/handlers.py ApiWSGIHandler swaps settings.MIDDLEWARE around it",
+     BaseHandler.load_middleware, ["self", "is_async"]),
+    ("tenants/migration_executor.py SchemaBatchMigrator: the state before a plan",
+     MigrationExecutor._create_project_state, ["self", "with_applied_migrations"]),
+    ("tenants/migration_executor.py", MigrationExecutor.__init__,
+     ["self", "connection", "progress_callback"]),
+    ("tenants/migration_executor.py", MigrationExecutor.migration_plan,
+     ["self", "targets", "clean_start"]),
+    ("tenants/migration_executor.py", MigrationExecutor.record_migration,
+     ["self", "migration"]),
+    ("tenants/migration_executor.py", MigrationExecutor.check_replacements, ["self"]),
+    ("tenants/migration_executor.py", MigrationLoader.__init__,
+     ["self", "connection", "load", "ignore_no_migrations", "replace_migrations"]),
+    ("tenants/migration_executor.py", MigrationLoader.check_consistent_history,
+     ["self", "connection"]),
+    ("tenants/migration_executor.py", MigrationLoader.detect_conflicts, ["self"]),
+    ("tenants/migration_executor.py _SchemaRecorder overrides it",
+     MigrationRecorder.has_table, ["self"]),
+    ("tenants/migration_executor.py", MigrationRecorder.ensure_schema, ["self"]),
+    ("tenants/migration_executor.py", MigrationRecorder.applied_migrations, ["self"]),
+    ("tenants/migration_executor.py", ProjectState.clone, ["self"]),
+    ("tenants/migration_executor.py", ProjectState.clear_delayed_apps_cache, ["self"]),
+    ("tenants/migration_executor.py _post_migrate_apps", StateApps.bulk_update, ["self"]),
+    ("tenants/migration_executor.py _post_migrate_apps", StateApps.unregister_model,
+     ["self", "app_label", "model_name"]),
+    ("tenants/migration_executor.py _post_migrate_apps", StateApps.render_multiple,
+     ["self", "model_states"]),
+    ("tenants/migration_executor.py _post_migrate_apps", ModelState.from_model,
+     ["model", "exclude_rels"]),
+    ("tenants/migration_executor.py", Operation.state_forwards,
+     ["self", "app_label", "state"]),
+    ("tenants/migration_executor.py", Operation.database_forwards,
+     ["self", "app_label", "schema_editor", "from_state", "to_state"]),
+    ("tenants/migration_executor.py: pre_migrate once per migration",
+     emit_pre_migrate_signal, ["verbosity", "interactive", "db", "kwargs"]),
+    # django-tenants
+    ("ciam/db/base.py DatabaseWrapper overrides it (SET search_path only on a change)",
+     tenant_backend.DatabaseWrapper._handle_search_path, ["self", "cursor"]),
+    ("ciam/db/base.py DatabaseWrapper calls it",
+     tenant_backend.DatabaseWrapper._get_cursor_search_paths, ["self"]),
+    ("ciam/db/base.py DatabaseWrapper overrides it",
+     tenant_backend.DatabaseWrapper.set_tenant, ["self", "tenant", "include_public"]),
+    ("tenants/migrations/0001_initial.py: Tenant.schema_name's validator",
+     tenant_backend._check_schema_name, ["name"]),
+    ("tenants/migration_executor.py UpToDateSkippingExecutor subclasses it",
+     tenant_executors.MigrationExecutor.__init__, ["self", "args", "options"]),
+    ("tenants/migration_executor.py UpToDateSkippingExecutor overrides it",
+     tenant_executors.MigrationExecutor.run_migrations, ["self", "tenants"]),
+    ("tenants/migration_executor.py: Django's migrate for one schema",
+     tenant_executors.run_migrations,
+     ["args", "options", "executor_codename", "schema_name", "tenant_type", "allow_atomic",
+      "idx", "count"]),
+    # gunicorn
+    ("ciam/logging.py GunicornLogger overrides it (URL secrets redacted)",
+     GunicornLogger.atoms, ["self", "resp", "req", "environ", "request_time"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("where", "target", "parameters"),
+    SIGNATURES,
+    ids=[f"{target.__module__}.{target.__qualname__}" for _, target, _ in SIGNATURES],
+)
+def test_private_callables_keep_their_signature(where, target, parameters):
+    found = list(inspect.signature(target).parameters)
+    assert found == parameters, (
+        f"{target.__module__}.{target.__qualname__} now takes {found}; {where} relies on it: "
+        f"{POINTER}"
+    )
+
+
+# (where the code relies on it, the library code, what it must still contain)
+CALLS = [
+    ("accounts/backends.py EmailBackend overrides _authenticate_by_email",
+     AuthenticationBackend._authenticate, "self._authenticate_by_email("),
+    ("accounts/backends.py EmailBackend overrides _authenticate_by_username",
+     AuthenticationBackend._authenticate, "self._authenticate_by_username("),
+    ("accounts/backends.py: one hash per attempt (no second, timing-mitigation hash after ours)",
+     AuthenticationBackend._check_password, "self._did_check_password = True"),
+    ("oidc/validators.py overrides _load_application",
+     OAuth2Validator, "self._load_application(client_id, request)"),
+    ("oidc/views.py UserInfoView overrides _create_userinfo_response",
+     UserInfoView.get, "self._create_userinfo_response(request)"),
+    ("accounts/forms.py ConfirmLoginCodeForm reads request._login_stage",
+     allauth.account.internal.decorators.login_stage_required, "request._login_stage = "),
+    ("ciam/db/base.py DatabaseWrapper overrides _handle_search_path",
+     tenant_backend.DatabaseWrapper._cursor, "self._handle_search_path("),
+    ("ciam/handlers.py swaps settings.MIDDLEWARE while the chain is built",
+     BaseHandler.load_middleware, "settings.MIDDLEWARE"),
+    ("tenants/migration_executor.py _SchemaRecorder caches the answer in _has_table",
+     MigrationRecorder.has_table, "self._has_table"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("where", "library_code", "expected"),
+    CALLS,
+    ids=[f"{code.__qualname__}:{expected}" for _, code, expected in CALLS],
+)
+def test_library_code_still_calls_what_we_override(where, library_code, expected):
+    assert expected in inspect.getsource(library_code), (
+        f"{library_code.__module__}.{library_code.__qualname__} no longer contains "
+        f"{expected!r}; {where}: {POINTER}"
+    )
+
+
+def test_a_response_marked_logged_is_not_logged_again(caplog):
+    """guests/views.py sets response._has_been_logged so that Django's request log never
+    writes an invitation link's path (its token)."""
+    request = RequestFactory().get("/invite/a-token/")
+    marked = HttpResponse(status=404)
+    marked._has_been_logged = True
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        log_response("Not Found: %s", request.path, response=marked, request=request)
+        assert caplog.records == [], POINTER
+        log_response("Not Found: %s", request.path, response=HttpResponse(status=404))
+    assert len(caplog.records) == 1
+
+
+def test_csp_keeps_the_attributes_our_middleware_reads():
+    """ciam/middleware.py reads response._csp_exempt(_ro) and request._csp_nonce, and passes
+    PolicyParts' fields to build_policy."""
+    request = RequestFactory().get("/")
+    exempt = csp_exempt()(lambda request: HttpResponse())(request)
+    updated = csp_update({"img-src": ["https:"]})(lambda request: HttpResponse())(request)
+    assert exempt._csp_exempt is True, POINTER
+    assert updated._csp_update == {"img-src": ["https:"]}, POINTER
+    middleware = CSPMiddleware(lambda request: HttpResponse())
+    middleware.process_request(request)
+    assert str(request.csp_nonce) == request._csp_nonce, POINTER
+    assert [field.name for field in dataclasses.fields(PolicyParts)] == [
+        "config",
+        "update",
+        "replace",
+        "nonce",
+    ], POINTER
+    assert issubclass(CheckableLazyObject, object)
+
+
+def test_session_store_keeps_its_private_state():
+    """ciam/sessions.py sets _session_key and _session_cache itself (a key without a query)."""
+    store = SessionStore()
+    assert store._session_key is None, POINTER
+    assert not hasattr(store, "_session_cache")
+    assert store._get_session(no_load=True) == {}
+    assert store._session_cache == {}, POINTER
+
+
+def test_tenant_connection_and_migration_state_keep_their_private_attributes():
+    """ciam/db/base.py reads _setting_search_path and search_path_set_schemas of
+    django-tenants' DatabaseWrapper (set in its __init__)."""
+    from django.db import connections
+
+    connection = connections["default"]
+    assert isinstance(connection, tenant_backend.DatabaseWrapper)
+    assert connection._setting_search_path is False, POINTER
+    assert hasattr(connection, "search_path_set_schemas"), POINTER
+    assert MigrationRecorder(connection)._has_table is False, POINTER
+    # tenants/migration_executor.py sets each schema's applied migrations on one loader.
+    assert MigrationLoader(None, ignore_no_migrations=True).applied_migrations == {}, POINTER
+
+
+def test_oauthlib_server_keeps_its_endpoint_tables():
+    """oidc/server.py TenantServer trims the response types, grant types and token types of
+    oauthlib's Server and adds a pre_auth validator to its two code grants."""
+    server = Server(RequestValidator())
+    assert "code" in server._response_types, POINTER
+    assert "authorization_code" in server._grant_types, POINTER
+    assert "Bearer" in server._tokens, POINTER
+    for grant in (server.auth_grant, server.openid_connect_auth):
+        assert isinstance(grant.custom_validators.pre_auth, list), POINTER
+    assert callable(server.bearer.validate_request)
+
+
+def test_allauth_login_stages_include_the_ones_we_position_ours_by():
+    """accounts/adapters.py get_login_stages inserts ours after LoginByCodeStage and replaces
+    EmailVerificationStage, by their dotted paths."""
+    stages = DefaultAccountAdapter().get_login_stages()
+    assert "allauth.account.stages.LoginByCodeStage" in stages, POINTER
+    assert "allauth.account.stages.EmailVerificationStage" in stages, POINTER
+
+
+def test_model_state_adding_marks_an_unsaved_instance():
+    """oidc/grants.py builds users from its own SELECT and sets _state.adding = False
+    (documented by Django, listed here because of the underscore)."""
+    from django.contrib.auth import get_user_model
+
+    assert get_user_model()()._state.adding is True, POINTER
+
+
+CHECKED_AT = [
+    "django",
+    "django-tenants",
+    "django-allauth",
+    "django-oauth-toolkit",
+    "oauthlib",
+    "django-csp",
+    "gunicorn",
+]
+
+
+def test_the_libraries_are_the_locked_versions():
+    """The lines above were checked at the versions requirements.txt locks: an environment
+    with other versions is an upgrade that has not been through this file."""
+    locked = dict(
+        re.findall(r"^([a-z0-9-]+)==(\S+)", (ROOT / "requirements.txt").read_text(), re.M)
+    )
+    installed = {name: metadata.version(name) for name in CHECKED_AT}
+    assert installed == {name: locked[name] for name in CHECKED_AT}, POINTER
