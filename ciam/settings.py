@@ -101,8 +101,7 @@ TENANT_APPS = [
     "oauth2_provider",  # per-tenant OpenID Connect provider
     "branding",  # per-tenant look of hosted pages and emails
     "guests",  # B2B invitations
-    # The outbox of every email (accounts', guests'): rows written in the tenant's transaction.
-    "emails",
+    "emails",  # the outbox of every email, written in the tenant's own transaction
     "console",  # tenant admin console shell
 ]
 
