@@ -182,8 +182,8 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render in the request (links rebuilt on the tenant's primary domain), send from a
         Celery task in the tenant's schema once the transaction that asked for it commits."""
-        from guests.models import OutboxEmail
-        from guests.services.outbox import outbox_add
+        from emails.models import OutboxEmail
+        from emails.services import outbox_add
 
         request = allauth_context.request
         tenant = getattr(request, "tenant", None) or connection.tenant
@@ -197,7 +197,7 @@ class AccountAdapter(DefaultAccountAdapter):
             (content for content, mimetype in message.alternatives if mimetype == "text/html"),
             "",
         )
-        # Through the outbox guests' emails use: a row written in this transaction, a task
+        # Through the outbox every email uses: a row written in this transaction, a task
         # queued on commit, a relay for a broker that was down, one send per Message-ID,
         # retries on 4xx, and the code or link wiped from the row once sent.
         for recipient in message.to:

@@ -13,7 +13,11 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_delete, post_save
 
+        from accounts.emails import builders_register
         from accounts.models import SignUpAttribute, UserFlow
+
+        # The emails allauth asks for go through the outbox (emails.registry).
+        builders_register()
 
         # Every sign-in, whichever way it was made: one statement stamps the last sign-in and
         # records the session (accounts.services.user_session_record), in place of Django's

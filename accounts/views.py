@@ -12,7 +12,6 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import selectors, services
 from accounts.forms import ProfileForm, attribute_values
-from guests import selectors as guest_selectors
 
 # The consent-revocation page of the OpenID Connect provider, linked when it exists.
 APPS_PAGE_PATH = "/account/apps/"
@@ -57,7 +56,8 @@ def my_account(request):
         "accounts/my_account.html",
         {
             "is_guest": is_guest,
-            "guest_profile": guest_selectors.guest_profile_for(user) if is_guest else None,
+            # Kept beside the user by the guests app (its reverse accessor, as in accounts.api).
+            "guest_profile": getattr(user, "guest_profile", None) if is_guest else None,
             "profile": profile,
             "email_verified": lists.email_verified,
             "sessions": lists.sessions,

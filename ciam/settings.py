@@ -103,6 +103,7 @@ TENANT_APPS = [
     "oauth2_provider",  # per-tenant OpenID Connect provider
     "branding",  # per-tenant look of hosted pages and emails
     "guests",  # B2B invitations
+    "emails",  # the outbox of every email, written in the tenant's own transaction
     "console",  # tenant admin console shell
 ]
 
@@ -334,7 +335,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     # Re-queue outbox emails and bulk uploads whose task was lost (broker down, worker crash).
-    "guests-outbox-relay": {"task": "guests.tasks.outbox_relay_all", "schedule": 60.0},
+    "emails-outbox-relay": {"task": "emails.tasks.outbox_relay_all", "schedule": 60.0},
+    "guests-bulk-relay": {"task": "guests.tasks.bulk_invitation_relay_all", "schedule": 60.0},
     # Expire invitations, remind sponsors, disable guests whose access ended.
     "guests-governance": {"task": "guests.tasks.governance_all", "schedule": 3600.0},
     # Sign-in log exports hold personal data: gone after accounts.services.EXPORT_KEEP_DAYS.
@@ -343,8 +345,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 86400.0,
     },
 }
-# First wait before an invitation email is retried after an SMTP 4xx or disconnect.
-GUEST_EMAIL_RETRY_SECONDS = env.float("GUEST_EMAIL_RETRY_SECONDS", default=0.2 if TESTING else 30.0)
+# Celery's exponential backoff (whole seconds, full jitter) before an email is tried again
+# after an SMTP 4xx or a broken connection: the first wait is up to EMAIL_RETRY_SECONDS, each
+# next one up to twice the last, never more than EMAIL_RETRY_MAX_SECONDS (emails.tasks).
+EMAIL_RETRY_SECONDS = env.int("EMAIL_RETRY_SECONDS", default=30)
+EMAIL_RETRY_MAX_SECONDS = env.int("EMAIL_RETRY_MAX_SECONDS", default=1 if TESTING else 1920)
 # What requests may make the guests pages do, in allauth's rate format (see
 # ACCOUNT_RATE_LIMITS below), counted by the same limiter in tenant-scoped cache keys
 # (guests.services.limits). "key" is the invited address, "user" the admin who asks.

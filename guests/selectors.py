@@ -5,7 +5,8 @@ from datetime import date, datetime
 from allauth.account.models import EmailAddress
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from guests.models import ApiKey, BulkInvitation, GuestProfile, Invitation, OutboxEmail
+from emails.models import OutboxEmail
+from guests.models import ApiKey, BulkInvitation, GuestProfile, Invitation
 from tenants.selectors import active_tenant_schemas_where
 
 
@@ -74,24 +75,15 @@ def api_key_list() -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(revoked_at__isnull=True)
 
 
-def tenants_with_lost_tasks(*, now: datetime) -> list[str]:
-    """Schemas of the tenants where an outbox email or a bulk upload waits for a task that
-    was lost (what outbox_relay and bulk_invitation_relay would queue again)."""
-    from guests.services.outbox import OUTBOX_STALE_AFTER
+def tenants_with_lost_bulk_uploads(*, now: datetime) -> list[str]:
+    """Schemas of the tenants where a bulk upload waits for a task that was lost (what
+    bulk_invitation_relay would queue again)."""
+    from emails.services import OUTBOX_STALE_AFTER
 
-    condition = (
-        f"EXISTS (SELECT 1 FROM {{schema}}.{OutboxEmail._meta.db_table} "
-        "WHERE status = %(queued)s AND queued_at <= %(stale)s) "
-        f"OR EXISTS (SELECT 1 FROM {{schema}}.{BulkInvitation._meta.db_table} "
-        "WHERE status = %(processing)s AND created_at <= %(stale)s)"
-    )
     return active_tenant_schemas_where(
-        condition,
-        {
-            "queued": OutboxEmail.Status.QUEUED,
-            "processing": BulkInvitation.Status.PROCESSING,
-            "stale": now - OUTBOX_STALE_AFTER,
-        },
+        f"EXISTS (SELECT 1 FROM {{schema}}.{BulkInvitation._meta.db_table} "
+        "WHERE status = %(processing)s AND created_at <= %(stale)s)",
+        {"processing": BulkInvitation.Status.PROCESSING, "stale": now - OUTBOX_STALE_AFTER},
     )
 
 

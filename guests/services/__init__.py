@@ -1,4 +1,4 @@
-"""Invitations, their delivery, redemption and the guest lifecycle.
+"""Invitations, redemption and the guest lifecycle.
 
 One module per concern; the names callers use are gathered here.
 """
@@ -31,15 +31,6 @@ from guests.services.invitations import (
     token_hash,
 )
 from guests.services.limits import email_limit_take, rate_take
-from guests.services.outbox import (
-    OUTBOX_STALE_AFTER,
-    TransientDeliveryError,
-    outbox_add,
-    outbox_deliver,
-    outbox_enqueue,
-    outbox_give_up,
-    outbox_relay,
-)
 from guests.services.policy import (
     SETTINGS_FIELDS,
     can_invite,
@@ -53,9 +44,7 @@ __all__ = [
     "BULK_REASONS",
     "CODE_LIFETIME",
     "CODE_MAX_ATTEMPTS",
-    "OUTBOX_STALE_AFTER",
     "SETTINGS_FIELDS",
-    "TransientDeliveryError",
     "api_key_authenticate",
     "api_key_create",
     "api_key_hash",
@@ -77,11 +66,6 @@ __all__ = [
     "invitation_for_token",
     "invitation_resend",
     "invitation_revoke",
-    "outbox_add",
-    "outbox_deliver",
-    "outbox_enqueue",
-    "outbox_give_up",
-    "outbox_relay",
     "rate_take",
     "redeem_url",
     "redemption_code_check",

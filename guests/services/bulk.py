@@ -16,13 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
-from guests.models import (
-    BulkInvitation,
-    Invitation,
-    OutboxEmail,
-)
+from emails.models import OutboxEmail
+from emails.services import OUTBOX_STALE_AFTER, outbox_enqueue
+from guests.models import BulkInvitation, Invitation
 from guests.services.invitations import token_hash
-from guests.services.outbox import OUTBOX_STALE_AFTER, outbox_enqueue
 from guests.services.policy import can_invite, domain_problem, guest_settings_get, redirect_problem
 
 logger = logging.getLogger(__name__)

@@ -9,12 +9,9 @@ from django.utils import timezone
 
 from accounts.services import user_set_enabled
 from audit.services import audit_record
-from guests.models import (
-    GuestProfile,
-    Invitation,
-    OutboxEmail,
-)
-from guests.services.outbox import outbox_add
+from emails.models import OutboxEmail
+from emails.services import outbox_add
+from guests.models import GuestProfile, Invitation
 from guests.services.policy import guest_settings_get
 
 SPONSOR_NOTICE = timedelta(days=7)

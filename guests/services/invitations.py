@@ -19,16 +19,11 @@ from django.utils.translation import gettext as _
 from accounts.roles import AdminRole, has_admin_role
 from accounts.services import address_proven
 from audit.services import audit_record
-from guests.models import (
-    GuestProfile,
-    GuestSettings,
-    Invitation,
-    OutboxEmail,
-    RedemptionCode,
-)
+from emails.models import OutboxEmail
+from emails.services import outbox_add
+from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
 from guests.selectors import email_is_verified
 from guests.services.limits import email_limit_take
-from guests.services.outbox import outbox_add
 from guests.services.policy import (
     can_invite,
     domain_problem,

@@ -217,8 +217,8 @@ def test_change_email_applies_only_after_the_new_address_is_verified(acme_live, 
 def test_account_emails_go_through_the_outbox_once_and_leave_no_link_behind(acme_live, mailbox):
     """The verification email is an outbox row: sent once with its Message-ID, the link wiped
     from the row afterwards, and a second delivery of the same row sends nothing."""
-    from guests.models import OutboxEmail
-    from guests.services.outbox import outbox_deliver
+    from emails.models import OutboxEmail
+    from emails.services import outbox_deliver
 
     email = fresh_email("outbox")
     assert sign_up(tenant_client(acme_live), email).status_code == 302

@@ -23,7 +23,7 @@ WRONG = "The email address or password is not correct."
 def emails_to(world, email) -> list[str]:
     """Texts of the account emails written to the outbox for `email` (a rolled-back test's
     transaction never commits, so they wait there, code and link included)."""
-    from guests.models import OutboxEmail
+    from emails.models import OutboxEmail
 
     with tenant_context(world.tenant):
         rows = OutboxEmail.objects.filter(to=email, kind=OutboxEmail.Kind.ACCOUNT).order_by("id")

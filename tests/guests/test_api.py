@@ -6,9 +6,10 @@ import json
 
 from django_tenants.utils import tenant_context
 
+from emails.models import OutboxEmail
+from emails.services import message_build
 from guests import services
-from guests.emails import build_message
-from guests.models import ApiKey, Invitation, OutboxEmail
+from guests.models import ApiKey, Invitation
 from tests.guests.conftest import unique_email
 
 
@@ -208,7 +209,7 @@ def test_an_invitation_an_app_sends_names_the_tenant_and_the_app_not_its_client_
     )
     assert response.status_code == 201, response.content
     with tenant_context(acme.tenant):
-        message = build_message(OutboxEmail.objects.get(to=email, kind="invitation"))
+        message = message_build(OutboxEmail.objects.get(to=email, kind="invitation"))
     html = message.alternatives[0][0]
     assert message.subject == (
         "Acme Corporation invited you to access applications within their organization"

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
 from guests import services
-from tests.guests.test_delivery import wait_until
+from tests.emails.test_delivery import wait_until
 
 
 def test_a_thousand_row_csv_reports_exactly_the_bad_rows_and_delivers_each_good_row_once(

@@ -7,8 +7,9 @@ from django_tenants.utils import tenant_context
 
 from accounts.roles import AdminRole
 from audit.models import AuditEvent
+from emails.models import OutboxEmail
 from guests import services
-from guests.models import GuestSettings, Invitation, OutboxEmail
+from guests.models import GuestSettings, Invitation
 from tests.guests.conftest import unique_email
 
 

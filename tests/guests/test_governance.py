@@ -10,8 +10,9 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from audit.models import AuditEvent
+from emails.models import OutboxEmail
 from guests import services
-from guests.models import GuestProfile, Invitation, OutboxEmail
+from guests.models import GuestProfile, Invitation
 from guests.tasks import governance_all
 from tests.guests.conftest import unique_email
 from tests.mail import body_text

@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
 from accounts.roles import AdminRole
+from emails.models import OutboxEmail
 from guests import services
-from guests.models import Invitation, OutboxEmail
+from guests.models import Invitation
 from tests.guests.conftest import unique_email
 
 TOO_MANY = "Too many emails were sent to this address, from your network or by you"

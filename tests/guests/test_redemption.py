@@ -12,8 +12,9 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import SignInEvent
 from accounts.selectors import sign_up_attributes, user_flow_get
+from emails.models import OutboxEmail
 from guests import services
-from guests.models import GuestProfile, GuestSettings, Invitation, OutboxEmail, RedemptionCode
+from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
 from tests.conftest import PASSWORD
 from tests.guests.conftest import email_code, link_token, unique_email
 
@@ -152,7 +153,7 @@ def test_an_existing_account_with_the_invited_address_accepts_after_signing_in(a
 
 
 def _start_with_code(world, token):
-    from guests.models import OutboxEmail
+    from emails.models import OutboxEmail
 
     partner = world.client()
     partner.post(f"/invite/{token}/code/")

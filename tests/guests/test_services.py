@@ -10,9 +10,10 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.roles import AdminRole
+from emails.models import OutboxEmail
+from emails.services import message_build
 from guests import services
-from guests.emails import build_message
-from guests.models import GuestSettings, Invitation, OutboxEmail
+from guests.models import GuestSettings, Invitation
 from tests.guests.conftest import unique_email
 
 
@@ -94,8 +95,8 @@ def test_a_copy_never_holds_the_link_the_invitee_gets_it(acme):
             cc_recipients=["boss@partner.example"],
         )
         token = invitation.redeem_url.rstrip("/").rsplit("/", 1)[1]
-        invitee = build_message(OutboxEmail.objects.get(to="pat@partner.example"))
-        copy = build_message(OutboxEmail.objects.get(to="boss@partner.example"))
+        invitee = message_build(OutboxEmail.objects.get(to="pat@partner.example"))
+        copy = message_build(OutboxEmail.objects.get(to="boss@partner.example"))
     assert invitee.to == ["pat@partner.example"] and not invitee.cc
     assert token in invitee.body and token in invitee.alternatives[0][0]
     assert copy.to == ["boss@partner.example"] and not copy.cc

@@ -1,18 +1,26 @@
-"""The email outbox: rows written with the change that causes them, delivered by Celery."""
+"""The email outbox: rows written with the change that causes them, delivered by Celery.
+
+The guarantees: a row is written in the caller's transaction and queued once it commits; a
+broker that is down leaves it queued for the relay; a row is sent at most once (row lock and
+status); an SMTP 5xx or a message that cannot be built fails it at once, a 4xx or a broken
+connection is retried (emails.tasks); the link token or code in its payload is wiped once
+it is sent or has failed for good.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+import smtplib
 from datetime import datetime, timedelta
 
-from django.core.mail import BadHeaderError
-from django.db import DatabaseError, transaction
+from django.core.mail import BadHeaderError, EmailMultiAlternatives
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from guests.models import (
-    Invitation,
-    OutboxEmail,
-)
+from emails.models import OutboxEmail
+from emails.registry import builder_for
+from tenants.selectors import tenant_url
 
 logger = logging.getLogger(__name__)
 
@@ -20,12 +28,22 @@ logger = logging.getLogger(__name__)
 # outage, worker crash past the visibility timeout): the relay queues it again.
 OUTBOX_STALE_AFTER = timedelta(minutes=2)
 
+# Line breaks of any kind and other control characters: in a header value they would start a
+# new header (Django refuses CR and LF with BadHeaderError; mail clients split on the others).
+_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_value(text: str) -> str:
+    """`text` (a tenant name, an app or key name, an address...) made safe for one header line:
+    line breaks and control characters become spaces, and runs of spaces one."""
+    return " ".join(_HEADER_BREAKS.sub(" ", text).split())
+
 
 def outbox_add(
     *,
     kind: str,
     to: str,
-    invitation: Invitation | None = None,
+    invitation=None,
     payload: dict | None = None,
     now: datetime | None = None,
 ) -> OutboxEmail:
@@ -47,12 +65,12 @@ def outbox_enqueue(outbox_ids: list[int]) -> bool:
     """Put delivery tasks on the queue. When the broker is down the rows stay queued in the
     database and the relay sends them once it is back, so the person's request still
     succeeds."""
-    from guests.tasks import outbox_deliver
+    from emails.tasks import outbox_deliver
 
     try:
         outbox_deliver.delay(outbox_ids)
     except Exception as error:  # kombu raises many types for an unreachable broker
-        logger.warning("guests.outbox.enqueue_failed count=%d error=%s", len(outbox_ids), error)
+        logger.warning("emails.outbox.enqueue_failed count=%d error=%s", len(outbox_ids), error)
         return False
     return True
 
@@ -72,12 +90,16 @@ def outbox_relay(
     OutboxEmail.objects.filter(pk__in=stale).update(queued_at=now)
     for start in range(0, len(stale), 100):
         outbox_enqueue(stale[start : start + 100])
-    logger.info("guests.outbox.relayed count=%d", len(stale))
+    logger.info("emails.outbox.relayed count=%d", len(stale))
     return len(stale)
 
 
 class TransientDeliveryError(Exception):
     """The relay said "try later" (4xx) or the connection broke: the task retries."""
+
+    def __init__(self, message: str = "", *, outbox_ids: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.outbox_ids = outbox_ids or []
 
 
 def _smtp_error_text(error: Exception) -> str:
@@ -106,8 +128,6 @@ def outbox_deliver(*, outbox_id: int, connection_=None, base_url: str | None = N
     Raises TransientDeliveryError for a retry; a permanent refusal, or a message that cannot
     be built, marks the row failed.
     """
-    import smtplib
-
     transient = ""
     with transaction.atomic():
         outbox = (
@@ -143,9 +163,9 @@ def outbox_deliver(*, outbox_id: int, connection_=None, base_url: str | None = N
             outbox.payload = {}  # the link token or code is no longer needed anywhere
         outbox.save(update_fields=["status", "attempts", "last_error", "sent_at", "payload"])
     if transient:
-        raise TransientDeliveryError(transient)
+        raise TransientDeliveryError(transient, outbox_ids=[outbox_id])
     logger.info(
-        "guests.outbox.delivered kind=%s status=%s attempts=%d",
+        "emails.outbox.delivered kind=%s status=%s attempts=%d",
         outbox.kind,
         outbox.status,
         outbox.attempts,
@@ -153,12 +173,34 @@ def outbox_deliver(*, outbox_id: int, connection_=None, base_url: str | None = N
     return outbox.status
 
 
+def message_build(
+    outbox: OutboxEmail, connection_=None, base_url: str | None = None
+) -> EmailMultiAlternatives | None:
+    """The message for `outbox`, or None when what it needs is gone (its secret was wiped).
+
+    `base_url` is the tenant's primary-domain origin; a task sending many messages looks it up
+    once."""
+    builder = builder_for(outbox.kind)
+    content = builder(outbox, base_url=base_url or tenant_url(connection.tenant, ""))
+    if content is None:
+        return None
+    message = EmailMultiAlternatives(
+        subject=header_value(content.subject),
+        body=content.text,
+        from_email=header_value(content.from_email) or None,
+        to=[outbox.to],
+        headers={"Message-ID": outbox.message_id},
+        connection=connection_,
+    )
+    if content.html:
+        message.attach_alternative(content.html, "text/html")
+    return message
+
+
 def _message_for(outbox: OutboxEmail, *, connection_, base_url: str | None):
     """(the message ready to send, "") or (None, why it cannot be built)."""
-    from guests.emails import build_message
-
     try:
-        message = build_message(outbox, connection_=connection_, base_url=base_url)
+        message = message_build(outbox, connection_=connection_, base_url=base_url)
         if message is None:
             return None, "nothing to send"
         message.message()  # headers are checked here (BadHeaderError), not when it is built
@@ -166,7 +208,7 @@ def _message_for(outbox: OutboxEmail, *, connection_, base_url: str | None):
         raise  # the database, not the message: the task fails and the relay tries again
     except Exception as error:  # a value in the row or its tenant that no retry can change
         logger.warning(
-            "guests.outbox.unbuildable kind=%s error=%s", outbox.kind, error.__class__.__name__
+            "emails.outbox.unbuildable kind=%s error=%s", outbox.kind, error.__class__.__name__
         )
         # Not the error's text: it may quote the message, and the message may hold a code.
         if isinstance(error, BadHeaderError):
@@ -175,8 +217,17 @@ def _message_for(outbox: OutboxEmail, *, connection_, base_url: str | None):
     return message, ""
 
 
-def outbox_give_up(*, outbox_id: int) -> None:
+def outbox_retry_later(*, outbox_ids: list[int], seconds: float) -> None:
+    """The rows wait for a retry up to `seconds` away: the relay leaves them alone until then
+    (and then some)."""
+    OutboxEmail.objects.filter(pk__in=outbox_ids, status=OutboxEmail.Status.QUEUED).update(
+        queued_at=timezone.now() + timedelta(seconds=seconds)
+    )
+
+
+def outbox_give_up(*, outbox_ids: list[int]) -> None:
     """Retries exhausted on a transient error: show the admin it failed."""
-    OutboxEmail.objects.filter(pk=outbox_id, status=OutboxEmail.Status.QUEUED).update(
+    OutboxEmail.objects.filter(pk__in=outbox_ids, status=OutboxEmail.Status.QUEUED).update(
         status=OutboxEmail.Status.FAILED, payload={}
     )
+    logger.warning("emails.outbox.gave_up count=%d", len(outbox_ids))

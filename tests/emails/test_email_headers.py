@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from django_tenants.utils import tenant_context
 
+from emails.models import OutboxEmail
+from emails.services import outbox_deliver, outbox_relay
 from guests import services
-from guests.models import OutboxEmail
 from tenants.models import Tenant
 from tests.guests.conftest import unique_email
 
@@ -25,7 +26,7 @@ def test_a_line_break_in_the_tenant_name_is_a_space_in_the_subject(acme, mailbox
             invited_by=acme.admin, email=email, redirect_url="https://app.acme.example/"
         )
         outbox = invitation.emails.get(kind=OutboxEmail.Kind.INVITATION)
-        assert services.outbox_deliver(outbox_id=outbox.pk) == "sent"
+        assert outbox_deliver(outbox_id=outbox.pk) == "sent"
     (message,) = mailbox.wait_for(email)
     assert message["Subject"] == (
         "Acme Bcc: victim@elsewhere.example invited you to access applications within their "
@@ -42,7 +43,7 @@ def test_a_line_break_in_an_account_email_subject_is_a_space(acme, mailbox):
             to=email,
             payload={"subject": "Acme\rCorp: your code", "text": "Hello", "html": ""},
         )
-        assert services.outbox_deliver(outbox_id=outbox.pk) == "sent"
+        assert outbox_deliver(outbox_id=outbox.pk) == "sent"
     (message,) = mailbox.wait_for(email)
     assert message["Subject"] == "Acme Corp: your code"
 
@@ -56,13 +57,13 @@ def test_a_message_that_cannot_be_built_fails_once_with_its_reason_shown(acme, m
         outbox = invitation.emails.get(kind=OutboxEmail.Kind.INVITATION)
         # A row from before addresses were checked: its recipient would add a header.
         OutboxEmail.objects.filter(pk=outbox.pk).update(to=f"{email}\r\nBcc: x@elsewhere.example")
-        assert services.outbox_deliver(outbox_id=outbox.pk) == "failed"
+        assert outbox_deliver(outbox_id=outbox.pk) == "failed"
         # Delivered again (a redelivered task): nothing is tried a second time.
-        assert services.outbox_deliver(outbox_id=outbox.pk) == "failed"
+        assert outbox_deliver(outbox_id=outbox.pk) == "failed"
         outbox.refresh_from_db()
         assert outbox.attempts == 1 and outbox.payload == {}
         assert "cannot be built" in outbox.last_error
-        assert services.outbox_relay(stale_after=timedelta(0)) == 0
+        assert outbox_relay(stale_after=timedelta(0)) == 0
     assert mailbox.to(email) == [] and mailbox.to("x@elsewhere.example") == []
     detail = acme.client(user=acme.admin).get(
         f"/console/guests/invitations/{invitation.public_id}/"
