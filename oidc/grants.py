@@ -29,6 +29,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
 from accounts.services import sign_in_event_insert, sign_in_record
+from ciam.crypto import checksum
 from oidc import tokens
 from oidc.clients import client_get, client_secret_matches
 from oidc.models import Application, AppRole, RedeemedCode, RefreshScope
@@ -49,10 +50,6 @@ class GrantError(Exception):
         if self.description:
             body["error_description"] = self.description
         return body
-
-
-def checksum(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 DOUBLED_AUTHENTICATION = "Authenticate the client once: Basic header or client_secret in body."
