@@ -12,14 +12,12 @@ transaction. The data lives in django-oauth-toolkit's Grant, AccessToken and Ref
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
 import re
 import uuid
 from datetime import timedelta
-from urllib.parse import unquote_plus
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -30,6 +28,7 @@ from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
 from accounts.services import sign_in_event_insert, sign_in_record
 from ciam.crypto import checksum
+from ciam.http import basic_credentials
 from oidc import tokens
 from oidc.clients import client_get, client_secret_matches
 from oidc.models import Application, AppRole, RedeemedCode, RefreshScope
@@ -68,13 +67,12 @@ def client_authenticate(request) -> Application:
     a public one by its id alone (it has no secret to show)."""
     if client_authentication_doubled(request):
         raise GrantError("invalid_request", DOUBLED_AUTHENTICATION)
-    auth = request.META.get("HTTP_AUTHORIZATION", "")
-    if auth.startswith("Basic "):
-        try:
-            client_id, secret = base64.b64decode(auth[6:], validate=True).decode().split(":", 1)
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise GrantError("invalid_client", status=401) from None
-        client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    try:
+        credentials = basic_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
+    except ValueError:
+        raise GrantError("invalid_client", status=401) from None
+    if credentials is not None:
+        client_id, secret = credentials
         if "\x00" in client_id or "\x00" in secret:
             # The body's parameters are checked by ciam.bad_input; the header's only here.
             raise GrantError(
@@ -277,13 +275,12 @@ def _in_transaction(work):
 
 def token_request_client_id(request) -> str:
     """The client id a token request names (Basic header or body), for the sign-in log."""
-    auth = request.META.get("HTTP_AUTHORIZATION", "")
-    if auth.startswith("Basic "):
-        try:
-            client_id = unquote_plus(base64.b64decode(auth[6:]).decode("utf-8").split(":", 1)[0])
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            return ""
-        return "" if "\x00" in client_id else client_id
+    try:
+        credentials = basic_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
+    except ValueError:
+        return ""
+    if credentials is not None:
+        return "" if "\x00" in credentials[0] else credentials[0]
     return request.POST.get("client_id", "")
 
 
