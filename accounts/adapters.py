@@ -19,7 +19,7 @@ from accounts.models import SignInEvent
 from accounts.selectors import user_flow_for
 from accounts.services import password_chosen_here, sign_in_record, user_attributes_apply
 from accounts.stages import sign_in_method
-from audit.services import client_ip
+from ciam.http import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):

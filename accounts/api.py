@@ -20,7 +20,8 @@ from django.views.decorators.http import require_GET
 from accounts import selectors
 from accounts.models import User
 from accounts.services import BUILTIN_ATTRIBUTES, USER_FIELD_FOR_ATTRIBUTE
-from ciam.api import app_permission_required, error_response
+from ciam.api import error_response
+from oidc.app_tokens import app_permission_required
 
 READ_PERMISSION = "User.Read.All"
 PAGE_DEFAULT, PAGE_MAX = 100, 999

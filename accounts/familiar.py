@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 from django.db import connection
-from django.utils.crypto import salted_hmac
 
 from accounts.lockout import familiar_subject
+from ciam.crypto import keyed_hash
 
 COOKIE_NAME = "ciam_familiar"
 SALT = "accounts.familiar-browser"
@@ -23,7 +23,7 @@ REMEMBER_SECONDS = 90 * 24 * 3600
 def _digest(email: str) -> str:
     # Keyed, and bound to the tenant: the cookie names no address and serves one tenant only.
     text = f"{connection.schema_name}\0{email.strip().lower()}"
-    return salted_hmac(SALT, text, algorithm="sha256").hexdigest()[:32]
+    return keyed_hash(text, purpose=SALT, length=32)
 
 
 def _digests(request) -> list[str]:

@@ -19,7 +19,7 @@ from accounts.familiar import lockout_subject
 from accounts.models import SignInEvent, SignUpAttribute, UserFlow
 from accounts.selectors import password_allowed, sign_up_attributes, user_flow_for
 from accounts.services import BUILTIN_ATTRIBUTES, sign_in_record
-from audit.services import client_ip
+from ciam.http import client_ip
 
 ATTRIBUTE_PREFIX = "attr_"
 

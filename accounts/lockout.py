@@ -12,14 +12,14 @@ account entirely.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.utils.crypto import salted_hmac
 from django.utils.translation import ngettext
+
+from ciam.crypto import checksum, keyed_hash
 
 REMEMBERED_BAD_PASSWORDS = 3
 MAX_LOCK_SECONDS = 24 * 3600
@@ -64,7 +64,7 @@ class Lock:
 
 
 def _account_key(email: str) -> str:
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+    digest = checksum(email.strip().lower())[:40]
     return f"lockout:account:{digest}"
 
 
@@ -75,9 +75,9 @@ def _ip_key(ip: str | None) -> str | None:
 def _bad_password_fingerprint(email: str, password: str) -> str:
     # A keyed hash: the password itself is never stored, and without SECRET_KEY the
     # fingerprints cannot be tested against guesses.
-    return salted_hmac(
-        "accounts.lockout.bad-password", f"{email.strip().lower()}\0{password}", algorithm="sha256"
-    ).hexdigest()[:32]
+    return keyed_hash(
+        f"{email.strip().lower()}\0{password}", purpose="accounts.lockout.bad-password", length=32
+    )
 
 
 def _lock_from(state: dict | None) -> Lock | None:

@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy
 from accounts.lockout import lockout_clear
 from accounts.models import SignInEvent, SignUpAttribute, User, UserFlow
 from accounts.roles import AdminRole, assignable_roles, has_admin_role, manages_roles_of
-from audit.services import audit_record, client_ip
+from audit.services import audit_record
+from ciam.http import client_ip
 
 
 def sign_in_event_insert(

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
-from django.conf import settings
-
 from audit.models import AuditEvent
+from ciam.http import client_ip
 
 
 def audit_record(
@@ -38,19 +36,3 @@ def audit_record(
         ip_address=client_ip(request) if request is not None else None,
         request_id=getattr(request, "request_id", "") if request is not None else "",
     )
-
-
-def client_ip(request) -> str | None:
-    """The client's address. With TRUSTED_PROXY_COUNT = n, the n-th entry from the right of
-    X-Forwarded-For (what our outermost proxy saw; entries left of it are whatever the client
-    claimed); otherwise, or when the header is short or malformed, the peer address."""
-    count = settings.TRUSTED_PROXY_COUNT
-    if count:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if len(hops) >= count:
-            try:
-                return str(ipaddress.ip_address(hops[-count]))
-            except ValueError:
-                pass
-    return request.META.get("REMOTE_ADDR") or None

@@ -216,6 +216,7 @@ if TESTING:
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # /readyz keeps its migrations finding this long per process (ciam.health).
 READINESS_MIGRATIONS_SECONDS = env.float("READINESS_MIGRATIONS_SECONDS", default=10.0)
+READINESS_MIGRATIONS_CHECK = "tenants.migration_executor.migrations_ready"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

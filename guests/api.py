@@ -20,10 +20,10 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from ciam.api import app_permission_problem, app_token_claims
 from ciam.api import error_response as _error
 from guests import selectors, services
 from guests.models import Invitation
+from oidc.app_tokens import app_permission_problem, app_token_claims
 from oidc.models import Application
 
 FIELD_NAMES = {

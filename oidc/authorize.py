@@ -13,10 +13,9 @@ from urllib.parse import urlencode
 
 from django.db import connection
 from django.utils import timezone
-from oauth2_provider.models import Grant
 from oauth2_provider.settings import oauth2_settings
 
-from oidc import tokens
+from oidc import library_tables, tokens
 from oidc.models import Application
 from oidc.scopes import USER_SCOPES
 
@@ -62,17 +61,21 @@ def first_party_code(request, application: Application) -> str | None:
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {Grant._meta.db_table} (user_id, code, application_id, expires, "
-            "redirect_uri, scope, created, updated, code_challenge, code_challenge_method, nonce, "
-            "claims, resource) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'S256', %s, %s, "
-            "'[]'::jsonb)",
-            [
-                request.user.pk, code, application.pk,
-                now + timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS),
-                redirect_uri, " ".join(scopes), now, now, query["code_challenge"],
-                query.get("nonce", ""), json.dumps({"auth_time": session_auth_time(request)}),
-            ],
-        )  # fmt: skip
+            library_tables.grant_insert_sql(),
+            {
+                "user": request.user.pk,
+                "code": code,
+                "app": application.pk,
+                "expires": now
+                + timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS),
+                "redirect_uri": redirect_uri,
+                "scope": " ".join(scopes),
+                "now": now,
+                "code_challenge": query["code_challenge"],
+                "nonce": query.get("nonce", ""),
+                "claims": json.dumps({"auth_time": session_auth_time(request)}),
+            },
+        )
     parameters = {"code": code}
     if query.get("state"):
         parameters["state"] = query["state"]

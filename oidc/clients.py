@@ -10,8 +10,6 @@ ask about as many as they like without growing the process.
 
 from __future__ import annotations
 
-import time
-
 from django.db import connection
 from django.utils import timezone
 
@@ -22,38 +20,37 @@ from oidc.secrets import secret_digest
 CLIENT_SECONDS = 5.0
 MAX_CLIENTS = 5_000
 
-_clients = ProcessCache("oidc:clients-generation", max_entries=MAX_CLIENTS)
+_clients = ProcessCache("oidc:clients-generation", max_entries=MAX_CLIENTS, max_age=CLIENT_SECONDS)
 
 
-def _entry(client_id: str) -> tuple[float, Application | None, tuple]:
-    """(read at, app or None, (digest, expires_at) of its secrets)."""
+def _entry(client_id: str) -> tuple[Application | None, tuple]:
+    """(app or None, (digest, expires_at) of its secrets)."""
     key = (connection.schema_name, client_id)
-    now = time.monotonic()
     cached = _clients.get(key)
-    if cached is not None and now - cached[0] < CLIENT_SECONDS:
+    if cached is not None:
         return cached
     # PostgreSQL text cannot hold NUL (psycopg refuses to send it): no app has such an id.
     application = (
         None if "\x00" in client_id else Application.objects.filter(client_id=client_id).first()
     )
     if application is None:
-        return now, None, ()
+        return None, ()
     digests: tuple = ()
     if application.is_confidential:
         digests = tuple(
             ClientSecret.objects.filter(application=application).values_list("digest", "expires_at")
         )
-    entry = (now, application, digests)
+    entry = (application, digests)
     _clients.set(key, entry)
     return entry
 
 
 def client_get(client_id: str) -> Application | None:
-    return _entry(client_id)[1]
+    return _entry(client_id)[0]
 
 
 def client_secret_matches(application: Application, secret: str) -> bool:
-    _read_at, cached, digests = _entry(application.client_id)
+    cached, digests = _entry(application.client_id)
     if cached is None or cached.pk != application.pk:
         return False
     digest = secret_digest(secret)

@@ -12,26 +12,25 @@ transaction. The data lives in django-oauth-toolkit's Grant, AccessToken and Ref
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
 import re
 import uuid
 from datetime import timedelta
-from urllib.parse import unquote_plus
 
-from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
-from oauth2_provider.models import AccessToken, Grant, RefreshToken
+from oauth2_provider.models import AccessToken, RefreshToken
 
 from accounts.services import sign_in_event_insert, sign_in_record
-from oidc import tokens
+from ciam.crypto import checksum
+from ciam.http import basic_credentials
+from oidc import library_tables, tokens
 from oidc.clients import client_get, client_secret_matches
-from oidc.models import Application, AppRole, RedeemedCode, RefreshScope
+from oidc.models import Application, RedeemedCode, RefreshScope
 
 VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 REDEEMED_CODE_KEEP = timedelta(hours=1)
@@ -51,10 +50,6 @@ class GrantError(Exception):
         return body
 
 
-def checksum(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
 DOUBLED_AUTHENTICATION = "Authenticate the client once: Basic header or client_secret in body."
 
 
@@ -71,13 +66,12 @@ def client_authenticate(request) -> Application:
     a public one by its id alone (it has no secret to show)."""
     if client_authentication_doubled(request):
         raise GrantError("invalid_request", DOUBLED_AUTHENTICATION)
-    auth = request.META.get("HTTP_AUTHORIZATION", "")
-    if auth.startswith("Basic "):
-        try:
-            client_id, secret = base64.b64decode(auth[6:], validate=True).decode().split(":", 1)
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise GrantError("invalid_client", status=401) from None
-        client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    try:
+        credentials = basic_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
+    except ValueError:
+        raise GrantError("invalid_client", status=401) from None
+    if credentials is not None:
+        client_id, secret = credentials
         if "\x00" in client_id or "\x00" in secret:
             # The body's parameters are checked by ciam.bad_input; the header's only here.
             raise GrantError(
@@ -115,27 +109,6 @@ def _locked_read(sql: str, parameters: dict):
         return cursor.fetchone()
 
 
-# The two reads and writes of the hot path are written in SQL: the ORM spent more time
-# compiling the locked read with its two subqueries (about 1.2 ms) than PostgreSQL spent
-# answering it. Table names come from the models; the search path selects the tenant.
-_USER_COLUMNS = (
-    "u.id, u.public_id, u.email, u.is_active, u.last_login, u.first_name, u.last_name, "
-    "u.display_name, u.attributes"
-)
-
-
-def _user_facts_sql() -> str:
-    """Columns with the user's roles in the app (%(app)s) and whether the email is verified."""
-    role_users = AppRole.users.through._meta.db_table
-    return (
-        f"ARRAY(SELECT r.value FROM {AppRole._meta.db_table} r "
-        f"JOIN {role_users} ru ON ru.approle_id = r.id "
-        "WHERE r.application_id = %(app)s AND ru.user_id = u.id ORDER BY r.value), "
-        f"EXISTS(SELECT 1 FROM {EmailAddress._meta.db_table} e WHERE e.user_id = u.id "
-        "AND e.verified AND UPPER(e.email) = UPPER(u.email))"
-    )
-
-
 def _user_from(row) -> tuple[object, list[str], bool]:
     """A user instance (the columns the claims and the sign-in log use), roles, verified."""
     (pk, public_id, email, is_active, last_login, first_name, last_name, display_name,
@@ -149,44 +122,6 @@ def _user_from(row) -> tuple[object, list[str], bool]:
     )  # fmt: skip
     user._state.adding = False
     return user, list(roles or []), bool(verified)
-
-
-def _write_tokens_sql(
-    *, replaces_refresh: bool, redeems_code: bool, with_refresh: bool, log_sql: str
-) -> str:
-    """One statement: retire the previous pair (a rotation) or consume the code and remember
-    it (a code exchange), write the sign-in log row (`log_sql`), insert the access token,
-    insert the refresh token pointing at it (`with_refresh`). Tokens are stored as checksums
-    only (hashed token storage)."""
-    access_table, refresh_table = AccessToken._meta.db_table, RefreshToken._meta.db_table
-    before = f"logged AS ({log_sql}), "
-    if replaces_refresh:
-        before += (
-            f"retired AS (UPDATE {refresh_table} SET revoked = %(now)s, updated = %(now)s, "
-            "access_token_id = NULL WHERE id = %(old_refresh)s), "
-            f"removed AS (DELETE FROM {access_table} WHERE id = %(old_access)s), "
-        )
-    if redeems_code:
-        before += (
-            f"consumed AS (DELETE FROM {Grant._meta.db_table} WHERE id = %(grant)s), "
-            f"remembered AS (INSERT INTO {RedeemedCode._meta.db_table} (code_checksum, "
-            "application_id, token_family, access_token_checksum, expires_at) VALUES "
-            "(%(code_checksum)s, %(app)s, %(family)s, %(access_checksum)s, %(redeemed_until)s)), "
-        )
-    access = (
-        f"WITH {before}access AS (INSERT INTO {access_table} (user_id, source_refresh_token_id, "
-        "token, token_checksum, id_token_id, application_id, expires, scope, resource, created, "
-        "updated) VALUES (%(user)s, %(old_refresh)s, '', %(access_checksum)s, NULL, %(app)s, "
-        "%(expires)s, %(scope)s, '[]'::jsonb, %(now)s, %(now)s) RETURNING id) "
-    )
-    if not with_refresh:
-        return access + "SELECT id FROM access"
-    return access + (
-        f"INSERT INTO {refresh_table} (user_id, token, token_checksum, application_id, "
-        "access_token_id, token_family, resource, created, updated, revoked) "
-        "SELECT %(user)s, '', %(refresh_checksum)s, %(app)s, access.id, %(family)s, "
-        "'[]'::jsonb, %(now)s, %(now)s, NULL FROM access"
-    )
 
 
 def _record(request, client: Application, user, grant_type: str) -> None:
@@ -212,7 +147,7 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
     )  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
-            _write_tokens_sql(
+            library_tables.tokens_write_sql(
                 replaces_refresh=replaces is not None,
                 redeems_code=bool(redeems),
                 with_refresh=with_refresh,
@@ -280,13 +215,12 @@ def _in_transaction(work):
 
 def token_request_client_id(request) -> str:
     """The client id a token request names (Basic header or body), for the sign-in log."""
-    auth = request.META.get("HTTP_AUTHORIZATION", "")
-    if auth.startswith("Basic "):
-        try:
-            client_id = unquote_plus(base64.b64decode(auth[6:]).decode("utf-8").split(":", 1)[0])
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            return ""
-        return "" if "\x00" in client_id else client_id
+    try:
+        credentials = basic_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
+    except ValueError:
+        return ""
+    if credentials is not None:
+        return "" if "\x00" in credentials[0] else credentials[0]
     return request.POST.get("client_id", "")
 
 
@@ -304,11 +238,7 @@ def authorization_code(request, client: Application) -> dict:
 
 def _redeem(request, client: Application, code: str):
     row = _locked_read(
-        f"SELECT g.id, g.expires, g.redirect_uri, g.scope, g.code_challenge, "
-        f"g.code_challenge_method, g.nonce, g.claims, {_USER_COLUMNS}, {_user_facts_sql()} "
-        f"FROM {Grant._meta.db_table} g JOIN {get_user_model()._meta.db_table} u "
-        "ON u.id = g.user_id WHERE g.code = %(code)s AND g.application_id = %(app)s "
-        "FOR UPDATE OF g",
+        library_tables.code_read_sql(),
         {"code": code, "app": client.pk},
     )
     if row is None:
@@ -372,14 +302,7 @@ def refresh(request, client: Application) -> dict:
 
 def _rotate(request, client: Application, value: str):
     row = _locked_read(
-        f"SELECT rt.id, rt.revoked, rt.token_family, rt.access_token_id, "
-        f"COALESCE(fs.scope, at.scope), {_USER_COLUMNS}, {_user_facts_sql()} "
-        f"FROM {RefreshToken._meta.db_table} rt "
-        f"JOIN {get_user_model()._meta.db_table} u ON u.id = rt.user_id "
-        f"LEFT JOIN {AccessToken._meta.db_table} at ON at.id = rt.access_token_id "
-        f"LEFT JOIN {RefreshScope._meta.db_table} fs ON fs.token_family = rt.token_family "
-        "WHERE rt.token_checksum = %(checksum)s AND rt.application_id = %(app)s "
-        "ORDER BY rt.revoked DESC NULLS FIRST LIMIT 1 FOR UPDATE OF rt",
+        library_tables.refresh_token_read_sql(),
         {"checksum": checksum(value), "app": client.pk},
     )
     if row is None:

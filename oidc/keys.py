@@ -1,16 +1,15 @@
 """The tenant's signing keys, parsed once per process.
 
 Parsing a PEM costs tens of milliseconds, so parsed keys are kept per (schema, kid) for the
-life of the process. The list of a tenant's keys (which one signs, which are published) is
-re-read at most every KEY_LIST_SECONDS, and at once in the process that rotated them.
+life of the process (a kid names one key: it never changes). The list of a tenant's keys
+(which one signs, which are published) is re-read at most every KEY_LIST_SECONDS, and at once
+in the process that rotated them. Both are bounded: beyond the bound, the oldest is forgotten.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,13 +19,15 @@ from django.db import connection
 from django.utils import timezone
 from jwcrypto import jwk
 
+from ciam.process_cache import ProcessCache
 from oidc.models import SigningKey
 
 KEY_LIST_SECONDS = 5.0
+MAX_KEY_LISTS = 10_000  # tenants
+MAX_PARSED_KEYS = 40_000  # a tenant has two or three keys, each kept private and public
 
-_parsed: dict[tuple[str, str], jwk.JWK] = {}
-_key_lists: dict[str, tuple[float, list[KeyInfo]]] = {}
-_lock = threading.Lock()
+_parsed = ProcessCache(None, max_entries=MAX_PARSED_KEYS)
+_key_lists = ProcessCache(None, max_age=KEY_LIST_SECONDS, max_entries=MAX_KEY_LISTS)
 
 
 @dataclass(frozen=True)
@@ -67,29 +68,26 @@ def private_pem_open(sealed: str) -> str:
 def key_list() -> list[KeyInfo]:
     """The current tenant's keys not yet retired (the published ones), newest first."""
     schema = _schema()
-    now = time.monotonic()
-    cached = _key_lists.get(schema)
-    if cached is not None and now - cached[0] < KEY_LIST_SECONDS:
-        keys = cached[1]
-    else:
+    keys = _key_lists.get(schema)
+    if keys is None:
         keys = [
             KeyInfo(k.kid, k.public_jwk, k.active_from, k.retire_at)
             for k in SigningKey.objects.only("kid", "public_jwk", "active_from", "retire_at")
         ]
-        _key_lists[schema] = (now, keys)
+        _key_lists.set(schema, keys)
     moment = timezone.now()
     return [k for k in keys if k.retire_at is None or k.retire_at > moment]
 
 
 def key_list_forget() -> None:
     """Forget this process's key list of the current tenant (after a rotation here)."""
-    _key_lists.pop(_schema(), None)
+    _key_lists.forget(_schema())
 
 
 def key_lists_forget_all() -> None:
     """Forget every tenant's key list in this process (after a transaction that rolled back,
     as each test's does)."""
-    _key_lists.clear()
+    _key_lists.forget_local()
 
 
 def signing_kid() -> str:
@@ -107,8 +105,7 @@ def private_key(kid: str) -> jwk.JWK:
     if key is None:
         sealed = SigningKey.objects.values_list("private_pem", flat=True).get(kid=kid)
         key = jwk.JWK.from_pem(private_pem_open(sealed).encode())
-        with _lock:
-            _parsed[cache_key] = key
+        _parsed.set(cache_key, key)
     return key
 
 
@@ -120,7 +117,6 @@ def public_key(kid: str) -> jwk.JWK | None:
             parsed = _parsed.get(cache_key)
             if parsed is None:
                 parsed = jwk.JWK(**key.public_jwk)
-                with _lock:
-                    _parsed[cache_key] = parsed
+                _parsed.set(cache_key, parsed)
             return parsed
     return None

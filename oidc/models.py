@@ -100,7 +100,11 @@ class Application(AbstractApplication):
 
 def _uri_registered(uri: str, registered: list[str]) -> bool:
     """Simple string comparison (RFC 9700 4.1.1), except that a loopback URI may name any port
-    at request time (RFC 8252 7.3): no case, slash, query or fragment variants."""
+    at request time (RFC 8252 7.3): no case, slash, query or fragment variants.
+
+    Not django-oauth-toolkit's redirect_to_uri_allowed (3.4): it compares the scheme and host
+    of the parsed URIs, so `https://APP.example/cb` matches a registered `https://app.example/cb`
+    (tests/oidc/test_security.py refuses that variant, as OpenID Connect Core 3.1.2.1 asks)."""
     if uri in registered:
         return True
     parts = urlsplit(uri)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets as random
 
-from django.utils.crypto import salted_hmac
+from ciam.crypto import keyed_hash
 
 
 def secret_generate() -> str:
@@ -13,4 +13,4 @@ def secret_generate() -> str:
 
 
 def secret_digest(secret: str) -> str:
-    return salted_hmac("oidc.client-secret", secret, algorithm="sha256").hexdigest()
+    return keyed_hash(secret, purpose="oidc.client-secret")

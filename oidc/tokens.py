@@ -13,10 +13,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from django.db import connection
 
+from ciam.process_cache import ProcessCache
 from oidc import keys
 
 ISSUER_SECONDS = 5.0
-_issuers: dict[str, tuple[float, str]] = {}
+# A tenant's issuer follows its primary domain: a change reaches each process within
+# ISSUER_SECONDS.
+_issuers = ProcessCache(None, max_age=ISSUER_SECONDS, max_entries=10_000)
 
 
 def issuer() -> str:
@@ -24,12 +27,10 @@ def issuer() -> str:
     from tenants.selectors import tenant_url
 
     tenant = connection.tenant
-    now = time.monotonic()
-    cached = _issuers.get(tenant.schema_name)
-    if cached is not None and now - cached[0] < ISSUER_SECONDS:
-        return cached[1]
-    value = tenant_url(tenant, "/o")
-    _issuers[tenant.schema_name] = (now, value)
+    value = _issuers.get(tenant.schema_name)
+    if value is None:
+        value = tenant_url(tenant, "/o")
+        _issuers.set(tenant.schema_name, value)
     return value
 
 

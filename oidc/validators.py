@@ -4,12 +4,9 @@ clients with keyed-hash secrets, only response type `code`. Tokens are issued by
 
 from __future__ import annotations
 
-import base64
-import binascii
-from urllib.parse import unquote_plus
-
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
+from ciam.http import basic_credentials
 from oidc import tokens
 from oidc.clients import client_get, client_secret_matches
 from oidc.models import Application
@@ -17,14 +14,12 @@ from oidc.models import Application
 
 class TenantOAuth2Validator(OAuth2Validator):
     def _client_credentials(self, request) -> tuple[str, str] | None:
-        auth = request.headers.get("HTTP_AUTHORIZATION", "")
-        if auth.startswith("Basic "):
-            try:
-                decoded = base64.b64decode(auth[6:], validate=True).decode("utf-8")
-                client_id, secret = decoded.split(":", 1)
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                return None
-            return unquote_plus(client_id), unquote_plus(secret)
+        try:
+            credentials = basic_credentials(request.headers.get("HTTP_AUTHORIZATION", ""))
+        except ValueError:
+            return None
+        if credentials is not None:
+            return credentials
         client_id = getattr(request, "client_id", None)
         secret = getattr(request, "client_secret", None)
         if client_id and secret:

@@ -3,7 +3,6 @@ end user's list of apps they allowed."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -30,6 +29,7 @@ from oauth2_provider.exceptions import (
 from oauth2_provider.models import AccessToken, RefreshToken
 
 from accounts.services import sign_in_record
+from ciam import crypto
 from ciam.csp import form_action_allow
 from oidc import authorize, cors, grants, keys, selectors, services, tokens
 from oidc.clients import client_get
@@ -490,7 +490,7 @@ def introspect(request):
         response["WWW-Authenticate"] = 'Basic realm="token"'
         return response
     value = request.POST.get("token", "")
-    checksum = hashlib.sha256(value.encode()).hexdigest()
+    checksum = crypto.checksum(value)
     access = (
         AccessToken.objects.filter(token_checksum=checksum, application=client)
         .select_related("user")

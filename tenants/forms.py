@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import lockout
-from audit.services import client_ip
+from ciam.http import client_ip
 
 
 class TenantCreateForm(forms.Form):

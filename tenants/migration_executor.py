@@ -100,6 +100,18 @@ def public_migrations_pending() -> int:
     return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
+def migrations_ready() -> str:
+    """/readyz's migrations check (settings.READINESS_MIGRATIONS_CHECK): raises RuntimeError
+    saying what is behind."""
+    pending = public_migrations_pending()
+    if pending:
+        raise RuntimeError(f"{pending} public migrations not applied")
+    behind = tenant_schemas_behind()
+    if behind:
+        raise RuntimeError(f"{len(behind)} tenant schemas not migrated")
+    return "up to date"
+
+
 # Options of migrate_schemas that ask for something other than "apply every migration".
 _SPECIAL_OPTIONS = (
     "app_label",

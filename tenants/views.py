@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audit.services import client_ip
 from ciam.forms import add_service_errors
+from ciam.http import client_ip
 from tenants import selectors, services
 from tenants.forms import TenantCreateForm, TenantDeleteForm
 from tenants.models import Tenant

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from ciam.crypto import keyed_hash
 from guests.models import (
     ApiKey,
 )
 
 
 def api_key_hash(key: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), key.encode(), hashlib.sha256).hexdigest()
+    return keyed_hash(key, purpose=None)
 
 
 @transaction.atomic

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -19,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.roles import AdminRole, has_admin_role
 from accounts.services import address_proven
 from audit.services import audit_record
+from ciam.crypto import checksum, keyed_hash
 from emails.models import OutboxEmail
 from emails.services import outbox_add
 from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
@@ -38,13 +37,13 @@ CODE_MAX_ATTEMPTS = 5
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return checksum(token)
 
 
 def _code_hash(invitation: Invitation, code: str) -> str:
     # Keyed, and bound to the invitation: a six-digit code is too small for a plain hash.
-    message = f"{invitation.pk}:{code}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    message = f"{invitation.pk}:{code}"
+    return keyed_hash(message, purpose=None)
 
 
 def redeem_url(token: str) -> str:
