@@ -15,10 +15,11 @@ from django.utils.translation import gettext_lazy
 
 from accounts import lockout
 from accounts.familiar import familiar_browser_remember, lockout_subject
-from accounts.models import SignInEvent
 from accounts.selectors import user_flow_for
-from accounts.services import password_chosen_here, sign_in_record, user_attributes_apply
+from accounts.services import password_chosen_here, user_attributes_apply
 from accounts.stages import sign_in_method
+from audit.models import SignInEvent
+from audit.services import sign_in_record
 from ciam.http import client_ip
 
 
@@ -98,9 +99,9 @@ class AccountAdapter(DefaultAccountAdapter):
             request=request,
             user=_user_with_email(email),
             email=email,
-            method="password",
+            method=SignInEvent.Method.PASSWORD,
             result=SignInEvent.Result.LOCKED_OUT,
-            failure_reason="locked_out",
+            failure_reason=SignInEvent.FailureReason.LOCKED_OUT,
         )
         raise ValidationError(lock_message(lock), code="locked_out")
 
@@ -112,16 +113,16 @@ class AccountAdapter(DefaultAccountAdapter):
         )
         user = _user_with_email(email)
         if user is None:
-            reason = "unknown_account"
+            reason = SignInEvent.FailureReason.UNKNOWN_ACCOUNT
         elif counted:
-            reason = "wrong_password"
+            reason = SignInEvent.FailureReason.WRONG_PASSWORD
         else:
-            reason = "repeated_wrong_password"
+            reason = SignInEvent.FailureReason.REPEATED_WRONG_PASSWORD
         sign_in_record(
             request=request,
             user=user,
             email=email,
-            method="password",
+            method=SignInEvent.Method.PASSWORD,
             result=SignInEvent.Result.FAILURE,
             failure_reason=reason,
         )
@@ -136,7 +137,7 @@ class AccountAdapter(DefaultAccountAdapter):
                 user=user,
                 method=sign_in_method(request, user, is_signup=kwargs.get("signup", False)),
                 result=SignInEvent.Result.FAILURE,
-                failure_reason="account_disabled",
+                failure_reason=SignInEvent.FailureReason.ACCOUNT_DISABLED,
             )
         return super().pre_login(request, user, **kwargs)
 

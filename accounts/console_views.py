@@ -1,24 +1,20 @@
-"""Console pages of sign-up and sign-in: User flows and the Sign-in log."""
+"""Console pages of sign-up and sign-in: User flows and unlocking an account."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
 from accounts.forms import SignUpAttributeForm, UnlockForm, UserFlowForm
-from accounts.models import SignInEvent, SignInLogExport
-from accounts.roles import AdminRole, has_admin_role
+from accounts.roles import AdminRole
 from ciam.forms import add_service_errors
 from console.decorators import console_role
-from console.navigation import LOG_READERS
 
-PAGE_SIZE = 25
 UNLOCK_ROLES = (AdminRole.SECURITY_ADMINISTRATOR, AdminRole.USER_ADMINISTRATOR)
 
 
@@ -100,44 +96,6 @@ def sign_up_attribute_delete(request, public_id):
     return redirect("console:user-flows")
 
 
-def _sign_in_log_filters(query) -> dict:
-    """The sign-in log's filters from a query (the page's GET, or the export's POST)."""
-    filters = {
-        "search": query.get("q", "").strip()[:200],
-        "result": query.get("result", ""),
-        "method": query.get("method", "").strip()[:40],
-    }
-    if filters["result"] not in SignInEvent.Result.values:
-        filters["result"] = ""
-    days = query.get("days", "")
-    filters["days"] = int(days) if days in ("1", "7", "30") else None
-    return filters
-
-
-@console_role(*LOG_READERS)
-def sign_in_log(request):
-    filters = _sign_in_log_filters(request.GET)
-    page = Paginator(selectors.sign_in_event_list(**filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    template = (
-        "accounts/console/sign_in_log.html#table"
-        if request.htmx
-        else "accounts/console/sign_in_log.html"
-    )
-    return render(
-        request,
-        template,
-        {
-            "page": page,
-            "filters": filters,
-            "results": SignInEvent.Result.choices,
-            "can_unlock": any(has_admin_role(request.user, role) for role in UNLOCK_ROLES),
-            "unlock_form": UnlockForm(),
-        },
-    )
-
-
 @console_role(*UNLOCK_ROLES)
 @require_POST
 def account_unlock(request):
@@ -153,35 +111,3 @@ def account_unlock(request):
     else:
         messages.error(request, _("Enter a valid email address to unlock."))
     return redirect("console:sign-in-logs")
-
-
-@console_role(*LOG_READERS)
-@require_POST
-def sign_in_export_create(request):
-    export = services.sign_in_export_start(
-        actor=request.user, filters=_sign_in_log_filters(request.POST), request=request
-    )
-    return redirect("console:sign-in-export", public_id=export.public_id)
-
-
-@console_role(*LOG_READERS)
-def sign_in_export_detail(request, public_id):
-    export = get_object_or_404(SignInLogExport.objects.defer("content"), public_id=public_id)
-    template = (
-        "accounts/console/sign_in_export.html#progress"
-        if request.htmx
-        else "accounts/console/sign_in_export.html"
-    )
-    return render(request, template, {"export": export})
-
-
-@console_role(*LOG_READERS)
-def sign_in_export_download(request, public_id):
-    export = get_object_or_404(
-        SignInLogExport, public_id=public_id, status=SignInLogExport.Status.DONE
-    )
-    response = HttpResponse(export.content, content_type="text/csv; charset=utf-8")
-    name = f"sign-ins-{export.created_at:%Y%m%d-%H%M}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["Cache-Control"] = "no-store"
-    return response

@@ -16,9 +16,11 @@ from django.utils.translation import gettext_lazy
 from accounts import lockout
 from accounts.adapters import lock_message
 from accounts.familiar import lockout_subject
-from accounts.models import SignInEvent, SignUpAttribute, UserFlow
+from accounts.models import SignUpAttribute, UserFlow
 from accounts.selectors import password_allowed, sign_up_attributes, user_flow_for
-from accounts.services import BUILTIN_ATTRIBUTES, sign_in_record
+from accounts.services import BUILTIN_ATTRIBUTES
+from audit.models import SignInEvent
+from audit.services import sign_in_record
 from ciam.http import client_ip
 
 ATTRIBUTE_PREFIX = "attr_"
@@ -166,7 +168,9 @@ class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
             )
         user = getattr(getattr(stage, "login", None), "user", None)
         if lock is not None:
-            self._record(email, user, SignInEvent.Result.LOCKED_OUT, "locked_out")
+            self._record(
+                email, user, SignInEvent.Result.LOCKED_OUT, SignInEvent.FailureReason.LOCKED_OUT
+            )
             raise forms.ValidationError(lock_message(lock), code="locked_out")
         succeeded = False
         try:
@@ -178,7 +182,9 @@ class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
             typed = f"code\0{self.expected_code}\0{self.cleaned_data.get('code', '')}"
             lockout.lockout_register_failure(email=subject, ip=ip, password=typed)
             # The code itself never goes into the log.
-            self._record(email, user, SignInEvent.Result.FAILURE, "wrong_code")
+            self._record(
+                email, user, SignInEvent.Result.FAILURE, SignInEvent.FailureReason.WRONG_CODE
+            )
             lock = lockout.lockout_check(email=subject, ip=ip)
             if lock is not None:
                 raise forms.ValidationError(lock_message(lock), code="locked_out") from None
@@ -192,7 +198,7 @@ class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
             request=allauth_context.request,
             user=user,
             email=email,
-            method="email_code",
+            method=SignInEvent.Method.EMAIL_CODE,
             result=result,
             failure_reason=reason,
         )

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -88,70 +87,6 @@ class User(AbstractUser):
         return self.display_name or super().get_full_name() or self.email
 
 
-class SignInEvent(models.Model):
-    """One row per authentication attempt, good or bad: the tenant's sign-in log."""
-
-    class Result(models.TextChoices):
-        SUCCESS = "success", _("Success")
-        FAILURE = "failure", _("Failure")
-        LOCKED_OUT = "locked_out", _("Locked out")
-        BLOCKED = "blocked", _("Blocked")
-        INTERRUPTED = "interrupted", _("Interrupted")  # e.g. waiting for MFA or consent
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    user = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # Who it was, kept when the account is deleted (the foreign key is then emptied).
-    user_public_id = models.UUIDField(null=True, blank=True)
-    user_email = models.CharField(max_length=254, blank=True)
-    user_name = models.CharField(max_length=256, blank=True)
-    email_typed = models.CharField(max_length=254, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=512, blank=True)
-    method = models.CharField(max_length=40)  # password, email_code, token:<grant>, idp:<id>
-    result = models.CharField(max_length=16, choices=Result.choices)
-    failure_reason = models.CharField(max_length=120, blank=True)
-    app_id = models.CharField(max_length=100, blank=True)  # OAuth client id, when an app asked
-    app_name = models.CharField(max_length=255, blank=True)
-    grant = models.CharField(max_length=40, blank=True)
-    mfa_used = models.BooleanField(default=False)
-    request_id = models.CharField(max_length=64, blank=True)
-
-    class Meta:
-        ordering = ["-occurred_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.email_typed} {self.result}"
-
-    @property
-    def failure_reason_text(self) -> str:
-        """The failure reason for people; the row keeps the code (exports, filters)."""
-        return str(FAILURE_REASONS.get(self.failure_reason, self.failure_reason))
-
-
-# The codes the sign-in flows, the invitation redemption and the token endpoint write.
-FAILURE_REASONS = {
-    "wrong_password": _("Wrong password"),
-    "repeated_wrong_password": _("Wrong password again (the same one, not counted toward lockout)"),
-    "unknown_account": _("No account with this email address"),
-    "locked_out": _("Account locked"),
-    "account_disabled": _("Account disabled"),
-    "wrong_code": _("Wrong code"),
-    "email_not_verified": _("Email address not verified yet"),
-    "method_disabled": _("Sign-in method turned off"),
-    "code_expired": _("Code expired or tried too often"),
-    "wrong_account": _("Signed in with another address than the one invited"),
-    "invalid_grant": _("Code or refresh token not valid"),
-    "invalid_client": _("App authentication failed"),
-    "invalid_request": _("Incomplete token request"),
-    "invalid_scope": _("Scope not allowed for this app"),
-    "unauthorized_client": _("App not allowed to use this grant"),
-    "unsupported_grant_type": _("Unsupported grant type"),
-}
-
-
 class UserFlow(models.Model):
     """What the tenant's hosted sign-up collects and which sign-in methods it shows. One row per
     tenant schema, created with the tenant."""
@@ -234,46 +169,3 @@ class SignUpAttribute(models.Model):
 
     def __str__(self) -> str:
         return self.key
-
-
-class SignInLogExport(models.Model):
-    """A CSV of the sign-in log, written by a Celery task; the console shows its progress and
-    offers the file when done. Kept EXPORT_KEEP_DAYS (services.sign_in_exports_forget)."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    # At most this many rows (the newest): the file stays in the database and must open in a
-    # spreadsheet. Narrower filters reach older rows.
-    MAX_ROWS = 200_000
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    filters = models.JSONField(default=dict)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
-    content = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"sign-in log export {self.public_id}"
-
-    @property
-    def is_capped(self) -> bool:
-        return self.rows_total >= self.MAX_ROWS
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0

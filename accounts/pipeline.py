@@ -15,8 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from accounts.models import SignInEvent, UserFlow
-from accounts.services import sign_in_record
+from accounts.models import UserFlow
+from audit.models import SignInEvent
+from audit.services import sign_in_record
 
 
 @dataclass
@@ -37,7 +38,11 @@ def policy_check(attempt: SignInAttempt) -> HttpResponse | None:
         attempt.method == "email_code" and flow.email_code_enabled
     )
     if attempt.method in ("password", "email_code") and not allowed:
-        return _blocked(attempt, "method_disabled", _("This way of signing in is turned off."))
+        return _blocked(
+            attempt,
+            SignInEvent.FailureReason.METHOD_DISABLED,
+            _("This way of signing in is turned off."),
+        )
     return None
 
 
@@ -54,7 +59,7 @@ def email_verification_note(attempt: SignInAttempt) -> HttpResponse | None:
             email=attempt.email,
             method=attempt.method,
             result=SignInEvent.Result.INTERRUPTED,
-            failure_reason="email_not_verified",
+            failure_reason=SignInEvent.FailureReason.EMAIL_NOT_VERIFIED,
         )
     return None
 

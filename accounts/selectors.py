@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import SignInEvent, SignUpAttribute, User, UserFlow
+from accounts.models import SignUpAttribute, User, UserFlow
+from audit.models import SignInEvent
 from ciam.process_cache import ProcessCache
 
 # The user flow as the hosted pages see it, per tenant schema, kept by each process until a
@@ -62,42 +61,6 @@ def sign_up_attributes(flow: UserFlow) -> list[SignUpAttribute]:
 
 def sign_up_attribute_get(public_id) -> SignUpAttribute | None:
     return SignUpAttribute.objects.filter(public_id=public_id).first()
-
-
-def sign_in_event_list(
-    *, search: str = "", result: str = "", method: str = "", days: int | None = None
-) -> QuerySet[SignInEvent]:
-    events = SignInEvent.objects.select_related("user")
-    if search:
-        matches = (
-            Q(email_typed__icontains=search)
-            | Q(user_email__icontains=search)
-            | Q(user_name__icontains=search)
-            | Q(app_name__icontains=search)
-        )
-        if _is_ip_address(search):
-            matches |= Q(ip_address=search)
-        events = events.filter(matches)
-    if result:
-        events = events.filter(result=result)
-    if method:
-        events = events.filter(method=method)
-    if days:
-        events = events.filter(occurred_at__gte=timezone.now() - timezone.timedelta(days=days))
-    return events
-
-
-def recent_sign_ins_of(user, *, limit: int = 10) -> list[SignInEvent]:
-    """The user's latest sign-in log rows, newest first (the console's user page)."""
-    return list(SignInEvent.objects.filter(user=user).order_by("-occurred_at", "-id")[:limit])
-
-
-def _is_ip_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,14 @@ from allauth.account.stages import EmailVerificationStage, LoginStage
 
 from accounts import pipeline
 from accounts.selectors import user_flow_for
+from audit.models import SignInEvent
 
 # allauth's names for how the primary factor was proved, in the sign-in log's words.
-_METHODS = {"password": "password", "code": "email_code", "password_reset": "password_reset"}
+_METHODS = {
+    "password": SignInEvent.Method.PASSWORD,
+    "code": SignInEvent.Method.EMAIL_CODE,
+    "password_reset": SignInEvent.Method.PASSWORD_RESET,
+}
 
 
 class SignInPipelineStage(LoginStage):
@@ -57,4 +62,4 @@ def sign_in_method(request, user, *, is_signup: bool) -> str:
     records = get_authentication_records(request, user)
     if records:
         return _METHODS.get(records[-1]["method"], records[-1]["method"])
-    return "signup" if is_signup else "password"
+    return SignInEvent.Method.SIGNUP if is_signup else SignInEvent.Method.PASSWORD

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditEvent(models.Model):
@@ -49,6 +51,128 @@ class AuditEvent(models.Model):
             )
             for field in fields
         ]
+
+
+class SignInEvent(models.Model):
+    """One row per authentication attempt, good or bad: the tenant's sign-in log. Written with
+    a plain INSERT (audit.services.sign_in_record), read by the console's Logs area."""
+
+    class Result(models.TextChoices):
+        SUCCESS = "success", _("Success")
+        FAILURE = "failure", _("Failure")
+        LOCKED_OUT = "locked_out", _("Locked out")
+        BLOCKED = "blocked", _("Blocked")
+        INTERRUPTED = "interrupted", _("Interrupted")  # e.g. waiting for MFA or consent
+
+    class Method(models.TextChoices):
+        PASSWORD = "password", _("Password")
+        EMAIL_CODE = "email_code", _("Email code")
+        PASSWORD_RESET = "password_reset", _("Password reset")
+        SIGNUP = "signup", _("Sign-up")
+        INVITATION = "invitation", _("Invitation")
+        TOKEN = "token", _("Token endpoint")
+
+    class FailureReason(models.TextChoices):
+        """The codes the sign-in flows, the invitation redemption and the token endpoint (its
+        OAuth error codes) write; the row keeps the code, people read the label."""
+
+        WRONG_PASSWORD = "wrong_password", _("Wrong password")
+        REPEATED_WRONG_PASSWORD = (
+            "repeated_wrong_password",
+            _("Wrong password again (the same one, not counted toward lockout)"),
+        )
+        UNKNOWN_ACCOUNT = "unknown_account", _("No account with this email address")
+        LOCKED_OUT = "locked_out", _("Account locked")
+        ACCOUNT_DISABLED = "account_disabled", _("Account disabled")
+        WRONG_CODE = "wrong_code", _("Wrong code")
+        EMAIL_NOT_VERIFIED = "email_not_verified", _("Email address not verified yet")
+        METHOD_DISABLED = "method_disabled", _("Sign-in method turned off")
+        CODE_EXPIRED = "code_expired", _("Code expired or tried too often")
+        WRONG_ACCOUNT = "wrong_account", _("Signed in with another address than the one invited")
+        INVALID_GRANT = "invalid_grant", _("Code or refresh token not valid")
+        INVALID_CLIENT = "invalid_client", _("App authentication failed")
+        INVALID_REQUEST = "invalid_request", _("Incomplete token request")
+        INVALID_SCOPE = "invalid_scope", _("Scope not allowed for this app")
+        UNAUTHORIZED_CLIENT = "unauthorized_client", _("App not allowed to use this grant")
+        UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type", _("Unsupported grant type")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who it was, kept when the account is deleted (the foreign key is then emptied).
+    user_public_id = models.UUIDField(null=True, blank=True)
+    user_email = models.CharField(max_length=254, blank=True)
+    user_name = models.CharField(max_length=256, blank=True)
+    email_typed = models.CharField(max_length=254, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    method = models.CharField(max_length=40, choices=Method.choices)
+    result = models.CharField(max_length=16, choices=Result.choices)
+    failure_reason = models.CharField(max_length=120, blank=True, choices=FailureReason.choices)
+    app_id = models.CharField(max_length=100, blank=True)  # OAuth client id, when an app asked
+    app_name = models.CharField(max_length=255, blank=True)
+    grant = models.CharField(max_length=40, blank=True)
+    mfa_used = models.BooleanField(default=False)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        # Created by the accounts app; the table kept its name when the model moved here.
+        db_table = "accounts_signinevent"
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.email_typed} {self.result}"
+
+    @property
+    def failure_reason_text(self) -> str:
+        """The failure reason for people; the row keeps the code (exports, filters)."""
+        return self.get_failure_reason_display()
+
+
+class SignInLogExport(models.Model):
+    """A CSV of the sign-in log, written by a Celery task; the console shows its progress and
+    offers the file when done. Kept EXPORT_KEEP_DAYS (audit.services.sign_in_exports_forget)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    # At most this many rows (the newest): the file stays in the database and must open in a
+    # spreadsheet. Narrower filters reach older rows.
+    MAX_ROWS = 200_000
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filters = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    content = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "accounts_signinlogexport"  # created by the accounts app
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"sign-in log export {self.public_id}"
+
+    @property
+    def is_capped(self) -> bool:
+        return self.rows_total >= self.MAX_ROWS
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
 
 
 def _as_text(value) -> str | None:

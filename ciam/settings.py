@@ -342,7 +342,7 @@ CELERY_BEAT_SCHEDULE = {
     "guests-governance": {"task": "guests.tasks.governance_all", "schedule": 3600.0},
     # Sign-in log exports hold personal data: gone after accounts.services.EXPORT_KEEP_DAYS.
     "accounts-exports-forget": {
-        "task": "accounts.tasks.sign_in_exports_forget_all",
+        "task": "audit.tasks.sign_in_exports_forget_all",
         "schedule": 86400.0,
     },
 }

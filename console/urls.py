@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from accounts import console_views as account_views
+from audit import console_views as audit_views
 from console import views
 
 app_name = "console"
@@ -14,17 +15,17 @@ urlpatterns = [
     path("users/<uuid:public_id>/roles/", views.user_roles_set, name="user-roles"),
     path("logs/", views.logs, name="logs"),
     path("logs/audit/", views.audit_log, name="audit-log"),
-    path("logs/sign-ins/", account_views.sign_in_log, name="sign-in-logs"),
+    path("logs/sign-ins/", audit_views.sign_in_log, name="sign-in-logs"),
     path("logs/sign-ins/unlock/", account_views.account_unlock, name="account-unlock"),
-    path("logs/sign-ins/exports/", account_views.sign_in_export_create, name="sign-in-exports"),
+    path("logs/sign-ins/exports/", audit_views.sign_in_export_create, name="sign-in-exports"),
     path(
         "logs/sign-ins/exports/<uuid:public_id>/",
-        account_views.sign_in_export_detail,
+        audit_views.sign_in_export_detail,
         name="sign-in-export",
     ),
     path(
         "logs/sign-ins/exports/<uuid:public_id>/download/",
-        account_views.sign_in_export_download,
+        audit_views.sign_in_export_download,
         name="sign-in-export-download",
     ),
     path("user-flows/", account_views.user_flow, name="user-flows"),

@@ -9,13 +9,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import AdminRole, assignable_roles, has_admin_role, manages_roles_of
-from accounts.selectors import recent_sign_ins_of
 from accounts.services import (
     email_verification_send,
     may_set_enabled,
     user_admin_roles_set,
     user_set_enabled,
 )
+from audit.selectors import recent_sign_ins_of
 from console import selectors
 from console.decorators import ANY_ADMIN, console_role
 from console.navigation import LOG_READERS

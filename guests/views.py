@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import AdminRole, has_admin_role
-from accounts.services import sign_in_record
+from audit.models import SignInEvent
+from audit.services import sign_in_record
 from ciam.csp import form_action_allow
 from ciam.forms import add_service_errors
 from guests import selectors, services
@@ -134,9 +135,13 @@ def verify(request):
         sign_in_record(
             request=request,
             email=invitation.email,
-            method="email_code",
-            result="failure",
-            failure_reason="wrong_code" if result == "wrong" else "code_expired",
+            method=SignInEvent.Method.EMAIL_CODE,
+            result=SignInEvent.Result.FAILURE,
+            failure_reason=(
+                SignInEvent.FailureReason.WRONG_CODE
+                if result == "wrong"
+                else SignInEvent.FailureReason.CODE_EXPIRED
+            ),
         )
         if result == "wrong":
             form.add_error("code", _("That code is not right. Check the email and try again."))
@@ -167,7 +172,7 @@ def consent(request):
     # The existing account's own sign-in was logged by the sign-in flow; this row records
     # what the invitation step decided.
     proven_by_code = bool(state.get("verified"))
-    method = "email_code" if proven_by_code else "invitation"
+    method = SignInEvent.Method.EMAIL_CODE if proven_by_code else SignInEvent.Method.INVITATION
     signed_in_as_invited = (
         request.user.is_authenticated and request.user.email.lower() == invitation.email.lower()
     )
@@ -179,8 +184,8 @@ def consent(request):
                 request=request,
                 user=request.user,
                 method=method,
-                result="failure",
-                failure_reason="wrong_account",
+                result=SignInEvent.Result.FAILURE,
+                failure_reason=SignInEvent.FailureReason.WRONG_ACCOUNT,
             )
             return render(
                 request,
@@ -234,7 +239,9 @@ def consent(request):
                 # A first proof of the address may have removed a password set before it
                 # (accounts.services.account_first_proof): this session stays signed in.
                 update_session_auth_hash(request, user)
-            sign_in_record(request=request, user=user, method=method, result="success")
+            sign_in_record(
+                request=request, user=user, method=method, result=SignInEvent.Result.SUCCESS
+            )
             return HttpResponseRedirect(invitation.redirect_url)
     # "Accept" leads to the invitation's redirect URL (ciam/csp.py).
     form_action_allow(request, invitation.redirect_url)

@@ -25,7 +25,8 @@ from django.db.models import Min
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, RefreshToken
 
-from accounts.services import sign_in_event_insert, sign_in_record
+from audit.models import SignInEvent
+from audit.services import sign_in_event_insert, sign_in_record
 from ciam.crypto import checksum
 from ciam.http import basic_credentials
 from oidc import library_tables, tokens
@@ -126,8 +127,9 @@ def _user_from(row) -> tuple[object, list[str], bool]:
 
 def _record(request, client: Application, user, grant_type: str) -> None:
     sign_in_record(
-        request=request, user=user, method="token", result="success",
-        app_id=client.client_id, app_name=client.name, grant=grant_type,
+        request=request, user=user, method=SignInEvent.Method.TOKEN,
+        result=SignInEvent.Result.SUCCESS, app_id=client.client_id, app_name=client.name,
+        grant=grant_type,
     )  # fmt: skip
 
 
@@ -142,8 +144,9 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
     access_value = tokens.sign(tokens.user_access_claims(client, user, scopes, roles), typ="at+jwt")
     refresh_value = tokens.refresh_token_generate(started, auth_time) if with_refresh else ""
     log_sql, log_parameters = sign_in_event_insert(
-        request=request, user=user, method="token", result="success",
-        app_id=client.client_id, app_name=client.name, grant=grant_type,
+        request=request, user=user, method=SignInEvent.Method.TOKEN,
+        result=SignInEvent.Result.SUCCESS, app_id=client.client_id, app_name=client.name,
+        grant=grant_type,
     )  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(

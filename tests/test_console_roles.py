@@ -66,7 +66,7 @@ def test_signing_keys_page_offers_rotation_only_to_security_administrators(acme)
 
 
 def test_sign_in_log_links_users_only_for_those_who_may_open_them(acme):
-    from accounts.models import SignInEvent
+    from audit.models import SignInEvent
 
     with tenant_context(acme.tenant):
         SignInEvent.objects.create(

@@ -8,8 +8,8 @@ from django_tenants.utils import tenant_context
 
 
 def test_user_page_shows_the_name_and_latest_sign_ins_to_the_log_readers_only(acme):
-    from accounts.models import SignInEvent
     from accounts.roles import AdminRole
+    from audit.models import SignInEvent
 
     with tenant_context(acme.tenant):
         user = get_user_model().objects.create_user(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django_tenants.utils import tenant_context
 
-from accounts.models import SignInEvent
+from audit.models import SignInEvent
 from tests.accounts.conftest import fresh_email, fresh_ip
 
 LOCKED = "Too many failed sign-in attempts"

@@ -91,7 +91,7 @@ def test_sign_in_with_an_emailed_code(acme_live, mailbox):
     response = client.post("/accounts/login/code/confirm/", {"code": code})
     assert response["Location"] == "/account/"
     with tenant_context(acme_live.tenant):
-        from accounts.models import SignInEvent
+        from audit.models import SignInEvent
 
         results = set(
             SignInEvent.objects.filter(email_typed=email).values_list(

@@ -8,7 +8,7 @@ import time
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from accounts.models import SignInEvent
+from audit.models import SignInEvent
 from tests.accounts.conftest import fresh_email, fresh_ip, tenant_client
 from tests.accounts.hashers import CountingArgon2PasswordHasher
 from tests.accounts.test_sign_in import events, make_user, sign_in

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
-from accounts.models import SignInEvent
+from audit.models import SignInEvent
 from tests.accounts.conftest import tenant_client
 from tests.accounts.test_sign_in import make_user, sign_in
 from tests.conftest import PASSWORD

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
-from accounts.models import SignInEvent
+from audit.models import SignInEvent
 from tests.accounts.conftest import fresh_email, tenant_client
 from tests.conftest import PASSWORD
 

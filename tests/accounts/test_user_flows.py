@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
-from accounts.models import SignInEvent, SignUpAttribute, UserFlow
-from audit.models import AuditEvent
+from accounts.models import SignUpAttribute, UserFlow
+from audit.models import AuditEvent, SignInEvent
 from tests.accounts.conftest import fresh_email, tenant_client
 from tests.accounts.test_sign_in import make_user, sign_in
 from tests.conftest import PASSWORD

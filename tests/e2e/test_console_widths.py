@@ -10,8 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
-from accounts.services import sign_in_record
-from audit.services import audit_record
+from audit.services import audit_record, sign_in_record
 from guests import services as guest_services
 from tests.e2e.conftest import axe_violations
 from tests.oidc.conftest import register_app

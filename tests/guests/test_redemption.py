@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django_tenants.utils import tenant_context
 
-from accounts.models import SignInEvent
 from accounts.selectors import sign_up_attributes, user_flow_get
+from audit.models import SignInEvent
 from emails.models import OutboxEmail
 from guests import services
 from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
@@ -366,8 +366,6 @@ def test_codes_are_sent_at_most_five_times_per_invitation(acme):
 
 
 def test_the_sign_in_log_explains_a_wrong_invitation_code_with_a_known_reason(acme):
-    from accounts.models import FAILURE_REASONS
-
     invitation, token = invite(acme)
     partner, code = _start_with_code(acme, token)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
@@ -375,7 +373,7 @@ def test_the_sign_in_log_explains_a_wrong_invitation_code_with_a_known_reason(ac
     with tenant_context(acme.tenant):
         event = SignInEvent.objects.get(email_typed=invitation.email, result="failure")
     # The row keeps a code of the one vocabulary (exports, filters); people read its text.
-    assert event.failure_reason == "wrong_code" and event.failure_reason in FAILURE_REASONS
+    assert event.failure_reason == SignInEvent.FailureReason.WRONG_CODE == "wrong_code"
     page = acme.client(user=acme.admin).get("/console/logs/sign-ins/", {"q": invitation.email})
     assert "Wrong code" in page.content.decode()
 

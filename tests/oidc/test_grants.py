@@ -76,7 +76,7 @@ def test_app_roles_assigned_to_a_user_are_in_the_tokens(acme, acme_web, acme_flo
 
 
 def test_every_token_issue_and_refusal_is_in_the_sign_in_log(acme, acme_web, acme_flow):
-    from accounts.models import SignInEvent
+    from audit.models import SignInEvent
 
     acme_flow.sign_in(acme_web)
     acme_flow.token(acme_web, {"grant_type": "client_credentials"})

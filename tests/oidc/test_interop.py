@@ -300,7 +300,7 @@ def test_node_openid_client_code_pkce_refresh_and_client_credentials(provider, c
     assert jwt_parts(result["refreshed_access_token"])[1]["sub"] == str(acme.member.public_id)
     assert jwt_parts(result["app_access_token"])[1]["roles"] == ["User.Invite.All"]
     with tenant_context(acme.tenant):
-        from accounts.models import SignInEvent
+        from audit.models import SignInEvent
 
         grants = set(
             SignInEvent.objects.filter(app_id=web.client_id, result="success").values_list(

@@ -11,8 +11,7 @@ import uuid
 import pytest
 from django_tenants.utils import tenant_context
 
-from accounts.models import SignInEvent, SignInLogExport
-from audit.models import AuditEvent
+from audit.models import AuditEvent, SignInEvent, SignInLogExport
 from ciam.spreadsheets import spreadsheet_safe
 
 
@@ -107,7 +106,7 @@ def test_only_the_sign_in_log_readers_export(acme):
 def test_exports_are_forgotten_after_a_week(acme):
     from django.utils import timezone
 
-    from accounts.tasks import sign_in_exports_forget_all
+    from audit.tasks import sign_in_exports_forget_all
 
     with tenant_context(acme.tenant):
         old = SignInLogExport.objects.create(status="done", content="personal data")
@@ -123,7 +122,7 @@ def test_exports_are_forgotten_after_a_week(acme):
 
 
 def test_an_export_holds_the_newest_rows_up_to_its_cap(acme, monkeypatch):
-    from accounts import services
+    from audit import services
 
     marker = uuid.uuid4().hex[:12]
     with tenant_context(acme.tenant):

@@ -6,9 +6,9 @@ from django.db import connection
 from django.test import RequestFactory
 from django_tenants.utils import tenant_context
 
-from accounts.models import SignInEvent
-from accounts.services import account_delete_self, sign_in_event_insert, sign_in_record
-from audit.models import AuditEvent
+from accounts.services import account_delete_self
+from audit.models import AuditEvent, SignInEvent
+from audit.services import sign_in_event_insert, sign_in_record
 from tests.accounts.conftest import fresh_email, tenant_client
 from tests.accounts.test_lockout import LOCKED, fail
 from tests.accounts.test_sign_in import make_user, sign_in

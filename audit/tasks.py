@@ -1,4 +1,4 @@
-"""Celery tasks of accounts: they take ids and call services, in the schema of the tenant
+"""Celery tasks of the Logs area: they take ids and call services, in the schema of the tenant
 that queued them (tenant-schemas-celery)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from ciam.celery import app
 
 @app.task(acks_late=True, reject_on_worker_lost=True)
 def sign_in_export_run(export_id: int) -> None:
-    from accounts import services
+    from audit import services
 
     services.sign_in_export_run(export_id=export_id)
 
@@ -19,8 +19,8 @@ def sign_in_exports_forget_all() -> dict:
     tenants that have some."""
     from django.utils import timezone
 
-    from accounts import services
-    from accounts.models import SignInLogExport
+    from audit import services
+    from audit.models import SignInLogExport
     from tenants.selectors import active_tenant_schemas_where, each_active_tenant
 
     cutoff = timezone.now() - timezone.timedelta(days=services.EXPORT_KEEP_DAYS)
