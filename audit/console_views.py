@@ -1,4 +1,4 @@
-"""Console pages of the Logs area: the sign-in log and its CSV exports."""
+"""Console pages of the Logs area: the audit log, the sign-in log and its CSV exports."""
 
 from __future__ import annotations
 
@@ -16,6 +16,21 @@ from console.decorators import console_role
 from console.navigation import LOG_READERS
 
 PAGE_SIZE = 25
+
+
+@console_role(*LOG_READERS)
+def audit_log(request):
+    filters = {
+        "search": request.GET.get("q", "").strip()[:200],
+        "action": request.GET.get("action", "").strip()[:80],
+    }
+    page = Paginator(selectors.audit_event_list(**filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    template = (
+        "audit/console/audit_log.html#table" if request.htmx else "audit/console/audit_log.html"
+    )
+    return render(request, template, {"page": page, "filters": filters})
 
 
 def _sign_in_log_filters(query) -> dict:

@@ -5,7 +5,16 @@ import ipaddress
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from audit.models import SignInEvent
+from audit.models import AuditEvent, SignInEvent
+
+
+def audit_event_list(*, search: str = "", action: str = "") -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all()
+    if search:
+        events = events.filter(Q(actor_label__icontains=search) | Q(target_label__icontains=search))
+    if action:
+        events = events.filter(action=action)
+    return events
 
 
 def sign_in_event_list(

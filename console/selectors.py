@@ -45,12 +45,3 @@ def user_list(*, search: str = "", user_type: str = "", state: str = "") -> Quer
     elif state == "disabled":
         users = users.filter(is_active=False)
     return users
-
-
-def audit_event_list(*, search: str = "", action: str = "") -> QuerySet[AuditEvent]:
-    events = AuditEvent.objects.all()
-    if search:
-        events = events.filter(Q(actor_label__icontains=search) | Q(target_label__icontains=search))
-    if action:
-        events = events.filter(action=action)
-    return events

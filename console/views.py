@@ -165,14 +165,3 @@ def user_enabled_set(request, public_id):
 def logs(request):
     """Console > Logs opens its first tab, the sign-in log."""
     return redirect("console:sign-in-logs")
-
-
-@console_role(*LOG_READERS)
-def audit_log(request):
-    filters = {
-        "search": request.GET.get("q", "").strip()[:200],
-        "action": request.GET.get("action", "").strip()[:80],
-    }
-    page = paginate(request, selectors.audit_event_list(**filters))
-    template = "console/audit_log.html#table" if request.htmx else "console/audit_log.html"
-    return render(request, template, {"page": page, "filters": filters})
