@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
+from django.db.models import Q
 from django.test import RequestFactory
 from django_tenants.utils import tenant_context
 
@@ -169,3 +170,32 @@ def test_token_endpoint_rows_keep_the_user_and_read_as_text(acme):
     body = body.content.decode()
     assert "Token Holder" in body and user.email in body
     assert "Code or refresh token not valid" in body and "invalid_grant" not in body
+
+
+def test_every_feature_writes_the_one_vocabulary_of_the_sign_in_log(acme):
+    """Hosted sign-in, the token endpoint and invitation redemption write methods, results and
+    failure reasons from SignInEvent's choices, so the console and exports read them alike."""
+    user = make_user(acme)
+    sign_in(tenant_client(acme), user.email, "wrong one")
+    app_id = f"no-such-app-{fresh_email('x')}"
+    refused = tenant_client(acme).post(
+        "/o/token/", {"grant_type": "client_credentials", "client_id": app_id}
+    )
+    assert refused.status_code == 401
+    with tenant_context(acme.tenant):
+        rows = list(
+            SignInEvent.objects.filter(Q(email_typed=user.email) | Q(app_id=app_id)).values_list(
+                "method", "result", "failure_reason"
+            )
+        )
+    assert sorted(rows) == [
+        (SignInEvent.Method.PASSWORD, SignInEvent.Result.FAILURE, "wrong_password"),
+        (SignInEvent.Method.TOKEN, SignInEvent.Result.FAILURE, "invalid_client"),
+    ]
+    assert all(reason in SignInEvent.FailureReason.values for _m, _r, reason in rows)
+    # The search does not look at app ids; the newest refusal of the token endpoint is first.
+    page = acme.client(acme.admin).get(
+        "/console/logs/sign-ins/", {"method": "token", "result": "failure"}
+    )
+    page = page.content.decode()
+    assert "App authentication failed" in page and "invalid_client" not in page
