@@ -12,10 +12,6 @@ from accounts.lockout import lockout_clear
 from accounts.models import SignUpAttribute, User, UserFlow
 from accounts.roles import AdminRole, assignable_roles, has_admin_role, manages_roles_of
 from audit.services import audit_record
-
-# Re-exported for oidc/views.py only (out of this change's reach): it should import it from
-# audit.services, and this line then goes.
-from audit.services import sign_in_record as sign_in_record
 from ciam.http import client_ip
 
 

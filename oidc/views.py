@@ -28,7 +28,8 @@ from oauth2_provider.exceptions import (
 )
 from oauth2_provider.models import AccessToken, RefreshToken
 
-from accounts.services import sign_in_record
+from audit.models import SignInEvent
+from audit.services import sign_in_record
 from ciam import crypto
 from ciam.csp import form_action_allow
 from oidc import authorize, cors, grants, keys, selectors, services, tokens
@@ -361,7 +362,7 @@ class TokenView(View):
         sign_in_record(
             request=request,
             method="token",
-            result="failure",
+            result=SignInEvent.Result.FAILURE,
             failure_reason=error,
             app_id=client_id,
             app_name=application.name if application else "",
