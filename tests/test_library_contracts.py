@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import logging
 import re
 from importlib import metadata
 
@@ -31,9 +30,6 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ModelState, ProjectState, StateApps
-from django.http import HttpResponse
-from django.test import RequestFactory
-from django.utils.log import log_response
 from django_tenants.migration_executors import base as tenant_executors
 from django_tenants.postgresql_backend import base as tenant_backend
 from gunicorn.glogging import Logger as GunicornLogger
@@ -183,19 +179,6 @@ def test_library_code_still_calls_what_we_override(where, library_code, expected
         f"{library_code.__module__}.{library_code.__qualname__} no longer contains "
         f"{expected!r}; {where}: {POINTER}"
     )
-
-
-def test_a_response_marked_logged_is_not_logged_again(caplog):
-    """guests/views.py sets response._has_been_logged so that Django's request log never
-    writes an invitation link's path (its token)."""
-    request = RequestFactory().get("/invite/a-token/")
-    marked = HttpResponse(status=404)
-    marked._has_been_logged = True
-    with caplog.at_level(logging.WARNING, logger="django.request"):
-        log_response("Not Found: %s", request.path, response=marked, request=request)
-        assert caplog.records == [], POINTER
-        log_response("Not Found: %s", request.path, response=HttpResponse(status=404))
-    assert len(caplog.records) == 1
 
 
 def test_csp_policy_parts_keep_the_update_field_we_extend():
