@@ -7,7 +7,7 @@ from csp.middleware import CSPMiddleware
 from django.http import HttpResponse, JsonResponse
 
 from ciam import health
-from ciam.logging import request_id_var
+from ciam.log_redaction import request_id_var
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 

@@ -128,7 +128,7 @@ SIGNATURES = [
      ["args", "options", "executor_codename", "schema_name", "tenant_type", "allow_atomic",
       "idx", "count"]),
     # gunicorn
-    ("ciam/logging.py GunicornLogger overrides it (URL secrets redacted)",
+    ("ciam/log_redaction.py GunicornLogger overrides it (URL secrets redacted)",
      GunicornLogger.atoms, ["self", "resp", "req", "environ", "request_time"]),
 ]  # fmt: skip
 
