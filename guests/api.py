@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -215,7 +215,7 @@ def invitation_create(request):
                 request=request,
                 **arguments,
             )
-    except PermissionError as error:
+    except PermissionDenied as error:
         return _error(403, "forbidden", str(error))
     except ValidationError as error:
         if getattr(error, "code", None) == "rate_limited":

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model, login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -254,7 +254,7 @@ def invite_new(request):
                 request=request,
                 **form.cleaned_data,
             )
-        except PermissionError:
+        except PermissionDenied:
             return render(request, "guests/invite_not_allowed.html", status=403)
         except ValidationError as error:
             add_service_errors(form, error)

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import F
@@ -89,11 +89,11 @@ def invitation_create(
     person = invited_by if invited_by is not None else on_behalf_of
     if invited_by is not None:
         if not can_invite(invited_by, guest_settings):
-            raise PermissionError(_("You are not allowed to invite guests in this directory."))
+            raise PermissionDenied(_("You are not allowed to invite guests in this directory."))
     elif guest_settings.invite_policy == GuestSettings.InvitePolicy.NO_ONE:
-        raise PermissionError(_("Invitations are turned off in this directory."))
+        raise PermissionDenied(_("Invitations are turned off in this directory."))
     elif not can_invite(on_behalf_of, guest_settings):
-        raise PermissionError(
+        raise PermissionDenied(
             _(
                 "The admin who set up this caller may not invite guests in this directory "
                 "(any more): an admin who may must set it up again."
