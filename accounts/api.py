@@ -24,6 +24,9 @@ from ciam.api import error_response
 from oidc.app_tokens import app_permission_required
 
 READ_PERMISSION = "User.Read.All"
+# Graph's spelling of a user type; the code and the database use User.UserType's values.
+GRAPH_USER_TYPES = {User.UserType.MEMBER: "Member", User.UserType.GUEST: "Guest"}
+USER_TYPE_FROM_GRAPH = {graph: kind for kind, graph in GRAPH_USER_TYPES.items()}
 PAGE_DEFAULT, PAGE_MAX = 100, 999
 _SKIP_TOKEN_SALT = "accounts.api.users"
 _FILTER_HELP = (
@@ -49,7 +52,7 @@ def represent(user: User) -> dict:
         "displayName": user.display_name or None,
         "givenName": user.first_name or None,
         "surname": user.last_name or None,
-        "userType": "Guest" if is_guest else "Member",
+        "userType": GRAPH_USER_TYPES[user.user_type],
         "accountEnabled": user.is_active,
         "createdDateTime": user.date_joined.isoformat(),
         "externalUserState": profile.state if profile is not None else None,
@@ -93,9 +96,9 @@ def _filters(text: str) -> dict:
             raise _BadQuery("$filter", f"{field} takes a quoted string. {_FILTER_HELP}")
         literal = value[1:-1].replace("''", "'")
         if field == "userType":
-            if literal not in ("Member", "Guest"):
+            if literal not in USER_TYPE_FROM_GRAPH:
                 raise _BadQuery("$filter", "userType is 'Member' or 'Guest'.")
-            filters["user_type"] = literal.lower()
+            filters["user_type"] = USER_TYPE_FROM_GRAPH[literal]
         else:
             filters["mail"] = literal
     return filters

@@ -434,8 +434,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "tenant_context": {"()": "ciam.logging.TenantContextFilter"},
-        "url_secrets": {"()": "ciam.logging.UrlSecretsFilter"},
+        "tenant_context": {"()": "ciam.log_redaction.TenantContextFilter"},
+        "url_secrets": {"()": "ciam.log_redaction.UrlSecretsFilter"},
     },
     "formatters": {
         "event": {

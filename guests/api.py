@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.api import GRAPH_USER_TYPES, USER_TYPE_FROM_GRAPH
 from ciam.api import error_response as _error
 from guests import selectors, services
 from guests.models import Invitation
@@ -101,7 +102,7 @@ def _represent(invitation: Invitation, redeem_url: str | None = None) -> dict:
                 {"emailAddress": {"address": address}} for address in invitation.cc_recipients
             ],
         },
-        "invitedUserType": invitation.user_type,
+        "invitedUserType": GRAPH_USER_TYPES[invitation.user_type],
         "status": invitation.status,
         "expiresDateTime": invitation.expires_at.isoformat(),
         "invitedUser": {"id": str(invitation.guest.public_id)} if invitation.guest_id else None,
@@ -170,7 +171,9 @@ def _parse(body: dict) -> dict:
         "message": _text(info, "customizedMessageBody"),
         "language": _text(info, "messageLanguage", "en")[:12] or "en",
         "cc_recipients": cc_addresses,
-        "user_type": _text(body, "invitedUserType", Invitation.UserType.GUEST),
+        # Anything but Graph's two names is refused by invitation_create ("Choose Guest or
+        # Member.").
+        "user_type": USER_TYPE_FROM_GRAPH.get(_text(body, "invitedUserType", "Guest"), ""),
         "sponsors": users,
         "send_email": send,
         "expiry_days": expiry_days,
@@ -215,7 +218,7 @@ def invitation_create(request):
                 request=request,
                 **arguments,
             )
-    except PermissionError as error:
+    except PermissionDenied as error:
         return _error(403, "forbidden", str(error))
     except ValidationError as error:
         if getattr(error, "code", None) == "rate_limited":

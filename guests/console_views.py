@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,7 +24,7 @@ PAGE_SIZE = 25
 INVITERS = (AdminRole.GUEST_INVITER, AdminRole.USER_ADMINISTRATOR)
 
 
-def _forbidden(request, error: PermissionError):
+def _forbidden(request, error: PermissionDenied):
     return render(
         request,
         "guests/invite_forbidden.html",
@@ -93,7 +93,7 @@ def invitation_create(request):
                 email_limit="invitation",
                 request=request,
             )
-        except PermissionError as error:
+        except PermissionDenied as error:
             return _forbidden(request, error)
         except ValidationError as error:
             add_service_errors(form, error)
@@ -192,7 +192,7 @@ def bulk_create(request):
                 default_redirect_url=form.cleaned_data["default_redirect_url"] or "",
                 request=request,
             )
-        except PermissionError as error:
+        except PermissionDenied as error:
             return _forbidden(request, error)
         except ValidationError as error:
             add_service_errors(form, error)

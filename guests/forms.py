@@ -4,7 +4,8 @@ from django import forms
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
-from guests.models import MAX_EXPIRY_DAYS, GuestSettings, Invitation
+from accounts.models import User
+from guests.models import MAX_EXPIRY_DAYS, GuestSettings
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
 
@@ -46,7 +47,10 @@ class InvitationForm(HostedInvitationForm):
         label=_("Copy to"), required=False, help_text=_("Addresses separated by commas.")
     )
     user_type = forms.ChoiceField(
-        label=_("User type"), choices=Invitation.UserType.choices, initial=Invitation.UserType.GUEST
+        label=_("User type"),
+        # Guest first: the usual invitation.
+        choices=[(kind.value, kind.label) for kind in (User.UserType.GUEST, User.UserType.MEMBER)],
+        initial=User.UserType.GUEST,
     )
     expiry_days = forms.IntegerField(
         label=_("Link expires after (days)"), min_value=1, max_value=MAX_EXPIRY_DAYS, required=False

@@ -15,6 +15,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+
 MAX_EXPIRY_DAYS = 30
 
 
@@ -107,10 +109,6 @@ class Invitation(models.Model):
         EXPIRED = "Expired", _("Expired")
         REVOKED = "Revoked", _("Revoked")
 
-    class UserType(models.TextChoices):
-        GUEST = "Guest", _("Guest")
-        MEMBER = "Member", _("Member")
-
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     email = models.EmailField(_("email address"), max_length=254)
     display_name = models.CharField(_("display name"), max_length=256, blank=True)
@@ -118,7 +116,10 @@ class Invitation(models.Model):
     message = models.TextField(_("personal message"), blank=True, max_length=2000)
     language = models.CharField(_("message language"), max_length=12, default="en")
     cc_recipients = ArrayField(models.EmailField(max_length=254), default=list, blank=True)
-    user_type = models.CharField(max_length=8, choices=UserType.choices, default=UserType.GUEST)
+    # The user this invitation makes: the spelling of User.user_type, Graph's only in the API.
+    user_type = models.CharField(
+        max_length=8, choices=User.UserType.choices, default=User.UserType.GUEST
+    )
     sponsors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

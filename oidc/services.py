@@ -22,6 +22,7 @@ from oauth2_provider.models import AccessToken, RefreshToken
 from accounts.roles import holds_permission_roles, permission_roles_label
 from audit.services import audit_record
 from oidc import keys
+from oidc.client_secrets import secret_digest, secret_generate
 from oidc.clients import clients_forget
 from oidc.models import (
     ApiPermissionGrant,
@@ -31,7 +32,6 @@ from oidc.models import (
     Consent,
     SigningKey,
 )
-from oidc.secrets import secret_digest, secret_generate
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 SECRET_LIFETIME = timedelta(days=730)

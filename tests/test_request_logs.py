@@ -12,7 +12,7 @@ import pytest
 import requests
 from django_tenants.utils import tenant_context
 
-from ciam.logging import url_secrets_redacted
+from ciam.log_redaction import url_secrets_redacted
 from tests.server import ROOT, free_port, stop, tenant_served, wait_until_healthy
 
 

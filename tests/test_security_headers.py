@@ -38,8 +38,8 @@ def test_session_cookie_is_httponly_samesite_and_host_only(acme):
 
 
 def test_the_policy_is_the_settings_policy_with_each_requests_own_nonce(rf):
-    """The policy is built once per process; each request's nonce and each response's own
-    changes still reach its header."""
+    """Each request's nonce and each view's own changes (csp_update) reach its header only."""
+    from csp.decorators import csp_update
     from csp.utils import build_policy
     from django.http import HttpResponse
 
@@ -47,11 +47,11 @@ def test_the_policy_is_the_settings_policy_with_each_requests_own_nonce(rf):
 
     middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
 
-    def answer(response=None, *, with_nonce=False):
+    def answer(view=lambda request: HttpResponse(), *, with_nonce=False):
         request = rf.get("/")
         middleware.process_request(request)
         nonce = str(request.csp_nonce) if with_nonce else None
-        return middleware.process_response(request, response or HttpResponse()), nonce
+        return middleware.process_response(request, view(request)), nonce
 
     plain, _ = answer()
     assert plain["Content-Security-Policy"] == build_policy()
@@ -63,8 +63,7 @@ def test_the_policy_is_the_settings_policy_with_each_requests_own_nonce(rf):
     assert f"'nonce-{second_nonce}'" in second["Content-Security-Policy"]
     assert first_nonce not in second["Content-Security-Policy"]
 
-    own = HttpResponse()
-    own._csp_update = {"img-src": ["https://cdn.example"]}  # what @csp_update sets
+    own = csp_update({"img-src": ["https://cdn.example"]})(lambda request: HttpResponse())
     updated, _ = answer(own)
     assert "https://cdn.example" in updated["Content-Security-Policy"]
     assert "https://cdn.example" not in answer()[0]["Content-Security-Policy"]

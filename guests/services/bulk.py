@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
@@ -62,7 +62,7 @@ def bulk_invitation_start(
     report of rejected rows and hand the valid ones to a worker."""
     guest_settings = guest_settings_get()
     if not can_invite(actor, guest_settings):
-        raise PermissionError(_("You are not allowed to invite guests in this directory."))
+        raise PermissionDenied(_("You are not allowed to invite guests in this directory."))
     rows = _bulk_rows(data)
     if len(rows) > BULK_MAX_ROWS:
         raise ValidationError(

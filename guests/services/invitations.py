@@ -6,14 +6,14 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from accounts.roles import AdminRole, has_admin_role
 from accounts.services import address_proven
 from audit.services import audit_record
@@ -64,7 +64,7 @@ def invitation_create(
     message: str = "",
     language: str = "en",
     cc_recipients: list[str] | tuple = (),
-    user_type: str = Invitation.UserType.GUEST,
+    user_type: str = User.UserType.GUEST,
     sponsors=(),
     send_email: bool = True,
     expiry_days: int | None = None,
@@ -89,11 +89,11 @@ def invitation_create(
     person = invited_by if invited_by is not None else on_behalf_of
     if invited_by is not None:
         if not can_invite(invited_by, guest_settings):
-            raise PermissionError(_("You are not allowed to invite guests in this directory."))
+            raise PermissionDenied(_("You are not allowed to invite guests in this directory."))
     elif guest_settings.invite_policy == GuestSettings.InvitePolicy.NO_ONE:
-        raise PermissionError(_("Invitations are turned off in this directory."))
+        raise PermissionDenied(_("Invitations are turned off in this directory."))
     elif not can_invite(on_behalf_of, guest_settings):
-        raise PermissionError(
+        raise PermissionDenied(
             _(
                 "The admin who set up this caller may not invite guests in this directory "
                 "(any more): an admin who may must set it up again."
@@ -120,9 +120,9 @@ def invitation_create(
                 _("%(address)s cannot get a copy. %(reason)s")
                 % {"address": address, "reason": problem}
             ]
-    if user_type not in Invitation.UserType.values:
+    if user_type not in User.UserType.values:
         errors["user_type"] = [_("Choose Guest or Member.")]
-    elif user_type == Invitation.UserType.MEMBER and not has_admin_role(
+    elif user_type == User.UserType.MEMBER and not has_admin_role(
         person, AdminRole.USER_ADMINISTRATOR
     ):
         errors["user_type"] = [_("Only administrators may invite members.")]
@@ -324,7 +324,6 @@ def invitation_accept(
         raise ValidationError(_("This invitation can no longer be accepted."))
     if user is not None and not address_proven and not email_is_verified(user=user):
         raise ValidationError(_("Confirm your email address with a code to accept."))
-    User = get_user_model()
     if user is None:
         if User.objects.filter(email__iexact=invitation.email).exists():
             # Only that account's owner, signed in, may accept for it.
@@ -332,11 +331,7 @@ def invitation_accept(
         user = User.objects.create_user(
             email=invitation.email,
             display_name=invitation.display_name,
-            user_type=(
-                User.UserType.MEMBER
-                if invitation.user_type == Invitation.UserType.MEMBER
-                else User.UserType.GUEST
-            ),
+            user_type=invitation.user_type,
         )  # no password: guests sign in with their own identity or an email code
     elif user.email.lower() != invitation.email.lower():
         raise ValidationError(_("Signed in as a different address than the one invited."))

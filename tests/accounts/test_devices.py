@@ -36,6 +36,17 @@ SAFARI_IPHONE = (
             "Chrome/131.0.0.0 Mobile Safari/537.36",
             "Chrome on Android",
         ),
+        (
+            # Browsers a hand-written table misses (it said "Chrome"): ua-parser's rules know them.
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0.0.0 Safari/537.36 Vivaldi/7.0.3495.18",
+            "Vivaldi on Windows",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1",
+            "Chrome on iOS",
+        ),
         ("curl/8.5.0", "curl"),
         ("", "Unknown device"),
         ("<script>alert(1)</script>", "Unknown device"),

@@ -12,7 +12,7 @@ from accounts import familiar, lockout
 from ciam.crypto import checksum
 from guests import services as guest_services
 from guests.services.invitations import _code_hash
-from oidc.secrets import secret_digest
+from oidc.client_secrets import secret_digest
 
 EMAIL = " Ann@Example.com "
 

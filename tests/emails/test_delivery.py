@@ -58,7 +58,7 @@ def test_invitation_from_the_console_arrives_branded_with_a_link_on_the_primary_
             "display_name": "Pat Partner",
             "redirect_url": "https://app.acme.example/welcome",
             "message": "Welcome to the supplier portal!",
-            "user_type": "Guest",
+            "user_type": "guest",
             "send_email": "on",
         },
     )
@@ -218,7 +218,7 @@ def test_broker_down_at_invite_time_the_email_goes_out_when_it_returns(
                 "csrfmiddlewaretoken": session.cookies["csrftoken"],
                 "email": email,
                 "redirect_url": "https://app.acme.example/",
-                "user_type": "Guest",
+                "user_type": "guest",
                 "send_email": "on",
             },
             allow_redirects=False,

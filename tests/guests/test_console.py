@@ -45,7 +45,7 @@ def test_guest_inviter_invites_but_not_when_no_one_may(acme):
     data = {
         "email": "first@partner.example",
         "redirect_url": "https://a.example/",
-        "user_type": "Guest",
+        "user_type": "guest",
     }
     assert client.post("/console/guests/invite/", data).status_code == 302
     with tenant_context(acme.tenant):
@@ -77,7 +77,7 @@ def test_invite_form_shows_errors_next_to_fields_and_keeps_values(acme):
             "email": "spy@rival.example",
             "redirect_url": "https://a.example/",
             "display_name": "Spy",
-            "user_type": "Guest",
+            "user_type": "guest",
         },
     )
     page = response.content.decode()

@@ -43,7 +43,7 @@ def console_invite(client, email):
         {
             "email": email,
             "redirect_url": "https://app.acme.example/welcome",
-            "user_type": "Guest",
+            "user_type": "guest",
             "send_email": "on",
         },
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -151,7 +151,7 @@ def test_who_can_invite_is_enforced(acme, policy, member_may, inviter_may, admin
                     invited_by=user, email=unique_email(), redirect_url=my_account
                 )
             else:
-                with pytest.raises(PermissionError):
+                with pytest.raises(PermissionDenied):
                     services.invitation_create(
                         invited_by=user, email=unique_email(), redirect_url=my_account
                     )

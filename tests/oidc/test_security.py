@@ -239,7 +239,7 @@ def test_revoke_and_introspect_need_client_authentication(acme, acme_web, acme_f
 def test_client_secret_is_stored_as_a_keyed_hash(acme, acme_web):
     from django.contrib.auth.hashers import identify_hasher
 
-    from oidc.secrets import secret_digest
+    from oidc.client_secrets import secret_digest
 
     with tenant_context(acme.tenant):
         stored = acme_web.application.secrets.get()

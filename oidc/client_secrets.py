@@ -3,13 +3,13 @@ SECRET_KEY) is as safe as a password hash and costs microseconds instead of 200 
 
 from __future__ import annotations
 
-import secrets as random
+import secrets
 
 from ciam.crypto import keyed_hash
 
 
 def secret_generate() -> str:
-    return random.token_urlsafe(32)
+    return secrets.token_urlsafe(32)
 
 
 def secret_digest(secret: str) -> str:
