@@ -108,7 +108,13 @@ def test_make_run_holds_no_more_database_connections_than_live_requests(
 def test_make_run_without_postgres_or_redis_uses_embedded_postgres_and_inline_tasks(tmp_path):
     """No reachable PostgreSQL or Redis: an embedded PostgreSQL under the data directory, and
     background tasks run in-process (and the launcher says so)."""
-    hidden = {"DATABASE_URL", "CIAM_TESTING", "CIAM_TEST_REDIS_URL", "PYTEST_XDIST_WORKER"}
+    hidden = {
+        "DATABASE_URL",
+        "CIAM_TESTING",
+        "CIAM_TEST_REDIS_URL",
+        "CIAM_TEST_BROKER_URL",
+        "PYTEST_XDIST_WORKER",
+    }
     environment = {key: value for key, value in os.environ.items() if key not in hidden}
     environment.update(
         EMBEDDED_POSTGRES="1", EMBEDDED_POSTGRES_DIR=str(tmp_path / "pg"), REDIS_URL=""
