@@ -6,11 +6,11 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from contextlib import contextmanager
 
 import requests
 
+from tests.helpers import eventually
 from tests.server import ROOT, free_port, stop, wait_until_healthy
 
 
@@ -67,10 +67,12 @@ def test_make_run_serves_the_platform_and_a_tenant(subprocess_env):
         assert run.get("nobody.localhost").status_code == 404
         # Celery beat started beside the server: it keeps its schedule under .data/, which
         # a fresh clone does not have (beat used to crash there).
-        deadline = time.monotonic() + 30
-        while not list((ROOT / ".data").glob("celerybeat-schedule*")):
-            assert time.monotonic() < deadline, "Celery beat did not start"
-            time.sleep(0.2)
+        eventually(
+            lambda: list((ROOT / ".data").glob("celerybeat-schedule*")),
+            timeout=30,
+            interval=0.2,
+            message="Celery beat did not start",
+        )
     assert "http://contoso.localhost:" in run.output
     # (A worker stopped while its pool still starts may print a traceback: not checked.)
     assert "FileNotFoundError" not in run.output

@@ -14,7 +14,7 @@ from emails.models import OutboxEmail
 from guests import services
 from guests.models import GuestProfile, Invitation
 from guests.tasks import governance_all
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 from tests.mail import body_text
 
 

@@ -16,7 +16,7 @@ from emails.models import OutboxEmail
 from guests import services
 from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
 from tests.conftest import PASSWORD
-from tests.guests.conftest import email_code, link_token, unique_email
+from tests.helpers import email_code, link_token, unique_email
 
 INVALID = "This invitation link cannot be used"
 
