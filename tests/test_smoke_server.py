@@ -8,10 +8,13 @@ import sys
 import threading
 from contextlib import contextmanager
 
+import pytest
 import requests
 
 from tests.helpers import eventually
 from tests.server import ROOT, free_port, stop, wait_until_healthy
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 class Launch:

@@ -18,6 +18,8 @@ from tests.accounts.test_sign_in import sign_in
 from tests.helpers import eventually
 from tests.mail import body_html, body_text
 
+pytestmark = [pytest.mark.server]
+
 NEW_PASSWORD = "a brand new passphrase for today"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -14,6 +15,8 @@ from tests.accounts.hashers import CountingArgon2PasswordHasher
 from tests.accounts.test_sign_in import events, make_user, sign_in
 from tests.conftest import PASSWORD
 from tests.helpers import eventually
+
+pytestmark = [pytest.mark.server]
 
 LOCKED = "Too many failed sign-in attempts"
 

@@ -15,6 +15,8 @@ from audit.models import AuditEvent
 from ciam.spreadsheets import spreadsheet_safe
 from tests.helpers import eventually
 
+pytestmark = [pytest.mark.server]
+
 
 @pytest.mark.parametrize(
     ("cell", "written"),

@@ -3,6 +3,7 @@ hosted pages of every running server within seconds."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 from django_tenants.utils import tenant_context
 
@@ -10,6 +11,8 @@ from accounts.models import SignUpAttribute
 from accounts.services import sign_up_attribute_save, user_flow_update
 from tests.helpers import eventually
 from tests.server import tenant_served
+
+pytestmark = [pytest.mark.server]
 
 
 def page_once(url: str, host: str, wanted) -> bool:

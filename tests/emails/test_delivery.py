@@ -9,6 +9,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from django_tenants.utils import tenant_context
 
@@ -19,6 +20,8 @@ from guests.models import Invitation
 from tests.helpers import eventually, link_token, unique_email
 from tests.mail import body_html, body_text
 from tests.server import free_port, start_gunicorn, stop
+
+pytestmark = [pytest.mark.server]
 
 
 def outbox_of(world, email: str) -> OutboxEmail:

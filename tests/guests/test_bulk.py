@@ -8,11 +8,14 @@ import time
 import uuid
 from collections import Counter
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
 from guests import services
 from tests.helpers import eventually
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 def test_a_thousand_row_csv_reports_exactly_the_bad_rows_and_delivers_each_good_row_once(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -16,6 +17,8 @@ from guests.models import GuestProfile, Invitation
 from guests.tasks import governance_all
 from tests.helpers import unique_email
 from tests.mail import body_text
+
+pytestmark = [pytest.mark.server]
 
 
 def invite(world, email=None):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from tenants.services import tenant_delete, tenant_resume, tenant_suspend
 from tests.helpers import eventually
 from tests.server import tenant_served
+
+pytestmark = [pytest.mark.server]
 
 
 def status_within(url: str, host: str, expected: int, seconds: float = 5) -> int:
