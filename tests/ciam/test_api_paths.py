@@ -4,8 +4,6 @@ lean middleware stack, which has neither."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -14,7 +12,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from ciam.handlers import uses_api_stack
 
-SAMPLES = {"uuid": str(uuid.uuid4()), "str": "someone", "int": "1", "slug": "someone"}
+# Fixed values: xdist workers must collect the same test ids.
+SAMPLES = {
+    "uuid": "8a0b5c1e-2f3d-4e5a-9b6c-7d8e9f0a1b2c",
+    "str": "someone",
+    "int": "1",
+    "slug": "someone",
+}
 
 
 class ApiClientHandler(ClientHandler):
