@@ -220,14 +220,18 @@ READINESS_MIGRATIONS_CHECK = "tenants.migration_executor.migrations_ready"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+_TEST_BROKER_URL = ""
 if TESTING and "CIAM_TEST_REDIS_URL" not in os.environ:
-    # Each pytest process claims a Redis database no other process holds (cache, lockouts,
-    # Celery queue): another test run or `make run` on the machine never shares it.
+    # Each pytest process claims two Redis databases no other process holds, one for the cache
+    # (lockouts, limits), which the tests empty before each test, and one for the Celery
+    # queue, which keeps a worker's tasks: another test run or `make run` never shares them.
     from ciam.test_resources import redis_database_claim
 
     REDIS_URL = redis_database_claim("redis://127.0.0.1:6379")
+    _TEST_BROKER_URL = redis_database_claim("redis://127.0.0.1:6379")
 elif TESTING:
     REDIS_URL = os.environ["CIAM_TEST_REDIS_URL"]
+    _TEST_BROKER_URL = os.environ.get("CIAM_TEST_BROKER_URL", "")
 # `make run` without Redis sets REDIS_URL to an empty string: local memory cache, eager tasks.
 if REDIS_URL:
     CACHES = {
@@ -324,7 +328,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
 
 # Celery: Redis broker; tasks carry the schema of the tenant that queued them.
 # The broker may live apart from the cache (and tests point it at a closed port).
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_BROKER_URL = env.str(
+    "CELERY_BROKER_URL", default=_TEST_BROKER_URL or REDIS_URL or "memory://"
+)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_ACKS_LATE = True

@@ -11,6 +11,8 @@ CLAIM_KEY = "ciam:test-claim"  # expires: a run that dies gives its database bac
 OWNED_KEY = "ciam:test-owned"  # stays: the database has only ever served test runs
 CLAIM_SECONDS = 3 * 3600
 
+_owners: dict[str, str] = {}  # URL of each database this process holds -> its claim's value
+
 
 def redis_database_claim(server_url: str) -> str:
     """The URL of a Redis database (1-15) that this process alone holds until it exits.
@@ -18,7 +20,7 @@ def redis_database_claim(server_url: str) -> str:
     A database is taken when it is empty, or when only test runs ever used it and none holds
     it now (what a killed run left behind is flushed). Databases anything else uses (`make
     run` uses 0) are never touched. The claim is dropped at exit and expires if the process
-    dies.
+    dies. Each call claims another database.
     """
     owner = f"{os.getpid()}:{os.urandom(4).hex()}"
     for number in range(1, 16):
@@ -31,8 +33,27 @@ def redis_database_claim(server_url: str) -> str:
                     client.delete(key)
             client.set(OWNED_KEY, "1")
             atexit.register(_release, client, owner)
+            _owners[f"{server_url}/{number}"] = owner
             return f"{server_url}/{number}"
     raise RuntimeError("No free Redis database (1-15) for this test process.")
+
+
+def redis_databases_claimed() -> set[str]:
+    return set(_owners)
+
+
+def redis_database_empty(url: str) -> None:
+    """Everything in a database this process claimed is deleted, the claim itself kept.
+
+    One transaction: no other process sees the database empty and unclaimed in between.
+    """
+    owner = _owners[url]
+    client = redis.Redis.from_url(url)
+    with client.pipeline(transaction=True) as pipe:
+        pipe.flushdb()
+        pipe.set(CLAIM_KEY, owner, ex=CLAIM_SECONDS)
+        pipe.set(OWNED_KEY, "1")
+        pipe.execute()
 
 
 def _release(client: redis.Redis, owner: str) -> None:

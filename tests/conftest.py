@@ -126,6 +126,18 @@ def _public_schema_between_tests():
     readiness_forget()
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: nothing counted toward lockouts or rate limits
+    by an earlier test. Only the cache's Redis database: queued Celery tasks stay. Servers and
+    workers that outlive a test find their process caches' generation keys gone, and forget
+    their copies (ciam/process_cache.py)."""
+    from ciam.test_resources import redis_database_empty, redis_databases_claimed
+
+    if settings.REDIS_URL in redis_databases_claimed():
+        redis_database_empty(settings.REDIS_URL)
+
+
 @pytest.fixture
 def platform_client() -> Client:
     return Client(HTTP_HOST=settings.BASE_DOMAIN)
@@ -145,12 +157,13 @@ def database_url(django_db_setup) -> str:
 @pytest.fixture(scope="session")
 def subprocess_env(database_url) -> dict[str, str]:
     """Environment for a server or Celery worker that shares this test process's database
-    and Redis database."""
+    and Redis databases (cache and broker)."""
     environment = dict(os.environ)
     environment.update(
         DATABASE_URL=database_url,
         CIAM_TESTING="true",
         CIAM_TEST_REDIS_URL=settings.REDIS_URL,
+        CIAM_TEST_BROKER_URL=settings.CELERY_BROKER_URL,
         CACHE_KEY_PREFIX=settings.CACHES["default"].get("KEY_PREFIX", "ciam"),
         EMAIL_URL=os.environ.get("EMAIL_URL", "consolemail://"),
     )
@@ -196,3 +209,14 @@ def committed(worlds, django_db_blocker):
     Such data is not rolled back: use unique names."""
     with django_db_blocker.unblock():
         yield
+
+
+@pytest.fixture
+def acme_committed(worlds, committed):
+    """acme with autocommit database access: what the test writes, a server or worker sees."""
+    return worlds["acme"]
+
+
+@pytest.fixture
+def globex_committed(worlds, committed):
+    return worlds["globex"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import email
 import email.policy
 import threading
-import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -60,14 +59,14 @@ class SmtpSink:
 
     def wait_for(self, address: str, count: int = 1, timeout: float = 20) -> list[EmailMessage]:
         """The messages delivered to `address`, once at least `count` arrived (or fail)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.to(address)
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(
-            f"expected {count} message(s) to {address}, got {len(self.to(address))}"
+        from tests.helpers import eventually
+
+        return eventually(
+            lambda: len(found := self.to(address)) >= count and found,
+            timeout=timeout,
+            message=lambda: (
+                f"expected {count} message(s) to {address}, got {len(self.to(address))}"
+            ),
         )
 
     @property

@@ -3,9 +3,12 @@ worker process, and its email reaches a real SMTP server."""
 
 from __future__ import annotations
 
+import pytest
 from django_tenants.utils import tenant_context
 
 from tests.celery_tasks import send_probe_email
+
+pytestmark = [pytest.mark.server]
 
 
 def test_task_runs_in_the_schema_of_the_tenant_that_queued_it(

@@ -15,6 +15,8 @@ from django_tenants.utils import tenant_context
 from ciam.log_redaction import url_secrets_redacted
 from tests.server import ROOT, free_port, stop, tenant_served, wait_until_healthy
 
+pytestmark = [pytest.mark.server]
+
 
 @pytest.mark.parametrize(
     ("logged", "expected"),

@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from contextlib import contextmanager
 
+import pytest
 import requests
 
+from tests.helpers import eventually
 from tests.server import ROOT, free_port, stop, wait_until_healthy
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 class Launch:
@@ -67,10 +70,12 @@ def test_make_run_serves_the_platform_and_a_tenant(subprocess_env):
         assert run.get("nobody.localhost").status_code == 404
         # Celery beat started beside the server: it keeps its schedule under .data/, which
         # a fresh clone does not have (beat used to crash there).
-        deadline = time.monotonic() + 30
-        while not list((ROOT / ".data").glob("celerybeat-schedule*")):
-            assert time.monotonic() < deadline, "Celery beat did not start"
-            time.sleep(0.2)
+        eventually(
+            lambda: list((ROOT / ".data").glob("celerybeat-schedule*")),
+            timeout=30,
+            interval=0.2,
+            message="Celery beat did not start",
+        )
     assert "http://contoso.localhost:" in run.output
     # (A worker stopped while its pool still starts may print a traceback: not checked.)
     assert "FileNotFoundError" not in run.output
@@ -108,7 +113,13 @@ def test_make_run_holds_no_more_database_connections_than_live_requests(
 def test_make_run_without_postgres_or_redis_uses_embedded_postgres_and_inline_tasks(tmp_path):
     """No reachable PostgreSQL or Redis: an embedded PostgreSQL under the data directory, and
     background tasks run in-process (and the launcher says so)."""
-    hidden = {"DATABASE_URL", "CIAM_TESTING", "CIAM_TEST_REDIS_URL", "PYTEST_XDIST_WORKER"}
+    hidden = {
+        "DATABASE_URL",
+        "CIAM_TESTING",
+        "CIAM_TEST_REDIS_URL",
+        "CIAM_TEST_BROKER_URL",
+        "PYTEST_XDIST_WORKER",
+    }
     environment = {key: value for key, value in os.environ.items() if key not in hidden}
     environment.update(
         EMBEDDED_POSTGRES="1", EMBEDDED_POSTGRES_DIR=str(tmp_path / "pg"), REDIS_URL=""

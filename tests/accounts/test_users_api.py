@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
 from guests import services as guest_services
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 from tests.oidc.conftest import Flow, register_app
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 import uuid
 
 import pytest
@@ -13,6 +12,9 @@ from django_tenants.utils import tenant_context
 
 from audit.models import AuditEvent, SignInEvent, SignInLogExport
 from ciam.spreadsheets import spreadsheet_safe
+from tests.helpers import eventually
+
+pytestmark = [pytest.mark.server]
 
 
 @pytest.mark.parametrize(
@@ -31,13 +33,6 @@ from ciam.spreadsheets import spreadsheet_safe
 )
 def test_cells_a_spreadsheet_would_evaluate_are_written_as_text(cell, written):
     assert spreadsheet_safe(cell) == written
-
-
-def wait_for(condition, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the export did not finish"
-        time.sleep(0.1)
 
 
 def test_export_runs_in_the_worker_and_downloads_a_safe_csv(
@@ -69,7 +64,12 @@ def test_export_runs_in_the_worker_and_downloads_a_safe_csv(
     first = admin.get(page).content.decode()
     assert "Sign-in log export" in first and f"“{marker}”" in first
 
-    wait_for(lambda: "Download CSV" in admin.get(page).content.decode())
+    eventually(
+        lambda: "Download CSV" in admin.get(page).content.decode(),
+        timeout=30,
+        interval=0.1,
+        message="the export did not finish",
+    )
     fragment = admin.get(page, HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in fragment and "hx-trigger" not in fragment  # polling stopped
     download = admin.get(f"{page}download/")

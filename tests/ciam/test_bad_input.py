@@ -18,9 +18,11 @@ from django_tenants.utils import tenant_context
 from guests import services as guest_services
 from guests.models import BulkInvitation, Invitation
 from tests.conftest import PASSWORD
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 from tests.oidc.conftest import Flow, consent_form, pkce_pair, register_app
 from tests.server import free_port, start_gunicorn, stop
+
+pytestmark = [pytest.mark.server]
 
 # How each kind of bad value travels in a query string or a form body. The lone surrogate
 # U+D800 is sent as the bytes its UTF-8-like encoding would have (ED A0 80): not UTF-8.

@@ -15,6 +15,8 @@ from guests import services as guest_services
 from tests.e2e.conftest import axe_violations
 from tests.oidc.conftest import register_app
 
+pytestmark = [pytest.mark.server, pytest.mark.browser]
+
 PASSWORD = "a fresh passphrase for the console"
 WIDTHS = (390, 1366)
 # For each table: whether its box scrolls sideways, its tabindex, its role, whether it is named.

@@ -8,6 +8,7 @@ import asyncio
 import re
 import uuid
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import tenant_context
@@ -16,6 +17,8 @@ from guests.models import Invitation
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import axe_violations
 from tests.mail import body_text
+
+pytestmark = [pytest.mark.server, pytest.mark.browser]
 
 
 def test_invite_in_the_console_then_redeem_with_an_emailed_code(

@@ -12,6 +12,8 @@ from django_tenants.utils import tenant_context
 from tests.e2e.conftest import axe_violations
 from tests.mail import body_text
 
+pytestmark = [pytest.mark.server, pytest.mark.browser]
+
 PASSWORD = "a fresh passphrase for the browser"
 NEW_PASSWORD = "another fresh passphrase for today"
 

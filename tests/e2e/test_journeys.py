@@ -22,6 +22,8 @@ from tests.e2e.relying_party import RelyingParty
 from tests.mail import body_text
 from tests.oidc.conftest import register_app
 
+pytestmark = [pytest.mark.server, pytest.mark.browser]
+
 
 @pytest.fixture(params=[(1366, 768), (390, 844)], ids=["laptop", "phone"])
 def page(browser, request):

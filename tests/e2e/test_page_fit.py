@@ -15,6 +15,8 @@ from tests.conftest import PASSWORD
 from tests.e2e.conftest import axe_violations
 from tests.oidc.conftest import pkce_pair, register_app
 
+pytestmark = [pytest.mark.server, pytest.mark.browser, pytest.mark.slow]
+
 WIDTHS = {"laptop": (1366, 768), "phone": (390, 844)}
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import axe_violations
+
+pytestmark = [pytest.mark.server, pytest.mark.browser]
 
 
 def test_create_a_tenant_in_the_browser_and_land_on_its_console_sign_in(

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.server, pytest.mark.browser]
 
 
 def test_an_available_slug_replaces_the_forms_slug_error(page, running_server, committed):

@@ -9,6 +9,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from django_tenants.utils import tenant_context
 
@@ -16,19 +17,11 @@ from emails.models import OutboxEmail
 from emails.services import OUTBOX_STALE_AFTER, outbox_relay
 from guests import services
 from guests.models import Invitation
-from tests.guests.conftest import link_token, unique_email
+from tests.helpers import eventually, link_token, unique_email
 from tests.mail import body_html, body_text
 from tests.server import free_port, start_gunicorn, stop
 
-
-def wait_until(condition, timeout: float = 20, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
+pytestmark = [pytest.mark.server]
 
 
 def outbox_of(world, email: str) -> OutboxEmail:
@@ -77,7 +70,7 @@ def test_invitation_from_the_console_arrives_branded_with_a_link_on_the_primary_
     with tenant_context(acme_committed.tenant):
         invitation = Invitation.objects.get(email=email)
         assert invitation.expires_at.strftime("%-d %B %Y") in text
-    outbox = wait_until(lambda: (row := outbox_of(acme_committed, email)).status == "sent" and row)
+    outbox = eventually(lambda: (row := outbox_of(acme_committed, email)).status == "sent" and row)
     assert message["Message-ID"] == outbox.message_id
     assert outbox.payload == {}  # the link token is no longer kept anywhere
 
@@ -93,7 +86,7 @@ def test_smtp_451_twice_then_accepted_delivers_exactly_one_email(
     invite(acme_committed, email)
 
     mailbox.wait_for(email)
-    outbox = wait_until(lambda: (row := outbox_of(acme_committed, email)).status == "sent" and row)
+    outbox = eventually(lambda: (row := outbox_of(acme_committed, email)).status == "sent" and row)
     assert outbox.attempts == 3
     assert mailbox.refused == 2
     assert len(mailbox.to(email)) == 1
@@ -106,7 +99,7 @@ def test_smtp_550_marks_the_email_failed_and_shows_it_without_retrying(
     email = unique_email()
     invitation = invite(acme_committed, email)
 
-    outbox = wait_until(
+    outbox = eventually(
         lambda: (row := outbox_of(acme_committed, email)).status == "failed" and row
     )
     assert outbox.attempts == 1
@@ -131,7 +124,7 @@ def test_retries_are_bounded_then_the_email_is_marked_failed(
     mailbox.scripted_replies = ["451 4.7.1 greylisted"] * MAX_ATTEMPTS
     email = unique_email()
     invite(acme_committed, email)
-    outbox = wait_until(
+    outbox = eventually(
         lambda: (row := outbox_of(acme_committed, email)).status == "failed" and row, timeout=30
     )
     assert outbox.attempts == MAX_ATTEMPTS and "451 4.7.1 greylisted" in outbox.last_error
@@ -179,15 +172,15 @@ def test_worker_killed_during_the_send_still_delivers_exactly_one_email(
     receiving = stall_first_message(mailbox, email, monkeypatch)
     invite(acme_committed, email)
 
-    wait_until(receiving.is_set)
+    eventually(receiving.is_set)
     (child,) = _children(celery_worker_process.pid)
     os.kill(child, signal.SIGKILL)
 
     (message,) = mailbox.wait_for(email, timeout=30)
-    outbox = wait_until(lambda: (row := outbox_of(acme_committed, email)).status == "sent" and row)
+    outbox = eventually(lambda: (row := outbox_of(acme_committed, email)).status == "sent" and row)
     assert message["Message-ID"] == outbox.message_id
     # Whatever was still in flight has settled: still exactly one copy.
-    wait_until(lambda: len(_children(celery_worker_process.pid)) == 1)
+    eventually(lambda: len(_children(celery_worker_process.pid)) == 1)
     assert len(mailbox.to(email)) == 1
 
 
@@ -237,7 +230,7 @@ def test_broker_down_at_invite_time_the_email_goes_out_when_it_returns(
         assert outbox_relay(now=timezone.now() + OUTBOX_STALE_AFTER) >= 1
     (message,) = mailbox.wait_for(email)
     assert link_token(message)
-    wait_until(lambda: outbox_of(acme_committed, email).status == "sent")
+    eventually(lambda: outbox_of(acme_committed, email).status == "sent")
     assert len(mailbox.to(email)) == 1
 
 
@@ -269,7 +262,7 @@ def test_whole_worker_killed_during_the_send_then_restarted_sends_exactly_one_em
     try:
         doomed = start_celery_worker(environment)
         invite(acme_committed, email)
-        wait_until(receiving.is_set)
+        eventually(receiving.is_set)
         pool = _children(doomed.pid)
         os.kill(doomed.pid, signal.SIGKILL)
         for child in pool:
@@ -284,7 +277,7 @@ def test_whole_worker_killed_during_the_send_then_restarted_sends_exactly_one_em
         with tenant_context(acme_committed.tenant):
             outbox_relay(now=timezone.now() + OUTBOX_STALE_AFTER)
         (message,) = mailbox.wait_for(email, timeout=30)
-        wait_until(lambda: outbox_of(acme_committed, email).status == "sent")
+        eventually(lambda: outbox_of(acme_committed, email).status == "sent")
         assert message["Message-ID"] == outbox_of(acme_committed, email).message_id
     finally:
         if restarted is not None:

@@ -12,7 +12,7 @@ from emails.models import OutboxEmail
 from emails.services import outbox_deliver, outbox_relay
 from guests import services
 from tenants.models import Tenant
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 
 
 def test_a_line_break_in_the_tenant_name_is_a_space_in_the_subject(acme, mailbox):

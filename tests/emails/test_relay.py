@@ -16,7 +16,7 @@ from emails.selectors import tenants_with_lost_emails
 from emails.services import OUTBOX_STALE_AFTER
 from emails.tasks import outbox_relay_all
 from guests import services
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 
 
 def nothing_lost(*worlds) -> None:

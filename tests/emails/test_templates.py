@@ -15,7 +15,7 @@ from django_tenants.utils import tenant_context
 from emails.models import OutboxEmail
 from emails.services import message_build
 from guests import services
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 
 ACCOUNT_EMAILS = [
     "account_already_exists",

@@ -10,7 +10,7 @@ from emails.models import OutboxEmail
 from emails.services import message_build
 from guests import services
 from guests.models import ApiKey, Invitation
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 
 
 def api_key(world) -> str:

@@ -8,11 +8,14 @@ import time
 import uuid
 from collections import Counter
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
 from guests import services
-from tests.emails.test_delivery import wait_until
+from tests.helpers import eventually
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 def test_a_thousand_row_csv_reports_exactly_the_bad_rows_and_delivers_each_good_row_once(
@@ -61,7 +64,7 @@ def test_a_thousand_row_csv_reports_exactly_the_bad_rows_and_delivers_each_good_
             fragment = client.get(bulk_url, HTTP_HX_REQUEST="true").content.decode()
             return f"Emails: {good} sent" in fragment and fragment
 
-        fragment = wait_until(finished, timeout=90, interval=0.5)
+        fragment = eventually(finished, timeout=90, interval=0.5)
         assert "100%" in fragment and "Done." in fragment
         assert "hx-trigger" not in fragment  # polling stops once everything is settled
     finally:

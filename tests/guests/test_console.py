@@ -10,7 +10,7 @@ from audit.models import AuditEvent
 from emails.models import OutboxEmail
 from guests import services
 from guests.models import GuestSettings, Invitation
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 
 
 def invite(world, email=None, **extra) -> Invitation:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -14,8 +15,10 @@ from emails.models import OutboxEmail
 from guests import services
 from guests.models import GuestProfile, Invitation
 from guests.tasks import governance_all
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 from tests.mail import body_text
+
+pytestmark = [pytest.mark.server]
 
 
 def invite(world, email=None):

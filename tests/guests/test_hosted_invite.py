@@ -9,7 +9,7 @@ from django_tenants.utils import tenant_context
 
 from guests import services
 from guests.models import Invitation
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 
 
 def test_member_may_invite_only_when_the_setting_allows_members(acme):

@@ -13,7 +13,7 @@ from accounts.roles import AdminRole
 from emails.models import OutboxEmail
 from guests import services
 from guests.models import Invitation
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 
 TOO_MANY = "Too many emails were sent to this address, from your network or by you"
 TOO_MANY_CODES = "Too many codes were sent to this address or from your network"

@@ -16,7 +16,7 @@ from guests import services
 from guests.models import BulkInvitation, GuestProfile, Invitation
 from guests.selectors import tenants_with_governance_due, tenants_with_lost_bulk_uploads
 from guests.tasks import bulk_invitation_relay_all, governance_all
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 
 
 def nothing_due(*worlds) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -16,7 +17,9 @@ from emails.models import OutboxEmail
 from guests import services
 from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
 from tests.conftest import PASSWORD
-from tests.guests.conftest import email_code, link_token, unique_email
+from tests.helpers import email_code, link_token, unique_email
+
+pytestmark = [pytest.mark.server]
 
 INVALID = "This invitation link cannot be used"
 

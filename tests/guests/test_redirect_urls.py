@@ -9,7 +9,7 @@ from django_tenants.utils import tenant_context
 
 from guests import services
 from guests.models import Invitation
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 from tests.oidc.conftest import register_app
 
 

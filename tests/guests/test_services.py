@@ -14,7 +14,7 @@ from emails.models import OutboxEmail
 from emails.services import message_build
 from guests import services
 from guests.models import GuestSettings, Invitation
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 
 
 def test_invitation_stores_only_a_hash_of_its_link_token(acme):

@@ -30,6 +30,8 @@ from tests.oidc.conftest import jwt_parts, register_app
 from tests.oidc.interop import https_gunicorn, sign_in_at, tenant_hosts_resolve_to_loopback
 from tests.server import free_port
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 NODE_DIR = Path(__file__).parent / "node"
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 

@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.roles import AdminRole
 from guests import services as guest_services
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 from tests.oidc.conftest import Flow, register_app
 
 DAEMON_FORM = {

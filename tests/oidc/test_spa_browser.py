@@ -19,6 +19,8 @@ from tests.e2e.conftest import in_own_thread
 from tests.oidc.conftest import register_app
 from tests.server import free_port, start_gunicorn, stop
 
+pytestmark = [pytest.mark.server, pytest.mark.browser, pytest.mark.slow]
+
 SPA_SCRIPT = (Path(__file__).parent / "spa" / "spa.js").read_bytes()
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Single-page app</title></head>

@@ -24,6 +24,8 @@ from oidc.models import SigningKey
 from tenants.migration_executor import tenant_schemas_behind
 from tests.server import ROOT
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 LATEST_OTP_STATIC = ("otp_static", "0003_add_timestamps")
 PASSWORD = "a long and unusual passphrase"
 

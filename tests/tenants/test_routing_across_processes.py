@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-import time
-
+import pytest
 import requests
 
 from tenants.services import tenant_delete, tenant_resume, tenant_suspend
+from tests.helpers import eventually
 from tests.server import tenant_served
+
+pytestmark = [pytest.mark.server]
 
 
 def status_within(url: str, host: str, expected: int, seconds: float = 5) -> int:
-    deadline = time.monotonic() + seconds
-    while True:
-        status = requests.get(url, headers={"Host": host}, timeout=5).status_code
-        if status == expected or time.monotonic() > deadline:
-            return status
-        time.sleep(0.1)
+    """The status `url` answers once it is `expected` (the test fails if it never is)."""
+    return eventually(
+        lambda: (
+            (status := requests.get(url, headers={"Host": host}, timeout=5).status_code) == expected
+            and status
+        ),
+        timeout=seconds,
+        interval=0.1,
+        message=f"{url} did not answer {expected} within {seconds} seconds",
+    )
 
 
 def test_suspending_in_one_process_reaches_a_running_server_within_seconds(

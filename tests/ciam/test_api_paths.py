@@ -1,0 +1,96 @@
+"""Every view under the API prefixes is served without CSRF checks and never touches the
+session: what the real server (ciam.handlers) guarantees by sending these paths through the
+lean middleware stack, which has neither."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.test.client import ClientHandler
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from ciam.handlers import uses_api_stack
+
+# Fixed values: xdist workers must collect the same test ids.
+SAMPLES = {
+    "uuid": "8a0b5c1e-2f3d-4e5a-9b6c-7d8e9f0a1b2c",
+    "str": "someone",
+    "int": "1",
+    "slug": "someone",
+}
+
+
+class ApiClientHandler(ClientHandler):
+    """The test client's handler on API_MIDDLEWARE, as ciam.handlers.ApiWSGIHandler builds it."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        browser_middleware = settings.MIDDLEWARE
+        settings.MIDDLEWARE = settings.API_MIDDLEWARE
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = browser_middleware
+
+
+def _routes(patterns, prefix: str = ""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern)
+
+
+def _path(route: str) -> str:
+    path = "/" + route
+    for converter, sample in SAMPLES.items():
+        while f"<{converter}:" in path:
+            start = path.index(f"<{converter}:")
+            path = path[:start] + sample + path[path.index(">", start) + 1 :]
+    assert "<" not in path, path
+    return path
+
+
+API_PATHS = sorted(
+    _path(route)
+    for route in _routes(get_resolver(settings.ROOT_URLCONF).url_patterns)
+    if ("/" + route).startswith(tuple(settings.API_PATH_PREFIXES))
+)
+
+
+def test_the_api_prefixes_cover_the_machine_endpoints():
+    assert {"/o/token/", "/o/userinfo/", "/o/.well-known/jwks.json", "/api/v1/users"} <= set(
+        API_PATHS
+    )
+    assert all(uses_api_stack(path) for path in API_PATHS)
+    lean = set(settings.API_MIDDLEWARE)
+    assert "django.middleware.csrf.CsrfViewMiddleware" not in lean
+    assert "django.contrib.sessions.middleware.SessionMiddleware" not in lean
+
+
+@pytest.mark.parametrize("path", API_PATHS)
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_api_view_needs_no_csrf_token_and_never_touches_the_session(acme, path, method):
+    client = Client(HTTP_HOST=acme.host)
+    # CSRF checks enforced, and no `request.session` (nor `request.user`) at all: a view that
+    # reads either raises here, as it would on the real server.
+    client.handler = ApiClientHandler(enforce_csrf_checks=True)
+    client.cookies["sessionid"] = "a-browser-session"
+    client.cookies["csrftoken"] = "a" * 32
+    if method == "get":
+        response = client.get(path)
+    else:
+        response = getattr(client, method)(path, data="{}", content_type="application/json")
+    assert response.status_code < 500, (method, path, response.status_code)
+    assert b"CSRF verification failed" not in response.content, (method, path)
+    assert "sessionid" not in response.cookies
+    assert "Cookie" not in response.get("Vary", "")
+
+
+def test_the_lean_client_catches_a_view_that_reads_the_session(acme):
+    """The check above has teeth: a browser page (sign-in, which reads the session) fails on
+    the lean stack."""
+    client = Client(HTTP_HOST=acme.host)
+    client.handler = ApiClientHandler(enforce_csrf_checks=True)
+    with pytest.raises(AttributeError):
+        client.get("/accounts/login/")
