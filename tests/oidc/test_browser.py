@@ -16,6 +16,8 @@ from tests.e2e.conftest import axe_violations, in_own_thread
 from tests.oidc.conftest import jwt_parts, pkce_pair, register_app
 from tests.server import free_port, start_gunicorn, stop
 
+pytestmark = [pytest.mark.server, pytest.mark.browser]
+
 
 class _Callback(BaseHTTPRequestHandler):
     """The relying party's redirect URI: remembers what it received."""
