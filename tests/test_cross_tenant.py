@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from accounts.models import SignInLogExport
+from audit.models import SignInLogExport
 from audit.services import audit_record
 from guests.models import BulkInvitation
 

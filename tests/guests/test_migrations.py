@@ -7,7 +7,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import tenant_context
 
 from guests import services
-from tests.guests.conftest import unique_email
+from tests.helpers import unique_email
 
 BEFORE = ("guests", "0004_outboxemail_moved_to_emails")
 AFTER = ("guests", "0005_invitation_user_type_spelled_as_users")
