@@ -17,7 +17,9 @@ def uses_api_stack(path: str) -> bool:
     return path.startswith(tuple(settings.API_PATH_PREFIXES))
 
 
-class ApiWSGIHandler(WSGIHandler):
+class ApiMiddlewareMixin:
+    """A Django handler built on API_MIDDLEWARE instead of MIDDLEWARE."""
+
     def load_middleware(self, is_async: bool = False) -> None:
         # Django builds the chain from settings.MIDDLEWARE; this runs once at start-up.
         browser_middleware = settings.MIDDLEWARE
@@ -26,6 +28,10 @@ class ApiWSGIHandler(WSGIHandler):
             super().load_middleware(is_async)
         finally:
             settings.MIDDLEWARE = browser_middleware
+
+
+class ApiWSGIHandler(ApiMiddlewareMixin, WSGIHandler):
+    pass
 
 
 class Application:

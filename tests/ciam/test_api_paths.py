@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.client import ClientHandler
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from ciam.handlers import uses_api_stack
+from ciam.handlers import ApiMiddlewareMixin, uses_api_stack
 
 # Fixed values: xdist workers must collect the same test ids.
 SAMPLES = {
@@ -21,16 +21,8 @@ SAMPLES = {
 }
 
 
-class ApiClientHandler(ClientHandler):
-    """The test client's handler on API_MIDDLEWARE, as ciam.handlers.ApiWSGIHandler builds it."""
-
-    def load_middleware(self, is_async: bool = False) -> None:
-        browser_middleware = settings.MIDDLEWARE
-        settings.MIDDLEWARE = settings.API_MIDDLEWARE
-        try:
-            super().load_middleware(is_async)
-        finally:
-            settings.MIDDLEWARE = browser_middleware
+class ApiClientHandler(ApiMiddlewareMixin, ClientHandler):
+    """The test client's handler on API_MIDDLEWARE, as the server's (ciam.handlers)."""
 
 
 def _routes(patterns, prefix: str = ""):
