@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.core import signing
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from accounts import selectors
@@ -121,6 +122,7 @@ def _after(text: str) -> int:
         raise _BadQuery("$skiptoken", "Use the @odata.nextLink of the previous page.") from error
 
 
+@csrf_exempt
 @require_GET
 @app_permission_required(READ_PERMISSION)
 def user_list(request):
@@ -143,6 +145,7 @@ def user_list(request):
     return JsonResponse(body)
 
 
+@csrf_exempt
 @require_GET
 @app_permission_required(READ_PERMISSION)
 def user_detail(request, key: str):

@@ -228,6 +228,7 @@ def invitation_create(request):
     return JsonResponse(_represent(invitation, invitation.redeem_url), status=201)
 
 
+@csrf_exempt
 @require_GET
 @_caller_required
 def invitation_detail(request, public_id):

@@ -42,6 +42,7 @@ from oidc.scopes import USER_SCOPES
 JWKS_MAX_AGE = 600
 
 
+@csrf_exempt
 @require_GET
 def discovery(request):
     issuer = tokens.issuer()
@@ -91,6 +92,7 @@ def discovery(request):
     return response
 
 
+@csrf_exempt
 @require_GET
 def jwks(request):
     response = JsonResponse({"keys": [key.public_jwk for key in keys.key_list()]})

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.test.client import ClientHandler
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from ciam.handlers import ApiMiddlewareMixin, uses_api_stack
 
@@ -86,3 +86,11 @@ def test_the_lean_client_catches_a_view_that_reads_the_session(acme):
     client.handler = ApiClientHandler(enforce_csrf_checks=True)
     with pytest.raises(AttributeError):
         client.get("/accounts/login/")
+
+
+@pytest.mark.parametrize("path", API_PATHS)
+def test_api_view_is_csrf_exempt_on_either_stack(path):
+    """Machine calls carry no CSRF token: each view says so itself, so it also holds where a
+    request goes through the full middleware stack (the test client, another server)."""
+    view = resolve(path, urlconf=settings.ROOT_URLCONF).func
+    assert getattr(view, "csrf_exempt", False), path
