@@ -8,7 +8,7 @@ from django_tenants.utils import tenant_context
 
 from guests.models import Invitation
 from oidc.models import SigningKey
-from tests.guests.test_console import invite
+from tests.guests.helpers import invite
 
 ROTATE = "/console/apps/signing-keys/rotate/"
 

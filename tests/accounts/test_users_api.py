@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 
 from guests import services as guest_services
 from tests.helpers import unique_email
-from tests.oidc.conftest import Flow, register_app
+from tests.oidc.helpers import Flow, register_app
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from audit.services import audit_record, sign_in_record
 from guests import services as guest_services
 from tests.e2e.conftest import axe_violations
-from tests.oidc.conftest import register_app
+from tests.oidc.helpers import register_app
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 

@@ -20,7 +20,7 @@ from tests.conftest import PASSWORD
 from tests.e2e.conftest import axe_violations
 from tests.e2e.relying_party import RelyingParty
 from tests.mail import body_text
-from tests.oidc.conftest import register_app
+from tests.oidc.helpers import register_app
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 

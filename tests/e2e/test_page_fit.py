@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import axe_violations
-from tests.oidc.conftest import pkce_pair, register_app
+from tests.oidc.helpers import pkce_pair, register_app
 
 pytestmark = [pytest.mark.server, pytest.mark.browser, pytest.mark.slow]
 

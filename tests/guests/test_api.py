@@ -172,7 +172,7 @@ def test_api_keys_are_created_in_the_console_and_shown_once(acme):
 
 
 def test_a_daemon_app_with_user_invite_all_invites_with_its_client_credentials_token(acme, globex):
-    from tests.oidc.conftest import Flow, register_app
+    from tests.oidc.helpers import Flow, register_app
 
     allowed = register_app(acme, app_type="daemon", permissions=["User.Invite.All"], name="CRM")
     status, token = Flow(acme).token(allowed, {"grant_type": "client_credentials"})
@@ -193,7 +193,7 @@ def test_a_daemon_app_with_user_invite_all_invites_with_its_client_credentials_t
 
 
 def test_an_invitation_an_app_sends_names_the_tenant_and_the_app_not_its_client_id(acme):
-    from tests.oidc.conftest import Flow, register_app
+    from tests.oidc.helpers import Flow, register_app
 
     app = register_app(acme, app_type="daemon", permissions=["User.Invite.All"], name="CRM")
     _status, token = Flow(acme).token(app, {"grant_type": "client_credentials"})

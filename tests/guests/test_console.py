@@ -10,17 +10,8 @@ from audit.models import AuditEvent
 from emails.models import OutboxEmail
 from guests import services
 from guests.models import GuestSettings, Invitation
+from tests.guests.helpers import invite
 from tests.helpers import unique_email
-
-
-def invite(world, email=None, **extra) -> Invitation:
-    with tenant_context(world.tenant):
-        return services.invitation_create(
-            invited_by=world.admin,
-            email=email or unique_email(),
-            redirect_url="https://app.example/",
-            **extra,
-        )
 
 
 def test_member_without_an_admin_role_gets_403(acme):

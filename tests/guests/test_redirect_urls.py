@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 from guests import services
 from guests.models import Invitation
 from tests.helpers import unique_email
-from tests.oidc.conftest import register_app
+from tests.oidc.helpers import register_app
 
 
 @pytest.fixture

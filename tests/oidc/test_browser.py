@@ -13,7 +13,7 @@ import requests
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import axe_violations, in_own_thread
-from tests.oidc.conftest import jwt_parts, pkce_pair, register_app
+from tests.oidc.helpers import jwt_parts, pkce_pair, register_app
 from tests.server import free_port, start_gunicorn, stop
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]

@@ -7,7 +7,7 @@ import uuid
 
 from ciam.process_cache import ProcessCache
 from oidc.clients import clients_cached, clients_forget_all
-from tests.oidc.conftest import Flow
+from tests.oidc.helpers import Flow
 
 
 def test_unknown_client_ids_are_not_kept(acme, acme_web):

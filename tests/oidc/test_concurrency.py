@@ -9,7 +9,7 @@ import uuid
 from django.db import connection
 from django.test import Client
 
-from tests.oidc.conftest import Flow, register_app
+from tests.oidc.helpers import Flow, register_app
 
 
 def _at_once(call, count: int = 2) -> list:

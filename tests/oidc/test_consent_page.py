@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.oidc.conftest import Flow, register_app
+from tests.oidc.helpers import Flow, register_app
 
 
 def test_consent_page_names_the_tenant_by_its_display_name(acme):

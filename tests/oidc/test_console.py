@@ -6,25 +6,14 @@ import re
 
 from django_tenants.utils import tenant_context
 
-from tests.oidc.conftest import Flow, register_app
-
-FORM = {
-    "name": "Contoso portal",
-    "app_type": "web",
-    "redirect_uris": "https://portal.example/callback\nhttp://localhost:3000/callback",
-    "post_logout_redirect_uris": "https://portal.example/",
-    "is_first_party": "on",
-    "access_token_hours": "1",
-    "id_token_hours": "1",
-    "refresh_token_days": "14",
-}
+from tests.oidc.helpers import APP_FORM, Flow, register_app
 
 
 def test_admin_registers_an_app_and_sees_the_secret_once(acme):
     from oidc.models import Application
 
     client = acme.client(user=acme.admin)
-    response = client.post("/console/apps/new/", FORM)
+    response = client.post("/console/apps/new/", APP_FORM)
     with tenant_context(acme.tenant):
         application = Application.objects.get(name="Contoso portal")
     url = f"/console/apps/{application.public_id}/"
@@ -64,7 +53,7 @@ def test_wildcard_and_plain_http_redirects_are_refused_with_field_errors(acme):
     client = acme.client(user=acme.admin)
     response = client.post(
         "/console/apps/new/",
-        {**FORM, "redirect_uris": "https://*.portal.example/cb\nhttp://portal.example/cb"},
+        {**APP_FORM, "redirect_uris": "https://*.portal.example/cb\nhttp://portal.example/cb"},
     )
     assert response.status_code == 200
     page = response.content.decode()
@@ -110,7 +99,7 @@ def test_edit_and_delete_an_app(acme):
     web = register_app(acme, name="Old name")
     client = acme.client(user=acme.admin)
     url = f"/console/apps/{web.application.public_id}/"
-    response = client.post(url + "edit/", {**FORM, "name": "New name", "app_type": "daemon"})
+    response = client.post(url + "edit/", {**APP_FORM, "name": "New name", "app_type": "daemon"})
     assert response.status_code == 303
     with tenant_context(acme.tenant):
         web.application.refresh_from_db()
@@ -202,7 +191,12 @@ def test_lifetimes_are_entered_in_hours_and_days(acme):
     from oidc.models import Application
 
     client = acme.client(user=acme.admin)
-    form = {**FORM, "access_token_hours": "0.5", "id_token_hours": "2", "refresh_token_days": "30"}
+    form = {
+        **APP_FORM,
+        "access_token_hours": "0.5",
+        "id_token_hours": "2",
+        "refresh_token_days": "30",
+    }
     response = client.post("/console/apps/new/", form)
     with tenant_context(acme.tenant):
         application = Application.objects.get(name="Contoso portal")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.oidc.conftest import Flow, register_app
+from tests.oidc.helpers import Flow, register_app
 
 SPA_ORIGIN = "https://spa.example"
 ENDPOINTS = ["/o/token/", "/o/userinfo/", "/o/revoke/"]

@@ -12,7 +12,7 @@ from tenants.services import tenant_create
 from tests.accounts.conftest import fresh_ip, link_in
 from tests.accounts.test_pre_hijacking import emails_to
 from tests.conftest import PASSWORD, TenantWorld
-from tests.oidc.conftest import Flow, jwt_parts, register_app
+from tests.oidc.helpers import Flow, jwt_parts, register_app
 
 CREATOR = "creator@example.org"
 

@@ -8,7 +8,7 @@ import base64
 
 import pytest
 
-from tests.oidc.conftest import Flow, jwt_parts, register_app
+from tests.oidc.helpers import Flow, jwt_parts, register_app
 
 
 def basic(client_id: str, secret: str) -> str:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from ciam.csp import url_origin
-from tests.oidc.conftest import pkce_pair, register_app
+from tests.oidc.helpers import pkce_pair, register_app
 
 
 def form_action(response) -> str:

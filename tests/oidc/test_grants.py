@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tenants.utils import tenant_context
 
-from tests.oidc.conftest import Flow, jwt_parts, register_app
+from tests.oidc.helpers import Flow, jwt_parts, register_app
 
 
 def test_code_with_pkce_issues_signed_id_and_access_tokens(acme, acme_web, acme_flow):

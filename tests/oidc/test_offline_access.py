@@ -7,8 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
-from tests.oidc.conftest import Flow, consent_form, query_of, register_app
-from tests.oidc.test_console import FORM
+from tests.oidc.helpers import APP_FORM, Flow, consent_form, query_of, register_app
 
 
 def consent_allowed(flow: Flow, app, **extra) -> tuple[str, str, str]:
@@ -65,17 +64,17 @@ def test_admin_sets_always_refresh_and_the_app_page_says_so(acme):
     from oidc.models import Application
 
     client = acme.client(user=acme.admin)
-    response = client.post("/console/apps/new/", FORM)
+    response = client.post("/console/apps/new/", APP_FORM)
     assert response.status_code == 303
     page = client.get(response["Location"]).content.decode()
     assert "Only when the app asks for offline_access." in page
     with tenant_context(acme.tenant):
-        application = Application.objects.get(name=FORM["name"])
+        application = Application.objects.get(name=APP_FORM["name"])
     edit = f"/console/apps/{application.public_id}/edit/"
     assert 'name="always_refresh"' in client.get(edit).content.decode()
-    saved = client.post(edit, {**FORM, "always_refresh": "on"})
+    saved = client.post(edit, {**APP_FORM, "always_refresh": "on"})
     assert saved.status_code == 303
     assert "Always: every sign-in gets one." in client.get(saved["Location"]).content.decode()
-    refused = client.post(edit, {**FORM, "is_first_party": "", "always_refresh": "on"})
+    refused = client.post(edit, {**APP_FORM, "is_first_party": "", "always_refresh": "on"})
     assert refused.status_code == 200
     assert "Only first-party apps can always get refresh tokens." in refused.content.decode()

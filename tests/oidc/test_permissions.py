@@ -11,7 +11,7 @@ from django_tenants.utils import tenant_context
 from accounts.roles import AdminRole
 from guests import services as guest_services
 from tests.helpers import unique_email
-from tests.oidc.conftest import Flow, register_app
+from tests.oidc.helpers import Flow, register_app
 
 DAEMON_FORM = {
     "name": "Directory sync",
@@ -136,7 +136,7 @@ def test_a_permission_stops_working_when_its_granter_loses_the_role(acme):
             id_token_lifetime=3600, refresh_token_lifetime=86400,
             api_permissions=["User.Read.All"],
         )  # fmt: skip
-    from tests.oidc.conftest import RegisteredApp
+    from tests.oidc.helpers import RegisteredApp
 
     token = app_token(acme, RegisteredApp(application, secret, ""))
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
@@ -160,7 +160,7 @@ def test_an_app_invites_members_only_on_a_user_administrators_grant(acme):
             id_token_lifetime=3600, refresh_token_lifetime=86400,
             api_permissions=["User.Invite.All"],
         )  # fmt: skip
-    from tests.oidc.conftest import RegisteredApp
+    from tests.oidc.helpers import RegisteredApp
 
     token = app_token(acme, RegisteredApp(application, secret, ""))
     assert invite(acme, token).status_code == 201

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import in_own_thread
-from tests.oidc.conftest import register_app
+from tests.oidc.helpers import register_app
 from tests.server import free_port, start_gunicorn, stop
 
 pytestmark = [pytest.mark.server, pytest.mark.browser, pytest.mark.slow]

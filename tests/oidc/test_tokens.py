@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from jwcrypto import jwk, jwt
 
-from tests.oidc.conftest import Flow, jwt_parts, register_app
+from tests.oidc.helpers import Flow, jwt_parts, register_app
 
 
 def b64(data: dict | bytes) -> str:
