@@ -13,7 +13,7 @@ from django.contrib.auth.hashers import (
 )
 from django_tenants.utils import tenant_context
 
-from accounts.hashers import TunedArgon2PasswordHasher
+from accounts.sign_in.hasher import TunedArgon2PasswordHasher
 from tests.accounts.conftest import fresh_email, tenant_client
 from tests.accounts.test_sign_in import PASSWORD, make_user, sign_in
 

@@ -12,7 +12,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
-from accounts import lockout
+from accounts.sign_in import lockout
 from tests.accounts.conftest import fresh_email, link_in, tenant_client
 from tests.accounts.test_sign_in import sign_in
 from tests.helpers import eventually

@@ -157,7 +157,7 @@ def test_failures_sent_at_once_are_all_counted(acme):
     """Parallel guessing must not slip past the threshold through lost updates."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from accounts.lockout import lockout_failure_count, lockout_register_failure
+    from accounts.sign_in.lockout import lockout_failure_count, lockout_register_failure
 
     email = fresh_email()
 
@@ -201,7 +201,7 @@ def test_lockout_works_on_the_local_memory_cache_of_make_run_without_redis(acme,
             "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         }
     }
-    from accounts import lockout
+    from accounts.sign_in import lockout
 
     assert lockout._redis() is None
     user = make_user(acme)

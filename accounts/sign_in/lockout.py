@@ -243,7 +243,7 @@ def lockout_register_success(*, email: str) -> None:
 
 def familiar_subject(email: str) -> str:
     """The name under which the attempts at `email` from its familiar browsers are counted
-    (accounts.familiar): apart from everyone else's."""
+    (accounts.sign_in.familiar): apart from everyone else's."""
     return f"{email.strip().lower()}\0familiar"
 
 
