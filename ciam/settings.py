@@ -232,25 +232,24 @@ if TESTING and "CIAM_TEST_REDIS_URL" not in os.environ:
 elif TESTING:
     REDIS_URL = os.environ["CIAM_TEST_REDIS_URL"]
     _TEST_BROKER_URL = os.environ.get("CIAM_TEST_BROKER_URL", "")
-# `make run` without Redis sets REDIS_URL to an empty string: local memory cache, eager tasks.
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_FUNCTION": "django_tenants.cache.make_key",
-            "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ciam"),
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-        }
+# `make run` without Redis sets REDIS_URL to an empty string: the same cache client on an
+# in-process fake Redis (fakeredis, a development requirement), and eager tasks. The lockout
+# relies on Redis (pipelines, locks, a Lua script): it has one code path either way.
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL or "redis://in-process/0",
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ciam"),
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
     }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "KEY_FUNCTION": "django_tenants.cache.make_key",
-            "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-        }
+}
+if not REDIS_URL:
+    from fakeredis import FakeRedisConnection
+
+    CACHES["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"] = {
+        "connection_class": FakeRedisConnection
     }
 
 AUTH_USER_MODEL = "accounts.User"

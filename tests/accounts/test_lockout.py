@@ -191,19 +191,21 @@ def test_a_parallel_burst_of_guesses_never_gets_more_hashes_than_the_threshold(a
     assert LOCKED in sign_in(tenant_client(acme), email, PASSWORD).content.decode()
 
 
-def test_lockout_works_on_the_local_memory_cache_of_make_run_without_redis(acme, settings):
-    """`make run` without Redis keeps lockouts in process memory: same rules, no pipeline."""
+def test_lockout_works_on_the_in_process_redis_of_make_run_without_redis(acme, settings):
+    """`make run` without Redis keeps the cache (lockouts) on fakeredis in process memory
+    (ciam/settings.py): the same code path, the same rules."""
+    from fakeredis import FakeRedisConnection
+
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "lockout-test",
-            "KEY_FUNCTION": "django_tenants.cache.make_key",
-            "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+            **settings.CACHES["default"],
+            "LOCATION": "redis://lockout-test/0",
+            "OPTIONS": {"CONNECTION_POOL_KWARGS": {"connection_class": FakeRedisConnection}},
         }
     }
-    from accounts.sign_in import lockout
+    from django.core.cache import cache
 
-    assert lockout._redis() is None
+    assert cache.client.get_client().connection_pool.connection_class is FakeRedisConnection
     user = make_user(acme)
     client = tenant_client(acme)
     assert LOCKED in fail(client, user.email, 10).content.decode()
