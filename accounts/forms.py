@@ -106,7 +106,7 @@ class SignupForm(allauth_forms.SignupForm):
         # Signing up with a registered email creates nothing (its owner gets an email), so
         # spend the one password hash a new account costs: both answers take as long.
         email = self.cleaned_data.get("email") or ""
-        if get_user_model().objects.filter(email__iexact=email).exists():
+        if get_user_model().objects.with_email(email).exists():
             make_password(self.cleaned_data.get("password1") or "")
         return super().try_save(request)
 
@@ -294,7 +294,7 @@ class AddEmailForm(allauth_forms.AddEmailForm):
         from allauth.account.models import EmailAddress
 
         cleaned_data = super().clean()
-        current = EmailAddress.objects.filter(user=self.user, email__iexact=self.user.email)
+        current = EmailAddress.objects.filter(user=self.user, email=self.user.email)
         if not current.filter(verified=True).exists():
             if not current.exists():
                 EmailAddress.objects.create(user=self.user, email=self.user.email, primary=True)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import SignUpAttribute, User, UserFlow
+from accounts.models import SignUpAttribute, User, UserFlow, email_normalize
 from accounts.roles import AdminRole, assignable_roles, has_admin_role, manages_roles_of
 from accounts.sign_in.lockout import lockout_clear
 from audit.services import audit_record
@@ -94,7 +94,8 @@ def address_proven(*, user: User, email: str, request=None) -> None:
 
     addresses = EmailAddress.objects.filter(user=user)
     proven_before = addresses.filter(verified=True).exists()
-    address = addresses.filter(email__iexact=email).first()
+    email = email_normalize(email)
+    address = addresses.filter(email=email).first()
     if address is None:
         EmailAddress.objects.create(
             user=user, email=email, verified=True, primary=not addresses.exists()
@@ -115,7 +116,7 @@ def email_verification_send(*, request, user: User) -> bool:
     )
     from allauth.account.models import EmailAddress
 
-    address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+    address = EmailAddress.objects.filter(user=user, email=user.email).first()
     if address is None or address.verified:
         return False
     return send_verification_email_to_address(request, address)

@@ -223,7 +223,7 @@ def _on_primary_domain(tenant, url: str) -> str:
 def _user_with_email(email: str):
     if not email:
         return None
-    return get_user_model().objects.filter(email__iexact=email.strip()).first()
+    return get_user_model().objects.with_email(email).first()
 
 
 def lock_message(lock: lockout.Lock) -> str:
