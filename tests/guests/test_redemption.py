@@ -198,9 +198,7 @@ def test_an_unverified_account_with_the_invited_address_accepts_only_after_the_c
 
 
 def test_redeeming_with_the_code_ends_a_password_set_before_the_address_was_proven(acme):
-    from tests.accounts.conftest import tenant_client
-    from tests.accounts.test_pre_hijacking import ATTACKER_PASSWORD, sign_up
-    from tests.accounts.test_sign_in import sign_in
+    from tests.helpers import ATTACKER_PASSWORD, sign_in, sign_up, tenant_client
 
     invitation, token = invite(acme)
     # Someone CC'd on the invitation signs up with the invited address and a password of
