@@ -1,7 +1,7 @@
 """The account emails allauth asks for (verification, sign-in code, reset, notices).
 
 They are rendered in the request, where allauth's context and the user's language are
-(accounts.adapters.AccountAdapter.send_mail), and kept in the outbox row until sent."""
+(accounts.sign_in.adapter.AccountAdapter.send_mail), and kept in the outbox row until sent."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 
 from allauth.account import forms as allauth_forms
+from allauth.account.stages import LoginByCodeStage, LoginStageController
 from allauth.core import context as allauth_context
 from django import forms
 from django.contrib.auth import get_user_model
@@ -13,12 +14,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts import lockout
-from accounts.adapters import lock_message
-from accounts.familiar import lockout_subject
 from accounts.models import SignUpAttribute, UserFlow
 from accounts.selectors import password_allowed, sign_up_attributes, user_flow_for
 from accounts.services import BUILTIN_ATTRIBUTES
+from accounts.sign_in import lockout
+from accounts.sign_in.adapter import lock_message
+from accounts.sign_in.familiar import lockout_subject
 from audit.models import SignInEvent
 from audit.services import sign_in_record
 from ciam.http import client_ip
@@ -105,7 +106,7 @@ class SignupForm(allauth_forms.SignupForm):
         # Signing up with a registered email creates nothing (its owner gets an email), so
         # spend the one password hash a new account costs: both answers take as long.
         email = self.cleaned_data.get("email") or ""
-        if get_user_model().objects.filter(email__iexact=email).exists():
+        if get_user_model().objects.with_email(email).exists():
             make_password(self.cleaned_data.get("password1") or "")
         return super().try_save(request)
 
@@ -156,7 +157,8 @@ class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
 
     def clean_code(self) -> str:
         request = allauth_context.request
-        stage = getattr(request, "_login_stage", None)
+        # The sign-in waiting at the code stage, as allauth's own views enter it.
+        stage = LoginStageController.enter(request, LoginByCodeStage.key)
         email = (stage.state.get("email") if stage else "") or ""
         subject = lockout_subject(request, email)
         ip = client_ip(request)
@@ -292,7 +294,7 @@ class AddEmailForm(allauth_forms.AddEmailForm):
         from allauth.account.models import EmailAddress
 
         cleaned_data = super().clean()
-        current = EmailAddress.objects.filter(user=self.user, email__iexact=self.user.email)
+        current = EmailAddress.objects.filter(user=self.user, email=self.user.email)
         if not current.filter(verified=True).exists():
             if not current.exists():
                 EmailAddress.objects.create(user=self.user, email=self.user.email, primary=True)

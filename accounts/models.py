@@ -6,14 +6,30 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.functions import Lower, Upper
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import AdminRole
 
 
+def email_normalize(email: str) -> str:
+    """The one form of an address, stored and looked up: trimmed and lower-cased, as allauth
+    stores its EmailAddress rows and looks users up (an exact match on the lower-cased
+    address). Every lookup of a user by email is then an exact match on the unique index."""
+    return (email or "").strip().lower()
+
+
 class EmailUserManager(UserManager):
     use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email):
+        # Django's lower-cases the domain only; also used by AbstractUser.clean().
+        return email_normalize(email)
+
+    def with_email(self, email: str):
+        """The users with this address (one at most), on the unique index."""
+        return self.filter(email=email_normalize(email))
 
     def _create_user(self, email, password, **extra_fields):
         email = self.normalize_email(email)
@@ -33,7 +49,7 @@ class EmailUserManager(UserManager):
         return self._create_user(email, password, **extra_fields)
 
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=email)
+        return self.with_email(email).get()
 
 
 class User(AbstractUser):
@@ -64,12 +80,12 @@ class User(AbstractUser):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
-        ]
-        indexes = [
-            # Django's `email__iexact` compares UPPER(email): without this index every such
-            # lookup (sign-up, a failed sign-in, invitations) read the whole user table.
-            models.Index(Upper("email"), name="user_email_upper"),
+            # Addresses are stored lower-cased (email_normalize), so that every lookup, ours
+            # and allauth's, is an exact match on this one index.
+            models.UniqueConstraint(fields=["email"], name="user_email_unique"),
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="user_email_lower_case"
+            ),
         ]
 
     def __str__(self) -> str:

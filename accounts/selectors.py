@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import SignUpAttribute, User, UserFlow
+from accounts.models import SignUpAttribute, User, UserFlow, email_normalize
 from audit.models import SignInEvent
 from ciam.process_cache import ProcessCache
 
@@ -84,7 +84,7 @@ def my_account_lists(user, *, current_session_key: str | None) -> MyAccountLists
             f"""
             SELECT EXISTS (
                 SELECT 1 FROM {EmailAddress._meta.db_table}
-                WHERE user_id = %(user)s AND verified AND UPPER(email) = UPPER(%(email)s)
+                WHERE user_id = %(user)s AND verified AND email = %(email)s
             );
             SELECT tracked.session_key, tracked.created_at, tracked.ip, tracked.user_agent
             FROM {UserSession._meta.db_table} AS tracked
@@ -146,9 +146,9 @@ def directory_users(
     (keyset paging: the same cost on page 1 and page 1,000)."""
     users = User.objects.filter(pk__gt=after).select_related("guest_profile").order_by("pk")
     if mail is not None:
-        users = users.filter(email__iexact=mail)
+        users = users.filter(email=email_normalize(mail))
     if mail_startswith is not None:
-        users = users.filter(email__istartswith=mail_startswith)
+        users = users.filter(email__startswith=email_normalize(mail_startswith))
     if display_name_startswith is not None:
         users = users.filter(display_name__istartswith=display_name_startswith)
     if user_type is not None:
@@ -162,11 +162,11 @@ def directory_user(*, public_id=None, email: str | None = None) -> User | None:
     users = User.objects.select_related("guest_profile")
     if public_id is not None:
         return users.filter(public_id=public_id).first()
-    return users.filter(email__iexact=email).first()
+    return users.filter(email=email_normalize(email)).first()
 
 
 def has_verified_address(user: User) -> bool:
     """Whether the address `user` signs in with has been proven (ID tokens say so)."""
     from allauth.account.models import EmailAddress
 
-    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+    return EmailAddress.objects.filter(user=user, email=user.email, verified=True).exists()

@@ -8,9 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.lockout import lockout_clear
-from accounts.models import SignUpAttribute, User, UserFlow
+from accounts.models import SignUpAttribute, User, UserFlow, email_normalize
 from accounts.roles import AdminRole, assignable_roles, has_admin_role, manages_roles_of
+from accounts.sign_in.lockout import lockout_clear
 from audit.services import audit_record
 from ciam.http import client_ip
 
@@ -94,7 +94,8 @@ def address_proven(*, user: User, email: str, request=None) -> None:
 
     addresses = EmailAddress.objects.filter(user=user)
     proven_before = addresses.filter(verified=True).exists()
-    address = addresses.filter(email__iexact=email).first()
+    email = email_normalize(email)
+    address = addresses.filter(email=email).first()
     if address is None:
         EmailAddress.objects.create(
             user=user, email=email, verified=True, primary=not addresses.exists()
@@ -115,7 +116,7 @@ def email_verification_send(*, request, user: User) -> bool:
     )
     from allauth.account.models import EmailAddress
 
-    address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+    address = EmailAddress.objects.filter(user=user, email=user.email).first()
     if address is None or address.verified:
         return False
     return send_verification_email_to_address(request, address)
@@ -137,7 +138,7 @@ def _signed_in_with_password(request, user: User) -> bool:
     """Whether this browser session signed in as `user` with the password: whoever proves the
     address from it knows the password too (a tenant's creator, who chose it on the platform
     site, verifying from the console), so the password is no stranger's."""
-    from allauth.account.internal.flows.login import get_authentication_records
+    from allauth.account.authentication import get_authentication_records
 
     if getattr(request, "session", None) is None:
         return False
@@ -167,7 +168,7 @@ def account_first_proof(*, user: User, request=None) -> None:
         user.save(update_fields=["password"])
         if request is not None:
             # The sign-in that follows in this request must carry the new password hash in
-            # its session, or the session would end at the next request (accounts.adapters).
+            # its session, or the session would end at the next request (accounts.sign_in.adapter).
             request.accounts_password_after_proof = (user.pk, user.password)
             messages.warning(
                 request,

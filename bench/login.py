@@ -53,7 +53,7 @@ def seed() -> list[str]:
 def argon2_verify_rate(seconds: float) -> tuple[float, float]:
     """Bare verifies per second and milliseconds per verify of the production hasher, in this
     process, pinned to the server's core (the server is not started yet)."""
-    from accounts.hashers import TunedArgon2PasswordHasher
+    from accounts.sign_in.hasher import TunedArgon2PasswordHasher
 
     hasher = TunedArgon2PasswordHasher()
     encoded = hasher.encode(PASSWORD, hasher.salt())

@@ -157,7 +157,7 @@ def _phase_timers() -> dict[str, list[float]]:
 
     from django.conf import settings
 
-    from accounts.hashers import TunedArgon2PasswordHasher
+    from accounts.sign_in.hasher import TunedArgon2PasswordHasher
     from tenants import services
 
     phases: dict[str, list[float]] = {}

@@ -232,35 +232,34 @@ if TESTING and "CIAM_TEST_REDIS_URL" not in os.environ:
 elif TESTING:
     REDIS_URL = os.environ["CIAM_TEST_REDIS_URL"]
     _TEST_BROKER_URL = os.environ.get("CIAM_TEST_BROKER_URL", "")
-# `make run` without Redis sets REDIS_URL to an empty string: local memory cache, eager tasks.
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_FUNCTION": "django_tenants.cache.make_key",
-            "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ciam"),
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-        }
+# `make run` without Redis sets REDIS_URL to an empty string: the same cache client on an
+# in-process fake Redis (fakeredis, a development requirement), and eager tasks. The lockout
+# relies on Redis (pipelines, locks, a Lua script): it has one code path either way.
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL or "redis://in-process/0",
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ciam"),
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
     }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "KEY_FUNCTION": "django_tenants.cache.make_key",
-            "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-        }
+}
+if not REDIS_URL:
+    from fakeredis import FakeRedisConnection
+
+    CACHES["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"] = {
+        "connection_class": FakeRedisConnection
     }
 
 AUTH_USER_MODEL = "accounts.User"
 # One backend: one user lookup and exactly one password hash per attempt (ModelBackend next to
 # allauth's would hash a wrong password twice).
-AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+AUTHENTICATION_BACKENDS = ["accounts.sign_in.backend.EmailBackend"]
 # One hasher per algorithm name: Django picks the last one listed for "argon2", so listing
 # Django's own Argon2PasswordHasher here would verify every argon2 hash with it.
 PASSWORD_HASHERS = [
-    "accounts.hashers.TunedArgon2PasswordHasher",  # also verifies other argon2 parameters
+    "accounts.sign_in.hasher.TunedArgon2PasswordHasher",  # also verifies other argon2 parameters
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -385,7 +384,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 # Sign-up always waits for the emailed link (so that it answers alike for new and registered
 # emails); whether later sign-ins need a verified email is each tenant's user-flow choice,
-# applied by accounts.stages.SignInPipelineStage.
+# applied by accounts.sign_in.stages.EmailVerificationStage.
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CHANGE_EMAIL = True  # one address per user; a change is verified before it applies
@@ -409,12 +408,12 @@ ACCOUNT_FORMS = {
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
-ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_ADAPTER = "accounts.sign_in.adapter.AccountAdapter"
 # allauth's rate limits ("amount/period/per", several joined by commas), counted in the cache,
 # whose keys are tenant-scoped (django_tenants.cache.make_key). Every action that sends an email
 # is limited per recipient ("key": known and unknown addresses alike, so the answer tells
-# nothing) and per IP address. Failed sign-ins are counted by accounts.lockout (smart lockout),
-# not by allauth's "login" and "login_failed" limits.
+# nothing) and per IP address. Failed sign-ins are counted by accounts.sign_in.lockout (smart
+# lockout), not by allauth's "login" and "login_failed" limits.
 ACCOUNT_RATE_LIMITS = {
     "login": "",
     "login_failed": "",

@@ -12,7 +12,7 @@ from tenants.selectors import active_tenant_schemas_where
 
 def email_is_verified(*, user) -> bool:
     """Whether `user`'s own address was proven (a link, a code, an earlier redemption)."""
-    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+    return EmailAddress.objects.filter(user=user, email=user.email, verified=True).exists()
 
 
 def invitation_list(

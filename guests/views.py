@@ -193,7 +193,7 @@ def consent(request):
     if (
         proven_by_code
         and not signed_in_as_invited
-        and get_user_model().objects.filter(email__iexact=invitation.email).exists()
+        and get_user_model().objects.with_email(invitation.email).exists()
     ):
         # An account with this address exists now: an emailed code must not open it (it would
         # skip that account's own sign-in and MFA). Its owner accepts after signing in.

@@ -229,7 +229,7 @@ def role_assign(request, public_id, role_id):
     form = RoleAssignForm(request.POST)
     user = None
     if form.is_valid():
-        user = get_user_model().objects.filter(email__iexact=form.cleaned_data["email"]).first()
+        user = get_user_model().objects.with_email(form.cleaned_data["email"]).first()
         if user is None:
             form.add_error("email", _("No user with this email in this tenant."))
     if user is None:

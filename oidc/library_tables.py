@@ -98,7 +98,7 @@ def _user_facts_sql() -> str:
         f"JOIN {role_users} ru ON ru.approle_id = r.id "
         "WHERE r.application_id = %(app)s AND ru.user_id = u.id ORDER BY r.value), "
         f"EXISTS(SELECT 1 FROM {EmailAddress._meta.db_table} e WHERE e.user_id = u.id "
-        "AND e.verified AND UPPER(e.email) = UPPER(u.email))"
+        "AND e.verified AND e.email = u.email)"
     )
 
 

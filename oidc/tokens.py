@@ -105,7 +105,7 @@ def user_claims(client, user, scopes, roles: list[str], email_verified: bool | N
         claims["email"] = user.email
         if email_verified is None:
             email_verified = EmailAddress.objects.filter(
-                user=user, email__iexact=user.email, verified=True
+                user=user, email=user.email, verified=True
             ).exists()
         claims["email_verified"] = email_verified
     if "profile" in scopes:

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts import lockout
+from accounts.sign_in import lockout
 from ciam.http import client_ip
 
 
@@ -38,8 +38,9 @@ class TenantDeleteForm(forms.Form):
 
 
 class OperatorLoginForm(AuthenticationForm):
-    """Django's sign-in form with the smart lockout of tenant sign-in (accounts.lockout), its
-    failures counted per email and per IP address in the platform's own cache keys."""
+    """Django's sign-in form with the smart lockout of tenant sign-in
+    (accounts.sign_in.lockout), its failures counted per email and per IP address in the
+    platform's own cache keys."""
 
     def clean(self):
         email = self.cleaned_data.get("username") or ""

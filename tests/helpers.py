@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import uuid
 
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from tests.conftest import PASSWORD
 from tests.mail import body_text
 
 LINK = re.compile(r"https?://[^\s]+/invite/([A-Za-z0-9_\-]+)/")
@@ -45,3 +51,87 @@ def email_code(message) -> str:
     match = CODE.search(body_text(message))
     assert match, body_text(message)
     return match.group(1)
+
+
+# Hosted sign-up and sign-in: clients, accounts, and what the pages and outbox show.
+
+LOCKED = "Too many failed sign-in attempts"
+ATTACKER_PASSWORD = "attacker picked this zebra passphrase"
+
+_client_addresses = itertools.count(1)
+
+FLOW = {
+    "signup_enabled": "on",
+    "password_enabled": "on",
+    "email_code_enabled": "on",
+    "email_verification": "optional",
+    "password_min_length": "12",
+    "terms_url": "",
+    "privacy_url": "",
+    "session_lifetime_hours": "12",
+    "session_idle_minutes": "60",
+}
+
+
+def tenant_client(world) -> Client:
+    """An anonymous client on the tenant's host, from an address of its own: what one client
+    of a test counts per IP address (lockout, limits) does not hold back another. The cache,
+    where those counts live, is emptied before each test."""
+    number = next(_client_addresses)
+    return Client(
+        HTTP_HOST=world.host, REMOTE_ADDR=f"10.1.{number // 250 % 250}.{number % 250 + 1}"
+    )
+
+
+def link_in(text: str) -> str:
+    match = re.search(r"https?://\S+", text)
+    assert match, text
+    return match.group(0)
+
+
+def make_user(world, email=None, password=PASSWORD, **fields):
+    with tenant_context(world.tenant):
+        return get_user_model().objects.create_user(
+            email=email or unique_email("user"), password=password, **fields
+        )
+
+
+def sign_in(client, email, password, **extra):
+    return client.post("/accounts/login/", {"login": email, "password": password, **extra})
+
+
+def sign_up(client, email, password=ATTACKER_PASSWORD):
+    return client.post("/accounts/signup/", {"email": email, "password1": password})
+
+
+def fail(client, email, count, prefix="wrong guess"):
+    """`count` wrong passwords for `email`; the last answer."""
+    for number in range(count):
+        response = sign_in(client, email, f"{prefix} {number}")
+    return response
+
+
+def events(world, **filters):
+    """(result, failure reason) of the sign-in log's rows that match `filters`."""
+    from audit.models import SignInEvent
+
+    with tenant_context(world.tenant):
+        return list(SignInEvent.objects.filter(**filters).values_list("result", "failure_reason"))
+
+
+def emails_to(world, email) -> list[str]:
+    """Texts of the account emails written to the outbox for `email` (a rolled-back test's
+    transaction never commits, so they wait there, code and link included)."""
+    from emails.models import OutboxEmail
+
+    with tenant_context(world.tenant):
+        rows = OutboxEmail.objects.filter(to=email, kind=OutboxEmail.Kind.ACCOUNT).order_by("id")
+        return [row.payload["text"] for row in rows]
+
+
+def save_flow(world, **changes):
+    """The tenant's user flow saved from the console: FLOW with `changes` (None leaves a box
+    unticked)."""
+    data = {**FLOW, **changes}
+    data = {key: value for key, value in data.items() if value is not None}
+    return world.client(world.admin).post("/console/user-flows/", data)

@@ -13,12 +13,11 @@ import inspect
 import re
 from importlib import metadata
 
-import allauth.account.internal.decorators
 import pytest
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.internal.flows.email_verification import send_verification_email_to_address
-from allauth.account.internal.flows.login import get_authentication_records
+from allauth.account.stages import LoginStageController
 from allauth.core.internal import ratelimit
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.contrib.sessions.backends.base import SessionBase
@@ -45,8 +44,9 @@ POINTER = "see README.md, Upgrading"
 # (where the code relies on it, the callable, its parameters at the locked versions)
 SIGNATURES = [
     # allauth
-    ("accounts/stages.py, accounts/services.py: how this session signed in",
-     get_authentication_records, ["request", "user"]),
+    ("accounts/forms.py ConfirmLoginCodeForm: the sign-in waiting at the code stage (public "
+     "module, not in allauth's documentation)",
+     LoginStageController.enter, ["request", "stage_key"]),
     ("accounts/services.py email_verification_send: allauth's verification email and its limit",
      send_verification_email_to_address,
      ["request", "address", "signup", "process", "skip_enumeration_mails"]),
@@ -54,11 +54,11 @@ SIGNATURES = [
      ratelimit.consume,
      ["request", "app", "action", "config", "key", "user", "dry_run", "limit_get",
       "raise_exception"]),
-    ("accounts/backends.py EmailBackend overrides it",
+    ("accounts/sign_in/backend.py EmailBackend overrides it",
      AuthenticationBackend._authenticate_by_email, ["self", "email", "password"]),
-    ("accounts/backends.py EmailBackend overrides it (usernames are not used)",
+    ("accounts/sign_in/backend.py EmailBackend overrides it (usernames are not used)",
      AuthenticationBackend._authenticate_by_username, ["self", "username", "password"]),
-    ("accounts/backends.py EmailBackend calls it",
+    ("accounts/sign_in/backend.py EmailBackend calls it",
      AuthenticationBackend._check_password, ["self", "user", "password"]),
     # django-oauth-toolkit
     ("oidc/validators.py TenantOAuth2Validator overrides it (clients from the process cache)",
@@ -148,18 +148,16 @@ def test_private_callables_keep_their_signature(where, target, parameters):
 
 # (where the code relies on it, the library code, what it must still contain)
 CALLS = [
-    ("accounts/backends.py EmailBackend overrides _authenticate_by_email",
+    ("accounts/sign_in/backend.py EmailBackend overrides _authenticate_by_email",
      AuthenticationBackend._authenticate, "self._authenticate_by_email("),
-    ("accounts/backends.py EmailBackend overrides _authenticate_by_username",
+    ("accounts/sign_in/backend.py EmailBackend overrides _authenticate_by_username",
      AuthenticationBackend._authenticate, "self._authenticate_by_username("),
-    ("accounts/backends.py: one hash per attempt (no second, timing-mitigation hash after ours)",
+    ("accounts/sign_in/backend.py: one hash per attempt (no timing-mitigation hash after ours)",
      AuthenticationBackend._check_password, "self._did_check_password = True"),
     ("oidc/validators.py overrides _load_application",
      OAuth2Validator, "self._load_application(client_id, request)"),
     ("oidc/views.py UserInfoView overrides _create_userinfo_response",
      UserInfoView.get, "self._create_userinfo_response(request)"),
-    ("accounts/forms.py ConfirmLoginCodeForm reads request._login_stage",
-     allauth.account.internal.decorators.login_stage_required, "request._login_stage = "),
     ("ciam/db/base.py DatabaseWrapper overrides _handle_search_path",
      tenant_backend.DatabaseWrapper._cursor, "self._handle_search_path("),
     ("ciam/handlers.py swaps settings.MIDDLEWARE while the chain is built",
@@ -221,12 +219,17 @@ def test_oauthlib_server_keeps_its_endpoint_tables():
     assert callable(server.bearer.validate_request)
 
 
-def test_allauth_login_stages_include_the_ones_we_position_ours_by():
-    """accounts/adapters.py get_login_stages inserts ours after LoginByCodeStage and replaces
-    EmailVerificationStage, by their dotted paths."""
-    stages = DefaultAccountAdapter().get_login_stages()
-    assert "allauth.account.stages.LoginByCodeStage" in stages, POINTER
-    assert "allauth.account.stages.EmailVerificationStage" in stages, POINTER
+def test_allauth_login_stages_are_the_ones_ours_list():
+    """accounts/sign_in/stages.py LOGIN_STAGES lists allauth's stages itself (or ours in their
+    place, with their key), in allauth's order: a stage a new allauth adds must be placed
+    there too."""
+    from django.utils.module_loading import import_string
+
+    from accounts.sign_in.stages import LOGIN_STAGES
+
+    allauths = [import_string(path).key for path in DefaultAccountAdapter().get_login_stages()]
+    ours = [import_string(path).key for path in LOGIN_STAGES]
+    assert [key for key in ours if key in allauths] == allauths, POINTER
 
 
 def test_model_state_adding_marks_an_unsaved_instance():

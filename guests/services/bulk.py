@@ -177,7 +177,7 @@ def bulk_invitation_process_chunk(*, bulk_id: int, now: datetime | None = None) 
         taken |= {
             email.lower()
             for email in get_user_model()
-            .objects.filter(email__in=[row["email"] for row in chunk])
+            .objects.filter(email__in=emails)
             .values_list("email", flat=True)
         }
         expires_at = now + timedelta(days=guest_settings.default_expiry_days)

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import User, email_normalize
 from accounts.roles import AdminRole, has_admin_role
 from accounts.services import address_proven
 from audit.services import audit_record
@@ -298,8 +298,8 @@ def _email_mark_verified(user, *, email: str, request=None) -> None:
 
     address_proven(user=user, email=email, request=request)
     addresses = EmailAddress.objects.filter(user=user)
-    addresses.exclude(email__iexact=email).update(primary=False)
-    addresses.filter(email__iexact=email).update(primary=True)
+    addresses.exclude(email=email_normalize(email)).update(primary=False)
+    addresses.filter(email=email_normalize(email)).update(primary=True)
 
 
 @transaction.atomic
@@ -325,7 +325,7 @@ def invitation_accept(
     if user is not None and not address_proven and not email_is_verified(user=user):
         raise ValidationError(_("Confirm your email address with a code to accept."))
     if user is None:
-        if User.objects.filter(email__iexact=invitation.email).exists():
+        if User.objects.with_email(invitation.email).exists():
             # Only that account's owner, signed in, may accept for it.
             raise ValidationError(_("An account with this address exists: sign in to accept."))
         user = User.objects.create_user(

@@ -114,7 +114,7 @@ def email_problem(email: str, guest_settings: GuestSettings) -> tuple[str, str] 
     problem = domain_problem(email, guest_settings)
     if problem:
         return "denied_domain", problem
-    if get_user_model().objects.filter(email__iexact=email).exists():
+    if get_user_model().objects.with_email(email).exists():
         return "already_member", _("This address already belongs to a user of this directory.")
     if Invitation.objects.filter(email__iexact=email, status=Invitation.Status.PENDING).exists():
         return "duplicate", _("A pending invitation exists for this address: resend it instead.")

@@ -3,7 +3,7 @@ cost (a sign-in must cost exactly one)."""
 
 from __future__ import annotations
 
-from accounts.hashers import TunedArgon2PasswordHasher
+from accounts.sign_in.hasher import TunedArgon2PasswordHasher
 
 
 class CountingArgon2PasswordHasher(TunedArgon2PasswordHasher):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django_tenants.utils import tenant_context
 
 from audit.models import SignInEvent
-from tests.accounts.conftest import fresh_email, fresh_ip
+from tests.helpers import unique_email
 
 LOCKED = "Too many failed sign-in attempts"
 
@@ -24,7 +24,7 @@ def logged_ip(world, email: str) -> str:
 
 
 def test_without_a_trusted_proxy_forwarded_headers_are_ignored(acme):
-    email = fresh_email()
+    email = unique_email()
     fail_sign_in(acme, email, HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="192.0.2.10")
     assert logged_ip(acme, email) == "192.0.2.10"
 
@@ -33,10 +33,10 @@ def test_behind_one_trusted_proxy_the_address_it_saw_counts_not_what_the_client_
     acme, settings
 ):
     settings.TRUSTED_PROXY_COUNT = 1
-    email = fresh_email()
+    email = unique_email()
     fail_sign_in(acme, email, HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7", REMOTE_ADDR="10.0.0.2")
     assert logged_ip(acme, email) == "203.0.113.7"
-    garbage = fresh_email()
+    garbage = unique_email()
     fail_sign_in(acme, garbage, HTTP_X_FORWARDED_FOR="not-an-ip", REMOTE_ADDR="10.0.0.2")
     assert logged_ip(acme, garbage) == "10.0.0.2"
 
@@ -44,11 +44,10 @@ def test_behind_one_trusted_proxy_the_address_it_saw_counts_not_what_the_client_
 def test_per_ip_lockout_behind_a_proxy_separates_clients(acme, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     settings.LOCKOUT_IP_THRESHOLD = 3
-    # Fresh addresses: lockout state lives in Redis beyond one test run.
-    attacker = {"HTTP_X_FORWARDED_FOR": fresh_ip(), "REMOTE_ADDR": "10.0.0.2"}
+    attacker = {"HTTP_X_FORWARDED_FOR": "192.0.2.10", "REMOTE_ADDR": "10.0.0.2"}
     for _ in range(3):
-        fail_sign_in(acme, fresh_email(), **attacker)
-    assert LOCKED in fail_sign_in(acme, fresh_email(), **attacker).content.decode()
-    neighbour = {"HTTP_X_FORWARDED_FOR": fresh_ip(), "REMOTE_ADDR": "10.0.0.2"}
-    response = fail_sign_in(acme, fresh_email(), **neighbour)
+        fail_sign_in(acme, unique_email(), **attacker)
+    assert LOCKED in fail_sign_in(acme, unique_email(), **attacker).content.decode()
+    neighbour = {"HTTP_X_FORWARDED_FOR": "192.0.2.11", "REMOTE_ADDR": "10.0.0.2"}
+    response = fail_sign_in(acme, unique_email(), **neighbour)
     assert LOCKED not in response.content.decode()

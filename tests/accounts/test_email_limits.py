@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from tests.accounts.conftest import fresh_email, fresh_ip, tenant_client
-from tests.accounts.test_pre_hijacking import emails_to
-from tests.accounts.test_sign_in import make_user
+from tests.helpers import emails_to, make_user, tenant_client, unique_email
 
 TOO_MANY_CODES = "Too many codes were asked for this address"
 TOO_MANY = "this was asked too often for this email address or from your network"
@@ -22,7 +20,7 @@ def ask_reset(client, email):
 
 
 def test_sign_in_codes_are_limited_per_address_alike_for_known_and_unknown(acme, globex):
-    known, unknown = make_user(acme).email, fresh_email("nobody")
+    known, unknown = make_user(acme).email, unique_email("nobody")
     answers = []
     for email in (known, unknown):
         for _ in range(3):
@@ -38,11 +36,11 @@ def test_sign_in_codes_are_limited_per_address_alike_for_known_and_unknown(acme,
 
 def test_sign_in_codes_are_limited_per_ip_address(acme, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "request_login_code": "2/h/ip"}
-    sender = Client(HTTP_HOST=acme.host, REMOTE_ADDR=fresh_ip())
-    assert ask_code(sender, fresh_email()).status_code == 302
+    sender = Client(HTTP_HOST=acme.host, REMOTE_ADDR="192.0.2.30")
+    assert ask_code(sender, unique_email()).status_code == 302
     assert ask_code(Client(HTTP_HOST=acme.host, REMOTE_ADDR=sender.defaults["REMOTE_ADDR"]),
-                    fresh_email()).status_code == 302  # fmt: skip
-    third = fresh_email()
+                    unique_email()).status_code == 302  # fmt: skip
+    third = unique_email()
     refused = ask_code(Client(HTTP_HOST=acme.host, REMOTE_ADDR=sender.defaults["REMOTE_ADDR"]),
                        third)  # fmt: skip
     assert TOO_MANY_CODES in refused.content.decode() and emails_to(acme, third) == []
@@ -50,7 +48,7 @@ def test_sign_in_codes_are_limited_per_ip_address(acme, settings):
 
 
 def test_password_reset_emails_are_limited_per_address_alike_for_known_and_unknown(acme):
-    known, unknown = make_user(acme).email, fresh_email("nobody")
+    known, unknown = make_user(acme).email, unique_email("nobody")
     answers = []
     for email in (known, unknown):
         for _ in range(3):
@@ -66,17 +64,17 @@ def test_password_reset_emails_are_limited_per_address_alike_for_known_and_unkno
 
 def test_password_reset_emails_are_limited_per_ip_address(acme, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "reset_password": "2/h/ip"}
-    address = fresh_ip()
+    address = "192.0.2.30"
     for _ in range(2):
         client = Client(HTTP_HOST=acme.host, REMOTE_ADDR=address)
-        assert ask_reset(client, fresh_email()).status_code == 302
-    third = fresh_email()
+        assert ask_reset(client, unique_email()).status_code == 302
+    third = unique_email()
     refused = ask_reset(Client(HTTP_HOST=acme.host, REMOTE_ADDR=address), third)
     assert refused.status_code == 429 and emails_to(acme, third) == []
 
 
 def test_signing_up_again_and_again_sends_two_emails_for_new_and_registered_addresses(acme):
-    new, registered = fresh_email("new"), make_user(acme).email
+    new, registered = unique_email("new"), make_user(acme).email
     for email in (new, registered):
         for _ in range(4):
             response = tenant_client(acme).post(
@@ -88,15 +86,15 @@ def test_signing_up_again_and_again_sends_two_emails_for_new_and_registered_addr
 
 def test_sign_ups_are_limited_per_ip_address(acme, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": "2/h/ip"}
-    address = fresh_ip()
+    address = "192.0.2.30"
 
     def sign_up(email):
         client = Client(HTTP_HOST=acme.host, REMOTE_ADDR=address)
         return client.post("/accounts/signup/", {"email": email, "password1": "a fine passphrase"})
 
-    assert sign_up(fresh_email()).status_code == 302
-    assert sign_up(fresh_email()).status_code == 302
-    third = fresh_email()
+    assert sign_up(unique_email()).status_code == 302
+    assert sign_up(unique_email()).status_code == 302
+    third = unique_email()
     refused = sign_up(third)
     assert refused.status_code == 429 and TOO_MANY in refused.content.decode()
     assert emails_to(acme, third) == []

@@ -13,9 +13,9 @@ from django.contrib.auth.hashers import (
 )
 from django_tenants.utils import tenant_context
 
-from accounts.hashers import TunedArgon2PasswordHasher
-from tests.accounts.conftest import fresh_email, tenant_client
-from tests.accounts.test_sign_in import PASSWORD, make_user, sign_in
+from accounts.sign_in.hasher import TunedArgon2PasswordHasher
+from tests.conftest import PASSWORD
+from tests.helpers import make_user, sign_in, tenant_client, unique_email
 
 reference = argon2.PasswordHasher()
 
@@ -50,7 +50,7 @@ def test_a_malformed_hash_refuses_the_password():
 
 
 def test_a_hash_with_older_parameters_is_upgraded_at_sign_in(acme):
-    user = make_user(acme, email=fresh_email("upgrade"))
+    user = make_user(acme, email=unique_email("upgrade"))
     django_default = Argon2PasswordHasher()
     with tenant_context(acme.tenant):
         get_user_model().objects.filter(pk=user.pk).update(

@@ -7,9 +7,8 @@ import re
 
 import pytest
 
-from tests.accounts.conftest import fresh_email, tenant_client
-from tests.accounts.test_sign_in import make_user, sign_in
 from tests.conftest import PASSWORD
+from tests.helpers import make_user, sign_in, tenant_client, unique_email
 
 CHROME_ON_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -145,7 +144,7 @@ def test_signed_in_pages_use_our_words_and_a_readable_device(acme):
 
 
 def test_after_sign_up_the_page_says_once_where_the_link_went(acme):
-    email = fresh_email()
+    email = unique_email()
     response = tenant_client(acme).post(
         "/accounts/signup/",
         {"email": email, "password1": "a brand new passphrase for today", "accept_terms": "on"},

@@ -6,9 +6,8 @@ import logging
 
 import pytest
 
-from tests.accounts.conftest import fresh_email, tenant_client
-from tests.accounts.test_sign_in import make_user, sign_in
 from tests.conftest import PASSWORD
+from tests.helpers import make_user, sign_in, tenant_client, unique_email
 
 ANONYMOUS_PAGES = [
     "/",
@@ -60,7 +59,7 @@ def test_no_log_line_holds_a_password_or_code(acme, caplog):
     secret = "a-very-secret-wrong-passphrase"
     sign_in(tenant_client(acme), user.email, secret)
     sign_in(tenant_client(acme), user.email, PASSWORD)
-    tenant_client(acme).post("/accounts/signup/", {"email": fresh_email(), "password1": secret})
+    tenant_client(acme).post("/accounts/signup/", {"email": unique_email(), "password1": secret})
     client = tenant_client(acme)
     client.post("/accounts/login/code/", {"email": user.email})
     client.post("/accounts/login/code/confirm/", {"code": "123456"})

@@ -12,10 +12,8 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
-from accounts import lockout
-from tests.accounts.conftest import fresh_email, link_in, tenant_client
-from tests.accounts.test_sign_in import sign_in
-from tests.helpers import eventually
+from accounts.sign_in import lockout
+from tests.helpers import eventually, link_in, sign_in, tenant_client, unique_email
 from tests.mail import body_html, body_text
 
 pytestmark = [pytest.mark.server]
@@ -36,7 +34,7 @@ def sign_up(client, email, password=NEW_PASSWORD, **extra):
 
 
 def test_sign_up_verify_from_the_email_then_sign_in_and_out(acme_live, mailbox):
-    email = fresh_email("signup")
+    email = unique_email("signup")
     client = tenant_client(acme_live)
     response = sign_up(client, email)
     assert response.status_code == 302
@@ -65,7 +63,7 @@ def test_sign_up_verify_from_the_email_then_sign_in_and_out(acme_live, mailbox):
 
 
 def test_signing_up_with_a_registered_email_looks_the_same_and_tells_the_owner(acme_live, mailbox):
-    email = fresh_email("taken")
+    email = unique_email("taken")
     first = sign_up(tenant_client(acme_live), email)
     mailbox.wait_for(email)
     again = sign_up(tenant_client(acme_live), email, password="another long passphrase")
@@ -79,7 +77,7 @@ def test_signing_up_with_a_registered_email_looks_the_same_and_tells_the_owner(a
 
 
 def test_sign_in_with_an_emailed_code(acme_live, mailbox):
-    email = fresh_email("code")
+    email = unique_email("code")
     with tenant_context(acme_live.tenant):
         get_user_model().objects.create_user(email=email, password=None)
     client = tenant_client(acme_live)
@@ -104,7 +102,7 @@ def test_sign_in_with_an_emailed_code(acme_live, mailbox):
 
 
 def test_asking_a_code_for_an_unknown_email_looks_the_same(acme_live, mailbox):
-    email = fresh_email("nocode")
+    email = unique_email("nocode")
     response = tenant_client(acme_live).post("/accounts/login/code/", {"email": email})
     assert response["Location"] == "/accounts/login/code/confirm/"
     (message,) = mailbox.wait_for(email)
@@ -115,7 +113,7 @@ def test_forgot_password_link_uses_the_primary_domain_and_clears_the_lock(acme_l
     from tenants.models import Domain
     from tenants.routing import routing_invalidate
 
-    email = fresh_email("forgot")
+    email = unique_email("forgot")
     with tenant_context(acme_live.tenant):
         get_user_model().objects.create_user(email=email, password="the old passphrase here")
     for number in range(10):
@@ -158,7 +156,7 @@ def test_forgot_password_link_uses_the_primary_domain_and_clears_the_lock(acme_l
 
 
 def test_forgot_password_for_an_unknown_email_looks_the_same(acme_live, mailbox):
-    email = fresh_email("forgot-unknown")
+    email = unique_email("forgot-unknown")
     response = tenant_client(acme_live).post("/accounts/password/reset/", {"email": email})
     assert response["Location"] == "/accounts/password/reset/done/"
     (message,) = mailbox.wait_for(email)
@@ -166,7 +164,7 @@ def test_forgot_password_for_an_unknown_email_looks_the_same(acme_live, mailbox)
 
 
 def test_change_password_sends_a_notice(acme_live, mailbox):
-    email = fresh_email("change")
+    email = unique_email("change")
     with tenant_context(acme_live.tenant):
         get_user_model().objects.create_user(email=email, password="the old passphrase here")
     client = tenant_client(acme_live)
@@ -192,7 +190,7 @@ def test_change_password_sends_a_notice(acme_live, mailbox):
 
 
 def test_change_email_applies_only_after_the_new_address_is_verified(acme_live, mailbox):
-    old, new = fresh_email("old"), fresh_email("new")
+    old, new = unique_email("old"), unique_email("new")
     with tenant_context(acme_live.tenant):
         user = get_user_model().objects.create_user(email=old, password=NEW_PASSWORD)
         EmailAddress.objects.create(user=user, email=old, verified=True, primary=True)
@@ -222,7 +220,7 @@ def test_account_emails_go_through_the_outbox_once_and_leave_no_link_behind(acme
     from emails.models import OutboxEmail
     from emails.services import outbox_deliver
 
-    email = fresh_email("outbox")
+    email = unique_email("outbox")
     assert sign_up(tenant_client(acme_live), email).status_code == 302
     (message,) = mailbox.wait_for(email)
     with tenant_context(acme_live.tenant):

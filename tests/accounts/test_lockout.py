@@ -10,21 +10,20 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from audit.models import SignInEvent
-from tests.accounts.conftest import fresh_email, fresh_ip, tenant_client
 from tests.accounts.hashers import CountingArgon2PasswordHasher
-from tests.accounts.test_sign_in import events, make_user, sign_in
 from tests.conftest import PASSWORD
-from tests.helpers import eventually
+from tests.helpers import (
+    LOCKED,
+    events,
+    eventually,
+    fail,
+    make_user,
+    sign_in,
+    tenant_client,
+    unique_email,
+)
 
 pytestmark = [pytest.mark.server]
-
-LOCKED = "Too many failed sign-in attempts"
-
-
-def fail(client, email, count, prefix="wrong guess"):
-    for number in range(count):
-        response = sign_in(client, email, f"{prefix} {number}")
-    return response
 
 
 def test_ten_failures_lock_the_account_even_with_the_right_password(acme):
@@ -54,7 +53,7 @@ def test_every_attempt_costs_one_hash_and_a_locked_one_none(acme, settings):
 
     assert hashes_for(user.email, PASSWORD) == 1
     assert hashes_for(user.email, "a wrong passphrase") == 1
-    assert hashes_for(fresh_email("unknown"), "a wrong passphrase") == 1
+    assert hashes_for(unique_email("unknown"), "a wrong passphrase") == 1
     fail(tenant_client(acme), user.email, 10)
     assert hashes_for(user.email, PASSWORD) == 0
 
@@ -103,7 +102,7 @@ def test_the_lock_lifts_after_its_time_and_grows_after_the_next_failure(acme, se
 
 def test_unknown_emails_lock_exactly_like_known_ones(acme):
     known = make_user(acme)
-    unknown_email = fresh_email("ghost")
+    unknown_email = unique_email("ghost")
     known_answer = fail(tenant_client(acme), known.email, 10).content.decode()
     unknown_answer = fail(tenant_client(acme), unknown_email, 10).content.decode()
     assert LOCKED in known_answer and LOCKED in unknown_answer
@@ -114,7 +113,7 @@ def test_unknown_emails_lock_exactly_like_known_ones(acme):
 
 
 def test_a_lockout_at_one_tenant_does_not_touch_the_same_email_at_another(acme, globex):
-    email = fresh_email("shared")
+    email = unique_email("shared")
     make_user(acme, email=email)
     make_user(globex, email=email)
     assert LOCKED in fail(tenant_client(acme), email, 10).content.decode()
@@ -123,10 +122,10 @@ def test_a_lockout_at_one_tenant_does_not_touch_the_same_email_at_another(acme, 
 
 def test_many_failures_from_one_address_lock_that_address(acme, settings):
     settings.LOCKOUT_IP_THRESHOLD = 5
-    address = fresh_ip()
+    address = "192.0.2.20"
     attacker = Client(HTTP_HOST=acme.host, REMOTE_ADDR=address)
     for number in range(5):
-        response = sign_in(attacker, fresh_email("spray"), f"spray {number}")
+        response = sign_in(attacker, unique_email("spray"), f"spray {number}")
     assert LOCKED in response.content.decode()
     victim = make_user(acme)
     assert LOCKED in sign_in(attacker, victim.email, PASSWORD).content.decode()
@@ -157,9 +156,9 @@ def test_failures_sent_at_once_are_all_counted(acme):
     """Parallel guessing must not slip past the threshold through lost updates."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from accounts.lockout import lockout_failure_count, lockout_register_failure
+    from accounts.sign_in.lockout import lockout_failure_count, lockout_register_failure
 
-    email = fresh_email()
+    email = unique_email()
 
     def register(number: int) -> None:
         with tenant_context(acme.tenant):
@@ -177,7 +176,7 @@ def test_a_parallel_burst_of_guesses_never_gets_more_hashes_than_the_threshold(a
     from concurrent.futures import ThreadPoolExecutor
 
     settings.PASSWORD_HASHERS = ["tests.accounts.hashers.CountingArgon2PasswordHasher"]
-    email = fresh_email("burst")
+    email = unique_email("burst")
     before = CountingArgon2PasswordHasher.hashes
 
     def guess(number: int) -> str:
@@ -191,19 +190,21 @@ def test_a_parallel_burst_of_guesses_never_gets_more_hashes_than_the_threshold(a
     assert LOCKED in sign_in(tenant_client(acme), email, PASSWORD).content.decode()
 
 
-def test_lockout_works_on_the_local_memory_cache_of_make_run_without_redis(acme, settings):
-    """`make run` without Redis keeps lockouts in process memory: same rules, no pipeline."""
+def test_lockout_works_on_the_in_process_redis_of_make_run_without_redis(acme, settings):
+    """`make run` without Redis keeps the cache (lockouts) on fakeredis in process memory
+    (ciam/settings.py): the same code path, the same rules."""
+    from fakeredis import FakeRedisConnection
+
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "lockout-test",
-            "KEY_FUNCTION": "django_tenants.cache.make_key",
-            "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+            **settings.CACHES["default"],
+            "LOCATION": "redis://lockout-test/0",
+            "OPTIONS": {"CONNECTION_POOL_KWARGS": {"connection_class": FakeRedisConnection}},
         }
     }
-    from accounts import lockout
+    from django.core.cache import cache
 
-    assert lockout._redis() is None
+    assert cache.client.get_client().connection_pool.connection_class is FakeRedisConnection
     user = make_user(acme)
     client = tenant_client(acme)
     assert LOCKED in fail(client, user.email, 10).content.decode()
@@ -218,7 +219,7 @@ def request_code(client, email):
 def test_wrong_email_codes_count_toward_the_lockout_of_password_sign_in(acme):
     """Asking for a new code after allauth's five tries per code does not start the count
     again: ten wrong codes lock the account, for passwords too."""
-    from tests.accounts.test_pre_hijacking import emails_to
+    from tests.helpers import emails_to
 
     user = make_user(acme)
     guesser = tenant_client(acme)
@@ -239,7 +240,7 @@ def test_wrong_email_codes_count_toward_the_lockout_of_password_sign_in(acme):
 
 
 def test_a_right_code_is_refused_while_the_account_is_locked(acme):
-    from tests.accounts.test_pre_hijacking import emails_to
+    from tests.helpers import emails_to
 
     user = make_user(acme)
     client = tenant_client(acme)
@@ -252,10 +253,10 @@ def test_a_right_code_is_refused_while_the_account_is_locked(acme):
 
 
 def test_wrong_codes_from_one_address_lock_that_address(acme, settings):
-    from tests.accounts.test_pre_hijacking import emails_to
+    from tests.helpers import emails_to
 
     settings.LOCKOUT_IP_THRESHOLD = 5
-    address = fresh_ip()
+    address = "192.0.2.20"
     for _ in range(5):
         attacker = Client(HTTP_HOST=acme.host, REMOTE_ADDR=address)
         email = make_user(acme).email
@@ -324,10 +325,10 @@ def test_a_familiar_browser_is_locked_by_its_own_failures_and_by_its_address(acm
     # And a lock of its IP address applies to it as to anyone.
     settings.LOCKOUT_IP_THRESHOLD = 5
     second = make_user(acme)
-    address = fresh_ip()
+    address = "192.0.2.20"
     browser = Client(HTTP_HOST=acme.host, REMOTE_ADDR=address)
     sign_in(browser, second.email, PASSWORD)
     browser.post("/accounts/logout/")
     for number in range(5):
-        sign_in(browser, fresh_email("spray"), f"spray {number}")
+        sign_in(browser, unique_email("spray"), f"spray {number}")
     assert LOCKED in sign_in(browser, second.email, PASSWORD).content.decode()

@@ -6,9 +6,8 @@ from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
 from audit.models import SignInEvent
-from tests.accounts.conftest import tenant_client
-from tests.accounts.test_sign_in import make_user, sign_in
 from tests.conftest import PASSWORD
+from tests.helpers import make_user, sign_in, tenant_client
 
 
 def signed_in(world, user):

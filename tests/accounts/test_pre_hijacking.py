@@ -12,22 +12,19 @@ from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
 from accounts.services import address_proven
-from tests.accounts.conftest import fresh_email, link_in, tenant_client
-from tests.accounts.test_sign_in import make_user, sign_in
-from tests.accounts.test_user_flows import save_flow
+from tests.helpers import (
+    ATTACKER_PASSWORD,
+    emails_to,
+    link_in,
+    make_user,
+    save_flow,
+    sign_in,
+    sign_up,
+    tenant_client,
+    unique_email,
+)
 
-ATTACKER_PASSWORD = "attacker picked this zebra passphrase"
 WRONG = "The email address or password is not correct."
-
-
-def emails_to(world, email) -> list[str]:
-    """Texts of the account emails written to the outbox for `email` (a rolled-back test's
-    transaction never commits, so they wait there, code and link included)."""
-    from emails.models import OutboxEmail
-
-    with tenant_context(world.tenant):
-        rows = OutboxEmail.objects.filter(to=email, kind=OutboxEmail.Kind.ACCOUNT).order_by("id")
-        return [row.payload["text"] for row in rows]
 
 
 def sign_in_with_code(client, world, email):
@@ -36,14 +33,10 @@ def sign_in_with_code(client, world, email):
     return client.post("/accounts/login/code/confirm/", {"code": code})
 
 
-def sign_up(client, email, password=ATTACKER_PASSWORD):
-    return client.post("/accounts/signup/", {"email": email, "password1": password})
-
-
 @pytest.mark.parametrize("verification", ["optional", "mandatory"])
 def test_a_code_sign_in_by_the_owner_ends_a_password_set_before_the_proof(acme, verification):
     save_flow(acme, email_verification=verification)
-    victim = fresh_email("victim")
+    victim = unique_email("victim")
     attacker = tenant_client(acme)
     assert sign_up(attacker, victim)["Location"] == "/accounts/confirm-email/"
     if verification == "optional":
@@ -64,7 +57,7 @@ def test_a_code_sign_in_by_the_owner_ends_a_password_set_before_the_proof(acme, 
 
 
 def test_a_link_opened_in_another_browser_ends_the_password_set_at_sign_up(acme):
-    victim = fresh_email("victim")
+    victim = unique_email("victim")
     sign_up(tenant_client(acme), victim)
     link = link_in(emails_to(acme, victim)[-1])
     owner = tenant_client(acme)
@@ -74,7 +67,7 @@ def test_a_link_opened_in_another_browser_ends_the_password_set_at_sign_up(acme)
 
 
 def test_the_link_opened_in_the_browser_that_signed_up_keeps_its_password(acme):
-    email = fresh_email("honest")
+    email = unique_email("honest")
     client = tenant_client(acme)
     sign_up(client, email)
     link = link_in(emails_to(acme, email)[-1])
@@ -84,7 +77,7 @@ def test_the_link_opened_in_the_browser_that_signed_up_keeps_its_password(acme):
 
 
 def test_a_later_code_sign_in_of_a_proven_account_keeps_its_password(acme):
-    email = fresh_email("proven")
+    email = unique_email("proven")
     client = tenant_client(acme)
     sign_up(client, email)
     client.post(urlsplit(link_in(emails_to(acme, email)[-1])).path)

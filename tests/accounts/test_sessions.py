@@ -13,9 +13,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from ciam.sessions import ENDS_AT, SEEN_AT, SessionStore
-from tests.accounts.conftest import tenant_client
-from tests.accounts.test_sign_in import make_user, sign_in
 from tests.conftest import PASSWORD
+from tests.helpers import make_user, sign_in, tenant_client
 
 
 def test_a_sign_in_writes_its_session_once_and_the_cookie_works(
@@ -152,7 +151,7 @@ def test_an_idle_session_ends_and_an_active_one_goes_on(acme):
 
 
 def test_session_timeouts_are_the_tenants_settings(acme, globex):
-    from tests.accounts.test_user_flows import save_flow
+    from tests.helpers import save_flow
 
     assert save_flow(acme, session_lifetime_hours="2", session_idle_minutes="15").status_code == 302
     user = make_user(acme)

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
 from audit.models import SignInEvent
-from tests.accounts.conftest import fresh_email, tenant_client
 from tests.conftest import PASSWORD
-
-
-def make_user(world, email=None, password=PASSWORD, **fields):
-    with tenant_context(world.tenant):
-        return get_user_model().objects.create_user(
-            email=email or fresh_email(), password=password, **fields
-        )
-
-
-def sign_in(client, email, password, **extra):
-    return client.post("/accounts/login/", {"login": email, "password": password, **extra})
-
-
-def events(world, **filters):
-    with tenant_context(world.tenant):
-        return list(SignInEvent.objects.filter(**filters).values_list("result", "failure_reason"))
+from tests.helpers import events, make_user, sign_in, tenant_client, unique_email
 
 
 def test_sign_in_page_shows_password_and_code_options(acme):
@@ -62,7 +45,7 @@ def test_next_parameter_is_followed_after_sign_in(acme):
 def test_wrong_password_and_unknown_email_get_the_same_answer(acme):
     user = make_user(acme)
     known = sign_in(tenant_client(acme), user.email, "not the right passphrase")
-    unknown_email = fresh_email("nobody")
+    unknown_email = unique_email("nobody")
     unknown = sign_in(tenant_client(acme), unknown_email, "not the right passphrase")
     assert known.status_code == unknown.status_code == 200
     message = "The email address or password is not correct."
@@ -91,7 +74,7 @@ def test_disabled_account_cannot_sign_in(acme):
 
 
 def test_same_email_at_two_tenants_is_two_accounts(acme, globex):
-    email = fresh_email("twin")
+    email = unique_email("twin")
     make_user(acme, email=email, password="acme passphrase for twin")
     make_user(globex, email=email, password="globex passphrase for twin")
     assert sign_in(tenant_client(acme), email, "acme passphrase for twin").status_code == 302

@@ -6,9 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
-from tests.accounts.conftest import fresh_email, tenant_client
 from tests.accounts.hashers import CountingArgon2PasswordHasher
-from tests.accounts.test_sign_in import make_user, sign_in
+from tests.helpers import make_user, sign_in, tenant_client, unique_email
 
 
 def sign_up(world, email, password):
@@ -26,7 +25,7 @@ def sign_up(world, email, password):
     ],
 )
 def test_weak_passwords_are_refused_with_a_clear_reason(acme, password, message):
-    email = fresh_email("policy")
+    email = unique_email("policy")
     password = password.format(local=email.split("@")[0])
     response = sign_up(acme, email, password)
     body = response.content.decode()
@@ -37,7 +36,7 @@ def test_weak_passwords_are_refused_with_a_clear_reason(acme, password, message)
 
 
 def test_a_128_character_password_works_untruncated(acme):
-    email = fresh_email("long")
+    email = unique_email("long")
     password = "correct horse battery staple " * 4 + "and more words"
     password = password[:128]
     assert sign_up(acme, email, password).status_code == 302
@@ -68,7 +67,7 @@ def test_sign_up_answers_alike_for_new_and_registered_emails(acme, settings):
     settings.PASSWORD_HASHERS = ["tests.accounts.hashers.CountingArgon2PasswordHasher"]
     registered = make_user(acme)
     answers, hashes = [], []
-    for email in (fresh_email("new"), registered.email):
+    for email in (unique_email("new"), registered.email):
         before = CountingArgon2PasswordHasher.hashes
         response = sign_up(acme, email, "a fine long passphrase")
         hashes.append(CountingArgon2PasswordHasher.hashes - before)
@@ -88,7 +87,7 @@ TOO_EASY = "too easy to guess"
 
 @pytest.mark.parametrize("password", GUESSABLE)
 def test_guessable_and_breached_passwords_are_refused_on_sign_up(acme, password):
-    email = fresh_email("weak")
+    email = unique_email("weak")
     response = sign_up(acme, email, password)
     assert response.status_code == 200
     assert TOO_EASY in response.content.decode()
@@ -100,7 +99,7 @@ def test_guessable_and_breached_passwords_are_refused_on_sign_up(acme, password)
     "password", ["correct horse battery staple velvet", "orbit lantern mosaic thimble"]
 )
 def test_strong_passphrases_pass(acme, password):
-    assert sign_up(acme, fresh_email("strong"), password)["Location"] == (
+    assert sign_up(acme, unique_email("strong"), password)["Location"] == (
         "/accounts/confirm-email/"
     )
 
@@ -109,9 +108,8 @@ def test_strong_passphrases_pass(acme, password):
 def test_guessable_passwords_are_refused_on_change_and_reset(acme, password):
     from urllib.parse import urlsplit
 
-    from tests.accounts.conftest import link_in
-    from tests.accounts.test_pre_hijacking import emails_to
     from tests.conftest import PASSWORD
+    from tests.helpers import emails_to, link_in
 
     user = make_user(acme)
     client = tenant_client(acme)

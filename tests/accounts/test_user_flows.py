@@ -7,27 +7,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import SignUpAttribute, UserFlow
 from audit.models import AuditEvent, SignInEvent
-from tests.accounts.conftest import fresh_email, tenant_client
-from tests.accounts.test_sign_in import make_user, sign_in
 from tests.conftest import PASSWORD
-
-FLOW = {
-    "signup_enabled": "on",
-    "password_enabled": "on",
-    "email_code_enabled": "on",
-    "email_verification": "optional",
-    "password_min_length": "12",
-    "terms_url": "",
-    "privacy_url": "",
-    "session_lifetime_hours": "12",
-    "session_idle_minutes": "60",
-}
-
-
-def save_flow(world, **changes):
-    data = {**FLOW, **changes}
-    data = {key: value for key, value in data.items() if value is not None}
-    return world.client(world.admin).post("/console/user-flows/", data)
+from tests.helpers import make_user, save_flow, sign_in, tenant_client, unique_email
 
 
 def add_attribute(world, **fields):
@@ -51,7 +32,7 @@ def test_turning_sign_up_off_closes_the_sign_up_page_at_once_and_is_audited(acme
     assert "Sign-up is closed" in closed.content.decode()
     assert "Create one" not in tenant_client(acme).get("/accounts/login/").content.decode()
     posted = tenant_client(acme).post(
-        "/accounts/signup/", {"email": fresh_email(), "password1": "a fine long passphrase"}
+        "/accounts/signup/", {"email": unique_email(), "password1": "a fine long passphrase"}
     )
     assert "Sign-up is closed" in posted.content.decode()
     # Globex keeps its own flow.
@@ -80,7 +61,7 @@ def test_password_sign_in_off_hides_it_and_refuses_a_posted_password(acme):
 def test_email_code_off_refuses_to_send_a_code(acme):
     save_flow(acme, email_code_enabled=None)
     assert "sign-in code" not in tenant_client(acme).get("/accounts/login/").content.decode()
-    response = tenant_client(acme).post("/accounts/login/code/", {"email": fresh_email()})
+    response = tenant_client(acme).post("/accounts/login/code/", {"email": unique_email()})
     assert response.status_code == 200
     assert "turned off" in response.content.decode()
 
@@ -105,7 +86,7 @@ def test_bad_input_on_the_user_flow_form_gets_errors_next_to_the_fields(acme):
 def test_minimum_password_length_applies_to_sign_up_at_once(acme):
     save_flow(acme, password_min_length="20")
     response = tenant_client(acme).post(
-        "/accounts/signup/", {"email": fresh_email(), "password1": "sixteen chars ok"}
+        "/accounts/signup/", {"email": unique_email(), "password1": "sixteen chars ok"}
     )
     assert response.status_code == 200
     assert "Use at least 20 characters" in response.content.decode()
@@ -133,7 +114,7 @@ def test_custom_attributes_are_asked_validated_and_stored(acme):
                          data_type="boolean").status_code == 302  # fmt: skip
     page = tenant_client(acme).get("/accounts/signup/").content.decode()
     assert "Loyalty number" in page and "Premium" in page and "Send me news" in page
-    email = fresh_email("attrs")
+    email = unique_email("attrs")
     bad = tenant_client(acme).post(
         "/accounts/signup/",
         {"email": email, "password1": "a fine long passphrase", "attr_loyaltyNumber": "abc",
@@ -188,7 +169,7 @@ def test_terms_checkbox_must_be_ticked(acme):
     save_flow(acme, terms_required="on", terms_url="https://acme.example/terms")
     page = tenant_client(acme).get("/accounts/signup/").content.decode()
     assert 'href="https://acme.example/terms"' in page
-    data = {"email": fresh_email(), "password1": "a fine long passphrase"}
+    data = {"email": unique_email(), "password1": "a fine long passphrase"}
     refused = tenant_client(acme).post("/accounts/signup/", data)
     assert "Accept the terms of use" in refused.content.decode()
     accepted = tenant_client(acme).post("/accounts/signup/", {**data, "accept_terms": "on"})

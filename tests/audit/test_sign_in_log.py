@@ -10,10 +10,8 @@ from django_tenants.utils import tenant_context
 from accounts.services import account_delete_self
 from audit.models import AuditEvent, SignInEvent
 from audit.services import sign_in_event_insert, sign_in_record
-from tests.accounts.conftest import fresh_email, tenant_client
-from tests.accounts.test_lockout import LOCKED, fail
-from tests.accounts.test_sign_in import make_user, sign_in
 from tests.conftest import PASSWORD
+from tests.helpers import LOCKED, fail, make_user, sign_in, tenant_client, unique_email
 
 
 def test_admins_see_each_attempt_with_its_details(acme):
@@ -30,7 +28,7 @@ def test_admins_see_each_attempt_with_its_details(acme):
     assert "Success" in body and "Wrong password" in body and "wrong_password" not in body
     assert "curl/8" in body and "Sign-in log" in body
     # A guess at an unknown address says so, with what was typed.
-    typed = fresh_email("nobody")
+    typed = unique_email("nobody")
     sign_in(tenant_client(acme), typed, "a guess")
     unknown = acme.client(acme.admin).get("/console/logs/sign-ins/", {"q": typed})
     assert f'{typed} <span class="badge text-bg-light">no such user</span>' in (
@@ -40,7 +38,7 @@ def test_admins_see_each_attempt_with_its_details(acme):
 
 def test_filters_by_result_and_search_and_serves_the_table_fragment(acme):
     user = make_user(acme)
-    other = fresh_email("other")
+    other = unique_email("other")
     sign_in(tenant_client(acme), user.email, PASSWORD)
     sign_in(tenant_client(acme), other, "whatever it is")
     client = acme.client(acme.admin)
@@ -69,7 +67,7 @@ def test_sign_in_log_is_for_reports_readers_and_security_admins(acme):
 
 
 def test_one_tenants_log_never_shows_another_tenants_attempts(acme, globex):
-    globex_email = fresh_email("globex-only")
+    globex_email = unique_email("globex-only")
     sign_in(tenant_client(globex), globex_email, "anything at all")
     query = {"q": globex_email}
     page = acme.client(acme.admin).get("/console/logs/sign-ins/", query, HTTP_HX_REQUEST="true")
@@ -93,7 +91,7 @@ def test_an_admin_unlocks_a_locked_account_and_it_is_audited(acme, globex):
 
 
 def test_unlocking_at_one_tenant_leaves_the_other_locked(acme, globex):
-    email = fresh_email("both")
+    email = unique_email("both")
     make_user(acme, email=email)
     make_user(globex, email=email)
     fail(tenant_client(acme), email, 10)
@@ -136,7 +134,7 @@ def test_past_sign_ins_still_show_who_after_the_account_is_deleted(acme):
 
 def test_a_wrong_emailed_code_is_logged_with_the_address_it_was_sent_to(acme):
     user = make_user(acme)
-    unknown = fresh_email("unknown-code")
+    unknown = unique_email("unknown-code")
     for email in (user.email, unknown):
         client = tenant_client(acme)
         client.post("/accounts/login/code/", {"email": email})
@@ -177,7 +175,7 @@ def test_every_feature_writes_the_one_vocabulary_of_the_sign_in_log(acme):
     failure reasons from SignInEvent's choices, so the console and exports read them alike."""
     user = make_user(acme)
     sign_in(tenant_client(acme), user.email, "wrong one")
-    app_id = f"no-such-app-{fresh_email('x')}"
+    app_id = f"no-such-app-{unique_email('x')}"
     refused = tenant_client(acme).post(
         "/o/token/", {"grant_type": "client_credentials", "client_id": app_id}
     )

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from django_tenants.utils import schema_context
 
-from accounts import familiar, lockout
+from accounts.sign_in import familiar, lockout
 from ciam.crypto import checksum
 from guests import services as guest_services
 from guests.services.invitations import _code_hash

@@ -198,9 +198,7 @@ def test_an_unverified_account_with_the_invited_address_accepts_only_after_the_c
 
 
 def test_redeeming_with_the_code_ends_a_password_set_before_the_address_was_proven(acme):
-    from tests.accounts.conftest import tenant_client
-    from tests.accounts.test_pre_hijacking import ATTACKER_PASSWORD, sign_up
-    from tests.accounts.test_sign_in import sign_in
+    from tests.helpers import ATTACKER_PASSWORD, sign_in, sign_up, tenant_client
 
     invitation, token = invite(acme)
     # Someone CC'd on the invitation signs up with the invited address and a password of
@@ -425,3 +423,24 @@ def test_a_guest_cannot_set_a_password_while_members_can(acme):
         member = get_user_model().objects.create_user(email=unique_email("member"))
     client = acme.client(user=member)
     assert client.get("/accounts/password/set/").status_code == 200
+
+
+def test_a_guest_invited_with_capitals_signs_in_later_with_an_emailed_code(acme):
+    """Addresses are kept lower-cased, as allauth looks them up: an address invited as typed
+    by an admin ("Jane.Doe@Partner.Example") finds its account at the sign-in code page."""
+    import re
+
+    invitation, token = invite(acme, unique_email("Jane.Doe", "Partner.Example"))
+    partner, code = _start_with_code(acme, token)
+    partner.post("/invite/code/verify/", {"code": code})
+    assert partner.post("/invite/consent/", {"decision": "accept"}).status_code == 302
+
+    later = acme.client(REMOTE_ADDR="10.99.1.1")
+    later.post("/accounts/login/code/", {"email": invitation.email})
+    with tenant_context(acme.tenant):
+        sent = OutboxEmail.objects.filter(to__iexact=invitation.email).latest("id")
+    code = re.search(r"\b(\d{6})\b", sent.payload["text"])
+    assert code, sent.payload["text"]  # a code, not the "no account with this address" email
+    response = later.post("/accounts/login/code/confirm/", {"code": code.group(1)})
+    assert response.status_code == 302
+    assert later.get("/account/").status_code == 200

@@ -9,9 +9,8 @@ from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
 from tenants.services import tenant_create
-from tests.accounts.conftest import fresh_ip, link_in
-from tests.accounts.test_pre_hijacking import emails_to
 from tests.conftest import PASSWORD, TenantWorld
+from tests.helpers import emails_to, link_in
 from tests.oidc.helpers import Flow, jwt_parts, register_app
 
 CREATOR = "creator@example.org"
@@ -38,7 +37,7 @@ def test_a_new_tenants_creator_is_unverified_until_the_emailed_link_is_opened(db
 
     # The creator signs in with the password chosen at creation and lands on the console,
     # which asks to verify the address.
-    console = world.client(REMOTE_ADDR=fresh_ip())
+    console = world.client(REMOTE_ADDR="192.0.2.40")
     signed_in = console.post("/accounts/login/", {"login": CREATOR, "password": PASSWORD})
     assert signed_in.status_code == 302
     page = console.get("/console/")
@@ -54,18 +53,18 @@ def test_a_new_tenants_creator_is_unverified_until_the_emailed_link_is_opened(db
     assert email_verified_claim(world, app) is True
 
     # The password the creator chose, and signed in with from this browser, still works.
-    again = world.client(REMOTE_ADDR=fresh_ip())
+    again = world.client(REMOTE_ADDR="192.0.2.41")
     response = again.post("/accounts/login/", {"login": CREATOR, "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] != "/accounts/login/"
     assert again.get("/console/").status_code == 200
 
 
 def test_with_mandatory_verification_the_creator_reaches_the_console_through_the_link(db):
-    from tests.accounts.test_user_flows import save_flow
+    from tests.helpers import save_flow
 
     world = new_tenant()
     assert save_flow(world, email_verification="mandatory").status_code == 302
-    browser = world.client(REMOTE_ADDR=fresh_ip())
+    browser = world.client(REMOTE_ADDR="192.0.2.42")
     held = browser.post("/accounts/login/", {"login": CREATOR, "password": PASSWORD})
     assert held["Location"] == "/accounts/confirm-email/"
     assert browser.get("/console/").status_code == 302  # not signed in yet
@@ -74,7 +73,7 @@ def test_with_mandatory_verification_the_creator_reaches_the_console_through_the
     assert browser.post(urlsplit(link).path).status_code == 302
     page = browser.get("/console/")
     assert page.status_code == 200 and "Verify your email" not in page.content.decode()
-    again = world.client(REMOTE_ADDR=fresh_ip())
+    again = world.client(REMOTE_ADDR="192.0.2.43")
     response = again.post("/accounts/login/", {"login": CREATOR, "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] != "/accounts/confirm-email/"
     assert again.get("/console/").status_code == 200

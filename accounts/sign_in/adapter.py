@@ -13,11 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts import lockout
-from accounts.familiar import familiar_browser_remember, lockout_subject
 from accounts.selectors import user_flow_for
 from accounts.services import password_chosen_here, user_attributes_apply
-from accounts.stages import sign_in_method
+from accounts.sign_in import lockout
+from accounts.sign_in.familiar import familiar_browser_remember, lockout_subject
+from accounts.sign_in.stages import LOGIN_STAGES, sign_in_method
 from audit.models import SignInEvent
 from audit.services import sign_in_record
 from ciam.http import client_ip
@@ -48,20 +48,15 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def get_login_stages(self) -> list[str]:
-        stages = super().get_login_stages()
-        # After the login-by-code stage (the code is the primary factor), before the rest.
-        position = stages.index("allauth.account.stages.LoginByCodeStage") + 1
-        stages.insert(position, "accounts.stages.SignInPipelineStage")
-        verification = stages.index("allauth.account.stages.EmailVerificationStage")
-        stages[verification] = "accounts.stages.OptionalEmailVerificationStage"
-        return stages
+        # Ours in full, not allauth's edited: the order is the one the package docstring gives.
+        return list(LOGIN_STAGES)
 
     def authenticate(self, request, **credentials):
         """Check a password: refused at once while the email or IP address is locked, or while
         too many checks of this email are running (the hasher is never reached), otherwise
         exactly one hash, for known and unknown emails."""
         email = credentials.get("email") or ""
-        # A browser that signed in to this account before is counted apart (accounts.familiar).
+        # A browser that signed in to this account before is counted apart (sign_in.familiar).
         subject = lockout_subject(request, email)
         attempt = lockout.lockout_attempt_begin(email=subject, ip=client_ip(request))
         if attempt.lock is not None:
@@ -228,7 +223,7 @@ def _on_primary_domain(tenant, url: str) -> str:
 def _user_with_email(email: str):
     if not email:
         return None
-    return get_user_model().objects.filter(email__iexact=email.strip()).first()
+    return get_user_model().objects.with_email(email).first()
 
 
 def lock_message(lock: lockout.Lock) -> str:

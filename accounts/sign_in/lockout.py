@@ -109,11 +109,7 @@ def _count_failure(state: dict, threshold: int) -> None:
 def _exclusive(key: str):
     """Serialise read-modify-write of one lockout state across processes. Without it, many
     failures sent at once would all read the same count and each write count + 1, letting a
-    parallel guesser past the threshold. The local-memory cache (`make run` without Redis) is
-    one process and has no locks."""
-    if not hasattr(cache, "lock"):
-        yield
-        return
+    parallel guesser past the threshold."""
     with cache.lock(f"{key}:lock", timeout=5, blocking_timeout=5):
         yield
 
@@ -144,32 +140,15 @@ def _in_flight_key(email: str) -> str:
     return _account_key(email) + ":in-flight"
 
 
-def lockout_attempt_start(*, email: str) -> bool:
-    """Reserve one password check for this email, or refuse when the failures already counted
-    plus the checks still running would pass the threshold (one at a time once past it).
-    Without it, a burst of parallel guesses sent while the count is below the threshold
-    would all reach the hasher before the lock lands. Pair every True with lockout_attempt_end()."""
-    key = _in_flight_key(email)
-    cache.add(key, 0, IN_FLIGHT_SECONDS)
-    in_flight = cache.incr(key)
-    failures = (cache.get(_account_key(email)) or {}).get("failures", 0)
-    # Below the threshold, failures plus running checks may reach it; past it (a lock that
-    # has lifted), one check at a time, each failure locking again for longer.
-    if in_flight > max(1, _account_threshold() - failures):
-        lockout_attempt_end(email=email)
-        return False
-    return True
-
-
-def lockout_attempt_end(*, email: str) -> None:
+def _in_flight_release(email: str) -> None:
     with contextlib.suppress(ValueError):  # expired meanwhile: nothing left to release
         cache.decr(_in_flight_key(email))
 
 
 def _redis():
-    """django-redis's client, or None for the local-memory cache of `make run` without Redis."""
-    client = getattr(cache, "client", None)
-    return client if hasattr(client, "get_client") else None
+    """django-redis's client of the cache: Redis, or with `make run` without Redis the same
+    client on an in-process fake Redis (settings.CACHES), so that this is the only code path."""
+    return cache.client
 
 
 @dataclass(frozen=True)
@@ -183,14 +162,14 @@ class Attempt:
 
 def lockout_attempt_begin(*, email: str, ip: str | None) -> Attempt:
     """Before a password check, in one Redis round trip: the lock in force for this email or
-    IP address (lockout_check) and, when there is none, the reservation of lockout_attempt_start.
-    Pair a reserved attempt with lockout_attempt_finish()."""
+    IP address (lockout_check) and, when there is none, a reservation of the check. Pair a
+    reserved attempt with lockout_attempt_finish().
+
+    The reservation is refused when the failures already counted plus the checks still
+    running would pass the threshold (one at a time once past it). Without it, a burst of
+    parallel guesses sent while the count is below the threshold would all reach the hasher
+    before the lock lands."""
     redis = _redis()
-    if redis is None:
-        lock = lockout_check(email=email, ip=ip)
-        if lock is not None:
-            return Attempt(lock=lock, reserved=False)
-        return Attempt(lock=None, reserved=lockout_attempt_start(email=email))
     account_key, in_flight_key = (
         cache.make_key(_account_key(email)),
         cache.make_key(_in_flight_key(email)),
@@ -204,25 +183,22 @@ def lockout_attempt_begin(*, email: str, ip: str | None) -> Attempt:
     states = [redis.decode(raw) if raw is not None else None for raw in raw_states]
     locks = [lock for lock in map(_lock_from, states) if lock]
     if locks:
-        lockout_attempt_end(email=email)
+        _in_flight_release(email)
         return Attempt(lock=max(locks, key=lambda lock: lock.until), reserved=False)
     failures = (states[0] or {}).get("failures", 0)
+    # Below the threshold, failures plus running checks may reach it; past it (a lock that
+    # has lifted), one check at a time, each failure locking again for longer.
     if in_flight > max(1, _account_threshold() - failures):
-        lockout_attempt_end(email=email)
+        _in_flight_release(email)
         return Attempt(lock=None, reserved=False)
     return Attempt(lock=None, reserved=True)
 
 
 def lockout_attempt_finish(*, email: str, succeeded: bool) -> None:
     """Release a reservation of lockout_attempt_begin; after a correct password, also start
-    the account's failure count again (lockout_register_success). One round trip."""
-    redis = _redis()
-    if redis is None:
-        if succeeded:
-            lockout_register_success(email=email)
-        lockout_attempt_end(email=email)
-        return
-    pipeline = redis.get_client(write=True).pipeline(transaction=False)
+    the account's failure count again (the IP's is not, so that an attacker cannot reset it by
+    signing in to an account of their own now and then). One round trip."""
+    pipeline = _redis().get_client(write=True).pipeline(transaction=False)
     if succeeded:
         pipeline.delete(cache.make_key(_account_key(email)))
     in_flight_key = cache.make_key(_in_flight_key(email))
@@ -235,15 +211,9 @@ def lockout_attempt_finish(*, email: str, succeeded: bool) -> None:
     pipeline.execute()
 
 
-def lockout_register_success(*, email: str) -> None:
-    """A correct password: the account's failure count starts again (the IP's does not, so
-    an attacker cannot reset it by signing in to an account of their own now and then)."""
-    cache.delete(_account_key(email))
-
-
 def familiar_subject(email: str) -> str:
     """The name under which the attempts at `email` from its familiar browsers are counted
-    (accounts.familiar): apart from everyone else's."""
+    (accounts.sign_in.familiar): apart from everyone else's."""
     return f"{email.strip().lower()}\0familiar"
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import connection
 
-from accounts.lockout import familiar_subject
+from accounts.sign_in.lockout import familiar_subject
 from ciam.crypto import keyed_hash
 
 COOKIE_NAME = "ciam_familiar"
@@ -40,7 +40,7 @@ def _digests(request) -> list[str]:
 
 
 def lockout_subject(request, email: str) -> str:
-    """The name attempts at `email` from this browser are counted under in accounts.lockout:
+    """The name attempts at `email` from this browser are counted under in accounts.sign_in.lockout:
     the email itself, or a name of their own from a browser that signed in to it before."""
     if request is not None and email and _digest(email) in _digests(request):
         return familiar_subject(email)

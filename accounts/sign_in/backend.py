@@ -4,6 +4,8 @@ from allauth.account.auth_backends import AuthenticationBackend
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from accounts.models import email_normalize
+
 
 class EmailBackend(AuthenticationBackend):
     """The only authentication backend: one user lookup by email (case-insensitive, as the
@@ -12,8 +14,8 @@ class EmailBackend(AuthenticationBackend):
     password a second time."""
 
     def _authenticate_by_email(self, email: str, password: str):
-        # On the unique index on LOWER(email).
-        user = _user_where("LOWER(email) = LOWER(%s)", email.strip())
+        # On the unique index on email (stored lower-cased, accounts.models.email_normalize).
+        user = _user_where("email = %s", email_normalize(email))
         return self._check_password(user, password)
 
     def _authenticate_by_username(self, username: str, password: str):
