@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import SignUpAttribute, User, UserFlow
@@ -170,3 +171,33 @@ def has_verified_address(user: User) -> bool:
     from allauth.account.models import EmailAddress
 
     return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
+def directory_summary() -> dict[str, int]:
+    """The counts on the console's overview."""
+    return User.objects.aggregate(
+        users=Count("id"),
+        members=Count("id", filter=Q(user_type=User.UserType.MEMBER)),
+        guests=Count("id", filter=Q(user_type=User.UserType.GUEST)),
+        admins=Count("id", filter=~Q(admin_roles=[])),
+        disabled=Count("id", filter=Q(is_active=False)),
+    )
+
+
+def user_list(*, search: str = "", user_type: str = "", state: str = "") -> QuerySet[User]:
+    # Guests carry their lifecycle (state, sponsor, invited and accepted dates) beside the user.
+    users = User.objects.order_by("email").select_related("guest_profile__sponsor")
+    if search:
+        users = users.filter(
+            Q(email__icontains=search)
+            | Q(display_name__icontains=search)
+            | Q(first_name__icontains=search)
+            | Q(last_name__icontains=search)
+        )
+    if user_type:
+        users = users.filter(user_type=user_type)
+    if state == "active":
+        users = users.filter(is_active=True)
+    elif state == "disabled":
+        users = users.filter(is_active=False)
+    return users

@@ -9,13 +9,18 @@ from django.views.decorators.http import require_POST
 
 from accounts.console_views import UNLOCK_ROLES
 from accounts.forms import UnlockForm
-from accounts.roles import has_admin_role
+from accounts.roles import LOG_READERS, has_admin_role
 from audit import selectors, services
 from audit.models import SignInEvent, SignInLogExport
 from console.decorators import console_role
-from console.navigation import LOG_READERS
 
 PAGE_SIZE = 25
+
+
+@console_role(*LOG_READERS)
+def logs(request):
+    """Console > Logs opens its first tab, the sign-in log."""
+    return redirect("console:logs:sign-ins")
 
 
 @console_role(*LOG_READERS)
@@ -69,13 +74,13 @@ def sign_in_log(request):
     )
 
 
-@console_role(*LOG_READERS)
 @require_POST
+@console_role(*LOG_READERS)
 def sign_in_export_create(request):
     export = services.sign_in_export_start(
         actor=request.user, filters=_sign_in_log_filters(request.POST), request=request
     )
-    return redirect("console:sign-in-export", public_id=export.public_id)
+    return redirect("console:logs:export-detail", public_id=export.public_id)
 
 
 @console_role(*LOG_READERS)

@@ -40,6 +40,10 @@ def sign_in_event_list(
     return events
 
 
+def recent_audit_events(limit: int = 10) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.all()[:limit]
+
+
 def recent_sign_ins_of(user, *, limit: int = 10) -> list[SignInEvent]:
     """The user's latest sign-in log rows, newest first (the console's user page)."""
     return list(SignInEvent.objects.filter(user=user).order_by("-occurred_at", "-id")[:limit])

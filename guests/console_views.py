@@ -102,7 +102,7 @@ def invitation_create(request):
             messages.success(
                 request, _("Invitation to %(email)s created.") % {"email": invitation.email}
             )
-            return redirect("console:guests-detail", public_id=invitation.public_id)
+            return redirect("console:guests:invitation-detail", public_id=invitation.public_id)
     return render(request, "guests/invitation_form.html", {"form": form}, status=status)
 
 
@@ -147,7 +147,7 @@ def invitation_resend(request, public_id):
         messages.success(
             request, _("A new invitation email is on its way; the old link no longer works.")
         )
-    return redirect("console:guests-detail", public_id=public_id)
+    return redirect("console:guests:invitation-detail", public_id=public_id)
 
 
 @require_http_methods(["GET", "POST"])
@@ -156,7 +156,7 @@ def invitation_revoke(request, public_id):
     invitation = get_object_or_404(Invitation, public_id=public_id)
     if request.method == "GET":
         if invitation.status != Invitation.Status.PENDING:
-            return redirect("console:guests-detail", public_id=public_id)
+            return redirect("console:guests:invitation-detail", public_id=public_id)
         return render(
             request,
             "console/confirm.html",
@@ -167,7 +167,7 @@ def invitation_revoke(request, public_id):
                     "invitation."
                 ),
                 "confirm_label": _("Revoke invitation"),
-                "cancel_url": reverse("console:guests-detail", args=[public_id]),
+                "cancel_url": reverse("console:guests:invitation-detail", args=[public_id]),
             },
         )
     try:
@@ -176,7 +176,7 @@ def invitation_revoke(request, public_id):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Invitation revoked: its link no longer works."))
-    return redirect("console:guests-detail", public_id=public_id)
+    return redirect("console:guests:invitation-detail", public_id=public_id)
 
 
 @console_role(*INVITERS)
@@ -197,7 +197,7 @@ def bulk_create(request):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            return redirect("console:guests-bulk-detail", public_id=bulk.public_id)
+            return redirect("console:guests:bulk-detail", public_id=bulk.public_id)
     return render(request, "guests/bulk_form.html", {"form": form})
 
 
@@ -227,7 +227,7 @@ def guest_settings(request):
             add_service_errors(form, error)
         else:
             messages.success(request, _("Guest settings saved."))
-            return redirect("console:guests-settings")
+            return redirect("console:guests:settings")
     return render(request, "guests/settings.html", {"form": form})
 
 
@@ -257,7 +257,7 @@ def api_key_revoke(request, public_id):
     api_key = get_object_or_404(selectors.api_key_list(), public_id=public_id)
     services.api_key_revoke(api_key=api_key, actor=request.user, request=request)
     messages.success(request, _("API key revoked."))
-    return redirect("console:guests-api-keys")
+    return redirect("console:guests:api-keys")
 
 
 @require_POST
@@ -268,4 +268,4 @@ def guest_renew(request, public_id):
         raise Http404
     services.guest_access_renew(user=user, actor=request.user, request=request)
     messages.success(request, _("Guest access renewed."))
-    return redirect("console:user-detail", public_id=public_id)
+    return redirect("console:users:detail", public_id=public_id)

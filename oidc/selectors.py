@@ -29,6 +29,10 @@ def application_list(*, search: str = "", app_type: str = "") -> QuerySet[Applic
     return applications
 
 
+def application_count() -> int:
+    return Application.objects.count()
+
+
 def longest_access_token_lifetime() -> int:
     """Seconds an access token issued now may stay valid at most, over the tenant's apps: a
     signed JWT is checked offline by the APIs, so disabling its user cannot recall it."""

@@ -40,7 +40,7 @@ def landing(request):
                 # redirect that answers this POST, so the tenant's own host is linked from
                 # there rather than redirected to.
                 return HttpResponseRedirect(
-                    reverse("platform-tenant-created", args=[tenant.public_id]), status=303
+                    reverse("platform:tenant-created", args=[tenant.public_id]), status=303
                 )
         else:
             _add_rule_problems(form)
@@ -77,7 +77,7 @@ def slug_availability(request):
     return render(request, "platform/slug_availability.html", {"slug": slug, "problem": problem})
 
 
-@staff_member_required(login_url="platform-login")
+@staff_member_required(login_url="platform:login")
 def operator_tenant_list(request):
     filters = {
         "search": request.GET.get("q", "").strip()[:100],
@@ -92,28 +92,28 @@ def operator_tenant_list(request):
     return render(request, template, {"page": page, "rows": rows, "filters": filters})
 
 
-@staff_member_required(login_url="platform-login")
 @require_http_methods(["GET", "POST"])
+@staff_member_required(login_url="platform:login")
 def operator_tenant_suspend(request, public_id):
     """GET asks for confirmation (no JavaScript needed); POST suspends."""
     tenant = get_object_or_404(Tenant, public_id=public_id)
     if request.method == "POST":
         services.tenant_suspend(tenant=tenant, actor=request.user)
         messages.success(request, _("%(name)s is suspended.") % {"name": tenant.name})
-        return redirect("platform-tenants")
+        return redirect("platform:tenant-list")
     return render(request, "platform/tenant_suspend.html", {"tenant": tenant})
 
 
-@staff_member_required(login_url="platform-login")
 @require_POST
+@staff_member_required(login_url="platform:login")
 def operator_tenant_resume(request, public_id):
     tenant = get_object_or_404(Tenant, public_id=public_id)
     services.tenant_resume(tenant=tenant, actor=request.user)
     messages.success(request, _("%(name)s is active again.") % {"name": tenant.name})
-    return redirect("platform-tenants")
+    return redirect("platform:tenant-list")
 
 
-@staff_member_required(login_url="platform-login")
+@staff_member_required(login_url="platform:login")
 def operator_tenant_delete(request, public_id):
     tenant = get_object_or_404(Tenant, public_id=public_id)
     form = TenantDeleteForm(request.POST or None)
@@ -126,7 +126,7 @@ def operator_tenant_delete(request, public_id):
             add_service_errors(form, error)
         else:
             messages.success(request, _("%(name)s was deleted.") % {"name": tenant.name})
-            return redirect("platform-tenants")
+            return redirect("platform:tenant-list")
     status = 400 if form.errors else 200
     context = {
         "tenant": tenant,
@@ -136,7 +136,7 @@ def operator_tenant_delete(request, public_id):
     return render(request, "platform/tenant_delete.html", context, status=status)
 
 
-@staff_member_required(login_url="platform-login")
+@staff_member_required(login_url="platform:login")
 def operator_reserved_slugs(request):
     page = Paginator(selectors.deleted_tenants_in_quarantine(), 25).get_page(
         request.GET.get("page")
@@ -145,10 +145,10 @@ def operator_reserved_slugs(request):
     return render(request, "platform/reserved_slugs.html", context)
 
 
-@staff_member_required(login_url="platform-login")
 @require_POST
+@staff_member_required(login_url="platform:login")
 def operator_reserved_slug_release(request, public_id):
     record = get_object_or_404(selectors.deleted_tenants_in_quarantine(), public_id=public_id)
     services.deleted_tenant_release(record=record, actor=request.user)
     messages.success(request, _("“%(slug)s” can be taken again.") % {"slug": record.slug})
-    return redirect("platform-reserved-slugs")
+    return redirect("platform:reserved-slug-list")
