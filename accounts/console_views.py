@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
+from accounts.filtersets import UserFilterSet
 from accounts.forms import SignUpAttributeForm, UnlockForm, UserFlowForm
 from accounts.models import User
 from accounts.roles import (
@@ -22,29 +22,25 @@ from accounts.roles import (
     has_admin_role,
     manages_roles_of,
 )
+from accounts.tables import UserTable
 from audit.selectors import recent_sign_ins_of
 from ciam.forms import add_service_errors
 from console.decorators import console_role
+from console.lists import list_page
 from oidc.selectors import longest_access_token_lifetime
 
 UNLOCK_ROLES = (AdminRole.SECURITY_ADMINISTRATOR, AdminRole.USER_ADMINISTRATOR)
-PAGE_SIZE = 25
 
 
 @console_role(AdminRole.USER_ADMINISTRATOR)
 def user_list(request):
-    filters = {
-        "search": request.GET.get("q", "").strip()[:200],
-        "user_type": request.GET.get("type", ""),
-        "state": request.GET.get("state", ""),
-    }
-    page = Paginator(selectors.user_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
-    template = (
-        "accounts/console/user_list.html#table"
-        if request.htmx
-        else "accounts/console/user_list.html"
+    return list_page(
+        request,
+        "accounts/console/user_list.html",
+        table_class=UserTable,
+        filterset_class=UserFilterSet,
+        queryset=selectors.user_list(),
     )
-    return render(request, template, {"page": page, "filters": filters})
 
 
 def _subject(public_id) -> User:

@@ -184,20 +184,7 @@ def directory_summary() -> dict[str, int]:
     )
 
 
-def user_list(*, search: str = "", user_type: str = "", state: str = "") -> QuerySet[User]:
-    # Guests carry their lifecycle (state, sponsor, invited and accepted dates) beside the user.
-    users = User.objects.order_by("email").select_related("guest_profile__sponsor")
-    if search:
-        users = users.filter(
-            Q(email__icontains=search)
-            | Q(display_name__icontains=search)
-            | Q(first_name__icontains=search)
-            | Q(last_name__icontains=search)
-        )
-    if user_type:
-        users = users.filter(user_type=user_type)
-    if state == "active":
-        users = users.filter(is_active=True)
-    elif state == "disabled":
-        users = users.filter(is_active=False)
-    return users
+def user_list() -> QuerySet[User]:
+    """The console's Users list; guests carry their lifecycle (state, sponsor, invited and
+    accepted dates) beside the user."""
+    return User.objects.order_by("email").select_related("guest_profile__sponsor")

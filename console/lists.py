@@ -1,0 +1,58 @@
+"""One way to serve a console list: a django-filter FilterSet narrows the rows, a
+django-tables2 Table shows them (sorting on the columns it marks orderable), 25 rows a page,
+and the same view answers htmx with the table fragment alone.
+
+An app's list has a `tables.py` Table and a `filtersets.py` FilterSet whose Meta names
+`form = ListFilterForm`; its template holds `{% partialdef table %}` around
+`{% render_table table %}`, and includes "console/list_filters.html" for the filter form."""
+
+from __future__ import annotations
+
+import django_filters
+import django_tables2 as tables
+from django import forms
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+PAGE_SIZE = 25
+
+
+class ListFilterForm(forms.Form):
+    """A list's filter form: fields keep their query names as ids (`q`, `status`), which the
+    pages' labels and htmx triggers use."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "%s")
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+
+def search_filter(label, **kwargs) -> django_filters.CharFilter:
+    """The list's free-text search, `q`: its FilterSet's `search` method reads it."""
+    widget = forms.TextInput(attrs={"type": "search", **kwargs.pop("attrs", {})})
+    return django_filters.CharFilter(label=label, method="search", widget=widget, **kwargs)
+
+
+def list_table(request, table_class: type[tables.Table], filterset: django_filters.FilterSet,
+               **table_kwargs) -> tables.Table:  # fmt: skip
+    """The filtered rows as a table, sorted as the query asks (`sort`, on orderable columns
+    only) and cut to the asked page (a page out of range shows the nearest one)."""
+    table = table_class(filterset.qs, request=request, **table_kwargs)
+    table.order_by = request.GET.getlist(table.prefixed_order_by_field)
+    table.paginator = Paginator(table.rows, PAGE_SIZE)
+    table.page = table.paginator.get_page(request.GET.get(table.prefixed_page_field))
+    return table
+
+
+def list_render(request, template: str, *, table, filterset, **context):
+    """The list's page, or its `table` partial for htmx (a filter change, a sort, a page)."""
+    name = f"{template}#table" if request.htmx else template
+    return render(request, name, {"table": table, "filter": filterset, **context})
+
+
+def list_page(request, template: str, *, table_class, filterset_class, queryset, **context):
+    filterset = filterset_class(request.GET, queryset=queryset, request=request)
+    table = list_table(request, table_class, filterset)
+    return list_render(request, template, table=table, filterset=filterset, **context)
