@@ -5,22 +5,22 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import AdminRole, has_admin_role
 from ciam.forms import add_service_errors
 from console.decorators import console_role
+from console.lists import list_page
 from guests import selectors, services
+from guests.filtersets import InvitationFilterSet
 from guests.forms import ApiKeyForm, BulkInvitationForm, GuestSettingsForm, InvitationForm
 from guests.models import Invitation
+from guests.tables import InvitationTable
 
-PAGE_SIZE = 25
 INVITERS = (AdminRole.GUEST_INVITER, AdminRole.USER_ADMINISTRATOR)
 
 
@@ -37,39 +37,16 @@ def _status_for(error: ValidationError) -> int:
     return 429 if getattr(error, "code", None) == "rate_limited" else 200
 
 
-def _date_or_none(value: str):
-    try:
-        return parse_date(value.strip()[:10])
-    except ValueError:  # well formed but impossible, like 2026-02-30
-        return None
-
-
 @console_role(*INVITERS)
 def invitation_list(request):
-    filters = {
-        "search": request.GET.get("q", "").strip()[:200],
-        "status": request.GET.get("status", "")
-        if request.GET.get("status") in Invitation.Status.values
-        else "",
-        "inviter": request.GET.get("inviter", "").strip()[:200],
-        "since": _date_or_none(request.GET.get("since", "")),
-    }
-    page = Paginator(selectors.invitation_list(**filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    template = (
-        "guests/invitation_list.html#table" if request.htmx else "guests/invitation_list.html"
-    )
-    return render(
+    return list_page(
         request,
-        template,
-        {
-            "page": page,
-            "filters": filters,
-            "statuses": Invitation.Status.choices,
-            "bulk_uploads": selectors.bulk_invitation_list(),
-            "can_manage": has_admin_role(request.user, AdminRole.USER_ADMINISTRATOR),
-        },
+        "guests/invitation_list.html",
+        table_class=InvitationTable,
+        filterset_class=InvitationFilterSet,
+        queryset=selectors.invitation_list(),
+        bulk_uploads=selectors.bulk_invitation_list(),
+        can_manage=has_admin_role(request.user, AdminRole.USER_ADMINISTRATOR),
     )
 
 

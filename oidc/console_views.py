@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -17,7 +16,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.roles import AdminRole
 from ciam.forms import add_service_errors
 from console.decorators import console_role
+from console.lists import list_page
 from oidc import keys, selectors, services, tokens
+from oidc.filtersets import ApplicationFilterSet
 from oidc.forms import (
     TYPE_DESCRIPTIONS,
     ApplicationForm,
@@ -28,9 +29,9 @@ from oidc.forms import (
     hours,
 )
 from oidc.models import Application, AppRole, ClientSecret, SigningKey
+from oidc.tables import ApplicationTable
 
 APP_ADMIN = AdminRole.APPLICATION_ADMINISTRATOR
-PAGE_SIZE = 25
 # A new client secret waits here for the one page that shows it (Post/Redirect/Get).
 NEW_SECRET_SESSION_KEY = "oidc:new-secret"
 
@@ -60,17 +61,12 @@ def _secret_take(request, application) -> str | None:
 
 @console_role(APP_ADMIN)
 def app_list(request):
-    filters = {
-        "search": request.GET.get("q", "").strip()[:200],
-        "app_type": request.GET.get("type", ""),
-    }
-    applications = selectors.application_list(**filters)
-    page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
-    template = "oidc/app_list.html#table" if request.htmx else "oidc/app_list.html"
-    return render(
+    return list_page(
         request,
-        template,
-        {"page": page, "filters": filters, "app_types": Application.AppType.choices},
+        "oidc/app_list.html",
+        table_class=ApplicationTable,
+        filterset_class=ApplicationFilterSet,
+        queryset=selectors.application_list(),
     )
 
 
