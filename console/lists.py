@@ -13,6 +13,8 @@ import django_tables2 as tables
 from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 PAGE_SIZE = 25
 
@@ -35,18 +37,17 @@ def search_filter(label, **kwargs) -> django_filters.CharFilter:
     return django_filters.CharFilter(label=label, method="search", widget=widget, **kwargs)
 
 
-def list_table(request, table_class: type[tables.Table], filterset: django_filters.FilterSet,
-               **table_kwargs) -> tables.Table:  # fmt: skip
-    """The filtered rows as a table, sorted as the query asks (`sort`, on orderable columns
-    only) and cut to the asked page (a page out of range shows the nearest one)."""
-    table = table_class(filterset.qs, request=request, **table_kwargs)
+def list_table(request, table_class: type[tables.Table], rows, **table_kwargs) -> tables.Table:
+    """`rows` (a FilterSet's `qs`) as a table, sorted as the query asks (`sort`, on orderable
+    columns only) and cut to the asked page (a page out of range shows the nearest one)."""
+    table = table_class(rows, request=request, **table_kwargs)
     table.order_by = request.GET.getlist(table.prefixed_order_by_field)
     table.paginator = Paginator(table.rows, PAGE_SIZE)
     table.page = table.paginator.get_page(request.GET.get(table.prefixed_page_field))
     return table
 
 
-def list_render(request, template: str, *, table, filterset, **context):
+def list_render(request, template: str, *, table, filterset=None, **context):
     """The list's page, or its `table` partial for htmx (a filter change, a sort, a page)."""
     name = f"{template}#table" if request.htmx else template
     return render(request, name, {"table": table, "filter": filterset, **context})
@@ -54,5 +55,20 @@ def list_render(request, template: str, *, table, filterset, **context):
 
 def list_page(request, template: str, *, table_class, filterset_class, queryset, **context):
     filterset = filterset_class(request.GET, queryset=queryset, request=request)
-    table = list_table(request, table_class, filterset)
+    table = list_table(request, table_class, filterset.qs)
     return list_render(request, template, table=table, filterset=filterset, **context)
+
+
+class ActionsColumn(tables.TemplateColumn):
+    """A row's buttons (a template with `record`); screen readers alone read its header."""
+
+    def __init__(self, template_name: str, **kwargs):
+        kwargs.setdefault("attrs", {"td": {"class": "text-end"}})
+        super().__init__(
+            template_name=template_name, verbose_name=_("Actions"), empty_values=(),
+            orderable=False, **kwargs,
+        )  # fmt: skip
+
+    @property
+    def header(self):
+        return format_html('<span class="visually-hidden">{}</span>', self.verbose_name)
