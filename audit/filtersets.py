@@ -2,39 +2,35 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from audit import selectors
 from audit.models import AuditEvent, SignInEvent
-from console.lists import ListFilterForm, search_filter
+from console.lists import ListFilterSet, search_filter
 
 M = SignInEvent.Method
 
 
-class AuditEventFilterSet(django_filters.FilterSet):
+class AuditEventFilterSet(ListFilterSet):
+    search_fields = ("actor_label", "target_label")
+
     q = search_filter(_("Actor or target"))
     action = django_filters.CharFilter(
         label=_("Action"), method="filter_action",
         widget=forms.TextInput(attrs={"placeholder": "user.create"}),
     )  # fmt: skip
 
-    class Meta:
+    class Meta(ListFilterSet.Meta):
         model = AuditEvent
-        fields = []
-        form = ListFilterForm
-
-    def search(self, queryset, name, value):
-        search = value[:200]
-        return queryset.filter(Q(actor_label__icontains=search) | Q(target_label__icontains=search))
 
     def filter_action(self, queryset, name, value):
         return queryset.filter(action=value[:80])
 
 
-class SignInEventFilterSet(django_filters.FilterSet):
+class SignInEventFilterSet(ListFilterSet):
     """The sign-in log's filters. The page and its CSV export filter alike: both hand the
-    cleaned values (`selector_filters`) to audit.selectors.sign_in_events_filter."""
+    cleaned values (`selector_filters`) to audit.selectors.sign_in_events_filter, whose
+    search also matches an IP address whole."""
 
     q = search_filter(_("Email, app or IP address"))
     result = django_filters.ChoiceFilter(
@@ -50,10 +46,8 @@ class SignInEventFilterSet(django_filters.FilterSet):
         choices=[("1", _("Last 24 hours")), ("7", _("Last 7 days")), ("30", _("Last 30 days"))],
     )  # fmt: skip
 
-    class Meta:
+    class Meta(ListFilterSet.Meta):
         model = SignInEvent
-        fields = []
-        form = ListFilterForm
 
     def selector_filters(self) -> dict:
         """The valid filters as audit.selectors names them (what an export keeps)."""

@@ -2,9 +2,9 @@
 django-tables2 Table shows them (sorting on the columns it marks orderable), 25 rows a page,
 and the same view answers htmx with the table fragment alone.
 
-An app's list has a `tables.py` Table and a `filtersets.py` FilterSet whose Meta names
-`form = ListFilterForm`; its template holds `{% partialdef table %}` around
-`{% render_table table %}`, and includes "console/list_filters.html" for the filter form."""
+An app's list has a `tables.py` Table and a `filtersets.py` ListFilterSet; its template
+includes "console/list_filters.html" (the filter form) and holds `{% partialdef table %}`
+around `{% render_table table %}` (our one table template, DJANGO_TABLES2_TEMPLATE)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import django_filters
 import django_tables2 as tables
 from django import forms
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import render
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -32,9 +33,28 @@ class ListFilterForm(forms.Form):
 
 
 def search_filter(label, **kwargs) -> django_filters.CharFilter:
-    """The list's free-text search, `q`: its FilterSet's `search` method reads it."""
+    """A list's free-text search, `q`, over its ListFilterSet's `search_fields`."""
     widget = forms.TextInput(attrs={"type": "search", **kwargs.pop("attrs", {})})
     return django_filters.CharFilter(label=label, method="search", widget=widget, **kwargs)
+
+
+class ListFilterSet(django_filters.FilterSet):
+    """A console list's filters. A value the form refuses (an unknown choice, an impossible
+    date) is left out of the filtering and shown with its error, never a 500."""
+
+    search_fields: tuple[str, ...] = ()  # what `q` looks in, any of them, case-insensitively
+    search_max_length = 200
+
+    class Meta:
+        fields: list[str] = []
+        form = ListFilterForm
+
+    def search(self, queryset, name, value):
+        text = value[: self.search_max_length]
+        matches = Q()
+        for field in self.search_fields:
+            matches |= Q(**{f"{field}__icontains": text})
+        return queryset.filter(matches)
 
 
 def list_table(request, table_class: type[tables.Table], rows, **table_kwargs) -> tables.Table:
