@@ -29,6 +29,8 @@ class AccountsConfig(AppConfig):
         # ends what a stranger may have set up before it (accounts.services).
         email_confirmed.connect(_email_confirmed, dispatch_uid="ciam_email_confirmed")
 
+        _console_areas_register()
+
         # Hosted pages keep the user flow per process: any change to it, wherever it comes
         # from (console, shell, admin), makes them read it again.
         for model in (UserFlow, SignUpAttribute):
@@ -49,6 +51,17 @@ class UserSessionsConfig(allauth_usersessions.UserSessionsConfig):
 
         for signal in (password_set, password_changed):
             signal.connect(signals.on_password_changed)
+
+
+def _console_areas_register() -> None:
+    from django.utils.translation import gettext_lazy as _
+
+    from accounts.roles import AdminRole
+    from console.navigation import Area, register
+
+    user_admins = (AdminRole.USER_ADMINISTRATOR,)
+    register(Area(_("Users"), "console:users:list", user_admins), order=10)
+    register(Area(_("User flows"), "console:user-flows:edit", user_admins), order=40)
 
 
 def _record_sign_in_session(sender, request, user, **kwargs) -> None:

@@ -16,6 +16,11 @@ class AdminRole(models.TextChoices):
     REPORTS_READER = "reports_reader", _("Reports reader")
 
 
+# The roles that read the sign-in and audit logs (Console > Logs, and what other pages show
+# of them).
+LOG_READERS = (AdminRole.REPORTS_READER, AdminRole.SECURITY_ADMINISTRATOR)
+
+
 def has_admin_role(user, role: str) -> bool:
     """Global administrators hold every role."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:

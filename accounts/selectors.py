@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import SignUpAttribute, User, UserFlow, email_normalize
@@ -170,3 +171,20 @@ def has_verified_address(user: User) -> bool:
     from allauth.account.models import EmailAddress
 
     return EmailAddress.objects.filter(user=user, email=user.email, verified=True).exists()
+
+
+def directory_summary() -> dict[str, int]:
+    """The counts on the console's overview."""
+    return User.objects.aggregate(
+        users=Count("id"),
+        members=Count("id", filter=Q(user_type=User.UserType.MEMBER)),
+        guests=Count("id", filter=Q(user_type=User.UserType.GUEST)),
+        admins=Count("id", filter=~Q(admin_roles=[])),
+        disabled=Count("id", filter=Q(is_active=False)),
+    )
+
+
+def user_list() -> QuerySet[User]:
+    """The console's Users list; guests carry their lifecycle (state, sponsor, invited and
+    accepted dates) beside the user."""
+    return User.objects.order_by("email").select_related("guest_profile__sponsor")

@@ -2,80 +2,55 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.console_views import UNLOCK_ROLES
-from accounts.forms import UnlockForm
-from accounts.roles import has_admin_role
+from accounts.roles import LOG_READERS, has_admin_role
 from audit import selectors, services
+from audit.filtersets import AuditEventFilterSet, SignInEventFilterSet
 from audit.models import SignInEvent, SignInLogExport
+from audit.tables import AuditEventTable, SignInEventTable
 from console.decorators import console_role
-from console.navigation import LOG_READERS
+from console.lists import list_page
 
-PAGE_SIZE = 25
+
+@console_role(*LOG_READERS)
+def logs(request):
+    """Console > Logs opens its first tab, the sign-in log."""
+    return redirect("console:logs:sign-ins")
 
 
 @console_role(*LOG_READERS)
 def audit_log(request):
-    filters = {
-        "search": request.GET.get("q", "").strip()[:200],
-        "action": request.GET.get("action", "").strip()[:80],
-    }
-    page = Paginator(selectors.audit_event_list(**filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    return list_page(
+        request,
+        "audit/console/audit_log.html",
+        table_class=AuditEventTable,
+        filterset_class=AuditEventFilterSet,
+        queryset=selectors.audit_event_list(),
     )
-    template = (
-        "audit/console/audit_log.html#table" if request.htmx else "audit/console/audit_log.html"
-    )
-    return render(request, template, {"page": page, "filters": filters})
-
-
-def _sign_in_log_filters(query) -> dict:
-    """The sign-in log's filters from a query (the page's GET, or the export's POST)."""
-    filters = {
-        "search": query.get("q", "").strip()[:200],
-        "result": query.get("result", ""),
-        "method": query.get("method", "").strip()[:40],
-    }
-    if filters["result"] not in SignInEvent.Result.values:
-        filters["result"] = ""
-    days = query.get("days", "")
-    filters["days"] = int(days) if days in ("1", "7", "30") else None
-    return filters
 
 
 @console_role(*LOG_READERS)
 def sign_in_log(request):
-    filters = _sign_in_log_filters(request.GET)
-    page = Paginator(selectors.sign_in_event_list(**filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    template = (
-        "audit/console/sign_in_log.html#table" if request.htmx else "audit/console/sign_in_log.html"
-    )
-    return render(
+    return list_page(
         request,
-        template,
-        {
-            "page": page,
-            "filters": filters,
-            "results": SignInEvent.Result.choices,
-            "can_unlock": any(has_admin_role(request.user, role) for role in UNLOCK_ROLES),
-            "unlock_form": UnlockForm(),
-        },
+        "audit/console/sign_in_log.html",
+        table_class=SignInEventTable,
+        filterset_class=SignInEventFilterSet,
+        queryset=SignInEvent.objects.select_related("user"),
+        can_unlock=any(has_admin_role(request.user, role) for role in UNLOCK_ROLES),
     )
 
 
-@console_role(*LOG_READERS)
 @require_POST
+@console_role(*LOG_READERS)
 def sign_in_export_create(request):
-    export = services.sign_in_export_start(
-        actor=request.user, filters=_sign_in_log_filters(request.POST), request=request
-    )
-    return redirect("console:sign-in-export", public_id=export.public_id)
+    filters = SignInEventFilterSet(request.POST).selector_filters()
+    export = services.sign_in_export_start(actor=request.user, filters=filters, request=request)
+    return redirect("console:logs:export-detail", public_id=export.public_id)
 
 
 @console_role(*LOG_READERS)

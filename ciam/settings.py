@@ -269,6 +269,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # "safely unguessable" against an offline attack on a slow hash.
 PASSWORD_MIN_STRENGTH = env.int("PASSWORD_MIN_STRENGTH", default=3)
 
+# Every console list renders through our one table template (console/lists.py).
+DJANGO_TABLES2_TEMPLATE = "console/table.html"
+
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/account/"
 

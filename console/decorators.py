@@ -1,3 +1,16 @@
+"""The console's access rule, one decorator on every console view.
+
+Decorator order, the same everywhere: the route's own decorators (`require_POST`,
+`require_http_methods`) outermost, then `console_role`, then the view:
+
+    @require_POST
+    @console_role(AdminRole.USER_ADMINISTRATOR)
+    def user_roles_set(request, public_id): ...
+
+so a request with the wrong method is refused before anything else, and the roles stay
+readable on the view (`view.console_roles`, which `functools.wraps` carries outwards) for
+the `may_open` template tag."""
+
 from __future__ import annotations
 
 from functools import wraps

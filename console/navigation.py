@@ -1,16 +1,22 @@
-"""The console's areas. Each states the admin roles that may use it; features fill in the
-URL name when they land."""
+"""The console's navigation: the areas the apps register.
+
+An app that has console pages registers its area from its `AppConfig.ready()`:
+
+    from console.navigation import Area, register
+
+    register(Area(_("Users"), "console:users:list", (AdminRole.USER_ADMINISTRATOR,)), order=10)
+
+An area exists once its app registers it; the navigation shows it to the admins holding one
+of its roles, in `order` (Overview 0, Users 10, Apps 20, Identity providers 30, User flows 40,
+Branding 50, Guests 60, Policies 70, Logs 90)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext_lazy as _
+from django.urls import reverse
 
-from accounts.roles import AdminRole, has_admin_role
-
-R = AdminRole
+from accounts.roles import has_admin_role
 
 
 @dataclass(frozen=True)
@@ -22,45 +28,32 @@ class Area:
     pages: tuple[Area, ...] = ()
 
 
-LOG_READERS = (R.REPORTS_READER, R.SECURITY_ADMINISTRATOR)
+_registry: dict[str, tuple[int, Area]] = {}
 
 
-AREAS = (
-    Area(_("Overview"), "console:overview", tuple(R.values)),
-    Area(_("Users"), "console:users", (R.USER_ADMINISTRATOR,)),
-    Area(_("Apps"), "console:apps", (R.APPLICATION_ADMINISTRATOR,)),
-    Area(_("Identity providers"), "console:identity-providers", (R.SECURITY_ADMINISTRATOR,)),
-    Area(_("User flows"), "console:user-flows", (R.USER_ADMINISTRATOR,)),
-    Area(_("Branding"), "console:branding", (R.BRANDING_ADMINISTRATOR,)),
-    Area(_("Guests"), "console:guests", (R.GUEST_INVITER, R.USER_ADMINISTRATOR)),
-    Area(_("Policies"), "console:policies", (R.SECURITY_ADMINISTRATOR,)),
-    Area(
-        _("Logs"),
-        "console:logs",
-        LOG_READERS,
-        pages=(
-            Area(_("Sign-in log"), "console:sign-in-logs", LOG_READERS),
-            Area(_("Audit log"), "console:audit-log", LOG_READERS),
-        ),
-    ),
-)
+def register(area: Area, *, order: int) -> None:
+    """Add `area` to the navigation. Registering the same URL name again replaces it, so a
+    `ready()` that runs twice does not list an area twice."""
+    _registry[area.url_name] = (order, area)
 
 
-def areas_for(user, current_path: str, areas: tuple[Area, ...] = AREAS) -> list[dict]:
+def areas() -> list[Area]:
+    return [area for _, area in sorted(_registry.values(), key=lambda entry: entry[0])]
+
+
+def areas_for(user, current_path: str, listed: list[Area] | tuple[Area, ...] | None = None):
+    """The areas `user` may open, with their URL and whether `current_path` is in them."""
     visible = []
-    for area in areas:
+    for area in areas() if listed is None else listed:
         if not any(has_admin_role(user, role) for role in area.roles):
             continue
-        try:
-            url = reverse(area.url_name)
-        except NoReverseMatch:
-            url = None  # an area whose feature has not landed yet: shown, not linked
+        url = reverse(area.url_name)
         visible.append(
             {
                 "label": area.label,
                 "url": url,
-                "current": url is not None
-                and (current_path == url or (url != "/console/" and current_path.startswith(url))),
+                "current": current_path == url
+                or (url != reverse("console:overview") and current_path.startswith(url)),
                 "pages": areas_for(user, current_path, area.pages),
             }
         )

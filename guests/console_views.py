@@ -5,22 +5,22 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import AdminRole, has_admin_role
 from ciam.forms import add_service_errors
 from console.decorators import console_role
+from console.lists import list_page
 from guests import selectors, services
+from guests.filtersets import InvitationFilterSet
 from guests.forms import ApiKeyForm, BulkInvitationForm, GuestSettingsForm, InvitationForm
 from guests.models import Invitation
+from guests.tables import InvitationTable
 
-PAGE_SIZE = 25
 INVITERS = (AdminRole.GUEST_INVITER, AdminRole.USER_ADMINISTRATOR)
 
 
@@ -37,39 +37,16 @@ def _status_for(error: ValidationError) -> int:
     return 429 if getattr(error, "code", None) == "rate_limited" else 200
 
 
-def _date_or_none(value: str):
-    try:
-        return parse_date(value.strip()[:10])
-    except ValueError:  # well formed but impossible, like 2026-02-30
-        return None
-
-
 @console_role(*INVITERS)
 def invitation_list(request):
-    filters = {
-        "search": request.GET.get("q", "").strip()[:200],
-        "status": request.GET.get("status", "")
-        if request.GET.get("status") in Invitation.Status.values
-        else "",
-        "inviter": request.GET.get("inviter", "").strip()[:200],
-        "since": _date_or_none(request.GET.get("since", "")),
-    }
-    page = Paginator(selectors.invitation_list(**filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    template = (
-        "guests/invitation_list.html#table" if request.htmx else "guests/invitation_list.html"
-    )
-    return render(
+    return list_page(
         request,
-        template,
-        {
-            "page": page,
-            "filters": filters,
-            "statuses": Invitation.Status.choices,
-            "bulk_uploads": selectors.bulk_invitation_list(),
-            "can_manage": has_admin_role(request.user, AdminRole.USER_ADMINISTRATOR),
-        },
+        "guests/invitation_list.html",
+        table_class=InvitationTable,
+        filterset_class=InvitationFilterSet,
+        queryset=selectors.invitation_list(),
+        bulk_uploads=selectors.bulk_invitation_list(),
+        can_manage=has_admin_role(request.user, AdminRole.USER_ADMINISTRATOR),
     )
 
 
@@ -102,7 +79,7 @@ def invitation_create(request):
             messages.success(
                 request, _("Invitation to %(email)s created.") % {"email": invitation.email}
             )
-            return redirect("console:guests-detail", public_id=invitation.public_id)
+            return redirect("console:guests:invitation-detail", public_id=invitation.public_id)
     return render(request, "guests/invitation_form.html", {"form": form}, status=status)
 
 
@@ -147,7 +124,7 @@ def invitation_resend(request, public_id):
         messages.success(
             request, _("A new invitation email is on its way; the old link no longer works.")
         )
-    return redirect("console:guests-detail", public_id=public_id)
+    return redirect("console:guests:invitation-detail", public_id=public_id)
 
 
 @require_http_methods(["GET", "POST"])
@@ -156,7 +133,7 @@ def invitation_revoke(request, public_id):
     invitation = get_object_or_404(Invitation, public_id=public_id)
     if request.method == "GET":
         if invitation.status != Invitation.Status.PENDING:
-            return redirect("console:guests-detail", public_id=public_id)
+            return redirect("console:guests:invitation-detail", public_id=public_id)
         return render(
             request,
             "console/confirm.html",
@@ -167,7 +144,7 @@ def invitation_revoke(request, public_id):
                     "invitation."
                 ),
                 "confirm_label": _("Revoke invitation"),
-                "cancel_url": reverse("console:guests-detail", args=[public_id]),
+                "cancel_url": reverse("console:guests:invitation-detail", args=[public_id]),
             },
         )
     try:
@@ -176,7 +153,7 @@ def invitation_revoke(request, public_id):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Invitation revoked: its link no longer works."))
-    return redirect("console:guests-detail", public_id=public_id)
+    return redirect("console:guests:invitation-detail", public_id=public_id)
 
 
 @console_role(*INVITERS)
@@ -197,7 +174,7 @@ def bulk_create(request):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            return redirect("console:guests-bulk-detail", public_id=bulk.public_id)
+            return redirect("console:guests:bulk-detail", public_id=bulk.public_id)
     return render(request, "guests/bulk_form.html", {"form": form})
 
 
@@ -227,7 +204,7 @@ def guest_settings(request):
             add_service_errors(form, error)
         else:
             messages.success(request, _("Guest settings saved."))
-            return redirect("console:guests-settings")
+            return redirect("console:guests:settings")
     return render(request, "guests/settings.html", {"form": form})
 
 
@@ -257,7 +234,7 @@ def api_key_revoke(request, public_id):
     api_key = get_object_or_404(selectors.api_key_list(), public_id=public_id)
     services.api_key_revoke(api_key=api_key, actor=request.user, request=request)
     messages.success(request, _("API key revoked."))
-    return redirect("console:guests-api-keys")
+    return redirect("console:guests:api-keys")
 
 
 @require_POST
@@ -268,4 +245,4 @@ def guest_renew(request, public_id):
         raise Http404
     services.guest_access_renew(user=user, actor=request.user, request=request)
     messages.success(request, _("Guest access renewed."))
-    return redirect("console:user-detail", public_id=public_id)
+    return redirect("console:users:detail", public_id=public_id)

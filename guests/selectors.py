@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from allauth.account.models import EmailAddress
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
@@ -15,28 +15,15 @@ def email_is_verified(*, user) -> bool:
     return EmailAddress.objects.filter(user=user, email=user.email, verified=True).exists()
 
 
-def invitation_list(
-    *, search: str = "", status: str = "", inviter: str = "", since: date | None = None
-) -> QuerySet:
+def invitation_list() -> QuerySet[Invitation]:
     """Invitations with the delivery state of their latest invitation email."""
     latest_email = OutboxEmail.objects.filter(
         invitation=OuterRef("pk"), kind=OutboxEmail.Kind.INVITATION
     ).order_by("-created_at", "-id")
-    invitations = Invitation.objects.annotate(
+    return Invitation.objects.annotate(
         delivery_status=Subquery(latest_email.values("status")[:1]),
         delivery_error=Subquery(latest_email.values("last_error")[:1]),
     )
-    if search:
-        invitations = invitations.filter(
-            Q(email__icontains=search) | Q(display_name__icontains=search)
-        )
-    if status:
-        invitations = invitations.filter(status=status)
-    if inviter:
-        invitations = invitations.filter(invited_by_label__icontains=inviter)
-    if since:
-        invitations = invitations.filter(created_at__date__gte=since)
-    return invitations
 
 
 def invitation_get(public_id) -> Invitation | None:

@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -17,7 +16,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.roles import AdminRole
 from ciam.forms import add_service_errors
 from console.decorators import console_role
+from console.lists import list_page
 from oidc import keys, selectors, services, tokens
+from oidc.filtersets import ApplicationFilterSet
 from oidc.forms import (
     TYPE_DESCRIPTIONS,
     ApplicationForm,
@@ -28,9 +29,9 @@ from oidc.forms import (
     hours,
 )
 from oidc.models import Application, AppRole, ClientSecret, SigningKey
+from oidc.tables import ApplicationTable
 
 APP_ADMIN = AdminRole.APPLICATION_ADMINISTRATOR
-PAGE_SIZE = 25
 # A new client secret waits here for the one page that shows it (Post/Redirect/Get).
 NEW_SECRET_SESSION_KEY = "oidc:new-secret"
 
@@ -60,17 +61,12 @@ def _secret_take(request, application) -> str | None:
 
 @console_role(APP_ADMIN)
 def app_list(request):
-    filters = {
-        "search": request.GET.get("q", "").strip()[:200],
-        "app_type": request.GET.get("type", ""),
-    }
-    applications = selectors.application_list(**filters)
-    page = Paginator(applications, PAGE_SIZE).get_page(request.GET.get("page"))
-    template = "oidc/app_list.html#table" if request.htmx else "oidc/app_list.html"
-    return render(
+    return list_page(
         request,
-        template,
-        {"page": page, "filters": filters, "app_types": Application.AppType.choices},
+        "oidc/app_list.html",
+        table_class=ApplicationTable,
+        filterset_class=ApplicationFilterSet,
+        queryset=selectors.application_list(),
     )
 
 
@@ -92,7 +88,7 @@ def app_create(request):
             if secret:
                 _secret_keep(request, application, secret)
             messages.success(request, _("App registered."))
-            return _see_other("console:app-detail", public_id=application.public_id)
+            return _see_other("console:apps:detail", public_id=application.public_id)
     app_types = [
         (value, label, TYPE_DESCRIPTIONS[value]) for value, label in Application.AppType.choices
     ]
@@ -165,7 +161,7 @@ def app_edit(request, public_id):
             add_service_errors(form, error)
         else:
             messages.success(request, _("Saved."))
-            return _see_other("console:app-detail", public_id=application.public_id)
+            return _see_other("console:apps:detail", public_id=application.public_id)
     return render(request, "oidc/app_form.html", {"form": form, "application": application})
 
 
@@ -175,7 +171,7 @@ def app_delete(request, public_id):
     application = get_object_or_404(Application, public_id=public_id)
     services.application_delete(application=application, actor=request.user, request=request)
     messages.success(request, _("App deleted; its tokens no longer work."))
-    return _see_other("console:apps")
+    return _see_other("console:apps:list")
 
 
 @require_POST
@@ -194,7 +190,7 @@ def secret_create(request, public_id):
     except ValidationError as error:
         return _detail(request, application, status=400, secret_error=error.messages)
     _secret_keep(request, application, secret)
-    return _see_other("console:app-detail", public_id=application.public_id)
+    return _see_other("console:apps:detail", public_id=application.public_id)
 
 
 @require_POST
@@ -203,7 +199,7 @@ def secret_revoke(request, public_id, secret_id):
     secret = get_object_or_404(ClientSecret, public_id=secret_id, application__public_id=public_id)
     services.client_secret_revoke(secret=secret, actor=request.user, request=request)
     messages.success(request, _("Secret revoked."))
-    return _see_other("console:app-detail", public_id=public_id)
+    return _see_other("console:apps:detail", public_id=public_id)
 
 
 @require_POST
@@ -219,7 +215,7 @@ def role_create(request, public_id):
             add_service_errors(form, error)
     if form.errors:
         return _detail(request, application, status=400, role_form=form)
-    return _see_other("console:app-detail", public_id=public_id)
+    return _see_other("console:apps:detail", public_id=public_id)
 
 
 @require_POST
@@ -235,7 +231,7 @@ def role_assign(request, public_id, role_id):
     if user is None:
         return _detail(request, role.application, status=400, assign_form=form)
     services.app_role_assign(role=role, user=user, actor=request.user, request=request)
-    return _see_other("console:app-detail", public_id=public_id)
+    return _see_other("console:apps:detail", public_id=public_id)
 
 
 @require_POST
@@ -244,7 +240,7 @@ def role_unassign(request, public_id, role_id, user_id):
     role = get_object_or_404(AppRole, public_id=role_id, application__public_id=public_id)
     user = get_object_or_404(role.users, public_id=user_id)
     services.app_role_unassign(role=role, user=user, actor=request.user, request=request)
-    return _see_other("console:app-detail", public_id=public_id)
+    return _see_other("console:apps:detail", public_id=public_id)
 
 
 @require_POST
@@ -252,7 +248,7 @@ def role_unassign(request, public_id, role_id, user_id):
 def role_delete(request, public_id, role_id):
     role = get_object_or_404(AppRole, public_id=role_id, application__public_id=public_id)
     services.app_role_delete(role=role, actor=request.user, request=request)
-    return _see_other("console:app-detail", public_id=public_id)
+    return _see_other("console:apps:detail", public_id=public_id)
 
 
 @console_role(APP_ADMIN, AdminRole.SECURITY_ADMINISTRATOR)
@@ -284,7 +280,7 @@ def signing_key_rotate(request):
                     "accepting new tokens then."
                 ),
                 "confirm_label": _("Rotate key"),
-                "cancel_url": reverse("console:signing-keys"),
+                "cancel_url": reverse("console:apps:signing-keys"),
             },
         )
     key = services.signing_key_rotate(actor=request.user, request=request)
@@ -293,4 +289,4 @@ def signing_key_rotate(request):
         _("New key %(kid)s is published now and signs from %(when)s UTC.")
         % {"kid": key.kid, "when": key.active_from.strftime("%Y-%m-%d %H:%M")},
     )
-    return _see_other("console:signing-keys")
+    return _see_other("console:apps:signing-keys")

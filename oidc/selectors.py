@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, QuerySet
 from jwcrypto import jws, jwt
 from jwcrypto.common import JWException
 
@@ -18,15 +18,12 @@ from oidc.models import ApiPermissionGrant, Application, Consent
 REFUSED_HEADERS = {"jku", "x5u", "jwk", "x5c", "crit"}
 
 
-def application_list(*, search: str = "", app_type: str = "") -> QuerySet[Application]:
-    applications = Application.objects.all().order_by("name")
-    if search:
-        applications = applications.filter(
-            Q(name__icontains=search) | Q(client_id__icontains=search)
-        )
-    if app_type:
-        applications = applications.filter(app_type=app_type)
-    return applications
+def application_list() -> QuerySet[Application]:
+    return Application.objects.all().order_by("name")
+
+
+def application_count() -> int:
+    return Application.objects.count()
 
 
 def longest_access_token_lifetime() -> int:

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
@@ -14,13 +14,8 @@ from tenants.models import DeletedTenant, Tenant
 logger = logging.getLogger(__name__)
 
 
-def tenant_list(*, search: str = "", status: str = "") -> QuerySet[Tenant]:
-    tenants = Tenant.objects.all().order_by("-created_at")
-    if search:
-        tenants = tenants.filter(Q(name__icontains=search) | Q(slug__icontains=search))
-    if status:
-        tenants = tenants.filter(status=status)
-    return tenants
+def tenant_list() -> QuerySet[Tenant]:
+    return Tenant.objects.all().order_by("-created_at")
 
 
 def deleted_tenants_in_quarantine() -> QuerySet[DeletedTenant]:

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,9 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ciam.forms import add_service_errors
 from ciam.http import client_ip
+from console.lists import list_render, list_table
 from tenants import selectors, services
+from tenants.filtersets import TenantFilterSet
 from tenants.forms import TenantCreateForm, TenantDeleteForm
 from tenants.models import Tenant
+from tenants.tables import ReservedSlugTable, TenantTable
 
 # The tenants this browser session created: only it may open their "created" page.
 CREATED_TENANTS_SESSION_KEY = "platform_created_tenants"
@@ -40,7 +42,7 @@ def landing(request):
                 # redirect that answers this POST, so the tenant's own host is linked from
                 # there rather than redirected to.
                 return HttpResponseRedirect(
-                    reverse("platform-tenant-created", args=[tenant.public_id]), status=303
+                    reverse("platform:tenant-created", args=[tenant.public_id]), status=303
                 )
         else:
             _add_rule_problems(form)
@@ -77,43 +79,36 @@ def slug_availability(request):
     return render(request, "platform/slug_availability.html", {"slug": slug, "problem": problem})
 
 
-@staff_member_required(login_url="platform-login")
+@staff_member_required(login_url="platform:login")
 def operator_tenant_list(request):
-    filters = {
-        "search": request.GET.get("q", "").strip()[:100],
-        "status": request.GET.get("status", "")
-        if request.GET.get("status") in Tenant.Status
-        else "",
-    }
-    page = Paginator(selectors.tenant_list(**filters), 25).get_page(request.GET.get("page"))
-    counts = selectors.tenant_user_counts(page.object_list)
-    rows = [(tenant, counts.get(tenant.pk, 0)) for tenant in page.object_list]
-    template = "platform/tenant_list.html#table" if request.htmx else "platform/tenant_list.html"
-    return render(request, template, {"page": page, "rows": rows, "filters": filters})
+    filterset = TenantFilterSet(request.GET, queryset=selectors.tenant_list(), request=request)
+    table = list_table(request, TenantTable, filterset.qs)
+    table.user_counts = selectors.tenant_user_counts(row.record for row in table.page.object_list)
+    return list_render(request, "platform/tenant_list.html", table=table, filterset=filterset)
 
 
-@staff_member_required(login_url="platform-login")
 @require_http_methods(["GET", "POST"])
+@staff_member_required(login_url="platform:login")
 def operator_tenant_suspend(request, public_id):
     """GET asks for confirmation (no JavaScript needed); POST suspends."""
     tenant = get_object_or_404(Tenant, public_id=public_id)
     if request.method == "POST":
         services.tenant_suspend(tenant=tenant, actor=request.user)
         messages.success(request, _("%(name)s is suspended.") % {"name": tenant.name})
-        return redirect("platform-tenants")
+        return redirect("platform:tenant-list")
     return render(request, "platform/tenant_suspend.html", {"tenant": tenant})
 
 
-@staff_member_required(login_url="platform-login")
 @require_POST
+@staff_member_required(login_url="platform:login")
 def operator_tenant_resume(request, public_id):
     tenant = get_object_or_404(Tenant, public_id=public_id)
     services.tenant_resume(tenant=tenant, actor=request.user)
     messages.success(request, _("%(name)s is active again.") % {"name": tenant.name})
-    return redirect("platform-tenants")
+    return redirect("platform:tenant-list")
 
 
-@staff_member_required(login_url="platform-login")
+@staff_member_required(login_url="platform:login")
 def operator_tenant_delete(request, public_id):
     tenant = get_object_or_404(Tenant, public_id=public_id)
     form = TenantDeleteForm(request.POST or None)
@@ -126,7 +121,7 @@ def operator_tenant_delete(request, public_id):
             add_service_errors(form, error)
         else:
             messages.success(request, _("%(name)s was deleted.") % {"name": tenant.name})
-            return redirect("platform-tenants")
+            return redirect("platform:tenant-list")
     status = 400 if form.errors else 200
     context = {
         "tenant": tenant,
@@ -136,19 +131,17 @@ def operator_tenant_delete(request, public_id):
     return render(request, "platform/tenant_delete.html", context, status=status)
 
 
-@staff_member_required(login_url="platform-login")
+@staff_member_required(login_url="platform:login")
 def operator_reserved_slugs(request):
-    page = Paginator(selectors.deleted_tenants_in_quarantine(), 25).get_page(
-        request.GET.get("page")
-    )
-    context = {"page": page, "quarantine_days": settings.TENANT_SLUG_QUARANTINE_DAYS}
-    return render(request, "platform/reserved_slugs.html", context)
+    table = list_table(request, ReservedSlugTable, selectors.deleted_tenants_in_quarantine())
+    context = {"quarantine_days": settings.TENANT_SLUG_QUARANTINE_DAYS}
+    return list_render(request, "platform/reserved_slugs.html", table=table, **context)
 
 
-@staff_member_required(login_url="platform-login")
 @require_POST
+@staff_member_required(login_url="platform:login")
 def operator_reserved_slug_release(request, public_id):
     record = get_object_or_404(selectors.deleted_tenants_in_quarantine(), public_id=public_id)
     services.deleted_tenant_release(record=record, actor=request.user)
     messages.success(request, _("“%(slug)s” can be taken again.") % {"slug": record.slug})
-    return redirect("platform-reserved-slugs")
+    return redirect("platform:reserved-slug-list")

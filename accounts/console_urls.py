@@ -1,0 +1,30 @@
+"""Console pages of accounts, two areas: Users (console:users) and User flows
+(console:user-flows). Each is a (patterns, app_name) pair that console.urls includes."""
+
+from django.urls import path
+
+from accounts import console_views as views
+
+users = (
+    [
+        path("", views.user_list, name="list"),
+        path("<uuid:public_id>/", views.user_detail, name="detail"),
+        path("<uuid:public_id>/enabled/", views.user_enabled_set, name="enabled"),
+        path("<uuid:public_id>/roles/", views.user_roles_set, name="roles"),
+    ],
+    "users",
+)
+
+user_flows = (
+    [
+        path("", views.user_flow, name="edit"),
+        path("attributes/new/", views.sign_up_attribute_edit, name="attribute-create"),
+        path("attributes/<uuid:public_id>/", views.sign_up_attribute_edit, name="attribute-edit"),
+        path(
+            "attributes/<uuid:public_id>/delete/",
+            views.sign_up_attribute_delete,
+            name="attribute-delete",
+        ),
+    ],
+    "user-flows",
+)

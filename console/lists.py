@@ -1,0 +1,94 @@
+"""One way to serve a console list: a django-filter FilterSet narrows the rows, a
+django-tables2 Table shows them (sorting on the columns it marks orderable), 25 rows a page,
+and the same view answers htmx with the table fragment alone.
+
+An app's list has a `tables.py` Table and a `filtersets.py` ListFilterSet; its template
+includes "console/list_filters.html" (the filter form) and holds `{% partialdef table %}`
+around `{% render_table table %}` (our one table template, DJANGO_TABLES2_TEMPLATE)."""
+
+from __future__ import annotations
+
+import django_filters
+import django_tables2 as tables
+from django import forms
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import render
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+PAGE_SIZE = 25
+
+
+class ListFilterForm(forms.Form):
+    """A list's filter form: fields keep their query names as ids (`q`, `status`), which the
+    pages' labels and htmx triggers use."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "%s")
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+
+def search_filter(label, **kwargs) -> django_filters.CharFilter:
+    """A list's free-text search, `q`, over its ListFilterSet's `search_fields`."""
+    widget = forms.TextInput(attrs={"type": "search", **kwargs.pop("attrs", {})})
+    return django_filters.CharFilter(label=label, method="search", widget=widget, **kwargs)
+
+
+class ListFilterSet(django_filters.FilterSet):
+    """A console list's filters. A value the form refuses (an unknown choice, an impossible
+    date) is left out of the filtering and shown with its error, never a 500."""
+
+    search_fields: tuple[str, ...] = ()  # what `q` looks in, any of them, case-insensitively
+    search_max_length = 200
+
+    class Meta:
+        fields: list[str] = []
+        form = ListFilterForm
+
+    def search(self, queryset, name, value):
+        text = value[: self.search_max_length]
+        matches = Q()
+        for field in self.search_fields:
+            matches |= Q(**{f"{field}__icontains": text})
+        return queryset.filter(matches)
+
+
+def list_table(request, table_class: type[tables.Table], rows, **table_kwargs) -> tables.Table:
+    """`rows` (a FilterSet's `qs`) as a table, sorted as the query asks (`sort`, on orderable
+    columns only) and cut to the asked page (a page out of range shows the nearest one)."""
+    table = table_class(rows, request=request, **table_kwargs)
+    table.order_by = request.GET.getlist(table.prefixed_order_by_field)
+    table.paginator = Paginator(table.rows, PAGE_SIZE)
+    table.page = table.paginator.get_page(request.GET.get(table.prefixed_page_field))
+    return table
+
+
+def list_render(request, template: str, *, table, filterset=None, **context):
+    """The list's page, or its `table` partial for htmx (a filter change, a sort, a page)."""
+    name = f"{template}#table" if request.htmx else template
+    return render(request, name, {"table": table, "filter": filterset, **context})
+
+
+def list_page(request, template: str, *, table_class, filterset_class, queryset, **context):
+    filterset = filterset_class(request.GET, queryset=queryset, request=request)
+    table = list_table(request, table_class, filterset.qs)
+    return list_render(request, template, table=table, filterset=filterset, **context)
+
+
+class ActionsColumn(tables.TemplateColumn):
+    """A row's buttons (a template with `record`); screen readers alone read its header."""
+
+    def __init__(self, template_name: str, **kwargs):
+        kwargs.setdefault("attrs", {"td": {"class": "text-end"}})
+        super().__init__(
+            template_name=template_name, verbose_name=_("Actions"), empty_values=(),
+            orderable=False, **kwargs,
+        )  # fmt: skip
+
+    @property
+    def header(self):
+        return format_html('<span class="visually-hidden">{}</span>', self.verbose_name)
