@@ -27,6 +27,7 @@ def redis_database_claim(server_url: str) -> str:
         client = redis.Redis.from_url(f"{server_url}/{number}")
         if client.dbsize() and not client.exists(OWNED_KEY):
             continue
+        _claim_of_dead_process_drop(client)
         if client.set(CLAIM_KEY, owner, nx=True, ex=CLAIM_SECONDS):
             for key in client.scan_iter(count=1000):
                 if key not in (CLAIM_KEY.encode(), OWNED_KEY.encode()):
@@ -36,6 +37,30 @@ def redis_database_claim(server_url: str) -> str:
             _owners[f"{server_url}/{number}"] = owner
             return f"{server_url}/{number}"
     raise RuntimeError("No free Redis database (1-15) for this test process.")
+
+
+def _claim_of_dead_process_drop(client: redis.Redis) -> None:
+    """A claim whose process has died (killed, out of memory) is dropped at once rather than
+    when it expires: the Redis server is local, so the claim's process id is one of ours."""
+    claim = client.get(CLAIM_KEY)
+    if not claim:
+        return
+    pid = int(claim.split(b":", 1)[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        # Only if the claim is still that dead process's: another run may just have taken it.
+        with client.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(CLAIM_KEY)
+                if pipe.get(CLAIM_KEY) == claim:
+                    pipe.multi()
+                    pipe.delete(CLAIM_KEY)
+                    pipe.execute()
+            except redis.WatchError:
+                pass
+    except PermissionError:
+        pass  # alive, another user's
 
 
 def redis_databases_claimed() -> set[str]:
