@@ -358,7 +358,7 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_RETRY_SECONDS = env.int("EMAIL_RETRY_SECONDS", default=30)
 EMAIL_RETRY_MAX_SECONDS = env.int("EMAIL_RETRY_MAX_SECONDS", default=1 if TESTING else 1920)
 # What requests may make the guests pages do, in allauth's rate format (see
-# ACCOUNT_RATE_LIMITS below), counted by the same limiter in tenant-scoped cache keys
+# ACCOUNT_RATE_LIMITS below), counted by ciam.ratelimit in tenant-scoped cache keys
 # (guests.services.limits). "key" is the invited address, "user" the admin who asks.
 GUEST_RATE_LIMITS = {
     # Invitations created with an email, from the console and the API.
