@@ -76,6 +76,17 @@ def attribute_values(form: forms.Form) -> dict:
     }
 
 
+def _terms_label(flow: UserFlow):
+    """The terms checkbox's label, with links to the flow's terms and privacy statement."""
+    link = '<a href="{}" rel="noopener" target="_blank">{}</a>'
+    label = format_html("{} " + link, _("I accept the"), flow.terms_url, _("terms of use"))
+    if flow.privacy_url:
+        label = format_html(
+            "{} {} " + link, label, _("and the"), flow.privacy_url, _("privacy statement")
+        )
+    return label
+
+
 class SignupForm(allauth_forms.SignupForm):
     """allauth's sign-up form plus the attributes and terms checkbox of the tenant's flow."""
 
@@ -92,7 +103,7 @@ class SignupForm(allauth_forms.SignupForm):
         add_attribute_fields(self, sign_up_attributes(self.flow))
         if self.flow.terms_required:
             self.fields["accept_terms"] = forms.BooleanField(
-                label=_("I accept the terms of use and the privacy statement"),
+                label=_terms_label(self.flow),
                 required=True,
                 error_messages={"required": _("Accept the terms of use to create an account.")},
             )

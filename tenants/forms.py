@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -16,6 +17,18 @@ class TenantCreateForm(forms.Form):
         label=gettext_lazy("Tenant address"),
         max_length=40,
         help_text=gettext_lazy("Lowercase letters, digits and hyphens; 3 to 40 characters."),
+        # The live check (htmx) writes into #slug-availability, where errors show too.
+        widget=forms.TextInput(
+            attrs={
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "aria-describedby": "id_slug_help slug-availability",
+                "hx-get": reverse_lazy("platform-slug-availability"),
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": "#slug-availability",
+                "hx-params": "slug",
+            }
+        ),
     )
     admin_email = forms.EmailField(
         label=gettext_lazy("Your email (first administrator)"), max_length=254
