@@ -165,6 +165,10 @@ class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
     wrong password (allauth's own limit of attempts per code only ends that code, and a new
     one could be asked for forever); while either is locked no code is checked."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs["inputmode"] = "numeric"
+
     def clean_code(self) -> str:
         request = allauth_context.request
         stage = getattr(request, "_login_stage", None)
@@ -254,6 +258,7 @@ class SignUpAttributeForm(forms.Form):
             "A built-in attribute (givenName, surname, displayName, country, city, state, "
             "postalCode, streetAddress, jobTitle) or a new custom name such as loyaltyNumber."
         ),
+        widget=forms.TextInput(attrs={"list": "builtin-attributes"}),
     )
     label = forms.CharField(
         label=gettext_lazy("Label on the sign-up page"), max_length=128, required=False

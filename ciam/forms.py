@@ -3,8 +3,7 @@ template engine, with one field template (templates/forms/field.html) for the co
 hosted pages and the platform pages: a label, the input with Bootstrap's class, its help and
 errors next to it and tied to it by aria-describedby, aria-invalid on an error, and what the
 person typed kept. `{{ form }}` renders forms/form.html, `{{ form.email.as_field_group }}` one
-field; `{% form_field form.email autocomplete="email" %}` (ciam_forms) is the same with extra
-attributes on the input."""
+field. Attributes of an input (autocomplete, inputmode, htmx) belong to the form's widget."""
 
 from __future__ import annotations
 

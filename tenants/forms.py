@@ -12,7 +12,11 @@ from ciam.http import client_ip
 
 
 class TenantCreateForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Organisation name"), max_length=100)
+    name = forms.CharField(
+        label=gettext_lazy("Organisation name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
     slug = forms.CharField(
         label=gettext_lazy("Tenant address"),
         max_length=40,
@@ -31,7 +35,9 @@ class TenantCreateForm(forms.Form):
         ),
     )
     admin_email = forms.EmailField(
-        label=gettext_lazy("Your email (first administrator)"), max_length=254
+        label=gettext_lazy("Your email (first administrator)"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     admin_password = forms.CharField(
         label=gettext_lazy("Password"),
@@ -46,13 +52,19 @@ class TenantCreateForm(forms.Form):
 
 class TenantDeleteForm(forms.Form):
     confirm_slug = forms.CharField(
-        label=gettext_lazy("Type the tenant's slug to confirm"), max_length=40
+        label=gettext_lazy("Type the tenant's slug to confirm"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
 
 class OperatorLoginForm(AuthenticationForm):
     """Django's sign-in form with the smart lockout of tenant sign-in (accounts.lockout), its
     failures counted per email and per IP address in the platform's own cache keys."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs["autocomplete"] = "email"  # operators' usernames
 
     def clean(self):
         email = self.cleaned_data.get("username") or ""

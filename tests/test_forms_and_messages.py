@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from django.test import Client
 from django_tenants.utils import tenant_context
 
 from guests import services as guest_services
@@ -65,3 +66,19 @@ def test_console_messages_are_alerts_in_a_status_region(acme):
     # Revoking again is refused: an error is Bootstrap's "danger" alert.
     page = admin.post(url, follow=True).content.decode()
     assert '<div class="messages" role="status"><div class="alert alert-danger">' in page
+
+
+def test_inputs_keep_the_hints_browsers_and_phones_use(acme, db):
+    client = tenant_client(acme)
+    sign_in = client.get("/accounts/login/").content.decode()
+    assert 'autocomplete="email"' in input_tag(sign_in, "login")
+    assert 'autocomplete="current-password"' in input_tag(sign_in, "password")
+    sent = client.post("/accounts/login/code/", {"email": acme.member.email})
+    code_page = client.get(sent["Location"]).content.decode()
+    code = input_tag(code_page, "code")
+    assert 'autocomplete="one-time-code"' in code and 'inputmode="numeric"' in code
+    landing = Client(HTTP_HOST="localhost").get("/").content.decode()
+    assert 'autocomplete="organization"' in input_tag(landing, "name")
+    slug = input_tag(landing, "slug")
+    assert 'aria-describedby="id_slug_help slug-availability"' in slug
+    assert 'hx-get="/slug-availability/"' in slug
