@@ -15,14 +15,12 @@ from urllib.parse import urlencode
 
 from django.core import signing
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from accounts import selectors
 from accounts.models import User
 from accounts.services import BUILTIN_ATTRIBUTES, USER_FIELD_FOR_ATTRIBUTE
-from ciam.api import error_response
-from oidc.app_tokens import app_permission_required
+from ciam.api import api_permission_required, error_response
 
 READ_PERMISSION = "User.Read.All"
 # Graph's spelling of a user type; the code and the database use User.UserType's values.
@@ -122,9 +120,8 @@ def _after(text: str) -> int:
         raise _BadQuery("$skiptoken", "Use the @odata.nextLink of the previous page.") from error
 
 
-@csrf_exempt
 @require_GET
-@app_permission_required(READ_PERMISSION)
+@api_permission_required(READ_PERMISSION)
 def user_list(request):
     try:
         top = _page_size(request.GET.get("$top", ""))
@@ -145,9 +142,8 @@ def user_list(request):
     return JsonResponse(body)
 
 
-@csrf_exempt
 @require_GET
-@app_permission_required(READ_PERMISSION)
+@api_permission_required(READ_PERMISSION)
 def user_detail(request, key: str):
     """By id, or by email (Graph takes the userPrincipalName there)."""
     try:

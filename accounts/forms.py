@@ -77,6 +77,17 @@ def attribute_values(form: forms.Form) -> dict:
     }
 
 
+def _terms_label(flow: UserFlow):
+    """The terms checkbox's label, with links to the flow's terms and privacy statement."""
+    link = '<a href="{}" rel="noopener" target="_blank">{}</a>'
+    label = format_html("{} " + link, _("I accept the"), flow.terms_url, _("terms of use"))
+    if flow.privacy_url:
+        label = format_html(
+            "{} {} " + link, label, _("and the"), flow.privacy_url, _("privacy statement")
+        )
+    return label
+
+
 class SignupForm(allauth_forms.SignupForm):
     """allauth's sign-up form plus the attributes and terms checkbox of the tenant's flow."""
 
@@ -93,7 +104,7 @@ class SignupForm(allauth_forms.SignupForm):
         add_attribute_fields(self, sign_up_attributes(self.flow))
         if self.flow.terms_required:
             self.fields["accept_terms"] = forms.BooleanField(
-                label=_("I accept the terms of use and the privacy statement"),
+                label=_terms_label(self.flow),
                 required=True,
                 error_messages={"required": _("Accept the terms of use to create an account.")},
             )
@@ -154,6 +165,10 @@ class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
     """A wrong code counts toward the smart lockout of the email and the IP address like a
     wrong password (allauth's own limit of attempts per code only ends that code, and a new
     one could be asked for forever); while either is locked no code is checked."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs["inputmode"] = "numeric"
 
     def clean_code(self) -> str:
         request = allauth_context.request
@@ -245,6 +260,7 @@ class SignUpAttributeForm(forms.Form):
             "A built-in attribute (givenName, surname, displayName, country, city, state, "
             "postalCode, streetAddress, jobTitle) or a new custom name such as loyaltyNumber."
         ),
+        widget=forms.TextInput(attrs={"list": "builtin-attributes"}),
     )
     label = forms.CharField(
         label=gettext_lazy("Label on the sign-up page"), max_length=128, required=False

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE, SELF
+from django.contrib.messages import constants as message_levels
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,6 +69,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",
+    "django.forms",  # its widget templates, for FORM_RENDERER on our template engine
     "accounts",  # the user model also serves platform operators
     "audit",  # operator actions (suspend, delete tenant) are audited too
     # Their middleware runs on every host, so their tables exist in public too.
@@ -198,6 +200,12 @@ TEMPLATES = [
         },
     },
 ]
+
+# Every form: Django's renderer on TEMPLATES with one field template (templates/forms/).
+FORM_RENDERER = "ciam.forms.FormRenderer"
+# Message levels as Bootstrap's alert classes (templates/includes/messages.html); info,
+# success and warning share their names.
+MESSAGE_TAGS = {message_levels.DEBUG: "secondary", message_levels.ERROR: "danger"}
 
 WSGI_APPLICATION = "ciam.wsgi.application"
 
@@ -360,7 +368,7 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_RETRY_SECONDS = env.int("EMAIL_RETRY_SECONDS", default=30)
 EMAIL_RETRY_MAX_SECONDS = env.int("EMAIL_RETRY_MAX_SECONDS", default=1 if TESTING else 1920)
 # What requests may make the guests pages do, in allauth's rate format (see
-# ACCOUNT_RATE_LIMITS below), counted by the same limiter in tenant-scoped cache keys
+# ACCOUNT_RATE_LIMITS below), counted by ciam.ratelimit in tenant-scoped cache keys
 # (guests.services.limits). "key" is the invited address, "user" the admin who asks.
 GUEST_RATE_LIMITS = {
     # Invitations created with an email, from the console and the API.

@@ -14,8 +14,7 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("o/", include("oidc.urls")),
     path("invite/", include("guests.urls")),
-    path("api/v1/", include("guests.api_urls")),  # invitations
-    path("api/v1/", include("accounts.api_urls")),  # users
+    path("api/v1/", include("ciam.api_urls")),  # users and invitations, for the tenant's systems
 ]
 
 handler404 = "ciam.errors.not_found"

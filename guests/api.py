@@ -17,15 +17,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.api import GRAPH_USER_TYPES, USER_TYPE_FROM_GRAPH
+from ciam.api import ApiCaller, api_permission_required
 from ciam.api import error_response as _error
 from guests import selectors, services
 from guests.models import Invitation
-from oidc.app_tokens import app_permission_problem, app_token_claims
-from oidc.models import Application
 
 FIELD_NAMES = {
     "email": "invitedUserEmailAddress",
@@ -41,49 +39,14 @@ FIELD_NAMES = {
 INVITE_PERMISSION = "User.Invite.All"
 
 
-def _authenticate(request) -> tuple[str | None, object, str | None]:
-    """(caller label, authority, problem): a tenant API key (its authority is the admin who
-    created it), or an access token of one of the tenant's daemon apps (client credentials)
-    holding User.Invite.All (its authority is the admin who granted that)."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _space, credential = header.partition(" ")
-    credential = credential.strip()
-    if scheme.lower() != "bearer" or not credential:
-        return None, None, None
-    if credential.startswith("ciam_"):
-        api_key = services.api_key_authenticate(credential)
-        if api_key is None:
-            return None, None, None
-        return f"API key {api_key.name}", api_key.created_by, None
-    claims = app_token_claims(request)
-    if claims is None:
-        return None, None, None
-    authority, problem = app_permission_problem(claims, INVITE_PERMISSION)
-    return _app_name(claims.get("client_id", "")), authority, problem
-
-
-def _app_name(client_id: str) -> str:
-    """The app's display name: it signs the invitation email, where a client id means nothing
-    to the person invited."""
-    name = Application.objects.filter(client_id=client_id).values_list("name", flat=True).first()
-    return name or f"app {client_id}"
-
-
-def _caller_required(view):
-    def wrapper(request, *args, **kwargs):
-        caller, authority, problem = _authenticate(request)
-        if caller is None:
-            return _error(
-                401, "unauthorized", "Send an API key or an access token as a Bearer token."
-            )
-        if problem:
-            return _error(403, "forbidden", problem)
-        request.api_caller = caller
-        request.api_authority = authority
-        return view(request, *args, **kwargs)
-
-    wrapper.__name__ = view.__name__
-    return wrapper
+def api_key_authenticate(request, token: str, permission: str) -> ApiCaller | None:
+    """A tenant API key (`ciam_...`, created in the console) carries User.Invite.All with the
+    authority of the admin who created it (GuestsConfig.ready registers it for that
+    permission alone)."""
+    api_key = services.api_key_authenticate(token)
+    if api_key is None:
+        return None
+    return ApiCaller(label=f"API key {api_key.name}", authority=api_key.created_by)
 
 
 def _represent(invitation: Invitation, redeem_url: str | None = None) -> dict:
@@ -191,9 +154,8 @@ def _is_uuid(value) -> bool:
     return True
 
 
-@csrf_exempt
 @require_POST
-@_caller_required
+@api_permission_required(INVITE_PERMISSION)
 def invitation_create(request):
     try:
         body = json.loads(request.body or b"null")
@@ -228,9 +190,8 @@ def invitation_create(request):
     return JsonResponse(_represent(invitation, invitation.redeem_url), status=201)
 
 
-@csrf_exempt
 @require_GET
-@_caller_required
+@api_permission_required(INVITE_PERMISSION)
 def invitation_detail(request, public_id):
     invitation = selectors.invitation_get(public_id)
     if invitation is None:

@@ -21,7 +21,12 @@ def split_addresses(value: str) -> list[str]:
 class HostedInvitationForm(forms.Form):
     """What a member fills in to invite a partner from the hosted pages."""
 
-    email = forms.EmailField(label=_("Email address"), max_length=254)
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        # Someone else's address: the browser's own address would be a wrong suggestion.
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
     display_name = forms.CharField(label=_("Display name"), max_length=256, required=False)
     redirect_url = forms.URLField(
         label=_("Redirect URL"),
@@ -81,6 +86,7 @@ class BulkInvitationForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
         help_text=_("Columns: email, display name, redirect URL, message. Up to 2 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     default_redirect_url = forms.URLField(
         label=_("Redirect URL for rows without one"), required=False, assume_scheme="https"

@@ -1,21 +1,33 @@
 """App-only access tokens on the directory API (/api/v1): the client credentials token of one
-of the tenant's daemon apps, and the application permissions it holds."""
+of the tenant's daemon apps, and the application permissions it holds. OidcConfig.ready
+registers them with ciam.api, whose decorator every API view uses."""
 
 from __future__ import annotations
 
 from accounts.roles import permission_roles_label
-from ciam.api import error_response
-from oidc.selectors import access_token_from_request, permission_authority
+from ciam.api import ApiCaller
+from oidc.models import Application
+from oidc.selectors import access_token_claims, permission_authority
 
 
-def app_token_claims(request) -> dict | None:
-    """Claims of an app-only access token (client credentials of one of this tenant's daemon
-    apps) sent as `Authorization: Bearer`, validated offline; None otherwise. A user's
-    token is not an app's: APIs that act for a system refuse it."""
-    claims = access_token_from_request(request)
+def app_token_authenticate(request, token: str, permission: str) -> ApiCaller | None:
+    """The app behind an app-only access token (client credentials of one of this tenant's
+    daemon apps), validated offline, with why `permission` is not in force for it, if it is
+    not; None for anything else. A user's token is not an app's: APIs that act for a system
+    refuse it."""
+    claims = access_token_claims(token)
     if claims is None or claims.get("idtyp") != "app":
         return None
-    return claims
+    client_id = str(claims.get("client_id", ""))
+    authority, problem = app_permission_problem(claims, permission)
+    return ApiCaller(label=_app_name(client_id), authority=authority, problem=problem)
+
+
+def _app_name(client_id: str) -> str:
+    """The app's display name: it signs what the app does (an invitation email), where a
+    client id means nothing to the person reading."""
+    name = Application.objects.filter(client_id=client_id).values_list("name", flat=True).first()
+    return name or f"app {client_id}"
 
 
 def app_permission_problem(claims: dict, permission: str) -> tuple[object, str | None]:
@@ -33,30 +45,3 @@ def app_permission_problem(claims: dict, permission: str) -> tuple[object, str |
             f"{permission_roles_label(permission)} must grant it again."
         )
     return authority, None
-
-
-def app_permission_required(permission: str):
-    """Let through an app-only token holding `permission` (an application permission given
-    to the app in the console by an admin who still holds its roles); 401 without a valid
-    app token, 403 without the permission. The view finds the caller in `request.api_caller`
-    and the admin it acts for in `request.api_authority`."""
-
-    def decorator(view):
-        def wrapper(request, *args, **kwargs):
-            claims = app_token_claims(request)
-            if claims is None:
-                return error_response(
-                    401, "unauthorized", "Send an app's access token as a Bearer token."
-                )
-            authority, problem = app_permission_problem(claims, permission)
-            if problem:
-                return error_response(403, "forbidden", problem)
-            request.api_caller = f"app {claims.get('client_id', '')}"
-            request.api_authority = authority
-            return view(request, *args, **kwargs)
-
-        wrapper.__name__ = view.__name__
-        wrapper.__doc__ = view.__doc__
-        return wrapper
-
-    return decorator

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -11,14 +12,32 @@ from ciam.http import client_ip
 
 
 class TenantCreateForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Organisation name"), max_length=100)
+    name = forms.CharField(
+        label=gettext_lazy("Organisation name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
     slug = forms.CharField(
         label=gettext_lazy("Tenant address"),
         max_length=40,
         help_text=gettext_lazy("Lowercase letters, digits and hyphens; 3 to 40 characters."),
+        # The live check (htmx) writes into #slug-availability, where errors show too.
+        widget=forms.TextInput(
+            attrs={
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "aria-describedby": "id_slug_help slug-availability",
+                "hx-get": reverse_lazy("platform:slug-availability"),
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": "#slug-availability",
+                "hx-params": "slug",
+            }
+        ),
     )
     admin_email = forms.EmailField(
-        label=gettext_lazy("Your email (first administrator)"), max_length=254
+        label=gettext_lazy("Your email (first administrator)"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     admin_password = forms.CharField(
         label=gettext_lazy("Password"),
@@ -33,7 +52,9 @@ class TenantCreateForm(forms.Form):
 
 class TenantDeleteForm(forms.Form):
     confirm_slug = forms.CharField(
-        label=gettext_lazy("Type the tenant's slug to confirm"), max_length=40
+        label=gettext_lazy("Type the tenant's slug to confirm"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
 
@@ -41,6 +62,10 @@ class OperatorLoginForm(AuthenticationForm):
     """Django's sign-in form with the smart lockout of tenant sign-in
     (accounts.sign_in.lockout), its failures counted per email and per IP address in the
     platform's own cache keys."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs["autocomplete"] = "email"  # operators' usernames
 
     def clean(self):
         email = self.cleaned_data.get("username") or ""

@@ -4,7 +4,6 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
@@ -15,6 +14,7 @@ from django.utils.translation import ngettext
 from django_tenants.utils import schema_context, tenant_context
 
 from audit.services import audit_record
+from ciam.ratelimit import hit, ip_source
 from tenants.models import DeletedTenant, Domain, Tenant
 from tenants.provisioning import schema_create_from_template
 from tenants.routing import routing_invalidate
@@ -166,9 +166,8 @@ def _tenant_create_rate_take(*, ip: str) -> None:
     creations already reached the limit."""
     limit = settings.TENANT_CREATE_LIMIT_PER_IP
     window = settings.TENANT_CREATE_LIMIT_WINDOW_SECONDS
-    key = f"tenants:create-rate:{ip}"
-    cache.add(key, 0, window)  # the window starts with the first creation
-    if cache.incr(key) > limit:
+    # The window starts with the first creation.
+    if not hit(f"tenants:create:{ip_source(ip)}", limit, window).allowed:
         minutes = max(1, window // 60)
         raise ValidationError(
             ngettext(

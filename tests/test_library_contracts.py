@@ -18,7 +18,6 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.internal.flows.email_verification import send_verification_email_to_address
 from allauth.account.stages import LoginStageController
-from allauth.core.internal import ratelimit
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.db import SessionStore
@@ -50,10 +49,6 @@ SIGNATURES = [
     ("accounts/services.py email_verification_send: allauth's verification email and its limit",
      send_verification_email_to_address,
      ["request", "address", "signup", "process", "skip_enumeration_mails"]),
-    ("guests/services/limits.py rate_take: the limiter, with limit_get and our own rates",
-     ratelimit.consume,
-     ["request", "app", "action", "config", "key", "user", "dry_run", "limit_get",
-      "raise_exception"]),
     ("accounts/sign_in/backend.py EmailBackend overrides it",
      AuthenticationBackend._authenticate_by_email, ["self", "email", "password"]),
     ("accounts/sign_in/backend.py EmailBackend overrides it (usernames are not used)",

@@ -110,7 +110,7 @@ def test_next_is_carried_once_from_sign_in_to_the_code_pages(acme):
     assert 'href="/accounts/login/?next=%2Fconsole%2F"' in code_page
     # Said once, on the page: no "code sent" message above it.
     assert code_page.count(user.email) == 1
-    assert 'class="hosted-messages"' not in code_page
+    assert 'class="messages"' not in code_page
     assert_our_wording(code_page)
 
 

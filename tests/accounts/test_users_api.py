@@ -131,3 +131,10 @@ def test_only_apps_holding_user_read_all_of_this_tenant_read_the_directory(acme,
     assert get(acme, user_tokens["access_token"], "/api/v1/users").status_code == 401
     # acme's token at globex (SECURITY item 31).
     assert get(globex, reader, "/api/v1/users").status_code == 401
+
+
+def test_an_invitations_api_key_does_not_read_the_directory(acme):
+    with tenant_context(acme.tenant):
+        _key, secret = guest_services.api_key_create(actor=acme.admin, name="Partner portal")
+    assert get(acme, secret, "/api/v1/users").status_code == 401
+    assert get(acme, secret, f"/api/v1/users/{acme.member.public_id}").status_code == 401

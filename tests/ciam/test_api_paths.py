@@ -94,3 +94,14 @@ def test_api_view_is_csrf_exempt_on_either_stack(path):
     request goes through the full middleware stack (the test client, another server)."""
     view = resolve(path, urlconf=settings.ROOT_URLCONF).func
     assert getattr(view, "csrf_exempt", False), path
+
+
+@pytest.mark.parametrize("path", [path for path in API_PATHS if path.startswith("/api/v1/")])
+def test_every_directory_api_view_asks_for_a_bearer_credential(acme, path):
+    """One decorator guards each /api/v1 view: without a credential, Graph's 401."""
+    answer = acme.client().generic(
+        "POST" if path == "/api/v1/invitations" else "GET", path, content_type="application/json"
+    )
+    assert answer.status_code == 401
+    assert answer["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert answer.json()["error"]["code"] == "unauthorized"
