@@ -9,8 +9,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from guests import services as guest_services
-from tests.accounts.conftest import fresh_email, tenant_client
-from tests.accounts.test_user_flows import save_flow
+from tests.helpers import save_flow, tenant_client, unique_email
 
 
 def input_tag(page: str, name: str) -> str:
@@ -18,7 +17,7 @@ def input_tag(page: str, name: str) -> str:
 
 
 def test_a_field_with_an_error_says_so_next_to_it_and_keeps_what_was_typed(acme):
-    email = fresh_email()
+    email = unique_email()
     page = (
         tenant_client(acme)
         .post("/accounts/signup/", {"email": email, "password1": "short"})
@@ -40,7 +39,7 @@ def test_the_terms_checkbox_links_the_terms_and_the_privacy_statement(acme):
         terms_url="https://acme.example/terms",
         privacy_url="https://acme.example/privacy",
     )
-    data = {"email": fresh_email(), "password1": "a fine long passphrase"}
+    data = {"email": unique_email(), "password1": "a fine long passphrase"}
     page = tenant_client(acme).post("/accounts/signup/", data).content.decode()
     checkbox = input_tag(page, "accept_terms")
     assert 'type="checkbox"' in checkbox and "form-check-input is-invalid" in checkbox
@@ -53,7 +52,7 @@ def test_the_terms_checkbox_links_the_terms_and_the_privacy_statement(acme):
 def test_console_messages_are_alerts_in_a_status_region(acme):
     with tenant_context(acme.tenant):
         invitation = guest_services.invitation_create(
-            invited_by=acme.admin, email=fresh_email(), redirect_url="https://app.acme.example/"
+            invited_by=acme.admin, email=unique_email(), redirect_url="https://app.acme.example/"
         )
     admin = acme.client(user=acme.admin)
     url = f"/console/guests/invitations/{invitation.public_id}/revoke/"
