@@ -52,6 +52,7 @@ class AccountAdapter(DefaultAccountAdapter):
         # After the login-by-code stage (the code is the primary factor), before the rest.
         position = stages.index("allauth.account.stages.LoginByCodeStage") + 1
         stages.insert(position, "accounts.stages.SignInPipelineStage")
+        stages.insert(position + 1, "mfa.stages.MfaStage")
         verification = stages.index("allauth.account.stages.EmailVerificationStage")
         stages[verification] = "accounts.stages.OptionalEmailVerificationStage"
         return stages
@@ -147,6 +148,7 @@ class AccountAdapter(DefaultAccountAdapter):
             user=user,
             method=sign_in_method(request, user, is_signup=kwargs.get("signup", False)),
             result=SignInEvent.Result.SUCCESS,
+            mfa_method=getattr(request, "mfa_method", ""),  # set by mfa.stages
         )
         response = super().post_login(request, user, **kwargs)
         if response is not None:

@@ -59,7 +59,8 @@ class OptionalEmailVerificationStage(EmailVerificationStage):
 
 def sign_in_method(request, user, *, is_signup: bool) -> str:
     """How this session's sign-in was proved, from allauth's authentication records."""
-    records = get_authentication_records(request, user)
+    # A second factor (mfa.stages records "mfa") is not how the sign-in began.
+    records = [r for r in get_authentication_records(request, user) if r["method"] != "mfa"]
     if records:
         return _METHODS.get(records[-1]["method"], records[-1]["method"])
     return SignInEvent.Method.SIGNUP if is_signup else SignInEvent.Method.PASSWORD

@@ -33,7 +33,7 @@ AREAS = (
     Area(_("User flows"), "console:user-flows", (R.USER_ADMINISTRATOR,)),
     Area(_("Branding"), "console:branding", (R.BRANDING_ADMINISTRATOR,)),
     Area(_("Guests"), "console:guests", (R.GUEST_INVITER, R.USER_ADMINISTRATOR)),
-    Area(_("Policies"), "console:policies", (R.SECURITY_ADMINISTRATOR,)),
+    Area(_("Policies"), "console:policies:index", (R.SECURITY_ADMINISTRATOR,)),
     Area(
         _("Logs"),
         "console:logs",
