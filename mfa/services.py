@@ -75,6 +75,9 @@ def totp_enrol_confirm(
         )
         if device is None:
             raise CodeRefused(_("This setup has expired. Start again."), code="expired")
+        allowed, details = device.verify_is_allowed()
+        if not allowed:
+            raise CodeRefused(_throttled_message(details), code="throttled")
         # The wrong code's throttle is saved: this block commits either way.
         verified = device.verify_token(code)
         if verified:

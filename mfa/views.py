@@ -92,7 +92,7 @@ def authenticate(request):
     ]
     return render(
         request,
-        "mfa/authenticate.html",
+        "mfa/challenge.html",
         _stage_context(
             stage,
             form=form,
