@@ -5,13 +5,56 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 import segno
+from django.db import connection
 
+from ciam.process_cache import ProcessCache
 from mfa.models import MfaPolicy, RecoveryCodeDevice, TOTPDevice
+
+# What every sign-in asks of the tenant, per schema, kept by each process until the policy
+# changes or someone's first authenticator app is confirmed (mfa.apps wires the invalidation):
+# a tenant where nobody uses MFA pays no query for it at sign-in. Kept when read inside a
+# transaction too: what a rolled-back change could leave here only costs a query.
+_tenant_facts = ProcessCache("mfa:tenant-generation")
 
 
 def mfa_policy_get() -> MfaPolicy:
     """The tenant's MFA policy; the default one (optional, every method) until an admin saves."""
     return MfaPolicy.objects.filter(pk=1).first() or MfaPolicy()
+
+
+@dataclass(frozen=True)
+class TenantMfa:
+    policy: MfaPolicy  # shared by requests: read-only
+    any_authenticator: bool
+
+
+def tenant_mfa() -> TenantMfa:
+    schema = connection.schema_name
+    facts = _tenant_facts.get(schema)
+    if facts is None:
+        facts = _tenant_facts_read()
+        _tenant_facts.set(schema, facts)
+    return facts
+
+
+def _tenant_facts_read() -> TenantMfa:
+    # One statement: the policy row (if saved) and whether anyone has an authenticator app.
+    fields = [field.column for field in MfaPolicy._meta.concrete_fields]
+    policy_table = connection.ops.quote_name(MfaPolicy._meta.db_table)
+    device_table = connection.ops.quote_name(TOTPDevice._meta.db_table)
+    columns = ", ".join(f"policy.{connection.ops.quote_name(column)}" for column in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {device_table} WHERE confirmed), {columns} "
+            f"FROM (SELECT 1) AS one LEFT JOIN {policy_table} AS policy ON policy.id = 1"
+        )
+        any_authenticator, *values = cursor.fetchone()
+    policy = MfaPolicy(**dict(zip(fields, values, strict=True))) if values[0] else MfaPolicy()
+    return TenantMfa(policy=policy, any_authenticator=any_authenticator)
+
+
+def tenant_mfa_invalidate() -> None:
+    _tenant_facts.invalidate()
 
 
 @dataclass(frozen=True)

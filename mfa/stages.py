@@ -23,7 +23,7 @@ from django.urls import reverse
 from django_tenants.utils import get_public_schema_name
 
 from mfa.models import Method, MfaPolicy
-from mfa.selectors import has_confirmed_totp, mfa_policy_get
+from mfa.selectors import has_confirmed_totp, tenant_mfa
 from mfa.sign_in import KEY
 
 
@@ -40,10 +40,11 @@ class MfaStage(LoginStage):
         # sign-in asks), so that no one sets a second factor on an address not yet theirs.
         if connection.schema_name == get_public_schema_name() or user is None or login.signup:
             return None, True
-        policy = mfa_policy_get()
+        facts = tenant_mfa()
+        policy = facts.policy
         if policy.is_off:
             return None, True
-        has_totp = policy.totp_allowed and has_confirmed_totp(user)
+        has_totp = policy.totp_allowed and facts.any_authenticator and has_confirmed_totp(user)
         if not has_totp and not policy.is_required_for(user):
             return None, True
         self.state["primary_method"] = sign_in_method(self.request, user, is_signup=False)
