@@ -14,11 +14,12 @@ from django.db import connection
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from mfa import selectors, services
 from mfa.forms import CodeForm
-from mfa.models import Method, TOTPDevice
+from mfa.models import Method, RecoveryCodeDevice, TOTPDevice
 from mfa.stages import KEY, available_methods, stage_url
 
 _METHOD_LABELS = dict(Method.choices)
@@ -39,6 +40,20 @@ def _passed(request, stage, verified: services.Verified):
     request.mfa_verified = stage.state["verified"]
     # allauth's own record of the session's authentications (reauthentication, max_age).
     record_authentication(request, user, method="mfa", type=verified.method)
+    if verified.method == Method.RECOVERY_CODE:
+        remaining = verified.device.remaining
+        if remaining <= RecoveryCodeDevice.FEW_LEFT:
+            messages.warning(
+                request,
+                ngettext(
+                    "You have %(count)d recovery code left. Make new ones in My account, "
+                    "under Security.",
+                    "You have %(count)d recovery codes left. Make new ones in My account, "
+                    "under Security.",
+                    remaining,
+                )
+                % {"count": remaining},
+            )
     return stage.exit()
 
 
@@ -58,6 +73,7 @@ def authenticate(request):
         method = methods[0]
     form = CodeForm()
     status = 200
+    send_error = ""
     email_sent = stage.state.get("email_sent", False)
     if request.method == "POST" and request.POST.get("action") == "send":
         if method == Method.EMAIL_CODE:
@@ -66,7 +82,7 @@ def authenticate(request):
                 stage.state["email_sent"] = email_sent = True
                 stash_login(request, stage.login)
             except ValidationError as error:
-                form.add_error(None, error)
+                send_error = error.messages[0]
                 status = 429
     elif request.method == "POST":
         form = CodeForm(request.POST)
@@ -99,6 +115,7 @@ def authenticate(request):
             method=method,
             method_label=_METHOD_LABELS[method],
             needs_send=method == Method.EMAIL_CODE and not email_sent,
+            send_error=send_error,
             email=user.email,
             others=others,
         ),

@@ -212,3 +212,49 @@ def test_the_challenge_of_a_sign_in_for_an_app_may_lead_to_the_app(acme):
     assert final.status_code == 302 and final["Location"].startswith(
         "https://app.example/callback?code="
     )
+
+
+def test_signing_in_with_one_of_the_last_recovery_codes_warns(acme):
+    from mfa.services import recovery_codes_regenerate
+
+    user = make_user(acme)
+    with_authenticator(acme, user)
+    with tenant_context(acme.tenant):
+        codes = recovery_codes_regenerate(user=user, request=None)
+        # The first six are used up (the codes are stored in the order they are shown).
+        device = user.mfa_recovery_devices.get()
+        used = list(device.codes.order_by("pk").values_list("pk", flat=True)[:6])
+        device.codes.filter(pk__in=used).update(used_at=timezone.now())
+    client = tenant_client(acme)
+    challenge = password_step(client, user)["Location"]
+    response = client.post(challenge, {"code": codes[6], "method": "recovery_code"})
+    assert response["Location"] == "/account/"
+    assert "You have 3 recovery codes left." in client.get("/account/").content.decode()
+
+
+def test_while_the_account_is_locked_no_code_is_checked(acme):
+    user = make_user(acme)
+    device = with_authenticator(acme, user)
+    client = tenant_client(acme)
+    challenge = password_step(client, user)["Location"]
+    with tenant_context(acme.tenant):
+        for number in range(10):
+            lockout.lockout_register_failure(email=user.email, ip=None, password=f"guess {number}")
+    response = client.post(challenge, {"code": code_for(device)})
+    assert response.status_code == 400
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert client.get("/account/").status_code == 302
+
+
+def test_email_codes_are_limited_per_account(acme):
+    user = make_user(acme)
+    with_authenticator(acme, user)
+    client = tenant_client(acme)
+    challenge = password_step(client, user)["Location"]
+    answers = [
+        client.post(challenge, {"method": "email_code", "action": "send"}).status_code
+        for _ in range(6)
+    ]
+    assert answers == [200] * 5 + [429]
+    with tenant_context(acme.tenant):
+        assert OutboxEmail.objects.filter(to=user.email).count() == 5
