@@ -48,10 +48,21 @@ class CodeRefused(ValidationError):
 
 
 @transaction.atomic
-def totp_enrol_start(*, user) -> TOTPDevice:
-    """A new, unconfirmed authenticator app for `user` (any earlier unconfirmed one goes)."""
+def totp_enrol_start(*, user, during_sign_in: bool = False) -> TOTPDevice:
+    """A new, unconfirmed authenticator app for `user` (any earlier unconfirmed one goes).
+
+    Outside a sign-in that the policy holds until it is done, the account's address must be
+    proven first: an app set up by whoever signed up with someone else's address would
+    otherwise stand in its owner's way (pre-hijacking, SECURITY.md item 47)."""
+    from allauth.account.utils import has_verified_email
+
     if not mfa_policy_get().totp_allowed:
         raise ValidationError(_("Your organization does not allow authenticator apps."))
+    if not during_sign_in and not has_verified_email(user):
+        raise ValidationError(
+            _("Confirm your email address first: then you can add an authenticator app."),
+            code="email_not_verified",
+        )
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     return TOTPDevice.objects.create(
         user=user, name="Authenticator app", secret=random_hex(20), confirmed=False

@@ -144,7 +144,7 @@ def enrol(request):
         pk=stage.state.get("device_id"), user=user, confirmed=False
     ).first()
     if device is None:
-        device = services.totp_enrol_start(user=user)
+        device = services.totp_enrol_start(user=user, during_sign_in=True)
         stage.state["device_id"] = device.pk
         stash_login(request, stage.login)
     form = CodeForm(request.POST if request.method == "POST" else None)

@@ -9,6 +9,7 @@ import uuid
 from base64 import b32decode
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django_otp.oath import totp
@@ -41,7 +42,8 @@ def test_add_an_authenticator_app_then_sign_in_to_an_app_with_it(
     acme = worlds["acme"]
     email = f"mfa-journey-{uuid.uuid4().hex[:8]}@example.org"
     with tenant_context(acme.tenant):
-        get_user_model().objects.create_user(email=email, password=PASSWORD)
+        user = get_user_model().objects.create_user(email=email, password=PASSWORD)
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
     app = register_app(
         acme, name=f"MFA journey {uuid.uuid4().hex[:6]}", redirect_uri=relying_party.redirect_uri
     )

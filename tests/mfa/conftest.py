@@ -13,11 +13,17 @@ from tests.accounts.conftest import fresh_email
 from tests.conftest import PASSWORD
 
 
-def make_user(world, **fields):
+def make_user(world, *, verified: bool = True, **fields):
+    """A member whose address is proven (unless `verified=False`)."""
+    from allauth.account.models import EmailAddress
+
     with tenant_context(world.tenant):
-        return get_user_model().objects.create_user(
+        user = get_user_model().objects.create_user(
             email=fields.pop("email", None) or fresh_email(), password=PASSWORD, **fields
         )
+        if verified:
+            EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+        return user
 
 
 def with_authenticator(world, user):
@@ -25,7 +31,7 @@ def with_authenticator(world, user):
     from mfa.services import totp_enrol_start
 
     with tenant_context(world.tenant):
-        device = totp_enrol_start(user=user)
+        device = totp_enrol_start(user=user, during_sign_in=True)
         device.confirmed = True
         device.save()
         return device

@@ -141,3 +141,14 @@ def test_removing_the_app_needs_a_recent_sign_in(acme):
     assert any("An authenticator app was removed" in text for text in notices(acme, user))
     # The next sign-in asks for no code.
     assert password_step(tenant_client(acme), user)["Location"] == "/account/"
+
+
+def test_an_unproven_address_cannot_add_an_authenticator_app(acme):
+    user = make_user(acme, verified=False)
+    client = signed_in(acme, user)
+    response = client.get("/account/security/authenticator/")
+    assert response["Location"] == "/account/security/"
+    page = client.get("/account/security/").content.decode()
+    assert "Confirm your email address first" in page
+    with tenant_context(acme.tenant):
+        assert not TOTPDevice.objects.filter(user=user).exists()
