@@ -15,7 +15,7 @@ from django.db import connection
 from django_otp.oath import totp
 from django_tenants.utils import tenant_context
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, TenantWorld
 from tests.e2e.conftest import axe_violations
 from tests.e2e.relying_party import RelyingParty
 from tests.oidc.conftest import register_app
@@ -98,4 +98,50 @@ def test_add_an_authenticator_app_then_sign_in_to_an_app_with_it(
     page.wait_for_url(f"{relying_party.redirect_uri}?**")
     assert page.locator("#result").inner_text() == f"Signed in as {email}"
     assert re.match(r"[a-z2-9]{5}-[a-z2-9]{5}", codes[0])
+    context.close()
+
+
+def test_required_mfa_sets_up_an_app_during_a_sign_in_for_an_app(
+    browser, relying_party, running_server, worlds, committed
+):
+    from mfa.models import MfaPolicy
+    from tenants.services import tenant_create
+
+    # A tenant of its own: the policy applies to everyone in it.
+    slug = f"mfa-{uuid.uuid4().hex[:8]}"
+    email = f"admin@{slug}.test"
+    tenant = tenant_create(
+        name="Required MFA Ltd", slug=slug, admin_email=email, admin_password=PASSWORD
+    )
+    with tenant_context(tenant):
+        MfaPolicy.objects.create(requirement=MfaPolicy.Requirement.REQUIRED_ALL)
+        admin = get_user_model().objects.get(email=email)
+    world = TenantWorld(tenant=tenant, host=tenant.primary_host, admin=admin, member=None)
+    app = register_app(world, name="Required MFA app", redirect_uri=relying_party.redirect_uri)
+    relying_party.connect(
+        tenant_host=tenant.primary_host,
+        server_port=running_server.port,
+        client_id=app.client_id,
+        secret=app.secret,
+    )
+    connection.close()
+
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(relying_party.url("/login"))
+    page.wait_for_url("**/accounts/login/**")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/accounts/mfa/setup/**")
+    assert page.get_by_text("Required MFA Ltd asks for a second step").is_visible()
+    assert axe_violations(page) == []
+    secret = page.locator("#totp-secret").inner_text()
+    page.get_by_label("Code").fill(code_of(secret))
+    page.get_by_role("button", name="Verify and turn on").click()
+    assert len(page.locator("#recovery-codes li").all_inner_texts()) == 10
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="I saved them, continue").click()
+    page.wait_for_url(f"{relying_party.redirect_uri}?**")
+    assert page.locator("#result").inner_text() == f"Signed in as {email}"
     context.close()
