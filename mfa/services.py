@@ -111,7 +111,7 @@ def totp_enrol_confirm(
                 mfa_method=Method.TOTP,
             )  # fmt: skip
         _lock_refuse(request=request, user=user)
-        raise CodeRefused(_wrong_code_message(device), code="wrong_code")
+        raise CodeRefused(_wrong_code_message(), code="wrong_code")
     return codes
 
 
@@ -226,7 +226,7 @@ def mfa_verify(
         failure_reason=SignInEvent.FailureReason.MFA_FAILED, mfa_method=method,
     )  # fmt: skip
     _lock_refuse(request=request, user=user)
-    raise CodeRefused(_wrong_code_message(device), code="wrong_code")
+    raise CodeRefused(_wrong_code_message(), code="wrong_code")
 
 
 def _device_for(*, user, method: str, for_update: bool = False):
@@ -255,7 +255,7 @@ def _failure_count(*, request, user, code: str, method: str) -> None:
     )
 
 
-def _wrong_code_message(device) -> str:
+def _wrong_code_message() -> str:
     return _("That code is not correct. Check it and try again.")
 
 
