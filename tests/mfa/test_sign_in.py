@@ -3,6 +3,7 @@ sign-in log, django-otp's verified session, and the OIDC authorize path."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -258,3 +259,28 @@ def test_email_codes_are_limited_per_account(acme):
     assert answers == [200] * 5 + [429]
     with tenant_context(acme.tenant):
         assert OutboxEmail.objects.filter(to=user.email).count() == 5
+
+
+def test_no_code_or_secret_reaches_the_logs(acme, caplog):
+    import logging
+
+    from mfa.selectors import totp_secret_text
+    from mfa.services import recovery_codes_regenerate
+
+    caplog.set_level(logging.DEBUG)
+    user = make_user(acme)
+    device = with_authenticator(acme, user)
+    with tenant_context(acme.tenant):
+        recovery = recovery_codes_regenerate(user=user, request=None)
+        secret = totp_secret_text(device).replace(" ", "")
+    client = tenant_client(acme)
+    challenge = password_step(client, user)["Location"]
+    client.post(challenge, {"code": "000000", "method": "totp"})  # wrong (or right) code
+    client.post(challenge, {"method": "email_code", "action": "send"})
+    emailed = email_code_of(acme, user)
+    time.sleep(1.1)
+    client.post(challenge, {"code": recovery[0], "method": "recovery_code"})
+    for value in (secret, device.secret, recovery[0]):
+        assert value not in caplog.text
+    for code in (emailed, code_for(device)):
+        assert not re.search(rf"\b{code}\b", caplog.text)
