@@ -95,6 +95,8 @@ class SignInEvent(models.Model):
         INVALID_SCOPE = "invalid_scope", _("Scope not allowed for this app")
         UNAUTHORIZED_CLIENT = "unauthorized_client", _("App not allowed to use this grant")
         UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type", _("Unsupported grant type")
+        MFA_FAILED = "mfa_failed", _("Wrong second-factor code")
+        MFA_SETUP_FAILED = "mfa_setup_failed", _("Wrong code while adding an authenticator app")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -115,6 +117,8 @@ class SignInEvent(models.Model):
     app_name = models.CharField(max_length=255, blank=True)
     grant = models.CharField(max_length=40, blank=True)
     mfa_used = models.BooleanField(default=False)
+    # The second factor used or tried (mfa.models.Method: totp, email_code, recovery_code).
+    mfa_method = models.CharField(max_length=20, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:

@@ -61,6 +61,7 @@ def sign_in_event_insert(
     app_name: str = "",
     grant: str = "",
     mfa_used: bool = False,
+    mfa_method: str = "",
 ) -> tuple[str, dict]:
     """The INSERT of one sign-in log row and its named parameters (all prefixed `log_`), for
     a caller that sends it in one statement with its own work (the token endpoint)."""
@@ -81,7 +82,8 @@ def sign_in_event_insert(
         "app_id": app_id[:100],
         "app_name": app_name[:255],
         "grant": grant,
-        "mfa_used": mfa_used,
+        "mfa_used": mfa_used or (bool(mfa_method) and result == SignInEvent.Result.SUCCESS),
+        "mfa_method": mfa_method,
         "request_id": getattr(request, "request_id", "") if request is not None else "",
     }
     columns = ", ".join(connection.ops.quote_name(column) for column in values)

@@ -107,6 +107,7 @@ TENANT_APPS = [
     "guests",  # B2B invitations
     "emails",  # the outbox of every email, written in the tenant's own transaction
     "console",  # tenant admin console shell
+    "mfa",  # second factors (our django-otp devices, secrets sealed) and the MFA policy
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -386,6 +387,18 @@ GUEST_RATE_LIMITS = {
     # Unknown, used, expired or revoked invitation links opened from one IP address (links
     # that work always open).
     "invitation_link_failure": env.str("RATE_LIMIT_INVITATION_LINK_FAILURES", default="20/15m/ip"),
+}
+
+# MFA (mfa/). Authenticator app secrets are sealed with keys derived from these long random
+# strings: the first seals, all open (rotation: put a new one first, run mfa_secrets_reseal, then
+# drop the old one). Unset, they derive from SECRET_KEY (and SECRET_KEY_FALLBACKS).
+MFA_ENCRYPTION_KEYS = env.list("MFA_ENCRYPTION_KEYS", default=[])
+# Seconds to wait after a wrong second-factor code, doubling with each further one
+# (django-otp's ThrottlingMixin); the failures also count toward the smart lockout.
+MFA_THROTTLE_FACTOR = env.int("MFA_THROTTLE_FACTOR", default=1)
+# Email codes as a second factor, per account ("key") and per IP address, in allauth's format.
+MFA_RATE_LIMITS = {
+    "email_code": env.str("RATE_LIMIT_MFA_EMAIL_CODES", default="5/15m/key,20/h/ip"),
 }
 
 # allauth: email is the identifier.

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     # Before allauth's own: guests have no password to set (accounts.views.password_set).
     path("accounts/password/set/", account_views.password_set),
+    path("", include("mfa.urls")),  # MFA sign-in steps and My account > Security
     path("accounts/", include("allauth.urls")),
     path("account/apps/", include("oidc.account_urls")),  # apps the user allowed (consents)
     path("account/", include("accounts.urls")),  # My account (end-user self-service)

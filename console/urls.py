@@ -16,4 +16,5 @@ urlpatterns = [
     path("apps/", include("oidc.console_urls")),
     path("guests/", include("guests.console_urls")),
     path("logs/", include("audit.console_urls")),
+    path("policies/", include("mfa.console_urls")),
 ]

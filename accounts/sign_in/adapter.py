@@ -142,6 +142,7 @@ class AccountAdapter(DefaultAccountAdapter):
             user=user,
             method=sign_in_method(request, user, is_signup=kwargs.get("signup", False)),
             result=SignInEvent.Result.SUCCESS,
+            mfa_method=getattr(request, "mfa_method", ""),  # set by mfa.stages
         )
         response = super().post_login(request, user, **kwargs)
         if response is not None:

@@ -23,7 +23,8 @@ LOGIN_STAGES = [
     # Does nothing here (no phone field); listed to keep allauth's own order.
     "allauth.account.stages.PhoneVerificationStage",
     "accounts.sign_in.stages.EmailVerificationStage",
-    # MFA stages go here.
+    # MFA: a second factor, or setting one up when the tenant's policy requires it.
+    "mfa.stages.MfaStage",
 ]
 
 # allauth's names for how the primary factor was proved, in the sign-in log's words.
@@ -36,7 +37,8 @@ _METHODS = {
 
 def sign_in_method(request, user, *, is_signup: bool) -> str:
     """How this session's sign-in was proved, from allauth's authentication records."""
-    records = get_authentication_records(request, user)
+    # A second factor (mfa.stages records "mfa") is not how the sign-in began.
+    records = [r for r in get_authentication_records(request, user) if r["method"] != "mfa"]
     if records:
         return _METHODS.get(records[-1]["method"], records[-1]["method"])
     return SignInEvent.Method.SIGNUP if is_signup else SignInEvent.Method.PASSWORD

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from mfa.models import MfaPolicy
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
+    )
+
+
+class MfaPolicyForm(forms.ModelForm):
+    requirement = forms.ChoiceField(
+        label=_("Who must use a second factor"),
+        choices=MfaPolicy.Requirement.choices,
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = MfaPolicy
+        fields = ["requirement", "totp_allowed", "email_code_allowed", "recovery_codes_allowed"]
+        help_texts = {
+            "totp_allowed": _("Codes from an app such as Microsoft Authenticator or Aegis."),
+            "email_code_allowed": _(
+                "A code emailed to the account's address (not after a sign-in by email code)."
+            ),
+            "recovery_codes_allowed": _("Ten single-use codes that back up the authenticator app."),
+        }

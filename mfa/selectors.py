@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from base64 import b32encode
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+import segno
+from django.db import connection
+
+from ciam.process_cache import ProcessCache
+from mfa.models import MfaPolicy, RecoveryCodeDevice, TOTPDevice
+
+# What every sign-in asks of the tenant, per schema, kept by each process until the policy
+# changes or someone's first authenticator app is confirmed (mfa.apps wires the invalidation):
+# a tenant where nobody uses MFA pays no query for it at sign-in. Kept when read inside a
+# transaction too: what a rolled-back change could leave here only costs a query.
+_tenant_facts = ProcessCache("mfa:tenant-generation")
+
+
+def mfa_policy_get() -> MfaPolicy:
+    """The tenant's MFA policy; the default one (optional, every method) until an admin saves."""
+    return MfaPolicy.objects.filter(pk=1).first() or MfaPolicy()
+
+
+@dataclass(frozen=True)
+class TenantMfa:
+    policy: MfaPolicy  # shared by requests: read-only
+    any_authenticator: bool
+
+
+def tenant_mfa() -> TenantMfa:
+    schema = connection.schema_name
+    facts = _tenant_facts.get(schema)
+    if facts is None:
+        facts = _tenant_facts_read()
+        _tenant_facts.set(schema, facts)
+    return facts
+
+
+def _tenant_facts_read() -> TenantMfa:
+    # One statement: the policy row (if saved) and whether anyone has an authenticator app.
+    fields = [field.column for field in MfaPolicy._meta.concrete_fields]
+    policy_table = connection.ops.quote_name(MfaPolicy._meta.db_table)
+    device_table = connection.ops.quote_name(TOTPDevice._meta.db_table)
+    columns = ", ".join(f"policy.{connection.ops.quote_name(column)}" for column in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {device_table} WHERE confirmed), {columns} "
+            f"FROM (SELECT 1) AS one LEFT JOIN {policy_table} AS policy ON policy.id = 1"
+        )
+        any_authenticator, *values = cursor.fetchone()
+    policy = MfaPolicy(**dict(zip(fields, values, strict=True))) if values[0] else MfaPolicy()
+    return TenantMfa(policy=policy, any_authenticator=any_authenticator)
+
+
+def tenant_mfa_invalidate() -> None:
+    _tenant_facts.invalidate()
+
+
+@dataclass(frozen=True)
+class SecurityInfo:
+    totp: TOTPDevice | None
+    recovery: RecoveryCodeDevice | None
+    recovery_remaining: int
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp is not None
+
+    @property
+    def recovery_few_left(self) -> bool:
+        return self.recovery is not None and self.recovery_remaining <= RecoveryCodeDevice.FEW_LEFT
+
+
+def security_info(user) -> SecurityInfo:
+    totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    recovery = RecoveryCodeDevice.objects.filter(user=user).first()
+    remaining = recovery.remaining if recovery is not None else 0
+    return SecurityInfo(totp=totp, recovery=recovery, recovery_remaining=remaining)
+
+
+def has_confirmed_totp(user) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def totp_config_url(device: TOTPDevice, *, issuer: str, label: str) -> str:
+    """The otpauth:// URL an authenticator app reads from the QR code (Key URI format)."""
+    issuer = issuer.replace(":", "")
+    params = urlencode(
+        {
+            "secret": totp_secret_text(device).replace(" ", ""),
+            "algorithm": "SHA1",
+            "digits": device.DIGITS,
+            "period": device.STEP,
+        }
+    )
+    return f"otpauth://totp/{quote(f'{issuer}:{label}')}?{params}&issuer={quote(issuer)}"
+
+
+def totp_secret_text(device: TOTPDevice) -> str:
+    """The secret as people type it into an app: base32 in groups of four."""
+    text = b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def qr_svg(text: str, *, title: str) -> str:
+    """A QR code as inline SVG (segno; no image request, nothing leaves the server)."""
+    return segno.make(text, error="m").svg_inline(
+        scale=5, title=title, svgclass="mfa-qr", dark="#000", light="#fff"
+    )

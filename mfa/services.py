@@ -1,0 +1,347 @@
+"""What changes second factors and the MFA policy. Every change is audited, and a change to a
+person's sign-in methods emails them a notice."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp.util import random_hex
+
+from accounts.sign_in import lockout
+from accounts.sign_in.adapter import lock_message
+from accounts.sign_in.familiar import lockout_subject
+from audit.models import SignInEvent
+from audit.services import audit_record, sign_in_record
+from ciam.http import client_ip
+from mfa import limits
+from mfa.crypto import secret_reseal
+from mfa.models import (
+    EmailCodeDevice,
+    Method,
+    MfaPolicy,
+    RecoveryCode,
+    RecoveryCodeDevice,
+    TOTPDevice,
+    email_code_digest,
+    recovery_code_digest,
+)
+from mfa.selectors import mfa_policy_get
+
+# Recovery codes: 10 characters from an alphabet without look-alikes (0/o, 1/l/i), shown as
+# "xxxxx-xxxxx": about 48 bits each, enough under a keyed hash and a throttle.
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+class CodeRefused(ValidationError):
+    """A second-factor code that did not serve; its message is shown next to the field."""
+
+
+# Authenticator app ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def totp_enrol_start(*, user, during_sign_in: bool = False) -> TOTPDevice:
+    """A new, unconfirmed authenticator app for `user` (any earlier unconfirmed one goes).
+
+    Outside a sign-in that the policy holds until it is done, the account's address must be
+    proven first: an app set up by whoever signed up with someone else's address would
+    otherwise stand in its owner's way (pre-hijacking, SECURITY.md item 47)."""
+    from allauth.account.utils import has_verified_email
+
+    if not mfa_policy_get().totp_allowed:
+        raise ValidationError(_("Your organization does not allow authenticator apps."))
+    if not during_sign_in and not has_verified_email(user):
+        raise ValidationError(
+            _("Confirm your email address first: then you can add an authenticator app."),
+            code="email_not_verified",
+        )
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(
+        user=user, name="Authenticator app", secret=random_hex(20), confirmed=False
+    )
+
+
+def totp_enrol_confirm(
+    *, user, device_id: int, code: str, request, primary_method: str = ""
+) -> list[str]:
+    """Confirm an authenticator app with its first code, replacing any app confirmed before.
+    Returns the new recovery codes (shown once) when the policy allows them. Raises
+    CodeRefused for a wrong code (counted toward the lockout like any typed secret; during a
+    sign-in, `primary_method` says how it began and the sign-in log gets a row)."""
+    _lock_refuse(request=request, user=user)
+    codes: list[str] = []
+    with transaction.atomic():
+        device = (
+            TOTPDevice.objects.select_for_update()
+            .filter(pk=device_id, user=user, confirmed=False)
+            .first()
+        )
+        if device is None:
+            raise CodeRefused(_("This setup has expired. Start again."), code="expired")
+        allowed, details = device.verify_is_allowed()
+        if not allowed:
+            raise CodeRefused(_throttled_message(details), code="throttled")
+        # The wrong code's throttle is saved: this block commits either way.
+        verified = device.verify_token(code)
+        if verified:
+            TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+            device.confirmed = True
+            device.confirmed_at = timezone.now()
+            device.save(update_fields=["confirmed", "confirmed_at"])
+            audit_record(actor=user, action="mfa.totp.add", target=device,
+                         target_label=user.email, request=request)  # fmt: skip
+            notice_send(user=user, change=_("An authenticator app was added to your account."))
+            if mfa_policy_get().recovery_codes_allowed:
+                codes = _recovery_codes_replace(user=user)
+    if not verified:
+        _failure_count(request=request, user=user, code=code, method=Method.TOTP)
+        if primary_method:
+            sign_in_record(
+                request=request, user=user, method=primary_method,
+                result=SignInEvent.Result.FAILURE,
+                failure_reason=SignInEvent.FailureReason.MFA_SETUP_FAILED,
+                mfa_method=Method.TOTP,
+            )  # fmt: skip
+        _lock_refuse(request=request, user=user)
+        raise CodeRefused(_wrong_code_message(), code="wrong_code")
+    return codes
+
+
+@transaction.atomic
+def totp_remove(*, user, request) -> None:
+    """Remove the authenticator app, and the recovery codes that back it up."""
+    removed, _details = TOTPDevice.objects.filter(user=user).delete()
+    RecoveryCodeDevice.objects.filter(user=user).delete()
+    if removed:
+        audit_record(actor=user, action="mfa.totp.remove", target_type="mfa.totpdevice",
+                     target_label=user.email, request=request)  # fmt: skip
+        notice_send(user=user, change=_("An authenticator app was removed from your account."))
+
+
+# Recovery codes ------------------------------------------------------------------------------
+
+
+def _recovery_code_new() -> str:
+    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def _recovery_codes_replace(*, user) -> list[str]:
+    RecoveryCodeDevice.objects.filter(user=user).delete()
+    device = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes")
+    codes = [_recovery_code_new() for _ in range(RecoveryCodeDevice.COUNT)]
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(device=device, digest=recovery_code_digest(code)) for code in codes
+    )
+    return codes
+
+
+@transaction.atomic
+def recovery_codes_regenerate(*, user, request) -> list[str]:
+    """A new set of recovery codes (the old set stops working), shown once."""
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise ValidationError(_("Add an authenticator app first: recovery codes back it up."))
+    if not mfa_policy_get().recovery_codes_allowed:
+        raise ValidationError(_("Your organization does not allow recovery codes."))
+    codes = _recovery_codes_replace(user=user)
+    audit_record(actor=user, action="mfa.recovery_codes.regenerate",
+                 target_type="mfa.recoverycodedevice", target_label=user.email,
+                 request=request)  # fmt: skip
+    notice_send(user=user, change=_("New recovery codes were made; the old ones no longer work."))
+    return codes
+
+
+# Email code ----------------------------------------------------------------------------------
+
+
+def email_code_send(*, user, attempt: str, request) -> None:
+    """Email a new six-digit code for the sign-in `attempt` (the old one stops working).
+    Raises ValidationError when this account or this IP address asked too often."""
+    device, _created = EmailCodeDevice.objects.get_or_create(
+        user=user, defaults={"name": "Email code"}
+    )
+    if not limits.rate_take(request=request, action="email_code", key=user.email):
+        raise ValidationError(
+            _("Too many codes were sent recently. Use the last one, or wait and try again."),
+            code="rate_limited",
+        )
+    code = f"{secrets.randbelow(10**EmailCodeDevice.DIGITS):0{EmailCodeDevice.DIGITS}d}"
+    now = timezone.now()
+    with transaction.atomic():
+        device.code_digest = email_code_digest(code, attempt=attempt)
+        device.valid_until = now + timedelta(seconds=EmailCodeDevice.VALID_SECONDS)
+        device.sent_at = now
+        device.save(update_fields=["code_digest", "valid_until", "sent_at"])
+        _email_send(
+            user=user,
+            template="mfa/email/email_code",
+            subject=_("Your sign-in code"),
+            context={"code": code, "minutes": EmailCodeDevice.VALID_SECONDS // 60},
+        )
+
+
+# Verification (sign-in) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verified:
+    method: str
+    device: object
+
+
+def mfa_verify(
+    *, request, user, method: str, code: str, primary_method: str, attempt: str = ""
+) -> Verified:
+    """Check a second-factor code typed at sign-in. Refused while the account or IP address
+    is locked; a wrong code waits longer each time (ThrottlingMixin), counts toward the lockout
+    and writes a sign-in log row. Raises CodeRefused."""
+    _lock_refuse(request=request, user=user)
+    if method not in mfa_policy_get().allowed_methods:
+        raise CodeRefused(_("This method is not allowed here."), code="not_allowed")
+    with transaction.atomic():
+        # Locked row: two requests with the same code cannot both pass.
+        device = _device_for(user=user, method=method, for_update=True)
+        if device is None:
+            raise CodeRefused(_("This method is not set up for your account."), code="no_device")
+        allowed, details = device.verify_is_allowed()
+        if not allowed:
+            raise CodeRefused(_throttled_message(details), code="throttled")
+        if method == Method.EMAIL_CODE:
+            verified = device.verify_code(code, attempt=attempt)
+        else:
+            verified = device.verify_token(code)
+    if verified:
+        return Verified(method=method, device=device)
+    _failure_count(request=request, user=user, code=code, method=method)
+    sign_in_record(
+        request=request, user=user, method=primary_method, result=SignInEvent.Result.FAILURE,
+        failure_reason=SignInEvent.FailureReason.MFA_FAILED, mfa_method=method,
+    )  # fmt: skip
+    _lock_refuse(request=request, user=user)
+    raise CodeRefused(_wrong_code_message(), code="wrong_code")
+
+
+def _device_for(*, user, method: str, for_update: bool = False):
+    models = {
+        Method.TOTP: TOTPDevice.objects.filter(confirmed=True),
+        Method.RECOVERY_CODE: RecoveryCodeDevice.objects.all(),
+        Method.EMAIL_CODE: EmailCodeDevice.objects.all(),
+    }
+    devices = models[method].filter(user=user)
+    if for_update:
+        devices = devices.select_for_update()
+    return devices.first()
+
+
+def _lock_refuse(*, request, user) -> None:
+    lock = lockout.lockout_check(email=lockout_subject(request, user.email), ip=client_ip(request))
+    if lock is not None:
+        raise CodeRefused(lock_message(lock), code="locked_out")
+
+
+def _failure_count(*, request, user, code: str, method: str) -> None:
+    # Keyed with the time step: the same wrong guess later is a new guess at a new code.
+    typed = f"mfa\0{method}\0{int(time.time()) // 30}\0{code}"
+    lockout.lockout_register_failure(
+        email=lockout_subject(request, user.email), ip=client_ip(request), password=typed
+    )
+
+
+def _wrong_code_message() -> str:
+    return _("That code is not correct. Check it and try again.")
+
+
+def _throttled_message(details: dict | None) -> str:
+    until = (details or {}).get("locked_until")
+    seconds = max(1, int((until - timezone.now()).total_seconds() + 0.999)) if until else 1
+    return _("Too many wrong codes. Wait %(seconds)d seconds and try again.") % {"seconds": seconds}
+
+
+# Policy --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def mfa_policy_update(
+    *,
+    actor,
+    requirement: str,
+    totp_allowed: bool,
+    email_code_allowed: bool,
+    recovery_codes_allowed: bool,
+    request=None,
+) -> MfaPolicy:
+    policy = mfa_policy_get()
+    fields = ("requirement", "totp_allowed", "email_code_allowed", "recovery_codes_allowed")
+    before = {field: getattr(policy, field) for field in fields}
+    policy.requirement = requirement
+    policy.totp_allowed = totp_allowed
+    policy.email_code_allowed = email_code_allowed
+    policy.recovery_codes_allowed = recovery_codes_allowed
+    requires = requirement not in (MfaPolicy.Requirement.OFF, MfaPolicy.Requirement.OPTIONAL)
+    if requires and not (totp_allowed or email_code_allowed):
+        raise ValidationError(
+            _("A required second factor needs the authenticator app or the email code allowed.")
+        )
+    policy.save()
+    after = {field: getattr(policy, field) for field in fields}
+    if after != before:
+        audit_record(actor=actor, action="mfa.policy.update", target=policy,
+                     before=before, after=after, request=request)  # fmt: skip
+    return policy
+
+
+# Key rotation --------------------------------------------------------------------------------
+
+
+def mfa_secrets_reseal() -> int:
+    """Seal every authenticator secret of the current schema under the first key of
+    MFA_ENCRYPTION_KEYS (after a new key was put first). Returns how many."""
+    table = connection.ops.quote_name(TOTPDevice._meta.db_table)
+    count = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, secret FROM {table} FOR UPDATE")
+        for device_id, sealed in cursor.fetchall():
+            cursor.execute(
+                f"UPDATE {table} SET secret = %s WHERE id = %s", [secret_reseal(sealed), device_id]
+            )
+            count += 1
+    return count
+
+
+# Emails --------------------------------------------------------------------------------------
+
+
+def notice_send(*, user, change: str) -> None:
+    """Tell the person that their sign-in methods changed (someone else may have done it)."""
+    _email_send(
+        user=user,
+        template="mfa/email/method_changed",
+        subject=_("Your sign-in methods changed"),
+        context={"change": change, "when": timezone.now()},
+    )
+
+
+def _email_send(*, user, template: str, subject: str, context: dict) -> None:
+    from emails.models import OutboxEmail
+    from emails.services import outbox_add
+
+    tenant = connection.tenant
+    context = {"tenant_name": tenant.name, "user": user, **context}
+    # Rendered here, in the person's language; the outbox wipes the text once sent.
+    outbox_add(
+        kind=OutboxEmail.Kind.ACCOUNT,
+        to=user.email,
+        payload={
+            "subject": f"{tenant.name}: {subject}",
+            "text": render_to_string(f"{template}.txt", context),
+            "html": render_to_string(f"{template}.html", context),
+        },
+    )

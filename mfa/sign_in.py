@@ -1,0 +1,26 @@
+"""What the MFA login stage (mfa.stages) leaves for the end of the sign-in. Apart from the
+stage module: allauth's stage machinery cannot be imported while apps load."""
+
+from __future__ import annotations
+
+# The stage's key in allauth's login state.
+KEY = "ciam_mfa"
+
+
+def mfa_sign_in_complete(sender, request, user, **kwargs) -> None:
+    """Django's user_logged_in: when this sign-in passed the MFA stage, the session is marked
+    verified for django-otp and the request carries the method for the sign-in log."""
+    from django_otp import login as otp_login
+    from django_otp.models import Device
+
+    verified = getattr(request, "mfa_verified", None)
+    if verified is None:
+        stage = getattr(request, "_login_stage", None)
+        data = stage.login.state.get("stages", {}).get(KEY, {}).get("data", {}) if stage else {}
+        verified = data.get("verified")
+    if not verified or verified.get("user") != str(user.pk):
+        return
+    device = Device.from_persistent_id(verified["device"])
+    if device is not None:
+        otp_login(request, device)
+    request.mfa_method = verified["method"]

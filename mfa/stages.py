@@ -1,0 +1,96 @@
+"""MFA in sign-in: an allauth login stage after the sign-in pipeline (accounts), before email
+verification.
+
+A user with an authenticator app is asked for a code (or another allowed method: recovery code,
+emailed code); a user the policy requires MFA of, without an app, sets one up as part of the
+sign-in. Once the stage passed and allauth logged the user in, `mfa_sign_in_complete` marks
+the session verified for django-otp (request.user.is_verified()) and tells the sign-in log
+which method served (request.mfa_method, read by the adapter's post_login).
+
+Seams left for later work: "remember this browser" and conditional access decide in
+`MfaStage.handle` whether to ask; passkeys add a method to `available_methods`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode
+
+from allauth.account.stages import LoginStage
+from django.db import connection
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django_tenants.utils import get_public_schema_name
+
+from mfa.models import Method, MfaPolicy
+from mfa.selectors import has_confirmed_totp, tenant_mfa
+from mfa.sign_in import KEY
+
+
+class MfaStage(LoginStage):
+    key = KEY
+    urlname = "mfa:authenticate"
+
+    def handle(self):
+        from accounts.sign_in.stages import sign_in_method
+
+        login = self.login
+        user = login.user
+        # The platform host has no MFA tables; a sign-up proves its address first (the next
+        # sign-in asks), so that no one sets a second factor on an address not yet theirs.
+        if connection.schema_name == get_public_schema_name() or user is None or login.signup:
+            return None, True
+        facts = tenant_mfa()
+        policy = facts.policy
+        if policy.is_off:
+            return None, True
+        has_totp = policy.totp_allowed and facts.any_authenticator and has_confirmed_totp(user)
+        if not has_totp and not policy.is_required_for(user):
+            return None, True
+        self.state["primary_method"] = sign_in_method(self.request, user, is_signup=False)
+        self.state["attempt"] = secrets.token_urlsafe(24)
+        if has_totp:
+            self.state["mode"] = "authenticate"
+            return HttpResponseRedirect(stage_url("mfa:authenticate", login)), True
+        if policy.totp_allowed:
+            self.state["mode"] = "enrol"
+            return HttpResponseRedirect(stage_url("mfa:enrol", login)), True
+        if Method.EMAIL_CODE in available_methods(self, policy):
+            self.state["mode"] = "authenticate"
+            return HttpResponseRedirect(stage_url("mfa:authenticate", login)), True
+        # Required, but no method this user can use is allowed: the policy form prevents it.
+        return None, True
+
+
+def stage_url(name: str, login, **params) -> str:
+    """A stage page's URL, carrying the sign-in's `next`: the page's CSP then lets its form
+    lead on to the app that asked (oidc.form_action.SignInForAppMiddleware)."""
+    if login.redirect_url:
+        params["next"] = login.redirect_url
+    url = reverse(name)
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def available_methods(stage: LoginStage, policy: MfaPolicy) -> list[str]:
+    """The second factors this sign-in may use, in the order offered."""
+    from mfa.models import RecoveryCodeDevice
+
+    user = stage.login.user
+    allowed = policy.allowed_methods
+    methods = []
+    if Method.TOTP in allowed and has_confirmed_totp(user):
+        methods.append(Method.TOTP)
+    # An emailed code after an emailed code proves nothing more.
+    if (
+        Method.EMAIL_CODE in allowed
+        and user.email
+        and stage.state.get("primary_method") != "email_code"
+    ):
+        methods.append(Method.EMAIL_CODE)
+    if (
+        Method.RECOVERY_CODE in allowed
+        and Method.TOTP in methods
+        and RecoveryCodeDevice.objects.filter(user=user).exists()
+    ):
+        methods.append(Method.RECOVERY_CODE)
+    return methods

@@ -1,0 +1,278 @@
+"""Hosted MFA pages: the sign-in challenge and set-up (login stage pages), and My account >
+Security."""
+
+from __future__ import annotations
+
+from allauth.account.decorators import reauthentication_required
+from allauth.account.internal.decorators import login_stage_required
+from allauth.account.internal.flows.login import record_authentication
+from allauth.account.internal.stagekit import stash_login
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
+
+from mfa import selectors, services
+from mfa.forms import CodeForm
+from mfa.models import Method, RecoveryCodeDevice, TOTPDevice
+from mfa.stages import KEY, available_methods, stage_url
+
+_METHOD_LABELS = dict(Method.choices)
+
+
+def _stage_context(stage, **context) -> dict:
+    return {"next": stage.login.redirect_url or "", **context}
+
+
+def _passed(request, stage, verified: services.Verified):
+    """The second factor served: remember it for the rest of the sign-in and go on."""
+    user = stage.login.user
+    stage.state["verified"] = {
+        "method": verified.method,
+        "device": verified.device.persistent_id,
+        "user": str(user.pk),
+    }
+    request.mfa_verified = stage.state["verified"]
+    # allauth's own record of the session's authentications (reauthentication, max_age).
+    record_authentication(request, user, method="mfa", type=verified.method)
+    if verified.method == Method.RECOVERY_CODE:
+        remaining = verified.device.remaining
+        if remaining <= RecoveryCodeDevice.FEW_LEFT:
+            messages.warning(
+                request,
+                ngettext(
+                    "You have %(count)d recovery code left. Make new ones in My account, "
+                    "under Security.",
+                    "You have %(count)d recovery codes left. Make new ones in My account, "
+                    "under Security.",
+                    remaining,
+                )
+                % {"count": remaining},
+            )
+    return stage.exit()
+
+
+@login_stage_required(stage=KEY, redirect_urlname="account_login")
+@require_http_methods(["GET", "POST"])
+def authenticate(request):
+    """Sign-in, second step: a code from the chosen method."""
+    stage = request._login_stage
+    if stage.state.get("mode") != "authenticate":
+        return HttpResponseRedirect(stage_url("mfa:enrol", stage.login))
+    user = stage.login.user
+    methods = available_methods(stage, selectors.mfa_policy_get())
+    if not methods:
+        return stage.abort()
+    method = request.POST.get("method") or request.GET.get("method") or methods[0]
+    if method not in methods:
+        method = methods[0]
+    form = CodeForm()
+    status = 200
+    send_error = ""
+    email_sent = stage.state.get("email_sent", False)
+    if request.method == "POST" and request.POST.get("action") == "send":
+        if method == Method.EMAIL_CODE:
+            try:
+                services.email_code_send(user=user, attempt=stage.state["attempt"], request=request)
+                stage.state["email_sent"] = email_sent = True
+                stash_login(request, stage.login)
+            except ValidationError as error:
+                send_error = error.messages[0]
+                status = 429
+    elif request.method == "POST":
+        form = CodeForm(request.POST)
+        if form.is_valid():
+            try:
+                verified = services.mfa_verify(
+                    request=request,
+                    user=user,
+                    method=method,
+                    code=form.cleaned_data["code"],
+                    primary_method=stage.state.get("primary_method", "password"),
+                    attempt=stage.state.get("attempt", ""),
+                )
+            except services.CodeRefused as error:
+                form.add_error("code", error)
+            else:
+                return _passed(request, stage, verified)
+        status = 400
+    others = [
+        (other, _METHOD_LABELS[other], stage_url("mfa:authenticate", stage.login, method=other))
+        for other in methods
+        if other != method
+    ]
+    return render(
+        request,
+        "mfa/challenge.html",
+        _stage_context(
+            stage,
+            form=form,
+            method=method,
+            method_label=_METHOD_LABELS[method],
+            needs_send=method == Method.EMAIL_CODE and not email_sent,
+            send_error=send_error,
+            email=user.email,
+            others=others,
+        ),
+        status=status,
+    )
+
+
+@login_stage_required(stage=KEY, redirect_urlname="account_login")
+@require_http_methods(["GET", "POST"])
+def enrol(request):
+    """Sign-in when the policy requires MFA and the user has none: set up an authenticator
+    app, see the recovery codes once, then go on."""
+    stage = request._login_stage
+    if stage.state.get("mode") != "enrol":
+        return HttpResponseRedirect(stage_url("mfa:authenticate", stage.login))
+    user = stage.login.user
+    continuing = request.method == "POST" and request.POST.get("action") == "continue"
+    if continuing and stage.state.get("verified"):
+        request.mfa_verified = stage.state["verified"]
+        record_authentication(request, user, method="mfa", type=Method.TOTP)
+        return stage.exit()
+    if stage.state.get("verified"):
+        # Set up already: the codes were shown once; only "Continue" is left.
+        return render(request, "mfa/recovery_codes_sign_in.html", _stage_context(stage, codes=[]))
+    device = TOTPDevice.objects.filter(
+        pk=stage.state.get("device_id"), user=user, confirmed=False
+    ).first()
+    if device is None:
+        device = services.totp_enrol_start(user=user, during_sign_in=True)
+        stage.state["device_id"] = device.pk
+        stash_login(request, stage.login)
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            try:
+                codes = services.totp_enrol_confirm(
+                    user=user,
+                    device_id=device.pk,
+                    code=form.cleaned_data["code"],
+                    request=request,
+                    primary_method=stage.state.get("primary_method", "password"),
+                )
+            except services.CodeRefused as error:
+                form.add_error("code", error)
+            else:
+                device.refresh_from_db()
+                stage.state["verified"] = {
+                    "method": Method.TOTP,
+                    "device": device.persistent_id,
+                    "user": str(user.pk),
+                }
+                stash_login(request, stage.login)
+                if not codes:
+                    request.mfa_verified = stage.state["verified"]
+                    record_authentication(request, user, method="mfa", type=Method.TOTP)
+                    return stage.exit()
+                return render(
+                    request, "mfa/recovery_codes_sign_in.html", _stage_context(stage, codes=codes)
+                )
+        status = 400
+    return render(
+        request,
+        "mfa/enrol_sign_in.html",
+        _stage_context(stage, form=form, **_setup_context(device, user)),
+        status=status,
+    )
+
+
+def _setup_context(device: TOTPDevice, user) -> dict:
+    issuer = getattr(connection.tenant, "name", "")
+    url = selectors.totp_config_url(device, issuer=issuer, label=user.email)
+    return {
+        "qr_svg": selectors.qr_svg(url, title=_("QR code for your authenticator app")),
+        "secret_text": selectors.totp_secret_text(device),
+        "issuer": issuer,
+        "label": user.email,
+    }
+
+
+# My account > Security -----------------------------------------------------------------------
+
+
+@login_required
+def security(request):
+    policy = selectors.mfa_policy_get()
+    info = selectors.security_info(request.user)
+    return render(
+        request,
+        "mfa/security.html",
+        {
+            "policy": policy,
+            "info": info,
+            "required": policy.is_required_for(request.user),
+        },
+    )
+
+
+@login_required
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def totp_add(request):
+    user = request.user
+    device_id = request.session.get("mfa_setup_device")
+    device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
+    if device is None:
+        try:
+            device = services.totp_enrol_start(user=user)
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+            return redirect("mfa:security")
+        request.session["mfa_setup_device"] = device.pk
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            try:
+                codes = services.totp_enrol_confirm(
+                    user=user, device_id=device.pk, code=form.cleaned_data["code"], request=request
+                )
+            except services.CodeRefused as error:
+                form.add_error("code", error)
+            else:
+                request.session.pop("mfa_setup_device", None)
+                messages.success(request, _("Your authenticator app is set up."))
+                if codes:
+                    return render(request, "mfa/recovery_codes.html", {"codes": codes})
+                return redirect("mfa:security")
+        status = 400
+    return render(
+        request,
+        "mfa/totp_add.html",
+        {"form": form, **_setup_context(device, user)},
+        status=status,
+    )
+
+
+@login_required
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def totp_remove(request):
+    if request.method == "POST":
+        services.totp_remove(user=request.user, request=request)
+        messages.success(request, _("The authenticator app is removed."))
+        return redirect("mfa:security")
+    return render(request, "mfa/totp_remove.html")
+
+
+@login_required
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def recovery_codes_regenerate(request):
+    if request.method == "GET":
+        return render(request, "mfa/recovery_codes_regenerate.html")
+    try:
+        codes = services.recovery_codes_regenerate(user=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect("mfa:security")
+    return render(request, "mfa/recovery_codes.html", {"codes": codes})

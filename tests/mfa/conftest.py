@@ -1,0 +1,73 @@
+"""Helpers for the MFA tests: users with an authenticator app, real codes, the sign-in steps."""
+
+from __future__ import annotations
+
+import re
+from base64 import b32decode
+
+from django.contrib.auth import get_user_model
+from django_otp.oath import totp
+from django_tenants.utils import tenant_context
+
+from tests.accounts.conftest import fresh_email
+from tests.conftest import PASSWORD
+
+
+def make_user(world, *, verified: bool = True, **fields):
+    """A member whose address is proven (unless `verified=False`)."""
+    from allauth.account.models import EmailAddress
+
+    with tenant_context(world.tenant):
+        user = get_user_model().objects.create_user(
+            email=fields.pop("email", None) or fresh_email(), password=PASSWORD, **fields
+        )
+        if verified:
+            EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+        return user
+
+
+def with_authenticator(world, user):
+    """Give `user` a confirmed authenticator app; returns its device."""
+    from mfa.services import totp_enrol_start
+
+    with tenant_context(world.tenant):
+        device = totp_enrol_start(user=user, during_sign_in=True)
+        device.confirmed = True
+        device.save()
+        return device
+
+
+def code_for(device, *, steps: int = 0) -> str:
+    """The code the user's app shows now (or `steps` steps away), computed as an app does."""
+    return f"{totp(device.bin_key, step=30, digits=6, drift=steps):06d}"
+
+
+def code_from_secret(secret_text: str) -> str:
+    key = b32decode(secret_text.replace(" ", "") + "=" * (-len(secret_text.replace(" ", "")) % 8))
+    return f"{totp(key, step=30, digits=6):06d}"
+
+
+def secret_on_page(response) -> str:
+    match = re.search(
+        r'<code class="fs-6" id="totp-secret">([A-Z2-7 ]+)</code>', response.content.decode()
+    )
+    assert match, response.content.decode()[:2000]
+    return match.group(1)
+
+
+def recovery_codes_on_page(response) -> list[str]:
+    return re.findall(r'<li class="col">([a-z2-9]{5}-[a-z2-9]{5})</li>', response.content.decode())
+
+
+def password_step(client, user, **extra):
+    return client.post("/accounts/login/", {"login": user.email, "password": PASSWORD, **extra})
+
+
+def set_policy(world, **fields):
+    from mfa.models import MfaPolicy
+
+    with tenant_context(world.tenant):
+        policy = MfaPolicy.objects.filter(pk=1).first() or MfaPolicy()
+        for name, value in fields.items():
+            setattr(policy, name, value)
+        policy.save()
