@@ -104,6 +104,27 @@ def rates_parse(text: str | None) -> list[Rate]:
     return list(dict.fromkeys(rates))
 
 
+def rates_take(namespace: str, rates: str | None, *, request, key: str | None = None, user=None):
+    """Count one hit against each of `rates` (a setting's text, e.g. "3/h/key,20/h/ip"), in
+    order: "/ip" per network of the caller, "/key" per `key` (hashed), "/user" per `user` (or
+    the signed-in user). False when one of them is used up (the rates after it are not
+    counted)."""
+    from ciam.http import client_ip
+
+    for rate in rates_parse(rates):
+        if rate.per == "ip":
+            source = ip_source(client_ip(request))
+        elif rate.per == "key":
+            source = text_source(key or "")
+        elif rate.per == "user":
+            source = str((user or request.user).pk)
+        else:
+            raise ValueError(f"{namespace}: cannot count per {rate.per}.")
+        if not hit(f"{namespace}:{rate}:{source}", rate.limit, rate.period).allowed:
+            return False
+    return True
+
+
 def ip_source(ip: str | None) -> str:
     """What an address counts as: an IPv6 address by its /64 (one subscriber's network), an
     IPv4 address by itself."""

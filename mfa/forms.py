@@ -10,8 +10,20 @@ class CodeForm(forms.Form):
     code = forms.CharField(
         label=_("Code"),
         max_length=32,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
     )
+
+
+class RecoveryCodeForm(CodeForm):
+    """A recovery code has letters: no numeric keyboard, no one-time-code autofill."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.update(
+            {"autocomplete": "off", "autocapitalize": "none", "inputmode": "text"}
+        )
 
 
 class MfaPolicyForm(forms.ModelForm):

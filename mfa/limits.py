@@ -1,22 +1,15 @@
-"""Emails the MFA pages send, counted per account and per IP address by allauth's rate
-limiter (as guests.services.limits does), on the rates in settings.MFA_RATE_LIMITS."""
+"""Emails the MFA pages send, counted per account and per IP address by ciam.ratelimit on
+the rates in settings.MFA_RATE_LIMITS (as guests.services.limits does)."""
 
 from __future__ import annotations
 
-from allauth.core.internal import ratelimit
 from django.conf import settings
 
-APP = "mfa"
+from ciam.ratelimit import rates_take
 
 
 def rate_take(*, request, action: str, key: str) -> bool:
-    """Count one `action` for `key`; False, and nothing counted, when a rate is used up."""
-    usage = ratelimit.consume(
-        request,
-        app=APP,
-        action=action,
-        config=settings.MFA_RATE_LIMITS,
-        key=key.lower(),
-        limit_get=True,
+    """Count one `action` for `key`; False when a rate is used up."""
+    return rates_take(
+        f"mfa:{action}", settings.MFA_RATE_LIMITS.get(action), request=request, key=key
     )
-    return usage is not None

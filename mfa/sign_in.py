@@ -15,7 +15,7 @@ def mfa_sign_in_complete(sender, request, user, **kwargs) -> None:
 
     verified = getattr(request, "mfa_verified", None)
     if verified is None:
-        stage = getattr(request, "_login_stage", None)
+        stage = getattr(request, "mfa_stage", None)  # mfa.views.mfa_stage_required
         data = stage.login.state.get("stages", {}).get(KEY, {}).get("data", {}) if stage else {}
         verified = data.get("verified")
     if not verified or verified.get("user") != str(user.pk):

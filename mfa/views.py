@@ -3,10 +3,12 @@ Security."""
 
 from __future__ import annotations
 
+from functools import wraps
+
 from allauth.account.decorators import reauthentication_required
-from allauth.account.internal.decorators import login_stage_required
 from allauth.account.internal.flows.login import record_authentication
 from allauth.account.internal.stagekit import stash_login
+from allauth.account.stages import LoginStageController
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -18,9 +20,25 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from mfa import selectors, services
-from mfa.forms import CodeForm
+from mfa.forms import CodeForm, RecoveryCodeForm
 from mfa.models import Method, RecoveryCodeDevice, TOTPDevice
 from mfa.stages import KEY, available_methods, stage_url
+
+
+def mfa_stage_required(view):
+    """The page of a sign-in waiting at the MFA stage (request.mfa_stage); without one, back
+    to the sign-in page."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        stage = LoginStageController.enter(request, KEY)
+        if stage is None:
+            return redirect("account_login")
+        request.mfa_stage = stage
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
 
 _METHOD_LABELS = dict(Method.choices)
 
@@ -57,11 +75,11 @@ def _passed(request, stage, verified: services.Verified):
     return stage.exit()
 
 
-@login_stage_required(stage=KEY, redirect_urlname="account_login")
+@mfa_stage_required
 @require_http_methods(["GET", "POST"])
 def authenticate(request):
     """Sign-in, second step: a code from the chosen method."""
-    stage = request._login_stage
+    stage = request.mfa_stage
     if stage.state.get("mode") != "authenticate":
         return HttpResponseRedirect(stage_url("mfa:enrol", stage.login))
     user = stage.login.user
@@ -71,7 +89,8 @@ def authenticate(request):
     method = request.POST.get("method") or request.GET.get("method") or methods[0]
     if method not in methods:
         method = methods[0]
-    form = CodeForm()
+    form_class = RecoveryCodeForm if method == Method.RECOVERY_CODE else CodeForm
+    form = form_class()
     status = 200
     send_error = ""
     email_sent = stage.state.get("email_sent", False)
@@ -85,7 +104,7 @@ def authenticate(request):
                 send_error = error.messages[0]
                 status = 429
     elif request.method == "POST":
-        form = CodeForm(request.POST)
+        form = form_class(request.POST)
         if form.is_valid():
             try:
                 verified = services.mfa_verify(
@@ -123,12 +142,12 @@ def authenticate(request):
     )
 
 
-@login_stage_required(stage=KEY, redirect_urlname="account_login")
+@mfa_stage_required
 @require_http_methods(["GET", "POST"])
 def enrol(request):
     """Sign-in when the policy requires MFA and the user has none: set up an authenticator
     app, see the recovery codes once, then go on."""
-    stage = request._login_stage
+    stage = request.mfa_stage
     if stage.state.get("mode") != "enrol":
         return HttpResponseRedirect(stage_url("mfa:authenticate", stage.login))
     user = stage.login.user

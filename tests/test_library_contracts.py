@@ -17,6 +17,8 @@ import pytest
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.internal.flows.email_verification import send_verification_email_to_address
+from allauth.account.internal.flows.login import record_authentication
+from allauth.account.internal.stagekit import stash_login
 from allauth.account.stages import LoginStageController
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.contrib.sessions.backends.base import SessionBase
@@ -46,6 +48,10 @@ SIGNATURES = [
     ("accounts/forms.py ConfirmLoginCodeForm: the sign-in waiting at the code stage (public "
      "module, not in allauth's documentation)",
      LoginStageController.enter, ["request", "stage_key"]),
+    ("mfa/views.py: the second factor joins the session's authentication records (amr)",
+     record_authentication, ["request", "user", "method", "extra_data"]),
+    ("mfa/views.py: a sign-in waiting at the MFA stage keeps what the stage learnt",
+     stash_login, ["request", "login"]),
     ("accounts/services.py email_verification_send: allauth's verification email and its limit",
      send_verification_email_to_address,
      ["request", "address", "signup", "process", "skip_enumeration_mails"]),

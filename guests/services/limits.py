@@ -12,25 +12,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from ciam.http import client_ip
-from ciam.ratelimit import hit, ip_source, rates_parse, text_source
+from ciam.ratelimit import rates_take
 
 
 def rate_take(*, request, action: str, key: str | None = None, user=None) -> bool:
-    """Count one `action` against each of its rates, in order. False when one of them is used
-    up (the rates after it are not counted)."""
-    for rate in rates_parse(settings.GUEST_RATE_LIMITS.get(action)):
-        if rate.per == "ip":
-            source = ip_source(client_ip(request))
-        elif rate.per == "key":
-            source = text_source(key or "")
-        elif rate.per == "user":
-            source = str((user or request.user).pk)
-        else:
-            raise ValueError(f"GUEST_RATE_LIMITS[{action!r}]: cannot count per {rate.per}.")
-        if not hit(f"guests:{action}:{rate}:{source}", rate.limit, rate.period).allowed:
-            return False
-    return True
+    """Count one `action` against each of its rates; False when one of them is used up."""
+    return rates_take(
+        f"guests:{action}",
+        settings.GUEST_RATE_LIMITS.get(action),
+        request=request,
+        key=key,
+        user=user,
+    )
 
 
 def email_limit_take(*, request, action: str, recipient: str, user=None) -> None:

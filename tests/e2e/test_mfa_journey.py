@@ -18,7 +18,7 @@ from django_tenants.utils import tenant_context
 from tests.conftest import PASSWORD, TenantWorld
 from tests.e2e.conftest import axe_violations
 from tests.e2e.relying_party import RelyingParty
-from tests.oidc.conftest import register_app
+from tests.oidc.helpers import register_app
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 

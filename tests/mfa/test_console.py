@@ -6,8 +6,8 @@ from django_tenants.utils import tenant_context
 
 from audit.models import AuditEvent
 from mfa.selectors import mfa_policy_get
-from tests.accounts.conftest import tenant_client
-from tests.mfa.conftest import make_user, password_step
+from tests.helpers import tenant_client
+from tests.mfa.helpers import make_user, password_step
 
 FORM = {
     "requirement": "required_all",

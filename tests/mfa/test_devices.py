@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from mfa.models import RecoveryCodeDevice, TOTPDevice
-from tests.mfa.conftest import code_for, make_user, with_authenticator
+from tests.mfa.helpers import code_for, make_user, with_authenticator
 
 
 def raw_secret(device) -> str:

@@ -9,9 +9,9 @@ from django_tenants.utils import tenant_context
 from audit.models import AuditEvent
 from emails.models import OutboxEmail
 from mfa.models import RecoveryCodeDevice, TOTPDevice
-from tests.accounts.conftest import tenant_client
 from tests.conftest import PASSWORD
-from tests.mfa.conftest import (
+from tests.helpers import tenant_client
+from tests.mfa.helpers import (
     code_for,
     code_from_secret,
     make_user,

@@ -15,9 +15,8 @@ from accounts.sign_in import lockout
 from audit.models import SignInEvent
 from emails.models import OutboxEmail
 from mfa.models import EmailCodeDevice, TOTPDevice
-from tests.accounts.conftest import tenant_client
-from tests.helpers import CODE
-from tests.mfa.conftest import (
+from tests.helpers import CODE, tenant_client
+from tests.mfa.helpers import (
     code_for,
     code_from_secret,
     make_user,
@@ -195,7 +194,7 @@ def test_policy_for_admins_leaves_members_alone(acme):
 
 
 def test_the_challenge_of_a_sign_in_for_an_app_may_lead_to_the_app(acme):
-    from tests.oidc.conftest import register_app
+    from tests.oidc.helpers import register_app
     from tests.oidc.test_form_action import authorize_path, form_action
 
     app = register_app(acme)

@@ -29,6 +29,7 @@ def test_global_administrator_sees_the_overview_and_navigation(acme):
         ("/console/apps/", "Apps"),
         ("/console/user-flows/", "User flows"),
         ("/console/guests/", "Guests"),
+        ("/console/policies/", "Policies"),
         ("/console/logs/sign-ins/", "Sign-in log"),
         ("/console/logs/audit/", "Audit log"),
     ]
@@ -38,7 +39,7 @@ def test_global_administrator_sees_the_overview_and_navigation(acme):
     positions = [nav.index(f'href="{href}"') for href, _ in links]
     assert positions == sorted(positions)
     assert ">Logs<" in nav
-    for unbuilt in ("Identity providers", "Branding", "Policies", "soon"):
+    for unbuilt in ("Identity providers", "Branding", "soon"):
         assert unbuilt not in nav
     assert str(acme.tenant.public_id) in body
 

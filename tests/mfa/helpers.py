@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django_otp.oath import totp
 from django_tenants.utils import tenant_context
 
-from tests.accounts.conftest import fresh_email
 from tests.conftest import PASSWORD
+from tests.helpers import unique_email
 
 
 def make_user(world, *, verified: bool = True, **fields):
@@ -19,7 +19,7 @@ def make_user(world, *, verified: bool = True, **fields):
 
     with tenant_context(world.tenant):
         user = get_user_model().objects.create_user(
-            email=fields.pop("email", None) or fresh_email(), password=PASSWORD, **fields
+            email=fields.pop("email", None) or unique_email(), password=PASSWORD, **fields
         )
         if verified:
             EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
