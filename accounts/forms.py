@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import SignUpAttribute, UserFlow
 from accounts.selectors import password_allowed, sign_up_attributes, user_flow_for
-from accounts.services import BUILTIN_ATTRIBUTES
+from accounts.services import BUILTIN_ATTRIBUTES, USER_FLOW_FIELDS
 from accounts.sign_in import lockout
 from accounts.sign_in.adapter import lock_message
 from accounts.sign_in.familiar import lockout_subject
@@ -224,18 +224,7 @@ class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
 class UserFlowForm(forms.ModelForm):
     class Meta:
         model = UserFlow
-        fields = [
-            "signup_enabled",
-            "password_enabled",
-            "email_code_enabled",
-            "email_verification",
-            "password_min_length",
-            "terms_required",
-            "terms_url",
-            "privacy_url",
-            "session_lifetime_hours",
-            "session_idle_minutes",
-        ]
+        fields = list(USER_FLOW_FIELDS)  # what services.user_flow_update saves
         widgets = {"email_verification": forms.RadioSelect}
         help_texts = {
             "password_min_length": gettext_lazy(

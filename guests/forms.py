@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from guests.models import MAX_EXPIRY_DAYS, GuestSettings
+from guests.services.policy import SETTINGS_FIELDS
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
 
@@ -109,17 +110,7 @@ class GuestSettingsForm(forms.ModelForm):
 
     class Meta:
         model = GuestSettings
-        fields = [
-            "invite_policy",
-            "domain_mode",
-            "domains",
-            "default_expiry_days",
-            "max_expiry_days",
-            "terms_required",
-            "terms_text",
-            "terms_url",
-            "access_days",
-        ]
+        fields = list(SETTINGS_FIELDS)  # what the settings service saves
         widgets = {
             "invite_policy": forms.RadioSelect,
             "domain_mode": forms.RadioSelect,
