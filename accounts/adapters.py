@@ -52,6 +52,7 @@ class AccountAdapter(DefaultAccountAdapter):
         # After the login-by-code stage (the code is the primary factor), before the rest.
         position = stages.index("allauth.account.stages.LoginByCodeStage") + 1
         stages.insert(position, "accounts.stages.SignInPipelineStage")
+        stages.insert(position + 1, "conditional_access.stages.ConditionalAccessStage")
         verification = stages.index("allauth.account.stages.EmailVerificationStage")
         stages[verification] = "accounts.stages.OptionalEmailVerificationStage"
         return stages

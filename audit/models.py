@@ -95,6 +95,7 @@ class SignInEvent(models.Model):
         INVALID_SCOPE = "invalid_scope", _("Scope not allowed for this app")
         UNAUTHORIZED_CLIENT = "unauthorized_client", _("App not allowed to use this grant")
         UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type", _("Unsupported grant type")
+        BLOCKED_BY_POLICY = "blocked_by_policy", _("Blocked by a conditional access policy")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -115,6 +116,9 @@ class SignInEvent(models.Model):
     app_name = models.CharField(max_length=255, blank=True)
     grant = models.CharField(max_length=40, blank=True)
     mfa_used = models.BooleanField(default=False)
+    # The conditional access policies evaluated, each with its result: on and report-only
+    # alike (conditional_access.evaluation.PolicyResult.log_entry).
+    policies = models.JSONField(default=list, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:

@@ -61,10 +61,14 @@ def sign_in_event_insert(
     app_name: str = "",
     grant: str = "",
     mfa_used: bool = False,
+    policies: list[dict] | None = None,
 ) -> tuple[str, dict]:
     """The INSERT of one sign-in log row and its named parameters (all prefixed `log_`), for
-    a caller that sends it in one statement with its own work (the token endpoint)."""
+    a caller that sends it in one statement with its own work (the token endpoint). Without
+    `policies`, those conditional access evaluated for this request's sign-in, if any."""
     meta = request.META if request is not None else {}
+    if policies is None:
+        policies = getattr(request, "sign_in_policies", None) or []
     values = {
         "public_id": uuid.uuid4(),
         "occurred_at": timezone.now(),
@@ -82,6 +86,7 @@ def sign_in_event_insert(
         "app_name": app_name[:255],
         "grant": grant,
         "mfa_used": mfa_used,
+        "policies": SignInEvent._meta.get_field("policies").get_db_prep_value(policies, connection),
         "request_id": getattr(request, "request_id", "") if request is not None else "",
     }
     columns = ", ".join(connection.ops.quote_name(column) for column in values)

@@ -105,6 +105,7 @@ TENANT_APPS = [
     "guests",  # B2B invitations
     "emails",  # the outbox of every email, written in the tenant's own transaction
     "console",  # tenant admin console shell
+    "conditional_access",  # the tenant's conditional access policies and named locations
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,138 @@
+"""Conditional access at sign-in: an allauth login stage, after the primary factor and the
+sign-in pipeline (accounts.adapters.AccountAdapter.get_login_stages inserts it).
+
+It evaluates the tenant's policies (conditional_access.evaluation.evaluate) for the user, the
+app the sign-in is for (the `next` authorization request, None for the console and My
+account), the client's IP address, the method that proved the primary factor and the risk
+signals (first sign-in from this browser, failed sign-ins in the last hour).
+
+- Blocked: the hosted block page (403) and a sign-in log row (result blocked, reason
+  blocked_by_policy, with every policy and its result); the sign-in ends there.
+- Otherwise the decision is kept on the login, for the stages after this one:
+
+      login.state["conditional_access"] = {
+          "requirements": ["mfa", "passkey", "password_change"],   # a subset, sorted
+          "sign_in_frequency": 8,                                  # hours, or None
+          "policies": [...],                                       # the sign-in log's entries
+      }
+
+  The MFA stage (it must come after this one in get_login_stages) reads it with
+  `requirements_for(login)` and asks for a second factor when "mfa" is in it (a passkey when
+  "passkey" is). A sign-in that completes in a later request (after an MFA prompt) records
+  its policies in the sign-in log by calling `sign_in_policies_restore(request, login)`
+  before allauth's post_login runs.
+- "password_change": once signed in, the browser goes to the change-password page (allauth's)
+  instead of where it was going.
+
+The same request's sign-in log rows (audit.services.sign_in_event_insert) carry the policies
+through `request.sign_in_policies`.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from allauth.account.stages import LoginStage
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from audit.models import SignInEvent
+from audit.services import sign_in_record
+from ciam.http import client_ip
+from conditional_access.evaluation import Decision, SignInContext, evaluate
+from conditional_access.selectors import recent_failures
+
+STATE_KEY = "conditional_access"
+
+
+def requirements_for(login) -> set[str]:
+    """What the policies that apply to this sign-in require: {"mfa", "passkey",
+    "password_change"} or a part of it (empty when nothing is required)."""
+    return set((login.state.get(STATE_KEY) or {}).get("requirements", ()))
+
+
+def sign_in_policies_restore(request, login) -> None:
+    """In a later request of the same sign-in: its sign-in log rows carry the policies."""
+    request.sign_in_policies = (login.state.get(STATE_KEY) or {}).get("policies", [])
+
+
+def app_of_sign_in(redirect_url: str | None):
+    """The app a sign-in is for: the client of the authorization request it returns to."""
+    from oidc.clients import client_get
+
+    if not redirect_url:
+        return None
+    try:
+        parts = urlsplit(redirect_url)
+        authorize = reverse("oidc:authorize")
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc or parts.path != authorize:
+        return None
+    client_id = (parse_qs(parts.query).get("client_id") or [""])[0]
+    return client_get(client_id) if client_id else None
+
+
+def _is_new_browser(request, email: str) -> bool:
+    from accounts.familiar import lockout_subject
+
+    # accounts.familiar counts a familiar browser's attempts under a name of their own.
+    return lockout_subject(request, email) == email
+
+
+def sign_in_context(request, login, *, app) -> SignInContext:
+    from accounts.stages import sign_in_method
+
+    user = login.user
+    return SignInContext(
+        user=user,
+        app_id=app.pk if app is not None else None,
+        ip=client_ip(request),
+        method=sign_in_method(request, user, is_signup=login.signup),
+        new_browser=lambda: _is_new_browser(request, user.email),
+        recent_failures=lambda: recent_failures(user),
+    )
+
+
+def _keep(login, decision: Decision, entries: list[dict]) -> None:
+    login.state[STATE_KEY] = {
+        "requirements": sorted(decision.requirements),
+        "sign_in_frequency": decision.sign_in_frequency,
+        "policies": entries,
+    }
+
+
+class ConditionalAccessStage(LoginStage):
+    key = "ciam_conditional_access"
+
+    def handle(self):
+        request, login = self.request, self.login
+        app = app_of_sign_in(login.redirect_url)
+        context = sign_in_context(request, login, app=app)
+        decision = evaluate(context)
+        entries = decision.log_entries()
+        request.sign_in_policies = entries
+        _keep(login, decision, entries)
+        if decision.blocked:
+            sign_in_record(
+                request=request,
+                user=login.user,
+                email=login.email or login.user.email,
+                method=context.method,
+                result=SignInEvent.Result.BLOCKED,
+                failure_reason=SignInEvent.FailureReason.BLOCKED_BY_POLICY,
+                app_id=app.client_id if app is not None else "",
+                app_name=app.name if app is not None else "",
+            )
+            message = _(
+                "Your organization's access policy does not allow this sign-in from here. "
+                "Contact your administrator if you think it should."
+            )
+            response = render(
+                request, "hosted/sign_in_blocked.html", {"message": message}, status=403
+            )
+            return response, False
+        if "password_change" in decision.requirements and login.user.has_usable_password():
+            login.redirect_url = reverse("account_change_password")
+        return None, True
