@@ -1,4 +1,5 @@
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts import console_views as account_views
 from audit import console_views as audit_views
@@ -46,4 +47,10 @@ urlpatterns = [
     ),
     path("apps/", include("oidc.console_urls")),
     path("guests/", include("guests.console_urls")),
+    path(
+        "policies/",
+        RedirectView.as_view(pattern_name="console:conditional-access:policy-list"),
+        name="policies",
+    ),
+    path("policies/conditional-access/", include("conditional_access.console_urls")),
 ]
