@@ -19,8 +19,10 @@ signals (first sign-in from this browser, failed sign-ins in the last hour).
   The MFA stage (it must come after this one in get_login_stages) reads it with
   `requirements_for(login)` and asks for a second factor when "mfa" is in it (a passkey when
   "passkey" is). A sign-in that completes in a later request (after an MFA prompt) records
-  its policies in the sign-in log by calling `sign_in_policies_restore(request, login)`
-  before allauth's post_login runs.
+  its policies in the sign-in log, and its session the sign-in frequency, by calling
+  `sign_in_policies_restore(request, login)` before allauth logs the user in.
+- A sign-in frequency shortens the hosted session's absolute lifetime to that many hours
+  (a user_logged_in receiver, conditional_access.apps).
 - "password_change": once signed in, the browser goes to the change-password page (allauth's)
   instead of where it was going.
 
@@ -30,6 +32,7 @@ through `request.sign_in_policies`.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs, urlsplit
 
 from allauth.account.stages import LoginStage
@@ -53,8 +56,23 @@ def requirements_for(login) -> set[str]:
 
 
 def sign_in_policies_restore(request, login) -> None:
-    """In a later request of the same sign-in: its sign-in log rows carry the policies."""
-    request.sign_in_policies = (login.state.get(STATE_KEY) or {}).get("policies", [])
+    """In a later request of the same sign-in: its sign-in log rows carry the policies, and
+    its session the sign-in frequency."""
+    kept = login.state.get(STATE_KEY) or {}
+    request.sign_in_policies = kept.get("policies", [])
+    request.sign_in_frequency = kept.get("sign_in_frequency")
+
+
+def sign_in_frequency_apply(request) -> None:
+    """Once signed in: a policy's sign-in frequency shortens the session's absolute lifetime
+    (ciam.sessions), never lengthens it."""
+    from ciam.sessions import ENDS_AT
+
+    hours = getattr(request, "sign_in_frequency", None)
+    session = getattr(request, "session", None)
+    if not hours or session is None or ENDS_AT not in session:
+        return
+    session[ENDS_AT] = min(session[ENDS_AT], time.time() + hours * 3600)
 
 
 def app_of_sign_in(redirect_url: str | None):
@@ -113,6 +131,7 @@ class ConditionalAccessStage(LoginStage):
         decision = evaluate(context)
         entries = decision.log_entries()
         request.sign_in_policies = entries
+        request.sign_in_frequency = decision.sign_in_frequency
         _keep(login, decision, entries)
         if decision.blocked:
             sign_in_record(

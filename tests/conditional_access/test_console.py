@@ -158,3 +158,16 @@ def test_one_tenant_never_sees_or_changes_another_tenants_policies(acme, globex)
     assert policy.state == "report_only"
     # Acme's admin signed in at acme is not signed in at globex.
     assert globex.client().get(BASE).status_code == 302
+
+
+def test_a_new_tenant_starts_with_the_report_only_mfa_policy_for_admins(acme):
+    from tenants.services import tenant_create
+
+    tenant = tenant_create(
+        name="Initech", slug="initech-ca", admin_email="admin@initech.test",
+        admin_password="a long and unusual passphrase",
+    )  # fmt: skip
+    with tenant_context(tenant):
+        (policy,) = ConditionalAccessPolicy.objects.all()
+    assert policy.name == "Require MFA for admins" and policy.state == "report_only"
+    assert policy.require_mfa and "global_administrator" in policy.include_roles

@@ -4,6 +4,7 @@ signals are the real ones (a browser new to the account, recent failures)."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from django_tenants.utils import tenant_context
@@ -136,3 +137,20 @@ def test_recent_failures_on_the_account_are_a_risk_signal(acme):
         assert sign_in(client, user.email, wrong).status_code == 200
     assert sign_in(client_from(acme, fresh_ip()), user.email).status_code == 403
     assert sign_in(client_from(acme), calm.email).status_code == 302
+
+
+def test_sign_in_frequency_shortens_the_hosted_session(acme):
+    from ciam.sessions import ENDS_AT
+
+    policies_clear(acme)
+    make_policy(acme, name="Every two hours", sign_in_frequency_hours=2)
+    user = make_user(acme)
+    client = client_from(acme)
+    started = time.time()
+    assert sign_in(client, user.email).status_code == 302
+    assert client.session[ENDS_AT] <= started + 2 * 3600 + 60
+    plain = make_user(acme, admin_roles=[])
+    policies_clear(acme)
+    other = client_from(acme)
+    assert sign_in(other, plain.email).status_code == 302
+    assert other.session[ENDS_AT] > started + 3 * 3600  # the user flow's 12 hours
