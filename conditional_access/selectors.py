@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Prefetch
+from django.db.models import OuterRef
 from django.utils import timezone
 
 from ciam.process_cache import ProcessCache
@@ -16,6 +17,8 @@ from conditional_access.models import ConditionalAccessPolicy, NamedLocation
 _policies = ProcessCache("conditional-access:policies-generation", max_entries=10_000)
 
 EMPTY = TenantPolicies()
+_RELATIONS = ("include_users", "exclude_users", "include_apps", "include_locations",
+              "exclude_locations")  # fmt: skip
 
 
 def policies_cache_invalidate() -> None:
@@ -81,29 +84,47 @@ def compile_policy(
     )
 
 
+def _related_ids(name: str) -> ArraySubquery:
+    """The ids a policy's many-to-many field holds, as an array column of the policy row."""
+    field = ConditionalAccessPolicy._meta.get_field(name)
+    through = field.remote_field.through
+    source = through._meta.get_field(field.m2m_field_name()).attname
+    target = through._meta.get_field(field.m2m_reverse_field_name()).attname
+    return ArraySubquery(
+        through.objects.filter(**{source: OuterRef("pk")}).order_by(target).values(target)
+    )
+
+
 def tenant_policies_load() -> TenantPolicies:
-    """The current tenant's policies compiled, read from the database (a few queries)."""
-    locations = list(NamedLocation.objects.all())
+    """The current tenant's policies compiled, read from the database: one statement, and one
+    more for the named locations when a policy uses them."""
+    policies = list(
+        ConditionalAccessPolicy.objects.order_by("name").annotate(
+            **{f"{field}_ids": _related_ids(field) for field in _RELATIONS}
+        )
+    )
+    uses_locations = any(
+        policy.locations != ConditionalAccessPolicy.Locations.ANY
+        or policy.exclude_trusted
+        or policy.exclude_locations_ids
+        for policy in policies
+    )
+    locations = {location.pk: location for location in NamedLocation.objects.all()} if (
+        uses_locations
+    ) else {}  # fmt: skip
     by_kind = {
-        kind: [location for location in locations if location.kind == kind]
+        kind: [location for location in locations.values() if location.kind == kind]
         for kind in NamedLocation.Kind.values
     }
-    policies = ConditionalAccessPolicy.objects.order_by("name").prefetch_related(
-        Prefetch("include_users", to_attr="_include_users"),
-        Prefetch("exclude_users", to_attr="_exclude_users"),
-        Prefetch("include_apps", to_attr="_include_apps"),
-        Prefetch("include_locations", to_attr="_include_locations"),
-        Prefetch("exclude_locations", to_attr="_exclude_locations"),
-    )
     return TenantPolicies(
         tuple(
             compile_policy(
                 policy,
-                include_user_ids=[user.pk for user in policy._include_users],
-                exclude_user_ids=[user.pk for user in policy._exclude_users],
-                app_ids=[app.pk for app in policy._include_apps],
-                include_locations=policy._include_locations,
-                exclude_locations=policy._exclude_locations,
+                include_user_ids=policy.include_users_ids,
+                exclude_user_ids=policy.exclude_users_ids,
+                app_ids=policy.include_apps_ids,
+                include_locations=[locations[pk] for pk in policy.include_locations_ids],
+                exclude_locations=[locations[pk] for pk in policy.exclude_locations_ids],
                 blocked_locations=by_kind[NamedLocation.Kind.BLOCKED],
                 trusted_locations=by_kind[NamedLocation.Kind.TRUSTED],
             )

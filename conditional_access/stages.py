@@ -126,6 +126,8 @@ class ConditionalAccessStage(LoginStage):
 
     def handle(self):
         request, login = self.request, self.login
+        if login.user is None or login.user.pk is None:
+            return None, True  # a sign-up with a registered address: nobody signs in
         app = app_of_sign_in(login.redirect_url)
         context = sign_in_context(request, login, app=app)
         decision = evaluate(context)
