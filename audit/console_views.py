@@ -39,7 +39,11 @@ def _sign_in_log_filters(query) -> dict:
         "search": query.get("q", "").strip()[:200],
         "result": query.get("result", ""),
         "method": query.get("method", "").strip()[:40],
+        "policy": query.get("policy", "").strip()[:128],
+        "policy_result": query.get("policy_result", ""),
     }
+    if filters["policy_result"] not in ("block", "grant", "not_applied"):
+        filters["policy_result"] = ""
     if filters["result"] not in SignInEvent.Result.values:
         filters["result"] = ""
     days = query.get("days", "")

@@ -18,8 +18,9 @@ def audit_event_list(*, search: str = "", action: str = "") -> QuerySet[AuditEve
 
 
 def sign_in_event_list(
-    *, search: str = "", result: str = "", method: str = "", days: int | None = None
-) -> QuerySet[SignInEvent]:
+    *, search: str = "", result: str = "", method: str = "", days: int | None = None,
+    policy: str = "", policy_result: str = "",
+) -> QuerySet[SignInEvent]:  # fmt: skip
     events = SignInEvent.objects.select_related("user")
     if search:
         matches = (
@@ -35,6 +36,12 @@ def sign_in_event_list(
         events = events.filter(result=result)
     if method:
         events = events.filter(method=method)
+    if policy or policy_result:
+        # A conditional access policy (by name) and its result: block, grant, not_applied.
+        entry = {"name": policy} if policy else {}
+        if policy_result:
+            entry["result"] = policy_result
+        events = events.filter(policies__contains=[entry])
     if days:
         events = events.filter(occurred_at__gte=timezone.now() - timezone.timedelta(days=days))
     return events

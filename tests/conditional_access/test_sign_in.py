@@ -154,3 +154,28 @@ def test_sign_in_frequency_shortens_the_hosted_session(acme):
     other = client_from(acme)
     assert sign_in(other, plain.email).status_code == 302
     assert other.session[ENDS_AT] > started + 3 * 3600  # the user flow's 12 hours
+
+
+def test_sign_in_log_shows_and_filters_by_policy(acme):
+    policies_clear(acme)
+    make_policy(acme, name="Would block all", state="report_only", grant="block")
+    user = make_user(acme)
+    assert sign_in(client_from(acme), user.email).status_code == 302
+    make_policy(acme, name="MFA for one", require_mfa=True, users="selected",
+                relations={"include_users": [acme.member]})  # fmt: skip
+    other = make_user(acme)
+    assert sign_in(client_from(acme), other.email).status_code == 302
+    console = acme.client(acme.admin)
+    page = console.get("/console/logs/sign-ins/", {"policy": "Would block all"})
+    body = page.content.decode()
+    assert user.email in body and other.email in body
+    assert "Would block all: report-only, would block" in body
+    page = console.get("/console/logs/sign-ins/", {"policy": "MFA for one"})
+    body = page.content.decode()
+    assert other.email in body and user.email not in body
+    page = console.get("/console/logs/sign-ins/", {"policy": "MFA for one",
+                                                   "policy_result": "grant"})  # fmt: skip
+    assert other.email not in page.content.decode()
+    page = console.get("/console/logs/sign-ins/", {"policy": "MFA for one",
+                                                   "policy_result": "not_applied"})  # fmt: skip
+    assert other.email in page.content.decode()
