@@ -17,6 +17,7 @@ from conditional_access import selectors, services
 from conditional_access.evaluation import SignInContext, evaluate
 from conditional_access.forms import NamedLocationForm, PolicyForm, WhatIfForm
 from conditional_access.models import ConditionalAccessPolicy, NamedLocation
+from conditional_access.stages import requirements_not_enforced
 from console.decorators import console_role
 
 SECURITY_ADMIN = AdminRole.SECURITY_ADMINISTRATOR
@@ -44,11 +45,16 @@ def _location_or_404(public_id) -> NamedLocation:
 
 @console_role(SECURITY_ADMIN)
 def policy_list(request):
+    policies = list(selectors.policy_list())
+    for policy in policies:
+        policy.not_enforced = (
+            requirements_not_enforced(policy.requirements) if policy.state != "off" else []
+        )
     return render(
         request,
         "conditional_access/policy_list.html",
         {
-            "policies": selectors.policy_list(),
+            "policies": policies,
             "locations": selectors.location_list(),
             "default_name": services.DEFAULT_POLICY_NAME,
             "states": ConditionalAccessPolicy.State.choices,

@@ -18,8 +18,9 @@ signals (first sign-in from this browser, failed sign-ins in the last hour).
 
   The MFA stage (it must come after this one in get_login_stages) reads it with
   `requirements_for(login)` and asks for a second factor when "mfa" is in it (a passkey when
-  "passkey" is). A sign-in that completes in a later request (after an MFA prompt) records
-  its policies in the sign-in log, and its session the sign-in frequency, by calling
+  "passkey" is); its app calls `requirement_enforcer_register("mfa", "passkey")` in ready().
+  A sign-in that completes in a later request (after an MFA prompt) records its policies in
+  the sign-in log, and its session the sign-in frequency, by calling
   `sign_in_policies_restore(request, login)` before allauth logs the user in.
 - A sign-in frequency shortens the hosted session's absolute lifetime to that many hours
   (a user_logged_in receiver, conditional_access.apps).
@@ -47,6 +48,21 @@ from conditional_access.evaluation import Decision, SignInContext, evaluate
 from conditional_access.selectors import recent_failures
 
 STATE_KEY = "conditional_access"
+
+# The requirements some stage of sign-in enforces. This stage enforces the password change;
+# the MFA app registers "mfa" and "passkey" from its AppConfig.ready() with
+# requirement_enforcer_register(). Until then the console says those are not enforced.
+_enforced: set[str] = {"password_change"}
+
+
+def requirement_enforcer_register(*requirements: str) -> None:
+    """A login stage after this one enforces these requirements ("mfa", "passkey")."""
+    _enforced.update(requirements)
+
+
+def requirements_not_enforced(requirements) -> list[str]:
+    """Those of `requirements` no stage of sign-in enforces yet (the console warns)."""
+    return sorted(set(requirements) - _enforced)
 
 
 def requirements_for(login) -> set[str]:

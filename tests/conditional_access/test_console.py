@@ -171,3 +171,12 @@ def test_a_new_tenant_starts_with_the_report_only_mfa_policy_for_admins(acme):
         (policy,) = ConditionalAccessPolicy.objects.all()
     assert policy.name == "Require MFA for admins" and policy.state == "report_only"
     assert policy.require_mfa and "global_administrator" in policy.include_roles
+
+
+def test_the_list_says_which_requirements_no_sign_in_step_enforces_yet(acme):
+    policies_clear(acme)
+    make_policy(acme, name="MFA", require_mfa=True)
+    make_policy(acme, name="Passwords", require_password_change=True)
+    body = acme.client(acme.admin).get(BASE).content.decode()
+    assert body.count("Not enforced yet") == 1
+    assert "Not enforced yet: mfa" in body
