@@ -179,3 +179,18 @@ def test_sign_in_log_shows_and_filters_by_policy(acme):
     page = console.get("/console/logs/sign-ins/", {"policy": "MFA for one",
                                                    "policy_result": "not_applied"})  # fmt: skip
     assert other.email in page.content.decode()
+
+
+def test_the_stage_after_conditional_access_reads_the_requirements(acme, settings):
+    from tests.conditional_access import probe
+
+    settings.ACCOUNT_ADAPTER = "tests.conditional_access.probe.ProbeAdapter"
+    policies_clear(acme)
+    make_policy(acme, name="MFA for members", require_mfa=True, users="selected",
+                include_members=True)  # fmt: skip
+    make_policy(acme, name="Would ask passkeys", state="report_only", require_passkey=True)
+    probe.seen.clear()
+    member, guest = make_user(acme), make_user(acme, user_type="guest")
+    assert sign_in(client_from(acme), member.email).status_code == 302
+    assert sign_in(client_from(acme), guest.email).status_code == 302
+    assert probe.seen == [{"mfa"}, set()]
