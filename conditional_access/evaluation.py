@@ -180,6 +180,10 @@ class Decision:
     results: tuple[PolicyResult, ...] = ()
 
     @property
+    def requirement_list(self) -> list[str]:
+        return sorted(self.requirements)
+
+    @property
     def blocked_by(self) -> list[str]:
         return [
             result.name
@@ -195,7 +199,7 @@ class Decision:
 NO_DECISION = Decision()
 
 
-def _not_applied(policy: CompiledPolicy, context: SignInContext) -> str:
+def why_not_applied(policy: CompiledPolicy, context: SignInContext) -> str:
     """Why `policy` does not apply to this sign-in, or "" when it does."""
     if policy.state == Policy.State.OFF:
         return "off"
@@ -253,7 +257,7 @@ def evaluate_policies(policies: TenantPolicies, context: SignInContext) -> Decis
     frequencies: list[int] = []
     results = []
     for policy in policies.policies:
-        reason = _not_applied(policy, context)
+        reason = why_not_applied(policy, context)
         if reason:
             results.append(PolicyResult(policy.public_id, policy.name, policy.state, False, reason))
             continue

@@ -128,8 +128,6 @@ class PolicyForm(forms.ModelForm):
             )
             for name in ("include_apps", "include_locations", "exclude_locations"):
                 self.fields[name].initial = list(getattr(self.instance, name).all())
-        # Sign-in frequency and "require" only mean something for a policy that grants.
-        self.fields["grant"].label = _("Access")
 
     def relations(self) -> dict:
         data = self.cleaned_data

@@ -67,7 +67,7 @@ class ConditionalAccessPolicy(models.Model):
 
     class Users(models.TextChoices):
         ALL = "all", _("All users")
-        SELECTED = "selected", _("Selected users and groups")
+        SELECTED = "selected", _("Selected users")
 
     class Apps(models.TextChoices):
         ALL = "all", _("All apps, the console and My account included")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.roles import AdminRole
 from audit.services import audit_record
 from ciam.http import client_ip
-from conditional_access.evaluation import SignInContext, _not_applied
+from conditional_access.evaluation import SignInContext, why_not_applied
 from conditional_access.models import ConditionalAccessPolicy, NamedLocation
 from conditional_access.selectors import compile_policy
 
@@ -63,7 +63,7 @@ def _locks_out_admins(policy, relations: dict, *, actor, ip: str | None) -> bool
         trusted_locations=[loc for loc in locations if loc.kind == NamedLocation.Kind.TRUSTED],
     )
     here = SignInContext(user=actor, app_id=None, ip=ip, method=None)
-    if _not_applied(compiled, here):
+    if why_not_applied(compiled, here):
         return False
     # The other administrators may sign in from anywhere: only who it is for counts.
     anywhere = dataclasses.replace(
@@ -71,7 +71,7 @@ def _locks_out_admins(policy, relations: dict, *, actor, ip: str | None) -> bool
     )
     admins = get_user_model().objects.filter(is_active=True, admin_roles__len__gt=0)
     return all(
-        not _not_applied(anywhere, SignInContext(user=admin, app_id=None, ip=None, method=None))
+        not why_not_applied(anywhere, SignInContext(user=admin, app_id=None, ip=None, method=None))
         for admin in admins.exclude(pk=actor.pk).only("pk", "user_type", "admin_roles")
     )
 

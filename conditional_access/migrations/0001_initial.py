@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
                 ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
                 ('name', models.CharField(max_length=128, unique=True, verbose_name='name')),
                 ('state', models.CharField(choices=[('off', 'Off'), ('report_only', 'Report-only'), ('on', 'On')], default='report_only', max_length=16, verbose_name='state')),
-                ('users', models.CharField(choices=[('all', 'All users'), ('selected', 'Selected users and groups')], default='all', max_length=16, verbose_name='users')),
+                ('users', models.CharField(choices=[('all', 'All users'), ('selected', 'Selected users')], default='all', max_length=16, verbose_name='users')),
                 ('include_members', models.BooleanField(default=False, verbose_name='all members')),
                 ('include_guests', models.BooleanField(default=False, verbose_name='all guests')),
                 ('include_roles', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('global_administrator', 'Global administrator'), ('user_administrator', 'User administrator'), ('application_administrator', 'Application administrator'), ('guest_inviter', 'Guest inviter'), ('branding_administrator', 'Branding administrator'), ('security_administrator', 'Security administrator'), ('reports_reader', 'Reports reader')], max_length=40), blank=True, default=list, size=None, verbose_name='administrators with these roles')),
