@@ -13,6 +13,7 @@ import time
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from ciam.http import client_ip
 from conditional_access.evaluation import SignInContext, evaluate_policies
@@ -27,8 +28,14 @@ def _user_facts(user, policies):
     when a policy that is on needs them."""
     if not any(policy.is_on and policy.needs_user_facts for policy in policies.policies):
         return SimpleNamespace(pk=user.pk, user_type="member", admin_roles=[])
-    row = get_user_model().objects.filter(pk=user.pk).values("user_type", "admin_roles").first()
-    return SimpleNamespace(pk=user.pk, **(row or {"user_type": "member", "admin_roles": []}))
+    # A plain statement: through the ORM, compiling it cost more than the whole evaluation.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT user_type, admin_roles FROM {get_user_model()._meta.db_table} WHERE id = %s",
+            [user.pk],
+        )
+        row = cursor.fetchone() or ("member", [])
+    return SimpleNamespace(pk=user.pk, user_type=row[0], admin_roles=list(row[1] or []))
 
 
 def token_issue_refusal(request, *, client, user, auth_time: int | None) -> str | None:
