@@ -1,10 +1,10 @@
 """Conditional access at sign-in: an allauth login stage, after the primary factor and the
 sign-in pipeline (accounts.adapters.AccountAdapter.get_login_stages inserts it).
 
-It evaluates the tenant's policies (conditional_access.evaluation.evaluate) for the user, the
-app the sign-in is for (the `next` authorization request, None for the console and My
-account), the client's IP address, the method that proved the primary factor and the risk
-signals (first sign-in from this browser, failed sign-ins in the last hour).
+It evaluates the tenant's policies (conditional_access.evaluation, as evaluate() does) for
+the user, the app the sign-in is for (the `next` authorization request; None for the console
+and My account), the client's IP address, the method that proved the primary factor and the
+risk signals (first sign-in from this browser, failed sign-ins in the last hour).
 
 - Blocked: the hosted block page (403) and a sign-in log row (result blocked, reason
   blocked_by_policy, with every policy and its result); the sign-in ends there.
@@ -44,8 +44,8 @@ from django.utils.translation import gettext as _
 from audit.models import SignInEvent
 from audit.services import sign_in_record
 from ciam.http import client_ip
-from conditional_access.evaluation import Decision, SignInContext, evaluate
-from conditional_access.selectors import recent_failures
+from conditional_access.evaluation import Decision, SignInContext, evaluate_policies
+from conditional_access.selectors import recent_failures, tenant_policies
 
 STATE_KEY = "conditional_access"
 
@@ -144,9 +144,12 @@ class ConditionalAccessStage(LoginStage):
         request, login = self.request, self.login
         if login.user is None or login.user.pk is None:
             return None, True  # a sign-up with a registered address: nobody signs in
+        policies = tenant_policies()  # the platform's own sign-in (operators) has none
+        if not policies.policies:
+            return None, True
         app = app_of_sign_in(login.redirect_url)
         context = sign_in_context(request, login, app=app)
-        decision = evaluate(context)
+        decision = evaluate_policies(policies, context)
         entries = decision.log_entries()
         request.sign_in_policies = entries
         request.sign_in_frequency = decision.sign_in_frequency
