@@ -80,11 +80,6 @@ class CompiledPolicy:
     def is_on(self) -> bool:
         return self.state == Policy.State.ON
 
-    @property
-    def needs_user_facts(self) -> bool:
-        """Whether deciding who it is for needs the user's type or roles."""
-        return not self.all_users or bool(self.exclude_roles)
-
 
 @dataclass(frozen=True)
 class TenantPolicies:

@@ -114,13 +114,13 @@ def _locked_read(sql: str, parameters: dict):
 def _user_from(row) -> tuple[object, list[str], bool]:
     """A user instance (the columns the claims and the sign-in log use), roles, verified."""
     (pk, public_id, email, is_active, last_login, first_name, last_name, display_name,
-     attributes, roles, verified) = row  # fmt: skip
+     attributes, user_type, admin_roles, roles, verified) = row  # fmt: skip
     if isinstance(attributes, str):
         attributes = json.loads(attributes)
     user = get_user_model()(
         id=pk, public_id=public_id, email=email, is_active=is_active, last_login=last_login,
         first_name=first_name, last_name=last_name, display_name=display_name,
-        attributes=attributes or {},
+        attributes=attributes or {}, user_type=user_type, admin_roles=list(admin_roles or []),
     )  # fmt: skip
     user._state.adding = False
     return user, list(roles or []), bool(verified)

@@ -104,3 +104,21 @@ def test_policies_cost_no_query_once_read(acme):
         status, body = refresh(flow, app, body["refresh_token"])
     assert status == 200
     assert len(with_policy) == len(without_policy)
+
+
+def test_policies_by_role_and_user_type_apply_at_the_token_endpoint(acme):
+    from tests.conditional_access.helpers import make_user
+
+    policies_clear(acme)
+    app = register_app(acme)
+    admin = make_user(acme, admin_roles=["reports_reader"])
+    guest = make_user(acme, user_type="guest")
+    member = make_user(acme)
+    tokens = {user: Flow(acme, user=user).sign_in(app) for user in (admin, guest, member)}
+    make_policy(acme, name="Block readers and guests", grant="block", users="selected",
+                include_roles=["reports_reader"], include_guests=True)  # fmt: skip
+    answers = {
+        user: refresh(Flow(acme, user=user), app, body["refresh_token"])[0]
+        for user, body in tokens.items()
+    }
+    assert answers == {admin: 400, guest: 400, member: 200}
