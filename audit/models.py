@@ -71,6 +71,7 @@ class SignInEvent(models.Model):
         SIGNUP = "signup", _("Sign-up")
         INVITATION = "invitation", _("Invitation")
         TOKEN = "token", _("Token endpoint")
+        SESSION = "session", _("Existing session")  # an app's sign-in with single sign-on
 
     class FailureReason(models.TextChoices):
         """The codes the sign-in flows, the invitation redemption and the token endpoint (its

@@ -37,13 +37,10 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 from allauth.account.stages import LoginStage
-from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
-from audit.models import SignInEvent
-from audit.services import sign_in_record
 from ciam.http import client_ip
+from conditional_access.blocking import blocked_page, is_new_browser
 from conditional_access.evaluation import Decision, SignInContext, evaluate_policies
 from conditional_access.selectors import recent_failures, tenant_policies
 
@@ -108,13 +105,6 @@ def app_of_sign_in(redirect_url: str | None):
     return client_get(client_id) if client_id else None
 
 
-def _is_new_browser(request, email: str) -> bool:
-    from accounts.familiar import lockout_subject
-
-    # accounts.familiar counts a familiar browser's attempts under a name of their own.
-    return lockout_subject(request, email) == email
-
-
 def sign_in_context(request, login, *, app) -> SignInContext:
     from accounts.stages import sign_in_method
 
@@ -124,7 +114,7 @@ def sign_in_context(request, login, *, app) -> SignInContext:
         app_id=app.pk if app is not None else None,
         ip=client_ip(request),
         method=sign_in_method(request, user, is_signup=login.signup),
-        new_browser=lambda: _is_new_browser(request, user.email),
+        new_browser=lambda: is_new_browser(request, user.email),
         recent_failures=lambda: recent_failures(user),
     )
 
@@ -155,22 +145,12 @@ class ConditionalAccessStage(LoginStage):
         request.sign_in_frequency = decision.sign_in_frequency
         _keep(login, decision, entries)
         if decision.blocked:
-            sign_in_record(
-                request=request,
+            response = blocked_page(
+                request,
                 user=login.user,
                 email=login.email or login.user.email,
                 method=context.method,
-                result=SignInEvent.Result.BLOCKED,
-                failure_reason=SignInEvent.FailureReason.BLOCKED_BY_POLICY,
-                app_id=app.client_id if app is not None else "",
-                app_name=app.name if app is not None else "",
-            )
-            message = _(
-                "Your organization's access policy does not allow this sign-in from here. "
-                "Contact your administrator if you think it should."
-            )
-            response = render(
-                request, "hosted/sign_in_blocked.html", {"message": message}, status=403
+                app=app,
             )
             return response, False
         if "password_change" in decision.requirements and login.user.has_usable_password():

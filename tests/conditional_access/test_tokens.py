@@ -122,3 +122,20 @@ def test_policies_by_role_and_user_type_apply_at_the_token_endpoint(acme):
         for user, body in tokens.items()
     }
     assert answers == {admin: 400, guest: 400, member: 200}
+
+
+def test_a_signed_in_browser_asking_for_a_blocked_app_gets_the_block_page(acme):
+    policies_clear(acme)
+    blocked, other = register_app(acme, name="Blocked"), register_app(acme, name="Other")
+    make_policy(acme, name="Block the app", grant="block", apps="selected",
+                relations={"include_apps": [blocked.application]})  # fmt: skip
+    flow = Flow(acme, user=acme.member)
+    response, _verifier = flow.authorize(blocked)
+    assert response.status_code == 403
+    assert "does not allow this sign-in" in response.content.decode()
+    with tenant_context(acme.tenant):
+        row = SignInEvent.objects.filter(app_id=blocked.client_id).get()
+    assert (row.result, row.failure_reason, row.method) == ("blocked", "blocked_by_policy",
+                                                            "session")  # fmt: skip
+    assert row.policies[0]["name"] == "Block the app"
+    assert flow.code(other)[0]
