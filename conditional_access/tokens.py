@@ -3,8 +3,9 @@ evaluated again, so a policy turned on applies to refresh tokens already issued.
 
 With no policy on in the tenant the cost is one dict lookup. At the token endpoint the
 sign-in method and the browser are not known: policies with those conditions do not apply
-there (they did at the sign-in). Blocks and the sign-in frequency are enforced; the MFA,
-passkey and password change requirements were enforced at the sign-in that began it.
+there (they did at the sign-in). Blocks and the sign-in frequency are enforced here; the MFA,
+passkey and password change requirements are the sign-in's to enforce (conditional_access.stages),
+not checked again here.
 """
 
 from __future__ import annotations
