@@ -180,3 +180,25 @@ def test_the_list_says_which_requirements_no_sign_in_step_enforces_yet(acme):
     body = acme.client(acme.admin).get(BASE).content.decode()
     assert body.count("Not enforced yet") == 1
     assert "Not enforced yet: mfa" in body
+
+
+def test_a_named_location_a_policy_applies_in_cannot_be_deleted_until_the_policy_changes(acme):
+    from tests.conditional_access.helpers import make_location
+
+    policies_clear(acme)
+    office = make_location(acme, "Office", ["203.0.113.0/24"])
+    policy = make_policy(acme, name="Only at the office", require_mfa=True, locations="selected",
+                         relations={"include_locations": [office]})  # fmt: skip
+    client = acme.client(acme.admin)
+    url = BASE + f"locations/{office.public_id}/delete/"
+    assert "Delete the named location Office?" in client.get(url).content.decode()
+    response = client.post(url, follow=True)
+    assert "A policy applies only in this location" in response.content.decode()
+    with tenant_context(acme.tenant):
+        assert NamedLocation.objects.filter(pk=office.pk).exists()
+        policy.delete()
+    assert client.post(url).status_code == 303
+    with tenant_context(acme.tenant):
+        assert not NamedLocation.objects.filter(pk=office.pk).exists()
+        event = AuditEvent.objects.get(action="conditional_access.location.delete")
+    assert event.before == {"name": "Office", "kind": "trusted", "ip_ranges": ["203.0.113.0/24"]}
