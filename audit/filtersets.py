@@ -46,8 +46,21 @@ class SignInEventFilterSet(ListFilterSet):
         choices=[("1", _("Last 24 hours")), ("7", _("Last 7 days")), ("30", _("Last 30 days"))],
     )  # fmt: skip
 
+    policy = django_filters.CharFilter(
+        label=_("Conditional access policy"), method="filter_nothing",
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )  # fmt: skip
+    policy_result = django_filters.ChoiceFilter(
+        label=_("Policy result"), empty_label=_("Any"), method="filter_nothing",
+        choices=[("block", _("Block")), ("grant", _("Grant with requirements")),
+                 ("not_applied", _("Not applied"))],
+    )  # fmt: skip
+
     class Meta(ListFilterSet.Meta):
         model = SignInEvent
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # filter_queryset hands every value to the selector at once
 
     def selector_filters(self) -> dict:
         """The valid filters as audit.selectors names them (what an export keeps)."""
@@ -59,6 +72,8 @@ class SignInEventFilterSet(ListFilterSet):
             "result": data.get("result") or "",
             "method": data.get("method") or "",
             "days": int(days) if days else None,
+            "policy": (data.get("policy") or "").strip()[:128],
+            "policy_result": data.get("policy_result") or "",
         }
 
     def filter_queryset(self, queryset):

@@ -71,6 +71,7 @@ class SignInEvent(models.Model):
         SIGNUP = "signup", _("Sign-up")
         INVITATION = "invitation", _("Invitation")
         TOKEN = "token", _("Token endpoint")
+        SESSION = "session", _("Existing session")  # an app's sign-in with single sign-on
 
     class FailureReason(models.TextChoices):
         """The codes the sign-in flows, the invitation redemption and the token endpoint (its
@@ -97,6 +98,7 @@ class SignInEvent(models.Model):
         UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type", _("Unsupported grant type")
         MFA_FAILED = "mfa_failed", _("Wrong second-factor code")
         MFA_SETUP_FAILED = "mfa_setup_failed", _("Wrong code while adding an authenticator app")
+        BLOCKED_BY_POLICY = "blocked_by_policy", _("Blocked by a conditional access policy")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -119,6 +121,9 @@ class SignInEvent(models.Model):
     mfa_used = models.BooleanField(default=False)
     # The second factor used or tried (mfa.models.Method: totp, email_code, recovery_code).
     mfa_method = models.CharField(max_length=20, blank=True)
+    # The conditional access policies evaluated, each with its result: on and report-only
+    # alike (conditional_access.evaluation.PolicyResult.log_entry).
+    policies = models.JSONField(default=list, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:

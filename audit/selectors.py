@@ -13,19 +13,28 @@ def audit_event_list() -> QuerySet[AuditEvent]:
 
 
 def sign_in_event_list(
-    *, search: str = "", result: str = "", method: str = "", days: int | None = None
+    *,
+    search: str = "",
+    result: str = "",
+    method: str = "",
+    days: int | None = None,
+    policy: str = "",
+    policy_result: str = "",
 ) -> QuerySet[SignInEvent]:
     return sign_in_events_filter(
-        SignInEvent.objects.select_related("user"),
-        search=search, result=result, method=method, days=days,
+        SignInEvent.objects.select_related("user"), search=search, result=result,
+        method=method, days=days, policy=policy, policy_result=policy_result,
     )  # fmt: skip
 
 
 def sign_in_events_filter(
-    events: QuerySet[SignInEvent], *, search: str, result: str, method: str, days: int | None
-) -> QuerySet[SignInEvent]:
+    events: QuerySet[SignInEvent], *, search: str, result: str, method: str, days: int | None,
+    policy: str = "", policy_result: str = "",
+) -> QuerySet[SignInEvent]:  # fmt: skip
     """The sign-in log's filters (the console's page and its CSV exports): the search
-    matches the address typed, the user's email and name, the app, or an IP address whole."""
+    matches the address typed, the user's email and name, the app, or an IP address whole;
+    `policy` (a conditional access policy's name) and `policy_result` (block, grant,
+    not_applied) match the policies the sign-in was evaluated against."""
     if search:
         matches = (
             Q(email_typed__icontains=search)
@@ -40,6 +49,12 @@ def sign_in_events_filter(
         events = events.filter(result=result)
     if method:
         events = events.filter(method=method)
+    if policy or policy_result:
+        # A conditional access policy (by name) and its result: block, grant, not_applied.
+        entry = {"name": policy} if policy else {}
+        if policy_result:
+            entry["result"] = policy_result
+        events = events.filter(policies__contains=[entry])
     if days:
         events = events.filter(occurred_at__gte=timezone.now() - timezone.timedelta(days=days))
     return events

@@ -62,10 +62,14 @@ def sign_in_event_insert(
     grant: str = "",
     mfa_used: bool = False,
     mfa_method: str = "",
+    policies: list[dict] | None = None,
 ) -> tuple[str, dict]:
     """The INSERT of one sign-in log row and its named parameters (all prefixed `log_`), for
-    a caller that sends it in one statement with its own work (the token endpoint)."""
+    a caller that sends it in one statement with its own work (the token endpoint). Without
+    `policies`, those conditional access evaluated for this request's sign-in, if any."""
     meta = request.META if request is not None else {}
+    if policies is None:
+        policies = getattr(request, "sign_in_policies", None) or []
     values = {
         "public_id": uuid.uuid4(),
         "occurred_at": timezone.now(),
@@ -84,6 +88,7 @@ def sign_in_event_insert(
         "grant": grant,
         "mfa_used": mfa_used or (bool(mfa_method) and result == SignInEvent.Result.SUCCESS),
         "mfa_method": mfa_method,
+        "policies": SignInEvent._meta.get_field("policies").get_db_prep_value(policies, connection),
         "request_id": getattr(request, "request_id", "") if request is not None else "",
     }
     columns = ", ".join(connection.ops.quote_name(column) for column in values)

@@ -46,9 +46,10 @@ class SignInEventTable(tables.Table):
     method = tables.Column(verbose_name=_("Method"))
     app = tables.Column(verbose_name=_("App"), accessor="app_name", empty_values=())
     result = tables.Column(verbose_name=_("Result"))
-    failure_reason = tables.Column(
-        verbose_name=_("Failure reason"), accessor="failure_reason_text", empty_values=()
-    )
+    failure_reason = tables.TemplateColumn(
+        template_name="audit/console/sign_in_reason_cell.html", verbose_name=_("Failure reason"),
+        empty_values=(),
+    )  # fmt: skip
     ip_address = tables.Column(verbose_name=_("IP address"))
     browser = tables.Column(
         verbose_name=_("Browser"), accessor="user_agent", empty_values=(),

@@ -108,6 +108,7 @@ TENANT_APPS = [
     "emails",  # the outbox of every email, written in the tenant's own transaction
     "console",  # tenant admin console shell
     "mfa",  # second factors (our django-otp devices, secrets sealed) and the MFA policy
+    "conditional_access",  # the tenant's conditional access policies and named locations
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

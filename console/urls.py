@@ -17,4 +17,5 @@ urlpatterns = [
     path("guests/", include("guests.console_urls")),
     path("logs/", include("audit.console_urls")),
     path("policies/", include("mfa.console_urls")),
+    path("policies/conditional-access/", include("conditional_access.console_urls")),
 ]

@@ -18,7 +18,11 @@ class MfaConfig(AppConfig):
             order=70,
         )
 
+        from conditional_access.requirements import requirement_enforcer_register
         from mfa.sign_in import mfa_sign_in_complete
+
+        # Conditional access policies that require MFA are enforced by mfa.stages.MfaStage.
+        requirement_enforcer_register("mfa")
 
         # Once a sign-in that passed the MFA stage has logged the user in, the session holds
         # the verified device (django_otp.login) and the request says which method served.

@@ -1,5 +1,5 @@
-"""MFA in sign-in: an allauth login stage after the sign-in pipeline (accounts), before email
-verification.
+"""MFA in sign-in: an allauth login stage after conditional access and email verification
+(accounts.sign_in.stages.LOGIN_STAGES).
 
 A user with an authenticator app is asked for a code (or another allowed method: recovery code,
 emailed code); a user the policy requires MFA of, without an app, sets one up as part of the
@@ -7,8 +7,10 @@ sign-in. Once the stage passed and allauth logged the user in, `mfa_sign_in_comp
 the session verified for django-otp (request.user.is_verified()) and tells the sign-in log
 which method served (request.mfa_method, read by the adapter's post_login).
 
-Seams left for later work: "remember this browser" and conditional access decide in
-`MfaStage.handle` whether to ask; passkeys add a method to `available_methods`.
+A conditional access policy requiring MFA (conditional_access.requirements.requirements_for) makes
+the stage ask, or set a method up, whatever the tenant's MFA policy says. Seams left for later
+work: "remember this browser" decides in `MfaStage.handle` whether to ask; passkeys add a
+method to `available_methods`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django_tenants.utils import get_public_schema_name
 
+from conditional_access.requirements import requirements_for
 from mfa.models import Method, MfaPolicy
 from mfa.selectors import has_confirmed_totp, tenant_mfa
 from mfa.sign_in import KEY
@@ -42,10 +45,13 @@ class MfaStage(LoginStage):
             return None, True
         facts = tenant_mfa()
         policy = facts.policy
-        if policy.is_off:
+        # A conditional access policy may require MFA of this sign-in whatever the tenant's
+        # MFA policy says (conditional_access.stages ran before this stage).
+        required_by_access = "mfa" in requirements_for(login)
+        if policy.is_off and not required_by_access:
             return None, True
         has_totp = policy.totp_allowed and facts.any_authenticator and has_confirmed_totp(user)
-        if not has_totp and not policy.is_required_for(user):
+        if not has_totp and not (required_by_access or policy.is_required_for(user)):
             return None, True
         self.state["primary_method"] = sign_in_method(self.request, user, is_signup=False)
         self.state["attempt"] = secrets.token_urlsafe(24)

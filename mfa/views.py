@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
+from conditional_access.requirements import sign_in_policies_restore
 from mfa import selectors, services
 from mfa.forms import CodeForm, RecoveryCodeForm
 from mfa.models import Method, RecoveryCodeDevice, TOTPDevice
@@ -35,6 +36,9 @@ def mfa_stage_required(view):
         if stage is None:
             return redirect("account_login")
         request.mfa_stage = stage
+        # The sign-in log rows and the session of this sign-in keep what conditional access
+        # decided in the request that began it.
+        sign_in_policies_restore(request, stage.login)
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -29,6 +29,7 @@ from audit.models import SignInEvent
 from audit.services import sign_in_event_insert, sign_in_record
 from ciam.crypto import checksum
 from ciam.http import basic_credentials
+from conditional_access.tokens import token_issue_refusal
 from oidc import library_tables, tokens
 from oidc.clients import client_get, client_secret_matches
 from oidc.models import Application, RedeemedCode, RefreshScope
@@ -113,13 +114,13 @@ def _locked_read(sql: str, parameters: dict):
 def _user_from(row) -> tuple[object, list[str], bool]:
     """A user instance (the columns the claims and the sign-in log use), roles, verified."""
     (pk, public_id, email, is_active, last_login, first_name, last_name, display_name,
-     attributes, roles, verified) = row  # fmt: skip
+     attributes, user_type, admin_roles, roles, verified) = row  # fmt: skip
     if isinstance(attributes, str):
         attributes = json.loads(attributes)
     user = get_user_model()(
         id=pk, public_id=public_id, email=email, is_active=is_active, last_login=last_login,
         first_name=first_name, last_name=last_name, display_name=display_name,
-        attributes=attributes or {},
+        attributes=attributes or {}, user_type=user_type, admin_roles=list(admin_roles or []),
     )  # fmt: skip
     user._state.adding = False
     return user, list(roles or []), bool(verified)
@@ -264,7 +265,9 @@ def _redeem(request, client: Application, code: str):
     elif not user.is_active:
         problem = "The user is disabled."
     else:
-        problem = ""
+        problem = token_issue_refusal(
+            request, client=client, user=user, auth_time=_grant_auth_time(grant_claims, user)
+        )
     if problem:
         return GrantError("invalid_grant", problem)
     scopes = scope.split()
@@ -325,6 +328,12 @@ def _rotate(request, client: Application, value: str):
     if started + client.refresh_token_lifetime <= now.timestamp():
         RefreshToken.revoke_family(family)
         return GrantError("invalid_grant", "The sign-in has expired; sign in again.")
+    auth_time = tokens.refresh_token_auth_time(value) or (
+        int(user.last_login.timestamp()) if user.last_login else None
+    )
+    refusal = token_issue_refusal(request, client=client, user=user, auth_time=auth_time)
+    if refusal:
+        return GrantError("invalid_grant", refusal)
     scopes = scope.split()
     requested = request.POST.get("scope", "").split()
     if requested and not set(requested) <= set(scopes):
@@ -338,8 +347,7 @@ def _rotate(request, client: Application, value: str):
         request=request, grant_type="refresh_token", client=client, user=user,
         scopes=requested or scopes, roles=roles, email_verified=email_verified,
         started=started, family=family, with_refresh=True, replaces=(refresh_id, access_id),
-        auth_time=tokens.refresh_token_auth_time(value)
-        or (int(user.last_login.timestamp()) if user.last_login else None),
+        auth_time=auth_time,
     )  # fmt: skip
 
 

@@ -83,11 +83,12 @@ def grant_insert_sql() -> str:
     )
 
 
-# The user's columns that the claims and the sign-in log use, read with the code or refresh
-# token (u), and the facts the tokens carry: roles in the app (%(app)s), email verified.
+# The user's columns that the claims, the sign-in log and conditional access (type and admin
+# roles) use, read with the code or refresh token (u), and the facts the tokens carry: roles in
+# the app (%(app)s), email verified.
 USER_COLUMNS = (
     "u.id, u.public_id, u.email, u.is_active, u.last_login, u.first_name, u.last_name, "
-    "u.display_name, u.attributes"
+    "u.display_name, u.attributes, u.user_type, u.admin_roles"
 )
 
 

@@ -32,6 +32,7 @@ from audit.models import SignInEvent
 from audit.services import sign_in_record
 from ciam import crypto
 from ciam.csp import form_action_allow
+from conditional_access.blocking import authorize_refusal
 from oidc import authorize, cors, grants, keys, selectors, services, tokens
 from oidc.clients import client_get
 from oidc.form_action import next_authorization_redirect_uri
@@ -163,6 +164,9 @@ class AuthorizationView(dot.AuthorizationView):
 
     def get(self, request, *args, **kwargs):
         query = request.GET
+        refusal = authorize_refusal(request, client_get(query.get("client_id", "")))
+        if refusal is not None:
+            return refusal
         prompt = self._prompt()
         if prompt or "max_age" in query or UNSUPPORTED_REQUEST_PARAMETERS.keys() & set(query):
             return self._get_with_options(request, prompt, *args, **kwargs)

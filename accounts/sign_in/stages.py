@@ -19,7 +19,8 @@ LOGIN_STAGES = [
     # asked and checked by this stage (its own page, accounts.forms.ConfirmLoginCodeForm).
     "allauth.account.stages.LoginByCodeStage",
     "accounts.sign_in.stages.UserFlowMethodStage",
-    # Conditional access stages go here.
+    # Conditional access: block, or say what the sign-in must still prove (MFA reads it).
+    "conditional_access.stages.ConditionalAccessStage",
     # Does nothing here (no phone field); listed to keep allauth's own order.
     "allauth.account.stages.PhoneVerificationStage",
     "accounts.sign_in.stages.EmailVerificationStage",

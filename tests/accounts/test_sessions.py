@@ -24,10 +24,11 @@ def test_a_sign_in_writes_its_session_once_and_the_cookie_works(
     client = tenant_client(acme)
     client.get("/accounts/login/")
     # Find the user, read the user flow (a server keeps it; a test's transaction does not),
-    # read the tenant's MFA policy (a process keeps it: the first sign-in reads it), stamp the
-    # last sign-in and record the session, write the sign-in log and the session: six
+    # read the tenant's MFA policy and the conditional access policies (a process keeps them:
+    # the first sign-in reads them), stamp the last sign-in and record the session, write the
+    # sign-in log and the session: seven
     # statements where Django and allauth as shipped took 19.
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         answer = sign_in(client, user.email, PASSWORD)
     assert answer["Location"] == "/account/"
     # No "Successfully signed in" banner riding in a cookie: My account says who you are.

@@ -91,6 +91,12 @@ def _pages(console_world) -> list[str]:
         "/console/apps/signing-keys/",
         "/console/logs/sign-ins/",
         "/console/logs/audit/",
+        "/console/policies/conditional-access/",
+        "/console/policies/conditional-access/new/",
+        "/console/policies/conditional-access/locations/",
+        "/console/policies/conditional-access/locations/new/",
+        f"/console/policies/conditional-access/what-if/?email={member.email}&ip=192.0.2.1"
+        "&method=password",
     ]
 
 
