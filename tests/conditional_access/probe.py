@@ -7,7 +7,7 @@ from __future__ import annotations
 import allauth.account.internal.flows.login  # noqa: F401
 from allauth.account.stages import LoginStage
 
-from accounts.adapters import AccountAdapter
+from accounts.sign_in.adapter import AccountAdapter
 from conditional_access.requirements import requirements_for
 
 seen: list[set[str]] = []

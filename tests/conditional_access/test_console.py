@@ -173,13 +173,18 @@ def test_a_new_tenant_starts_with_the_report_only_mfa_policy_for_admins(acme):
     assert policy.require_mfa and "global_administrator" in policy.include_roles
 
 
-def test_the_list_says_which_requirements_no_sign_in_step_enforces_yet(acme):
+def test_the_list_says_which_requirements_no_sign_in_step_enforces_yet(acme, monkeypatch):
+    from conditional_access import requirements
+
+    # The MFA stage enforces "mfa" (mfa.apps); say passkeys had no stage yet.
+    monkeypatch.setattr(requirements, "_enforced", {"password_change", "mfa"})
     policies_clear(acme)
     make_policy(acme, name="MFA", require_mfa=True)
     make_policy(acme, name="Passwords", require_password_change=True)
+    make_policy(acme, name="Passkeys", require_passkey=True)
     body = acme.client(acme.admin).get(BASE).content.decode()
     assert body.count("Not enforced yet") == 1
-    assert "Not enforced yet: mfa" in body
+    assert "Not enforced yet: passkey" in body
 
 
 def test_a_named_location_a_policy_applies_in_cannot_be_deleted_until_the_policy_changes(acme):

@@ -193,3 +193,35 @@ def test_the_stage_after_conditional_access_reads_the_requirements(acme, setting
     assert sign_in(client_from(acme), member.email).status_code == 302
     assert sign_in(client_from(acme), guest.email).status_code == 302
     assert probe.seen == [{"mfa"}, set()]
+
+
+def test_a_policy_requiring_mfa_is_enforced_by_the_mfa_step(acme):
+    """The tenant's MFA policy is optional (a new tenant's default): a conditional access
+    policy requiring MFA of members makes the MFA step ask for a code, or set an app up."""
+    from tests.mfa import helpers as mfa
+
+    policies_clear(acme)
+    make_policy(acme, name="MFA for members", require_mfa=True, users="selected",
+                include_members=True)  # fmt: skip
+    with_app, without_app = mfa.make_user(acme), mfa.make_user(acme)
+    device = mfa.with_authenticator(acme, with_app)
+
+    client = client_from(acme)
+    answer = sign_in(client, with_app.email)
+    assert answer.status_code == 302 and answer["Location"].startswith("/accounts/mfa/")
+    assert client.get("/account/")["Location"].startswith("/accounts/login/")  # not yet in
+    done = client.post("/accounts/mfa/", {"method": "totp", "code": mfa.code_for(device)})
+    assert done.status_code == 302
+    assert client.get("/account/").status_code == 200
+    with tenant_context(acme.tenant):
+        row = SignInEvent.objects.filter(user=with_app).latest("occurred_at")
+    assert row.result == "success" and row.mfa_method == "totp"
+    assert any(entry["name"] == "MFA for members" for entry in row.policies)
+
+    other = client_from(acme)
+    answer = sign_in(other, without_app.email)
+    assert answer["Location"].startswith("/accounts/mfa/setup/")
+    assert other.get("/account/")["Location"].startswith("/accounts/login/")
+
+    policies_clear(acme)  # no policy: the optional MFA policy asks nothing of him
+    assert sign_in(client_from(acme), without_app.email)["Location"] == "/account/"
