@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-PASSWORD = "a long and unusual passphrase"
+from tests.helpers import PASSWORD  # noqa: E402,F401  (the world's users sign in with it)
 
 # Playwright's sync API keeps an event loop running in the test thread, which makes Django
 # refuse database calls from that thread. The tests are synchronous; the guard does not apply.

@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from tests.conftest import PASSWORD
 from tests.mail import body_text
 
 LINK = re.compile(r"https?://[^\s]+/invite/([A-Za-z0-9_\-]+)/")
@@ -56,6 +55,7 @@ def email_code(message) -> str:
 # Hosted sign-up and sign-in: clients, accounts, and what the pages and outbox show.
 
 LOCKED = "Too many failed sign-in attempts"
+PASSWORD = "a long and unusual passphrase"  # every test user's, the shared worlds' included
 ATTACKER_PASSWORD = "attacker picked this zebra passphrase"
 
 _client_addresses = itertools.count(1)

@@ -93,7 +93,7 @@ def tenant_served(environment: dict, *, prefix: str, server_args: tuple[str, ...
 
     from tenants.models import Tenant
     from tenants.services import tenant_create, tenant_delete
-    from tests.conftest import PASSWORD
+    from tests.helpers import PASSWORD
 
     slug = f"{prefix}-{uuid.uuid4().hex[:8]}"
     tenant = tenant_create(

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.devices import device_summary
-from tests.conftest import PASSWORD
-from tests.helpers import make_user, sign_in, tenant_client
+from tests.helpers import PASSWORD, make_user, sign_in, tenant_client
 
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 SAFARI_IPHONE = (

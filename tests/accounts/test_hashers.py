@@ -14,8 +14,7 @@ from django.contrib.auth.hashers import (
 from django_tenants.utils import tenant_context
 
 from accounts.sign_in.hasher import TunedArgon2PasswordHasher
-from tests.conftest import PASSWORD
-from tests.helpers import make_user, sign_in, tenant_client, unique_email
+from tests.helpers import PASSWORD, make_user, sign_in, tenant_client, unique_email
 
 reference = argon2.PasswordHasher()
 

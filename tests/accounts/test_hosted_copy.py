@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD
-from tests.helpers import make_user, sign_in, tenant_client, unique_email
+from tests.helpers import PASSWORD, make_user, sign_in, tenant_client, unique_email
 
 CHROME_ON_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -6,8 +6,7 @@ import logging
 
 import pytest
 
-from tests.conftest import PASSWORD
-from tests.helpers import make_user, sign_in, tenant_client, unique_email
+from tests.helpers import PASSWORD, make_user, sign_in, tenant_client, unique_email
 
 ANONYMOUS_PAGES = [
     "/",

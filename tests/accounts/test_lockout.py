@@ -11,9 +11,9 @@ from django_tenants.utils import tenant_context
 
 from audit.models import SignInEvent
 from tests.accounts.hashers import CountingArgon2PasswordHasher
-from tests.conftest import PASSWORD
 from tests.helpers import (
     LOCKED,
+    PASSWORD,
     events,
     eventually,
     fail,

@@ -6,8 +6,7 @@ from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
 from audit.models import SignInEvent
-from tests.conftest import PASSWORD
-from tests.helpers import make_user, sign_in, tenant_client
+from tests.helpers import PASSWORD, make_user, sign_in, tenant_client
 
 
 def signed_in(world, user):

@@ -13,8 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from ciam.sessions import ENDS_AT, SEEN_AT, SessionStore
-from tests.conftest import PASSWORD
-from tests.helpers import make_user, sign_in, tenant_client
+from tests.helpers import PASSWORD, make_user, sign_in, tenant_client
 
 
 def test_a_sign_in_writes_its_session_once_and_the_cookie_works(

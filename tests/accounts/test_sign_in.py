@@ -5,8 +5,7 @@ from __future__ import annotations
 from django_tenants.utils import tenant_context
 
 from audit.models import SignInEvent
-from tests.conftest import PASSWORD
-from tests.helpers import events, make_user, sign_in, tenant_client, unique_email
+from tests.helpers import PASSWORD, events, make_user, sign_in, tenant_client, unique_email
 
 
 def test_sign_in_page_shows_password_and_code_options(acme):

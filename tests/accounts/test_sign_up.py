@@ -108,8 +108,7 @@ def test_strong_passphrases_pass(acme, password):
 def test_guessable_passwords_are_refused_on_change_and_reset(acme, password):
     from urllib.parse import urlsplit
 
-    from tests.conftest import PASSWORD
-    from tests.helpers import emails_to, link_in
+    from tests.helpers import PASSWORD, emails_to, link_in
 
     user = make_user(acme)
     client = tenant_client(acme)

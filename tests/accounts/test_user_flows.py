@@ -7,8 +7,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import SignUpAttribute, UserFlow
 from audit.models import AuditEvent, SignInEvent
-from tests.conftest import PASSWORD
-from tests.helpers import make_user, save_flow, sign_in, tenant_client, unique_email
+from tests.helpers import PASSWORD, make_user, save_flow, sign_in, tenant_client, unique_email
 
 
 def add_attribute(world, **fields):

@@ -10,8 +10,7 @@ from django_tenants.utils import tenant_context
 from accounts.services import account_delete_self
 from audit.models import AuditEvent, SignInEvent
 from audit.services import sign_in_event_insert, sign_in_record
-from tests.conftest import PASSWORD
-from tests.helpers import LOCKED, fail, make_user, sign_in, tenant_client, unique_email
+from tests.helpers import LOCKED, PASSWORD, fail, make_user, sign_in, tenant_client, unique_email
 
 
 def test_admins_see_each_attempt_with_its_details(acme):

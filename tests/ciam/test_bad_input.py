@@ -17,8 +17,7 @@ from django_tenants.utils import tenant_context
 
 from guests import services as guest_services
 from guests.models import BulkInvitation, Invitation
-from tests.conftest import PASSWORD
-from tests.helpers import unique_email
+from tests.helpers import PASSWORD, unique_email
 from tests.oidc.helpers import Flow, consent_form, pkce_pair, register_app
 from tests.server import free_port, start_gunicorn, stop
 

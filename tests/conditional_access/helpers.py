@@ -9,8 +9,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from conditional_access.models import ConditionalAccessPolicy, NamedLocation
-from tests.conftest import PASSWORD
-from tests.helpers import make_user, tenant_client  # noqa: F401  (the tests' one make_user)
+from tests.helpers import PASSWORD, make_user, tenant_client  # noqa: F401  (the tests' one make_user)
 
 Policy = ConditionalAccessPolicy
 

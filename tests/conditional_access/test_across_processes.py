@@ -11,8 +11,7 @@ from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
 from conditional_access.models import ConditionalAccessPolicy
-from tests.conftest import PASSWORD
-from tests.helpers import eventually
+from tests.helpers import PASSWORD, eventually
 from tests.server import tenant_served
 
 pytestmark = [pytest.mark.server]

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def _users(world, prefix: str, count: int) -> None:

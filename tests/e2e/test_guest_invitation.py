@@ -14,8 +14,8 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from guests.models import Invitation
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import axe_violations
+from tests.helpers import PASSWORD
 from tests.mail import body_text
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]

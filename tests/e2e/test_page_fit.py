@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import axe_violations
+from tests.helpers import PASSWORD
 from tests.oidc.helpers import pkce_pair, register_app
 
 pytestmark = [pytest.mark.server, pytest.mark.browser, pytest.mark.slow]

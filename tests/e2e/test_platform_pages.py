@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import axe_violations
+from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 

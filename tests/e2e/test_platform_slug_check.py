@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 

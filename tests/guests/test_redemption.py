@@ -16,8 +16,7 @@ from audit.models import SignInEvent
 from emails.models import OutboxEmail
 from guests import services
 from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
-from tests.conftest import PASSWORD
-from tests.helpers import email_code, link_token, unique_email
+from tests.helpers import PASSWORD, email_code, link_token, unique_email
 
 pytestmark = [pytest.mark.server]
 

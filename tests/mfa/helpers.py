@@ -9,8 +9,7 @@ from django.contrib.auth import get_user_model
 from django_otp.oath import totp
 from django_tenants.utils import tenant_context
 
-from tests.conftest import PASSWORD
-from tests.helpers import unique_email
+from tests.helpers import PASSWORD, unique_email
 
 
 def make_user(world, *, verified: bool = True, **fields):

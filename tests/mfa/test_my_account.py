@@ -9,8 +9,7 @@ from django_tenants.utils import tenant_context
 from audit.models import AuditEvent
 from emails.models import OutboxEmail
 from mfa.models import RecoveryCodeDevice, TOTPDevice
-from tests.conftest import PASSWORD
-from tests.helpers import tenant_client
+from tests.helpers import PASSWORD, tenant_client
 from tests.mfa.helpers import (
     code_for,
     code_from_secret,

@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 
 from ciam.sessions import SIGNED_IN_AT
 from oidc import tokens
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 from tests.oidc.helpers import (
     Flow,
     consent_form,

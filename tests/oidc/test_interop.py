@@ -25,7 +25,7 @@ from django_tenants.utils import tenant_context
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 from tests.oidc.helpers import jwt_parts, register_app
 from tests.oidc.interop import https_gunicorn, sign_in_at, tenant_hosts_resolve_to_loopback
 from tests.server import free_port

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 from tests.oidc.helpers import Flow, consent_form, pkce_pair, query_of, register_app
 
 # 13. Exact redirect URIs; unknown client or redirect: an error page, never a redirect.

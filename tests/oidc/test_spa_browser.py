@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import in_own_thread
+from tests.helpers import PASSWORD
 from tests.oidc.helpers import register_app
 from tests.server import free_port, start_gunicorn, stop
 

@@ -97,7 +97,7 @@ def test_user_administrator_disables_a_member_whose_sessions_end(acme):
     from allauth.usersessions.models import UserSession
 
     from audit.models import AuditEvent
-    from tests.conftest import PASSWORD
+    from tests.helpers import PASSWORD
 
     member_browser = acme.client()
     member_browser.post("/accounts/login/", {"login": acme.member.email, "password": PASSWORD})

@@ -12,7 +12,7 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from tenants.models import DeletedTenant, Tenant
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 GOOD = {
     "name": "Initrode",

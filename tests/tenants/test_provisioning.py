@@ -10,7 +10,7 @@ from django_tenants.utils import schema_exists, tenant_context
 
 from tenants.models import Domain, Tenant
 from tenants.services import tenant_create
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def make_tenant(slug: str, email: str = "owner@example.org") -> Tenant:

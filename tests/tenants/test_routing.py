@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from ciam.health import readiness_forget
 from tenants.models import Domain
 from tenants.services import tenant_resume, tenant_suspend
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def test_tenant_host_serves_that_tenant(acme):

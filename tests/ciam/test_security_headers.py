@@ -27,7 +27,7 @@ def test_every_response_carries_a_request_id(acme):
 
 
 def test_session_cookie_is_httponly_samesite_and_host_only(acme):
-    from tests.conftest import PASSWORD
+    from tests.helpers import PASSWORD
 
     client = acme.client()
     client.post("/accounts/login/", {"login": acme.admin.email, "password": PASSWORD})

@@ -95,7 +95,7 @@ def test_gunicorn_access_log_holds_no_url_secret(subprocess_env, committed, tmp_
 
 def test_runserver_request_log_holds_no_url_secret(subprocess_env, committed, tmp_path):
     from tenants.services import tenant_create, tenant_delete
-    from tests.conftest import PASSWORD
+    from tests.helpers import PASSWORD
 
     slug = f"runlog-{uuid.uuid4().hex[:8]}"
     tenant = tenant_create(
