@@ -28,11 +28,12 @@ class MfaConfig(AppConfig):
         # or an authenticator app confirmed, from wherever it comes, makes them read it again.
         from django.db.models.signals import post_delete, post_save
 
-        from mfa.models import MfaPolicy, TOTPDevice
+        from mfa.models import MfaPolicy, PasskeyDevice, TOTPDevice
 
         for signal in (post_save, post_delete):
             signal.connect(_policy_changed, sender=MfaPolicy, dispatch_uid=f"mfa-policy-{signal}")
         post_save.connect(_device_saved, sender=TOTPDevice, dispatch_uid="mfa-totp-saved")
+        post_save.connect(_passkey_added, sender=PasskeyDevice, dispatch_uid="mfa-passkey-saved")
 
 
 def _policy_changed(sender, **kwargs) -> None:
@@ -44,6 +45,13 @@ def _policy_changed(sender, **kwargs) -> None:
 def _device_saved(sender, instance, update_fields=None, **kwargs) -> None:
     # Not on the save of every verified code: only when confirmation may have changed.
     if instance.confirmed and (update_fields is None or "confirmed" in update_fields):
+        from mfa.selectors import tenant_mfa_invalidate
+
+        tenant_mfa_invalidate()
+
+
+def _passkey_added(sender, instance, created=False, **kwargs) -> None:
+    if created:
         from mfa.selectors import tenant_mfa_invalidate
 
         tenant_mfa_invalidate()

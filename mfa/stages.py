@@ -7,8 +7,12 @@ sign-in. Once the stage passed and allauth logged the user in, `mfa_sign_in_comp
 the session verified for django-otp (request.user.is_verified()) and tells the sign-in log
 which method served (request.mfa_method, read by the adapter's post_login).
 
+A sign-in begun with a passkey with user verification (mfa.passkey_views.sign_in) already
+proved two factors: the stage does not ask again, and marks the session verified with that
+passkey.
+
 Seams left for later work: "remember this browser" and conditional access decide in
-`MfaStage.handle` whether to ask; passkeys add a method to `available_methods`.
+`MfaStage.handle` whether to ask.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from django.urls import reverse
 from django_tenants.utils import get_public_schema_name
 
 from mfa.models import Method, MfaPolicy
-from mfa.selectors import has_confirmed_totp, tenant_mfa
-from mfa.sign_in import KEY
+from mfa.selectors import has_confirmed_totp, has_passkey, tenant_mfa
+from mfa.sign_in import KEY, passkey_first_factor
 
 
 class MfaStage(LoginStage):
@@ -40,16 +44,21 @@ class MfaStage(LoginStage):
         # sign-in asks), so that no one sets a second factor on an address not yet theirs.
         if connection.schema_name == get_public_schema_name() or user is None or login.signup:
             return None, True
+        passkey = passkey_first_factor(self.request, user)
+        if passkey is not None:
+            self.request.mfa_verified = passkey
+            return None, True
         facts = tenant_mfa()
         policy = facts.policy
         if policy.is_off:
             return None, True
         has_totp = policy.totp_allowed and facts.any_authenticator and has_confirmed_totp(user)
-        if not has_totp and not policy.is_required_for(user):
+        has_key = policy.passkey_allowed and facts.any_passkey and has_passkey(user)
+        if not (has_totp or has_key) and not policy.is_required_for(user):
             return None, True
         self.state["primary_method"] = sign_in_method(self.request, user, is_signup=False)
         self.state["attempt"] = secrets.token_urlsafe(24)
-        if has_totp:
+        if has_totp or has_key:
             self.state["mode"] = "authenticate"
             return HttpResponseRedirect(stage_url("mfa:authenticate", login)), True
         if policy.totp_allowed:
@@ -80,6 +89,8 @@ def available_methods(stage: LoginStage, policy: MfaPolicy) -> list[str]:
     methods = []
     if Method.TOTP in allowed and has_confirmed_totp(user):
         methods.append(Method.TOTP)
+    if Method.PASSKEY in allowed and has_passkey(user):
+        methods.append(Method.PASSKEY)
     # An emailed code after an emailed code proves nothing more.
     if (
         Method.EMAIL_CODE in allowed
