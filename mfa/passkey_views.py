@@ -162,8 +162,10 @@ def sign_in(request):
             failure_reason=SignInEvent.FailureReason.PASSKEY_REFUSED,
         )
         messages.error(request, error.messages[0])
-        login_url = reverse("account_login")
-        return redirect(f"{login_url}?{urlencode({'next': next_url})}" if next_url else login_url)
+        # "retry": the page does not ask the browser's autofill for a passkey again by itself
+        # (mfa/_passkey_sign_in.html); the person chooses.
+        query = {"passkey": "retry", **({"next": next_url} if next_url else {})}
+        return redirect(f"{reverse('account_login')}?{urlencode(query)}")
     user = device.user
     # Read back by accounts.sign_in.stages.sign_in_method (the sign-in log's method) and by
     # mfa.stages.MfaStage (a passkey with user verification is already two factors).
