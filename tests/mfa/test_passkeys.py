@@ -254,3 +254,22 @@ def test_rename_and_remove_a_passkey(acme, globex):
         assert not PasskeyDevice.objects.filter(user=user).exists()
         assert AuditEvent.objects.filter(action="mfa.passkey.remove", actor_id=user.public_id)
     assert "A passkey (Phone) was removed" in notices(acme, user)[-1]
+
+
+def test_required_mfa_is_met_by_a_passkey_alone(acme):
+    user = make_user(acme)
+    passkey = add_passkey(acme, signed_in(acme, user))
+    set_policy(acme, requirement="required_all")
+    client = tenant_client(acme)
+    response = password_step(client, user)
+    # Asked for the passkey (or an emailed code), not sent to set up an authenticator app.
+    assert response["Location"].startswith("/accounts/mfa/?") or response["Location"] == (
+        "/accounts/mfa/"
+    )
+    credential = passkey.get(options(client, "/accounts/mfa/passkey/"))
+    response = client.post("/accounts/mfa/", {"method": "passkey", "credential": credential})
+    assert response["Location"] == "/account/"
+
+
+def test_the_platform_host_has_no_passkey_sign_in(platform_client, db):
+    assert platform_client.post("/accounts/passkey/options/").status_code == 404
