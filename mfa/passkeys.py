@@ -99,6 +99,8 @@ def _server(request) -> Fido2Server:
 
 
 def passkeys_allowed() -> bool:
+    # "Off" means no second sign-in step and no My account > Security methods: passkeys,
+    # which count as MFA, go with the rest (they work again if the policy is turned back on).
     policy = mfa_policy_get()
     return policy.passkey_allowed and not policy.is_off
 
@@ -303,7 +305,7 @@ def passkey_authenticate_complete(*, request, purpose: str, credential, user=Non
         if handle is not None and handle != device.user.public_id.bytes:
             raise _refused()
         stored = AttestedCredentialData.create(
-            bytes(device.aaguid.bytes if device.aaguid else bytes(16)),
+            device.aaguid.bytes if device.aaguid else bytes(16),
             websafe_decode(device.credential_id),
             CoseKey.parse(cbor.decode(bytes(device.public_key))),
         )

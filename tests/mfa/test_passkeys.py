@@ -273,3 +273,21 @@ def test_required_mfa_is_met_by_a_passkey_alone(acme):
 
 def test_the_platform_host_has_no_passkey_sign_in(platform_client, db):
     assert platform_client.post("/accounts/passkey/options/").status_code == 404
+
+
+def test_a_disabled_account_does_not_sign_in_with_its_passkey(acme):
+    user = make_user(acme)
+    passkey = add_passkey(acme, signed_in(acme, user))
+    with tenant_context(acme.tenant):
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    client, _response = sign_in_with(acme, passkey)
+    assert client.get("/account/").status_code == 302
+    assert log_rows(acme, user)[-1] == ("passkey", "failure", "")
+
+
+def test_a_passkey_sign_in_for_an_app_leads_back_to_it(acme):
+    user = make_user(acme)
+    passkey = add_passkey(acme, signed_in(acme, user))
+    _client, response = sign_in_with(acme, passkey, next_url="/account/security/")
+    assert response["Location"] == "/account/security/"
