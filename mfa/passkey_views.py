@@ -151,6 +151,7 @@ def sign_in(request):
             request=request,
             purpose=passkeys.Purpose.SIGN_IN,
             credential=request.POST.get("credential", ""),
+            ceremony=request.POST.get("ceremony", ""),
         )
         if not user_verified:  # required by the request; the server checked it too
             raise passkeys.PasskeyRefused(_("This passkey was not accepted."))

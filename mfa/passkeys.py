@@ -15,8 +15,14 @@ Decisions
   Security keys that cannot store a credential cannot be registered.
 - Sign-in without a password requires user verification; as a second factor after a
   password it is preferred (a key that only proves presence still proves possession).
-- A challenge lives in the session, for one ceremony of one purpose, five minutes, and is
-  taken (removed) by the first answer, right or wrong.
+- A challenge lives five minutes and is used up by the first answer, right or wrong. For
+  registration and the second factor it is kept in the session (one ceremony of one purpose
+  for one user). The sign-in page's challenge is not: the page asks for it as it loads (for
+  the autofill), while the person may already be sending the password form, and of two
+  requests writing one session one write is lost (or, before the browser has a session, two
+  sessions are made): the sign-in in progress would be. It travels instead as a signed token
+  (django.core.signing: the fido2 state and the host, five minutes) given back with the
+  answer, and is used up in the cache (cache.add on the challenge, tenant-scoped keys).
 - The counter: when the authenticator keeps one (non-zero), it must grow; a counter that
   goes back means a cloned key and the passkey is refused.
 """
@@ -27,6 +33,8 @@ import json
 import time
 import uuid
 
+from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.http.request import split_domain_port
@@ -130,6 +138,30 @@ def _ceremony_take(request, *, purpose: str, user=None) -> dict:
             _("This passkey request has expired. Try again."), code="passkey_expired"
         )
     return ceremony["state"]
+
+
+_SIGN_IN_SALT = "mfa.passkey.sign-in"
+
+
+def _sign_in_token(request, state: dict) -> str:
+    return signing.dumps({"state": state, "rp": rp_id_for(request)}, salt=_SIGN_IN_SALT)
+
+
+def _sign_in_state(request, token: str) -> dict:
+    """The state of a sign-in challenge from its token, once: a second answer is refused."""
+    expired = PasskeyRefused(
+        _("This passkey request has expired. Try again."), code="passkey_expired"
+    )
+    try:
+        data = signing.loads(token or "", salt=_SIGN_IN_SALT, max_age=CHALLENGE_SECONDS)
+    except signing.BadSignature:
+        raise expired from None
+    if not isinstance(data, dict) or data.get("rp") != rp_id_for(request):
+        raise expired
+    state = data["state"]
+    if not cache.add(f"mfa:passkey-challenge:{state['challenge']}", 1, CHALLENGE_SECONDS):
+        raise expired
+    return state
 
 
 def _descriptors(user) -> list[PublicKeyCredentialDescriptor]:
@@ -271,22 +303,29 @@ def passkey_authenticate_begin(*, request, purpose: str, user=None) -> dict:
     """The options for navigator.credentials.get(): for a sign-in without a password, any
     passkey of this host with user verification; as a second factor, one of `user`'s."""
     if purpose == Purpose.SIGN_IN:
-        credentials, verification = [], UserVerificationRequirement.REQUIRED
-    else:
-        credentials, verification = _descriptors(user), UserVerificationRequirement.PREFERRED
+        options, state = _server(request).authenticate_begin(
+            credentials=[], user_verification=UserVerificationRequirement.REQUIRED
+        )
+        # Given back with the answer (the hidden "ceremony" field): see the module docstring.
+        return {**dict(options), "ceremony": _sign_in_token(request, state)}
     options, state = _server(request).authenticate_begin(
-        credentials=credentials, user_verification=verification
+        credentials=_descriptors(user), user_verification=UserVerificationRequirement.PREFERRED
     )
     _ceremony_keep(request, purpose=purpose, state=state, user=user)
     return dict(options)
 
 
-def passkey_authenticate_complete(*, request, purpose: str, credential, user=None):
+def passkey_authenticate_complete(
+    *, request, purpose: str, credential, user=None, ceremony: str = ""
+):
     """Check the browser's answer to passkey_authenticate_begin; returns (device, verified)
     where `verified` says the authenticator verified the person (PIN, biometrics). Raises
     PasskeyRefused (an unknown passkey, another user's, a bad signature, a counter that went
-    back, an expired or reused challenge)."""
-    state = _ceremony_take(request, purpose=purpose, user=user)
+    back, an expired or reused challenge). A sign-in's challenge comes back as `ceremony`."""
+    if purpose == Purpose.SIGN_IN:
+        state = _sign_in_state(request, ceremony)
+    else:
+        state = _ceremony_take(request, purpose=purpose, user=user)
     credential = _parse(credential)
     try:
         response = AuthenticationResponse.from_dict(credential)

@@ -99,7 +99,12 @@
     }
   }
 
-  function send(form, credential) {
+  // The sign-in page's challenge comes back signed (options.ceremony), with the answer.
+  function send(form, credential, json) {
+    const ceremony = form.querySelector("input[name=ceremony]");
+    if (ceremony && json) {
+      ceremony.value = json.ceremony || "";
+    }
     form.querySelector("input[name=credential]").value = JSON.stringify(credentialJson(credential));
     form.submit();
   }
@@ -180,8 +185,10 @@
         }
         pending = new AbortController();
         const signal = pending.signal;
+        let options = null;
         fetchOptions(form)
           .then(function (json) {
+            options = json;
             return navigator.credentials.get({
               publicKey: requestOptions(json),
               mediation: "conditional",
@@ -190,7 +197,7 @@
           })
           .then(function (credential) {
             if (credential) {
-              send(form, credential);
+              send(form, credential, options);
             }
           })
           .catch(function (error) {
@@ -211,11 +218,13 @@
         pending.abort();
         pending = null;
       }
+      let options = null;
       fetchOptions(form)
         .then(function (json) {
+          options = json;
           return navigator.credentials.get({ publicKey: requestOptions(json) });
         })
-        .then(function (credential) { send(form, credential); })
+        .then(function (credential) { send(form, credential, options); })
         .catch(function (error) { unavailable(form, error); });
     });
 

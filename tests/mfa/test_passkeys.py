@@ -37,8 +37,9 @@ def add_passkey(world, client, *, name: str = "Work laptop", passkey=None) -> So
 
 def sign_in_with(world, passkey, *, next_url: str = "", **answer):
     client = tenant_client(world)
-    credential = passkey.get(options(client, "/accounts/passkey/options/"), **answer)
-    data = {"credential": credential}
+    request_options = options(client, "/accounts/passkey/options/")
+    credential = passkey.get(request_options, **answer)
+    data = {"credential": credential, "ceremony": request_options["ceremony"]}
     if next_url:
         data["next"] = next_url
     return client, client.post("/accounts/passkey/", data)
@@ -291,3 +292,27 @@ def test_a_passkey_sign_in_for_an_app_leads_back_to_it(acme):
     passkey = add_passkey(acme, signed_in(acme, user))
     _client, response = sign_in_with(acme, passkey, next_url="/account/security/")
     assert response["Location"] == "/account/security/"
+
+
+def test_a_sign_in_challenge_serves_once_and_not_on_another_host(acme, globex):
+    user = make_user(acme)
+    passkey = add_passkey(acme, signed_in(acme, user))
+    client = tenant_client(acme)
+    request_options = options(client, "/accounts/passkey/options/")
+    # The page asked for it without writing the session: a password form sent meanwhile
+    # keeps its sign-in.
+    assert "sessionid" not in client.cookies
+    data = {"credential": passkey.get(request_options), "ceremony": request_options["ceremony"]}
+    assert client.post("/accounts/passkey/", data)["Location"] == "/account/"
+    # The same challenge again (even answered anew) is refused.
+    again = tenant_client(acme)
+    data["credential"] = passkey.get(request_options)
+    response = again.post("/accounts/passkey/", data)
+    assert response["Location"].startswith("/accounts/login/")
+    assert again.get("/account/").status_code == 302
+    # A challenge of acme's host means nothing on globex's.
+    request_options = options(tenant_client(acme), "/accounts/passkey/options/")
+    passkey.origin = f"http://{globex.host}"
+    data = {"credential": passkey.get(request_options), "ceremony": request_options["ceremony"]}
+    other = tenant_client(globex)
+    assert other.post("/accounts/passkey/", data)["Location"].startswith("/accounts/login/")
