@@ -131,6 +131,9 @@ class LoginForm(allauth_forms.LoginForm):
         self.fields["password"].help_text = format_html(
             '<a href="{}">{}</a>', reverse("account_reset_password"), _("Forgot your password?")
         )
+        # "webauthn": the browser may offer the passkeys of this site in the field's autofill
+        # (conditional UI, static/js/passkeys.js); "username", as the sign-in identifier.
+        self.fields["login"].widget.attrs["autocomplete"] = "username webauthn"
 
 
 class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):

@@ -68,6 +68,7 @@ class SignInEvent(models.Model):
         PASSWORD = "password", _("Password")
         EMAIL_CODE = "email_code", _("Email code")
         PASSWORD_RESET = "password_reset", _("Password reset")
+        PASSKEY = "passkey", _("Passkey")
         SIGNUP = "signup", _("Sign-up")
         INVITATION = "invitation", _("Invitation")
         TOKEN = "token", _("Token endpoint")
@@ -99,6 +100,7 @@ class SignInEvent(models.Model):
         MFA_FAILED = "mfa_failed", _("Wrong second-factor code")
         MFA_SETUP_FAILED = "mfa_setup_failed", _("Wrong code while adding an authenticator app")
         BLOCKED_BY_POLICY = "blocked_by_policy", _("Blocked by a conditional access policy")
+        PASSKEY_REFUSED = "passkey_refused", _("Passkey not accepted")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -119,7 +121,8 @@ class SignInEvent(models.Model):
     app_name = models.CharField(max_length=255, blank=True)
     grant = models.CharField(max_length=40, blank=True)
     mfa_used = models.BooleanField(default=False)
-    # The second factor used or tried (mfa.models.Method: totp, email_code, recovery_code).
+    # The second factor used or tried (mfa.models.Method: totp, email_code, recovery_code,
+    # passkey).
     mfa_method = models.CharField(max_length=20, blank=True)
     # The conditional access policies evaluated, each with its result: on and report-only
     # alike (conditional_access.evaluation.PolicyResult.log_entry).

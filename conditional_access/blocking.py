@@ -22,7 +22,7 @@ def is_new_browser(request, email: str) -> bool:
     return lockout_subject(request, email) == email
 
 
-def blocked_page(request, *, user, email: str, method: str, app):
+def blocked_page(request, *, user, email: str, method: str, app, message: str = ""):
     """The hosted block page (403), after the sign-in log row that says why."""
     sign_in_record(
         request=request,
@@ -34,7 +34,7 @@ def blocked_page(request, *, user, email: str, method: str, app):
         app_id=app.client_id if app is not None else "",
         app_name=app.name if app is not None else "",
     )
-    message = _(
+    message = message or _(
         "Your organization's access policy does not allow this sign-in from here. "
         "Contact your administrator if you think it should."
     )

@@ -35,11 +35,21 @@ class MfaPolicyForm(forms.ModelForm):
 
     class Meta:
         model = MfaPolicy
-        fields = ["requirement", "totp_allowed", "email_code_allowed", "recovery_codes_allowed"]
+        fields = [
+            "requirement",
+            "totp_allowed",
+            "email_code_allowed",
+            "recovery_codes_allowed",
+            "passkey_allowed",
+        ]
         help_texts = {
             "totp_allowed": _("Codes from an app such as Microsoft Authenticator or Aegis."),
             "email_code_allowed": _(
                 "A code emailed to the account's address (not after a sign-in by email code)."
             ),
             "recovery_codes_allowed": _("Ten single-use codes that back up the authenticator app."),
+            "passkey_allowed": _(
+                "Fingerprint, face, screen lock or security key: signs in without a password "
+                "and counts as a second factor."
+            ),
         }

@@ -29,6 +29,7 @@ class Method(models.TextChoices):
     TOTP = "totp", _("Authenticator app")
     EMAIL_CODE = "email_code", _("Email code")
     RECOVERY_CODE = "recovery_code", _("Recovery code")
+    PASSKEY = "passkey", _("Passkey")
 
 
 def _throttle_factor() -> int:
@@ -214,6 +215,39 @@ class EmailCodeDevice(ThrottlingMixin, Device):
         return False
 
 
+class PasskeyDevice(Device):
+    """A passkey (WebAuthn credential) registered on this tenant's host; several per user,
+    each named by its owner. Always discoverable and made with user verification (mfa.passkeys
+    says why), so each one signs in without a password and counts as a second factor too.
+
+    Only public material is kept: the credential id, the public key (COSE) and the
+    authenticator's counter."""
+
+    MAX_PER_USER = 20
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mfa_passkeys"
+    )
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # base64url of the raw credential id (at most 1023 bytes).
+    credential_id = models.CharField(max_length=1400, unique=True)
+    aaguid = models.UUIDField(null=True, blank=True)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    # Synced passkeys (backup eligible) are software keys; device-bound ones, hardware (amr).
+    backup_eligible = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def verify_token(self, token) -> bool:
+        # A passkey answers a challenge (mfa.passkeys), never a typed token.
+        return False
+
+
 class MfaPolicy(models.Model):
     """The tenant's MFA rule (one row; mfa.selectors.mfa_policy_get gives the default
     while none is saved)."""
@@ -232,6 +266,7 @@ class MfaPolicy(models.Model):
     totp_allowed = models.BooleanField(_("Authenticator app"), default=True)
     email_code_allowed = models.BooleanField(_("Email code"), default=True)
     recovery_codes_allowed = models.BooleanField(_("Recovery codes"), default=True)
+    passkey_allowed = models.BooleanField(_("Passkeys"), default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -260,5 +295,6 @@ class MfaPolicy(models.Model):
             Method.TOTP: self.totp_allowed,
             Method.EMAIL_CODE: self.email_code_allowed,
             Method.RECOVERY_CODE: self.recovery_codes_allowed,
+            Method.PASSKEY: self.passkey_allowed,
         }
         return [method for method, is_allowed in allowed.items() if is_allowed]

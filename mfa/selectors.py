@@ -8,7 +8,7 @@ import segno
 from django.db import connection
 
 from ciam.process_cache import ProcessCache
-from mfa.models import MfaPolicy, RecoveryCodeDevice, TOTPDevice
+from mfa.models import MfaPolicy, PasskeyDevice, RecoveryCodeDevice, TOTPDevice
 
 # What every sign-in asks of the tenant, per schema, kept by each process until the policy
 # changes or someone's first authenticator app is confirmed (mfa.apps wires the invalidation):
@@ -26,6 +26,7 @@ def mfa_policy_get() -> MfaPolicy:
 class TenantMfa:
     policy: MfaPolicy  # shared by requests: read-only
     any_authenticator: bool
+    any_passkey: bool = False
 
 
 def tenant_mfa() -> TenantMfa:
@@ -38,19 +39,22 @@ def tenant_mfa() -> TenantMfa:
 
 
 def _tenant_facts_read() -> TenantMfa:
-    # One statement: the policy row (if saved) and whether anyone has an authenticator app.
+    # One statement: the policy row (if saved) and whether anyone has an authenticator app
+    # or a passkey.
     fields = [field.column for field in MfaPolicy._meta.concrete_fields]
     policy_table = connection.ops.quote_name(MfaPolicy._meta.db_table)
     device_table = connection.ops.quote_name(TOTPDevice._meta.db_table)
+    passkey_table = connection.ops.quote_name(PasskeyDevice._meta.db_table)
     columns = ", ".join(f"policy.{connection.ops.quote_name(column)}" for column in fields)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {device_table} WHERE confirmed), {columns} "
+            f"SELECT EXISTS (SELECT 1 FROM {device_table} WHERE confirmed), "
+            f"EXISTS (SELECT 1 FROM {passkey_table}), {columns} "
             f"FROM (SELECT 1) AS one LEFT JOIN {policy_table} AS policy ON policy.id = 1"
         )
-        any_authenticator, *values = cursor.fetchone()
+        any_authenticator, any_passkey, *values = cursor.fetchone()
     policy = MfaPolicy(**dict(zip(fields, values, strict=True))) if values[0] else MfaPolicy()
-    return TenantMfa(policy=policy, any_authenticator=any_authenticator)
+    return TenantMfa(policy=policy, any_authenticator=any_authenticator, any_passkey=any_passkey)
 
 
 def tenant_mfa_invalidate() -> None:
@@ -62,10 +66,11 @@ class SecurityInfo:
     totp: TOTPDevice | None
     recovery: RecoveryCodeDevice | None
     recovery_remaining: int
+    passkeys: tuple[PasskeyDevice, ...] = ()
 
     @property
     def has_second_factor(self) -> bool:
-        return self.totp is not None
+        return self.totp is not None or bool(self.passkeys)
 
     @property
     def recovery_few_left(self) -> bool:
@@ -76,11 +81,20 @@ def security_info(user) -> SecurityInfo:
     totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     recovery = RecoveryCodeDevice.objects.filter(user=user).first()
     remaining = recovery.remaining if recovery is not None else 0
-    return SecurityInfo(totp=totp, recovery=recovery, recovery_remaining=remaining)
+    return SecurityInfo(
+        totp=totp,
+        recovery=recovery,
+        recovery_remaining=remaining,
+        passkeys=tuple(PasskeyDevice.objects.filter(user=user)),
+    )
 
 
 def has_confirmed_totp(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def has_passkey(user) -> bool:
+    return PasskeyDevice.objects.filter(user=user).exists()
 
 
 def totp_config_url(device: TOTPDevice, *, issuer: str, label: str) -> str:

@@ -276,16 +276,24 @@ def mfa_policy_update(
     totp_allowed: bool,
     email_code_allowed: bool,
     recovery_codes_allowed: bool,
+    passkey_allowed: bool | None = None,
     request=None,
 ) -> MfaPolicy:
     policy = mfa_policy_get()
-    fields = ("requirement", "totp_allowed", "email_code_allowed", "recovery_codes_allowed")
+    fields = (
+        "requirement", "totp_allowed", "email_code_allowed", "recovery_codes_allowed",
+        "passkey_allowed",
+    )  # fmt: skip
     before = {field: getattr(policy, field) for field in fields}
     policy.requirement = requirement
     policy.totp_allowed = totp_allowed
     policy.email_code_allowed = email_code_allowed
     policy.recovery_codes_allowed = recovery_codes_allowed
+    if passkey_allowed is not None:
+        policy.passkey_allowed = passkey_allowed
     requires = requirement not in (MfaPolicy.Requirement.OFF, MfaPolicy.Requirement.OPTIONAL)
+    # A passkey alone cannot be enrolled during a sign-in (only from My account): a required
+    # second factor needs one of the methods the sign-in can set up or send.
     if requires and not (totp_allowed or email_code_allowed):
         raise ValidationError(
             _("A required second factor needs the authenticator app or the email code allowed.")

@@ -24,3 +24,14 @@ def mfa_sign_in_complete(sender, request, user, **kwargs) -> None:
     if device is not None:
         otp_login(request, device)
     request.mfa_method = verified["method"]
+
+
+def passkey_first_factor(request, user) -> dict | None:
+    """When this sign-in began with a passkey whose authenticator verified the person
+    (mfa.passkey_views.sign_in records it), the verified marker for mfa_sign_in_complete."""
+    from allauth.account.authentication import get_authentication_records
+
+    records = [r for r in get_authentication_records(request, user) if r["method"] != "mfa"]
+    if not records or records[-1]["method"] != "passkey" or not records[-1].get("user_verified"):
+        return None
+    return {"method": "passkey", "device": records[-1]["device"], "user": str(user.pk)}

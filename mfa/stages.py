@@ -7,10 +7,13 @@ sign-in. Once the stage passed and allauth logged the user in, `mfa_sign_in_comp
 the session verified for django-otp (request.user.is_verified()) and tells the sign-in log
 which method served (request.mfa_method, read by the adapter's post_login).
 
-A conditional access policy requiring MFA (conditional_access.requirements.requirements_for) makes
-the stage ask, or set a method up, whatever the tenant's MFA policy says. Seams left for later
-work: "remember this browser" decides in `MfaStage.handle` whether to ask; passkeys add a
-method to `available_methods`.
+A conditional access policy requiring MFA (conditional_access.requirements.requirements_for)
+makes the stage ask, or set a method up, whatever the tenant's MFA policy says; one requiring
+a passkey accepts only a passkey. A sign-in begun with a passkey with user verification
+(mfa.passkey_views.sign_in) already proved two factors: the stage does not ask again, and
+marks the session verified with that passkey.
+
+Seam left for later work: "remember this browser" decides in `MfaStage.handle` whether to ask.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from allauth.account.stages import LoginStage
 from django.db import connection
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
 from conditional_access.requirements import requirements_for
 from mfa.models import Method, MfaPolicy
-from mfa.selectors import has_confirmed_totp, tenant_mfa
-from mfa.sign_in import KEY
+from mfa.selectors import has_confirmed_totp, has_passkey, tenant_mfa
+from mfa.sign_in import KEY, passkey_first_factor
 
 
 class MfaStage(LoginStage):
@@ -43,19 +47,27 @@ class MfaStage(LoginStage):
         # sign-in asks), so that no one sets a second factor on an address not yet theirs.
         if connection.schema_name == get_public_schema_name() or user is None or login.signup:
             return None, True
+        passkey = passkey_first_factor(self.request, user)
+        if passkey is not None:
+            self.request.mfa_verified = passkey
+            return None, True
         facts = tenant_mfa()
         policy = facts.policy
-        # A conditional access policy may require MFA of this sign-in whatever the tenant's
-        # MFA policy says (conditional_access.stages ran before this stage).
-        required_by_access = "mfa" in requirements_for(login)
+        # A conditional access policy may require MFA, or a passkey, of this sign-in whatever
+        # the tenant's MFA policy says (conditional_access.stages ran before this stage).
+        required = requirements_for(login)
+        if "passkey" in required:
+            return self._passkey_required(sign_in_method)
+        required_by_access = "mfa" in required
         if policy.is_off and not required_by_access:
             return None, True
         has_totp = policy.totp_allowed and facts.any_authenticator and has_confirmed_totp(user)
-        if not has_totp and not (required_by_access or policy.is_required_for(user)):
+        has_key = policy.passkey_allowed and facts.any_passkey and has_passkey(user)
+        if not (has_totp or has_key) and not (required_by_access or policy.is_required_for(user)):
             return None, True
         self.state["primary_method"] = sign_in_method(self.request, user, is_signup=False)
         self.state["attempt"] = secrets.token_urlsafe(24)
-        if has_totp:
+        if has_totp or has_key:
             self.state["mode"] = "authenticate"
             return HttpResponseRedirect(stage_url("mfa:authenticate", login)), True
         if policy.totp_allowed:
@@ -66,6 +78,32 @@ class MfaStage(LoginStage):
             return HttpResponseRedirect(stage_url("mfa:authenticate", login)), True
         # Required, but no method this user can use is allowed: the policy form prevents it.
         return None, True
+
+    def _passkey_required(self, sign_in_method):
+        """Only a passkey serves; a user without one is stopped with a page that says how
+        to get one (a sign-in begun with a passkey never reaches this)."""
+        from conditional_access.blocking import blocked_page
+        from conditional_access.stages import app_of_sign_in
+
+        login, user = self.login, self.login.user
+        if not has_passkey(user):
+            return blocked_page(
+                self.request,
+                user=user,
+                email=login.email or user.email,
+                method=sign_in_method(self.request, user, is_signup=False),
+                app=app_of_sign_in(login.redirect_url),
+                message=_(
+                    "Your organization requires a passkey for this sign-in. Add one in My "
+                    "account, under Security, from a device this policy allows, or ask your "
+                    "administrator."
+                ),
+            ), False
+        self.state["primary_method"] = sign_in_method(self.request, user, is_signup=False)
+        self.state["attempt"] = secrets.token_urlsafe(24)
+        self.state["passkey_only"] = True
+        self.state["mode"] = "authenticate"
+        return HttpResponseRedirect(stage_url("mfa:authenticate", login)), True
 
 
 def stage_url(name: str, login, **params) -> str:
@@ -82,10 +120,14 @@ def available_methods(stage: LoginStage, policy: MfaPolicy) -> list[str]:
     from mfa.models import RecoveryCodeDevice
 
     user = stage.login.user
+    if stage.state.get("passkey_only"):  # a conditional access policy requires a passkey
+        return [Method.PASSKEY] if has_passkey(user) else []
     allowed = policy.allowed_methods
     methods = []
     if Method.TOTP in allowed and has_confirmed_totp(user):
         methods.append(Method.TOTP)
+    if Method.PASSKEY in allowed and has_passkey(user):
+        methods.append(Method.PASSKEY)
     # An emailed code after an emailed code proves nothing more.
     if (
         Method.EMAIL_CODE in allowed

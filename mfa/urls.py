@@ -3,16 +3,37 @@ Security (under /account/)."""
 
 from django.urls import path
 
-from mfa import views
+from mfa import passkey_views, views
 
 app_name = "mfa"
 
 urlpatterns = [
     path("accounts/mfa/", views.authenticate, name="authenticate"),
     path("accounts/mfa/setup/", views.enrol, name="enrol"),
+    path("accounts/mfa/passkey/", views.passkey_options, name="passkey-options"),
+    path("accounts/passkey/", passkey_views.sign_in, name="passkey-sign-in"),
+    path(
+        "accounts/passkey/options/", passkey_views.sign_in_options, name="passkey-sign-in-options"
+    ),
     path("account/security/", views.security, name="security"),
     path("account/security/authenticator/", views.totp_add, name="totp-add"),
     path("account/security/authenticator/remove/", views.totp_remove, name="totp-remove"),
+    path("account/security/passkeys/add/", passkey_views.passkey_add, name="passkey-add"),
+    path(
+        "account/security/passkeys/add/options/",
+        passkey_views.passkey_add_options,
+        name="passkey-add-options",
+    ),
+    path(
+        "account/security/passkeys/<uuid:public_id>/",
+        passkey_views.passkey_rename,
+        name="passkey-rename",
+    ),
+    path(
+        "account/security/passkeys/<uuid:public_id>/remove/",
+        passkey_views.passkey_remove,
+        name="passkey-remove",
+    ),
     path(
         "account/security/recovery-codes/",
         views.recovery_codes_regenerate,

@@ -13,14 +13,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.models import SignInEvent
+from audit.services import sign_in_record
 from conditional_access.requirements import sign_in_policies_restore
-from mfa import selectors, services
+from mfa import passkeys, selectors, services
 from mfa.forms import CodeForm, RecoveryCodeForm
 from mfa.models import Method, RecoveryCodeDevice, TOTPDevice
 from mfa.stages import KEY, available_methods, stage_url
@@ -107,6 +109,14 @@ def authenticate(request):
             except ValidationError as error:
                 send_error = error.messages[0]
                 status = 429
+    elif request.method == "POST" and method == Method.PASSKEY:
+        try:
+            verified = _passkey_verify(request, stage)
+        except ValidationError as error:
+            send_error = error.messages[0]
+            status = 400
+        else:
+            return _passed(request, stage, verified)
     elif request.method == "POST":
         form = form_class(request.POST)
         if form.is_valid():
@@ -143,6 +153,39 @@ def authenticate(request):
             others=others,
         ),
         status=status,
+    )
+
+
+def _passkey_verify(request, stage) -> services.Verified:
+    user = stage.login.user
+    try:
+        device, _user_verified = passkeys.passkey_authenticate_complete(
+            request=request,
+            purpose=passkeys.Purpose.SECOND_FACTOR,
+            credential=request.POST.get("credential", ""),
+            user=user,
+        )
+    except ValidationError:
+        sign_in_record(
+            request=request, user=user, method=stage.state.get("primary_method", "password"),
+            result=SignInEvent.Result.FAILURE,
+            failure_reason=SignInEvent.FailureReason.PASSKEY_REFUSED, mfa_method=Method.PASSKEY,
+        )  # fmt: skip
+        raise
+    return services.Verified(method=Method.PASSKEY, device=device)
+
+
+@mfa_stage_required
+@require_POST
+def passkey_options(request):
+    """The challenge for a passkey as the second factor of the sign-in waiting at the stage."""
+    stage = request.mfa_stage
+    if Method.PASSKEY not in available_methods(stage, selectors.mfa_policy_get()):
+        return JsonResponse({"error": _("This method is not allowed here.")}, status=403)
+    return JsonResponse(
+        passkeys.passkey_authenticate_begin(
+            request=request, purpose=passkeys.Purpose.SECOND_FACTOR, user=stage.login.user
+        )
     )
 
 

@@ -18,8 +18,9 @@ How a sign-in runs
 1. The primary factor. A password is checked by ``AccountAdapter.authenticate`` before any
    stage runs (refused while locked, one hash, failures counted and logged). An emailed code
    is asked for and checked by allauth's ``LoginByCodeStage`` (a wrong code counts toward the
-   lockout in ``accounts.forms.ConfirmLoginCodeForm``). allauth records which it was in the
-   session; ``stages.sign_in_method`` reads it for the sign-in log.
+   lockout in ``accounts.forms.ConfirmLoginCodeForm``). A passkey is checked by
+   ``mfa.passkey_views.sign_in``, which hands over to allauth's ``perform_login``. allauth
+   records which it was in the session; ``stages.sign_in_method`` reads it for the sign-in log.
 2. ``AccountAdapter.pre_login``: a disabled account is logged, and allauth stops there.
 3. The login stages, in the order of ``stages.LOGIN_STAGES``, which the adapter's
    ``get_login_stages()`` returns as it is:

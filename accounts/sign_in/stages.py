@@ -33,6 +33,7 @@ _METHODS = {
     "password": SignInEvent.Method.PASSWORD,
     "code": SignInEvent.Method.EMAIL_CODE,
     "password_reset": SignInEvent.Method.PASSWORD_RESET,
+    "passkey": SignInEvent.Method.PASSKEY,  # mfa.passkey_views.sign_in
 }
 
 

@@ -70,7 +70,9 @@ def test_console_messages_are_alerts_in_a_status_region(acme):
 def test_inputs_keep_the_hints_browsers_and_phones_use(acme, db):
     client = tenant_client(acme)
     sign_in = client.get("/accounts/login/").content.decode()
-    assert 'autocomplete="email"' in input_tag(sign_in, "login")
+    # The sign-in identifier; "webauthn" lets the browser offer passkeys there (mfa.passkeys).
+    login = input_tag(sign_in, "login")
+    assert 'autocomplete="username webauthn"' in login and 'type="email"' in login
     assert 'autocomplete="current-password"' in input_tag(sign_in, "password")
     sent = client.post("/accounts/login/code/", {"email": acme.member.email})
     code_page = client.get(sent["Location"]).content.decode()

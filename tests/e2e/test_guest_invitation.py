@@ -33,7 +33,7 @@ def test_invite_in_the_console_then_redeem_with_an_emailed_code(
     page.goto(running_server.url(acme.host, "/console/guests/invite/"))
     page.get_by_label("Email").fill(acme.admin.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/console/guests/invite/")
     assert axe_violations(page) == []
     page.get_by_label("Email address").fill(email)
@@ -117,7 +117,7 @@ def test_bulk_upload_progress_updates_live_in_the_browser(
     page.goto(running_server.url(acme.host, "/console/guests/bulk/"))
     page.get_by_label("Email").fill(acme.admin.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/console/guests/bulk/")
     page.get_by_label("CSV file").set_input_files(str(csv_file))
     page.get_by_label("Redirect URL for rows without one").fill("https://app.acme.example/")

@@ -68,7 +68,7 @@ def test_sign_up_verify_sign_in_and_sign_out(page, acme_live, running_server, ma
     page.wait_for_url("**/accounts/login/?next=/account/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(base.rstrip("/") + "/account/")
     assert email in page.content()
     assert axe_violations(page) == []
@@ -95,11 +95,11 @@ def test_forgot_password_from_the_sign_in_page(page, acme_live, running_server, 
     page.goto(running_server.url(acme_live.host, "/accounts/login/"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     assert "not correct" in page.locator(".alert-danger").inner_text()
     assert axe_violations(page) == []
     page.get_by_label("Password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/account/")
 
 

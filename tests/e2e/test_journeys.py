@@ -70,7 +70,7 @@ def _connect(party, world, running_server, *, first_party: bool) -> None:
 def _sign_in(page, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def _form_action(response) -> str:

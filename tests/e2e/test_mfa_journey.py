@@ -61,7 +61,7 @@ def test_add_an_authenticator_app_then_sign_in_to_an_app_with_it(
     page.goto(running_server.url(acme.host, "/account/security/authenticator/"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/accounts/reauthenticate/**")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
@@ -83,7 +83,7 @@ def test_add_an_authenticator_app_then_sign_in_to_an_app_with_it(
     page.wait_for_url("**/accounts/login/**")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/accounts/mfa/**")
     assert page.get_by_role("heading", name="Verify it's you").is_visible()
     assert axe_violations(page) == []
@@ -132,7 +132,7 @@ def test_required_mfa_sets_up_an_app_during_a_sign_in_for_an_app(
     page.wait_for_url("**/accounts/login/**")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/accounts/mfa/setup/**")
     assert page.get_by_text("Required MFA Ltd asks for a second step").is_visible()
     assert axe_violations(page) == []

@@ -83,7 +83,7 @@ def test_hosted_pages_are_accessible_and_fit_the_screen(
         page.goto(running_server.url(acme.host, "/accounts/login/"))
         page.get_by_label("Email").fill(acme.member.email)
         page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_url("**/account/")
         for path in signed_in:
             check(running_server.url(acme.host, path))

@@ -41,7 +41,7 @@ def test_create_a_tenant_in_the_browser_and_land_on_its_console_sign_in(
 
     page.get_by_label("Email").fill("owner@browser.example")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"http://{slug}.localhost:{running_server.port}/console/")
     assert page.get_by_role("heading", name="Overview").is_visible()
     assert "Browser Test Inc" in page.title()

@@ -14,6 +14,7 @@ FORM = {
     "totp_allowed": "on",
     "email_code_allowed": "on",
     "recovery_codes_allowed": "on",
+    "passkey_allowed": "on",
 }
 
 
@@ -56,3 +57,18 @@ def test_policies_area_is_in_the_console_navigation(acme):
     security_admin = make_user(acme, admin_roles=["security_administrator"])
     page = acme.client(security_admin).get("/console/").content.decode()
     assert 'href="/console/policies/"' in page
+
+
+def test_security_administrator_turns_passkeys_off(acme):
+    security_admin = make_user(acme, admin_roles=["security_administrator"])
+    client = acme.client(security_admin)
+    assert "Passkeys" in client.get("/console/policies/mfa/").content.decode()
+    form = {key: value for key, value in FORM.items() if key != "passkey_allowed"}
+    assert client.post("/console/policies/mfa/", form).status_code == 302
+    with tenant_context(acme.tenant):
+        assert not mfa_policy_get().passkey_allowed
+        event = AuditEvent.objects.get(action="mfa.policy.update")
+        assert (event.before["passkey_allowed"], event.after["passkey_allowed"]) == (True, False)
+    assert (
+        "Sign in with a passkey" not in tenant_client(acme).get("/accounts/login/").content.decode()
+    )

@@ -61,7 +61,7 @@ def live(worlds, subprocess_env, django_db_blocker, callback_server):
 def sign_in(page, live, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_third_party_app_sign_in_asks_consent_once(live):

@@ -103,7 +103,7 @@ def spa_sign_in(page, live_spa):
     page.wait_for_url("**/accounts/login/**")
     page.get_by_label("Email").fill(acme.member.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"{live_spa['origin']}/callback?**")
     result = result_of(page)
     assert result.get("error") is None, result
