@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django_otp.oath import totp
 from django_tenants.utils import tenant_context
 
-from tests.helpers import PASSWORD, unique_email
+from emails.models import OutboxEmail
+from tests.helpers import PASSWORD, tenant_client, unique_email
 
 
 def make_user(world, *, verified: bool = True, **fields):
@@ -70,3 +71,24 @@ def set_policy(world, **fields):
         for name, value in fields.items():
             setattr(policy, name, value)
         policy.save()
+
+
+def signed_in(world, user):
+    """A browser that signed in with the password and typed it again for a sensitive change
+    (allauth's reauthentication, SECURITY.md item 7)."""
+    client = tenant_client(world)
+    assert password_step(client, user)["Location"] == "/account/"
+    return reauthenticated(client)
+
+
+def reauthenticated(client):
+    assert client.post("/accounts/reauthenticate/", {"password": PASSWORD}).status_code == 302
+    return client
+
+
+def notices(world, user) -> list[str]:
+    with tenant_context(world.tenant):
+        return [
+            email.payload.get("text", "")
+            for email in OutboxEmail.objects.filter(to=user.email).order_by("id")
+        ]

@@ -7,39 +7,20 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from audit.models import AuditEvent
-from emails.models import OutboxEmail
 from mfa.models import RecoveryCodeDevice, TOTPDevice
-from tests.helpers import PASSWORD, tenant_client
+from tests.helpers import tenant_client
 from tests.mfa.helpers import (
     code_for,
     code_from_secret,
     make_user,
+    notices,
     password_step,
+    reauthenticated,
     recovery_codes_on_page,
     secret_on_page,
+    signed_in,
     with_authenticator,
 )
-
-
-def signed_in(world, user):
-    """A browser that signed in with the password and typed it again for a sensitive change
-    (allauth's reauthentication, SECURITY.md item 7)."""
-    client = tenant_client(world)
-    assert password_step(client, user)["Location"] == "/account/"
-    return reauthenticated(client)
-
-
-def reauthenticated(client):
-    assert client.post("/accounts/reauthenticate/", {"password": PASSWORD}).status_code == 302
-    return client
-
-
-def notices(world, user) -> list[str]:
-    with tenant_context(world.tenant):
-        return [
-            email.payload.get("text", "")
-            for email in OutboxEmail.objects.filter(to=user.email).order_by("id")
-        ]
 
 
 def actions(world, user) -> list[str]:

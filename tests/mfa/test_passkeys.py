@@ -13,9 +13,15 @@ from django_tenants.utils import tenant_context
 from audit.models import AuditEvent, SignInEvent
 from mfa.models import PasskeyDevice
 from tests.helpers import tenant_client
-from tests.mfa.helpers import make_user, password_step, set_policy, with_authenticator
+from tests.mfa.helpers import (
+    make_user,
+    notices,
+    password_step,
+    set_policy,
+    signed_in,
+    with_authenticator,
+)
 from tests.mfa.soft_passkey import SoftPasskey
-from tests.mfa.test_my_account import notices, signed_in
 
 
 def options(client, url: str) -> dict:
@@ -316,3 +322,36 @@ def test_a_sign_in_challenge_serves_once_and_not_on_another_host(acme, globex):
     data = {"credential": passkey.get(request_options), "ceremony": request_options["ceremony"]}
     other = tenant_client(globex)
     assert other.post("/accounts/passkey/", data)["Location"].startswith("/accounts/login/")
+
+
+def test_a_conditional_access_policy_requiring_a_passkey_accepts_only_a_passkey(acme):
+    from tests.conditional_access.helpers import make_policy, policies_clear
+
+    with_key, with_app = make_user(acme), make_user(acme)
+    passkey = add_passkey(acme, signed_in(acme, with_key))
+    with_authenticator(acme, with_app)
+    policies_clear(acme)
+    make_policy(acme, name="Passkeys for members", require_passkey=True, users="selected",
+                include_members=True)  # fmt: skip
+    try:
+        client = tenant_client(acme)
+        challenge = password_step(client, with_key)["Location"]
+        page = client.get(challenge).content.decode()
+        assert "Use a passkey" in page and "authenticator app" not in page.lower()
+        refused = client.post(challenge, {"method": "totp", "code": "123456"})
+        assert refused.status_code in (200, 400) and client.get("/account/").status_code == 302
+        credential = passkey.get(options(client, "/accounts/mfa/passkey/"), verified=False)
+        done = client.post("/accounts/mfa/", {"method": "passkey", "credential": credential})
+        assert done["Location"] == "/account/"
+
+        # An authenticator app does not meet the policy: the sign-in stops with a way out.
+        other = tenant_client(acme)
+        blocked = password_step(other, with_app)
+        assert blocked.status_code == 403
+        assert "requires a passkey" in blocked.content.decode()
+        assert other.get("/account/").status_code == 302
+        with tenant_context(acme.tenant):
+            row = SignInEvent.objects.filter(user=with_app).latest("occurred_at")
+        assert row.result == "blocked" and row.failure_reason == "blocked_by_policy"
+    finally:
+        policies_clear(acme)
