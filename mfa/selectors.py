@@ -79,6 +79,16 @@ def security_info(user) -> SecurityInfo:
     return SecurityInfo(totp=totp, recovery=recovery, recovery_remaining=remaining)
 
 
+def has_second_factor(user) -> bool:
+    """Whether a sign-in of `user` asks for a second factor (the MFA stage's test): the
+    policy is not off and allows a method the user has set up."""
+    facts = tenant_mfa()
+    policy = facts.policy
+    if policy.is_off or not policy.totp_allowed or not facts.any_authenticator:
+        return False
+    return has_confirmed_totp(user)
+
+
 def has_confirmed_totp(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 

@@ -77,7 +77,7 @@ def discovery(request):
         ],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "tid", "roles", "email",
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "nonce", "tid", "roles", "email",
             "email_verified", "name", "given_name", "family_name",
         ],
         "prompt_values_supported": list(PROMPT_VALUES),
@@ -244,7 +244,7 @@ class AuthorizationView(dot.AuthorizationView):
 
     def create_authorization_response(self, request, scopes, credentials, allow):
         # The code remembers when this session's person last authenticated (oidc.grants).
-        credentials = {**credentials, "claims": {"auth_time": authorize.session_auth_time(request)}}
+        credentials = {**credentials, "claims": authorize.session_grant_claims(request)}
         return super().create_authorization_response(request, scopes, credentials, allow)
 
     def _error_redirect(self, credentials, application, error: str):
