@@ -73,19 +73,20 @@ def stage_url(name: str, login, **params) -> str:
 
 def available_methods(stage: LoginStage, policy: MfaPolicy) -> list[str]:
     """The second factors this sign-in may use, in the order offered."""
+    return user_methods(stage.login.user, policy, primary_method=stage.state.get("primary_method"))
+
+
+def user_methods(user, policy: MfaPolicy, *, primary_method: str | None) -> list[str]:
+    """The second factors `user` may prove, in the order offered, after a first factor
+    proved by `primary_method` (a sign-in, or a step-up of a signed-in session)."""
     from mfa.models import RecoveryCodeDevice
 
-    user = stage.login.user
     allowed = policy.allowed_methods
     methods = []
     if Method.TOTP in allowed and has_confirmed_totp(user):
         methods.append(Method.TOTP)
     # An emailed code after an emailed code proves nothing more.
-    if (
-        Method.EMAIL_CODE in allowed
-        and user.email
-        and stage.state.get("primary_method") != "email_code"
-    ):
+    if Method.EMAIL_CODE in allowed and user.email and primary_method != "email_code":
         methods.append(Method.EMAIL_CODE)
     if (
         Method.RECOVERY_CODE in allowed

@@ -3,13 +3,20 @@ Security (under /account/)."""
 
 from django.urls import path
 
-from mfa import views
+from mfa import step_up, views
 
 app_name = "mfa"
 
 urlpatterns = [
     path("accounts/mfa/", views.authenticate, name="authenticate"),
     path("accounts/mfa/setup/", views.enrol, name="enrol"),
+    # A signed-in session proves a second factor (or sets one up), then goes on to `next`.
+    path("accounts/mfa/verify/", step_up.step_up, name="step-up"),
+    # allauth's re-authentication, followed by the second factor for someone who has one
+    # (before allauth's own URL of the same path, account_reauthenticate).
+    path("accounts/reauthenticate/", step_up.reauthenticate, name="reauthenticate"),
+    # The password change asks the current password itself: a second factor first.
+    path("accounts/password/change/", step_up.password_change, name="password-change"),
     path("account/security/", views.security, name="security"),
     path("account/security/authenticator/", views.totp_add, name="totp-add"),
     path("account/security/authenticator/remove/", views.totp_remove, name="totp-remove"),

@@ -118,7 +118,11 @@ def signed_in_with_app(world, user):
     client = tenant_client(world)
     challenge = password_step(client, user)["Location"]
     assert client.post(challenge, {"code": code_for(device)})["Location"] == "/account/"
-    return reauthenticated(client)
+    # Typing the password again is followed by the second factor (mfa.step_up).
+    step_up = client.post("/accounts/reauthenticate/", {"password": PASSWORD})["Location"]
+    assert step_up.startswith("/accounts/mfa/verify/")
+    assert client.post(step_up, {"code": code_for(device, steps=1)}).status_code == 302
+    return client
 
 
 def test_removing_the_app_needs_a_recent_sign_in(acme):
