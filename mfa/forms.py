@@ -27,6 +27,11 @@ class RecoveryCodeForm(CodeForm):
 
 
 class MfaPolicyForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out of a post: kept as it is.
+        self.fields["remember_browser_days"].required = False
+
     requirement = forms.ChoiceField(
         label=_("Who must use a second factor"),
         choices=MfaPolicy.Requirement.choices,
@@ -35,7 +40,13 @@ class MfaPolicyForm(forms.ModelForm):
 
     class Meta:
         model = MfaPolicy
-        fields = ["requirement", "totp_allowed", "email_code_allowed", "recovery_codes_allowed"]
+        fields = [
+            "requirement",
+            "totp_allowed",
+            "email_code_allowed",
+            "recovery_codes_allowed",
+            "remember_browser_days",
+        ]
         help_texts = {
             "totp_allowed": _("Codes from an app such as Microsoft Authenticator or Aegis."),
             "email_code_allowed": _(

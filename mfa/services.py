@@ -276,15 +276,24 @@ def mfa_policy_update(
     totp_allowed: bool,
     email_code_allowed: bool,
     recovery_codes_allowed: bool,
+    remember_browser_days: int | None = None,
     request=None,
 ) -> MfaPolicy:
     policy = mfa_policy_get()
-    fields = ("requirement", "totp_allowed", "email_code_allowed", "recovery_codes_allowed")
+    fields = (
+        "requirement",
+        "totp_allowed",
+        "email_code_allowed",
+        "recovery_codes_allowed",
+        "remember_browser_days",
+    )
     before = {field: getattr(policy, field) for field in fields}
     policy.requirement = requirement
     policy.totp_allowed = totp_allowed
     policy.email_code_allowed = email_code_allowed
     policy.recovery_codes_allowed = recovery_codes_allowed
+    if remember_browser_days is not None:
+        policy.remember_browser_days = remember_browser_days
     requires = requirement not in (MfaPolicy.Requirement.OFF, MfaPolicy.Requirement.OPTIONAL)
     if requires and not (totp_allowed or email_code_allowed):
         raise ValidationError(

@@ -7,8 +7,9 @@ sign-in. Once the stage passed and allauth logged the user in, `mfa_sign_in_comp
 the session verified for django-otp (request.user.is_verified()) and tells the sign-in log
 which method served (request.mfa_method, read by the adapter's post_login).
 
-Seams left for later work: "remember this browser" and conditional access decide in
-`MfaStage.handle` whether to ask; passkeys add a method to `available_methods`.
+A browser remembered after an earlier second factor (mfa.remember, when the policy allows
+it) is not asked. Seams left for later work: conditional access decides in `MfaStage.handle`
+whether to ask; passkeys add a method to `user_methods`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class MfaStage(LoginStage):
             return None, True
         self.state["primary_method"] = sign_in_method(self.request, user, is_signup=False)
         self.state["attempt"] = secrets.token_urlsafe(24)
+        if has_totp and _remembered(self.request, user, policy):
+            return None, True
         if has_totp:
             self.state["mode"] = "authenticate"
             return HttpResponseRedirect(stage_url("mfa:authenticate", login)), True
@@ -60,6 +63,28 @@ class MfaStage(LoginStage):
             return HttpResponseRedirect(stage_url("mfa:authenticate", login)), True
         # Required, but no method this user can use is allowed: the policy form prevents it.
         return None, True
+
+
+def _remembered(request, user, policy: MfaPolicy) -> bool:
+    """A browser remembered after an earlier second factor (mfa.remember): the sign-in goes
+    on, verified for django-otp by the authenticator app, and the log says "remembered"."""
+    from allauth.account.internal.flows.login import record_authentication
+
+    from mfa.models import TOTPDevice
+    from mfa.remember import is_remembered
+
+    if not is_remembered(request, user=user, days=policy.remember_browser_days):
+        return False
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        return False
+    request.mfa_verified = {
+        "method": Method.REMEMBERED,
+        "device": device.persistent_id,
+        "user": str(user.pk),
+    }
+    record_authentication(request, user, method="mfa", type=Method.REMEMBERED)
+    return True
 
 
 def stage_url(name: str, login, **params) -> str:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from mfa import selectors, services
 from mfa.forms import CodeForm, RecoveryCodeForm
 from mfa.models import Method, RecoveryCodeDevice, TOTPDevice
+from mfa.remember import remember_cookie_set
 from mfa.stages import KEY, available_methods, stage_url
 
 
@@ -58,6 +59,8 @@ def _passed(request, stage, verified: services.Verified):
     request.mfa_verified = stage.state["verified"]
     # allauth's own record of the session's authentications (reauthentication, max_age).
     record_authentication(request, user, method="mfa", type=verified.method)
+    remember_days = selectors.mfa_policy_get().remember_browser_days
+    remember = remember_days and request.POST.get("remember") == "on"
     if verified.method == Method.RECOVERY_CODE:
         remaining = verified.device.remaining
         if remaining <= RecoveryCodeDevice.FEW_LEFT:
@@ -72,7 +75,10 @@ def _passed(request, stage, verified: services.Verified):
                 )
                 % {"count": remaining},
             )
-    return stage.exit()
+    response = stage.exit()
+    if remember:
+        remember_cookie_set(response, user=user, days=remember_days)
+    return response
 
 
 @mfa_stage_required
@@ -137,6 +143,7 @@ def authenticate(request):
             send_error=send_error,
             email=user.email,
             others=others,
+            remember_days=selectors.mfa_policy_get().remember_browser_days,
         ),
         status=status,
     )
