@@ -126,6 +126,43 @@ def totp_remove(*, user, request) -> None:
         notice_send(user=user, change=_("An authenticator app was removed from your account."))
 
 
+# Reset by an administrator -------------------------------------------------------------------
+
+
+def may_reset_mfa(*, actor, user) -> bool:
+    """The rule of disabling a user (accounts.services.may_set_enabled): not oneself, and an
+    administrator's second factors only by a Global administrator."""
+    from accounts.services import may_set_enabled
+
+    return may_set_enabled(actor=actor, user=user)
+
+
+@transaction.atomic
+def mfa_reset(*, actor, user, request=None) -> None:
+    """An administrator removes every second factor of `user` (a lost phone): their next
+    sign-in sets one up again when the policy requires it. Audited; the user is told.
+    Remembered browsers end with it (mfa.remember)."""
+    if not may_reset_mfa(actor=actor, user=user):
+        raise ValidationError(_("You cannot reset the second factors of this user."))
+    had_app = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    had_codes = RecoveryCodeDevice.objects.filter(user=user).exists()
+    TOTPDevice.objects.filter(user=user).delete()
+    RecoveryCodeDevice.objects.filter(user=user).delete()
+    EmailCodeDevice.objects.filter(user=user).delete()
+    audit_record(actor=actor, action="mfa.reset", target=user, target_label=user.email,
+                 before={"authenticator_app": had_app, "recovery_codes": had_codes},
+                 after={"authenticator_app": False, "recovery_codes": False},
+                 request=request)  # fmt: skip
+    notice_send(
+        user=user,
+        change=_(
+            "An administrator removed your second sign-in steps (authenticator app and "
+            "recovery codes). If your organization requires one, you will set it up again at "
+            "your next sign-in."
+        ),
+    )
+
+
 # Recovery codes ------------------------------------------------------------------------------
 
 

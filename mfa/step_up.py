@@ -75,7 +75,7 @@ class Reauthenticate(ReauthenticateView):
         return HttpResponseRedirect(step_up_url(next_url))
 
 
-reauthenticate = login_required(Reauthenticate.as_view())
+reauthenticate = Reauthenticate.as_view()
 
 
 def recent_mfa_required(view):
