@@ -152,3 +152,25 @@ def test_max_age_and_prompt_login_ask_for_the_password_then_the_second_factor(
     claims = id_token(flow, web_app, query_of(issued["Location"])["code"], verifier)
     assert time.time() - claims["auth_time"] < 60
     assert claims["amr"] == ["pwd", "otp", "mfa"]
+
+
+def test_an_admin_turns_require_mfa_on_in_the_console_audited(acme, web_app):
+    from audit.models import AuditEvent
+    from tests.oidc.helpers import APP_FORM
+
+    client = acme.client(user=acme.admin)
+    url = f"/console/apps/{web_app.application.public_id}/"
+    form = client.get(url + "edit/").content.decode()
+    assert 'name="require_mfa"' in form
+    response = client.post(url + "edit/", {**APP_FORM, "require_mfa": "on"})
+    assert response.status_code == 303
+    with tenant_context(acme.tenant):
+        web_app.application.refresh_from_db()
+        assert web_app.application.require_mfa
+        event = AuditEvent.objects.filter(action="app.update").latest("id")
+        assert (event.before["require_mfa"], event.after["require_mfa"]) == (False, True)
+    assert "Required: users prove a second factor" in client.get(url).content.decode()
+    # From now on the app's sign-ins ask for one.
+    web_app.redirect_uri = "https://portal.example/callback"
+    response, _ = Flow(acme, user=acme.member).authorize(web_app)
+    assert response["Location"].startswith("/accounts/mfa/verify/")
