@@ -191,24 +191,22 @@ AMR_ORDER = ("pwd", "email", "otp", "hwk", "swk", "user", "pin", "mfa")
 
 def session_amr(request) -> list[str]:
     """The OpenID `amr` of this browser session's sign-in: the methods it used (its own
-    sign-in and later re-authentications), with "mfa" once a second factor served after a
-    first one. Empty when the session holds no record of how it signed in."""
+    sign-in and later re-authentications), with "mfa" once a second factor served. Empty
+    when the session holds no record of how it signed in."""
     from allauth.account.authentication import get_authentication_records
 
     values: set[str] = set()
-    primary = second = False
     for record in get_authentication_records(request, request.user):
         method = record.get("method")
         if method == "mfa":
-            second = True
+            # Only ever after a first factor: at sign-in after it, or in a signed-in session
+            # (which a sign-up's emailed link may have begun without a record of its own).
+            values.add("mfa")
             value = AMR_SECOND_FACTOR.get(str(record.get("type", "")))
         else:
-            primary = primary or method in AMR_PRIMARY
             value = AMR_PRIMARY.get(str(method))
         if value:
             values.add(value)
-    if primary and second:
-        values.add("mfa")
     return amr_sorted(values)
 
 
