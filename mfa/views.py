@@ -59,7 +59,7 @@ def _passed(request, stage, verified: services.Verified):
     request.mfa_verified = stage.state["verified"]
     # allauth's own record of the session's authentications (reauthentication, max_age).
     record_authentication(request, user, method="mfa", type=verified.method)
-    remember_days = selectors.mfa_policy_get().remember_browser_days
+    remember_days = selectors.tenant_mfa().policy.remember_browser_days
     remember = remember_days and request.POST.get("remember") == "on"
     if verified.method == Method.RECOVERY_CODE:
         remaining = verified.device.remaining
@@ -89,7 +89,8 @@ def authenticate(request):
     if stage.state.get("mode") != "authenticate":
         return HttpResponseRedirect(stage_url("mfa:enrol", stage.login))
     user = stage.login.user
-    methods = available_methods(stage, selectors.mfa_policy_get())
+    policy = selectors.mfa_policy_get()
+    methods = available_methods(stage, policy)
     if not methods:
         return stage.abort()
     method = request.POST.get("method") or request.GET.get("method") or methods[0]
@@ -143,7 +144,7 @@ def authenticate(request):
             send_error=send_error,
             email=user.email,
             others=others,
-            remember_days=selectors.mfa_policy_get().remember_browser_days,
+            remember_days=policy.remember_browser_days,
         ),
         status=status,
     )
