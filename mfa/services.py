@@ -240,8 +240,10 @@ def mfa_verify(
     """Check a second-factor code typed at sign-in. Refused while the account or IP address
     is locked; a wrong code waits longer each time (ThrottlingMixin), counts toward the lockout
     and writes a sign-in log row. Raises CodeRefused."""
+    from mfa.selectors import tenant_mfa
+
     _lock_refuse(request=request, user=user)
-    if method not in mfa_policy_get().allowed_methods:
+    if method not in tenant_mfa().policy.allowed_methods:
         raise CodeRefused(_("This method is not allowed here."), code="not_allowed")
     with transaction.atomic():
         # Locked row: two requests with the same code cannot both pass.

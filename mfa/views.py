@@ -57,6 +57,7 @@ def _passed(request, stage, verified: services.Verified):
         "user": str(user.pk),
     }
     request.mfa_verified = stage.state["verified"]
+    request.mfa_device = verified.device  # mfa.sign_in need not read it again
     # allauth's own record of the session's authentications (reauthentication, max_age).
     record_authentication(request, user, method="mfa", type=verified.method)
     remember_days = selectors.tenant_mfa().policy.remember_browser_days
@@ -89,7 +90,7 @@ def authenticate(request):
     if stage.state.get("mode") != "authenticate":
         return HttpResponseRedirect(stage_url("mfa:enrol", stage.login))
     user = stage.login.user
-    policy = selectors.mfa_policy_get()
+    policy = selectors.tenant_mfa().policy  # kept per process, as the stage reads it
     methods = available_methods(stage, policy)
     if not methods:
         return stage.abort()
