@@ -4,6 +4,7 @@
 from django.urls import path
 
 from accounts import console_views as views
+from mfa import console_views as mfa_views
 
 users = (
     [
@@ -11,6 +12,7 @@ users = (
         path("<uuid:public_id>/", views.user_detail, name="detail"),
         path("<uuid:public_id>/enabled/", views.user_enabled_set, name="enabled"),
         path("<uuid:public_id>/roles/", views.user_roles_set, name="roles"),
+        path("<uuid:public_id>/mfa/reset/", mfa_views.user_mfa_reset, name="mfa-reset"),
     ],
     "users",
 )

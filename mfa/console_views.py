@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -33,3 +34,38 @@ def mfa_policy(request):
             return redirect("console:policies:mfa")
     status = 400 if form.is_bound else 200
     return render(request, "mfa/console/policy.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_mfa_reset(request, public_id):
+    """Console > Users > a user > Reset MFA (accounts' URLconf: console:users:mfa-reset)."""
+    from accounts.models import User
+
+    user = get_object_or_404(User, public_id=public_id)
+    detail = reverse("console:users:detail", args=[user.public_id])
+    if request.method == "GET":
+        return render(
+            request,
+            "console/confirm.html",
+            {
+                "title": _("Reset MFA of %(email)s?") % {"email": user.email},
+                "consequence": _(
+                    "Their authenticator app and recovery codes are removed, and browsers they "
+                    "asked to be remembered are asked again. They are emailed; if the MFA "
+                    "policy requires a second factor, they set one up at their next sign-in."
+                ),
+                "confirm_label": _("Reset MFA"),
+                "fields": {},
+                "cancel_url": detail,
+            },
+        )
+    try:
+        services.mfa_reset(actor=request.user, user=user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, _("The second factors of %(email)s are removed.") % {"email": user.email}
+        )
+    return redirect(detail)

@@ -27,6 +27,11 @@ class RecoveryCodeForm(CodeForm):
 
 
 class MfaPolicyForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out of a post: kept as it is.
+        self.fields["remember_browser_days"].required = False
+
     requirement = forms.ChoiceField(
         label=_("Who must use a second factor"),
         choices=MfaPolicy.Requirement.choices,
@@ -41,6 +46,7 @@ class MfaPolicyForm(forms.ModelForm):
             "email_code_allowed",
             "recovery_codes_allowed",
             "passkey_allowed",
+            "remember_browser_days",
         ]
         help_texts = {
             "totp_allowed": _("Codes from an app such as Microsoft Authenticator or Aegis."),

@@ -12,6 +12,7 @@ import uuid
 from binascii import unhexlify
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -30,6 +31,9 @@ class Method(models.TextChoices):
     EMAIL_CODE = "email_code", _("Email code")
     RECOVERY_CODE = "recovery_code", _("Recovery code")
     PASSKEY = "passkey", _("Passkey")
+    # Not a method one proves: a browser the person asked to be remembered (mfa.remember);
+    # only the sign-in log says it.
+    REMEMBERED = "remembered", _("Remembered browser")
 
 
 def _throttle_factor() -> int:
@@ -267,6 +271,16 @@ class MfaPolicy(models.Model):
     email_code_allowed = models.BooleanField(_("Email code"), default=True)
     recovery_codes_allowed = models.BooleanField(_("Recovery codes"), default=True)
     passkey_allowed = models.BooleanField(_("Passkeys"), default=True)
+    remember_browser_days = models.PositiveSmallIntegerField(
+        _("Remember a browser for (days)"),
+        default=0,
+        validators=[MaxValueValidator(365)],
+        help_text=_(
+            "0: never. Otherwise the code page offers “Remember this browser”, and a "
+            "remembered browser is not asked for a second factor again for this many days, "
+            "until the person's password or second factors change."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

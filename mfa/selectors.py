@@ -89,6 +89,44 @@ def security_info(user) -> SecurityInfo:
     )
 
 
+def session_mfa_at(request) -> float | None:
+    """When this browser session last proved a second factor (its sign-in or a step-up),
+    from allauth's authentication records; None if it never did."""
+    from allauth.account.authentication import get_authentication_records
+
+    moments = [
+        record.get("at")
+        for record in get_authentication_records(request, request.user)
+        if record.get("method") == "mfa"
+    ]
+    moments = [moment for moment in moments if isinstance(moment, int | float)]
+    return max(moments) if moments else None
+
+
+def session_mfa_recent(request, seconds: int | None = None) -> bool:
+    """Whether this session proved a second factor within `seconds` (default: allauth's
+    re-authentication timeout, the "recent" of a sensitive change)."""
+    import time
+
+    from allauth.account import app_settings
+
+    moment = session_mfa_at(request)
+    limit = app_settings.REAUTHENTICATION_TIMEOUT if seconds is None else seconds
+    return moment is not None and time.time() - moment < limit
+
+
+def has_second_factor(user) -> bool:
+    """Whether a sign-in of `user` asks for a second factor (the MFA stage's test): the
+    policy is not off and allows a method the user has set up."""
+    facts = tenant_mfa()
+    policy = facts.policy
+    if policy.is_off:
+        return False
+    if policy.totp_allowed and facts.any_authenticator and has_confirmed_totp(user):
+        return True
+    return bool(policy.passkey_allowed and facts.any_passkey and has_passkey(user))
+
+
 def has_confirmed_totp(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 

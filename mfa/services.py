@@ -126,6 +126,43 @@ def totp_remove(*, user, request) -> None:
         notice_send(user=user, change=_("An authenticator app was removed from your account."))
 
 
+# Reset by an administrator -------------------------------------------------------------------
+
+
+def may_reset_mfa(*, actor, user) -> bool:
+    """The rule of disabling a user (accounts.services.may_set_enabled): not oneself, and an
+    administrator's second factors only by a Global administrator."""
+    from accounts.services import may_set_enabled
+
+    return may_set_enabled(actor=actor, user=user)
+
+
+@transaction.atomic
+def mfa_reset(*, actor, user, request=None) -> None:
+    """An administrator removes every second factor of `user` (a lost phone): their next
+    sign-in sets one up again when the policy requires it. Audited; the user is told.
+    Remembered browsers end with it (mfa.remember)."""
+    if not may_reset_mfa(actor=actor, user=user):
+        raise ValidationError(_("You cannot reset the second factors of this user."))
+    had_app = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    had_codes = RecoveryCodeDevice.objects.filter(user=user).exists()
+    TOTPDevice.objects.filter(user=user).delete()
+    RecoveryCodeDevice.objects.filter(user=user).delete()
+    EmailCodeDevice.objects.filter(user=user).delete()
+    audit_record(actor=actor, action="mfa.reset", target=user, target_label=user.email,
+                 before={"authenticator_app": had_app, "recovery_codes": had_codes},
+                 after={"authenticator_app": False, "recovery_codes": False},
+                 request=request)  # fmt: skip
+    notice_send(
+        user=user,
+        change=_(
+            "An administrator removed your second sign-in steps (authenticator app and "
+            "recovery codes). If your organization requires one, you will set it up again at "
+            "your next sign-in."
+        ),
+    )
+
+
 # Recovery codes ------------------------------------------------------------------------------
 
 
@@ -203,8 +240,10 @@ def mfa_verify(
     """Check a second-factor code typed at sign-in. Refused while the account or IP address
     is locked; a wrong code waits longer each time (ThrottlingMixin), counts toward the lockout
     and writes a sign-in log row. Raises CodeRefused."""
+    from mfa.selectors import tenant_mfa
+
     _lock_refuse(request=request, user=user)
-    if method not in mfa_policy_get().allowed_methods:
+    if method not in tenant_mfa().policy.allowed_methods:
         raise CodeRefused(_("This method is not allowed here."), code="not_allowed")
     with transaction.atomic():
         # Locked row: two requests with the same code cannot both pass.
@@ -277,12 +316,13 @@ def mfa_policy_update(
     email_code_allowed: bool,
     recovery_codes_allowed: bool,
     passkey_allowed: bool | None = None,
+    remember_browser_days: int | None = None,
     request=None,
 ) -> MfaPolicy:
     policy = mfa_policy_get()
     fields = (
         "requirement", "totp_allowed", "email_code_allowed", "recovery_codes_allowed",
-        "passkey_allowed",
+        "passkey_allowed", "remember_browser_days",
     )  # fmt: skip
     before = {field: getattr(policy, field) for field in fields}
     policy.requirement = requirement
@@ -291,6 +331,8 @@ def mfa_policy_update(
     policy.recovery_codes_allowed = recovery_codes_allowed
     if passkey_allowed is not None:
         policy.passkey_allowed = passkey_allowed
+    if remember_browser_days is not None:
+        policy.remember_browser_days = remember_browser_days
     requires = requirement not in (MfaPolicy.Requirement.OFF, MfaPolicy.Requirement.OPTIONAL)
     # A passkey alone cannot be enrolled during a sign-in (only from My account): a required
     # second factor needs one of the methods the sign-in can set up or send.

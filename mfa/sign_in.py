@@ -20,7 +20,9 @@ def mfa_sign_in_complete(sender, request, user, **kwargs) -> None:
         verified = data.get("verified")
     if not verified or verified.get("user") != str(user.pk):
         return
-    device = Device.from_persistent_id(verified["device"])
+    device = getattr(request, "mfa_device", None)  # the device the code page just checked
+    if device is None or device.persistent_id != verified["device"]:
+        device = Device.from_persistent_id(verified["device"])
     if device is not None:
         otp_login(request, device)
     request.mfa_method = verified["method"]

@@ -13,7 +13,8 @@ a passkey accepts only a passkey. A sign-in begun with a passkey with user verif
 (mfa.passkey_views.sign_in) already proved two factors: the stage does not ask again, and
 marks the session verified with that passkey.
 
-Seam left for later work: "remember this browser" decides in `MfaStage.handle` whether to ask.
+A browser remembered after an earlier second factor (mfa.remember, when the policy allows
+it) is not asked.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class MfaStage(LoginStage):
             return None, True
         self.state["primary_method"] = sign_in_method(self.request, user, is_signup=False)
         self.state["attempt"] = secrets.token_urlsafe(24)
+        if (has_totp or has_key) and _remembered(self.request, user, policy):
+            return None, True
         if has_totp or has_key:
             self.state["mode"] = "authenticate"
             return HttpResponseRedirect(stage_url("mfa:authenticate", login)), True
@@ -106,6 +109,31 @@ class MfaStage(LoginStage):
         return HttpResponseRedirect(stage_url("mfa:authenticate", login)), True
 
 
+def _remembered(request, user, policy: MfaPolicy) -> bool:
+    """A browser remembered after an earlier second factor (mfa.remember): the sign-in goes
+    on, verified for django-otp by the authenticator app, and the log says "remembered"."""
+    from allauth.account.internal.flows.login import record_authentication
+
+    from mfa.models import PasskeyDevice, TOTPDevice
+    from mfa.remember import is_remembered
+
+    if not is_remembered(request, user=user, days=policy.remember_browser_days):
+        return False
+    device = (
+        TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        or PasskeyDevice.objects.filter(user=user).first()
+    )
+    if device is None:
+        return False
+    request.mfa_verified = {
+        "method": Method.REMEMBERED,
+        "device": device.persistent_id,
+        "user": str(user.pk),
+    }
+    record_authentication(request, user, method="mfa", type=Method.REMEMBERED)
+    return True
+
+
 def stage_url(name: str, login, **params) -> str:
     """A stage page's URL, carrying the sign-in's `next`: the page's CSP then lets its form
     lead on to the app that asked (oidc.form_action.SignInForAppMiddleware)."""
@@ -117,11 +145,16 @@ def stage_url(name: str, login, **params) -> str:
 
 def available_methods(stage: LoginStage, policy: MfaPolicy) -> list[str]:
     """The second factors this sign-in may use, in the order offered."""
+    if stage.state.get("passkey_only"):  # a conditional access policy requires a passkey
+        return [Method.PASSKEY] if has_passkey(stage.login.user) else []
+    return user_methods(stage.login.user, policy, primary_method=stage.state.get("primary_method"))
+
+
+def user_methods(user, policy: MfaPolicy, *, primary_method: str | None) -> list[str]:
+    """The second factors `user` may prove, in the order offered, after a first factor
+    proved by `primary_method` (a sign-in, or a step-up of a signed-in session)."""
     from mfa.models import RecoveryCodeDevice
 
-    user = stage.login.user
-    if stage.state.get("passkey_only"):  # a conditional access policy requires a passkey
-        return [Method.PASSKEY] if has_passkey(user) else []
     allowed = policy.allowed_methods
     methods = []
     if Method.TOTP in allowed and has_confirmed_totp(user):
@@ -129,11 +162,7 @@ def available_methods(stage: LoginStage, policy: MfaPolicy) -> list[str]:
     if Method.PASSKEY in allowed and has_passkey(user):
         methods.append(Method.PASSKEY)
     # An emailed code after an emailed code proves nothing more.
-    if (
-        Method.EMAIL_CODE in allowed
-        and user.email
-        and stage.state.get("primary_method") != "email_code"
-    ):
+    if Method.EMAIL_CODE in allowed and user.email and primary_method != "email_code":
         methods.append(Method.EMAIL_CODE)
     if (
         Method.RECOVERY_CODE in allowed

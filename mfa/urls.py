@@ -3,7 +3,7 @@ Security (under /account/)."""
 
 from django.urls import path
 
-from mfa import passkey_views, views
+from mfa import passkey_views, step_up, views
 
 app_name = "mfa"
 
@@ -15,6 +15,13 @@ urlpatterns = [
     path(
         "accounts/passkey/options/", passkey_views.sign_in_options, name="passkey-sign-in-options"
     ),
+    # A signed-in session proves a second factor (or sets one up), then goes on to `next`.
+    path("accounts/mfa/verify/", step_up.step_up, name="step-up"),
+    # allauth's re-authentication, followed by the second factor for someone who has one
+    # (before allauth's own URL of the same path, account_reauthenticate).
+    path("accounts/reauthenticate/", step_up.reauthenticate, name="reauthenticate"),
+    # The password change asks the current password itself: a second factor first.
+    path("accounts/password/change/", step_up.password_change, name="password-change"),
     path("account/security/", views.security, name="security"),
     path("account/security/authenticator/", views.totp_add, name="totp-add"),
     path("account/security/authenticator/remove/", views.totp_remove, name="totp-remove"),

@@ -25,6 +25,7 @@ from conditional_access.requirements import sign_in_policies_restore
 from mfa import passkeys, selectors, services
 from mfa.forms import CodeForm, RecoveryCodeForm
 from mfa.models import Method, RecoveryCodeDevice, TOTPDevice
+from mfa.remember import remember_cookie_set
 from mfa.stages import KEY, available_methods, stage_url
 
 
@@ -62,8 +63,14 @@ def _passed(request, stage, verified: services.Verified):
         "user": str(user.pk),
     }
     request.mfa_verified = stage.state["verified"]
+    request.mfa_device = verified.device  # mfa.sign_in need not read it again
     # allauth's own record of the session's authentications (reauthentication, max_age).
-    record_authentication(request, user, method="mfa", type=verified.method)
+    extra = {}
+    if verified.method == Method.PASSKEY:
+        extra["amr"] = passkeys.passkey_amr(verified.device)
+    record_authentication(request, user, method="mfa", type=verified.method, **extra)
+    remember_days = selectors.tenant_mfa().policy.remember_browser_days
+    remember = remember_days and request.POST.get("remember") == "on"
     if verified.method == Method.RECOVERY_CODE:
         remaining = verified.device.remaining
         if remaining <= RecoveryCodeDevice.FEW_LEFT:
@@ -78,7 +85,10 @@ def _passed(request, stage, verified: services.Verified):
                 )
                 % {"count": remaining},
             )
-    return stage.exit()
+    response = stage.exit()
+    if remember:
+        remember_cookie_set(response, user=user, days=remember_days)
+    return response
 
 
 @mfa_stage_required
@@ -89,7 +99,8 @@ def authenticate(request):
     if stage.state.get("mode") != "authenticate":
         return HttpResponseRedirect(stage_url("mfa:enrol", stage.login))
     user = stage.login.user
-    methods = available_methods(stage, selectors.mfa_policy_get())
+    policy = selectors.tenant_mfa().policy  # kept per process, as the stage reads it
+    methods = available_methods(stage, policy)
     if not methods:
         return stage.abort()
     method = request.POST.get("method") or request.GET.get("method") or methods[0]
@@ -151,6 +162,7 @@ def authenticate(request):
             send_error=send_error,
             email=user.email,
             others=others,
+            remember_days=policy.remember_browser_days,
         ),
         status=status,
     )

@@ -37,6 +37,18 @@ def session_auth_time(request) -> int:
     return int(authenticated_at if authenticated_at is not None else time.time())
 
 
+def session_grant_claims(request) -> dict:
+    """What a code carries to its ID tokens about this browser session's authentication:
+    `auth_time` and, when the session knows them, the `amr` methods."""
+    from oidc.selectors import session_amr
+
+    claims: dict = {"auth_time": session_auth_time(request)}
+    amr = session_amr(request)
+    if amr:
+        claims["amr"] = amr
+    return claims
+
+
 def first_party_code(request, application: Application) -> str | None:
     """Issue a code and return the redirect URI carrying it, or None to let the library
     handle the request."""
@@ -73,7 +85,7 @@ def first_party_code(request, application: Application) -> str | None:
                 "now": now,
                 "code_challenge": query["code_challenge"],
                 "nonce": query.get("nonce", ""),
-                "claims": json.dumps({"auth_time": session_auth_time(request)}),
+                "claims": json.dumps(session_grant_claims(request)),
             },
         )
     parameters = {"code": code}

@@ -18,6 +18,7 @@ USER_APP_FIELDS = (
     "home_url",
     "is_first_party",
     "always_refresh",
+    "require_mfa",
     "access_token_hours",
     "id_token_hours",
     "refresh_token_days",
@@ -61,6 +62,15 @@ class ApplicationForm(forms.Form):
         help_text=_(
             "Otherwise an app gets a refresh token only when it asks for offline_access "
             "(and, for a third-party app, the user allows it)."
+        ),
+    )
+    require_mfa = forms.BooleanField(
+        label=_("Require MFA"),
+        required=False,
+        help_text=_(
+            "Users prove a second factor (an authenticator app or another method your MFA "
+            "policy allows) before signing in to this app, whatever the tenant's MFA policy; "
+            "someone without one sets up an authenticator app first."
         ),
     )
     access_token_hours = forms.DecimalField(
@@ -128,6 +138,7 @@ class ApplicationForm(forms.Form):
             "home_url": data.get("home_url", ""),
             "is_first_party": True if is_daemon else data.get("is_first_party", False),
             "always_refresh": data.get("always_refresh", False),
+            "require_mfa": False if is_daemon else data.get("require_mfa", False),
             "access_token_lifetime": round(data["access_token_hours"] * 3600),
             "id_token_lifetime": 3600 if is_daemon else round(data["id_token_hours"] * 3600),
             "refresh_token_lifetime": 14 * 86400
@@ -146,6 +157,7 @@ class ApplicationForm(forms.Form):
             "home_url": application.home_url,
             "is_first_party": application.is_first_party,
             "always_refresh": application.always_refresh,
+            "require_mfa": application.require_mfa,
             "access_token_hours": hours(application.access_token_lifetime),
             "id_token_hours": hours(application.id_token_lifetime),
             "refresh_token_days": max(1, round(application.refresh_token_lifetime / 86400)),

@@ -136,14 +136,14 @@ def _record(request, client: Application, user, grant_type: str) -> None:
 
 def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_verified, started,
                  family, auth_time, with_refresh, replaces=None, redeems=None,
-                 nonce="") -> dict:  # fmt: skip
+                 nonce="", amr=()) -> dict:  # fmt: skip
     """Sign and write an access token and, `with_refresh`, a refresh token (and sign an ID
     token) for `user`, with the sign-in log row of `grant_type`; `replaces` is the (refresh,
     access) id pair a rotation retires, `redeems` the (grant id, code) a code exchange
     consumes."""
     now = timezone.now()
     access_value = tokens.sign(tokens.user_access_claims(client, user, scopes, roles), typ="at+jwt")
-    refresh_value = tokens.refresh_token_generate(started, auth_time) if with_refresh else ""
+    refresh_value = tokens.refresh_token_generate(started, auth_time, amr) if with_refresh else ""
     log_sql, log_parameters = sign_in_event_insert(
         request=request, user=user, method=SignInEvent.Method.TOKEN,
         result=SignInEvent.Result.SUCCESS, app_id=client.client_id, app_name=client.name,
@@ -193,6 +193,8 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
             auth_time=auth_time or moment,
             jti=uuid.uuid4().hex,
         )
+        if amr:
+            claims["amr"] = list(amr)
         if nonce:
             claims["nonce"] = nonce
         body["id_token"] = tokens.sign(claims)
@@ -278,7 +280,7 @@ def _redeem(request, client: Application, code: str):
         request=request, grant_type="authorization_code", client=client, user=user,
         scopes=scopes, roles=roles, email_verified=email_verified, started=None,
         family=uuid.uuid4(), with_refresh=with_refresh, nonce=nonce, redeems=(grant_id, code),
-        auth_time=_grant_auth_time(grant_claims, user),
+        auth_time=_grant_auth_time(grant_claims, user), amr=_grant_amr(grant_claims),
     )  # fmt: skip
 
 
@@ -292,6 +294,15 @@ def _grant_auth_time(grant_claims: str, user) -> int | None:
     if isinstance(auth_time, int):
         return auth_time
     return int(user.last_login.timestamp()) if user.last_login else None
+
+
+def _grant_amr(grant_claims: str) -> list[str]:
+    """The `amr` of the browser session that asked for the code (none for older codes)."""
+    try:
+        amr = json.loads(grant_claims or "{}").get("amr")
+    except (ValueError, AttributeError):
+        amr = None
+    return tokens.amr_clean(amr)
 
 
 # Refresh token ------------------------------------------------------------------------
@@ -348,6 +359,7 @@ def _rotate(request, client: Application, value: str):
         scopes=requested or scopes, roles=roles, email_verified=email_verified,
         started=started, family=family, with_refresh=True, replaces=(refresh_id, access_id),
         auth_time=auth_time,
+        amr=tokens.refresh_token_amr(value),
     )  # fmt: skip
 
 

@@ -51,6 +51,14 @@ class Application(AbstractApplication):
             "does not ask for offline_access."
         ),
     )
+    require_mfa = models.BooleanField(
+        _("require MFA"),
+        default=False,
+        help_text=_(
+            "Users prove a second factor before the app gets a code; someone without one sets "
+            "it up first."
+        ),
+    )
     # Extra ID token / userinfo claims with the profile scope: {claim name: user attribute key}.
     claim_mappings = models.JSONField(default=dict, blank=True)
     # Directory API application permissions (daemon apps), e.g. User.Invite.All. Each one

@@ -157,15 +157,69 @@ def id_token_claims(token: str, *, allow_expired: bool = False) -> dict | None:
 def session_authenticated_at(request) -> float | None:
     """When the person signed in to this browser session last proved who they are (epoch
     seconds): its sign-in, or a later re-authentication. The OpenID `auth_time` of what this
-    session authorizes; another browser's sign-in does not move it."""
+    session authorizes; another browser's sign-in does not move it.
+
+    For someone who has a second factor, only a proof that ended with it counts: a password
+    typed again without the second factor after it (a step abandoned half-way) does not make
+    the session's authentication recent."""
     from allauth.account.authentication import get_authentication_records
 
     from ciam.sessions import SIGNED_IN_AT
 
+    records = get_authentication_records(request, request.user)
+    second = [record.get("at") for record in records if record.get("method") == "mfa"]
+    second = [moment for moment in second if isinstance(moment, int | float)]
+    if second:
+        from mfa.selectors import has_second_factor
+
+        if has_second_factor(request.user):
+            return max(second)
     moments = [request.session.get(SIGNED_IN_AT)]
-    moments += [record.get("at") for record in get_authentication_records(request, request.user)]
+    moments += [record.get("at") for record in records]
     moments = [moment for moment in moments if isinstance(moment, int | float)]
     return max(moments) if moments else None
+
+
+# The OpenID `amr` values (RFC 8176) of allauth's authentication records: the primary factor
+# by its method, a second factor (method "mfa") by its type. An emailed code has no RFC 8176
+# value ("otp" names HOTP/TOTP): it is "email", as the issue and other providers have it.
+# A recovery code adds only "mfa". A passkey's record carries its own values (`amr`).
+AMR_PRIMARY = {"password": "pwd", "code": "email", "password_reset": "pwd"}
+AMR_SECOND_FACTOR = {"totp": "otp", "email_code": "email"}
+AMR_ORDER = ("pwd", "email", "otp", "hwk", "swk", "user", "pin", "mfa")
+
+
+def session_amr(request) -> list[str]:
+    """The OpenID `amr` of this browser session's sign-in: the methods it used (its own
+    sign-in and later re-authentications), with "mfa" once a second factor served. Empty
+    when the session holds no record of how it signed in."""
+    from allauth.account.authentication import get_authentication_records
+
+    values: set[str] = set()
+    for record in get_authentication_records(request, request.user):
+        method = record.get("method")
+        if record.get("amr"):
+            # A passkey says itself what it proved (mfa.passkeys.passkey_amr): "hwk" or
+            # "swk", "user", and "mfa" when it was the whole sign-in.
+            values.update(record["amr"])
+            if method == "mfa":
+                values.add("mfa")
+            continue
+        if method == "mfa":
+            # Only ever after a first factor: at sign-in after it, or in a signed-in session
+            # (which a sign-up's emailed link may have begun without a record of its own).
+            values.add("mfa")
+            value = AMR_SECOND_FACTOR.get(str(record.get("type", "")))
+        else:
+            value = AMR_PRIMARY.get(str(method))
+        if value:
+            values.add(value)
+    return amr_sorted(values)
+
+
+def amr_sorted(values) -> list[str]:
+    known = [value for value in AMR_ORDER if value in values]
+    return known + sorted(set(values) - set(AMR_ORDER))
 
 
 def access_token_claims(token: str, *, audience: str | None = None) -> dict | None:

@@ -145,6 +145,7 @@ def _app_fields(
     claim_mappings: str = "",
     home_url: str = "",
     always_refresh: bool = False,
+    require_mfa: bool = False,
 ) -> dict:
     errors: dict[str, list[str]] = {}
     name = name.strip()
@@ -186,6 +187,7 @@ def _app_fields(
         "is_first_party": is_first_party,
         "skip_authorization": is_first_party,
         "always_refresh": always_refresh and app_type != Application.AppType.DAEMON,
+        "require_mfa": require_mfa and app_type != Application.AppType.DAEMON,
         "access_token_lifetime": _clean_lifetime(
             access_token_lifetime, "access_token_lifetime", errors, 300, MAX_TOKEN_LIFETIME
         ),
@@ -214,6 +216,7 @@ def _snapshot(application: Application) -> dict:
         "home_url": application.home_url,
         "is_first_party": application.is_first_party,
         "always_refresh": application.always_refresh,
+        "require_mfa": application.require_mfa,
         "access_token_lifetime": application.access_token_lifetime,
         "id_token_lifetime": application.id_token_lifetime,
         "refresh_token_lifetime": application.refresh_token_lifetime,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import time
 import uuid
@@ -120,14 +121,20 @@ def user_claims(client, user, scopes, roles: list[str], email_verified: bool | N
     return claims
 
 
-def refresh_token_generate(family_started: int | None = None, auth_time: int | None = None) -> str:
+def refresh_token_generate(
+    family_started: int | None = None, auth_time: int | None = None, amr=()
+) -> str:
     """A random refresh token that also names when its sign-in began (its family's start,
-    so the absolute lifetime needs no query) and when the person authenticated (the
-    `auth_time` a refreshed ID token keeps). It is looked up by its whole value, so neither
-    can be altered."""
+    so the absolute lifetime needs no query), when the person authenticated and how (the
+    `auth_time` and `amr` a refreshed ID token keeps). It is looked up by its whole value,
+    so none of them can be altered."""
     started = int(time.time()) if family_started is None else family_started
     value = f"{secrets.token_urlsafe(32)}.{started}"
-    return f"{value}.{auth_time}" if auth_time is not None else value
+    if auth_time is None:
+        return value
+    value = f"{value}.{auth_time}"
+    amr = amr_clean(amr)
+    return f"{value}.{'-'.join(amr)}" if amr else value
 
 
 def _refresh_token_numbers(value: str) -> list[str]:
@@ -142,3 +149,19 @@ def refresh_token_started(value: str) -> int | None:
 def refresh_token_auth_time(value: str) -> int | None:
     numbers = _refresh_token_numbers(value)
     return int(numbers[1]) if len(numbers) > 1 and numbers[1].isdigit() else None
+
+
+def refresh_token_amr(value: str) -> list[str]:
+    """The `amr` a refresh token carries; none for tokens issued before it did."""
+    parts = _refresh_token_numbers(value)
+    return amr_clean(parts[2].split("-")) if len(parts) > 2 else []
+
+
+_AMR_VALUE = re.compile(r"^[a-z]{2,16}$")
+
+
+def amr_clean(amr) -> list[str]:
+    """`amr` values as stored with a code or in a refresh token: short lower-case words."""
+    if not isinstance(amr, list | tuple):
+        return []
+    return [value for value in amr if isinstance(value, str) and _AMR_VALUE.match(value)]

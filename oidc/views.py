@@ -78,7 +78,7 @@ def discovery(request):
         ],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "tid", "roles", "email",
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "nonce", "tid", "roles", "email",
             "email_verified", "name", "given_name", "family_name",
         ],
         "prompt_values_supported": list(PROMPT_VALUES),
@@ -154,6 +154,22 @@ class AuthorizationView(dot.AuthorizationView):
         logout(self.request)
         return redirect_to_login(next_url)
 
+    def _needs_mfa(self, application) -> bool:
+        """An app that requires MFA, and a session that has not proved a second factor."""
+        from mfa.selectors import session_mfa_at
+
+        return (
+            application is not None
+            and application.require_mfa
+            and (session_mfa_at(self.request) is None)
+        )
+
+    def _step_up(self, next_url: str | None = None):
+        """Prove a second factor (or set one up), then back to this request."""
+        from mfa.step_up import step_up_url
+
+        return HttpResponseRedirect(step_up_url(next_url or self.request.get_full_path()))
+
     def handle_prompt_login(self):
         return self._sign_in_again()
 
@@ -171,6 +187,8 @@ class AuthorizationView(dot.AuthorizationView):
         if prompt or "max_age" in query or UNSUPPORTED_REQUEST_PARAMETERS.keys() & set(query):
             return self._get_with_options(request, prompt, *args, **kwargs)
         application = client_get(query.get("client_id", ""))
+        if self._needs_mfa(application):
+            return self._step_up()
         if application is not None and application.is_first_party:
             code_redirect = authorize.first_party_code(request, application)
             if code_redirect is not None:
@@ -211,6 +229,10 @@ class AuthorizationView(dot.AuthorizationView):
                 if "none" in prompt:
                     return self._error_redirect(credentials, application, "login_required")
                 return self._sign_in_again()
+        if self._needs_mfa(application):
+            if "none" in prompt:
+                return self._error_redirect(credentials, application, "interaction_required")
+            return self._step_up()
         if application.is_first_party or "consent" in prompt:
             # First-party apps are consented by the tenant; prompt=consent asks third-party
             # apps' users again (README, OpenID Connect).
@@ -248,7 +270,7 @@ class AuthorizationView(dot.AuthorizationView):
 
     def create_authorization_response(self, request, scopes, credentials, allow):
         # The code remembers when this session's person last authenticated (oidc.grants).
-        credentials = {**credentials, "claims": {"auth_time": authorize.session_auth_time(request)}}
+        credentials = {**credentials, "claims": authorize.session_grant_claims(request)}
         return super().create_authorization_response(request, scopes, credentials, allow)
 
     def _error_redirect(self, credentials, application, error: str):
@@ -290,6 +312,12 @@ class AuthorizationView(dot.AuthorizationView):
         return response
 
     def form_valid(self, form):
+        application = client_get(form.cleaned_data.get("client_id", ""))
+        if form.cleaned_data.get("allow") and self._needs_mfa(application):
+            # A consent posted by a session that has not proved the second factor the app
+            # requires: the request again, after the second factor.
+            fields = {k: v for k, v in form.cleaned_data.items() if k != "allow" and v}
+            return self._step_up(f"{reverse('oidc:authorize')}?{urlencode(fields)}")
         response = super().form_valid(form)
         location = response.get("Location", "") if response.status_code in (302, 303) else ""
         if form.cleaned_data.get("allow") and (

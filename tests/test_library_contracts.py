@@ -18,6 +18,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.internal.flows.email_verification import send_verification_email_to_address
 from allauth.account.internal.flows.login import record_authentication
+from allauth.account.internal.flows.reauthentication import resume_request
 from allauth.account.internal.stagekit import stash_login
 from allauth.account.stages import LoginStageController
 from csp.middleware import CSPMiddleware, PolicyParts
@@ -50,6 +51,9 @@ SIGNATURES = [
      LoginStageController.enter, ["request", "stage_key"]),
     ("mfa/views.py: the second factor joins the session's authentication records (amr)",
      record_authentication, ["request", "user", "method", "extra_data"]),
+    ("mfa/step_up.py: after the second factor, back to the request that asked for "
+     "re-authentication (allauth's stashed POST or `next`)",
+     resume_request, ["request"]),
     ("mfa/views.py: a sign-in waiting at the MFA stage keeps what the stage learnt",
      stash_login, ["request", "login"]),
     ("accounts/services.py email_verification_send: allauth's verification email and its limit",

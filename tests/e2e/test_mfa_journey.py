@@ -145,3 +145,49 @@ def test_required_mfa_sets_up_an_app_during_a_sign_in_for_an_app(
     page.wait_for_url(f"{relying_party.redirect_uri}?**")
     assert page.locator("#result").inner_text() == f"Signed in as {email}"
     context.close()
+
+
+def test_an_app_requiring_mfa_has_a_password_sign_in_set_up_an_app_then_lands_on_it(
+    browser, relying_party, running_server, worlds, committed
+):
+    from oidc.clients import clients_forget_all
+    from oidc.models import Application
+
+    acme = worlds["acme"]
+    email = f"mfa-app-{uuid.uuid4().hex[:8]}@example.org"
+    with tenant_context(acme.tenant):
+        user = get_user_model().objects.create_user(email=email, password=PASSWORD)
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+    app = register_app(
+        acme, name=f"Requires MFA {uuid.uuid4().hex[:6]}", redirect_uri=relying_party.redirect_uri
+    )
+    with tenant_context(acme.tenant):
+        Application.objects.filter(pk=app.application.pk).update(require_mfa=True)
+    clients_forget_all()
+    relying_party.connect(
+        tenant_host=acme.host,
+        server_port=running_server.port,
+        client_id=app.client_id,
+        secret=app.secret,
+    )
+    connection.close()
+
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(relying_party.url("/login"))
+    page.wait_for_url("**/accounts/login/**")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    # Signed in with the password; the app wants a second factor: set one up, then go on.
+    page.wait_for_url("**/accounts/mfa/verify/**")
+    assert page.get_by_text("your account needs a second step").is_visible()
+    assert axe_violations(page) == []
+    secret = page.locator("#totp-secret").inner_text()
+    page.get_by_label("Code").fill(code_of(secret))
+    page.get_by_role("button", name="Verify and turn on").click()
+    assert len(page.locator("#recovery-codes li").all_inner_texts()) == 10
+    page.get_by_role("button", name="I saved them, continue").click()
+    page.wait_for_url(f"{relying_party.redirect_uri}?**")
+    assert page.locator("#result").inner_text() == f"Signed in as {email}"
+    context.close()

@@ -8,14 +8,13 @@ from django_tenants.utils import tenant_context
 
 from audit.models import AuditEvent
 from mfa.models import RecoveryCodeDevice, TOTPDevice
-from tests.helpers import tenant_client
+from tests.helpers import PASSWORD, tenant_client
 from tests.mfa.helpers import (
     code_for,
     code_from_secret,
     make_user,
     notices,
     password_step,
-    reauthenticated,
     recovery_codes_on_page,
     secret_on_page,
     signed_in,
@@ -98,7 +97,11 @@ def signed_in_with_app(world, user):
     client = tenant_client(world)
     challenge = password_step(client, user)["Location"]
     assert client.post(challenge, {"code": code_for(device)})["Location"] == "/account/"
-    return reauthenticated(client)
+    # Typing the password again is followed by the second factor (mfa.step_up).
+    step_up = client.post("/accounts/reauthenticate/", {"password": PASSWORD})["Location"]
+    assert step_up.startswith("/accounts/mfa/verify/")
+    assert client.post(step_up, {"code": code_for(device, steps=1)}).status_code == 302
+    return client
 
 
 def test_removing_the_app_needs_a_recent_sign_in(acme):

@@ -1,0 +1,267 @@
+"""Step-up: a signed-in person proves a second factor again (or sets one up) before going on.
+
+- Re-authentication (allauth's, before a sensitive change in My account, and the OpenID
+  `prompt=login`/`max_age` path) asks for the password, then, for someone who has a second
+  factor, for it too: `Reauthenticate` replaces allauth's page at the same URL, and the
+  re-authentication counts (allauth's "reauthenticated" record) only once the second factor
+  served.
+- An app that requires MFA, and the console when the tenant's policy requires MFA of its
+  administrators, send a session that has not proved a second factor to `step_up`, which
+  returns to `next` (same origin) afterwards; someone without a second factor sets up an
+  authenticator app there.
+- `recent_mfa_required`: a view (the password change, which asks the current password
+  itself) asks for a recent second factor of someone who has one.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from functools import wraps
+from urllib.parse import urlencode
+
+from allauth.account.internal.flows.login import record_authentication
+from allauth.account.internal.flows.reauthentication import resume_request
+from allauth.account.utils import get_next_redirect_url
+from allauth.account.views import ReauthenticateView
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+
+from mfa import selectors, services
+from mfa.forms import CodeForm, RecoveryCodeForm
+from mfa.models import Method, TOTPDevice
+from mfa.stages import user_methods
+
+# Session keys of a step-up in progress.
+AFTER_PASSWORD = "mfa_step_up_after_password"  # when the password was typed again
+ATTEMPT = "mfa_step_up_attempt"  # what an emailed code is bound to
+SETUP = "mfa_step_up_setup"  # the authenticator app being set up, then its proof
+# A password typed again is followed by the second factor within this many seconds, or
+# the re-authentication starts over.
+AFTER_PASSWORD_SECONDS = 600
+
+_METHOD_LABELS = dict(Method.choices)
+
+
+def step_up_url(next_url: str) -> str:
+    return f"{reverse('mfa:step-up')}?{urlencode({'next': next_url})}"
+
+
+def asks_second_factor(user) -> bool:
+    """Whether a re-authentication of `user` asks for a second factor after the password."""
+    return selectors.has_second_factor(user)
+
+
+class Reauthenticate(ReauthenticateView):
+    """allauth's "Confirm it's you" password page; for someone with a second factor the
+    password alone is not the re-authentication: the step-up page follows."""
+
+    def form_valid(self, form):
+        request = self.request
+        user = request.user
+        if not asks_second_factor(user):
+            return super().form_valid(form)
+        # Recorded for the session's `amr`, without allauth's "reauthenticated": the second
+        # factor completes it (step_up).
+        record_authentication(request, user, method="password")
+        request.session[AFTER_PASSWORD] = time.time()
+        next_url = get_next_redirect_url(request) or reverse("accounts:my-account")
+        return HttpResponseRedirect(step_up_url(next_url))
+
+
+reauthenticate = Reauthenticate.as_view()
+
+
+def recent_mfa_required(view):
+    """A view that someone with a second factor reaches only with one proved recently."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if (
+            user.is_authenticated
+            and asks_second_factor(user)
+            and not selectors.session_mfa_recent(request)
+        ):
+            return HttpResponseRedirect(step_up_url(request.get_full_path()))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _next(request) -> str:
+    return get_next_redirect_url(request) or reverse("accounts:my-account")
+
+
+def _passed(request, *, method: str, device):
+    """The second factor served: record it, mark the session verified, go on."""
+    user = request.user
+    after_password = request.session.pop(AFTER_PASSWORD, None)
+    fresh = isinstance(after_password, int | float) and (
+        time.time() - after_password < AFTER_PASSWORD_SECONDS
+    )
+    # With the password just typed again, this completes allauth's re-authentication.
+    record_authentication(
+        request, user, method="mfa", type=method, reauthenticated=True if fresh else None
+    )
+    otp_login(request, device)
+    request.session.pop(ATTEMPT, None)
+    request.session.pop(SETUP, None)
+    # Back to `next`, or the POST that asked for the re-authentication (allauth).
+    return resume_request(request) or HttpResponseRedirect(_next(request))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def step_up(request):
+    user = request.user
+    policy = selectors.mfa_policy_get()
+    from accounts.sign_in.stages import sign_in_method
+
+    primary = sign_in_method(request, user, is_signup=False)
+    methods = user_methods(user, policy, primary_method=primary)
+    setup = request.session.get(SETUP) or {}
+    if setup.get("verified") or (Method.TOTP not in methods and policy.totp_allowed):
+        return _enrol(request, policy)
+    if not methods:
+        return render(
+            request,
+            "mfa/step_up_unavailable.html",
+            {"message": _("Your organization allows no second factor you can use here.")},
+            status=403,
+        )
+    method = request.POST.get("method") or request.GET.get("method") or methods[0]
+    if method not in methods:
+        method = methods[0]
+    attempt = request.session.get(ATTEMPT)
+    if not attempt:
+        attempt = request.session[ATTEMPT] = secrets.token_urlsafe(24)
+    form_class = RecoveryCodeForm if method == Method.RECOVERY_CODE else CodeForm
+    form = form_class()
+    status = 200
+    send_error = ""
+    email_sent = request.session.get(f"{ATTEMPT}_sent", False)
+    if request.method == "POST" and request.POST.get("action") == "send":
+        if method == Method.EMAIL_CODE:
+            try:
+                services.email_code_send(user=user, attempt=attempt, request=request)
+                request.session[f"{ATTEMPT}_sent"] = email_sent = True
+            except ValidationError as error:
+                send_error = error.messages[0]
+                status = 429
+    elif request.method == "POST":
+        form = form_class(request.POST)
+        if form.is_valid():
+            try:
+                verified = services.mfa_verify(
+                    request=request,
+                    user=user,
+                    method=method,
+                    code=form.cleaned_data["code"],
+                    primary_method=primary,
+                    attempt=attempt,
+                )
+            except services.CodeRefused as error:
+                form.add_error("code", error)
+            else:
+                request.session.pop(f"{ATTEMPT}_sent", None)
+                return _passed(request, method=verified.method, device=verified.device)
+        status = 400
+    next_url = _next(request)
+    others = [
+        (
+            other,
+            _METHOD_LABELS[other],
+            f"{reverse('mfa:step-up')}?{urlencode({'next': next_url, 'method': other})}",
+        )
+        for other in methods
+        if other != method
+    ]
+    return render(
+        request,
+        "mfa/challenge.html",
+        {
+            "next": next_url,
+            "cancel_url": reverse("accounts:my-account"),
+            "form": form,
+            "method": method,
+            "method_label": _METHOD_LABELS[method],
+            "needs_send": method == Method.EMAIL_CODE and not email_sent,
+            "send_error": send_error,
+            "email": user.email,
+            "others": others,
+        },
+        status=status,
+    )
+
+
+def _enrol(request, policy):
+    """A signed-in person without a second factor sets up an authenticator app (an app or
+    the console requires one), sees the recovery codes once, then goes on."""
+    from mfa.views import _setup_context
+
+    user = request.user
+    next_url = _next(request)
+    context = {"next": next_url, "cancel_url": reverse("accounts:my-account"), "step_up": True}
+    setup = request.session.get(SETUP) or {}
+    verified = setup.get("verified")
+    if verified:
+        device = TOTPDevice.objects.filter(pk=verified, user=user, confirmed=True).first()
+        continuing = request.method == "POST" and request.POST.get("action") == "continue"
+        if device is not None and continuing:
+            return _passed(request, method=Method.TOTP, device=device)
+        if device is not None:
+            return render(request, "mfa/recovery_codes_sign_in.html", {**context, "codes": []})
+        request.session.pop(SETUP, None)
+        setup = {}
+    device = TOTPDevice.objects.filter(
+        pk=setup.get("device_id"), user=user, confirmed=False
+    ).first()
+    if device is None:
+        try:
+            device = services.totp_enrol_start(user=user)
+        except ValidationError as error:
+            return render(
+                request, "mfa/step_up_unavailable.html", {"message": error.messages[0]}, status=403
+            )
+        request.session[SETUP] = {"device_id": device.pk}
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            try:
+                codes = services.totp_enrol_confirm(
+                    user=user, device_id=device.pk, code=form.cleaned_data["code"], request=request
+                )
+            except services.CodeRefused as error:
+                form.add_error("code", error)
+            else:
+                if not codes:
+                    device.refresh_from_db()
+                    return _passed(request, method=Method.TOTP, device=device)
+                request.session[SETUP] = {"verified": device.pk}
+                return render(
+                    request, "mfa/recovery_codes_sign_in.html", {**context, "codes": codes}
+                )
+        status = 400
+    return render(
+        request,
+        "mfa/enrol_sign_in.html",
+        {**context, "form": form, **_setup_context(device, user)},
+        status=status,
+    )
+
+
+def _password_change(request, *args, **kwargs):
+    from allauth.account.views import password_change as allauth_password_change
+
+    return allauth_password_change(request, *args, **kwargs)
+
+
+password_change = recent_mfa_required(_password_change)
