@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
-from mfa import selectors, services
+from mfa import passkeys, selectors, services
 from mfa.forms import CodeForm, RecoveryCodeForm
 from mfa.models import Method, TOTPDevice
 from mfa.stages import user_methods
@@ -107,8 +107,9 @@ def _passed(request, *, method: str, device):
         time.time() - after_password < AFTER_PASSWORD_SECONDS
     )
     # With the password just typed again, this completes allauth's re-authentication.
+    extra = {"amr": passkeys.passkey_amr(device)} if method == Method.PASSKEY else {}
     record_authentication(
-        request, user, method="mfa", type=method, reauthenticated=True if fresh else None
+        request, user, method="mfa", type=method, reauthenticated=True if fresh else None, **extra
     )
     otp_login(request, device)
     request.session.pop(ATTEMPT, None)
@@ -127,7 +128,8 @@ def step_up(request):
     primary = sign_in_method(request, user, is_signup=False)
     methods = user_methods(user, policy, primary_method=primary)
     setup = request.session.get(SETUP) or {}
-    if setup.get("verified") or (Method.TOTP not in methods and policy.totp_allowed):
+    has_device = Method.TOTP in methods or Method.PASSKEY in methods
+    if setup.get("verified") or (not has_device and policy.totp_allowed):
         return _enrol(request, policy)
     if not methods:
         return render(
@@ -155,6 +157,19 @@ def step_up(request):
             except ValidationError as error:
                 send_error = error.messages[0]
                 status = 429
+    elif request.method == "POST" and method == Method.PASSKEY:
+        try:
+            device, _user_verified = passkeys.passkey_authenticate_complete(
+                request=request,
+                purpose=passkeys.Purpose.SECOND_FACTOR,
+                credential=request.POST.get("credential", ""),
+                user=user,
+            )
+        except ValidationError as error:
+            send_error = error.messages[0]
+            status = 400
+        else:
+            return _passed(request, method=Method.PASSKEY, device=device)
     elif request.method == "POST":
         form = form_class(request.POST)
         if form.is_valid():
@@ -196,8 +211,25 @@ def step_up(request):
             "send_error": send_error,
             "email": user.email,
             "others": others,
+            "passkey_options_url": reverse("mfa:step-up-passkey-options"),
         },
         status=status,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def step_up_passkey_options(request):
+    """The challenge for a passkey as the second factor of a signed-in session's step-up."""
+    from django.http import JsonResponse
+
+    primary_methods = user_methods(request.user, selectors.mfa_policy_get(), primary_method=None)
+    if Method.PASSKEY not in primary_methods:
+        return JsonResponse({"error": _("This method is not allowed here.")}, status=403)
+    return JsonResponse(
+        passkeys.passkey_authenticate_begin(
+            request=request, purpose=passkeys.Purpose.SECOND_FACTOR, user=request.user
+        )
     )
 
 

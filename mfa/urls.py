@@ -17,6 +17,11 @@ urlpatterns = [
     ),
     # A signed-in session proves a second factor (or sets one up), then goes on to `next`.
     path("accounts/mfa/verify/", step_up.step_up, name="step-up"),
+    path(
+        "accounts/mfa/verify/passkey/",
+        step_up.step_up_passkey_options,
+        name="step-up-passkey-options",
+    ),
     # allauth's re-authentication, followed by the second factor for someone who has one
     # (before allauth's own URL of the same path, account_reauthenticate).
     path("accounts/reauthenticate/", step_up.reauthenticate, name="reauthenticate"),

@@ -178,7 +178,7 @@ def test_an_app_requiring_mfa_has_a_password_sign_in_set_up_an_app_then_lands_on
     page.wait_for_url("**/accounts/login/**")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     # Signed in with the password; the app wants a second factor: set one up, then go on.
     page.wait_for_url("**/accounts/mfa/verify/**")
     assert page.get_by_text("your account needs a second step").is_visible()

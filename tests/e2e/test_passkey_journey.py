@@ -135,6 +135,9 @@ def test_passkey_added_then_signs_in_without_password_as_second_factor_and_is_re
     if "/accounts/reauthenticate/" in page.url:
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Continue").click()
+        # A sensitive change asks for the second factor too (mfa.step_up): the passkey.
+        page.wait_for_url("**/accounts/mfa/verify/**")
+        page.get_by_role("button", name="Use a passkey").click()
     page.get_by_role("button", name="Remove").click()
     page.wait_for_url("**/account/security/")
     assert page.get_by_text("The passkey is removed.").is_visible()
