@@ -90,3 +90,16 @@ def _refused(*, request, user, code: str, method: str) -> CodeRefused:
                  target_label=user.email, after={"method": method}, request=request)  # fmt: skip
     lock_refuse(request=request, subject=user.email)
     return CodeRefused(wrong_code_message(), code="wrong_code")
+
+
+@transaction.atomic
+def operator_totp_reset(*, operator, actor=None) -> bool:
+    """Remove the operator's authenticator app and recovery codes (a lost phone): their next
+    sign-in sets up a new app. Returns whether there was one."""
+    removed, _details = OperatorTOTPDevice.objects.filter(user=operator).delete()
+    OperatorRecoveryCodeDevice.objects.filter(user=operator).delete()
+    if removed:
+        audit_record(actor=actor or "system", action="operator.totp.reset",
+                     target_type="operators.operatortotpdevice",
+                     target_label=operator.email)  # fmt: skip
+    return bool(removed)

@@ -97,10 +97,10 @@ def _recovery_warning(request, remaining: int) -> None:
         messages.warning(
             request,
             ngettext(
-                "You have %(count)d recovery code left. Ask another operator to reset your "
-                "authenticator app while you still can sign in.",
-                "You have %(count)d recovery codes left. Ask another operator to reset your "
-                "authenticator app while you still can sign in.",
+                "You have %(count)d recovery code left. Ask whoever runs the platform to reset "
+                "your authenticator app (manage.py operator_totp_reset).",
+                "You have %(count)d recovery codes left. Ask whoever runs the platform to reset "
+                "your authenticator app (manage.py operator_totp_reset).",
                 remaining,
             )
             % {"count": remaining},

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
@@ -171,3 +174,13 @@ def test_the_code_pages_are_for_signed_in_operators_only(operator, operator_totp
         response = Client(HTTP_HOST="localhost").get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/operator/login/?next=")
+
+
+def test_an_operator_who_lost_the_app_is_reset_from_the_command_line(operator, operator_totp):
+    call_command("operator_totp_reset", operator.email, stdout=io.StringIO())
+    client = Client(HTTP_HOST="localhost")
+    password_step(client, operator)
+    assert client.get("/operator/")["Location"].startswith("/operator/login/setup/")
+    assert AuditEvent.objects.filter(
+        action="operator.totp.reset", target_label=operator.email
+    ).exists()
