@@ -23,7 +23,7 @@ from audit.services import audit_record, sign_in_record
 from ciam.http import client_ip
 from mfa import limits
 from mfa.crypto import secret_reseal
-from mfa.devices import HashedRecoveryCodeDevice, recovery_code_digest
+from mfa.devices import HashedRecoveryCodeDevice, SealedTOTPDevice, recovery_code_digest
 from mfa.models import (
     EmailCodeDevice,
     Method,
@@ -313,10 +313,10 @@ def mfa_policy_update(
 # Key rotation --------------------------------------------------------------------------------
 
 
-def mfa_secrets_reseal() -> int:
-    """Seal every authenticator secret of the current schema under the first key of
-    MFA_ENCRYPTION_KEYS (after a new key was put first). Returns how many."""
-    table = connection.ops.quote_name(TOTPDevice._meta.db_table)
+def mfa_secrets_reseal(*, device_model: type[SealedTOTPDevice] = TOTPDevice) -> int:
+    """Seal every authenticator secret of `device_model` in the current schema under the first
+    key of MFA_ENCRYPTION_KEYS (after a new key was put first). Returns how many."""
+    table = connection.ops.quote_name(device_model._meta.db_table)
     count = 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SELECT id, secret FROM {table} FOR UPDATE")

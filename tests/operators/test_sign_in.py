@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 
 from audit.models import AuditEvent
 from operators.models import OperatorTOTPDevice
@@ -184,3 +184,15 @@ def test_an_operator_who_lost_the_app_is_reset_from_the_command_line(operator, o
     assert AuditEvent.objects.filter(
         action="operator.totp.reset", target_label=operator.email
     ).exists()
+
+
+def test_operators_secrets_are_resealed_after_a_key_rotation(operator):
+    old, new = "old key for the test, long and random", "new key for the test, long and random"
+    with override_settings(MFA_ENCRYPTION_KEYS=[old]):
+        device = operator_with_totp(operator)
+    with override_settings(MFA_ENCRYPTION_KEYS=[new, old]):
+        output = io.StringIO()
+        call_command("mfa_secrets_reseal", stdout=output)
+        assert "operators: 1 secrets" in output.getvalue()
+    with override_settings(MFA_ENCRYPTION_KEYS=[new]):
+        assert OperatorTOTPDevice.objects.get(pk=device.pk).secret == device.secret
