@@ -33,7 +33,9 @@ def operator_totp_start(*, user) -> OperatorTOTPDevice:
     )
 
 
-def operator_totp_confirm(*, user, device_id: int, code: str, request) -> tuple[object, list[str]]:
+def operator_totp_confirm(
+    *, user, device_id: int, code: str, request
+) -> tuple[OperatorTOTPDevice, list[str]]:
     """Confirm the operator's authenticator app with its first code; returns the device and
     the new recovery codes (shown once). Raises CodeRefused."""
     lock_refuse(request=request, subject=user.email)
@@ -56,7 +58,9 @@ def operator_totp_confirm(*, user, device_id: int, code: str, request) -> tuple[
     return device, codes
 
 
-def operator_code_verify(*, user, method: str, code: str, request):
+def operator_code_verify(
+    *, user, method: str, code: str, request
+) -> OperatorTOTPDevice | OperatorRecoveryCodeDevice:
     """The device that accepted the code typed after the operator's password (an
     authenticator app's code, or a recovery code). Raises CodeRefused."""
     lock_refuse(request=request, subject=user.email)
