@@ -107,7 +107,8 @@ def main() -> int:
     )
     print(
         f"\n  Platform:         http://localhost:{port}/\n"
-        f"  Operator console: http://localhost:{port}/operator/  (operator@localhost)\n"
+        f"  Operator console: http://localhost:{port}/operator/  (operator@localhost;\n"
+        f"                    the first sign-in sets up an authenticator app: scan its QR code)\n"
         f"  Contoso console:  http://contoso.localhost:{port}/console/  (admin@contoso.example)\n"
         f"  Fabrikam console: http://fabrikam.localhost:{port}/console/  (admin@fabrikam.example)\n"
         f"  Demo password for every account: demo passphrase for testing\n",

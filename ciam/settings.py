@@ -72,6 +72,7 @@ SHARED_APPS = [
     "django.forms",  # its widget templates, for FORM_RENDERER on our template engine
     "accounts",  # the user model also serves platform operators
     "audit",  # operator actions (suspend, delete tenant) are audited too
+    "operators",  # operators' authenticator apps and recovery codes (public schema only)
     # Their middleware runs on every host, so their tables exist in public too.
     "allauth",
     "allauth.account",

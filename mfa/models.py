@@ -7,10 +7,6 @@ for the address the account already has.
 
 from __future__ import annotations
 
-import time
-import uuid
-from binascii import unhexlify
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -18,10 +14,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
-from django_otp.oath import TOTP
 
 from ciam.crypto import keyed_hash
-from mfa.fields import EncryptedTextField
+from mfa.devices import (
+    THROTTLE_FIELDS,
+    HashedRecoveryCodeDevice,
+    RecoveryCodeBase,
+    SealedTOTPDevice,
+    code_digits,
+    throttle_factor,
+)
 
 
 class Method(models.TextChoices):
@@ -36,40 +38,12 @@ class Method(models.TextChoices):
     REMEMBERED = "remembered", _("Remembered browser")
 
 
-def _throttle_factor() -> int:
-    # Seconds before the first retry after a failure, doubling with each further failure
-    # (django-otp's ThrottlingMixin: 1, 2, 4, 8 ... seconds).
-    return getattr(settings, "MFA_THROTTLE_FACTOR", 1)
-
-
-def _digits(token) -> str:
-    return "".join(str(token or "").split())
-
-
-class TOTPDevice(ThrottlingMixin, Device):
-    """An authenticator app (RFC 6238): SHA-1, 30-second steps, 6 digits.
-
-    Tolerance: a code is accepted during its own step and one step either side (about 30
-    seconds of clock difference each way, so a code is usable for at most 90 seconds); no drift
-    is learnt, so the window never moves. A code works once: the step of the last accepted code
-    is kept (last_t) and only later steps are accepted after it. The secret is sealed at rest
-    (mfa.crypto)."""
-
-    STEP = 30
-    DIGITS = 6
-    TOLERANCE = 1
+class TOTPDevice(SealedTOTPDevice):
+    """A person's authenticator app (mfa.devices.SealedTOTPDevice)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mfa_totp_devices"
     )
-    confirmed = models.BooleanField(default=False)
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    # 20 random bytes in hex (RFC 4226's recommended key length), sealed.
-    secret = EncryptedTextField()
-    last_t = models.BigIntegerField(default=-1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -78,100 +52,26 @@ class TOTPDevice(ThrottlingMixin, Device):
             )
         ]
 
-    @property
-    def bin_key(self) -> bytes:
-        return unhexlify(self.secret.encode())
 
-    def get_throttle_factor(self) -> int:
-        return _throttle_factor()
-
-    def verify_token(self, token) -> bool:
-        allowed, _details = self.verify_is_allowed()
-        if not allowed:
-            return False
-        token = _digits(token)
-        verified = False
-        if len(token) == self.DIGITS and token.isdigit():
-            totp = TOTP(self.bin_key, step=self.STEP, digits=self.DIGITS)
-            totp.time = time.time()
-            verified = totp.verify(int(token), tolerance=self.TOLERANCE, min_t=self.last_t + 1)
-            if verified:
-                self.last_t = totp.t()
-                self.last_used_at = timezone.now()
-                self.throttle_reset(commit=False)
-                self.save(update_fields=["last_t", "last_used_at", *_THROTTLE_FIELDS])
-        if not verified:
-            self.throttle_increment(commit=False)
-            self.save(update_fields=_THROTTLE_FIELDS)
-        return verified
-
-
-_THROTTLE_FIELDS = ["throttling_failure_timestamp", "throttling_failure_count"]
-
-
-def recovery_code_digest(code: str) -> str:
-    # Codes are typed in any case, with or without the dash and spaces.
-    normalized = "".join(code.split()).replace("-", "").lower()
-    return keyed_hash(normalized, purpose="mfa.recovery-code")
-
-
-class RecoveryCodeDevice(ThrottlingMixin, Device):
-    """A set of single-use recovery codes, kept as keyed hashes (ciam.crypto.keyed_hash)."""
-
-    COUNT = 10
-    FEW_LEFT = 3
-
+class RecoveryCodeDevice(HashedRecoveryCodeDevice):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mfa_recovery_devices"
     )
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user"], name="mfa_one_recovery_set")]
 
-    def get_throttle_factor(self) -> int:
-        return _throttle_factor()
 
-    @property
-    def remaining(self) -> int:
-        return self.codes.filter(used_at__isnull=True).count()
-
-    def verify_token(self, token) -> bool:
-        allowed, _details = self.verify_is_allowed()
-        if not allowed:
-            return False
-        now = timezone.now()
-        # One UPDATE: of two requests racing with the same code, one wins.
-        used = self.codes.filter(
-            digest=recovery_code_digest(str(token or "")), used_at__isnull=True
-        ).update(used_at=now)
-        if used:
-            self.last_used_at = now
-            self.throttle_reset(commit=False)
-            self.save(update_fields=["last_used_at", *_THROTTLE_FIELDS])
-            return True
-        self.throttle_increment(commit=False)
-        self.save(update_fields=_THROTTLE_FIELDS)
-        return False
-
-
-class RecoveryCode(models.Model):
+class RecoveryCode(RecoveryCodeBase):
     device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
-    digest = models.CharField(max_length=64)
-    used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["device", "digest"], name="mfa_recovery_code_lookup")]
 
-    def __str__(self) -> str:
-        return "recovery code (used)" if self.used_at else "recovery code"
-
 
 def email_code_digest(code: str, *, attempt: str) -> str:
     # Bound to the sign-in attempt that asked for it: the same code means nothing to another.
-    return keyed_hash(f"{attempt}\0{_digits(code)}", purpose="mfa.email-code")
+    return keyed_hash(f"{attempt}\0{code_digits(code)}", purpose="mfa.email-code")
 
 
 class EmailCodeDevice(ThrottlingMixin, Device):
@@ -192,7 +92,7 @@ class EmailCodeDevice(ThrottlingMixin, Device):
         constraints = [models.UniqueConstraint(fields=["user"], name="mfa_one_email_device")]
 
     def get_throttle_factor(self) -> int:
-        return _throttle_factor()
+        return throttle_factor()
 
     def verify_token(self, token) -> bool:
         # Only through verify_code: a code means something only with its attempt.
@@ -212,10 +112,10 @@ class EmailCodeDevice(ThrottlingMixin, Device):
             self.code_digest = ""
             self.valid_until = None
             self.throttle_reset(commit=False)
-            self.save(update_fields=["code_digest", "valid_until", *_THROTTLE_FIELDS])
+            self.save(update_fields=["code_digest", "valid_until", *THROTTLE_FIELDS])
             return True
         self.throttle_increment(commit=False)
-        self.save(update_fields=_THROTTLE_FIELDS)
+        self.save(update_fields=THROTTLE_FIELDS)
         return False
 
 

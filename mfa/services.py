@@ -23,15 +23,14 @@ from audit.services import audit_record, sign_in_record
 from ciam.http import client_ip
 from mfa import limits
 from mfa.crypto import secret_reseal
+from mfa.devices import HashedRecoveryCodeDevice, SealedTOTPDevice, recovery_code_digest
 from mfa.models import (
     EmailCodeDevice,
     Method,
     MfaPolicy,
-    RecoveryCode,
     RecoveryCodeDevice,
     TOTPDevice,
     email_code_digest,
-    recovery_code_digest,
 )
 from mfa.selectors import mfa_policy_get
 
@@ -88,7 +87,7 @@ def totp_enrol_confirm(
             raise CodeRefused(_("This setup has expired. Start again."), code="expired")
         allowed, details = device.verify_is_allowed()
         if not allowed:
-            raise CodeRefused(_throttled_message(details), code="throttled")
+            raise CodeRefused(throttled_message(details), code="throttled")
         # The wrong code's throttle is saved: this block commits either way.
         verified = device.verify_token(code)
         if verified:
@@ -100,7 +99,7 @@ def totp_enrol_confirm(
                          target_label=user.email, request=request)  # fmt: skip
             notice_send(user=user, change=_("An authenticator app was added to your account."))
             if mfa_policy_get().recovery_codes_allowed:
-                codes = _recovery_codes_replace(user=user)
+                codes = recovery_codes_issue(device_model=RecoveryCodeDevice, user=user)
     if not verified:
         _failure_count(request=request, user=user, code=code, method=Method.TOTP)
         if primary_method:
@@ -111,7 +110,7 @@ def totp_enrol_confirm(
                 mfa_method=Method.TOTP,
             )  # fmt: skip
         _lock_refuse(request=request, user=user)
-        raise CodeRefused(_wrong_code_message(), code="wrong_code")
+        raise CodeRefused(wrong_code_message(), code="wrong_code")
     return codes
 
 
@@ -171,12 +170,15 @@ def _recovery_code_new() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
-def _recovery_codes_replace(*, user) -> list[str]:
-    RecoveryCodeDevice.objects.filter(user=user).delete()
-    device = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes")
-    codes = [_recovery_code_new() for _ in range(RecoveryCodeDevice.COUNT)]
-    RecoveryCode.objects.bulk_create(
-        RecoveryCode(device=device, digest=recovery_code_digest(code)) for code in codes
+def recovery_codes_issue(*, device_model: type[HashedRecoveryCodeDevice], user) -> list[str]:
+    """A new set of recovery codes in `device_model` for `user` (the old set dies); the codes
+    in clear, to be shown once."""
+    device_model.objects.filter(user=user).delete()
+    device = device_model.objects.create(user=user, name="Recovery codes")
+    codes = [_recovery_code_new() for _ in range(device_model.COUNT)]
+    code_model = device.codes.model
+    code_model.objects.bulk_create(
+        code_model(device=device, digest=recovery_code_digest(code)) for code in codes
     )
     return codes
 
@@ -188,7 +190,7 @@ def recovery_codes_regenerate(*, user, request) -> list[str]:
         raise ValidationError(_("Add an authenticator app first: recovery codes back it up."))
     if not mfa_policy_get().recovery_codes_allowed:
         raise ValidationError(_("Your organization does not allow recovery codes."))
-    codes = _recovery_codes_replace(user=user)
+    codes = recovery_codes_issue(device_model=RecoveryCodeDevice, user=user)
     audit_record(actor=user, action="mfa.recovery_codes.regenerate",
                  target_type="mfa.recoverycodedevice", target_label=user.email,
                  request=request)  # fmt: skip
@@ -252,7 +254,7 @@ def mfa_verify(
             raise CodeRefused(_("This method is not set up for your account."), code="no_device")
         allowed, details = device.verify_is_allowed()
         if not allowed:
-            raise CodeRefused(_throttled_message(details), code="throttled")
+            raise CodeRefused(throttled_message(details), code="throttled")
         if method == Method.EMAIL_CODE:
             verified = device.verify_code(code, attempt=attempt)
         else:
@@ -265,7 +267,7 @@ def mfa_verify(
         failure_reason=SignInEvent.FailureReason.MFA_FAILED, mfa_method=method,
     )  # fmt: skip
     _lock_refuse(request=request, user=user)
-    raise CodeRefused(_wrong_code_message(), code="wrong_code")
+    raise CodeRefused(wrong_code_message(), code="wrong_code")
 
 
 def _device_for(*, user, method: str, for_update: bool = False):
@@ -281,24 +283,34 @@ def _device_for(*, user, method: str, for_update: bool = False):
 
 
 def _lock_refuse(*, request, user) -> None:
-    lock = lockout.lockout_check(email=lockout_subject(request, user.email), ip=client_ip(request))
+    lock_refuse(request=request, subject=lockout_subject(request, user.email))
+
+
+def lock_refuse(*, request, subject: str) -> None:
+    """Raise CodeRefused while the lockout holds `subject` (an email) or the IP address."""
+    lock = lockout.lockout_check(email=subject, ip=client_ip(request))
     if lock is not None:
         raise CodeRefused(lock_message(lock), code="locked_out")
 
 
 def _failure_count(*, request, user, code: str, method: str) -> None:
-    # Keyed with the time step: the same wrong guess later is a new guess at a new code.
-    typed = f"mfa\0{method}\0{int(time.time()) // 30}\0{code}"
-    lockout.lockout_register_failure(
-        email=lockout_subject(request, user.email), ip=client_ip(request), password=typed
+    code_failure_count(
+        request=request, subject=lockout_subject(request, user.email), code=code, method=method
     )
 
 
-def _wrong_code_message() -> str:
+def code_failure_count(*, request, subject: str, code: str, method: str) -> None:
+    """Count a wrong second-factor code toward the lockout of `subject` and the IP address."""
+    # Keyed with the time step: the same wrong guess later is a new guess at a new code.
+    typed = f"mfa\0{method}\0{int(time.time()) // 30}\0{code}"
+    lockout.lockout_register_failure(email=subject, ip=client_ip(request), password=typed)
+
+
+def wrong_code_message() -> str:
     return _("That code is not correct. Check it and try again.")
 
 
-def _throttled_message(details: dict | None) -> str:
+def throttled_message(details: dict | None) -> str:
     until = (details or {}).get("locked_until")
     seconds = max(1, int((until - timezone.now()).total_seconds() + 0.999)) if until else 1
     return _("Too many wrong codes. Wait %(seconds)d seconds and try again.") % {"seconds": seconds}
@@ -351,10 +363,10 @@ def mfa_policy_update(
 # Key rotation --------------------------------------------------------------------------------
 
 
-def mfa_secrets_reseal() -> int:
-    """Seal every authenticator secret of the current schema under the first key of
-    MFA_ENCRYPTION_KEYS (after a new key was put first). Returns how many."""
-    table = connection.ops.quote_name(TOTPDevice._meta.db_table)
+def mfa_secrets_reseal(*, device_model: type[SealedTOTPDevice] = TOTPDevice) -> int:
+    """Seal every authenticator secret of `device_model` in the current schema under the first
+    key of MFA_ENCRYPTION_KEYS (after a new key was put first). Returns how many."""
+    table = connection.ops.quote_name(device_model._meta.db_table)
     count = 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SELECT id, secret FROM {table} FOR UPDATE")

@@ -3,8 +3,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from operators import views as operator_views
 from tenants import views
-from tenants.forms import OperatorLoginForm
 
 app_name = "platform"
 
@@ -12,13 +12,9 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("created/<uuid:public_id>/", views.tenant_created, name="tenant-created"),
     path("slug-availability/", views.slug_availability, name="slug-availability"),
-    path(
-        "operator/login/",
-        auth_views.LoginView.as_view(
-            template_name="platform/login.html", authentication_form=OperatorLoginForm
-        ),
-        name="login",
-    ),
+    path("operator/login/", operator_views.OperatorLoginView.as_view(), name="login"),
+    path("operator/login/code/", operator_views.operator_mfa, name="operator-mfa"),
+    path("operator/login/setup/", operator_views.operator_mfa_setup, name="operator-mfa-setup"),
     path("operator/logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
     path("operator/", views.operator_tenant_list, name="tenant-list"),
     path(

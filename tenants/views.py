@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ciam.forms import add_service_errors
 from ciam.http import client_ip
 from console.lists import list_render, list_table
+from operators.decorators import operator_required
 from tenants import selectors, services
 from tenants.filtersets import TenantFilterSet
 from tenants.forms import TenantCreateForm, TenantDeleteForm
@@ -79,7 +79,7 @@ def slug_availability(request):
     return render(request, "platform/slug_availability.html", {"slug": slug, "problem": problem})
 
 
-@staff_member_required(login_url="platform:login")
+@operator_required
 def operator_tenant_list(request):
     filterset = TenantFilterSet(request.GET, queryset=selectors.tenant_list(), request=request)
     table = list_table(request, TenantTable, filterset.qs)
@@ -88,7 +88,7 @@ def operator_tenant_list(request):
 
 
 @require_http_methods(["GET", "POST"])
-@staff_member_required(login_url="platform:login")
+@operator_required
 def operator_tenant_suspend(request, public_id):
     """GET asks for confirmation (no JavaScript needed); POST suspends."""
     tenant = get_object_or_404(Tenant, public_id=public_id)
@@ -100,7 +100,7 @@ def operator_tenant_suspend(request, public_id):
 
 
 @require_POST
-@staff_member_required(login_url="platform:login")
+@operator_required
 def operator_tenant_resume(request, public_id):
     tenant = get_object_or_404(Tenant, public_id=public_id)
     services.tenant_resume(tenant=tenant, actor=request.user)
@@ -108,7 +108,7 @@ def operator_tenant_resume(request, public_id):
     return redirect("platform:tenant-list")
 
 
-@staff_member_required(login_url="platform:login")
+@operator_required
 def operator_tenant_delete(request, public_id):
     tenant = get_object_or_404(Tenant, public_id=public_id)
     form = TenantDeleteForm(request.POST or None)
@@ -131,7 +131,7 @@ def operator_tenant_delete(request, public_id):
     return render(request, "platform/tenant_delete.html", context, status=status)
 
 
-@staff_member_required(login_url="platform:login")
+@operator_required
 def operator_reserved_slugs(request):
     table = list_table(request, ReservedSlugTable, selectors.deleted_tenants_in_quarantine())
     context = {"quarantine_days": settings.TENANT_SLUG_QUARANTINE_DAYS}
@@ -139,7 +139,7 @@ def operator_reserved_slugs(request):
 
 
 @require_POST
-@staff_member_required(login_url="platform:login")
+@operator_required
 def operator_reserved_slug_release(request, public_id):
     record = get_object_or_404(selectors.deleted_tenants_in_quarantine(), public_id=public_id)
     services.deleted_tenant_release(record=record, actor=request.user)

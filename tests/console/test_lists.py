@@ -5,10 +5,10 @@ filter value the form refuses is shown with its error rather than breaking the p
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.test import Client
 from django_tenants.utils import tenant_context
 
 from tests.helpers import PASSWORD
+from tests.operators.helpers import operator_sign_in, operator_with_totp
 
 
 def _users(world, prefix: str, count: int) -> None:
@@ -82,8 +82,7 @@ def test_operator_sorts_tenants_by_name(acme, globex):
     operator = get_user_model().objects.create_superuser(
         email="ops-sort@platform.test", password=PASSWORD
     )
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(operator)
+    client = operator_sign_in(operator, operator_with_totp(operator))
     ascending = client.get("/operator/", {"sort": "name"}).content.decode()
     descending = client.get("/operator/", {"sort": "-name"}).content.decode()
     assert ascending.index("Acme Corporation") < ascending.index("Globex")

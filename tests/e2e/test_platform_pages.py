@@ -52,3 +52,48 @@ def test_unknown_host_in_a_browser_is_a_plain_404(page, running_server, committe
     response = page.goto(running_server.url("nobody-here.localhost", "/"))
     assert response.status == 404
     assert "There is nothing here" in page.content()
+
+
+def test_an_operator_sets_up_an_authenticator_app_then_signs_in_with_a_code(
+    page, running_server, committed
+):
+    from django.contrib.auth import get_user_model
+
+    from tests.mfa.helpers import code_from_secret
+
+    email = f"ops-{uuid.uuid4().hex[:8]}@platform.example"
+    get_user_model().objects.create_superuser(email=email, password=PASSWORD)
+
+    def password_step():
+        page.goto(running_server.url("localhost", "/operator/"))
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+
+    password_step()
+    page.wait_for_url("**/operator/login/setup/**")
+    assert page.locator("svg.mfa-qr").is_visible()
+    assert axe_violations(page) == []
+    secret = page.locator("#totp-secret").inner_text()
+    page.get_by_label("Code").fill(code_from_secret(secret))
+    page.get_by_role("button", name="Verify and turn on").click()
+    assert page.locator("#recovery-codes li").count() == 10
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Continue").click()
+    page.wait_for_url("**/operator/")
+    assert page.get_by_role("heading", name="Tenants").is_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    password_step()
+    page.wait_for_url("**/operator/login/code/**")
+    assert axe_violations(page) == []
+    page.get_by_label("Code").fill("000000" if code_from_secret(secret) != "000000" else "000001")
+    page.get_by_role("button", name="Verify").click()
+    assert page.get_by_text("That code is not correct").is_visible()
+    assert axe_violations(page) == []
+    page.wait_for_timeout(1100)  # the wait after a wrong code (MFA_THROTTLE_FACTOR, 1 s)
+    # The setup's code served once: the app's next one (one step of tolerance) is accepted.
+    page.get_by_label("Code").fill(code_from_secret(secret, steps=1))
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url("**/operator/")
+    assert page.get_by_role("heading", name="Tenants").is_visible()

@@ -42,9 +42,10 @@ def code_for(device, *, steps: int = 0) -> str:
     return f"{totp(device.bin_key, step=30, digits=6, drift=steps):06d}"
 
 
-def code_from_secret(secret_text: str) -> str:
+def code_from_secret(secret_text: str, *, steps: int = 0) -> str:
+    """The code an app shows now (or `steps` steps away) for the key shown on a setup page."""
     key = b32decode(secret_text.replace(" ", "") + "=" * (-len(secret_text.replace(" ", "")) % 8))
-    return f"{totp(key, step=30, digits=6):06d}"
+    return f"{totp(key, step=30, digits=6, drift=steps):06d}"
 
 
 def secret_on_page(response) -> str:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
@@ -73,10 +74,19 @@ def https_gunicorn(environment: dict, port: int, hosts: list[str], directory: Pa
         stop(process)
 
 
-def sign_in_at(session: requests.Session, auth_url: str, *, email: str, password: str,
-               redirect_uri: str) -> str:  # fmt: skip
+def sign_in_at(
+    session: requests.Session,
+    auth_url: str,
+    *,
+    email: str,
+    password: str,
+    redirect_uri: str,
+    second_factor: Callable[[], str] | None = None,
+) -> str:
     """Follow the authorization request through the hosted sign-in page, as a browser would,
-    and return the callback URL the app receives (not fetched)."""
+    and return the callback URL the app receives (not fetched). A page asking for a second
+    factor gets the code `second_factor` gives (an authenticator app's, computed then);
+    without one, being asked is an error."""
     response = session.get(auth_url, allow_redirects=False)
     for _step in range(10):
         location = response.headers.get("Location")
@@ -88,13 +98,17 @@ def sign_in_at(session: requests.Session, auth_url: str, *, email: str, password
             continue
         form = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.text)
         assert response.status_code == 200 and form, response.text[:2000]
+        data = {"csrfmiddlewaretoken": unescape(form.group(1))}
+        if 'name="code"' in response.text:
+            assert second_factor is not None, f"asked for a second factor at {response.url}"
+            method = re.search(r'name="method" value="([^"]+)"', response.text)
+            data.update(code=second_factor(), method=method.group(1) if method else "")
+        else:
+            data.update(login=email, password=password)
         origin = "/".join(response.url.split("/")[:3])
         response = session.post(
-            response.url,
-            data={"csrfmiddlewaretoken": unescape(form.group(1)), "login": email,
-                  "password": password},
-            headers={"Referer": response.url, "Origin": origin},
+            response.url, data=data, headers={"Referer": response.url, "Origin": origin},
             allow_redirects=False,
         )  # fmt: skip
-        assert response.status_code in (302, 303), response.status_code
+        assert response.status_code in (302, 303), (response.status_code, response.text[:2000])
     raise AssertionError("the sign-in did not come back to the app")

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from html import unescape
 from pathlib import Path
@@ -26,6 +27,7 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
 from tests.helpers import PASSWORD
+from tests.mfa.helpers import code_for, make_user, with_authenticator
 from tests.oidc.helpers import jwt_parts, register_app
 from tests.oidc.interop import https_gunicorn, sign_in_at, tenant_hosts_resolve_to_loopback
 from tests.server import free_port
@@ -73,8 +75,13 @@ def test_discovery_issuer_is_the_https_authority(provider):
     assert data.json()["issuer"] == provider["issuer"]
 
 
-def test_authlib_code_pkce_id_token_and_refresh(provider):
-    web, acme, issuer = provider["web"], provider["acme"], provider["issuer"]
+def authlib_sign_in(
+    provider, *, email: str, second_factor=None
+) -> tuple[OAuth2Session, dict, dict]:
+    """Authorization code + PKCE with Authlib, the sign-in scripted through the hosted pages;
+    the client, the token response and the ID token's claims (signature, issuer, audience,
+    nonce and expiry verified)."""
+    web, issuer = provider["web"], provider["issuer"]
     metadata = https_session(provider).get(issuer + "/.well-known/openid-configuration").json()
     client = OAuth2Session(
         web.client_id, web.secret, scope="openid email offline_access",
@@ -82,14 +89,15 @@ def test_authlib_code_pkce_id_token_and_refresh(provider):
     )  # fmt: skip
     client.trust_env = False
     client.verify = provider["ca"]
+    client.metadata["token_endpoint"] = metadata["token_endpoint"]
     verifier = uuid.uuid4().hex + uuid.uuid4().hex
     nonce = uuid.uuid4().hex
     url, state = client.create_authorization_url(
         metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
     )
     callback = sign_in_at(
-        https_session(provider), url, email=acme.member.email, password=PASSWORD,
-        redirect_uri=REDIRECT_URI,
+        https_session(provider), url, email=email, password=PASSWORD, redirect_uri=REDIRECT_URI,
+        second_factor=second_factor,
     )  # fmt: skip
     token = client.fetch_token(
         metadata["token_endpoint"], authorization_response=callback, code_verifier=verifier,
@@ -103,10 +111,40 @@ def test_authlib_code_pkce_id_token_and_refresh(provider):
         nonce={"essential": True, "value": nonce},
         exp={"essential": True},
     ).validate(decoded.claims)
-    assert decoded.claims["sub"] == str(acme.member.public_id)
-    refreshed = client.refresh_token(metadata["token_endpoint"], token["refresh_token"])
+    return client, token, decoded.claims
+
+
+def test_authlib_code_pkce_id_token_and_refresh(provider):
+    """A member without a second factor is not asked for one (sign_in_at would fail)."""
+    acme = provider["acme"]
+    client, token, claims = authlib_sign_in(provider, email=acme.member.email)
+    assert claims["sub"] == str(acme.member.public_id)
+    refreshed = client.refresh_token(client.metadata["token_endpoint"], token["refresh_token"])
     assert refreshed["refresh_token"] != token["refresh_token"]
     assert jwt_parts(refreshed["access_token"])[1]["sub"] == str(acme.member.public_id)
+
+
+def test_authlib_sign_in_with_an_authenticator_app_code(provider, committed):
+    """A member with an authenticator app types its code after the password (computed as the
+    app does, from the device's key), and Authlib completes the sign-in."""
+    acme = provider["acme"]
+    user = make_user(acme)
+    device = with_authenticator(acme, user)
+    # The server's processes learn that acme now has an authenticator app within a second
+    # (mfa.selectors.tenant_mfa, a ProcessCache checked at most once a second).
+    time.sleep(1.1)
+    codes_typed = []
+
+    def app_code() -> str:
+        codes_typed.append(code_for(device))
+        return codes_typed[-1]
+
+    _client, _token, claims = authlib_sign_in(provider, email=user.email, second_factor=app_code)
+    assert claims["sub"] == str(user.public_id)
+    assert len(codes_typed) == 1
+    with tenant_context(acme.tenant):
+        device.refresh_from_db()
+    assert device.last_used_at is not None
 
 
 def test_authlib_client_credentials(provider):

@@ -13,6 +13,7 @@ from django.test import Client
 from audit.models import AuditEvent
 from tenants.models import DeletedTenant, Tenant
 from tests.helpers import PASSWORD
+from tests.operators.helpers import code_for, operator_sign_in, operator_with_totp
 
 GOOD = {
     "name": "Initrode",
@@ -142,9 +143,7 @@ def operator(db):
 
 @pytest.fixture
 def operator_client(operator) -> Client:
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(operator)
-    return client
+    return operator_sign_in(operator, operator_with_totp(operator))
 
 
 def test_operator_console_needs_a_signed_in_operator(acme):
@@ -160,6 +159,8 @@ def test_operator_sign_in_works(operator):
         {"username": operator.email, "password": PASSWORD, "next": "/operator/"},
     )
     assert response.status_code == 302
+    device = operator_with_totp(operator)
+    client.post(response["Location"], {"code": code_for(device)})
     assert client.get("/operator/").status_code == 200
 
 
@@ -326,4 +327,4 @@ def test_operator_sign_in_locks_after_repeated_wrong_passwords(db, settings):
     time.sleep(2.1)
     signed_in = client.post("/operator/login/", {"username": operator.email, "password": PASSWORD})
     assert signed_in.status_code == 302
-    assert client.get("/operator/").status_code == 200
+    assert signed_in["Location"].startswith("/operator/login/code/")

@@ -1,12 +1,14 @@
 """After putting a new key first in MFA_ENCRYPTION_KEYS: seal every authenticator secret of
-every tenant under it. The old key can be dropped once this has run."""
+every tenant, and the platform operators' (public schema), under it. The old key can be
+dropped once this has run."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 
 from mfa.services import mfa_secrets_reseal
+from operators.models import OperatorTOTPDevice
 from tenants.models import Tenant
 
 
@@ -18,3 +20,6 @@ class Command(BaseCommand):
             with tenant_context(tenant):
                 count = mfa_secrets_reseal()
             self.stdout.write(f"{tenant.slug}: {count} secrets")
+        with schema_context("public"):
+            count = mfa_secrets_reseal(device_model=OperatorTOTPDevice)
+        self.stdout.write(f"operators: {count} secrets")

@@ -1,0 +1,140 @@
+"""What an authenticator app and a set of recovery codes are, apart from whose they are: the
+tenant's people (mfa.models) and the platform's operators (operators.models) each have their
+own tables, in their own schemas, on these abstract models."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from binascii import unhexlify
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin
+from django_otp.oath import TOTP
+
+from ciam.crypto import keyed_hash
+from mfa.fields import EncryptedTextField
+
+THROTTLE_FIELDS = ["throttling_failure_timestamp", "throttling_failure_count"]
+
+
+def throttle_factor() -> int:
+    # Seconds before the first retry after a failure, doubling with each further failure
+    # (django-otp's ThrottlingMixin: 1, 2, 4, 8 ... seconds).
+    return getattr(settings, "MFA_THROTTLE_FACTOR", 1)
+
+
+def code_digits(token) -> str:
+    return "".join(str(token or "").split())
+
+
+class SealedTOTPDevice(ThrottlingMixin, Device):
+    """An authenticator app (RFC 6238): SHA-1, 30-second steps, 6 digits.
+
+    Tolerance: a code is accepted during its own step and one step either side (about 30
+    seconds of clock difference each way, so a code is usable for at most 90 seconds); no drift
+    is learnt, so the window never moves. A code works once: the step of the last accepted code
+    is kept (last_t) and only later steps are accepted after it. The secret is sealed at rest
+    (mfa.crypto)."""
+
+    STEP = 30
+    DIGITS = 6
+    TOLERANCE = 1
+
+    confirmed = models.BooleanField(default=False)
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # 20 random bytes in hex (RFC 4226's recommended key length), sealed.
+    secret = EncryptedTextField()
+    last_t = models.BigIntegerField(default=-1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.secret.encode())
+
+    def get_throttle_factor(self) -> int:
+        return throttle_factor()
+
+    def verify_token(self, token) -> bool:
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        token = code_digits(token)
+        verified = False
+        if len(token) == self.DIGITS and token.isdigit():
+            totp = TOTP(self.bin_key, step=self.STEP, digits=self.DIGITS)
+            totp.time = time.time()
+            verified = totp.verify(int(token), tolerance=self.TOLERANCE, min_t=self.last_t + 1)
+            if verified:
+                self.last_t = totp.t()
+                self.last_used_at = timezone.now()
+                self.throttle_reset(commit=False)
+                self.save(update_fields=["last_t", "last_used_at", *THROTTLE_FIELDS])
+        if not verified:
+            self.throttle_increment(commit=False)
+            self.save(update_fields=THROTTLE_FIELDS)
+        return verified
+
+
+def recovery_code_digest(code: str) -> str:
+    # Codes are typed in any case, with or without the dash and spaces.
+    normalized = "".join(code.split()).replace("-", "").lower()
+    return keyed_hash(normalized, purpose="mfa.recovery-code")
+
+
+class HashedRecoveryCodeDevice(ThrottlingMixin, Device):
+    """A set of single-use recovery codes, kept as keyed hashes (ciam.crypto.keyed_hash) in a
+    model of RecoveryCodeBase whose foreign key to the set is named `codes` in reverse."""
+
+    COUNT = 10
+    FEW_LEFT = 3
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def get_throttle_factor(self) -> int:
+        return throttle_factor()
+
+    @property
+    def remaining(self) -> int:
+        return self.codes.filter(used_at__isnull=True).count()
+
+    def verify_token(self, token) -> bool:
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        now = timezone.now()
+        # One UPDATE: of two requests racing with the same code, one wins.
+        used = self.codes.filter(
+            digest=recovery_code_digest(str(token or "")), used_at__isnull=True
+        ).update(used_at=now)
+        if used:
+            self.last_used_at = now
+            self.throttle_reset(commit=False)
+            self.save(update_fields=["last_used_at", *THROTTLE_FIELDS])
+            return True
+        self.throttle_increment(commit=False)
+        self.save(update_fields=THROTTLE_FIELDS)
+        return False
+
+
+class RecoveryCodeBase(models.Model):
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return "recovery code (used)" if self.used_at else "recovery code"
