@@ -363,19 +363,26 @@ def mfa_policy_update(
 # Key rotation --------------------------------------------------------------------------------
 
 
-def mfa_secrets_reseal(*, device_model: type[SealedTOTPDevice] = TOTPDevice) -> int:
+def mfa_secrets_reseal(*, device_model: type[SealedTOTPDevice] = TOTPDevice) -> tuple[int, int]:
     """Seal every authenticator secret of `device_model` in the current schema under the first
-    key of MFA_ENCRYPTION_KEYS (after a new key was put first). Returns how many."""
+    key of MFA_ENCRYPTION_KEYS (after a new key was put first). Returns how many were
+    resealed, and how many no listed key opens (left as they are: the key that sealed them
+    must not be dropped yet)."""
+    from cryptography.fernet import InvalidToken
+
     table = connection.ops.quote_name(device_model._meta.db_table)
-    count = 0
+    resealed = unopened = 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SELECT id, secret FROM {table} FOR UPDATE")
         for device_id, sealed in cursor.fetchall():
-            cursor.execute(
-                f"UPDATE {table} SET secret = %s WHERE id = %s", [secret_reseal(sealed), device_id]
-            )
-            count += 1
-    return count
+            try:
+                fresh = secret_reseal(sealed)
+            except InvalidToken:
+                unopened += 1
+                continue
+            cursor.execute(f"UPDATE {table} SET secret = %s WHERE id = %s", [fresh, device_id])
+            resealed += 1
+    return resealed, unopened
 
 
 # Emails --------------------------------------------------------------------------------------

@@ -50,6 +50,23 @@ def test_secrets_sealed_under_an_old_key_open_after_rotation_and_reseal(acme):
         assert TOTPDevice.objects.get(pk=device.pk).secret == device.secret
 
 
+def test_a_secret_no_listed_key_opens_is_left_and_reported(acme):
+    user = make_user(acme)
+    with override_settings(MFA_ENCRYPTION_KEYS=["a key nobody lists any more, long enough"]):
+        device = with_authenticator(acme, user)
+    with tenant_context(acme.tenant):
+        before = raw_secret(device)
+    output, errors = StringIO(), StringIO()
+    call_command("mfa_secrets_reseal", stdout=output, stderr=errors)
+    assert "not opened" in output.getvalue()
+    assert "Put back the key that sealed them" in errors.getvalue()
+    with tenant_context(acme.tenant):
+        assert raw_secret(device) == before
+    key = ["a key nobody lists any more, long enough"]
+    with override_settings(MFA_ENCRYPTION_KEYS=key), tenant_context(acme.tenant):
+        TOTPDevice.objects.filter(pk=device.pk).delete()  # the shared tenant stays readable
+
+
 def test_a_code_works_once(acme):
     user = make_user(acme)
     device = with_authenticator(acme, user)

@@ -16,10 +16,24 @@ class Command(BaseCommand):
     help = "Seal every authenticator app secret under the first key of MFA_ENCRYPTION_KEYS."
 
     def handle(self, *args, **options):
+        unopened_anywhere = 0
         for tenant in Tenant.objects.exclude(schema_name="public"):
             with tenant_context(tenant):
-                count = mfa_secrets_reseal()
-            self.stdout.write(f"{tenant.slug}: {count} secrets")
+                resealed, unopened = mfa_secrets_reseal()
+            self._report(tenant.slug, resealed, unopened)
+            unopened_anywhere += unopened
         with schema_context("public"):
-            count = mfa_secrets_reseal(device_model=OperatorTOTPDevice)
-        self.stdout.write(f"operators: {count} secrets")
+            resealed, unopened = mfa_secrets_reseal(device_model=OperatorTOTPDevice)
+        self._report("operators", resealed, unopened)
+        unopened_anywhere += unopened
+        if unopened_anywhere:
+            self.stderr.write(
+                f"{unopened_anywhere} secrets open under no key of MFA_ENCRYPTION_KEYS: they "
+                "were left as they are. Put back the key that sealed them before dropping any."
+            )
+
+    def _report(self, where: str, resealed: int, unopened: int) -> None:
+        line = f"{where}: {resealed} secrets"
+        if unopened:
+            line += f", {unopened} not opened"
+        self.stdout.write(line)
