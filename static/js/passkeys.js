@@ -135,7 +135,9 @@
     }
   }
 
-  function setUpRegister(form) {
+  // A form whose submit asks the browser for a passkey first: `ask` turns the server's
+  // options into the browser's answer (a new passkey, or a signature with one).
+  function setUpCeremony(form, ask) {
     reveal(form);
     form.addEventListener("submit", function (event) {
       if (form.querySelector("input[name=credential]").value) {
@@ -144,28 +146,21 @@
       event.preventDefault();
       showError(form, "");
       fetchOptions(form)
-        .then(function (json) {
-          return navigator.credentials.create({ publicKey: creationOptions(json) });
-        })
+        .then(ask)
         .then(function (credential) { send(form, credential); })
         .catch(function (error) { unavailable(form, error); });
     });
   }
 
+  function setUpRegister(form) {
+    setUpCeremony(form, function (json) {
+      return navigator.credentials.create({ publicKey: creationOptions(json) });
+    });
+  }
+
   function setUpSecondFactor(form) {
-    reveal(form);
-    form.addEventListener("submit", function (event) {
-      if (form.querySelector("input[name=credential]").value) {
-        return;
-      }
-      event.preventDefault();
-      showError(form, "");
-      fetchOptions(form)
-        .then(function (json) {
-          return navigator.credentials.get({ publicKey: requestOptions(json) });
-        })
-        .then(function (credential) { send(form, credential); })
-        .catch(function (error) { unavailable(form, error); });
+    setUpCeremony(form, function (json) {
+      return navigator.credentials.get({ publicKey: requestOptions(json) });
     });
   }
 
