@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("mfa.urls")),  # MFA sign-in steps and My account > Security
     path("accounts/", include("allauth.urls")),
     path("account/apps/", include("oidc.account_urls")),  # apps the user allowed (consents)
+    path("account/identities/", include("federation.urls")),  # linked identity providers
     path("account/", include("accounts.urls")),  # My account (end-user self-service)
     path("console/", include("console.urls")),
     path("o/", include("oidc.urls")),

@@ -37,6 +37,14 @@ def session_auth_time(request) -> int:
     return int(authenticated_at if authenticated_at is not None else time.time())
 
 
+def session_grant_claims(request) -> dict:
+    """What a code keeps of this session's sign-in for its ID tokens: `auth_time`, and `idp`
+    (the issuer of the identity provider the person signed in with, or "local")."""
+    from federation.selectors import session_idp
+
+    return {"auth_time": session_auth_time(request), "idp": session_idp(request)}
+
+
 def first_party_code(request, application: Application) -> str | None:
     """Issue a code and return the redirect URI carrying it, or None to let the library
     handle the request."""
@@ -73,7 +81,7 @@ def first_party_code(request, application: Application) -> str | None:
                 "now": now,
                 "code_challenge": query["code_challenge"],
                 "nonce": query.get("nonce", ""),
-                "claims": json.dumps({"auth_time": session_auth_time(request)}),
+                "claims": json.dumps(session_grant_claims(request)),
             },
         )
     parameters = {"code": code}

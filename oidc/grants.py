@@ -136,7 +136,7 @@ def _record(request, client: Application, user, grant_type: str) -> None:
 
 def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_verified, started,
                  family, auth_time, with_refresh, replaces=None, redeems=None,
-                 nonce="") -> dict:  # fmt: skip
+                 nonce="", idp="") -> dict:  # fmt: skip
     """Sign and write an access token and, `with_refresh`, a refresh token (and sign an ID
     token) for `user`, with the sign-in log row of `grant_type`; `replaces` is the (refresh,
     access) id pair a rotation retires, `redeems` the (grant id, code) a code exchange
@@ -195,6 +195,8 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
         )
         if nonce:
             claims["nonce"] = nonce
+        if idp:
+            claims["idp"] = idp
         body["id_token"] = tokens.sign(claims)
     return body
 
@@ -278,7 +280,7 @@ def _redeem(request, client: Application, code: str):
         request=request, grant_type="authorization_code", client=client, user=user,
         scopes=scopes, roles=roles, email_verified=email_verified, started=None,
         family=uuid.uuid4(), with_refresh=with_refresh, nonce=nonce, redeems=(grant_id, code),
-        auth_time=_grant_auth_time(grant_claims, user),
+        auth_time=_grant_auth_time(grant_claims, user), idp=_grant_idp(grant_claims),
     )  # fmt: skip
 
 
@@ -292,6 +294,15 @@ def _grant_auth_time(grant_claims: str, user) -> int | None:
     if isinstance(auth_time, int):
         return auth_time
     return int(user.last_login.timestamp()) if user.last_login else None
+
+
+def _grant_idp(grant_claims: str) -> str:
+    """The `idp` the browser session that asked for the code signed in with (federation)."""
+    try:
+        idp = json.loads(grant_claims or "{}").get("idp")
+    except (ValueError, AttributeError):
+        idp = None
+    return idp if isinstance(idp, str) else ""
 
 
 # Refresh token ------------------------------------------------------------------------

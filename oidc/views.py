@@ -248,7 +248,7 @@ class AuthorizationView(dot.AuthorizationView):
 
     def create_authorization_response(self, request, scopes, credentials, allow):
         # The code remembers when this session's person last authenticated (oidc.grants).
-        credentials = {**credentials, "claims": {"auth_time": authorize.session_auth_time(request)}}
+        credentials = {**credentials, "claims": authorize.session_grant_claims(request)}
         return super().create_authorization_response(request, scopes, credentials, allow)
 
     def _error_redirect(self, credentials, application, error: str):

@@ -33,6 +33,7 @@ _METHODS = {
     "password": SignInEvent.Method.PASSWORD,
     "code": SignInEvent.Method.EMAIL_CODE,
     "password_reset": SignInEvent.Method.PASSWORD_RESET,
+    "socialaccount": SignInEvent.Method.FEDERATED,  # an identity provider (federation)
 }
 
 
