@@ -21,11 +21,16 @@ class LocalhostNamesAdapter(HTTPAdapter):
     def send(self, request, *args, **kwargs):
         parts = urlsplit(request.url)
         hostname = parts.hostname or ""
-        if hostname.endswith(".localhost"):
-            request.headers["Host"] = parts.netloc
-            port = f":{parts.port}" if parts.port else ""
-            request.url = urlunsplit(parts._replace(netloc=f"127.0.0.1{port}"))
-        return super().send(request, *args, **kwargs)
+        if not hostname.endswith(".localhost"):
+            return super().send(request, *args, **kwargs)
+        # A copy goes to loopback; the response names the URL asked for (cookies, redirects).
+        loopback = request.copy()
+        loopback.headers["Host"] = parts.netloc
+        port = f":{parts.port}" if parts.port else ""
+        loopback.url = urlunsplit(parts._replace(netloc=f"127.0.0.1{port}"))
+        response = super().send(loopback, *args, **kwargs)
+        response.url, response.request = request.url, request
+        return response
 
 
 def idp_session(timeout: float | None = None) -> requests.Session:
