@@ -97,8 +97,10 @@ def sign_in_upstream(browser: Browser, fed, port: int, email: str, **kwargs):
 
 
 def signed_in_as(browser: Browser, world, port: int) -> str | None:
+    """The email My account shows, or None when it is not reached (sign-in asked, or a
+    sign-in step still pending)."""
     page = browser.go(f"{base(world, port)}/account/")
-    if "/accounts/login/" in browser.visited[-1]:
+    if urlsplit(browser.visited[-1]).path != "/account/":
         return None
     match = re.search(r"[\w.+-]+@[\w.-]+", page.text.split("Profile", 1)[-1])
     return page.text if match is None else match.group(0)
