@@ -136,3 +136,24 @@ def identity_unlink(request):
     response = redirect("federation:identities")
     response.status_code = 303
     return response
+
+
+def oidc_callback(request, provider_id):
+    """allauth's OpenID Connect callback, ending the redirect chain of the upstream's sign-in
+    form: its answer, a redirect to where the sign-in goes on (an app of this tenant, on its
+    own origin), becomes a page that goes on by itself (meta refresh, no script).
+
+    Browsers check the `form-action` of the page whose form started a navigation against
+    every redirect that follows it. An upstream with a strict policy (another tenant of this
+    platform, which allows only the redirect URI its app registered: our callback) would
+    block the redirects after our callback to an origin it cannot know. A page that answers
+    200 ends that navigation; its own refresh is not a form submission."""
+    from allauth.socialaccount.providers.openid_connect.views import callback
+
+    response = callback(request, provider_id)
+    if response.status_code in (302, 303) and response.has_header("Location"):
+        page = render(request, "federation/continue.html", {"url": response["Location"]})
+        for cookie in response.cookies.values():
+            page.cookies[cookie.key] = cookie
+        return page
+    return response

@@ -8,6 +8,7 @@ app of the downstream tenant receives."""
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
@@ -25,6 +26,15 @@ from tests.oidc.helpers import jwt_parts, pkce_pair, register_app
 pytestmark = pytest.mark.server
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+REFRESH = re.compile(r'<meta http-equiv="refresh" content="0;url=([^"]+)">')
+
+
+def _next_location(response) -> str | None:
+    """Where a browser goes on by itself: a redirect, or a page's meta refresh."""
+    if response.status_code in (301, 302, 303) and "Location" in response.headers:
+        return response.headers["Location"]
+    refresh = REFRESH.search(response.text) if response.status_code == 200 else None
+    return html.unescape(refresh.group(1)) if refresh else None
 
 
 class Browser:
@@ -42,8 +52,8 @@ class Browser:
             else self.session.get(url, allow_redirects=False, timeout=20)
         )
         self.visited.append(url)
-        while response.status_code in (301, 302, 303) and "Location" in response.headers:
-            url = urljoin(url, response.headers["Location"])
+        while (location := _next_location(response)) is not None:
+            url = urljoin(url, location)
             self.visited.append(url)
             if stop_at and url.startswith(stop_at):
                 return response
