@@ -312,3 +312,44 @@ def test_mfa_required_by_the_downstream_tenant_still_applies(worlds, downstream,
     assert urlsplit(browser.visited[-1]).path != "/account/"
     assert "authenticator" in final.text.lower()
     assert signed_in_as(browser, downstream, running_server.port) is None
+
+
+def test_a_signed_in_person_links_an_identity_from_my_account(worlds, downstream, running_server):
+    from allauth.socialaccount.models import SocialAccount
+
+    from audit.models import AuditEvent
+
+    acme = worlds["acme"]
+    port = running_server.port
+    local = make_user(downstream)
+    upstream_person = make_user(acme)  # another email: linking is by choice, not by email
+    fed = federate(acme, downstream, port, trusted=False)
+    browser = Browser()
+    login_url = f"{base(downstream, port)}/accounts/login/"
+    browser.submit(login_url, browser.go(login_url), {"login": local.email, "password": PASSWORD})
+    identities = browser.go(f"{base(downstream, port)}/account/identities/")
+    assert f"Link {fed.provider.name}" in identities.text
+
+    redirect = browser.submit(
+        f"{base(downstream, port)}/accounts/oidc/{fed.provider.slug}/login/",
+        identities,
+        {"process": "connect", "next": "/account/identities/"},
+        stop_at=fed.issuer,
+    )
+    login_page = browser.go(redirect.headers["Location"])
+    next_url = parse_qs(urlsplit(browser.visited[-1]).query)["next"][0]
+    reauthenticate = browser.submit(
+        browser.visited[-1], login_page,
+        {"login": upstream_person.email, "password": PASSWORD, "next": next_url},
+    )  # fmt: skip
+    # Linking is a sensitive change: the person types their password again first.
+    assert urlsplit(browser.visited[-1]).path == "/accounts/reauthenticate/"
+    with tenant_context(downstream.tenant):
+        assert not SocialAccount.objects.filter(user=local).exists()
+    browser.submit(browser.visited[-1], reauthenticate, {"password": PASSWORD})
+
+    assert urlsplit(browser.visited[-1]).path == "/account/identities/"
+    with tenant_context(downstream.tenant):
+        account = SocialAccount.objects.get(user=local)
+        assert AuditEvent.objects.filter(action="identity.link").exists()
+    assert account.uid == str(upstream_person.public_id)
