@@ -153,3 +153,37 @@ def test_a_refusal_at_the_provider_is_logged_as_an_upstream_error(
     assert (row.result, row.upstream_error, row.idp) == (
         "failure", "access_denied", idp.provider.slug,
     )  # fmt: skip
+
+
+def test_an_email_from_an_untrusted_provider_is_proven_by_the_emailed_link_first(
+    downstream, running_server, node_idp
+):
+    """Pre-hijacking: an IdP the tenant does not trust for emails creates the account, but
+    the address is proven by the emailed link before anyone is signed in with it."""
+    from allauth.account.models import EmailAddress
+
+    from tests.helpers import emails_to
+
+    email = unique_email("new")
+    idp = node_idp({"carol": {"email": email, "email_verified": True}}, trusted=False)
+    browser = Browser()
+
+    page = _federated(browser, idp, downstream, running_server.port, "carol")
+
+    assert page.status_code == 200
+    assert signed_in_as(browser, downstream, running_server.port) is None
+    with tenant_context(downstream.tenant):
+        assert not EmailAddress.objects.get(email=email).verified
+    assert emails_to(downstream, email)
+
+
+def test_a_provider_that_sends_no_email_asks_for_one(downstream, running_server, node_idp):
+    idp = node_idp({"dave": {"given_name": "Dave"}})
+    browser = Browser()
+
+    page = _federated(browser, idp, downstream, running_server.port, "dave")
+
+    assert page.status_code == 200
+    assert browser.visited[-1].endswith("/accounts/3rdparty/signup/")
+    assert 'name="email"' in page.text
+    assert signed_in_as(browser, downstream, running_server.port) is None
