@@ -16,6 +16,8 @@ The rules (SECURITY.md 27-29):
 
 from __future__ import annotations
 
+import time
+
 from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -31,6 +33,7 @@ from federation.http import idp_session
 from federation.models import IdentityProvider
 
 PENDING_LINK_SESSION_KEY = "federation_pending_link"
+PENDING_LINK_SECONDS = 15 * 60  # to sign in to the account and confirm
 
 
 class IdentityProviderUnavailable(SocialApp.DoesNotExist, Http404):
@@ -131,9 +134,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             return
         # A trusted IdP vouches for an email an account already has: offer to link, once
         # that account's owner has signed in and confirmed.
+        sociallogin.token = None  # upstream tokens are not kept, not even in the session
         request.session[PENDING_LINK_SESSION_KEY] = {
             "sociallogin": sociallogin.serialize(),
             "email": address.email,
+            "since": time.time(),
         }
         raise ImmediateHttpResponse(redirect("federation:link"))
 

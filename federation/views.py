@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import email_normalize
 from federation import selectors, services
-from federation.adapter import PENDING_LINK_SESSION_KEY
+from federation.adapter import PENDING_LINK_SECONDS, PENDING_LINK_SESSION_KEY
 
 # How the account's owner must have signed in to confirm a link: a password or an emailed
 # code (never the upstream identity itself, nor another one).
@@ -29,6 +29,9 @@ OWNER_PROOFS = {"password", "code"}
 def _pending(request) -> tuple[SocialLogin | None, dict]:
     pending = request.session.get(PENDING_LINK_SESSION_KEY)
     if not isinstance(pending, dict):
+        return None, {}
+    if time.time() - float(pending.get("since", 0)) > PENDING_LINK_SECONDS:
+        request.session.pop(PENDING_LINK_SESSION_KEY, None)
         return None, {}
     try:
         sociallogin = SocialLogin.deserialize(pending["sociallogin"])
@@ -67,8 +70,6 @@ def link(request):
     sociallogin, pending = _pending(request)
     if sociallogin is None:
         return render(request, "federation/link_gone.html", status=400)
-    pending.setdefault("since", time.time())
-    request.session[PENDING_LINK_SESSION_KEY] = pending
     provider = selectors.identity_provider_by_slug(sociallogin.account.provider)
     context = {"provider": provider, "email": pending["email"]}
     user = request.user

@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from tests.conftest import PASSWORD, TenantWorld
-from tests.e2e.conftest import browser, page, running_server  # noqa: F401 (fixtures)
+from tests.e2e.conftest import running_server  # noqa: F401 (the fixture, for this directory)
 
 
 @pytest.fixture

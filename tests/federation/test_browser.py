@@ -14,7 +14,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import axe_violations
+from tests.e2e.conftest import axe_violations, in_own_thread
 from tests.e2e.relying_party import RelyingParty
 from tests.federation.helpers import federate
 from tests.mfa.helpers import make_user
@@ -36,7 +36,7 @@ def _form_action(response) -> str:
 
 
 def test_a_person_of_tenant_a_signs_in_to_an_app_of_tenant_b(
-    page, relying_party, running_server, worlds, downstream
+    relying_party, running_server, worlds, downstream
 ):
     from audit.models import SignInEvent
 
@@ -52,20 +52,24 @@ def test_a_person_of_tenant_a_signs_in_to_an_app_of_tenant_b(
     )  # fmt: skip
     connection.close()
 
-    page.goto(relying_party.url("/login"))
-    page.wait_for_url("**/accounts/login/**")
-    response = page.reload()
-    assert f"http://{acme.host}:{running_server.port}" in _form_action(response)
-    assert axe_violations(page) == []
-    page.get_by_role("button", name=f"Sign in with {fed.provider.name}").click()
+    def scenario(page):
+        page.goto(relying_party.url("/login"))
+        page.wait_for_url("**/accounts/login/**")
+        response = page.reload()
+        assert f"http://{acme.host}:{running_server.port}" in _form_action(response)
+        assert axe_violations(page) == []
+        page.get_by_role("button", name=f"Sign in with {fed.provider.name}").click()
 
-    page.wait_for_url(f"http://{acme.host}:{running_server.port}/accounts/login/**")
-    page.get_by_label("Email").fill(person.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+        page.wait_for_url(f"http://{acme.host}:{running_server.port}/accounts/login/**")
+        page.get_by_label("Email").fill(person.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
 
-    page.wait_for_url(f"{relying_party.redirect_uri}?**")
-    assert page.locator("#result").inner_text() == f"Signed in as {person.email}"
+        page.wait_for_url(f"{relying_party.redirect_uri}?**")
+        assert page.locator("#result").inner_text() == f"Signed in as {person.email}"
+
+    # Its own Playwright: the e2e tests' browser may be running in this process.
+    in_own_thread(scenario)
     assert jwt_parts(relying_party.id_token)[1]["idp"] == fed.issuer
     with tenant_context(downstream.tenant):
         row = SignInEvent.objects.get(method="federated", result="success")
