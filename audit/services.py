@@ -140,6 +140,7 @@ EXPORT_KEEP_DAYS = 7
 SIGN_IN_EXPORT_HEADER = [
     "time (UTC)", "user", "user id", "email typed", "method", "app id", "app", "grant",
     "result", "failure reason", "MFA", "IP address", "browser", "user agent", "request id",
+    "identity provider", "upstream subject", "upstream error",
 ]  # fmt: skip
 
 
@@ -200,7 +201,7 @@ def _sign_in_export_write(events, exports):
             event.email_typed, event.method, event.app_id, event.app_name, event.grant,
             event.result, event.failure_reason, "yes" if event.mfa_used else "no",
             event.ip_address or "", device_summary(event.user_agent), event.user_agent,
-            event.request_id,
+            event.request_id, event.idp, event.idp_subject, event.upstream_error,
         ])  # fmt: skip
         done += 1
         if done % EXPORT_PROGRESS_EVERY == 0:

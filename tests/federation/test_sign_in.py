@@ -154,6 +154,8 @@ def test_a_user_of_tenant_a_signs_in_to_tenant_b_and_is_created_there(
         str(person.public_id),
     )
     assert row.user_email == person.email
+    sign_in_log = downstream.client(downstream.admin).get("/console/logs/sign-ins/")
+    assert f"<code>federated</code> · {fed.provider.slug}" in sign_in_log.content.decode()
 
 
 def test_an_app_of_tenant_b_gets_an_id_token_naming_the_idp(worlds, downstream, running_server):
