@@ -73,6 +73,7 @@ class SignInEvent(models.Model):
         INVITATION = "invitation", _("Invitation")
         TOKEN = "token", _("Token endpoint")
         SESSION = "session", _("Existing session")  # an app's sign-in with single sign-on
+        FEDERATED = "federated", _("Identity provider")  # an upstream IdP (federation)
 
     class FailureReason(models.TextChoices):
         """The codes the sign-in flows, the invitation redemption and the token endpoint (its
@@ -101,6 +102,7 @@ class SignInEvent(models.Model):
         MFA_SETUP_FAILED = "mfa_setup_failed", _("Wrong code while adding an authenticator app")
         BLOCKED_BY_POLICY = "blocked_by_policy", _("Blocked by a conditional access policy")
         PASSKEY_REFUSED = "passkey_refused", _("Passkey not accepted")
+        IDP_ERROR = "idp_error", _("The identity provider's answer was refused or an error")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -128,6 +130,11 @@ class SignInEvent(models.Model):
     # alike (conditional_access.evaluation.PolicyResult.log_entry).
     policies = models.JSONField(default=list, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # Federated sign-ins: the identity provider (its id in federation) and the upstream
+    # subject, and the upstream's error code when it answered with one.
+    idp = models.CharField(max_length=200, blank=True)
+    idp_subject = models.CharField(max_length=255, blank=True)
+    upstream_error = models.CharField(max_length=200, blank=True)
 
     class Meta:
         # Created by the accounts app; the table kept its name when the model moved here.

@@ -63,13 +63,19 @@ def sign_in_event_insert(
     mfa_used: bool = False,
     mfa_method: str = "",
     policies: list[dict] | None = None,
+    idp: str = "",
+    idp_subject: str = "",
+    upstream_error: str = "",
 ) -> tuple[str, dict]:
     """The INSERT of one sign-in log row and its named parameters (all prefixed `log_`), for
     a caller that sends it in one statement with its own work (the token endpoint). Without
-    `policies`, those conditional access evaluated for this request's sign-in, if any."""
+    `policies`, those conditional access evaluated for this request's sign-in, if any. A
+    federated sign-in without `idp` names the IdP and subject allauth recorded for it."""
     meta = request.META if request is not None else {}
     if policies is None:
         policies = getattr(request, "sign_in_policies", None) or []
+    if method == SignInEvent.Method.FEDERATED and not idp and request is not None:
+        idp, idp_subject = _federated_identity(request, user)
     values = {
         "public_id": uuid.uuid4(),
         "occurred_at": timezone.now(),
@@ -90,11 +96,24 @@ def sign_in_event_insert(
         "mfa_method": mfa_method,
         "policies": SignInEvent._meta.get_field("policies").get_db_prep_value(policies, connection),
         "request_id": getattr(request, "request_id", "") if request is not None else "",
+        "idp": idp[:200],
+        "idp_subject": idp_subject[:255],
+        "upstream_error": upstream_error[:200],
     }
     columns = ", ".join(connection.ops.quote_name(column) for column in values)
     placeholders = ", ".join(f"%(log_{column})s" for column in values)
     sql = f"INSERT INTO {SignInEvent._meta.db_table} ({columns}) VALUES ({placeholders})"
     return sql, {f"log_{column}": value for column, value in values.items()}
+
+
+def _federated_identity(request, user) -> tuple[str, str]:
+    """The (provider, subject) allauth recorded for this session's upstream sign-in."""
+    from allauth.account.authentication import get_authentication_records
+
+    for record in reversed(get_authentication_records(request, user)):
+        if record.get("method") == "socialaccount":
+            return str(record.get("provider", "")), str(record.get("uid", ""))
+    return "", ""
 
 
 def _user_name(user: User | None) -> str:
@@ -121,6 +140,7 @@ EXPORT_KEEP_DAYS = 7
 SIGN_IN_EXPORT_HEADER = [
     "time (UTC)", "user", "user id", "email typed", "method", "app id", "app", "grant",
     "result", "failure reason", "MFA", "IP address", "browser", "user agent", "request id",
+    "identity provider", "upstream subject", "upstream error",
 ]  # fmt: skip
 
 
@@ -181,7 +201,7 @@ def _sign_in_export_write(events, exports):
             event.email_typed, event.method, event.app_id, event.app_name, event.grant,
             event.result, event.failure_reason, "yes" if event.mfa_used else "no",
             event.ip_address or "", device_summary(event.user_agent), event.user_agent,
-            event.request_id,
+            event.request_id, event.idp, event.idp_subject, event.upstream_error,
         ])  # fmt: skip
         done += 1
         if done % EXPORT_PROGRESS_EVERY == 0:

@@ -63,6 +63,8 @@ class SignInEventTable(tables.Table):
         attrs = {"class": "table table-sm align-middle"}
 
     def render_method(self, record):
+        if record.idp:  # a federated sign-in: which identity provider
+            return format_html("<code>{}</code> · {}", record.method, record.idp)
         return format_html("<code>{}</code>", record.method)  # the code, as the CSV has it
 
     def render_app(self, record):

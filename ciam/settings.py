@@ -110,6 +110,14 @@ TENANT_APPS = [
     "console",  # tenant admin console shell
     "mfa",  # second factors (our django-otp devices, secrets sealed) and the MFA policy
     "conditional_access",  # the tenant's conditional access policies and named locations
+    # Federation: each tenant's identity providers, the accounts linked to them (allauth's
+    # SocialAccount, keyed by provider and subject) and their configuration (federation).
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.microsoft",
+    "allauth.socialaccount.providers.github",
+    "federation",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -402,6 +410,24 @@ MFA_THROTTLE_FACTOR = env.int("MFA_THROTTLE_FACTOR", default=1)
 MFA_RATE_LIMITS = {
     "email_code": env.str("RATE_LIMIT_MFA_EMAIL_CODES", default="5/15m/key,20/h/ip"),
 }
+
+# Federation (federation/). allauth's social accounts, configured per tenant in the console:
+# the adapter serves each tenant's identity providers to allauth (federation.adapter).
+SOCIALACCOUNT_ADAPTER = "federation.adapter.SocialAccountAdapter"
+# Never sign in to, nor connect to, an existing account because an upstream says it has the
+# same email (nOAuth, SECURITY.md 29): linking asks the account's owner (federation.views).
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the buttons POST (CSRF); a GET shows a confirm page
+SOCIALACCOUNT_STORE_TOKENS = False  # upstream tokens are not kept
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("FEDERATION_HTTP_TIMEOUT", default=5)
+# An identity provider reached over http, or on a loopback host (`*.localhost` included,
+# RFC 6761), only in development and tests; production asks for https on a public host.
+FEDERATION_ALLOW_LOOPBACK_IDPS = env.bool(
+    "FEDERATION_ALLOW_LOOPBACK_IDPS", default=DEBUG or TESTING
+)
 
 # allauth: email is the identifier.
 ACCOUNT_LOGIN_METHODS = {"email"}

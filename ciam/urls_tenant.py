@@ -3,14 +3,19 @@
 from django.urls import include, path
 
 from accounts import views as account_views
+from federation import views as federation_views
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     # Before allauth's own: guests have no password to set (accounts.views.password_set).
     path("accounts/password/set/", account_views.password_set),
     path("", include("mfa.urls")),  # MFA sign-in steps and My account > Security
+    # allauth's OpenID Connect callback, answering with a page instead of a redirect
+    # (federation.views.oidc_callback says why); before allauth's own.
+    path("accounts/oidc/<str:provider_id>/login/callback/", federation_views.oidc_callback),
     path("accounts/", include("allauth.urls")),
     path("account/apps/", include("oidc.account_urls")),  # apps the user allowed (consents)
+    path("account/identities/", include("federation.urls")),  # linked identity providers
     path("account/", include("accounts.urls")),  # My account (end-user self-service)
     path("console/", include("console.urls")),
     path("o/", include("oidc.urls")),

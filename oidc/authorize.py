@@ -39,10 +39,12 @@ def session_auth_time(request) -> int:
 
 def session_grant_claims(request) -> dict:
     """What a code carries to its ID tokens about this browser session's authentication:
-    `auth_time` and, when the session knows them, the `amr` methods."""
+    `auth_time`, `idp` (the issuer of the identity provider the person signed in with, or
+    "local") and, when the session knows them, the `amr` methods."""
+    from federation.selectors import session_idp
     from oidc.selectors import session_amr
 
-    claims: dict = {"auth_time": session_auth_time(request)}
+    claims: dict = {"auth_time": session_auth_time(request), "idp": session_idp(request)}
     amr = session_amr(request)
     if amr:
         claims["amr"] = amr

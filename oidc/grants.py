@@ -136,7 +136,7 @@ def _record(request, client: Application, user, grant_type: str) -> None:
 
 def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_verified, started,
                  family, auth_time, with_refresh, replaces=None, redeems=None,
-                 nonce="", amr=()) -> dict:  # fmt: skip
+                 nonce="", amr=(), idp="") -> dict:  # fmt: skip
     """Sign and write an access token and, `with_refresh`, a refresh token (and sign an ID
     token) for `user`, with the sign-in log row of `grant_type`; `replaces` is the (refresh,
     access) id pair a rotation retires, `redeems` the (grant id, code) a code exchange
@@ -197,6 +197,8 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
             claims["amr"] = list(amr)
         if nonce:
             claims["nonce"] = nonce
+        if idp:
+            claims["idp"] = idp
         body["id_token"] = tokens.sign(claims)
     return body
 
@@ -281,6 +283,7 @@ def _redeem(request, client: Application, code: str):
         scopes=scopes, roles=roles, email_verified=email_verified, started=None,
         family=uuid.uuid4(), with_refresh=with_refresh, nonce=nonce, redeems=(grant_id, code),
         auth_time=_grant_auth_time(grant_claims, user), amr=_grant_amr(grant_claims),
+        idp=_grant_idp(grant_claims),
     )  # fmt: skip
 
 
@@ -303,6 +306,15 @@ def _grant_amr(grant_claims: str) -> list[str]:
     except (ValueError, AttributeError):
         amr = None
     return tokens.amr_clean(amr)
+
+
+def _grant_idp(grant_claims: str) -> str:
+    """The `idp` the browser session that asked for the code signed in with (federation)."""
+    try:
+        idp = json.loads(grant_claims or "{}").get("idp")
+    except (ValueError, AttributeError):
+        idp = None
+    return idp if isinstance(idp, str) else ""
 
 
 # Refresh token ------------------------------------------------------------------------

@@ -21,6 +21,10 @@ from allauth.account.internal.flows.login import record_authentication
 from allauth.account.internal.flows.reauthentication import resume_request
 from allauth.account.internal.stagekit import stash_login
 from allauth.account.stages import LoginStageController
+from allauth.socialaccount.internal.flows import login as social_login_flow
+from allauth.socialaccount.providers.microsoft.views import MicrosoftGraphOAuth2Adapter
+from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
+from allauth.socialaccount.providers.openid_connect import views as openid_connect_views
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.db import SessionStore
@@ -65,6 +69,8 @@ SIGNATURES = [
      AuthenticationBackend._authenticate_by_username, ["self", "username", "password"]),
     ("accounts/sign_in/backend.py EmailBackend calls it",
      AuthenticationBackend._check_password, ["self", "user", "password"]),
+    ("federation/views.py oidc_callback wraps allauth's OpenID Connect callback view",
+     openid_connect_views.callback, ["request", "provider_id"]),
     # django-oauth-toolkit
     ("oidc/validators.py TenantOAuth2Validator overrides it (clients from the process cache)",
      OAuth2Validator._load_application, ["self", "client_id", "request"]),
@@ -167,6 +173,15 @@ CALLS = [
      tenant_backend.DatabaseWrapper._cursor, "self._handle_search_path("),
     ("ciam/handlers.py swaps settings.MIDDLEWARE while the chain is built",
      BaseHandler.load_middleware, "settings.MIDDLEWARE"),
+    ("federation/selectors.py, audit/services.py: an IdP sign-in's record names its "
+     "provider and upstream subject", social_login_flow.record_authentication,
+     '"uid": sociallogin.account.uid'),
+    ("federation/adapter.py social_app: PKCE on per app", OAuth2Provider.get_pkce_params,
+     'self.app.settings.get("oauth_pkce_enabled")'),
+    ("federation/adapter.py social_app: the IdP's scopes per app", OAuth2Provider.get_scope,
+     'self.app.settings.get("scope")'),
+    ("federation/adapter.py social_app: the Entra tenant per app",
+     MicrosoftGraphOAuth2Adapter._build_tenant_url, 'app.settings.get("tenant"'),
     ("tenants/migration_executor.py _SchemaRecorder caches the answer in _has_table",
      MigrationRecorder.has_table, "self._has_table"),
 ]  # fmt: skip

@@ -34,6 +34,7 @@ _METHODS = {
     "code": SignInEvent.Method.EMAIL_CODE,
     "password_reset": SignInEvent.Method.PASSWORD_RESET,
     "passkey": SignInEvent.Method.PASSKEY,  # mfa.passkey_views.sign_in
+    "socialaccount": SignInEvent.Method.FEDERATED,  # an identity provider (federation)
 }
 
 

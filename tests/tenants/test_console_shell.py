@@ -27,6 +27,7 @@ def test_global_administrator_sees_the_overview_and_navigation(acme):
         ("/console/", "Overview"),
         ("/console/users/", "Users"),
         ("/console/apps/", "Apps"),
+        ("/console/identity-providers/", "Identity providers"),
         ("/console/user-flows/", "User flows"),
         ("/console/guests/", "Guests"),
         ("/console/policies/", "Policies"),
@@ -39,7 +40,7 @@ def test_global_administrator_sees_the_overview_and_navigation(acme):
     positions = [nav.index(f'href="{href}"') for href, _ in links]
     assert positions == sorted(positions)
     assert ">Logs<" in nav
-    for unbuilt in ("Identity providers", "Branding", "soon"):
+    for unbuilt in ("Branding", "soon"):
         assert unbuilt not in nav
     assert str(acme.tenant.public_id) in body
 

@@ -1,0 +1,180 @@
+"""allauth's social account adapter (settings.SOCIALACCOUNT_ADAPTER): serves the tenant's
+identity providers to allauth, maps upstream claims, and decides what an upstream email may
+do.
+
+The rules (SECURITY.md 27-29):
+- An upstream identity is its (provider, subject): allauth's SocialAccount (provider, uid).
+  An identity seen before signs in to the account it is linked to, whatever email it says.
+- A new identity never signs in to, nor links itself to, an existing account because the
+  emails match (SOCIALACCOUNT_EMAIL_AUTHENTICATION is off). When the IdP is marked trusted
+  for verified email and says `email_verified: true`, the person is offered to link: the
+  account's owner signs in (password or code) and confirms (federation.views.link_*).
+  Otherwise allauth's sign-up answers as it does for any registered email (an "account
+  already exists" email to the address, the same page as a new sign-up).
+- A new account's email counts as verified only under the same two conditions; otherwise the
+  sign-up waits for the emailed link like any other (accounts.sign_in.stages)."""
+
+from __future__ import annotations
+
+import time
+
+from allauth.account.models import EmailAddress
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.base import AuthProcess
+from django.contrib.auth import get_user_model
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from federation.http import idp_session
+from federation.models import IdentityProvider
+
+PENDING_LINK_SESSION_KEY = "federation_pending_link"
+PENDING_LINK_SECONDS = 15 * 60  # to sign in to the account and confirm
+
+
+class IdentityProviderUnavailable(SocialApp.DoesNotExist, Http404):
+    """No enabled IdP by that id: allauth's views answer 404 (not a 500)."""
+
+
+def social_app(provider: IdentityProvider) -> SocialApp:
+    """The SocialApp allauth reads for `provider` (not stored: built per request from our
+    row, with the secret opened)."""
+    from federation.services import client_secret_of
+
+    settings = {
+        "oauth_pkce_enabled": True,  # S256, every upstream (SECURITY.md 27)
+        "scope": provider.scopes.split(),
+        "verified_email": False,  # trust is decided in populate_user, not by allauth
+        "email_authentication": False,
+    }
+    if provider.kind == IdentityProvider.Kind.OPENID_CONNECT:
+        settings["server_url"] = provider.discovery_url
+    if provider.kind == IdentityProvider.Kind.MICROSOFT:
+        settings["tenant"] = provider.entra_tenant or "common"
+    return SocialApp(
+        provider=provider.kind,
+        provider_id=provider.slug if provider.kind == IdentityProvider.Kind.OPENID_CONNECT else "",
+        name=provider.name,
+        client_id=provider.client_id,
+        secret=client_secret_of(provider),
+        settings=settings,
+    )
+
+
+def _truthy_claim(value) -> bool:
+    # Some IdPs send "true" as a string; anything else (False, "false", missing) is not.
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def upstream_claims(sociallogin) -> dict:
+    """The claims the IdP sent: the ID token's, overridden by userinfo's (OpenID Connect), or
+    the provider's user data (GitHub)."""
+    data = sociallogin.account.extra_data or {}
+    if "id_token" in data or "userinfo" in data:
+        return {**(data.get("id_token") or {}), **(data.get("userinfo") or {})}
+    return dict(data)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_requests_session(self):
+        return idp_session()
+
+    def list_apps(self, request, provider=None, client_id=None) -> list[SocialApp]:
+        apps = []
+        for row in IdentityProvider.objects.filter(enabled=True):
+            app = social_app(row)
+            if provider and provider not in (app.provider, app.provider_id):
+                continue
+            if client_id and app.client_id != client_id:
+                continue
+            apps.append(app)
+        return apps
+
+    def get_app(self, request, provider, client_id=None):
+        apps = self.list_apps(request, provider=provider, client_id=client_id)
+        if len(apps) != 1:
+            raise IdentityProviderUnavailable
+        return apps[0]
+
+    def identity_provider(self, sociallogin) -> IdentityProvider | None:
+        return IdentityProvider.objects.filter(slug=sociallogin.account.provider).first()
+
+    def populate_user(self, request, sociallogin, data):
+        user = super().populate_user(request, sociallogin, data)
+        provider = self.identity_provider(sociallogin)
+        claims = upstream_claims(sociallogin)
+        email = data.get("email") or ""
+        upstream_verified = any(
+            address.verified for address in sociallogin.email_addresses if address.email == email
+        )
+        if provider is not None and provider.kind == IdentityProvider.Kind.OPENID_CONNECT:
+            email = str(claims.get(provider.claim_email) or "")
+            upstream_verified = _truthy_claim(claims.get("email_verified"))
+            user.first_name = str(claims.get(provider.claim_given_name) or "")[:150]
+            user.last_name = str(claims.get(provider.claim_family_name) or "")[:150]
+        email = email.strip().lower()
+        trusted = bool(provider and provider.trust_verified_email and upstream_verified)
+        user.email = email
+        sociallogin.email_addresses = (
+            [EmailAddress(email=email, verified=trusted, primary=True)] if email else []
+        )
+        return user
+
+    def pre_social_login(self, request, sociallogin):
+        if sociallogin.is_existing or sociallogin.state.get("process") == AuthProcess.CONNECT:
+            return
+        address = sociallogin.email_addresses[0] if sociallogin.email_addresses else None
+        if address is None or not address.verified:
+            return  # allauth's sign-up: a registered email gets the same answer as a new one
+        if not get_user_model().objects.with_email(address.email).exists():
+            return
+        # A trusted IdP vouches for an email an account already has: offer to link, once
+        # that account's owner has signed in and confirmed.
+        sociallogin.token = None  # upstream tokens are not kept, not even in the session
+        request.session[PENDING_LINK_SESSION_KEY] = {
+            "sociallogin": sociallogin.serialize(),
+            "email": address.email,
+            "since": time.time(),
+        }
+        raise ImmediateHttpResponse(redirect("federation:link"))
+
+    def get_connect_redirect_url(self, request, socialaccount) -> str:
+        return reverse("federation:identities")
+
+    def validate_disconnect(self, account, accounts) -> None:
+        from django.core.exceptions import ValidationError
+
+        from federation.services import sign_in_ways_other_than
+
+        if not sign_in_ways_other_than(account.user, account):
+            raise ValidationError(
+                _(
+                    "This is your only way to sign in: set a password or link another "
+                    "identity first."
+                )
+            )
+
+    def on_authentication_error(
+        self, request, provider, error=None, exception=None, extra_context=None
+    ):
+        from audit.models import SignInEvent
+        from audit.services import sign_in_record
+
+        upstream = request.GET.get("error", "") if request is not None else ""
+        detail = upstream or str(error or "")
+        if exception is not None:
+            detail = f"{detail} {type(exception).__name__}".strip()
+        app = getattr(provider, "app", None)
+        sign_in_record(
+            request=request,
+            method=SignInEvent.Method.FEDERATED,
+            result=SignInEvent.Result.FAILURE,
+            failure_reason=SignInEvent.FailureReason.IDP_ERROR,
+            idp=(app.provider_id or app.provider) if app is not None else "",
+            upstream_error=detail,
+        )
+        super().on_authentication_error(request, provider, error, exception, extra_context)

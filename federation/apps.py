@@ -1,0 +1,29 @@
+from django.apps import AppConfig
+
+
+class FederationConfig(AppConfig):
+    default = True
+    name = "federation"
+    verbose_name = "Federation (identity providers)"
+
+    def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
+        from accounts.roles import AdminRole
+        from console.navigation import Area, register
+
+        register(
+            Area(
+                _("Identity providers"),
+                "console:identity-providers:list",
+                (AdminRole.SECURITY_ADMINISTRATOR,),
+            ),
+            order=30,
+        )
+
+        from allauth.socialaccount.signals import social_account_added, social_account_removed
+
+        from federation.services import identity_linked_audit, identity_unlinked_audit
+
+        social_account_added.connect(identity_linked_audit, dispatch_uid="federation-linked")
+        social_account_removed.connect(identity_unlinked_audit, dispatch_uid="federation-unlinked")

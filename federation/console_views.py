@@ -1,0 +1,174 @@
+"""Console > Identity providers: list, add (generic OpenID Connect, Google, Microsoft,
+GitHub), edit, enable or disable, test the connection, delete (Security administrator)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.roles import AdminRole
+from ciam.forms import add_service_errors
+from console.decorators import console_role
+from console.lists import list_page
+from federation import selectors, services
+from federation.filtersets import IdentityProviderFilterSet
+from federation.forms import IdentityProviderForm, form_initial
+from federation.models import IdentityProvider
+from federation.tables import IdentityProviderTable
+
+SECURITY_ADMIN = AdminRole.SECURITY_ADMINISTRATOR
+
+
+def _see_other(view_name: str, *args):
+    response = redirect(view_name, *args)
+    response.status_code = 303
+    return response
+
+
+def _provider_or_404(public_id) -> IdentityProvider:
+    provider = selectors.identity_provider_get(public_id)
+    if provider is None:
+        raise Http404
+    return provider
+
+
+@console_role(SECURITY_ADMIN)
+def provider_list(request):
+    return list_page(
+        request,
+        "federation/console/provider_list.html",
+        table_class=IdentityProviderTable,
+        filterset_class=IdentityProviderFilterSet,
+        queryset=selectors.identity_provider_list(),
+        kinds=IdentityProvider.Kind.choices,
+    )
+
+
+@console_role(SECURITY_ADMIN)
+@require_http_methods(["GET", "POST"])
+def provider_create(request, kind):
+    if kind not in IdentityProvider.Kind.values:
+        raise Http404
+    form = IdentityProviderForm(request.POST or None, kind=kind)
+    if request.method == "POST" and form.is_valid():
+        try:
+            provider = services.identity_provider_create(
+                actor=request.user, kind=kind, request=request, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is added. Register the redirect URI below at the provider.")
+                % {"name": provider.name},
+            )
+            return _see_other("console:identity-providers:detail", provider.public_id)
+    return render(
+        request,
+        "federation/console/provider_form.html",
+        {"form": form, "kind_label": IdentityProvider.Kind(kind).label, "creating": True},
+        status=400 if form.errors else 200,
+    )
+
+
+@console_role(SECURITY_ADMIN)
+def provider_detail(request, public_id):
+    provider = _provider_or_404(public_id)
+    return render(
+        request,
+        "federation/console/provider_detail.html",
+        {"provider": provider, "redirect_uri": services.redirect_uri(provider)},
+    )
+
+
+@console_role(SECURITY_ADMIN)
+@require_http_methods(["GET", "POST"])
+def provider_edit(request, public_id):
+    provider = _provider_or_404(public_id)
+    form = IdentityProviderForm(
+        request.POST or None, kind=provider.kind, editing=True, initial=form_initial(provider)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.identity_provider_update(
+                actor=request.user, provider=provider, request=request, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("%(name)s is saved.") % {"name": provider.name})
+            return _see_other("console:identity-providers:detail", provider.public_id)
+    return render(
+        request,
+        "federation/console/provider_form.html",
+        {"form": form, "provider": provider, "kind_label": provider.get_kind_display()},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@console_role(SECURITY_ADMIN)
+def provider_enabled(request, public_id):
+    provider = _provider_or_404(public_id)
+    enabled = request.POST.get("enabled") == "on"
+    services.identity_provider_enabled_set(
+        actor=request.user, provider=provider, enabled=enabled, request=request
+    )
+    if enabled:
+        messages.success(request, _("%(name)s is enabled.") % {"name": provider.name})
+    else:
+        messages.success(
+            request,
+            _(
+                "%(name)s is disabled: its button is gone and its sign-ins stop; linked "
+                "accounts stay."
+            )
+            % {"name": provider.name},
+        )
+    return _see_other("console:identity-providers:detail", provider.public_id)
+
+
+@require_POST
+@console_role(SECURITY_ADMIN)
+def provider_test(request, public_id):
+    provider = _provider_or_404(public_id)
+    ok, lines = services.connection_test(provider)
+    return render(
+        request,
+        "federation/console/provider_detail.html",
+        {
+            "provider": provider,
+            "redirect_uri": services.redirect_uri(provider),
+            "test": {"ok": ok, "lines": lines},
+        },
+    )
+
+
+@console_role(SECURITY_ADMIN)
+@require_http_methods(["GET", "POST"])
+def provider_delete(request, public_id):
+    provider = _provider_or_404(public_id)
+    if request.method == "POST":
+        services.identity_provider_delete(actor=request.user, provider=provider, request=request)
+        messages.success(request, _("%(name)s is deleted.") % {"name": provider.name})
+        return _see_other("console:identity-providers:list")
+    return render(
+        request,
+        "console/confirm.html",
+        {
+            "title": _("Delete %(name)s?") % {"name": provider.name},
+            "consequence": _(
+                "People linked to it can no longer sign in with it; their accounts stay. "
+                "To stop sign-ins but keep the links, disable it instead."
+            ),
+            "confirm_label": _("Delete"),
+            "cancel_url": reverse("console:identity-providers:detail", args=[provider.public_id]),
+            "fields": {},
+        },
+    )

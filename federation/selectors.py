@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from allauth.socialaccount.models import SocialAccount
+from django.db.models import QuerySet
+
+from federation.models import IdentityProvider
+
+
+def identity_provider_list() -> QuerySet[IdentityProvider]:
+    return IdentityProvider.objects.all()
+
+
+def identity_providers_enabled() -> list[IdentityProvider]:
+    return list(IdentityProvider.objects.filter(enabled=True))
+
+
+def identity_provider_get(public_id) -> IdentityProvider | None:
+    return IdentityProvider.objects.filter(public_id=public_id).first()
+
+
+def identity_provider_by_slug(slug: str) -> IdentityProvider | None:
+    return IdentityProvider.objects.filter(slug=slug).first()
+
+
+def linked_identities(user) -> list[tuple[SocialAccount, IdentityProvider | None]]:
+    """The upstream identities linked to `user`, each with its IdP (None once deleted)."""
+    accounts = list(SocialAccount.objects.filter(user=user).order_by("date_joined"))
+    providers = {
+        provider.slug: provider
+        for provider in IdentityProvider.objects.filter(
+            slug__in=[account.provider for account in accounts]
+        )
+    }
+    return [(account, providers.get(account.provider)) for account in accounts]
+
+
+def federated_identity_of_session(request, user) -> tuple[str, str] | None:
+    """(provider slug, upstream subject) of the upstream sign-in that began this session's
+    sign-in, from allauth's authentication records; None when it began otherwise."""
+    from allauth.account.authentication import get_authentication_records
+
+    records = [r for r in get_authentication_records(request, user) if r.get("method") != "mfa"]
+    if records and records[-1].get("method") == "socialaccount":
+        return str(records[-1].get("provider", "")), str(records[-1].get("uid", ""))
+    return None
+
+
+def session_idp(request) -> str:
+    """The `idp` claim of what this session authorizes: the issuer of the IdP the sign-in
+    went through, or "local"."""
+    identity = federated_identity_of_session(request, request.user)
+    if identity is None:
+        return "local"
+    provider = identity_provider_by_slug(identity[0])
+    return provider.issuer if provider is not None else identity[0]

@@ -1,0 +1,354 @@
+"""Writes of federation: identity provider configuration (audited, secrets sealed), the
+connection test, and linking and unlinking upstream identities."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+import requests
+from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from federation.http import idp_session
+from federation.models import DISCOVERY_PATH, IdentityProvider
+from mfa.crypto import secret_open, secret_seal
+
+Kind = IdentityProvider.Kind
+
+# What each kind asks for by default: enough for a sign-in with name and email.
+DEFAULT_SCOPES = {
+    Kind.OPENID_CONNECT: "openid profile email",
+    Kind.GOOGLE: "openid profile email",
+    Kind.MICROSOFT: "openid profile email User.Read",
+    Kind.GITHUB: "read:user user:email",
+}
+# Fields an admin may change after creation (slug and kind never change: they are allauth's
+# provider id, stored on every linked account, and the callback URL registered upstream).
+EDITABLE_FIELDS = (
+    "name", "client_id", "discovery_url", "entra_tenant", "scopes", "claim_email",
+    "claim_given_name", "claim_family_name", "trust_verified_email", "enabled",
+)  # fmt: skip
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+def _snapshot(provider: IdentityProvider) -> dict:
+    """What the audit log keeps of an IdP: everything but the secret."""
+    values = {"kind": provider.kind, "slug": provider.slug}
+    values.update({field: getattr(provider, field) for field in EDITABLE_FIELDS})
+    return values
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname in LOOPBACK_NAMES or hostname.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def discovery_url_problem(url: str) -> str | None:
+    """Why `url` cannot be an IdP's discovery URL, or None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _("This is not a valid URL.")
+    hostname = (parts.hostname or "").lower()
+    if parts.username or parts.password or not hostname:
+        return _("Enter the URL of the provider's discovery document (or its issuer).")
+    if _is_loopback(hostname):
+        if settings.FEDERATION_ALLOW_LOOPBACK_IDPS and parts.scheme in ("http", "https"):
+            return None
+        return _("An identity provider on this server's own host cannot be used.")
+    if parts.scheme != "https":
+        return _("Use an https URL.")
+    return None
+
+
+def discovery_url_normalize(url: str) -> str:
+    """An issuer URL becomes its discovery document's URL (OpenID Connect Discovery 4)."""
+    url = url.strip()
+    if "/.well-known/" in url:
+        return url
+    return url.rstrip("/") + DISCOVERY_PATH
+
+
+def _clean(provider: IdentityProvider) -> None:
+    errors: dict[str, list[str]] = {}
+    if not provider.name.strip():
+        errors["name"] = [_("Give the provider a name; its button shows it.")]
+    if not provider.client_id.strip():
+        errors["client_id"] = [_("Enter the client id the provider gave you.")]
+    if provider.kind == Kind.OPENID_CONNECT:
+        provider.discovery_url = discovery_url_normalize(provider.discovery_url)
+        problem = discovery_url_problem(provider.discovery_url)
+        if problem:
+            errors["discovery_url"] = [problem]
+    else:
+        provider.discovery_url = ""
+    if provider.kind != Kind.MICROSOFT:
+        provider.entra_tenant = ""
+    elif provider.entra_tenant and not all(c.isalnum() or c in "-." for c in provider.entra_tenant):
+        errors["entra_tenant"] = [
+            _("Enter an Entra tenant id (a GUID), a domain, or leave it empty for any account.")
+        ]
+    if not provider.scopes.strip():
+        provider.scopes = DEFAULT_SCOPES[Kind(provider.kind)]
+    provider.scopes = " ".join(dict.fromkeys(provider.scopes.split()))
+    if provider.kind in (Kind.OPENID_CONNECT, Kind.GOOGLE) and "openid" not in provider.scopes:
+        errors["scopes"] = [_("OpenID Connect sign-ins need the openid scope.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _slug_for(kind: str, name: str) -> str:
+    if kind != Kind.OPENID_CONNECT:
+        return kind
+    base = slugify(name)[:40] or "oidc"
+    slug, number = base, 2
+    while IdentityProvider.objects.filter(slug=slug).exists():
+        slug, number = f"{base}-{number}", number + 1
+    return slug
+
+
+@transaction.atomic
+def identity_provider_create(
+    *, actor, kind: str, client_secret: str, request=None, **fields
+) -> IdentityProvider:
+    provider = IdentityProvider(kind=kind, **fields)
+    _clean(provider)
+    if not client_secret:
+        raise ValidationError({"client_secret": [_("Enter the client secret.")]})
+    if kind != Kind.OPENID_CONNECT and IdentityProvider.objects.filter(kind=kind).exists():
+        raise ValidationError(
+            _("%(kind)s is already set up; edit it instead.")
+            % {"kind": provider.get_kind_display()}
+        )
+    provider.slug = _slug_for(kind, provider.name)
+    provider.client_secret_sealed = secret_seal(client_secret)
+    try:
+        with transaction.atomic():
+            provider.save()
+    except IntegrityError as error:
+        raise ValidationError(_("This provider is already set up.")) from error
+    after = {**_snapshot(provider), "client_secret": "set"}
+    audit_record(
+        actor=actor, action="identity_provider.create", target=provider, after=after,
+        request=request,
+    )  # fmt: skip
+    return provider
+
+
+@transaction.atomic
+def identity_provider_update(
+    *, actor, provider: IdentityProvider, client_secret: str = "", request=None, **changes
+) -> IdentityProvider:
+    """Change the editable fields in `changes`; a non-empty `client_secret` replaces the
+    stored one (an empty one keeps it: the secret is never shown, only replaced)."""
+    before = _snapshot(provider)
+    for field, value in changes.items():
+        if field not in EDITABLE_FIELDS:
+            raise ValueError(f"{field} cannot be changed")
+        setattr(provider, field, value)
+    _clean(provider)
+    if client_secret:
+        provider.client_secret_sealed = secret_seal(client_secret)
+    provider.save()
+    after = _snapshot(provider)
+    changed_before = {key: value for key, value in before.items() if after[key] != value}
+    changed_after = {key: after[key] for key in changed_before}
+    if client_secret:
+        changed_before["client_secret"], changed_after["client_secret"] = "set", "replaced"
+    if changed_after:
+        audit_record(
+            actor=actor, action="identity_provider.update", target=provider,
+            before=changed_before, after=changed_after, request=request,
+        )  # fmt: skip
+    return provider
+
+
+def identity_provider_enabled_set(
+    *, actor, provider: IdentityProvider, enabled: bool, request=None
+) -> IdentityProvider:
+    """Disabling keeps the linked accounts but stops new sign-ins through the IdP."""
+    return identity_provider_update(
+        actor=actor, provider=provider, enabled=enabled, request=request
+    )
+
+
+@transaction.atomic
+def identity_provider_delete(*, actor, provider: IdentityProvider, request=None) -> None:
+    """Delete the IdP and the links to it (they can never sign in again)."""
+    links = SocialAccount.objects.filter(provider=provider.slug)
+    linked = links.count()
+    links.delete()
+    before = {**_snapshot(provider), "linked_identities": linked}
+    audit_record(
+        actor=actor, action="identity_provider.delete", target=provider, before=before,
+        request=request,
+    )  # fmt: skip
+    provider.delete()
+
+
+def client_secret_of(provider: IdentityProvider) -> str:
+    return secret_open(provider.client_secret_sealed) if provider.client_secret_sealed else ""
+
+
+def redirect_uri(provider: IdentityProvider) -> str:
+    """The callback URL to register at the IdP, on the tenant's primary domain."""
+    from tenants.selectors import tenant_url
+
+    if provider.kind == Kind.OPENID_CONNECT:
+        path = reverse("openid_connect_callback", kwargs={"provider_id": provider.slug})
+    else:
+        path = reverse(f"{provider.kind}_callback")
+    return tenant_url(connection.tenant, path)
+
+
+# Connection test ------------------------------------------------------------------------
+
+DISCOVERY_URLS = {
+    Kind.GOOGLE: "https://accounts.google.com/.well-known/openid-configuration",
+    Kind.MICROSOFT: "https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration",
+}  # fmt: skip
+
+
+def connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
+    """Fetch the IdP's discovery document and say, in plain words, what is wrong with it
+    (or what was found). Returns (ok, lines)."""
+    if provider.kind == Kind.GITHUB:
+        return True, [
+            _(
+                "GitHub publishes no discovery document; its client id and secret are "
+                "checked at the first sign-in."
+            )
+        ]
+    if provider.kind == Kind.OPENID_CONNECT:
+        url = provider.discovery_url
+    else:
+        url = DISCOVERY_URLS[Kind(provider.kind)].format(tenant=provider.entra_tenant or "common")
+    problem = discovery_url_problem(url)
+    if problem:
+        return False, [problem]
+    try:
+        with idp_session() as session:
+            response = session.get(url, headers={"Accept": "application/json"})
+    except requests.Timeout:
+        return False, [_("The provider did not answer in time (%(url)s).") % {"url": url}]
+    except requests.ConnectionError:
+        return False, [
+            _(
+                "Could not connect to %(host)s: check the URL, and that the provider is "
+                "reachable from this server."
+            )
+            % {"host": urlsplit(url).netloc}
+        ]
+    except requests.RequestException:
+        return False, [_("The request to %(url)s failed.") % {"url": url}]
+    if response.status_code != 200:
+        return False, [
+            _("%(url)s answered with HTTP %(status)s instead of the discovery document.")
+            % {"url": url, "status": response.status_code}
+        ]
+    try:
+        document = response.json()
+    except ValueError:
+        return False, [_("%(url)s did not answer with JSON.") % {"url": url}]
+    if not isinstance(document, dict):
+        return False, [_("%(url)s did not answer with a discovery document.") % {"url": url}]
+    problems = []
+    for key in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"):
+        if not isinstance(document.get(key), str) or not document.get(key):
+            problems.append(_("The discovery document has no %(key)s.") % {"key": key})
+    expected_issuer = url[: -len(DISCOVERY_PATH)] if url.endswith(DISCOVERY_PATH) else None
+    if (
+        provider.kind == Kind.OPENID_CONNECT
+        and expected_issuer
+        and document.get("issuer")
+        and document["issuer"] != expected_issuer
+    ):
+        problems.append(
+            _("The document's issuer is %(found)s, not %(expected)s: ID tokens would be refused.")
+            % {"found": document["issuer"], "expected": expected_issuer}
+        )
+    methods = document.get("code_challenge_methods_supported")
+    if isinstance(methods, list) and "S256" not in methods:
+        problems.append(_("The provider does not support PKCE with S256."))
+    if problems:
+        return False, problems
+    return True, [
+        _("The discovery document was found. Issuer: %(issuer)s.") % {"issuer": document["issuer"]},
+        _("Sign-ins go to %(endpoint)s.") % {"endpoint": document["authorization_endpoint"]},
+    ]
+
+
+# Linked identities --------------------------------------------------------------------
+
+
+def sign_in_ways_other_than(user, account: SocialAccount) -> list[str]:
+    """How `user` could still sign in without `account`: a password, an emailed code, or
+    another linked identity whose IdP is enabled."""
+    from allauth.core import context
+
+    from accounts.selectors import user_flow_for
+
+    ways = []
+    if user.has_usable_password():
+        ways.append("password")
+    flow = user_flow_for(context.request) if context.request is not None else None
+    if flow is not None and flow.email_code_enabled and user.email:
+        ways.append("email_code")
+    enabled = set(IdentityProvider.objects.filter(enabled=True).values_list("slug", flat=True))
+    others = SocialAccount.objects.filter(user=user, provider__in=enabled).exclude(pk=account.pk)
+    if others.exists():
+        ways.append("identity")
+    return ways
+
+
+@transaction.atomic
+def identity_unlink(*, user, account: SocialAccount, request=None) -> None:
+    if account.user_id != user.pk:
+        raise ValidationError(_("This identity is not linked to your account."))
+    if not sign_in_ways_other_than(user, account):
+        raise ValidationError(
+            _("This is your only way to sign in: set a password or link another identity first.")
+        )
+    before = {"provider": account.provider, "subject": account.uid}
+    account.delete()
+    audit_record(actor=user, action="identity.unlink", target=user, before=before, request=request)
+
+
+@transaction.atomic
+def identity_link(*, request, user, sociallogin) -> SocialAccount:
+    """Link the upstream identity of `sociallogin` to `user`, who is signed in."""
+    account = sociallogin.account
+    if SocialAccount.objects.filter(provider=account.provider, uid=account.uid).exists():
+        raise ValidationError(_("This identity is already linked to an account."))
+    sociallogin.connect(request, user)  # audited by identity_linked_audit (allauth's signal)
+    return sociallogin.account
+
+
+def identity_linked_audit(sender, request, sociallogin, **kwargs) -> None:
+    """allauth's social_account_added: an identity linked here or from allauth's connect
+    flow (My account > Linked identities > Link)."""
+    account = sociallogin.account
+    audit_record(
+        actor=sociallogin.user, action="identity.link", target=sociallogin.user,
+        after={"provider": account.provider, "subject": account.uid}, request=request,
+    )  # fmt: skip
+
+
+def identity_unlinked_audit(sender, request, socialaccount, **kwargs) -> None:
+    """allauth's social_account_removed (its own connections page)."""
+    audit_record(
+        actor=socialaccount.user, action="identity.unlink", target=socialaccount.user,
+        before={"provider": socialaccount.provider, "subject": socialaccount.uid},
+        request=request,
+    )  # fmt: skip

@@ -1,0 +1,47 @@
+"""The identity provider buttons of the hosted pages."""
+
+from __future__ import annotations
+
+from django import template
+from django.middleware.csrf import get_token
+from django.urls import reverse
+
+from ciam.csp import form_action_allow
+from federation.models import IdentityProvider
+from federation.selectors import identity_providers_enabled
+
+register = template.Library()
+
+
+def login_url(provider: IdentityProvider) -> str:
+    if provider.kind == IdentityProvider.Kind.OPENID_CONNECT:
+        return reverse("openid_connect_login", kwargs={"provider_id": provider.slug})
+    return reverse(f"{provider.kind}_login")
+
+
+@register.inclusion_tag("federation/provider_buttons.html", takes_context=True)
+def identity_provider_buttons(context, process: str = "login", next_url: str = ""):
+    """One POST form per enabled IdP, to allauth's login URL for it, which redirects to the
+    IdP: browsers apply `form-action` to that redirect, so the IdP's origin is allowed on
+    this page (ciam.csp)."""
+    request = context["request"]
+    providers = identity_providers_enabled()
+    for provider in providers:
+        form_action_allow(request, provider.issuer)
+    return {
+        "buttons": [{"name": p.name, "url": login_url(p)} for p in providers],
+        "process": process,
+        "next_url": next_url,
+        "csrf_token": get_token(request) if providers else "",
+    }
+
+
+@register.filter
+def upstream_email(extra_data) -> str:
+    """The email an upstream identity carried, to tell linked identities apart."""
+    if not isinstance(extra_data, dict):
+        return ""
+    for part in (extra_data.get("userinfo"), extra_data.get("id_token"), extra_data):
+        if isinstance(part, dict) and isinstance(part.get("email"), str):
+            return part["email"]
+    return ""

@@ -1,0 +1,160 @@
+"""Hosted pages of federation: linking an upstream identity to the existing account whose
+email it carries (after its owner signs in), and My account > Linked identities."""
+
+from __future__ import annotations
+
+import time
+
+from allauth.account.authentication import get_authentication_records
+from allauth.socialaccount.models import SocialAccount, SocialLogin
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import email_normalize
+from federation import selectors, services
+from federation.adapter import PENDING_LINK_SECONDS, PENDING_LINK_SESSION_KEY
+
+# How the account's owner must have signed in to confirm a link: a password or an emailed
+# code (never the upstream identity itself, nor another one).
+OWNER_PROOFS = {"password", "code"}
+
+
+def _pending(request) -> tuple[SocialLogin | None, dict]:
+    pending = request.session.get(PENDING_LINK_SESSION_KEY)
+    if not isinstance(pending, dict):
+        return None, {}
+    if time.time() - float(pending.get("since", 0)) > PENDING_LINK_SECONDS:
+        request.session.pop(PENDING_LINK_SESSION_KEY, None)
+        return None, {}
+    try:
+        sociallogin = SocialLogin.deserialize(pending["sociallogin"])
+    except (KeyError, ValueError, Http404):
+        return None, {}
+    return sociallogin, pending
+
+
+def _owner_signed_in_since(request, since: float) -> bool:
+    records = [
+        record
+        for record in get_authentication_records(request, request.user)
+        if record.get("method") != "mfa"
+    ]
+    return bool(
+        records
+        and records[-1].get("method") in OWNER_PROOFS
+        and float(records[-1].get("at", 0)) >= since
+    )
+
+
+def _same_email(first: str, second: str) -> bool:
+    return email_normalize(first).lower() == email_normalize(second).lower()
+
+
+def _safe_next(request, url: str | None) -> str:
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        return url
+    return reverse("accounts:my-account")
+
+
+@require_http_methods(["GET", "POST"])
+def link(request):
+    """The upstream identity's email belongs to an account: its owner signs in (password or
+    code) and confirms; then the identity signs in to that account from now on."""
+    sociallogin, pending = _pending(request)
+    if sociallogin is None:
+        return render(request, "federation/link_gone.html", status=400)
+    provider = selectors.identity_provider_by_slug(sociallogin.account.provider)
+    context = {"provider": provider, "email": pending["email"]}
+    user = request.user
+    if not user.is_authenticated or not _owner_signed_in_since(request, pending["since"]):
+        if user.is_authenticated and not _same_email(user.email, pending["email"]):
+            context["signed_in_as"] = user.email
+        context["sign_in_url"] = f"{reverse('account_login')}?next={reverse('federation:link')}"
+        return render(request, "federation/link_sign_in.html", context)
+    if not _same_email(user.email, pending["email"]):
+        context["signed_in_as"] = user.email
+        return render(request, "federation/link_sign_in.html", context, status=403)
+    if request.method == "POST":
+        request.session.pop(PENDING_LINK_SESSION_KEY, None)
+        if request.POST.get("decision") != "link":
+            messages.info(request, _("Nothing was linked."))
+            return redirect("accounts:my-account")
+        try:
+            services.identity_link(request=request, user=user, sociallogin=sociallogin)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("federation:identities")
+        messages.success(
+            request,
+            _("%(name)s is linked: you can sign in with it from now on.")
+            % {"name": provider.name if provider else sociallogin.account.provider},
+        )
+        response = redirect(_safe_next(request, sociallogin.state.get("next")))
+        response.status_code = 303
+        return response
+    return render(request, "federation/link_confirm.html", context)
+
+
+@login_required
+def identities(request):
+    linked = selectors.linked_identities(request.user)
+    linked_slugs = {account.provider for account, _provider in linked}
+    available = [
+        provider
+        for provider in selectors.identity_providers_enabled()
+        if provider.slug not in linked_slugs
+    ]
+    return render(
+        request,
+        "federation/identities.html",
+        {"linked": linked, "available": available},
+    )
+
+
+@require_POST
+@login_required
+def identity_unlink(request):
+    account = SocialAccount.objects.filter(
+        user=request.user,
+        provider=request.POST.get("provider", ""),
+        uid=request.POST.get("subject", ""),
+    ).first()
+    if account is None:
+        raise Http404
+    try:
+        services.identity_unlink(user=request.user, account=account, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The identity is unlinked."))
+    response = redirect("federation:identities")
+    response.status_code = 303
+    return response
+
+
+def oidc_callback(request, provider_id):
+    """allauth's OpenID Connect callback, ending the redirect chain of the upstream's sign-in
+    form: its answer, a redirect to where the sign-in goes on (an app of this tenant, on its
+    own origin), becomes a page that goes on by itself (meta refresh, no script).
+
+    Browsers check the `form-action` of the page whose form started a navigation against
+    every redirect that follows it. An upstream with a strict policy (another tenant of this
+    platform, which allows only the redirect URI its app registered: our callback) would
+    block the redirects after our callback to an origin it cannot know. A page that answers
+    200 ends that navigation; its own refresh is not a form submission."""
+    from allauth.socialaccount.providers.openid_connect.views import callback
+
+    response = callback(request, provider_id)
+    if response.status_code in (302, 303) and response.has_header("Location"):
+        page = render(request, "federation/continue.html", {"url": response["Location"]})
+        for cookie in response.cookies.values():
+            page.cookies[cookie.key] = cookie
+        return page
+    return response
