@@ -127,11 +127,13 @@ def test_cleanup_keeps_live_tokens_and_deletes_outlived_ones(acme, acme_web, acm
     )
     assert status == 200
     with tenant_context(acme.tenant):
-        counts = cleanup()
-        assert counts["refresh tokens"] == 0  # the revoked one stays to catch a replay
+        mine = RefreshToken.objects.filter(application=acme_web.application)
+        cleanup()
+        assert mine.count() == 2  # the revoked one stays to catch a replay
+        # Other tests may have left tokens in the shared tenant: they count too.
         counts = cleanup(now=timezone.now() + timedelta(days=15))
-        assert counts["refresh tokens"] == 2 and counts["redeemed codes"] == 1
-        assert not RefreshToken.objects.filter(application=acme_web.application).exists()
+        assert counts["refresh tokens"] >= 2 and counts["redeemed codes"] >= 1
+        assert not mine.exists()
 
 
 def test_single_page_apps_may_call_the_token_endpoint_from_their_origin(acme):
