@@ -10,36 +10,17 @@ the schema it creates disappears with the rollback.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from tests.helpers import PASSWORD  # noqa: E402,F401  (the world's users sign in with it)
+from tests.helpers import PASSWORD, TenantWorld  # noqa: F401  (the world's users sign in with it)
 
 # Playwright's sync API keeps an event loop running in the test thread, which makes Django
 # refuse database calls from that thread. The tests are synchronous; the guard does not apply.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@dataclass
-class TenantWorld:
-    tenant: object
-    host: str
-    admin: object
-    member: object
-
-    def client(self, user=None, **extra) -> Client:
-        """A test client on this tenant's host, signed in as `user` when given."""
-        from django_tenants.utils import tenant_context
-
-        client = Client(HTTP_HOST=self.host, **extra)
-        if user is not None:
-            with tenant_context(self.tenant):
-                client.force_login(user)
-        return client
 
 
 def _provision(slug: str, name: str) -> TenantWorld:

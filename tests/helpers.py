@@ -6,6 +6,7 @@ import itertools
 import re
 import time
 import uuid
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -135,3 +136,21 @@ def save_flow(world, **changes):
     data = {**FLOW, **changes}
     data = {key: value for key, value in data.items() if value is not None}
     return world.client(world.admin).post("/console/user-flows/", data)
+
+
+@dataclass
+class TenantWorld:
+    tenant: object
+    host: str
+    admin: object
+    member: object
+
+    def client(self, user=None, **extra) -> Client:
+        """A test client on this tenant's host, signed in as `user` when given."""
+        from django_tenants.utils import tenant_context
+
+        client = Client(HTTP_HOST=self.host, **extra)
+        if user is not None:
+            with tenant_context(self.tenant):
+                client.force_login(user)
+        return client

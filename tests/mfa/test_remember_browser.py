@@ -9,8 +9,7 @@ from django_tenants.utils import tenant_context
 
 from audit.models import SignInEvent
 from mfa.remember import COOKIE
-from tests.conftest import PASSWORD
-from tests.helpers import tenant_client
+from tests.helpers import PASSWORD, tenant_client
 from tests.mfa.helpers import code_for, make_user, password_step, set_policy, with_authenticator
 
 NEW_PASSWORD = "a new long passphrase 42"

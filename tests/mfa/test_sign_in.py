@@ -194,8 +194,7 @@ def test_policy_for_admins_leaves_members_alone(acme):
 
 
 def test_the_challenge_of_a_sign_in_for_an_app_may_lead_to_the_app(acme):
-    from tests.oidc.helpers import register_app
-    from tests.oidc.test_form_action import authorize_path, form_action
+    from tests.oidc.helpers import authorize_path, form_action, register_app
 
     app = register_app(acme)
     user = make_user(acme)

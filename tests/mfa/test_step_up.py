@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from django_tenants.utils import tenant_context
 
-from tests.conftest import PASSWORD
-from tests.helpers import tenant_client
+from tests.helpers import PASSWORD, tenant_client
 from tests.mfa.helpers import (
     code_for,
     make_user,

@@ -11,8 +11,7 @@ from django_tenants.utils import tenant_context
 
 from ciam.sessions import SIGNED_IN_AT
 from oidc.models import Application
-from tests.conftest import PASSWORD
-from tests.helpers import tenant_client
+from tests.helpers import PASSWORD, tenant_client
 from tests.mfa.helpers import (
     code_for,
     code_from_secret,

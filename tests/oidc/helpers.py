@@ -140,3 +140,18 @@ APP_FORM = {
     "id_token_hours": "1",
     "refresh_token_days": "14",
 }
+
+
+def form_action(response) -> str:
+    policy = response["Content-Security-Policy"]
+    return next(part.strip() for part in policy.split(";") if "form-action" in part)
+
+
+def authorize_path(app, redirect_uri: str | None = None, **extra) -> str:
+    _verifier, challenge = pkce_pair()
+    query = {
+        "response_type": "code", "client_id": app.client_id,
+        "redirect_uri": redirect_uri or app.redirect_uri, "scope": "openid",
+        "code_challenge": challenge, "code_challenge_method": "S256", **extra,
+    }  # fmt: skip
+    return f"/o/authorize/?{urlencode(query)}"

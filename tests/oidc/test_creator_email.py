@@ -9,8 +9,7 @@ from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
 from tenants.services import tenant_create
-from tests.conftest import PASSWORD, TenantWorld
-from tests.helpers import emails_to, link_in
+from tests.helpers import PASSWORD, TenantWorld, emails_to, link_in
 from tests.oidc.helpers import Flow, jwt_parts, register_app
 
 CREATOR = "creator@example.org"

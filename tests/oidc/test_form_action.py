@@ -8,22 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from ciam.csp import url_origin
-from tests.oidc.helpers import pkce_pair, register_app
-
-
-def form_action(response) -> str:
-    policy = response["Content-Security-Policy"]
-    return next(part.strip() for part in policy.split(";") if "form-action" in part)
-
-
-def authorize_path(app, redirect_uri: str | None = None, **extra) -> str:
-    _verifier, challenge = pkce_pair()
-    query = {
-        "response_type": "code", "client_id": app.client_id,
-        "redirect_uri": redirect_uri or app.redirect_uri, "scope": "openid",
-        "code_challenge": challenge, "code_challenge_method": "S256", **extra,
-    }  # fmt: skip
-    return f"/o/authorize/?{urlencode(query)}"
+from tests.oidc.helpers import authorize_path, form_action, register_app
 
 
 def sign_in_page(client, next_url: str):

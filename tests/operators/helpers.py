@@ -6,8 +6,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_otp.oath import totp
 
-from tests.conftest import PASSWORD
-from tests.helpers import unique_email
+from tests.helpers import PASSWORD, unique_email
 
 
 def operator_make(email: str = ""):
