@@ -113,8 +113,7 @@ class SessionStore(DatabaseSessionStore):
         self._session_cache = data
         if key and row_written:
             self._replaces = key
-        elif key:
-            self.delete(key)
+        # A key whose row was never written has nothing to delete.
 
     def delete(self, session_key: str | None = None) -> None:
         keys = [session_key] if session_key is not None else [self.session_key, self._replaces]
