@@ -139,7 +139,8 @@ EXPORT_PROGRESS_EVERY = 1000
 EXPORT_KEEP_DAYS = 7
 SIGN_IN_EXPORT_HEADER = [
     "time (UTC)", "user", "user id", "email typed", "method", "app id", "app", "grant",
-    "result", "failure reason", "MFA", "IP address", "browser", "user agent", "request id",
+    "result", "failure reason", "MFA", "MFA method", "conditional access policies",
+    "IP address", "browser", "user agent", "request id",
     "identity provider", "upstream subject", "upstream error",
 ]  # fmt: skip
 
@@ -200,13 +201,30 @@ def _sign_in_export_write(events, exports):
             str(event.user.public_id) if event.user else str(event.user_public_id or ""),
             event.email_typed, event.method, event.app_id, event.app_name, event.grant,
             event.result, event.failure_reason, "yes" if event.mfa_used else "no",
-            event.ip_address or "", device_summary(event.user_agent), event.user_agent,
-            event.request_id, event.idp, event.idp_subject, event.upstream_error,
+            event.mfa_method, _policies_cell(event.policies), event.ip_address or "",
+            device_summary(event.user_agent), event.user_agent, event.request_id,
+            event.idp, event.idp_subject, event.upstream_error,
         ])  # fmt: skip
         done += 1
         if done % EXPORT_PROGRESS_EVERY == 0:
             exports.update(rows_done=done)
     return document, done
+
+
+def _policies_cell(entries) -> str:
+    """The conditional access policies that applied to a sign-in, as the console's log shows
+    them: "Name: block", "Name: require mfa", "Name: report-only, would block"."""
+    parts = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("result") == "not_applied":
+            continue
+        would = "report-only, would " if entry.get("state") == "report_only" else ""
+        if entry.get("result") == "block":
+            outcome = "block"
+        else:
+            outcome = "require " + (", ".join(entry.get("requirements") or []) or "nothing")
+        parts.append(f"{entry.get('name', '')}: {would}{outcome}")
+    return "; ".join(parts)
 
 
 def sign_in_exports_forget(*, now=None) -> int:

@@ -6,7 +6,9 @@ key is free, then an INSERT in a transaction) and writes it again when the respo
 session its key at once but writes the row once, when the response leaves, with a single
 INSERT that a duplicate key refuses (the key is then drawn again). Updates are a single
 UPDATE. A read is one plain SELECT (through the ORM it cost a fifth of an authorize request).
-Deletion is Django's.
+A new key for the same session (cycle_key, at sign-in) moves the row to the new key with one
+UPDATE when the session is saved, where Django's store read the row, deleted it and inserted
+it again; the old key stops working then. A deletion is one DELETE.
 
 A signed-in session ends at the earliest of two times fixed when it signs in (the tenant's user
 flow: sign_in_timeouts_start): its absolute end, which nothing moves (re-authentication
@@ -61,6 +63,7 @@ def _ends_at(data: dict) -> datetime | None:
 
 class SessionStore(DatabaseSessionStore):
     _row_written = True
+    _replaces: str | None = None  # the key whose row this session takes over (cycle_key)
 
     def _get_new_session_key(self) -> str:
         # 160 random bits in 40 hex digits (Django draws 32 of 36 characters one by one): no
@@ -101,9 +104,39 @@ class SessionStore(DatabaseSessionStore):
             self._session_cache = {}
         self.modified = True
 
+    def cycle_key(self) -> None:
+        """A new key for the same data (signing in): the row moves to it when the session is
+        saved, and the old key stops working."""
+        data = self._session
+        key, row_written = self.session_key, self._row_written
+        self.create()
+        self._session_cache = data
+        if key and row_written:
+            self._replaces = key
+        # A key whose row was never written has nothing to delete.
+
+    def delete(self, session_key: str | None = None) -> None:
+        keys = [session_key] if session_key is not None else [self.session_key, self._replaces]
+        if session_key is None:
+            self._replaces = None
+        keys = [key for key in keys if key]
+        if not keys:
+            return
+        using = router.db_for_write(self.model)
+        table = connections[using].ops.quote_name(self.model._meta.db_table)
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE session_key = ANY(%s)", [keys])
+
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             self.create()
+        if self._replaces is not None and not self._row_written and self._rekey():
+            return
+        if self._replaces is not None:
+            # The old row is gone (the session ended meanwhile) or the new key is taken:
+            # a row of its own, and the old one goes.
+            self.delete(self._replaces)
+            self._replaces = None
         if not self._row_written:
             must_create = True
         while True:
@@ -116,6 +149,27 @@ class SessionStore(DatabaseSessionStore):
                 continue
             self._row_written = True
             return
+
+    def _rekey(self) -> bool:
+        """Move the row of the key this session replaces to its new key: one UPDATE."""
+        data = self._get_session(no_load=True)
+        row = self.create_model_instance(data)
+        row.expire_date = _ends_at(data) or row.expire_date
+        using = router.db_for_write(self.model, instance=row)
+        table = connections[using].ops.quote_name(self.model._meta.db_table)
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET session_key = %s, session_data = %s, expire_date = %s "
+                f"WHERE session_key = %s AND NOT EXISTS "
+                f"(SELECT 1 FROM {table} WHERE session_key = %s)",
+                [row.session_key, row.session_data, row.expire_date, self._replaces,
+                 row.session_key],
+            )  # fmt: skip
+            if cursor.rowcount != 1:
+                return False
+        self._replaces = None
+        self._row_written = True
+        return True
 
     def _write(self, *, must_create: bool) -> None:
         data = self._get_session(no_load=must_create)

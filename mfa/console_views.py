@@ -51,7 +51,8 @@ def user_mfa_reset(request, public_id):
             {
                 "title": _("Reset MFA of %(email)s?") % {"email": user.email},
                 "consequence": _(
-                    "Their authenticator app and recovery codes are removed, and browsers they "
+                    "Their authenticator app, passkeys and recovery codes are removed, and "
+                    "browsers they "
                     "asked to be remembered are asked again. They are emailed; if the MFA "
                     "policy requires a second factor, they set one up at their next sign-in."
                 ),

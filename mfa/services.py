@@ -28,6 +28,7 @@ from mfa.models import (
     EmailCodeDevice,
     Method,
     MfaPolicy,
+    PasskeyDevice,
     RecoveryCodeDevice,
     TOTPDevice,
     email_code_digest,
@@ -145,19 +146,23 @@ def mfa_reset(*, actor, user, request=None) -> None:
         raise ValidationError(_("You cannot reset the second factors of this user."))
     had_app = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
     had_codes = RecoveryCodeDevice.objects.filter(user=user).exists()
+    had_passkeys = PasskeyDevice.objects.filter(user=user).count()
     TOTPDevice.objects.filter(user=user).delete()
     RecoveryCodeDevice.objects.filter(user=user).delete()
     EmailCodeDevice.objects.filter(user=user).delete()
+    # A passkey is a second factor (and a sign-in without a password): it goes too.
+    PasskeyDevice.objects.filter(user=user).delete()
     audit_record(actor=actor, action="mfa.reset", target=user, target_label=user.email,
-                 before={"authenticator_app": had_app, "recovery_codes": had_codes},
-                 after={"authenticator_app": False, "recovery_codes": False},
+                 before={"authenticator_app": had_app, "recovery_codes": had_codes,
+                         "passkeys": had_passkeys},
+                 after={"authenticator_app": False, "recovery_codes": False, "passkeys": 0},
                  request=request)  # fmt: skip
     notice_send(
         user=user,
         change=_(
-            "An administrator removed your second sign-in steps (authenticator app and "
-            "recovery codes). If your organization requires one, you will set it up again at "
-            "your next sign-in."
+            "An administrator removed your second sign-in steps (authenticator app, passkeys "
+            "and recovery codes). If your organization requires one, you will set it up again "
+            "at your next sign-in."
         ),
     )
 
@@ -271,15 +276,18 @@ def mfa_verify(
 
 
 def _device_for(*, user, method: str, for_update: bool = False):
-    models = {
-        Method.TOTP: TOTPDevice.objects.filter(confirmed=True),
-        Method.RECOVERY_CODE: RecoveryCodeDevice.objects.all(),
-        Method.EMAIL_CODE: EmailCodeDevice.objects.all(),
-    }
-    devices = models[method].filter(user=user)
-    if for_update:
-        devices = devices.select_for_update()
-    return devices.first()
+    model = {
+        Method.TOTP: TOTPDevice,
+        Method.RECOVERY_CODE: RecoveryCodeDevice,
+        Method.EMAIL_CODE: EmailCodeDevice,
+    }[method]
+    # Written out: every sign-in with a second factor runs it, and the ORM's query building
+    # cost more CPU than the check itself.
+    table = connection.ops.quote_name(model._meta.db_table)
+    confirmed = " AND confirmed" if model is TOTPDevice else ""
+    lock = " FOR UPDATE" if for_update else ""
+    sql = f"SELECT * FROM {table} WHERE user_id = %s{confirmed} ORDER BY id LIMIT 1{lock}"
+    return next(iter(model.objects.raw(sql, [user.pk])), None)
 
 
 def _lock_refuse(*, request, user) -> None:

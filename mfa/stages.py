@@ -31,7 +31,7 @@ from django_tenants.utils import get_public_schema_name
 
 from conditional_access.requirements import requirements_for
 from mfa.models import Method, MfaPolicy
-from mfa.selectors import has_confirmed_totp, has_passkey, tenant_mfa
+from mfa.selectors import has_confirmed_totp, has_passkey, tenant_mfa, user_second_factors
 from mfa.sign_in import KEY, passkey_first_factor
 
 
@@ -153,13 +153,12 @@ def available_methods(stage: LoginStage, policy: MfaPolicy) -> list[str]:
 def user_methods(user, policy: MfaPolicy, *, primary_method: str | None) -> list[str]:
     """The second factors `user` may prove, in the order offered, after a first factor
     proved by `primary_method` (a sign-in, or a step-up of a signed-in session)."""
-    from mfa.models import RecoveryCodeDevice
-
     allowed = policy.allowed_methods
+    present = user_second_factors(user)
     methods = []
-    if Method.TOTP in allowed and has_confirmed_totp(user):
+    if Method.TOTP in allowed and Method.TOTP in present:
         methods.append(Method.TOTP)
-    if Method.PASSKEY in allowed and has_passkey(user):
+    if Method.PASSKEY in allowed and Method.PASSKEY in present:
         methods.append(Method.PASSKEY)
     # An emailed code after an emailed code proves nothing more.
     if Method.EMAIL_CODE in allowed and user.email and primary_method != "email_code":
@@ -167,7 +166,7 @@ def user_methods(user, policy: MfaPolicy, *, primary_method: str | None) -> list
     if (
         Method.RECOVERY_CODE in allowed
         and Method.TOTP in methods
-        and RecoveryCodeDevice.objects.filter(user=user).exists()
+        and Method.RECOVERY_CODE in present
     ):
         methods.append(Method.RECOVERY_CODE)
     return methods

@@ -357,6 +357,15 @@ def _rotate(request, client: Application, value: str):
     refusal = token_issue_refusal(request, client=client, user=user, auth_time=auth_time)
     if refusal:
         return GrantError("invalid_grant", refusal)
+    amr = tokens.refresh_token_amr(value)
+    if client.require_mfa and "mfa" not in amr:
+        # The app came to require MFA after this sign-in (or the token predates amr): only a
+        # sign-in with a second factor gets its tokens. The family is left: it is no replay.
+        return GrantError(
+            "invalid_grant",
+            "This app requires multifactor authentication and this sign-in did not use it; "
+            "sign in again.",
+        )
     scopes = scope.split()
     requested = request.POST.get("scope", "").split()
     if requested and not set(requested) <= set(scopes):
@@ -370,8 +379,7 @@ def _rotate(request, client: Application, value: str):
         request=request, grant_type="refresh_token", client=client, user=user,
         scopes=requested or scopes, roles=roles, email_verified=email_verified,
         started=started, family=family, with_refresh=True, replaces=(refresh_id, access_id),
-        auth_time=auth_time,
-        amr=tokens.refresh_token_amr(value),
+        auth_time=auth_time, amr=amr,
     )  # fmt: skip
 
 

@@ -100,6 +100,37 @@ def test_saving_a_session_that_ended_meanwhile_does_not_bring_it_back(acme):
         assert not Session.objects.filter(session_key=store.session_key).exists()
 
 
+def test_a_new_key_moves_the_row_and_the_old_key_opens_nothing(acme):
+    with tenant_context(acme.tenant):
+        store = SessionStore()
+        store["who"] = "someone"
+        store.save()
+        old = store.session_key
+        loaded = SessionStore(old)
+        loaded["signed_in"] = True
+        loaded.cycle_key()
+        loaded.save()
+        assert loaded.session_key != old
+        assert not Session.objects.filter(session_key=old).exists()
+        assert SessionStore(loaded.session_key).load() == {"who": "someone", "signed_in": True}
+        # A session given a new key, then ended in the same request, leaves neither row.
+        again = SessionStore(loaded.session_key)
+        again.load()
+        again.cycle_key()
+        again.flush()
+        assert not Session.objects.filter(session_key=loaded.session_key).exists()
+        # The old row gone meanwhile (signed out elsewhere): the data gets a row of its own.
+        third = SessionStore()
+        third["who"] = "third"
+        third.save()
+        moving = SessionStore(third.session_key)
+        moving.load()
+        moving.cycle_key()
+        Session.objects.filter(session_key=third.session_key).delete()
+        moving.save()
+        assert SessionStore(moving.session_key).load() == {"who": "third"}
+
+
 def stored(world, client) -> dict:
     with tenant_context(world.tenant):
         return SessionStore(client.cookies["sessionid"].value).load()

@@ -138,3 +138,30 @@ def test_an_export_holds_the_newest_rows_up_to_its_cap(acme, monkeypatch):
     assert [row[3] for row in rows] == [f"{marker}-2@x.example", f"{marker}-1@x.example"]
     page = acme.client(user=acme.admin).get(f"/console/logs/sign-ins/exports/{export.public_id}/")
     assert "These are the newest" in page.content.decode()
+
+
+def test_an_export_says_which_second_factor_and_which_policies_served(acme):
+    from audit import services
+
+    marker = uuid.uuid4().hex[:12]
+    policies = [
+        {"id": "1", "name": "=HYPERLINK(\"http://evil.example\")", "state": "on",
+         "result": "grant", "requirements": ["mfa"]},
+        {"id": "2", "name": "Block risky", "state": "report_only", "result": "block"},
+        {"id": "3", "name": "Guests only", "state": "on", "result": "not_applied",
+         "reason": "not a guest"},
+    ]  # fmt: skip
+    with tenant_context(acme.tenant):
+        SignInEvent.objects.create(
+            email_typed=f"{marker}@x.example", method="password", result="success",
+            mfa_used=True, mfa_method="totp", policies=policies,
+        )  # fmt: skip
+        export = SignInLogExport.objects.create(filters={"search": marker})
+        services.sign_in_export_run(export_id=export.pk)
+        export.refresh_from_db()
+    header, row = list(csv.reader(io.StringIO(export.content)))
+    assert row[header.index("MFA")] == "yes"
+    assert row[header.index("MFA method")] == "totp"
+    assert row[header.index("conditional access policies")] == (
+        '\'=HYPERLINK("http://evil.example"): require mfa; Block risky: report-only, would block'
+    )

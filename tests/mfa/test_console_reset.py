@@ -7,7 +7,7 @@ from django_tenants.utils import tenant_context
 
 from audit.models import AuditEvent
 from emails.models import OutboxEmail
-from mfa.models import RecoveryCodeDevice, TOTPDevice
+from mfa.models import PasskeyDevice, RecoveryCodeDevice, TOTPDevice
 from mfa.services import recovery_codes_regenerate
 from tests.helpers import tenant_client
 from tests.mfa.helpers import make_user, password_step, with_authenticator
@@ -35,9 +35,47 @@ def test_a_user_administrator_sees_the_methods_and_resets_them(acme):
         assert event.actor_id == user_admin.public_id and event.target_label == user.email
         notice = OutboxEmail.objects.filter(to=user.email).latest("id")
         assert "administrator removed your second sign-in steps" in notice.payload["text"]
-    assert "No authenticator app set up." in client.get(done["Location"]).content.decode()
+    after = client.get(done["Location"]).content.decode()
+    assert "No authenticator app or passkey set up." in after
     # Their next sign-in asks for no code (the policy does not require one).
     assert password_step(tenant_client(acme), user)["Location"] == "/account/"
+
+
+def with_passkey(world, user, *, name: str, used: bool = False):
+    from datetime import UTC, datetime
+
+    with tenant_context(world.tenant):
+        return PasskeyDevice.objects.create(
+            user=user, name=name, credential_id=f"credential-{name}", public_key=b"\xa5",
+            last_used_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC) if used else None,
+        )  # fmt: skip
+
+
+def test_the_user_page_lists_passkeys_and_reset_removes_them(acme):
+    user_admin = make_user(acme, admin_roles=["user_administrator"])
+    user = make_user(acme)
+    with_passkey(acme, user, name="Work laptop", used=True)
+    with_passkey(acme, user, name="Phone")
+    client = acme.client(user_admin)
+    page = client.get(f"/console/users/{user.public_id}/").content.decode()
+    # A person whose only second factor is passkeys: no authenticator app line.
+    assert "Authenticator app: added" not in page
+    assert "Passkeys:" in page
+    assert "<strong>Work laptop</strong>: added " in page
+    assert "last used 2026-11-02 09:30 UTC" in page
+    assert "<strong>Phone</strong>: added " in page and "never used" in page
+    reset_url = f"/console/users/{user.public_id}/mfa/reset/"
+    assert reset_url in page
+    assert "passkeys" in client.get(reset_url).content.decode()
+    client.post(reset_url)
+    with tenant_context(acme.tenant):
+        assert not PasskeyDevice.objects.filter(user=user).exists()
+        event = AuditEvent.objects.get(action="mfa.reset")
+        assert event.before["passkeys"] == 2 and event.after["passkeys"] == 0
+        notice = OutboxEmail.objects.filter(to=user.email).latest("id")
+        assert "passkeys" in notice.payload["text"]
+    page = client.get(f"/console/users/{user.public_id}/").content.decode()
+    assert "No authenticator app or passkey set up." in page and "Work laptop" not in page
 
 
 def test_a_user_administrator_cannot_reset_a_privileged_administrator(acme):

@@ -173,3 +173,47 @@ def test_an_admin_turns_require_mfa_on_in_the_console_audited(acme, web_app):
     web_app.redirect_uri = "https://portal.example/callback"
     response, _ = Flow(acme, user=acme.member).authorize(web_app)
     assert response["Location"].startswith("/accounts/mfa/verify/")
+
+
+def require_mfa_of(world, app):
+    from oidc.clients import clients_forget_all
+
+    with tenant_context(world.tenant):
+        Application.objects.filter(pk=app.application.pk).update(require_mfa=True)
+    clients_forget_all()
+
+
+def test_a_refresh_token_from_a_sign_in_without_mfa_is_refused_once_its_app_requires_it(
+    acme, web_app
+):
+    user = make_user(acme)
+    flow = flow_of(acme, signed_in_with_password(acme, user))
+    issued = flow.sign_in(web_app)
+    status, body = flow.token(
+        web_app, {"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}
+    )
+    assert status == 200, body
+    require_mfa_of(acme, web_app)
+    status, refused = flow.token(
+        web_app, {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    )
+    assert status == 400
+    assert refused["error"] == "invalid_grant"
+    assert "requires multifactor authentication" in refused["error_description"]
+
+
+def test_a_refresh_token_from_a_sign_in_with_mfa_still_serves_an_app_requiring_it(acme, web_app):
+    user = make_user(acme)
+    device = with_authenticator(acme, user)
+    flow = flow_of(acme, signed_in_with_app_code(acme, user, device))
+    require_mfa_of(acme, web_app)
+    issued = flow.sign_in(web_app)
+    status, body = flow.token(
+        web_app, {"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}
+    )
+    assert status == 200, body
+    assert jwt_parts(body["id_token"])[1]["amr"] == ["pwd", "otp", "mfa"]
+    status, again = flow.token(
+        web_app, {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    )
+    assert status == 200, again
