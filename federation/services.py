@@ -3,12 +3,10 @@ connection test, and linking and unlinking upstream identities."""
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 import requests
 from allauth.socialaccount.models import SocialAccount
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
@@ -16,7 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
-from federation.http import idp_session
+from federation.http import UnsafeDestination, destination_problem, idp_session
 from federation.models import DISCOVERY_PATH, IdentityProvider
 from mfa.crypto import secret_open, secret_seal
 
@@ -35,7 +33,6 @@ EDITABLE_FIELDS = (
     "name", "client_id", "discovery_url", "entra_tenant", "scopes", "claim_email",
     "claim_given_name", "claim_family_name", "trust_verified_email", "enabled",
 )  # fmt: skip
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
 
 def _snapshot(provider: IdentityProvider) -> dict:
@@ -45,31 +42,16 @@ def _snapshot(provider: IdentityProvider) -> dict:
     return values
 
 
-def _is_loopback(hostname: str) -> bool:
-    if hostname in LOOPBACK_NAMES or hostname.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
-
-
 def discovery_url_problem(url: str) -> str | None:
-    """Why `url` cannot be an IdP's discovery URL, or None."""
+    """Why `url` cannot be an IdP's discovery URL, or None: https on a public address
+    (federation.http.destination_problem), unless loopback IdPs are allowed."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return _("This is not a valid URL.")
-    hostname = (parts.hostname or "").lower()
-    if parts.username or parts.password or not hostname:
+    if parts.username or parts.password or not parts.hostname:
         return _("Enter the URL of the provider's discovery document (or its issuer).")
-    if _is_loopback(hostname):
-        if settings.FEDERATION_ALLOW_LOOPBACK_IDPS and parts.scheme in ("http", "https"):
-            return None
-        return _("An identity provider on this server's own host cannot be used.")
-    if parts.scheme != "https":
-        return _("Use an https URL.")
-    return None
+    return destination_problem(url)
 
 
 def discovery_url_normalize(url: str) -> str:
@@ -240,6 +222,8 @@ def connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
     try:
         with idp_session() as session:
             response = session.get(url, headers={"Accept": "application/json"})
+    except UnsafeDestination as error:
+        return False, [str(error)]
     except requests.Timeout:
         return False, [_("The provider did not answer in time (%(url)s).") % {"url": url}]
     except requests.ConnectionError:
@@ -267,6 +251,15 @@ def connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
     for key in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not isinstance(document.get(key), str) or not document.get(key):
             problems.append(_("The discovery document has no %(key)s.") % {"key": key})
+    for key in ("token_endpoint", "userinfo_endpoint", "jwks_uri"):
+        endpoint = document.get(key)
+        if isinstance(endpoint, str) and endpoint:
+            problem = destination_problem(endpoint)
+            if problem:
+                problems.append(
+                    _("The discovery document's %(key)s (%(url)s) cannot be used: %(problem)s")
+                    % {"key": key, "url": endpoint, "problem": problem}
+                )
     expected_issuer = url[: -len(DISCOVERY_PATH)] if url.endswith(DISCOVERY_PATH) else None
     if (
         provider.kind == Kind.OPENID_CONNECT
