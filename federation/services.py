@@ -3,6 +3,7 @@ connection test, and linking and unlinking upstream identities."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import requests
@@ -31,7 +32,7 @@ DEFAULT_SCOPES = {
 # provider id, stored on every linked account, and the callback URL registered upstream).
 EDITABLE_FIELDS = (
     "name", "client_id", "discovery_url", "entra_tenant", "scopes", "claim_email",
-    "claim_given_name", "claim_family_name", "trust_verified_email", "enabled",
+    "claim_given_name", "claim_family_name", "trust_verified_email", "email_domains", "enabled",
 )  # fmt: skip
 
 
@@ -86,8 +87,39 @@ def _clean(provider: IdentityProvider) -> None:
     provider.scopes = " ".join(dict.fromkeys(provider.scopes.split()))
     if provider.kind in (Kind.OPENID_CONNECT, Kind.GOOGLE) and "openid" not in provider.scopes:
         errors["scopes"] = [_("OpenID Connect sign-ins need the openid scope.")]
+    problem = _email_domains_clean(provider)
+    if problem:
+        errors["email_domains"] = [problem]
     if errors:
         raise ValidationError(errors)
+
+
+LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+DOMAIN = re.compile(rf"^(?=.{{4,253}}$)({LABEL}\.)+{LABEL}$")
+
+
+def _email_domains_clean(provider: IdentityProvider) -> str | None:
+    """Lower-case, drop repeats; each a domain name that no other IdP of the tenant maps."""
+    domains = []
+    for domain in provider.email_domains or []:
+        domain = domain.strip().lower().lstrip("@").rstrip(".")
+        if domain and domain not in domains:
+            domains.append(domain)
+    provider.email_domains = domains
+    for domain in domains:
+        try:
+            ascii_domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_domain = ""
+        if not DOMAIN.match(ascii_domain):
+            return _("%(domain)s is not a domain name (like partner.example).") % {"domain": domain}
+    others = IdentityProvider.objects.exclude(pk=provider.pk).filter(email_domains__overlap=domains)
+    for other in others:
+        taken = sorted(set(domains) & set(other.email_domains))
+        return _(
+            "%(domain)s already signs in with %(provider)s; a domain goes to one provider."
+        ) % {"domain": taken[0], "provider": other.name}
+    return None
 
 
 def _slug_for(kind: str, name: str) -> str:
@@ -192,6 +224,21 @@ def redirect_uri(provider: IdentityProvider) -> str:
     else:
         path = reverse(f"{provider.kind}_callback")
     return tenant_url(connection.tenant, path)
+
+
+def home_realm_redirect(request, provider: IdentityProvider, *, next_url: str, login_hint=""):
+    """The redirect that starts a sign-in at `provider` (home-realm discovery), as its
+    button would, passing the address typed as the IdP's `login_hint`."""
+    from allauth.socialaccount.adapter import get_adapter
+    from allauth.socialaccount.providers.base import AuthProcess
+
+    upstream = get_adapter().get_provider(request, provider.allauth_provider_id)
+    auth_params = upstream.get_auth_params()
+    if login_hint:
+        auth_params["login_hint"] = login_hint
+    return upstream.redirect(
+        request, AuthProcess.LOGIN, next_url=next_url or None, auth_params=auth_params
+    )
 
 
 # Connection test ------------------------------------------------------------------------
