@@ -226,19 +226,19 @@ def redirect_uri(provider: IdentityProvider) -> str:
     return tenant_url(connection.tenant, path)
 
 
-def home_realm_redirect(request, provider: IdentityProvider, *, next_url: str, login_hint=""):
-    """The redirect that starts a sign-in at `provider` (home-realm discovery), as its
-    button would, passing the address typed as the IdP's `login_hint`."""
+def home_realm_redirect(
+    request, provider: IdentityProvider, *, next_url: str, login_hint="", process="login"
+):
+    """The redirect that starts a sign-in at `provider` (home-realm discovery, an invitation
+    redeemed with it), as its button would, passing the address as the IdP's `login_hint`.
+    `process` is allauth's ("login") or federation.adapter.REDEEM_PROCESS."""
     from allauth.socialaccount.adapter import get_adapter
-    from allauth.socialaccount.providers.base import AuthProcess
 
     upstream = get_adapter().get_provider(request, provider.allauth_provider_id)
     auth_params = upstream.get_auth_params()
     if login_hint:
         auth_params["login_hint"] = login_hint
-    return upstream.redirect(
-        request, AuthProcess.LOGIN, next_url=next_url or None, auth_params=auth_params
-    )
+    return upstream.redirect(request, process, next_url=next_url or None, auth_params=auth_params)
 
 
 # Connection test ------------------------------------------------------------------------
@@ -372,6 +372,18 @@ def identity_link(*, request, user, sociallogin) -> SocialAccount:
     if SocialAccount.objects.filter(provider=account.provider, uid=account.uid).exists():
         raise ValidationError(_("This identity is already linked to an account."))
     sociallogin.connect(request, user)  # audited by identity_linked_audit (allauth's signal)
+    return sociallogin.account
+
+
+def identity_link_new_user(*, request, user, sociallogin) -> SocialAccount:
+    """Link the upstream identity of `sociallogin` to `user`, just created for it (a guest
+    who redeemed an invitation with it): no "identity linked" notice to a new account."""
+    account = sociallogin.account
+    if SocialAccount.objects.filter(provider=account.provider, uid=account.uid).exists():
+        raise ValidationError(_("This identity is already linked to an account."))
+    sociallogin.user = user
+    sociallogin.save(request, connect=True)
+    identity_linked_audit(None, request=request, sociallogin=sociallogin)
     return sociallogin.account
 
 
