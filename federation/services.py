@@ -238,7 +238,16 @@ def home_realm_redirect(
     auth_params = upstream.get_auth_params()
     if login_hint:
         auth_params["login_hint"] = login_hint
-    return upstream.redirect(request, process, next_url=next_url or None, auth_params=auth_params)
+    try:
+        return upstream.redirect(
+            request, process, next_url=next_url or None, auth_params=auth_params
+        )
+    except requests.RequestException as error:
+        # Its discovery document could not be fetched (or may not be: federation.http):
+        # allauth's "sign-in failed" page, logged, rather than a server error.
+        from allauth.socialaccount.helpers import render_authentication_error
+
+        return render_authentication_error(request, upstream, exception=error)
 
 
 # Connection test ------------------------------------------------------------------------

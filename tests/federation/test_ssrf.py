@@ -133,3 +133,21 @@ def test_loopback_idps_stay_usable_where_allowed(acme, settings, resolver):
     provider = create_provider(acme, discovery_url="http://127.0.0.1:9/")
 
     assert provider.discovery_url == "http://127.0.0.1:9/.well-known/openid-configuration"
+
+
+def test_a_sign_in_sent_to_an_idp_now_on_a_private_address_fails_plainly_and_is_logged(
+    acme, settings, resolver
+):
+    from audit.models import SignInEvent
+
+    provider = create_provider(
+        acme, discovery_url="https://metadata.partner.example/", email_domains=["ssrf.example"]
+    )
+    settings.FEDERATION_ALLOW_LOOPBACK_IDPS = False
+
+    response = acme.client().post("/accounts/login/", {"login": "ada@ssrf.example", "password": ""})
+
+    assert response.status_code < 500 and "Location" not in response
+    with tenant_context(acme.tenant):
+        row = SignInEvent.objects.filter(idp=provider.slug, result="failure").latest("pk")
+    assert "UnsafeDestination" in row.upstream_error
