@@ -13,6 +13,10 @@ urlpatterns = [
     # allauth's OpenID Connect callback, answering with a page instead of a redirect
     # (federation.views.oidc_callback says why); before allauth's own.
     path("accounts/oidc/<str:provider_id>/login/callback/", federation_views.oidc_callback),
+    # allauth's sign-in and "email me a code" pages, with home-realm discovery (an address
+    # at a domain mapped to an IdP goes straight to it); before allauth's own.
+    path("accounts/login/", federation_views.sign_in),
+    path("accounts/login/code/", federation_views.request_login_code),
     path("accounts/", include("allauth.urls")),
     path("account/apps/", include("oidc.account_urls")),  # apps the user allowed (consents)
     path("account/identities/", include("federation.urls")),  # linked identity providers

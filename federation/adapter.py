@@ -34,6 +34,9 @@ from federation.models import IdentityProvider
 
 PENDING_LINK_SESSION_KEY = "federation_pending_link"
 PENDING_LINK_SECONDS = 15 * 60  # to sign in to the account and confirm
+# allauth's `process` of a sign-in that redeems a guest invitation (guests.views): the
+# upstream identity proves the invited address instead of an emailed code.
+REDEEM_PROCESS = "redeem"
 
 
 class IdentityProviderUnavailable(SocialApp.DoesNotExist, Http404):
@@ -125,6 +128,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return user
 
     def pre_social_login(self, request, sociallogin):
+        if sociallogin.state.get("process") == REDEEM_PROCESS and not sociallogin.is_existing:
+            # A new identity redeeming an invitation: the invitation decides, not a sign-up.
+            # (A known identity signs in to its account, then accepts as that account.)
+            from guests.views import identity_returned
+
+            sociallogin.token = None
+            raise ImmediateHttpResponse(identity_returned(request, sociallogin))
         if sociallogin.is_existing or sociallogin.state.get("process") == AuthProcess.CONNECT:
             return
         address = sociallogin.email_addresses[0] if sociallogin.email_addresses else None

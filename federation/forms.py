@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -11,17 +13,20 @@ Kind = IdentityProvider.Kind
 KIND_FIELDS = {
     Kind.OPENID_CONNECT: [
         "name", "discovery_url", "client_id", "client_secret", "scopes", "claim_email",
-        "claim_given_name", "claim_family_name", "trust_verified_email", "enabled",
+        "claim_given_name", "claim_family_name", "trust_verified_email", "email_domains",
+        "enabled",
     ],
     Kind.GOOGLE: [
-        "name", "client_id", "client_secret", "scopes", "trust_verified_email", "enabled",
+        "name", "client_id", "client_secret", "scopes", "trust_verified_email", "email_domains",
+        "enabled",
     ],
     Kind.MICROSOFT: [
         "name", "entra_tenant", "client_id", "client_secret", "scopes", "trust_verified_email",
-        "enabled",
+        "email_domains", "enabled",
     ],
     Kind.GITHUB: [
-        "name", "client_id", "client_secret", "scopes", "trust_verified_email", "enabled",
+        "name", "client_id", "client_secret", "scopes", "trust_verified_email", "email_domains",
+        "enabled",
     ],
 }  # fmt: skip
 DEFAULT_NAMES = {
@@ -80,6 +85,16 @@ class IdentityProviderForm(forms.Form):
             "confirm. Leave off unless the provider checks that people own their email."
         ),
     )
+    email_domains = forms.CharField(
+        label=_("Email domains"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        help_text=_(
+            "One a line (or separated by commas), like partner.example. Someone who types an "
+            "address at one of them on the sign-in page goes straight to this provider."
+        ),
+    )
     enabled = forms.BooleanField(
         label=_("Enabled"),
         required=False,
@@ -103,7 +118,12 @@ class IdentityProviderForm(forms.Form):
         if "name" in self.fields and not self.initial.get("name"):
             self.initial.setdefault("name", DEFAULT_NAMES[Kind(kind)])
 
+    def clean_email_domains(self) -> list[str]:
+        return [part for part in re.split(r"[\s,;]+", self.cleaned_data["email_domains"]) if part]
+
 
 def form_initial(provider: IdentityProvider) -> dict:
     names = [name for name in KIND_FIELDS[Kind(provider.kind)] if name != "client_secret"]
-    return {name: getattr(provider, name) for name in names}
+    initial = {name: getattr(provider, name) for name in names}
+    initial["email_domains"] = "\n".join(provider.email_domains)
+    return initial

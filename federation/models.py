@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +41,9 @@ class IdentityProvider(models.Model):
     # Trust this IdP's `email_verified` to offer linking to an existing account with that
     # email (the owner still signs in and confirms). Off by default (SECURITY.md 29).
     trust_verified_email = models.BooleanField(default=False)
+    # Home-realm discovery: an address at one of these domains signs in here straight away.
+    # Lower case; a domain belongs to one IdP of the tenant (federation.services checks).
+    email_domains = ArrayField(models.CharField(max_length=253), default=list, blank=True)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 from allauth.socialaccount.models import SocialAccount
 from django.db.models import QuerySet
 
@@ -20,6 +22,33 @@ def identity_provider_get(public_id) -> IdentityProvider | None:
 
 def identity_provider_by_slug(slug: str) -> IdentityProvider | None:
     return IdentityProvider.objects.filter(slug=slug).first()
+
+
+def email_domain(address: str) -> str:
+    """The domain of an email address, lower case ("" when it has none)."""
+    _local, at, domain = (address or "").strip().rpartition("@")
+    return domain.strip().lower().rstrip(".") if at else ""
+
+
+def identity_provider_for_domain(domain: str) -> IdentityProvider | None:
+    """Home-realm discovery: the enabled IdP the tenant mapped `domain` to, or None."""
+    if not domain:
+        return None
+    return IdentityProvider.objects.filter(enabled=True, email_domains__contains=[domain]).first()
+
+
+def identity_provider_for_email(address: str) -> IdentityProvider | None:
+    return identity_provider_for_domain(email_domain(address))
+
+
+def home_realm_hint(next_url: str) -> tuple[IdentityProvider | None, str]:
+    """The IdP an app's `domain_hint` or `login_hint` (in the authorization request the
+    sign-in page continues to) points to, and the login hint to pass on."""
+    query = parse_qs(urlsplit(next_url or "").query)
+    login_hint = (query.get("login_hint") or [""])[0]
+    domain = (query.get("domain_hint") or [""])[0].strip().lower() or email_domain(login_hint)
+    provider = identity_provider_for_domain(domain)
+    return provider, login_hint if "@" in login_hint else ""
 
 
 def linked_identities(user) -> list[tuple[SocialAccount, IdentityProvider | None]]:

@@ -3,12 +3,11 @@ connection test, and linking and unlinking upstream identities."""
 
 from __future__ import annotations
 
-import ipaddress
+import re
 from urllib.parse import urlsplit
 
 import requests
 from allauth.socialaccount.models import SocialAccount
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
@@ -16,7 +15,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
-from federation.http import idp_session
+from federation.http import UnsafeDestination, destination_problem, idp_session
 from federation.models import DISCOVERY_PATH, IdentityProvider
 from mfa.crypto import secret_open, secret_seal
 
@@ -33,9 +32,8 @@ DEFAULT_SCOPES = {
 # provider id, stored on every linked account, and the callback URL registered upstream).
 EDITABLE_FIELDS = (
     "name", "client_id", "discovery_url", "entra_tenant", "scopes", "claim_email",
-    "claim_given_name", "claim_family_name", "trust_verified_email", "enabled",
+    "claim_given_name", "claim_family_name", "trust_verified_email", "email_domains", "enabled",
 )  # fmt: skip
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
 
 def _snapshot(provider: IdentityProvider) -> dict:
@@ -45,31 +43,16 @@ def _snapshot(provider: IdentityProvider) -> dict:
     return values
 
 
-def _is_loopback(hostname: str) -> bool:
-    if hostname in LOOPBACK_NAMES or hostname.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
-
-
 def discovery_url_problem(url: str) -> str | None:
-    """Why `url` cannot be an IdP's discovery URL, or None."""
+    """Why `url` cannot be an IdP's discovery URL, or None: https on a public address
+    (federation.http.destination_problem), unless loopback IdPs are allowed."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return _("This is not a valid URL.")
-    hostname = (parts.hostname or "").lower()
-    if parts.username or parts.password or not hostname:
+    if parts.username or parts.password or not parts.hostname:
         return _("Enter the URL of the provider's discovery document (or its issuer).")
-    if _is_loopback(hostname):
-        if settings.FEDERATION_ALLOW_LOOPBACK_IDPS and parts.scheme in ("http", "https"):
-            return None
-        return _("An identity provider on this server's own host cannot be used.")
-    if parts.scheme != "https":
-        return _("Use an https URL.")
-    return None
+    return destination_problem(url)
 
 
 def discovery_url_normalize(url: str) -> str:
@@ -104,8 +87,39 @@ def _clean(provider: IdentityProvider) -> None:
     provider.scopes = " ".join(dict.fromkeys(provider.scopes.split()))
     if provider.kind in (Kind.OPENID_CONNECT, Kind.GOOGLE) and "openid" not in provider.scopes:
         errors["scopes"] = [_("OpenID Connect sign-ins need the openid scope.")]
+    problem = _email_domains_clean(provider)
+    if problem:
+        errors["email_domains"] = [problem]
     if errors:
         raise ValidationError(errors)
+
+
+LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+DOMAIN = re.compile(rf"^(?=.{{4,253}}$)({LABEL}\.)+{LABEL}$")
+
+
+def _email_domains_clean(provider: IdentityProvider) -> str | None:
+    """Lower-case, drop repeats; each a domain name that no other IdP of the tenant maps."""
+    domains = []
+    for domain in provider.email_domains or []:
+        domain = domain.strip().lower().lstrip("@").rstrip(".")
+        if domain and domain not in domains:
+            domains.append(domain)
+    provider.email_domains = domains
+    for domain in domains:
+        try:
+            ascii_domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_domain = ""
+        if not DOMAIN.match(ascii_domain):
+            return _("%(domain)s is not a domain name (like partner.example).") % {"domain": domain}
+    others = IdentityProvider.objects.exclude(pk=provider.pk).filter(email_domains__overlap=domains)
+    for other in others:
+        taken = sorted(set(domains) & set(other.email_domains))
+        return _(
+            "%(domain)s already signs in with %(provider)s; a domain goes to one provider."
+        ) % {"domain": taken[0], "provider": other.name}
+    return None
 
 
 def _slug_for(kind: str, name: str) -> str:
@@ -212,6 +226,30 @@ def redirect_uri(provider: IdentityProvider) -> str:
     return tenant_url(connection.tenant, path)
 
 
+def home_realm_redirect(
+    request, provider: IdentityProvider, *, next_url: str, login_hint="", process="login"
+):
+    """The redirect that starts a sign-in at `provider` (home-realm discovery, an invitation
+    redeemed with it), as its button would, passing the address as the IdP's `login_hint`.
+    `process` is allauth's ("login") or federation.adapter.REDEEM_PROCESS."""
+    from allauth.socialaccount.adapter import get_adapter
+
+    upstream = get_adapter().get_provider(request, provider.allauth_provider_id)
+    auth_params = upstream.get_auth_params()
+    if login_hint:
+        auth_params["login_hint"] = login_hint
+    try:
+        return upstream.redirect(
+            request, process, next_url=next_url or None, auth_params=auth_params
+        )
+    except requests.RequestException as error:
+        # Its discovery document could not be fetched (or may not be: federation.http):
+        # allauth's "sign-in failed" page, logged, rather than a server error.
+        from allauth.socialaccount.helpers import render_authentication_error
+
+        return render_authentication_error(request, upstream, exception=error)
+
+
 # Connection test ------------------------------------------------------------------------
 
 DISCOVERY_URLS = {
@@ -240,6 +278,8 @@ def connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
     try:
         with idp_session() as session:
             response = session.get(url, headers={"Accept": "application/json"})
+    except UnsafeDestination as error:
+        return False, [str(error)]
     except requests.Timeout:
         return False, [_("The provider did not answer in time (%(url)s).") % {"url": url}]
     except requests.ConnectionError:
@@ -267,6 +307,15 @@ def connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
     for key in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not isinstance(document.get(key), str) or not document.get(key):
             problems.append(_("The discovery document has no %(key)s.") % {"key": key})
+    for key in ("token_endpoint", "userinfo_endpoint", "jwks_uri"):
+        endpoint = document.get(key)
+        if isinstance(endpoint, str) and endpoint:
+            problem = destination_problem(endpoint)
+            if problem:
+                problems.append(
+                    _("The discovery document's %(key)s (%(url)s) cannot be used: %(problem)s")
+                    % {"key": key, "url": endpoint, "problem": problem}
+                )
     expected_issuer = url[: -len(DISCOVERY_PATH)] if url.endswith(DISCOVERY_PATH) else None
     if (
         provider.kind == Kind.OPENID_CONNECT
@@ -332,6 +381,18 @@ def identity_link(*, request, user, sociallogin) -> SocialAccount:
     if SocialAccount.objects.filter(provider=account.provider, uid=account.uid).exists():
         raise ValidationError(_("This identity is already linked to an account."))
     sociallogin.connect(request, user)  # audited by identity_linked_audit (allauth's signal)
+    return sociallogin.account
+
+
+def identity_link_new_user(*, request, user, sociallogin) -> SocialAccount:
+    """Link the upstream identity of `sociallogin` to `user`, just created for it (a guest
+    who redeemed an invitation with it): no "identity linked" notice to a new account."""
+    account = sociallogin.account
+    if SocialAccount.objects.filter(provider=account.provider, uid=account.uid).exists():
+        raise ValidationError(_("This identity is already linked to an account."))
+    sociallogin.user = user
+    sociallogin.save(request, connect=True)
+    identity_linked_audit(None, request=request, sociallogin=sociallogin)
     return sociallogin.account
 
 

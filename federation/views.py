@@ -1,10 +1,12 @@
 """Hosted pages of federation: linking an upstream identity to the existing account whose
-email it carries (after its owner signs in), and My account > Linked identities."""
+email it carries (after its owner signs in), My account > Linked identities, and the sign-in
+pages' home-realm discovery."""
 
 from __future__ import annotations
 
 import time
 
+from allauth.account import views as allauth_views
 from allauth.account.authentication import get_authentication_records
 from allauth.socialaccount.models import SocialAccount, SocialLogin
 from django.contrib import messages
@@ -18,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import email_normalize
+from ciam.csp import form_action_allow
 from federation import selectors, services
 from federation.adapter import PENDING_LINK_SECONDS, PENDING_LINK_SESSION_KEY
 
@@ -158,3 +161,52 @@ def oidc_callback(request, provider_id):
             page.cookies[cookie.key] = cookie
         return page
     return response
+
+
+# Home-realm discovery -------------------------------------------------------------------
+
+
+class HomeRealmDiscoveryMixin:
+    """An address whose domain the tenant mapped to an IdP goes straight to that IdP: typed
+    on the sign-in page (the form's POST), or hinted by an app (`domain_hint` or
+    `login_hint` in the authorization request the sign-in continues to). Works without JS:
+    the answer is the redirect a button of that IdP would give."""
+
+    address_field = "login"
+
+    def _home_realm_redirect(self, provider, login_hint: str):
+        next_url = self.get_next_url() or ""
+        return services.home_realm_redirect(
+            self.request, provider, next_url=next_url, login_hint=login_hint
+        )
+
+    def get(self, request, *args, **kwargs):
+        provider, login_hint = selectors.home_realm_hint(self.get_next_url() or "")
+        if provider is not None:
+            return self._home_realm_redirect(provider, login_hint)
+        # The page's form may lead to a mapped IdP (its POST answers with that redirect).
+        for mapped in selectors.identity_providers_enabled():
+            if mapped.email_domains:
+                form_action_allow(request, mapped.issuer)
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        address = str(request.POST.get(self.address_field, "")).strip()
+        provider = selectors.identity_provider_for_email(address)
+        if provider is not None:
+            return self._home_realm_redirect(provider, address)
+        return super().post(request, *args, **kwargs)
+
+
+class SignInView(HomeRealmDiscoveryMixin, allauth_views.LoginView):
+    """The hosted sign-in page (allauth's), with home-realm discovery."""
+
+
+class RequestLoginCodeView(HomeRealmDiscoveryMixin, allauth_views.RequestLoginCodeView):
+    """Email me a sign-in code (allauth's), with home-realm discovery."""
+
+    address_field = "email"
+
+
+sign_in = SignInView.as_view()
+request_login_code = RequestLoginCodeView.as_view()

@@ -16,4 +16,5 @@ urlpatterns = [
     path("<str:token>/", views.landing, name="landing"),
     path("<str:token>/code/", views.start_code, name="start-code"),
     path("<str:token>/account/", views.start_account, name="start-account"),
+    path("<str:token>/identity/", views.start_identity, name="start-identity"),
 ]

@@ -1,7 +1,8 @@
 """Hosted guest pages.
 
 Redemption: a partner opens the invitation link, proves they own the invited address (emailed
-code or an existing account of this tenant), consents, and lands in the app. Opening the link
+code, an existing account of this tenant, or their own identity at one of the tenant's
+identity providers), consents, and lands in the app. Opening the link
 consumes nothing (mail scanners fetch links); every step after it is a POST.
 
 Also: members invite when the tenant allows it, and sponsors renew their guests' access.
@@ -48,6 +49,18 @@ def _refused(request):
     if not services.rate_take(request=request, action="invitation_link_failure"):
         return _limited(request)
     return _invalid(request)
+
+
+def _identity_from_session(state: dict):
+    """The upstream identity that proved the invited address in this redemption, or None."""
+    from allauth.socialaccount.models import SocialLogin
+
+    if not state.get("identity"):
+        return None
+    try:
+        return SocialLogin.deserialize(state["identity"])
+    except (KeyError, ValueError, Http404):
+        return None
 
 
 def _invitation_from_session(request) -> tuple[Invitation | None, dict]:
@@ -158,14 +171,77 @@ def start_account(request, token):
     return HttpResponseRedirect(f"{login_url}?{urlencode({'next': consent_url})}")
 
 
+@require_POST
+def start_identity(request, token):
+    """Redeem with one's own identity: sign in at the chosen IdP of the tenant, which comes
+    back to identity_returned (through federation.adapter)."""
+    from federation.adapter import REDEEM_PROCESS
+    from federation.selectors import identity_provider_by_slug
+    from federation.services import home_realm_redirect
+
+    invitation = services.invitation_for_token(token)
+    if invitation is None:
+        return _refused(request)
+    provider = identity_provider_by_slug(str(request.POST.get("provider", "")))
+    if provider is None or not provider.enabled:
+        raise Http404
+    _start(request, invitation)
+    return home_realm_redirect(
+        request, provider, next_url=reverse("guests:consent"), login_hint=invitation.email,
+        process=REDEEM_PROCESS,
+    )  # fmt: skip
+
+
+def identity_returned(request, sociallogin):
+    """A new upstream identity came back from an IdP for the invitation of this session
+    (federation.adapter.pre_social_login): it goes on to consent when the IdP vouches for
+    the invited address; otherwise a refusal, and no account."""
+    from federation.selectors import identity_provider_by_slug
+
+    invitation, state = _invitation_from_session(request)
+    if invitation is None:
+        return _invalid(request)
+    provider = identity_provider_by_slug(sociallogin.account.provider)
+    address = sociallogin.email_addresses[0] if sociallogin.email_addresses else None
+    problem = _("This identity provider is no longer available.")
+    if provider is not None:
+        problem = services.identity_redemption_problem(
+            invitation=invitation,
+            provider=provider,
+            email=address.email if address else "",
+            email_trusted=bool(address and address.verified),
+        )
+    if problem:
+        sign_in_record(
+            request=request, email=invitation.email, method=SignInEvent.Method.FEDERATED,
+            result=SignInEvent.Result.FAILURE,
+            failure_reason=SignInEvent.FailureReason.WRONG_ACCOUNT,
+            idp=sociallogin.account.provider, idp_subject=sociallogin.account.uid,
+        )  # fmt: skip
+        state.pop("identity", None)
+        request.session[SESSION_KEY] = state
+        return render(
+            request,
+            "guests/redeem_identity_refused.html",
+            {"invitation": invitation, "problem": problem},
+            status=403,
+        )
+    state["identity"] = sociallogin.serialize()
+    request.session[SESSION_KEY] = state
+    return redirect("guests:consent")
+
+
 def consent(request):
     invitation, state = _invitation_from_session(request)
     if invitation is None:
         return _invalid(request)
     # The existing account's own sign-in was logged by the sign-in flow; this row records
     # what the invitation step decided.
-    proven_by_code = bool(state.get("verified"))
+    identity = _identity_from_session(state)
+    proven_by_code = bool(state.get("verified")) or identity is not None
     method = SignInEvent.Method.EMAIL_CODE if proven_by_code else SignInEvent.Method.INVITATION
+    if identity is not None:
+        method = SignInEvent.Method.FEDERATED
     signed_in_as_invited = (
         request.user.is_authenticated and request.user.email.lower() == invitation.email.lower()
     )
@@ -198,6 +274,7 @@ def consent(request):
         # An account with this address exists now: an emailed code must not open it (it would
         # skip that account's own sign-in and MFA). Its owner accepts after signing in.
         state["verified"] = False
+        state.pop("identity", None)
         request.session[SESSION_KEY] = state
         login_url = f"{reverse('account_login')}?{urlencode({'next': reverse('guests:consent')})}"
         return render(
@@ -216,25 +293,44 @@ def consent(request):
         else:
             existing = request.user if signed_in_as_invited else None
             try:
-                user = services.invitation_accept(
-                    invitation=invitation,
-                    user=existing,
-                    address_proven=proven_by_code,
-                    request=request,
-                )
+                if identity is not None and existing is None:
+                    user = services.invitation_accept_with_identity(
+                        invitation=invitation, sociallogin=identity, request=request
+                    )
+                else:
+                    user = services.invitation_accept(
+                        invitation=invitation,
+                        user=existing,
+                        address_proven=proven_by_code,
+                        request=request,
+                    )
             except ValidationError:
                 return _invalid(request)
             request.session.pop(SESSION_KEY, None)
             if existing is None:
-                # The invited address was proven by the emailed code; the session is theirs.
+                # The invited address was proven by the emailed code or the IdP; the session
+                # is theirs.
                 login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+                if identity is not None:
+                    # The session began at the IdP: its ID tokens name it (`idp`).
+                    from allauth.socialaccount.internal.flows.login import (
+                        record_authentication,
+                    )
+
+                    record_authentication(request, identity)
             else:
                 # A first proof of the address may have removed a password set before it
                 # (accounts.services.account_first_proof): this session stays signed in.
                 update_session_auth_hash(request, user)
-            sign_in_record(
-                request=request, user=user, method=method, result=SignInEvent.Result.SUCCESS
+            upstream = (
+                {"idp": identity.account.provider, "idp_subject": identity.account.uid}
+                if identity is not None
+                else {}
             )
+            sign_in_record(
+                request=request, user=user, method=method, result=SignInEvent.Result.SUCCESS,
+                **upstream,
+            )  # fmt: skip
             return HttpResponseRedirect(invitation.redirect_url)
     # "Accept" leads to the invitation's redirect URL (ciam/csp.py).
     form_action_allow(request, invitation.redirect_url)

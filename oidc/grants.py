@@ -143,7 +143,9 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
     consumes."""
     now = timezone.now()
     access_value = tokens.sign(tokens.user_access_claims(client, user, scopes, roles), typ="at+jwt")
-    refresh_value = tokens.refresh_token_generate(started, auth_time, amr) if with_refresh else ""
+    refresh_value = (
+        tokens.refresh_token_generate(started, auth_time, amr, idp) if with_refresh else ""
+    )
     log_sql, log_parameters = sign_in_event_insert(
         request=request, user=user, method=SignInEvent.Method.TOKEN,
         result=SignInEvent.Result.SUCCESS, app_id=client.client_id, app_name=client.name,
@@ -379,7 +381,7 @@ def _rotate(request, client: Application, value: str):
         request=request, grant_type="refresh_token", client=client, user=user,
         scopes=requested or scopes, roles=roles, email_verified=email_verified,
         started=started, family=family, with_refresh=True, replaces=(refresh_id, access_id),
-        auth_time=auth_time, amr=amr,
+        auth_time=auth_time, amr=amr, idp=tokens.refresh_token_idp(value),
     )  # fmt: skip
 
 

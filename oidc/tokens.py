@@ -122,18 +122,22 @@ def user_claims(client, user, scopes, roles: list[str], email_verified: bool | N
 
 
 def refresh_token_generate(
-    family_started: int | None = None, auth_time: int | None = None, amr=()
+    family_started: int | None = None, auth_time: int | None = None, amr=(), idp: str = ""
 ) -> str:
     """A random refresh token that also names when its sign-in began (its family's start,
-    so the absolute lifetime needs no query), when the person authenticated and how (the
-    `auth_time` and `amr` a refreshed ID token keeps). It is looked up by its whole value,
-    so none of them can be altered."""
+    so the absolute lifetime needs no query), when the person authenticated, how, and
+    through which identity provider (the `auth_time`, `amr` and `idp` a refreshed ID token
+    keeps). It is looked up by its whole value, so none of them can be altered."""
     started = int(time.time()) if family_started is None else family_started
     value = f"{secrets.token_urlsafe(32)}.{started}"
+    amr = amr_clean(amr)
+    if idp:
+        # The issuer URL has dots: base64url (no padding) has none.
+        encoded = base64.urlsafe_b64encode(idp.encode()).decode().rstrip("=")
+        return f"{value}.{'' if auth_time is None else auth_time}.{'-'.join(amr)}.{encoded}"
     if auth_time is None:
         return value
     value = f"{value}.{auth_time}"
-    amr = amr_clean(amr)
     return f"{value}.{'-'.join(amr)}" if amr else value
 
 
@@ -155,6 +159,18 @@ def refresh_token_amr(value: str) -> list[str]:
     """The `amr` a refresh token carries; none for tokens issued before it did."""
     parts = _refresh_token_numbers(value)
     return amr_clean(parts[2].split("-")) if len(parts) > 2 else []
+
+
+def refresh_token_idp(value: str) -> str:
+    """The `idp` a refresh token carries; "" for tokens issued before it did."""
+    parts = _refresh_token_numbers(value)
+    if len(parts) < 4 or not parts[3]:
+        return ""
+    encoded = parts[3]
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return ""
 
 
 _AMR_VALUE = re.compile(r"^[a-z]{2,16}$")

@@ -71,6 +71,11 @@ SIGNATURES = [
      AuthenticationBackend._check_password, ["self", "user", "password"]),
     ("federation/views.py oidc_callback wraps allauth's OpenID Connect callback view",
      openid_connect_views.callback, ["request", "provider_id"]),
+    ("guests/views.py consent: a guest who redeemed with an identity signed in with it (idp)",
+     social_login_flow.record_authentication, ["request", "sociallogin"]),
+    ("federation/services.py home_realm_redirect starts an upstream sign-in (auth_params "
+     "in kwargs: login_hint)",
+     OAuth2Provider.redirect, ["self", "request", "process", "next_url", "data", "kwargs"]),
     # django-oauth-toolkit
     ("oidc/validators.py TenantOAuth2Validator overrides it (clients from the process cache)",
      OAuth2Validator._load_application, ["self", "client_id", "request"]),

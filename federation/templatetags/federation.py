@@ -20,16 +20,21 @@ def login_url(provider: IdentityProvider) -> str:
 
 
 @register.inclusion_tag("federation/provider_buttons.html", takes_context=True)
-def identity_provider_buttons(context, process: str = "login", next_url: str = ""):
-    """One POST form per enabled IdP, to allauth's login URL for it, which redirects to the
-    IdP: browsers apply `form-action` to that redirect, so the IdP's origin is allowed on
-    this page (ciam.csp)."""
+def identity_provider_buttons(
+    context, process: str = "login", next_url: str = "", start_url: str = ""
+):
+    """One POST form per enabled IdP, to allauth's login URL for it (or to `start_url` with
+    the IdP's slug as `provider`), which redirects to the IdP: browsers apply `form-action`
+    to that redirect, so the IdP's origin is allowed on this page (ciam.csp)."""
     request = context["request"]
     providers = identity_providers_enabled()
     for provider in providers:
         form_action_allow(request, provider.issuer)
     return {
-        "buttons": [{"name": p.name, "url": login_url(p)} for p in providers],
+        "buttons": [
+            {"name": p.name, "url": start_url or login_url(p), "slug": p.slug} for p in providers
+        ],
+        "start_url": start_url,
         "process": process,
         "next_url": next_url,
         "csrf_token": get_token(request) if providers else "",

@@ -16,6 +16,10 @@ from guests.services.bulk import (
     bulk_invitation_relay,
     bulk_invitation_start,
 )
+from guests.services.federated import (
+    identity_redemption_problem,
+    invitation_accept_with_identity,
+)
 from guests.services.governance import governance_run, guest_access_renew
 from guests.services.invitations import (
     CODE_LIFETIME,
@@ -54,6 +58,8 @@ __all__ = [
     "bulk_invitation_relay",
     "bulk_invitation_start",
     "can_invite",
+    "identity_redemption_problem",
+    "invitation_accept_with_identity",
     "domain_problem",
     "email_limit_take",
     "governance_run",

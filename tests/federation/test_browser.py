@@ -75,3 +75,55 @@ def test_a_person_of_tenant_a_signs_in_to_an_app_of_tenant_b(
         row = SignInEvent.objects.get(method="federated", result="success")
     assert (row.idp_subject, row.user_email) == (str(person.public_id), person.email)
     connection.close()
+
+
+def test_home_realm_discovery_and_a_guest_redeeming_with_their_idp_in_chromium(
+    running_server, worlds, downstream
+):
+    """An address at a mapped domain typed on B's sign-in page goes to A under the policy
+    the server sends (no JS needed); a guest of B redeems an invitation with A."""
+    from federation.services import identity_provider_update
+    from guests import services as guest_services
+
+    acme = worlds["acme"]
+    domain = f"p{uuid.uuid4().hex[:8]}.partner.example"
+    person = make_user(acme, email=f"ada@{domain}")
+    fed = federate(acme, downstream, running_server.port)
+    with tenant_context(downstream.tenant):
+        identity_provider_update(
+            actor=downstream.admin, provider=fed.provider, email_domains=[domain]
+        )
+        invitation = guest_services.invitation_create(
+            invited_by=downstream.admin, email=person.email,
+            redirect_url=running_server.url(downstream.host, "/account/"),
+        )  # fmt: skip
+    connection.close()
+    token = invitation.redeem_url.rstrip("/").rsplit("/", 1)[1]
+    b = f"http://{downstream.host}:{running_server.port}"
+    a = f"http://{acme.host}:{running_server.port}"
+
+    def scenario(page):
+        page.goto(f"{b}/accounts/login/")
+        page.get_by_label("Email").fill(person.email)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.wait_for_url(f"{a}/accounts/login/**")
+        page.context.clear_cookies()
+
+        page.goto(f"{b}/invite/{token}/")
+        assert axe_violations(page) == []
+        page.get_by_role("button", name=f"Sign in with {fed.provider.name}").click()
+        page.wait_for_url(f"{a}/accounts/login/**")
+        page.get_by_label("Email").fill(person.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.wait_for_url(f"{b}/invite/consent/")
+        page.get_by_role("button", name="Accept").click()
+        page.wait_for_url(f"{b}/account/")
+        assert person.email in page.content()
+
+    in_own_thread(scenario)
+    with tenant_context(downstream.tenant):
+        from django.contrib.auth import get_user_model
+
+        assert get_user_model().objects.get(email=person.email).user_type == "guest"
+    connection.close()
