@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import PASSWORD, TenantWorld
 from tests.e2e.conftest import running_server  # noqa: F401 (the fixture, for this directory)
+from tests.helpers import PASSWORD, TenantWorld
 
 
 @pytest.fixture

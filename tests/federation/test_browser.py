@@ -13,10 +13,10 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import axe_violations, in_own_thread
 from tests.e2e.relying_party import RelyingParty
 from tests.federation.helpers import federate
+from tests.helpers import PASSWORD
 from tests.mfa.helpers import make_user
 from tests.oidc.helpers import jwt_parts, register_app
 

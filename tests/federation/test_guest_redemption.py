@@ -17,8 +17,7 @@ from federation.models import IdentityProvider
 from federation.services import identity_provider_update
 from guests import services as guest_services
 from guests.models import GuestProfile, Invitation
-from tests.federation.test_home_realm import _sign_in_upstream
-from tests.federation.test_sign_in import CSRF, Browser, base
+from tests.federation.helpers import CSRF, Browser, base, sign_in_upstream_at
 from tests.mfa.helpers import make_user
 
 pytestmark = pytest.mark.server
@@ -50,7 +49,7 @@ def _redeem_with_idp(browser, fed, port, token, upstream_email):
     assert redirect.status_code == 302
     authorize = redirect.headers["Location"]
     assert authorize.startswith(f"{fed.issuer}/authorize/")
-    return authorize, _sign_in_upstream(browser, fed, authorize, upstream_email)
+    return authorize, sign_in_upstream_at(browser, fed, authorize, upstream_email)
 
 
 def _federate(acme, downstream, port, **kwargs):

@@ -14,8 +14,14 @@ from django_tenants.utils import tenant_context
 from audit.models import AuditEvent
 from federation.models import IdentityProvider
 from federation.services import identity_provider_update
-from tests.federation.helpers import create_provider, federate
-from tests.federation.test_sign_in import CSRF, Browser, base
+from tests.federation.helpers import (
+    CSRF,
+    Browser,
+    base,
+    create_provider,
+    federate,
+    sign_in_upstream_at,
+)
 from tests.helpers import make_user as make_admin
 from tests.mfa.helpers import make_user
 from tests.oidc.helpers import pkce_pair, register_app
@@ -34,20 +40,6 @@ def _map(fed, *domains):
 def _partner(acme):
     domain = f"p{uuid.uuid4().hex[:8]}.partner.example"
     return make_user(acme, email=f"ada@{domain}", first_name="Ada"), domain
-
-
-def _sign_in_upstream(browser, fed, authorize_url, email, **kwargs):
-    from tests.conftest import PASSWORD
-
-    login_page = browser.go(authorize_url)
-    assert "/accounts/login/" in browser.visited[-1]
-    return browser.submit(
-        browser.visited[-1],
-        login_page,
-        {"login": email, "password": PASSWORD,
-         "next": parse_qs(urlsplit(browser.visited[-1]).query)["next"][0]},
-        **kwargs,
-    )  # fmt: skip
 
 
 # Console -------------------------------------------------------------------------------
@@ -128,7 +120,7 @@ def test_an_address_at_a_mapped_domain_goes_straight_to_its_idp_and_comes_back(
     query = parse_qs(urlsplit(authorize).query)
     assert query["login_hint"] == [person.email.upper().replace("ADA@", "ada@")]
     assert query["code_challenge_method"] == ["S256"]
-    _sign_in_upstream(browser, fed, authorize, person.email)
+    sign_in_upstream_at(browser, fed, authorize, person.email)
     assert urlsplit(browser.visited[-1]).path == "/account/apps/"
 
 
@@ -136,7 +128,7 @@ def test_an_address_at_a_mapped_domain_goes_straight_to_its_idp_and_comes_back(
 def test_an_unmapped_address_signs_in_with_its_password_as_before(
     worlds, downstream, running_server
 ):
-    from tests.conftest import PASSWORD
+    from tests.helpers import PASSWORD
 
     acme = worlds["acme"]
     _person, domain = _partner(acme)
@@ -197,7 +189,7 @@ def test_an_apps_hint_sends_the_person_to_the_idp_and_the_app_gets_its_code(
     assert upstream.status_code == 302
     query = parse_qs(urlsplit(browser.visited[-1]).query)
     assert query.get("login_hint") == ([person.email] if hint == "login_hint" else None)
-    redirect = _sign_in_upstream(
+    redirect = sign_in_upstream_at(
         browser, fed, browser.visited[-1], person.email, stop_at=app.redirect_uri
     )
     assert parse_qs(urlsplit(redirect.headers["Location"]).query)["state"] == ["s1"]

@@ -16,8 +16,7 @@ from urllib.parse import urljoin
 import pytest
 from django_tenants.utils import tenant_context
 
-from tests.federation.helpers import create_provider
-from tests.federation.test_sign_in import Browser, base, log_rows, signed_in_as, start
+from tests.federation.helpers import Browser, base, create_provider, log_rows, signed_in_as, start
 from tests.helpers import unique_email
 from tests.mfa.helpers import make_user
 from tests.server import free_port

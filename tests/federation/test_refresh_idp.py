@@ -9,8 +9,7 @@ import pytest
 import requests
 
 from oidc import tokens
-from tests.federation.helpers import federate
-from tests.federation.test_sign_in import Browser, sign_in_upstream
+from tests.federation.helpers import Browser, federate, sign_in_upstream
 from tests.mfa.helpers import make_user
 from tests.oidc.helpers import jwt_parts, pkce_pair, register_app
 
