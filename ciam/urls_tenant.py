@@ -13,6 +13,8 @@ urlpatterns = [
     # allauth's OpenID Connect callback, answering with a page instead of a redirect
     # (federation.views.oidc_callback says why); before allauth's own.
     path("accounts/oidc/<str:provider_id>/login/callback/", federation_views.oidc_callback),
+    # An unreachable provider's button gives allauth's "sign-in failed" page, not a 500.
+    path("accounts/oidc/<str:provider_id>/login/", federation_views.oidc_login),
     # allauth's sign-in and "email me a code" pages, with home-realm discovery (an address
     # at a domain mapped to an IdP goes straight to it); before allauth's own.
     path("accounts/login/", federation_views.sign_in),

@@ -142,6 +142,22 @@ def identity_unlink(request):
     return response
 
 
+def oidc_login(request, provider_id):
+    """allauth's OpenID Connect login (the sign-in page's button), which fetches the
+    provider's discovery document first: when that fails (unreachable, or refused by
+    federation.http), allauth's "sign-in failed" page, logged, rather than a server error."""
+    import requests
+    from allauth.socialaccount.adapter import get_adapter
+    from allauth.socialaccount.helpers import render_authentication_error
+    from allauth.socialaccount.providers.openid_connect.views import login
+
+    try:
+        return login(request, provider_id)
+    except requests.RequestException as error:
+        provider = get_adapter().get_provider(request, provider_id)
+        return render_authentication_error(request, provider, exception=error)
+
+
 def oidc_callback(request, provider_id):
     """allauth's OpenID Connect callback, ending the redirect chain of the upstream's sign-in
     form: its answer, a redirect to where the sign-in goes on (an app of this tenant, on its

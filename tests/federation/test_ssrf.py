@@ -151,3 +151,19 @@ def test_a_sign_in_sent_to_an_idp_now_on_a_private_address_fails_plainly_and_is_
     with tenant_context(acme.tenant):
         row = SignInEvent.objects.filter(idp=provider.slug, result="failure").latest("pk")
     assert "UnsafeDestination" in row.upstream_error
+
+
+def test_the_button_of_an_idp_now_on_a_private_address_fails_plainly_and_is_logged(
+    acme, settings, resolver
+):
+    from audit.models import SignInEvent
+
+    provider = create_provider(acme, discovery_url="https://metadata.partner.example/")
+    settings.FEDERATION_ALLOW_LOOPBACK_IDPS = False
+
+    response = acme.client().post(f"/accounts/oidc/{provider.slug}/login/")
+
+    assert response.status_code < 500 and "Location" not in response
+    with tenant_context(acme.tenant):
+        row = SignInEvent.objects.filter(idp=provider.slug, result="failure").latest("pk")
+    assert "UnsafeDestination" in row.upstream_error
