@@ -26,4 +26,21 @@ class FederationConfig(AppConfig):
         from federation.services import identity_linked_audit, identity_unlinked_audit
 
         social_account_added.connect(identity_linked_audit, dispatch_uid="federation-linked")
+
+        # Sign-ins keep the enabled IdPs per process (federation.selectors): any change, from
+        # wherever it comes, makes every process read them again.
+        from django.db.models.signals import post_delete, post_save
+
+        from federation.models import IdentityProvider
+
+        for signal in (post_save, post_delete):
+            signal.connect(
+                _providers_changed, sender=IdentityProvider, dispatch_uid=f"idp-{signal}"
+            )
         social_account_removed.connect(identity_unlinked_audit, dispatch_uid="federation-unlinked")
+
+
+def _providers_changed(sender, **kwargs) -> None:
+    from federation.selectors import identity_providers_invalidate
+
+    identity_providers_invalidate()

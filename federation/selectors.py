@@ -3,8 +3,10 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from allauth.socialaccount.models import SocialAccount
+from django.db import connection
 from django.db.models import QuerySet
 
+from ciam.process_cache import ProcessCache
 from federation.models import IdentityProvider
 
 
@@ -12,8 +14,24 @@ def identity_provider_list() -> QuerySet[IdentityProvider]:
     return IdentityProvider.objects.all()
 
 
+# The enabled identity providers per tenant schema, kept by each process until one is saved or
+# deleted (federation.apps wires the invalidation): the sign-in page's buttons and home-realm
+# discovery read them on every sign-in.
+_enabled = ProcessCache("federation:providers-generation", keep_in_transactions=False)
+
+
 def identity_providers_enabled() -> list[IdentityProvider]:
-    return list(IdentityProvider.objects.filter(enabled=True))
+    """The tenant's enabled IdPs (shared by the requests of this process: read-only)."""
+    schema = connection.schema_name
+    providers = _enabled.get(schema)
+    if providers is None:
+        providers = list(IdentityProvider.objects.filter(enabled=True).order_by("pk"))
+        _enabled.set(schema, providers)
+    return providers
+
+
+def identity_providers_invalidate() -> None:
+    _enabled.invalidate()
 
 
 def identity_provider_get(public_id) -> IdentityProvider | None:
@@ -34,7 +52,7 @@ def identity_provider_for_domain(domain: str) -> IdentityProvider | None:
     """Home-realm discovery: the enabled IdP the tenant mapped `domain` to, or None."""
     if not domain:
         return None
-    return IdentityProvider.objects.filter(enabled=True, email_domains__contains=[domain]).first()
+    return next((idp for idp in identity_providers_enabled() if domain in idp.email_domains), None)
 
 
 def identity_provider_for_email(address: str) -> IdentityProvider | None:
