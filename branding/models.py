@@ -4,8 +4,11 @@ from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Give a colour as #rrggbb."))
-https_url = URLValidator(schemes=["https"], message=_("Give an https:// link."))
+hex_colour = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", _("Give a colour as #rrggbb."), code="not_hex_colour"
+)
+# Its own code: a URLField shows its generic message for any error coded "invalid".
+https_url = URLValidator(schemes=["https"], message=_("Give an https:// link."), code="not_https")
 
 # The hosted pages' own look (static/css/hosted.css): a new draft starts from it.
 DEFAULT_COLOURS = {
