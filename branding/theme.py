@@ -27,6 +27,11 @@ def theme_css(branding) -> str:
         lines += [
             ":root { --ciam-card: var(--ciam-background); }",
             ".hosted-card { box-shadow: none; max-width: 40rem; }",
+            # Bootstrap's greys are checked against white only: on the tenant's background
+            # the secondary buttons and text take the tenant's text colour.
+            ".hosted-card { --bs-secondary-color: var(--ciam-text); }",
+            ".hosted-card .btn-outline-secondary { --bs-btn-color: var(--ciam-text);"
+            " --bs-btn-border-color: var(--ciam-text); }",
         ]
     return "\n".join(lines) + "\n"
 
