@@ -109,6 +109,11 @@ def test_the_draft_shows_only_once_published_and_is_audited(acme):
     assert '<a href="https://acme.example/privacy">Acme privacy</a>' in page
     assert '<a href="https://acme.example/terms">Terms of use</a>' in page
     assert "Create one" in page
+    # Every hosted page, not only the sign-in page.
+    for path in ("/accounts/signup/", "/accounts/password/reset/", "/accounts/login/code/"):
+        other = tenant_client(acme).get(path).content.decode()
+        assert theme_link(other) == theme_link(page) and logo_link(other), path
+        assert "Acme privacy" in other, path
 
     css = tenant_client(acme).get(theme_link(page))
     assert css.status_code == 200 and css["Content-Type"].startswith("text/css")
