@@ -108,7 +108,7 @@ def reset(request):
 @require_GET
 @console_role(*BRANDING_ADMINS)
 def preview(request):
-    """The hosted sign-in page as it will look with the draft (its forms do nothing here)."""
+    """The hosted sign-in page as it will look with the draft, rendered by its own template."""
     from allauth.account.forms import LoginForm
 
     draft_view = selectors.branding_view(selectors.branding_draft_get(), is_preview=True)

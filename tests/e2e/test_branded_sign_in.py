@@ -73,4 +73,17 @@ def test_branded_sign_in_page_keeps_the_csp_and_passes_axe(
     assert page.evaluate("window.__cspViolations") == []
     assert not [text for text in messages if "Content Security Policy" in text]
     assert axe_violations(page) == []
+
+    # The admin signs in on that page and opens Console > Branding and the draft's preview.
+    page.get_by_label("Email").fill(f"admin@{slug}.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    for path in ("/console/branding/", "/console/branding/preview/"):
+        response = page.goto(running_server.url(tenant.primary_host, path))
+        assert response.status == 200, path
+        assert axe_violations(page) == [], path
+        assert page.evaluate("window.__cspViolations") == [], path
+    assert page.get_by_text("Preview of the draft branding").is_visible()
+    assert page.get_by_text("Welcome to Branded Ltd").is_visible()
+    assert not [text for text in messages if "Content Security Policy" in text]
     context.close()
