@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from django.db import connection
+import logging
+
+from django.db import DatabaseError, connection
+
+logger = logging.getLogger(__name__)
 
 
 def branding(request):
@@ -10,4 +14,10 @@ def branding(request):
         return {"branding": None}
     from branding.selectors import published_branding
 
-    return {"branding": published_branding()}
+    try:
+        return {"branding": published_branding()}
+    except DatabaseError as error:
+        # The error page of a failed request (its transaction broken, the database gone)
+        # still renders, in the default look.
+        logger.warning("branding.unavailable error=%s", type(error).__name__)
+        return {"branding": None}
