@@ -251,3 +251,12 @@ def test_preview_shows_the_draft_with_its_own_stylesheet(acme):
     assert "--ciam-primary: #7a1f5c;" in client.get(match.group(1)).content.decode()
     assert acme.client(acme.member).get(match.group(1)).status_code == 403
     assert "Draft words only" not in sign_in_page(acme)
+
+
+def test_a_jpeg_that_is_also_html_is_stored_as_a_plain_jpeg(acme):
+    polyglot = image_bytes("JPEG") + b"<html><script>alert(document.domain)</script></html>"
+    assert upload(acme, polyglot, name="logo.html").status_code == 302
+    page = acme.client(acme.admin).get("/console/branding/").content.decode()
+    stored = acme.client(acme.admin).get(logo_link(page))
+    assert stored["Content-Type"] == "image/jpeg"
+    assert b"<script" not in stored.content and b"<html" not in stored.content
