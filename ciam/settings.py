@@ -207,6 +207,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "ciam.context_processors.platform",
+                "branding.context_processors.branding",  # the tenant's published look
             ],
         },
     },

@@ -24,6 +24,7 @@ urlpatterns = [
     path("account/identities/", include("federation.urls")),  # linked identity providers
     path("account/", include("accounts.urls")),  # My account (end-user self-service)
     path("console/", include("console.urls")),
+    path("branding/", include("branding.urls")),  # the hosted pages' theme stylesheet and logo
     path("o/", include("oidc.urls")),
     path("invite/", include("guests.urls")),
     path("api/v1/", include("ciam.api_urls")),  # users and invitations, for the tenant's systems

@@ -15,6 +15,7 @@ urlpatterns = [
     path("user-flows/", include(account_urls.user_flows)),
     path("apps/", include("oidc.console_urls")),
     path("identity-providers/", include("federation.console_urls")),
+    path("branding/", include("branding.console_urls")),
     path("guests/", include("guests.console_urls")),
     path("logs/", include("audit.console_urls")),
     path("policies/", include("mfa.console_urls")),

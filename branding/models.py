@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from django.core.validators import RegexValidator, URLValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+hex_colour = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", _("Give a colour as #rrggbb."), code="not_hex_colour"
+)
+# Its own code: a URLField shows its generic message for any error coded "invalid".
+https_url = URLValidator(schemes=["https"], message=_("Give an https:// link."), code="not_https")
+
+# The hosted pages' own look (static/css/hosted.css): a new draft starts from it.
+DEFAULT_COLOURS = {
+    "background_color": "#f3f5f9",
+    "header_color": "#ffffff",
+    "primary_color": "#1f4fd1",
+    "accent_color": "#1f4fd1",
+    "text_color": "#1b1f24",
+}
+
+
+class Branding(models.Model):
+    """A tenant's look of the hosted pages. At most two rows a schema: the draft the console
+    edits and the published copy the hosted pages show (branding.services.branding_publish).
+    No published row: the hosted pages keep the product's look."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    class Layout(models.TextChoices):
+        CARD = "card", _("Centred card")
+        FULL_PAGE = "full_page", _("Full page")
+
+    state = models.CharField(max_length=16, choices=State.choices, unique=True)
+    background_color = models.CharField(
+        _("page background"), max_length=7, validators=[hex_colour], default="#f3f5f9"
+    )
+    header_color = models.CharField(
+        _("header background"), max_length=7, validators=[hex_colour], default="#ffffff"
+    )
+    primary_color = models.CharField(
+        _("buttons"), max_length=7, validators=[hex_colour], default="#1f4fd1"
+    )
+    accent_color = models.CharField(
+        _("links and focus"), max_length=7, validators=[hex_colour], default="#1f4fd1"
+    )
+    text_color = models.CharField(
+        _("text"), max_length=7, validators=[hex_colour], default="#1b1f24"
+    )
+    sign_in_text = models.TextField(_("sign-in page text"), max_length=1024, blank=True)
+    username_hint = models.CharField(_("username hint"), max_length=100, blank=True)
+    privacy_url = models.URLField(_("privacy link"), blank=True, validators=[https_url])
+    privacy_label = models.CharField(_("privacy link text"), max_length=50, blank=True)
+    terms_url = models.URLField(_("terms of use link"), blank=True, validators=[https_url])
+    terms_label = models.CharField(_("terms of use link text"), max_length=50, blank=True)
+    help_url = models.URLField(_("help link"), blank=True, validators=[https_url])
+    help_label = models.CharField(_("help link text"), max_length=50, blank=True)
+    layout = models.CharField(
+        _("layout"), max_length=16, choices=Layout.choices, default=Layout.CARD
+    )
+    show_sign_up = models.BooleanField(_("show the “Sign up” link"), default=True)
+    # A name in the default storage (branding.services.branding_logo_upload made it).
+    logo_name = models.CharField(max_length=200, blank=True)
+    logo_width = models.PositiveIntegerField(null=True, blank=True)
+    logo_height = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"branding ({self.state})"

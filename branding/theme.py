@@ -1,0 +1,40 @@
+"""The stylesheet a branding gives the hosted pages: CSS custom properties over hosted.css."""
+
+from __future__ import annotations
+
+import hashlib
+
+from branding.contrast import button_text_colour
+
+
+def theme_css(branding) -> str:
+    """Only validated #rrggbb colours and fixed rules go in: nothing a tenant types can reach
+    the stylesheet as CSS."""
+    lines = [
+        ":root {",
+        f"  --ciam-background: {branding.background_color};",
+        f"  --ciam-header-background: {branding.header_color};",
+        f"  --ciam-primary: {branding.primary_color};",
+        f"  --ciam-primary-contrast: {button_text_colour(branding.primary_color)};",
+        f"  --ciam-accent: {branding.accent_color};",
+        f"  --ciam-text: {branding.text_color};",
+        # Secondary text in the tenant's text colour: its contrast is the one checked.
+        f"  --ciam-muted: {branding.text_color};",
+        "}",
+        ".hosted-header { color: var(--ciam-text); }",
+    ]
+    if branding.layout == "full_page":
+        lines += [
+            ":root { --ciam-card: var(--ciam-background); }",
+            ".hosted-card { box-shadow: none; max-width: 40rem; }",
+            # Bootstrap's greys are checked against white only: on the tenant's background
+            # the secondary buttons and text take the tenant's text colour.
+            ".hosted-card { --bs-secondary-color: var(--ciam-text); }",
+            ".hosted-card .btn-outline-secondary { --bs-btn-color: var(--ciam-text);"
+            " --bs-btn-border-color: var(--ciam-text); }",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def css_hash(css: str) -> str:
+    return hashlib.sha256(css.encode()).hexdigest()[:16]
