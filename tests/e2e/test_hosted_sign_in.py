@@ -52,7 +52,7 @@ def test_sign_up_verify_sign_in_and_sign_out(page, acme_live, running_server, ma
 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    page.get_by_role("heading", name="Check your email").wait_for()
 
     (message,) = mailbox.wait_for(email)
     link = link_in(message)

@@ -90,7 +90,7 @@ def test_add_an_authenticator_app_then_sign_in_to_an_app_with_it(
     # A wrong code first: the message is next to the field.
     page.get_by_label("Code").fill("000000" if code_of(secret, steps=1) != "000000" else "111111")
     page.get_by_role("button", name="Verify").click()
-    assert page.get_by_text("That code is not correct").is_visible()
+    page.get_by_text("That code is not correct").wait_for()
     page.wait_for_timeout(1100)  # the wait after a wrong code
     # The code of the next step: the enrolment used this step's (a code works once).
     page.get_by_label("Code").fill(code_of(secret, steps=1))

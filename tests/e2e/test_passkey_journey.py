@@ -176,7 +176,7 @@ def test_an_unknown_passkey_is_refused(browser, running_server, worlds, committe
     # itself; the button asks again: refused again.
     page.goto(running_server.url(acme.host, "/accounts/login/"))
     page.wait_for_url("**/accounts/login/?passkey=retry")
-    assert page.get_by_text("This passkey was not accepted").is_visible()
+    page.get_by_text("This passkey was not accepted").wait_for()
     assert axe_violations(page) == []
     with page.expect_navigation(url="**/accounts/login/?passkey=retry"):
         page.get_by_role("button", name="Sign in with a passkey").click()

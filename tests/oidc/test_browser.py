@@ -126,7 +126,7 @@ def console_app_registration(page, live):
     assert axe_violations(page) == []
     page.locator("#id_redirect_uris").fill("https://portal.example/callback")
     page.get_by_role("button", name="Register").click()
-    assert page.get_by_role("heading", name=name).is_visible()
+    page.get_by_role("heading", name=name).wait_for()
     assert page.get_by_role("textbox", name="Client secret").input_value()
     assert axe_violations(page) == []
     page.goto(f"{live['base']}/console/apps/signing-keys/")
