@@ -236,7 +236,7 @@ def step_up_passkey_options(request):
 def _enrol(request, policy):
     """A signed-in person without a second factor sets up an authenticator app (an app or
     the console requires one), sees the recovery codes once, then goes on."""
-    from mfa.views import _setup_context
+    from mfa.views import _setup_context, totp_setup
 
     user = request.user
     next_url = _next(request)
@@ -252,36 +252,22 @@ def _enrol(request, policy):
             return render(request, "mfa/recovery_codes_sign_in.html", {**context, "codes": []})
         request.session.pop(SETUP, None)
         setup = {}
-    device = TOTPDevice.objects.filter(
-        pk=setup.get("device_id"), user=user, confirmed=False
-    ).first()
-    if device is None:
-        try:
-            device = services.totp_enrol_start(user=user)
-        except ValidationError as error:
-            return render(
-                request, "mfa/step_up_unavailable.html", {"message": error.messages[0]}, status=403
-            )
-        request.session[SETUP] = {"device_id": device.pk}
-    form = CodeForm(request.POST if request.method == "POST" else None)
-    status = 200
-    if form.is_bound:
-        if form.is_valid():
-            try:
-                codes = services.totp_enrol_confirm(
-                    user=user, device_id=device.pk, code=form.cleaned_data["code"], request=request
-                )
-            except services.CodeRefused as error:
-                form.add_error("code", error)
-            else:
-                if not codes:
-                    device.refresh_from_db()
-                    return _passed(request, method=Method.TOTP, device=device)
-                request.session[SETUP] = {"verified": device.pk}
-                return render(
-                    request, "mfa/recovery_codes_sign_in.html", {**context, "codes": codes}
-                )
-        status = 400
+    try:
+        started = totp_setup(request, user=user, device_id=setup.get("device_id"))
+    except ValidationError as error:
+        return render(
+            request, "mfa/step_up_unavailable.html", {"message": error.messages[0]}, status=403
+        )
+    device, form, status = started.device, started.form, started.status
+    request.session[SETUP] = {"device_id": device.pk}
+    if started.codes is not None:
+        if not started.codes:
+            device.refresh_from_db()
+            return _passed(request, method=Method.TOTP, device=device)
+        request.session[SETUP] = {"verified": device.pk}
+        return render(
+            request, "mfa/recovery_codes_sign_in.html", {**context, "codes": started.codes}
+        )
     return render(
         request,
         "mfa/enrol_sign_in.html",

@@ -3,6 +3,7 @@ Security."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import wraps
 
 from allauth.account.decorators import reauthentication_required
@@ -201,6 +202,40 @@ def passkey_options(request):
     )
 
 
+@dataclass
+class TotpSetup:
+    """An authenticator app being set up: its unconfirmed device, the code form, and the new
+    recovery codes once a code served (None until then; a list, maybe empty, after)."""
+
+    device: TOTPDevice
+    form: CodeForm
+    codes: list[str] | None
+
+    @property
+    def status(self) -> int:
+        return 400 if self.form.is_bound and self.codes is None else 200
+
+
+def totp_setup(request, *, user, device_id, during_sign_in=False, primary_method="") -> TotpSetup:
+    """Start, or resume, setting up an authenticator app and check the code posted (the
+    sign-in's set-up step, step-up's, and My account's). Raises ValidationError when an app
+    may not be set up (mfa.services.totp_enrol_start)."""
+    device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
+    if device is None:
+        device = services.totp_enrol_start(user=user, during_sign_in=during_sign_in)
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    codes = None
+    if form.is_bound and form.is_valid():
+        try:
+            codes = services.totp_enrol_confirm(
+                user=user, device_id=device.pk, code=form.cleaned_data["code"],
+                request=request, primary_method=primary_method,
+            )  # fmt: skip
+        except services.CodeRefused as error:
+            form.add_error("code", error)
+    return TotpSetup(device=device, form=form, codes=codes)
+
+
 @mfa_stage_required
 @require_http_methods(["GET", "POST"])
 def enrol(request):
@@ -218,48 +253,34 @@ def enrol(request):
     if stage.state.get("verified"):
         # Set up already: the codes were shown once; only "Continue" is left.
         return render(request, "mfa/recovery_codes_sign_in.html", _stage_context(stage, codes=[]))
-    device = TOTPDevice.objects.filter(
-        pk=stage.state.get("device_id"), user=user, confirmed=False
-    ).first()
-    if device is None:
-        device = services.totp_enrol_start(user=user, during_sign_in=True)
+    setup = totp_setup(
+        request, user=user, device_id=stage.state.get("device_id"), during_sign_in=True,
+        primary_method=stage.state.get("primary_method", "password"),
+    )  # fmt: skip
+    device, form = setup.device, setup.form
+    if stage.state.get("device_id") != device.pk:
         stage.state["device_id"] = device.pk
         stash_login(request, stage.login)
-    form = CodeForm(request.POST if request.method == "POST" else None)
-    status = 200
-    if form.is_bound:
-        if form.is_valid():
-            try:
-                codes = services.totp_enrol_confirm(
-                    user=user,
-                    device_id=device.pk,
-                    code=form.cleaned_data["code"],
-                    request=request,
-                    primary_method=stage.state.get("primary_method", "password"),
-                )
-            except services.CodeRefused as error:
-                form.add_error("code", error)
-            else:
-                device.refresh_from_db()
-                stage.state["verified"] = {
-                    "method": Method.TOTP,
-                    "device": device.persistent_id,
-                    "user": str(user.pk),
-                }
-                stash_login(request, stage.login)
-                if not codes:
-                    request.mfa_verified = stage.state["verified"]
-                    record_authentication(request, user, method="mfa", type=Method.TOTP)
-                    return stage.exit()
-                return render(
-                    request, "mfa/recovery_codes_sign_in.html", _stage_context(stage, codes=codes)
-                )
-        status = 400
+    if setup.codes is not None:
+        device.refresh_from_db()
+        stage.state["verified"] = {
+            "method": Method.TOTP,
+            "device": device.persistent_id,
+            "user": str(user.pk),
+        }
+        stash_login(request, stage.login)
+        if not setup.codes:
+            request.mfa_verified = stage.state["verified"]
+            record_authentication(request, user, method="mfa", type=Method.TOTP)
+            return stage.exit()
+        return render(
+            request, "mfa/recovery_codes_sign_in.html", _stage_context(stage, codes=setup.codes)
+        )
     return render(
         request,
         "mfa/enrol_sign_in.html",
         _stage_context(stage, form=form, **_setup_context(device, user)),
-        status=status,
+        status=setup.status,
     )
 
 
@@ -297,32 +318,19 @@ def security(request):
 @require_http_methods(["GET", "POST"])
 def totp_add(request):
     user = request.user
-    device_id = request.session.get("mfa_setup_device")
-    device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
-    if device is None:
-        try:
-            device = services.totp_enrol_start(user=user)
-        except ValidationError as error:
-            messages.error(request, error.messages[0])
-            return redirect("mfa:security")
-        request.session["mfa_setup_device"] = device.pk
-    form = CodeForm(request.POST if request.method == "POST" else None)
-    status = 200
-    if form.is_bound:
-        if form.is_valid():
-            try:
-                codes = services.totp_enrol_confirm(
-                    user=user, device_id=device.pk, code=form.cleaned_data["code"], request=request
-                )
-            except services.CodeRefused as error:
-                form.add_error("code", error)
-            else:
-                request.session.pop("mfa_setup_device", None)
-                messages.success(request, _("Your authenticator app is set up."))
-                if codes:
-                    return render(request, "mfa/recovery_codes.html", {"codes": codes})
-                return redirect("mfa:security")
-        status = 400
+    try:
+        setup = totp_setup(request, user=user, device_id=request.session.get("mfa_setup_device"))
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect("mfa:security")
+    device, form, status = setup.device, setup.form, setup.status
+    request.session["mfa_setup_device"] = device.pk
+    if setup.codes is not None:
+        request.session.pop("mfa_setup_device", None)
+        messages.success(request, _("Your authenticator app is set up."))
+        if setup.codes:
+            return render(request, "mfa/recovery_codes.html", {"codes": setup.codes})
+        return redirect("mfa:security")
     return render(
         request,
         "mfa/totp_add.html",
