@@ -126,24 +126,10 @@ def test_required_mfa_sets_up_an_app_during_a_sign_in_for_an_app(
     )
     connection.close()
 
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto(relying_party.url("/login"))
-    page.wait_for_url("**/accounts/login/**")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    context, page = _password_sign_in_to_app(browser, relying_party, email)
     page.wait_for_url("**/accounts/mfa/setup/**")
     assert page.get_by_text("Required MFA Ltd asks for a second step").is_visible()
-    assert axe_violations(page) == []
-    secret = page.locator("#totp-secret").inner_text()
-    page.get_by_label("Code").fill(code_of(secret))
-    page.get_by_role("button", name="Verify and turn on").click()
-    assert len(page.locator("#recovery-codes li").all_inner_texts()) == 10
-    assert axe_violations(page) == []
-    page.get_by_role("button", name="I saved them, continue").click()
-    page.wait_for_url(f"{relying_party.redirect_uri}?**")
-    assert page.locator("#result").inner_text() == f"Signed in as {email}"
+    _set_up_an_app_and_land_on(page, relying_party, email)
     context.close()
 
 
@@ -172,6 +158,16 @@ def test_an_app_requiring_mfa_has_a_password_sign_in_set_up_an_app_then_lands_on
     )
     connection.close()
 
+    context, page = _password_sign_in_to_app(browser, relying_party, email)
+    # Signed in with the password; the app wants a second factor: set one up, then go on.
+    page.wait_for_url("**/accounts/mfa/verify/**")
+    assert page.get_by_text("your account needs a second step").is_visible()
+    _set_up_an_app_and_land_on(page, relying_party, email)
+    context.close()
+
+
+def _password_sign_in_to_app(browser, relying_party, email):
+    """A phone-sized browser opens the app and signs in with the password."""
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     page.goto(relying_party.url("/login"))
@@ -179,15 +175,19 @@ def test_an_app_requiring_mfa_has_a_password_sign_in_set_up_an_app_then_lands_on
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
-    # Signed in with the password; the app wants a second factor: set one up, then go on.
-    page.wait_for_url("**/accounts/mfa/verify/**")
-    assert page.get_by_text("your account needs a second step").is_visible()
+    return context, page
+
+
+def _set_up_an_app_and_land_on(page, relying_party, email):
+    """On an app set-up page: scan (read the key), confirm with a code, see the recovery
+    codes, go on to the app, signed in."""
     assert axe_violations(page) == []
     secret = page.locator("#totp-secret").inner_text()
     page.get_by_label("Code").fill(code_of(secret))
     page.get_by_role("button", name="Verify and turn on").click()
+    page.wait_for_selector("#recovery-codes li")  # the answer's page, not the form's
     assert len(page.locator("#recovery-codes li").all_inner_texts()) == 10
+    assert axe_violations(page) == []
     page.get_by_role("button", name="I saved them, continue").click()
     page.wait_for_url(f"{relying_party.redirect_uri}?**")
     assert page.locator("#result").inner_text() == f"Signed in as {email}"
-    context.close()
