@@ -15,7 +15,7 @@ _owners: dict[str, str] = {}  # URL of each database this process holds -> its c
 
 
 def redis_database_claim(server_url: str) -> str:
-    """The URL of a Redis database (1-15) that this process alone holds until it exits.
+    """The URL of a Redis database (not 0) that this process alone holds until it exits.
 
     A database is taken when it is empty, or when only test runs ever used it and none holds
     it now (what a killed run left behind is flushed). Databases anything else uses (`make
@@ -23,7 +23,7 @@ def redis_database_claim(server_url: str) -> str:
     dies. Each call claims another database.
     """
     owner = f"{os.getpid()}:{os.urandom(4).hex()}"
-    for number in range(1, 16):
+    for number in range(1, _database_count(server_url)):
         client = redis.Redis.from_url(f"{server_url}/{number}")
         if client.dbsize() and not client.exists(OWNED_KEY):
             continue
@@ -36,7 +36,16 @@ def redis_database_claim(server_url: str) -> str:
             atexit.register(_release, client, owner)
             _owners[f"{server_url}/{number}"] = owner
             return f"{server_url}/{number}"
-    raise RuntimeError("No free Redis database (1-15) for this test process.")
+    raise RuntimeError("No free Redis database for this test process.")
+
+
+def _database_count(server_url: str) -> int:
+    """How many databases the server has (16 unless started with `--databases N`)."""
+    try:
+        reply = redis.Redis.from_url(f"{server_url}/0").config_get("databases")
+        return int(reply["databases"])
+    except (redis.ResponseError, KeyError, ValueError):
+        return 16  # CONFIG refused (a managed server): Redis's default
 
 
 def _claim_of_dead_process_drop(client: redis.Redis) -> None:
