@@ -228,6 +228,10 @@ DATABASES = {
 DATABASES["default"]["ENGINE"] = "ciam.db"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction mode: each transaction carries its search_path (ciam/db),
+# and no server-side cursor outlives a statement (Django's documented pooler setting).
+DATABASES["default"]["POOLED"] = env.bool("DATABASE_POOLED", default=False)
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["POOLED"]
 if TESTING:
     # One test database name per test run (pytest-xdist adds `_gw0`...): two runs on the
     # machine never drop each other's database. Subprocesses inherit the run's name.

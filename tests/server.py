@@ -107,3 +107,55 @@ def tenant_served(environment: dict, *, prefix: str, server_args: tuple[str, ...
         stop(server)
         if Tenant.objects.filter(slug=slug).exists():  # the test may have deleted it
             tenant_delete(tenant=tenant, confirm_slug=slug, actor=None)
+
+
+@contextlib.contextmanager
+def pgbouncer(*, pool_size: int, server_port: int = 5432):
+    """A real PgBouncer in transaction mode on a free port, in front of the local PostgreSQL,
+    with `pool_size` server connections per database: yields its port.
+
+    PgBouncer refuses to run as root, so as root it runs as the postgres user (Debian's
+    packages create it), from a folder that user can read.
+    """
+    import os
+    import pwd
+    import shutil
+    import tempfile
+
+    executable = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    folder = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
+    port = free_port()
+    (folder / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host=127.0.0.1 port={server_port} user=postgres\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        "auth_type = any\npool_mode = transaction\n"
+        f"default_pool_size = {pool_size}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
+        "max_client_conn = 200\nserver_reset_query =\n"
+        "ignore_startup_parameters = extra_float_digits,options\n"
+        f"logfile = {folder / 'pgbouncer.log'}\n"
+    )
+    command = [executable, str(folder / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        os.chown(folder / "pgbouncer.ini", user.pw_uid, user.pw_gid)
+        command = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                   "--clear-groups", *command]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = folder / "pgbouncer.log"
+                raise RuntimeError(
+                    "PgBouncer did not start: " + (log.read_text() if log.exists() else "")
+                )
+            time.sleep(0.1)
+        yield port
+    finally:
+        stop(process)
+        shutil.rmtree(folder, ignore_errors=True)
