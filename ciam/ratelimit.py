@@ -4,7 +4,8 @@ A window starts with its first hit and lasts `period` seconds; hits past `limit`
 refused until it ends. On Redis (django-redis) a hit is one atomic MULTI (SET NX EX, INCR,
 TTL); on another cache (the local-memory one of `make run` without Redis) cache.add and
 cache.incr, atomic there too. Keys go through the cache's KEY_FUNCTION
-(django_tenants.cache.make_key): each tenant counts apart.
+(django_tenants.cache.make_key): each tenant counts apart. While Redis is unreachable, the
+cache answers from the process's memory (ciam/cache.py) and hits are counted there.
 """
 
 from __future__ import annotations
@@ -36,12 +37,18 @@ class Hit:
 def hit(key: str, limit: int, period: int) -> Hit:
     """Count one hit on `key` in its current window of `period` seconds: allowed while the
     window holds at most `limit` hits."""
+    from ciam.cache import UNREACHABLE
+
     cache_key = _PREFIX + key
     redis = _redis()
-    if redis is None:
+    if redis is None or getattr(cache, "skip_redis", lambda: False)():
         count, retry_after = _hit_on_cache(cache_key, period)
     else:
-        count, retry_after = _hit_on_redis(redis, cache.make_key(cache_key), period)
+        try:
+            count, retry_after = _hit_on_redis(redis, cache.make_key(cache_key), period)
+        except UNREACHABLE as error:
+            cache.outage_begin(error)
+            count, retry_after = _hit_on_cache(cache_key, period)
     return Hit(allowed=count <= limit, count=count, retry_after=max(1, retry_after))
 
 

@@ -261,7 +261,8 @@ elif TESTING:
 # relies on Redis (pipelines, locks, a Lua script): it has one code path either way.
 CACHES = {
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        # django-redis, answering from memory while Redis is unreachable (ciam/cache.py).
+        "BACKEND": "ciam.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL or "redis://in-process/0",
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
@@ -269,6 +270,8 @@ CACHES = {
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
     }
 }
+# While Redis is unreachable the cache answers from memory and tries Redis again this often.
+CACHE_OUTAGE_RETRY_SECONDS = env.float("CACHE_OUTAGE_RETRY_SECONDS", default=2.0)
 if not REDIS_URL:
     from fakeredis import FakeRedisConnection
 

@@ -7,6 +7,11 @@ last three distinct bad passwords are remembered as keyed hashes: typing the sam
 again does not count. Per IP address the same rule applies with a higher threshold. A successful
 sign-in clears the account's count (not the IP's); a password reset or an admin unlock clears the
 account entirely.
+
+While Redis is unreachable (ciam/cache.py) the counts live in each server process's memory, so
+an attacker spreading guesses over P processes gets P times the threshold: the thresholds are
+then LOCKOUT_OUTAGE_ACCOUNT_THRESHOLD and LOCKOUT_OUTAGE_IP_THRESHOLD instead, smaller, and
+sign-in keeps working with the lockout enforced.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import ngettext
 
+from ciam.cache import UNREACHABLE
 from ciam.crypto import checksum, keyed_hash
 
 REMEMBERED_BAD_PASSWORDS = 3
@@ -33,11 +39,20 @@ IN_FLIGHT_SECONDS = 30
 BUSY_RETRY_SECONDS = 5
 
 
+def _redis_outage() -> bool:
+    """Redis unreachable: counts are this process's alone (ciam/cache.py)."""
+    return getattr(cache, "in_outage", lambda: False)()
+
+
 def _account_threshold() -> int:
+    if _redis_outage():
+        return getattr(settings, "LOCKOUT_OUTAGE_ACCOUNT_THRESHOLD", 3)
     return getattr(settings, "LOCKOUT_ACCOUNT_THRESHOLD", 10)
 
 
 def _ip_threshold() -> int:
+    if _redis_outage():
+        return getattr(settings, "LOCKOUT_OUTAGE_IP_THRESHOLD", 25)
     return getattr(settings, "LOCKOUT_IP_THRESHOLD", 100)
 
 
@@ -169,6 +184,16 @@ def lockout_attempt_begin(*, email: str, ip: str | None) -> Attempt:
     running would pass the threshold (one at a time once past it). Without it, a burst of
     parallel guesses sent while the count is below the threshold would all reach the hasher
     before the lock lands."""
+    if getattr(cache, "skip_redis", lambda: False)():
+        return _attempt_begin_in_memory(email=email, ip=ip)
+    try:
+        return _attempt_begin_on_redis(email=email, ip=ip)
+    except UNREACHABLE as error:
+        cache.outage_begin(error)
+        return _attempt_begin_in_memory(email=email, ip=ip)
+
+
+def _attempt_begin_on_redis(*, email: str, ip: str | None) -> Attempt:
     redis = _redis()
     account_key, in_flight_key = (
         cache.make_key(_account_key(email)),
@@ -185,7 +210,11 @@ def lockout_attempt_begin(*, email: str, ip: str | None) -> Attempt:
     if locks:
         _in_flight_release(email)
         return Attempt(lock=max(locks, key=lambda lock: lock.until), reserved=False)
-    failures = (states[0] or {}).get("failures", 0)
+    return _reservation(email, states[0], in_flight)
+
+
+def _reservation(email: str, account_state: dict | None, in_flight: int) -> Attempt:
+    failures = (account_state or {}).get("failures", 0)
     # Below the threshold, failures plus running checks may reach it; past it (a lock that
     # has lifted), one check at a time, each failure locking again for longer.
     if in_flight > max(1, _account_threshold() - failures):
@@ -194,10 +223,36 @@ def lockout_attempt_begin(*, email: str, ip: str | None) -> Attempt:
     return Attempt(lock=None, reserved=True)
 
 
+def _attempt_begin_in_memory(*, email: str, ip: str | None) -> Attempt:
+    """lockout_attempt_begin through the cache's API, which answers from this process's
+    memory while Redis is out."""
+    lock = lockout_check(email=email, ip=ip)
+    if lock:
+        return Attempt(lock=lock, reserved=False)
+    cache.add(_in_flight_key(email), 0, IN_FLIGHT_SECONDS)
+    try:
+        in_flight = cache.incr(_in_flight_key(email))
+    except ValueError:  # expired between the two calls
+        cache.set(_in_flight_key(email), 1, IN_FLIGHT_SECONDS)
+        in_flight = 1
+    return _reservation(email, cache.get(_account_key(email)), in_flight)
+
+
 def lockout_attempt_finish(*, email: str, succeeded: bool) -> None:
     """Release a reservation of lockout_attempt_begin; after a correct password, also start
     the account's failure count again (the IP's is not, so that an attacker cannot reset it by
     signing in to an account of their own now and then). One round trip."""
+    if not getattr(cache, "skip_redis", lambda: False)():
+        try:
+            return _attempt_finish_on_redis(email=email, succeeded=succeeded)
+        except UNREACHABLE as error:
+            cache.outage_begin(error)
+    if succeeded:
+        cache.delete(_account_key(email))
+    _in_flight_release(email)
+
+
+def _attempt_finish_on_redis(*, email: str, succeeded: bool) -> None:
     pipeline = _redis().get_client(write=True).pipeline(transaction=False)
     if succeeded:
         pipeline.delete(cache.make_key(_account_key(email)))
