@@ -110,9 +110,9 @@ def tenant_served(environment: dict, *, prefix: str, server_args: tuple[str, ...
 
 
 @contextlib.contextmanager
-def pgbouncer(*, pool_size: int, server_port: int = 5432):
-    """A real PgBouncer in transaction mode on a free port, in front of the local PostgreSQL,
-    with `pool_size` server connections per database: yields its port.
+def pgbouncer(*, pool_size: int, server_port: int = 5432, port: int | None = None):
+    """A real PgBouncer in transaction mode on a free port (or `port`), in front of the local
+    PostgreSQL, with `pool_size` server connections per database: yields its port.
 
     PgBouncer refuses to run as root, so as root it runs as the postgres user (Debian's
     packages create it), from a folder that user can read.
@@ -124,7 +124,7 @@ def pgbouncer(*, pool_size: int, server_port: int = 5432):
 
     executable = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
     folder = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
-    port = free_port()
+    port = port or free_port()
     (folder / "pgbouncer.ini").write_text(
         "[databases]\n"
         f"* = host=127.0.0.1 port={server_port} user=postgres\n"
