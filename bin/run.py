@@ -1,5 +1,5 @@
 """`make run`: find or start PostgreSQL, find Redis (or run tasks in-process), migrate,
-seed the demo tenants, then serve on PORT (8000) with a Celery worker beside it."""
+seed the demo tenants, then serve on PORT (8000) with Celery workers beside it."""
 
 from __future__ import annotations
 
@@ -90,15 +90,22 @@ def main() -> int:
         (ROOT / ".data").mkdir(exist_ok=True)  # beat keeps its schedule there
         # One schedule file per port: two launchers side by side do not share one.
         schedule = ROOT / ".data" / f"celerybeat-schedule-{port}"
-        processes.append(
-            subprocess.Popen(
-                [PYTHON, "-m", "celery", "-A", "ciam", "worker", "-B", "-l", "warning",
-                 "--concurrency", "2", "--schedule", str(schedule)],
-                cwd=ROOT,
-                env=environment,
-                start_new_session=True,  # its pool and beat are stopped with it (stop below)
+        # The emails people wait for on a page have a worker of their own (README,
+        # "Background work"); the other one takes invitations and bulk work, and runs beat.
+        workers = [
+            ["-Q", "interactive", "-n", f"interactive-{port}@%h", "--concurrency", "1"],
+            ["-Q", "invitations,bulk", "-n", f"work-{port}@%h", "--concurrency", "2",
+             "-B", "--schedule", str(schedule)],
+        ]  # fmt: skip
+        for arguments in workers:
+            processes.append(
+                subprocess.Popen(
+                    [PYTHON, "-m", "celery", "-A", "ciam", "worker", "-l", "warning", *arguments],
+                    cwd=ROOT,
+                    env=environment,
+                    start_new_session=True,  # its pool (and beat) stop with it (stop below)
+                )
             )
-        )  # fmt: skip
     server_command = [PYTHON, "manage.py", "runserver", f"0.0.0.0:{port}"]
     if os.environ.get("RUN_NO_RELOAD"):
         server_command.append("--noreload")

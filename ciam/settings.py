@@ -16,6 +16,7 @@ import environ
 from csp.constants import NONCE, SELF
 from django.contrib.messages import constants as message_levels
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -365,6 +366,12 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Three queues (README, "Background work"): "interactive" for the emails a person waits for
+# on a page (sign-in and MFA codes, resets, verification, redemption codes), "invitations",
+# and "bulk" for everything else (bulk uploads and their emails, exports, beat's maintenance).
+# A worker started without -Q consumes all three; production runs a pool per queue.
+CELERY_TASK_QUEUES = [Queue("interactive"), Queue("invitations"), Queue("bulk")]
+CELERY_TASK_DEFAULT_QUEUE = "bulk"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_TASK_SERIALIZER = "json"

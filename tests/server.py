@@ -57,14 +57,16 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def start_celery_worker(environment: dict, timeout: float = 60) -> subprocess.Popen:
+def start_celery_worker(
+    environment: dict, *extra_args: str, timeout: float = 60
+) -> subprocess.Popen:
     """A Celery worker (one process, as in production's smallest setup) that has said it is
-    ready."""
+    ready; `extra_args` are added to its command (e.g. `-Q interactive`)."""
     process = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "ciam", "worker", "--pool", "prefork",
             "--concurrency", "1", "--loglevel", "info", "--without-gossip", "--without-mingle",
-            "--include", "tests.celery_tasks",
+            "--include", "tests.celery_tasks", *extra_args,
         ],
         cwd=ROOT,
         env=environment,

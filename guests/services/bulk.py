@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from emails.models import OutboxEmail
-from emails.services import OUTBOX_STALE_AFTER, outbox_enqueue
+from emails.services import OUTBOX_STALE_AFTER, QUEUE_BULK, outbox_enqueue
 from guests.models import BulkInvitation, Invitation
 from guests.services.invitations import token_hash
 from guests.services.policy import can_invite, domain_problem, guest_settings_get, redirect_problem
@@ -243,7 +243,7 @@ def bulk_invitation_process_chunk(*, bulk_id: int, now: datetime | None = None) 
         outbox_ids = [row.pk for row in outbox]
         transaction.on_commit(
             lambda: [
-                outbox_enqueue(outbox_ids[start : start + 50])
+                outbox_enqueue(outbox_ids[start : start + 50], queue=QUEUE_BULK)
                 for start in range(0, len(outbox_ids), 50)
             ]
         )
