@@ -24,6 +24,10 @@ class Tenant(TenantMixin):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
+    # The migrations (tenants.migration_executor.migration_fingerprint) the schema was last
+    # brought to, by migrate_schemas or at creation: /readyz reads this public record
+    # instead of every schema's django_migrations.
+    migrations_fingerprint = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["name"]

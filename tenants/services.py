@@ -16,7 +16,7 @@ from django_tenants.utils import schema_context, tenant_context
 from audit.services import audit_record
 from ciam.ratelimit import hit, ip_source
 from tenants.models import DeletedTenant, Domain, Tenant
-from tenants.provisioning import schema_create_from_template
+from tenants.provisioning import migration_fingerprint_cached, schema_create_from_template
 from tenants.routing import routing_invalidate
 from tenants.selectors import deleted_tenants_in_quarantine
 
@@ -103,7 +103,13 @@ def tenant_create(
     if ip is not None:
         _tenant_create_rate_take(ip=ip)
 
-    tenant = Tenant(name=name, slug=slug, schema_name=schema_name_for(slug))
+    # Cloned from the template (or a spare made from it) of the code's migrations.
+    tenant = Tenant(
+        name=name,
+        slug=slug,
+        schema_name=schema_name_for(slug),
+        migrations_fingerprint=migration_fingerprint_cached(),
+    )
     try:
         with transaction.atomic():
             tenant.save()
