@@ -97,6 +97,7 @@ class MfaStage(LoginStage):
         browser neither; they set up an authenticator app now (which removes the old ones),
         or, where apps are not allowed, prove an emailed code and add a passkey in My account."""
         user = self.login.user
+        self.state["again"] = True  # the set-up page says why
         self.state["primary_method"] = sign_in_method(self.request, user, is_signup=False)
         self.state["attempt"] = secrets.token_urlsafe(24)
         if policy.totp_allowed:

@@ -101,15 +101,13 @@ def _next(request) -> str:
     return get_next_redirect_url(request) or reverse("accounts:my-account")
 
 
-def _passed(request, *, method: str, device, reauthenticated: bool = False):
+def _passed(request, *, method: str, device):
     """The second factor served: record it (allauth's authentication records and the sign-in
-    log), mark the session verified, go on. `reauthenticated`: it is a re-authentication on
-    its own (a passkey with user verification), with no password typed before."""
+    log), mark the session verified, go on."""
     user = request.user
     after_password = request.session.pop(AFTER_PASSWORD, None)
-    fresh = reauthenticated or (
-        isinstance(after_password, int | float)
-        and time.time() - after_password < AFTER_PASSWORD_SECONDS
+    fresh = isinstance(after_password, int | float) and (
+        time.time() - after_password < AFTER_PASSWORD_SECONDS
     )
     # With the password just typed again, this completes allauth's re-authentication.
     extra = {"amr": passkeys.passkey_amr(device)} if method == Method.PASSKEY else {}

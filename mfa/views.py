@@ -48,7 +48,7 @@ def mfa_stage_required(view):
 
 
 def _stage_context(stage, **context) -> dict:
-    return {"next": stage.login.redirect_url or "", **context}
+    return {"next": stage.login.redirect_url or "", "again": stage.state.get("again"), **context}
 
 
 def _passed(request, stage, verified: services.Verified):

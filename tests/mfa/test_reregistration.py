@@ -68,7 +68,9 @@ def test_the_old_methods_stop_counting_and_the_next_sign_in_registers_a_new_one(
     assert challenge["Location"].startswith("/accounts/mfa/setup/")
     refused = client.post("/accounts/mfa/", {"method": "recovery_code", "code": old_codes[0]})
     assert refused["Location"].startswith("/accounts/mfa/setup/")
-    secret = secret_on_page(client.get(setup))
+    setup_page = client.get(setup)
+    assert "asked you to set up your second sign-in step again" in setup_page.content.decode()
+    secret = secret_on_page(setup_page)
     codes_page = client.post(setup, {"code": code_from_secret(secret)})
     assert len(recovery_codes_on_page(codes_page)) == 10
     assert client.post(setup, {"action": "continue"})["Location"] == "/account/"
@@ -127,3 +129,37 @@ def test_only_who_may_reset_mfa_may_require_it(acme):
     client.post(f"/console/users/{bare.public_id}/mfa/reregister/")
     with tenant_context(acme.tenant):
         assert not ReRegistration.objects.filter(user=bare).exists()
+
+
+def test_without_authenticator_apps_an_emailed_code_then_a_new_passkey_in_my_account(acme):
+    from tests.helpers import CODE
+    from tests.mfa.helpers import reauthenticated, set_policy
+
+    admin = make_user(acme, admin_roles=["user_administrator"])
+    user = make_user(acme)
+    add_passkey(acme, signed_in(acme, user))
+    require(acme, admin, user)
+    set_policy(acme, totp_allowed=False)
+    try:
+        client = tenant_client(acme)
+        challenge = password_step(client, user)["Location"]
+        assert challenge.startswith("/accounts/mfa/") and "setup" not in challenge
+        page = client.get(challenge).content.decode()
+        assert "Email me a code" in page and "Use a passkey" not in page
+        client.post(challenge, {"method": "email_code", "action": "send"})
+        text = notices(acme, user)[-1]
+        code = CODE.search(text).group(1)
+        done = client.post(challenge, {"method": "email_code", "code": code})
+        assert done["Location"] == "/account/"
+        assert "asked you to set up your second sign-in step again" in (
+            client.get("/account/security/").content.decode()
+        )
+        new = add_passkey(acme, reauthenticated(client), name="New phone")
+        assert len(new.recovery_codes) == 10  # the old set went with the old methods
+    finally:
+        set_policy(acme, totp_allowed=True)
+    with tenant_context(acme.tenant):
+        assert list(PasskeyDevice.objects.filter(user=user).values_list("name", flat=True)) == [
+            "New phone"
+        ]
+        assert not ReRegistration.objects.filter(user=user).exists()
