@@ -13,6 +13,11 @@ users = (
         path("<uuid:public_id>/enabled/", views.user_enabled_set, name="enabled"),
         path("<uuid:public_id>/roles/", views.user_roles_set, name="roles"),
         path("<uuid:public_id>/mfa/reset/", mfa_views.user_mfa_reset, name="mfa-reset"),
+        path(
+            "<uuid:public_id>/mfa/reregister/",
+            mfa_views.user_mfa_reregister,
+            name="mfa-reregister",
+        ),
     ],
     "users",
 )

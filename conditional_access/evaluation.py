@@ -75,10 +75,27 @@ class CompiledPolicy:
     block: bool
     requirements: frozenset[str]
     sign_in_frequency: int | None
+    # What this policy gave, by reason ("" when it applied): a policy's result depends only on
+    # the policy and the reason, so each is made once per process (bench/policies.py).
+    results_made: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def is_on(self) -> bool:
         return self.state == Policy.State.ON
+
+    def result(self, reason: str) -> PolicyResult:
+        made = self.results_made.get(reason)
+        if made is None:
+            if reason:
+                made = PolicyResult(self.public_id, self.name, self.state, False, reason)
+            else:
+                made = PolicyResult(
+                    self.public_id, self.name, self.state, True, block=self.block,
+                    requirements=tuple(sorted(self.requirements)),
+                    sign_in_frequency=self.sign_in_frequency,
+                )  # fmt: skip
+            self.results_made[reason] = made
+        return made
 
 
 @dataclass(frozen=True)
@@ -155,7 +172,15 @@ class PolicyResult:
         return "block" if self.block else "grant"
 
     def log_entry(self) -> dict:
-        """The policy's line in the sign-in log (audit.SignInEvent.policies)."""
+        """The policy's line in the sign-in log (audit.SignInEvent.policies); made once, shared:
+        read it, never change it."""
+        made = self.__dict__.get("_log_entry")
+        if made is None:
+            made = self._log_entry_make()
+            object.__setattr__(self, "_log_entry", made)
+        return made
+
+    def _log_entry_make(self) -> dict:
         entry = {"id": self.public_id, "name": self.name, "state": self.state}
         entry["result"] = self.outcome
         if self.applied and not self.block:
@@ -253,17 +278,9 @@ def evaluate_policies(policies: TenantPolicies, context: SignInContext) -> Decis
     results = []
     for policy in policies.policies:
         reason = why_not_applied(policy, context)
+        results.append(policy.result(reason))
         if reason:
-            results.append(PolicyResult(policy.public_id, policy.name, policy.state, False, reason))
             continue
-        results.append(
-            PolicyResult(
-                policy.public_id, policy.name, policy.state, True,
-                block=policy.block,
-                requirements=tuple(sorted(policy.requirements)),
-                sign_in_frequency=policy.sign_in_frequency,
-            )
-        )  # fmt: skip
         if not policy.is_on:
             continue
         blocked = blocked or policy.block

@@ -70,3 +70,44 @@ def user_mfa_reset(request, public_id):
             request, _("The second factors of %(email)s are removed.") % {"email": user.email}
         )
     return redirect(detail)
+
+
+@require_http_methods(["GET", "POST"])
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_mfa_reregister(request, public_id):
+    """Console > Users > a user > Require re-registration (accounts' URLconf:
+    console:users:mfa-reregister)."""
+    from accounts.models import User
+
+    user = get_object_or_404(User, public_id=public_id)
+    detail = reverse("console:users:detail", args=[user.public_id])
+    if request.method == "GET":
+        return render(
+            request,
+            "console/confirm.html",
+            {
+                "title": _("Require %(email)s to register their MFA methods again?")
+                % {"email": user.email},
+                "consequence": _(
+                    "Their authenticator app, passkeys and recovery codes stop counting now, and "
+                    "remembered browsers are asked again. At their next sign-in (with their "
+                    "password or an emailed code) they set up a new authenticator app, or add a "
+                    "new passkey in My account; the old methods are then removed. They are "
+                    "emailed."
+                ),
+                "confirm_label": _("Require re-registration"),
+                "fields": {},
+                "cancel_url": detail,
+            },
+        )
+    try:
+        services.reregistration_require(actor=request.user, user=user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("%(email)s will register their second factors again at their next sign-in.")
+            % {"email": user.email},
+        )
+    return redirect(detail)

@@ -138,3 +138,34 @@ class RecoveryCodeBase(models.Model):
 
     def __str__(self) -> str:
         return "recovery code (used)" if self.used_at else "recovery code"
+
+
+class PasskeyDeviceBase(Device):
+    """A passkey (WebAuthn credential) registered on one host; several per user, each named by
+    its owner. Always discoverable and made with user verification (mfa.passkeys says why), so
+    each one signs in without a password and counts as a second factor too.
+
+    Only public material is kept: the credential id, the public key (COSE) and the
+    authenticator's counter."""
+
+    MAX_PER_USER = 20
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # base64url of the raw credential id (at most 1023 bytes).
+    credential_id = models.CharField(max_length=1400, unique=True)
+    aaguid = models.UUIDField(null=True, blank=True)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    # Synced passkeys (backup eligible) are software keys; device-bound ones, hardware (amr).
+    backup_eligible = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+
+    def verify_token(self, token) -> bool:
+        # A passkey answers a challenge (mfa.passkeys), never a typed token.
+        return False

@@ -7,8 +7,6 @@ for the address the account already has.
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -21,6 +19,7 @@ from ciam.crypto import keyed_hash
 from mfa.devices import (
     THROTTLE_FIELDS,
     HashedRecoveryCodeDevice,
+    PasskeyDeviceBase,
     RecoveryCodeBase,
     SealedTOTPDevice,
     code_digits,
@@ -121,37 +120,15 @@ class EmailCodeDevice(ThrottlingMixin, Device):
         return False
 
 
-class PasskeyDevice(Device):
-    """A passkey (WebAuthn credential) registered on this tenant's host; several per user,
-    each named by its owner. Always discoverable and made with user verification (mfa.passkeys
-    says why), so each one signs in without a password and counts as a second factor too.
-
-    Only public material is kept: the credential id, the public key (COSE) and the
-    authenticator's counter."""
-
-    MAX_PER_USER = 20
+class PasskeyDevice(PasskeyDeviceBase):
+    """A person's passkey on this tenant's host (mfa.devices.PasskeyDeviceBase)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mfa_passkeys"
     )
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    # base64url of the raw credential id (at most 1023 bytes).
-    credential_id = models.CharField(max_length=1400, unique=True)
-    aaguid = models.UUIDField(null=True, blank=True)
-    public_key = models.BinaryField()
-    sign_count = models.BigIntegerField(default=0)
-    transports = models.JSONField(default=list, blank=True)
-    # Synced passkeys (backup eligible) are software keys; device-bound ones, hardware (amr).
-    backup_eligible = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def verify_token(self, token) -> bool:
-        # A passkey answers a challenge (mfa.passkeys), never a typed token.
-        return False
+    class Meta(PasskeyDeviceBase.Meta):
+        pass
 
 
 class MfaPolicy(models.Model):
@@ -214,3 +191,19 @@ class MfaPolicy(models.Model):
             Method.PASSKEY: self.passkey_allowed,
         }
         return [method for method, is_allowed in allowed.items() if is_allowed]
+
+
+class ReRegistration(models.Model):
+    """An administrator asked `user` to set up their second factors again (Entra's "Require
+    re-register MFA"): until they register a new method, the ones they have do not count (the
+    next sign-in sets up a new one); once they do, the old ones are removed
+    (mfa.services.reregistration_require, reregistration_complete)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mfa_reregistration"
+    )
+    required_at = models.DateTimeField(default=timezone.now)
+    required_by = models.CharField(max_length=254, blank=True)  # the administrator's address
+
+    def __str__(self) -> str:
+        return f"MFA re-registration of {self.user_id}"

@@ -29,6 +29,7 @@ from audit.models import SignInEvent
 from audit.services import sign_in_record
 from mfa import passkeys
 from mfa.models import PasskeyDevice
+from mfa.selectors import reregistration_pending
 
 
 def _tenant_only(request) -> None:
@@ -57,7 +58,7 @@ def passkey_add(request):
     name = request.POST.get("name", "")
     if request.method == "POST":
         try:
-            device = passkeys.passkey_register_complete(
+            device, codes = passkeys.passkey_register_complete(
                 request=request,
                 user=request.user,
                 name=name,
@@ -67,6 +68,8 @@ def passkey_add(request):
             error = refused.messages[0]
         else:
             messages.success(request, _("Your passkey %(name)s is set up.") % {"name": device.name})
+            if codes:  # the first second factor: its recovery codes, shown once
+                return render(request, "mfa/recovery_codes.html", {"codes": codes})
             return redirect("mfa:security")
     return render(
         request,
@@ -155,6 +158,15 @@ def sign_in(request):
         )
         if not user_verified:  # required by the request; the server checked it too
             raise passkeys.PasskeyRefused(_("This passkey was not accepted."))
+        if reregistration_pending(device.user):
+            # An administrator asked for new second factors: this passkey no longer counts.
+            raise passkeys.PasskeyRefused(
+                _(
+                    "Your administrator asked you to set up your sign-in methods again. Sign "
+                    "in another way; then you can add a new passkey."
+                ),
+                code="reregistration_required",
+            )
     except ValidationError as error:
         sign_in_record(
             request=request,

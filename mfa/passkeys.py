@@ -69,6 +69,8 @@ class Purpose:
     REGISTER = "register"
     SIGN_IN = "sign_in"  # first factor, no password
     SECOND_FACTOR = "second_factor"
+    # A signed-in person proves it is them with a passkey alone (user verification required).
+    REAUTHENTICATE = "reauthenticate"
 
 
 class PasskeyRefused(ValidationError):
@@ -101,8 +103,10 @@ def origin_allowed(request, origin: str) -> bool:
     return origin in expected
 
 
-def _server(request) -> Fido2Server:
-    rp = PublicKeyCredentialRpEntity(id=rp_id_for(request), name=connection.tenant.name)
+def _server(request, rp_name: str | None = None) -> Fido2Server:
+    # The name browsers show: the tenant's, or the platform's for operators (operators/).
+    name = rp_name if rp_name is not None else connection.tenant.name
+    rp = PublicKeyCredentialRpEntity(id=rp_id_for(request), name=name)
     return Fido2Server(rp, verify_origin=lambda origin: origin_allowed(request, origin))
 
 
@@ -164,14 +168,14 @@ def _sign_in_state(request, token: str) -> dict:
     return state
 
 
-def _descriptors(user) -> list[PublicKeyCredentialDescriptor]:
+def _descriptors(user, device_model=PasskeyDevice) -> list[PublicKeyCredentialDescriptor]:
     return [
         PublicKeyCredentialDescriptor(
             type=PublicKeyCredentialType.PUBLIC_KEY,
             id=websafe_decode(device.credential_id),
             transports=device.transports or None,
         )
-        for device in PasskeyDevice.objects.filter(user=user)
+        for device in device_model.objects.filter(user=user)
     ]
 
 
@@ -214,16 +218,25 @@ def passkey_register_begin(*, request, user) -> dict:
             _("Confirm your email address first: then you can add a passkey."),
             code="email_not_verified",
         )
-    if PasskeyDevice.objects.filter(user=user).count() >= PasskeyDevice.MAX_PER_USER:
+    return passkey_register_options(request=request, user=user)
+
+
+def passkey_register_options(
+    *, request, user, device_model=PasskeyDevice, rp_name: str | None = None
+) -> dict:
+    """The options for navigator.credentials.create() for a new passkey of `user` in
+    `device_model` (a tenant's people, or operators). Raises ValidationError when the user
+    has as many as one may have."""
+    if device_model.objects.filter(user=user).count() >= device_model.MAX_PER_USER:
         raise ValidationError(_("You have as many passkeys as an account can have."))
-    options, state = _server(request).register_begin(
+    options, state = _server(request, rp_name).register_begin(
         user=PublicKeyCredentialUserEntity(
             # The user handle: an opaque id, never the address (it is stored on the device).
             id=user.public_id.bytes,
             name=user.email,
             display_name=user.get_full_name() or user.email,
         ),
-        credentials=_descriptors(user),
+        credentials=_descriptors(user, device_model),
         resident_key_requirement=ResidentKeyRequirement.REQUIRED,
         user_verification=UserVerificationRequirement.REQUIRED,
         extensions={"credProps": True},
@@ -232,39 +245,61 @@ def passkey_register_begin(*, request, user) -> dict:
     return dict(options)
 
 
-def passkey_register_complete(*, request, user, name: str, credential) -> PasskeyDevice:
-    """Check the browser's answer to passkey_register_begin and keep the passkey."""
+def passkey_register_verify(
+    *, request, user, name: str, credential, device_model=PasskeyDevice, rp_name=None
+):
+    """Check the browser's answer to passkey_register_options and keep the passkey (unsaved
+    by anyone else: call inside a transaction). Raises PasskeyRefused."""
     state = _ceremony_take(request, purpose=Purpose.REGISTER, user=user)
-    if not passkeys_allowed():
-        raise ValidationError(_("Your organization does not allow passkeys."))
     credential = _parse(credential)
     try:
         registration = RegistrationResponse.from_dict(credential)
-        auth_data = _server(request).register_complete(state, registration)
+        auth_data = _server(request, rp_name).register_complete(state, registration)
     except (ValueError, TypeError, KeyError):
         raise _refused() from None
     data = auth_data.credential_data
     credential_id = websafe_encode(data.credential_id)
-    transports = _transports(credential)
     name = " ".join((name or "").split())[:NAME_MAX_LENGTH] or _("Passkey")
+    if device_model.objects.filter(credential_id=credential_id).exists():
+        raise PasskeyRefused(_("This passkey is already registered."), code="duplicate")
+    return device_model.objects.create(
+        user=user,
+        name=name,
+        credential_id=credential_id,
+        aaguid=uuid.UUID(bytes=bytes(data.aaguid)),
+        public_key=cbor.encode(dict(data.public_key)),
+        sign_count=auth_data.counter,
+        transports=_transports(credential),
+        backup_eligible=auth_data.is_backup_eligible(),
+    )
+
+
+def passkey_register_complete(
+    *, request, user, name: str, credential
+) -> tuple[PasskeyDevice, list[str]]:
+    """Check the browser's answer to passkey_register_begin and keep the passkey. Returns it,
+    and the new recovery codes (shown once) when it is the person's first second factor and
+    the policy allows them, as after a first authenticator app."""
+    from mfa.services import first_method_recovery_codes, reregistration_complete
+
+    if not passkeys_allowed():
+        _ceremony_take_quietly(request)
+        raise ValidationError(_("Your organization does not allow passkeys."))
     with transaction.atomic():
-        if PasskeyDevice.objects.filter(credential_id=credential_id).exists():
-            raise PasskeyRefused(_("This passkey is already registered."), code="duplicate")
-        device = PasskeyDevice.objects.create(
-            user=user,
-            name=name,
-            credential_id=credential_id,
-            aaguid=uuid.UUID(bytes=bytes(data.aaguid)),
-            public_key=cbor.encode(dict(data.public_key)),
-            sign_count=auth_data.counter,
-            transports=transports,
-            backup_eligible=auth_data.is_backup_eligible(),
+        device = passkey_register_verify(
+            request=request, user=user, name=name, credential=credential
         )
-        audit_record(actor=user, action="mfa.passkey.add", target=device, target_label=name,
-                     request=request)  # fmt: skip
+        audit_record(actor=user, action="mfa.passkey.add", target=device,
+                     target_label=device.name, request=request)  # fmt: skip
         _notice(user=user, change=_("A passkey (%(name)s) was added to your account.") % {
-            "name": name})  # fmt: skip
-    return device
+            "name": device.name})  # fmt: skip
+        reregistration_complete(user=user, new_device=device, request=request)
+        codes = first_method_recovery_codes(user=user, request=request)
+    return device, codes
+
+
+def _ceremony_take_quietly(request) -> None:
+    request.session.pop(SESSION_KEY, None)
 
 
 @transaction.atomic
@@ -282,8 +317,11 @@ def passkey_rename(*, request, user, device: PasskeyDevice, name: str) -> Passke
 
 @transaction.atomic
 def passkey_remove(*, request, user, device: PasskeyDevice) -> None:
+    from mfa.services import recovery_codes_drop_if_alone
+
     name = device.name
     device.delete()
+    recovery_codes_drop_if_alone(user=user)
     audit_record(actor=user, action="mfa.passkey.remove", target_type="mfa.passkeydevice",
                  target_label=name, request=request)  # fmt: skip
     _notice(user=user, change=_("A passkey (%(name)s) was removed from your account.") % {
@@ -299,24 +337,39 @@ def _notice(*, user, change: str) -> None:
 # Authentication ------------------------------------------------------------------------------
 
 
-def passkey_authenticate_begin(*, request, purpose: str, user=None) -> dict:
+def passkey_authenticate_begin(
+    *, request, purpose: str, user=None, device_model=PasskeyDevice, rp_name=None
+) -> dict:
     """The options for navigator.credentials.get(): for a sign-in without a password, any
-    passkey of this host with user verification; as a second factor, one of `user`'s."""
+    passkey of this host with user verification; as a second factor, one of `user`'s (with
+    user verification to re-authenticate with the passkey alone)."""
     if purpose == Purpose.SIGN_IN:
-        options, state = _server(request).authenticate_begin(
+        options, state = _server(request, rp_name).authenticate_begin(
             credentials=[], user_verification=UserVerificationRequirement.REQUIRED
         )
         # Given back with the answer (the hidden "ceremony" field): see the module docstring.
         return {**dict(options), "ceremony": _sign_in_token(request, state)}
-    options, state = _server(request).authenticate_begin(
-        credentials=_descriptors(user), user_verification=UserVerificationRequirement.PREFERRED
+    verification = (
+        UserVerificationRequirement.REQUIRED
+        if purpose == Purpose.REAUTHENTICATE
+        else UserVerificationRequirement.PREFERRED
+    )
+    options, state = _server(request, rp_name).authenticate_begin(
+        credentials=_descriptors(user, device_model), user_verification=verification
     )
     _ceremony_keep(request, purpose=purpose, state=state, user=user)
     return dict(options)
 
 
 def passkey_authenticate_complete(
-    *, request, purpose: str, credential, user=None, ceremony: str = ""
+    *,
+    request,
+    purpose: str,
+    credential,
+    user=None,
+    ceremony: str = "",
+    device_model=PasskeyDevice,
+    rp_name=None,
 ):
     """Check the browser's answer to passkey_authenticate_begin; returns (device, verified)
     where `verified` says the authenticator verified the person (PIN, biometrics). Raises
@@ -331,7 +384,7 @@ def passkey_authenticate_complete(
         response = AuthenticationResponse.from_dict(credential)
     except (ValueError, TypeError, KeyError):
         raise _refused() from None
-    devices = PasskeyDevice.objects.select_related("user").filter(
+    devices = device_model.objects.select_related("user").filter(
         credential_id=websafe_encode(response.raw_id)
     )
     if user is not None:
@@ -349,10 +402,12 @@ def passkey_authenticate_complete(
             CoseKey.parse(cbor.decode(bytes(device.public_key))),
         )
         try:
-            _server(request).authenticate_complete(state, [stored], response)
+            _server(request, rp_name).authenticate_complete(state, [stored], response)
         except (ValueError, TypeError):
             raise _refused() from None
         auth_data = response.response.authenticator_data
+        if purpose == Purpose.REAUTHENTICATE and not auth_data.is_user_verified():
+            raise _refused()
         counter = auth_data.counter
         if (counter or device.sign_count) and counter <= device.sign_count:
             raise _refused()

@@ -8,7 +8,7 @@ import segno
 from django.db import connection
 
 from ciam.process_cache import ProcessCache
-from mfa.models import MfaPolicy, PasskeyDevice, RecoveryCodeDevice, TOTPDevice
+from mfa.models import MfaPolicy, PasskeyDevice, RecoveryCodeDevice, ReRegistration, TOTPDevice
 
 # What every sign-in asks of the tenant, per schema, kept by each process until the policy
 # changes or someone's first authenticator app is confirmed (mfa.apps wires the invalidation):
@@ -27,6 +27,7 @@ class TenantMfa:
     policy: MfaPolicy  # shared by requests: read-only
     any_authenticator: bool
     any_passkey: bool = False
+    any_reregistration: bool = False  # someone must register their second factors again
 
 
 def tenant_mfa() -> TenantMfa:
@@ -45,16 +46,23 @@ def _tenant_facts_read() -> TenantMfa:
     policy_table = connection.ops.quote_name(MfaPolicy._meta.db_table)
     device_table = connection.ops.quote_name(TOTPDevice._meta.db_table)
     passkey_table = connection.ops.quote_name(PasskeyDevice._meta.db_table)
+    again_table = connection.ops.quote_name(ReRegistration._meta.db_table)
     columns = ", ".join(f"policy.{connection.ops.quote_name(column)}" for column in fields)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT EXISTS (SELECT 1 FROM {device_table} WHERE confirmed), "
-            f"EXISTS (SELECT 1 FROM {passkey_table}), {columns} "
+            f"EXISTS (SELECT 1 FROM {passkey_table}), EXISTS (SELECT 1 FROM {again_table}), "
+            f"{columns} "
             f"FROM (SELECT 1) AS one LEFT JOIN {policy_table} AS policy ON policy.id = 1"
         )
-        any_authenticator, any_passkey, *values = cursor.fetchone()
+        any_authenticator, any_passkey, any_again, *values = cursor.fetchone()
     policy = MfaPolicy(**dict(zip(fields, values, strict=True))) if values[0] else MfaPolicy()
-    return TenantMfa(policy=policy, any_authenticator=any_authenticator, any_passkey=any_passkey)
+    return TenantMfa(
+        policy=policy,
+        any_authenticator=any_authenticator,
+        any_passkey=any_passkey,
+        any_reregistration=any_again,
+    )
 
 
 def tenant_mfa_invalidate() -> None:
@@ -67,6 +75,7 @@ class SecurityInfo:
     recovery: RecoveryCodeDevice | None
     recovery_remaining: int
     passkeys: tuple[PasskeyDevice, ...] = ()
+    reregistration: ReRegistration | None = None
 
     @property
     def has_second_factor(self) -> bool:
@@ -86,6 +95,7 @@ def security_info(user) -> SecurityInfo:
         recovery=recovery,
         recovery_remaining=remaining,
         passkeys=tuple(PasskeyDevice.objects.filter(user=user)),
+        reregistration=ReRegistration.objects.filter(user=user).first(),
     )
 
 
@@ -122,19 +132,32 @@ def has_second_factor(user) -> bool:
     policy = facts.policy
     if policy.is_off:
         return False
+    if reregistration_pending(user, facts):
+        return False  # the methods they have do not count until they register a new one
     if policy.totp_allowed and facts.any_authenticator and has_confirmed_totp(user):
         return True
     return bool(policy.passkey_allowed and facts.any_passkey and has_passkey(user))
 
 
+def reregistration_pending(user, facts: TenantMfa | None = None) -> bool:
+    """Whether an administrator asked `user` to register their second factors again (no query
+    while nobody in the tenant was asked)."""
+    if not (facts or tenant_mfa()).any_reregistration:
+        return False
+    return ReRegistration.objects.filter(user=user).exists()
+
+
 def user_second_factors(user) -> frozenset[str]:
-    """Which second factors `user` has set up, of the authenticator app, passkeys and recovery
-    codes (Method values), in one statement: the sign-in challenge asks on every request."""
+    """Which second factors `user` has set up and may use, of the authenticator app, passkeys
+    and recovery codes (Method values), in one statement: the sign-in challenge asks on every
+    request. None while an administrator requires them to register again."""
     from mfa.models import Method
 
     with connection.cursor() as cursor:
-        cursor.execute(_user_second_factors_sql(), [user.pk, user.pk, user.pk])
-        totp, passkey, recovery = cursor.fetchone()
+        cursor.execute(_user_second_factors_sql(), [user.pk, user.pk, user.pk, user.pk])
+        totp, passkey, recovery, again = cursor.fetchone()
+    if again:
+        return frozenset()
     kinds = ((Method.TOTP, totp), (Method.PASSKEY, passkey), (Method.RECOVERY_CODE, recovery))
     return frozenset(kind for kind, present in kinds if present)
 
@@ -144,10 +167,12 @@ def _user_second_factors_sql() -> str:
     totp = quote(TOTPDevice._meta.db_table)
     passkey = quote(PasskeyDevice._meta.db_table)
     recovery = quote(RecoveryCodeDevice._meta.db_table)
+    again = quote(ReRegistration._meta.db_table)
     return (
         f"SELECT EXISTS (SELECT 1 FROM {totp} WHERE user_id = %s AND confirmed), "
         f"EXISTS (SELECT 1 FROM {passkey} WHERE user_id = %s), "
-        f"EXISTS (SELECT 1 FROM {recovery} WHERE user_id = %s)"
+        f"EXISTS (SELECT 1 FROM {recovery} WHERE user_id = %s), "
+        f"EXISTS (SELECT 1 FROM {again} WHERE user_id = %s)"
     )
 
 

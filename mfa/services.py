@@ -30,6 +30,7 @@ from mfa.models import (
     MfaPolicy,
     PasskeyDevice,
     RecoveryCodeDevice,
+    ReRegistration,
     TOTPDevice,
     email_code_digest,
 )
@@ -99,6 +100,7 @@ def totp_enrol_confirm(
             audit_record(actor=user, action="mfa.totp.add", target=device,
                          target_label=user.email, request=request)  # fmt: skip
             notice_send(user=user, change=_("An authenticator app was added to your account."))
+            reregistration_complete(user=user, new_device=device, request=request)
             if mfa_policy_get().recovery_codes_allowed:
                 codes = recovery_codes_issue(device_model=RecoveryCodeDevice, user=user)
     if not verified:
@@ -117,9 +119,10 @@ def totp_enrol_confirm(
 
 @transaction.atomic
 def totp_remove(*, user, request) -> None:
-    """Remove the authenticator app, and the recovery codes that back it up."""
+    """Remove the authenticator app, and the recovery codes that back it up unless passkeys
+    are left for them to back up."""
     removed, _details = TOTPDevice.objects.filter(user=user).delete()
-    RecoveryCodeDevice.objects.filter(user=user).delete()
+    recovery_codes_drop_if_alone(user=user)
     if removed:
         audit_record(actor=user, action="mfa.totp.remove", target_type="mfa.totpdevice",
                      target_label=user.email, request=request)  # fmt: skip
@@ -152,6 +155,7 @@ def mfa_reset(*, actor, user, request=None) -> None:
     EmailCodeDevice.objects.filter(user=user).delete()
     # A passkey is a second factor (and a sign-in without a password): it goes too.
     PasskeyDevice.objects.filter(user=user).delete()
+    ReRegistration.objects.filter(user=user).delete()  # nothing left to register again
     audit_record(actor=actor, action="mfa.reset", target=user, target_label=user.email,
                  before={"authenticator_app": had_app, "recovery_codes": had_codes,
                          "passkeys": had_passkeys},
@@ -165,6 +169,75 @@ def mfa_reset(*, actor, user, request=None) -> None:
             "at your next sign-in."
         ),
     )
+
+
+# Re-registration required by an administrator ----------------------------------------------
+
+
+@transaction.atomic
+def reregistration_require(*, actor, user, request=None) -> ReRegistration:
+    """Entra's "Require re-register MFA": the second factors `user` has stop counting (sign-in,
+    step-up, passkey sign-in, remembered browsers) until they register a new one, which their
+    next sign-in asks for; then the old ones are removed (reregistration_complete). For a
+    phone that may be in someone else's hands, when the person can still sign in. Same rule
+    as a reset (may_reset_mfa); audited; the user is emailed."""
+    if not may_reset_mfa(actor=actor, user=user):
+        raise ValidationError(_("You cannot require this user to register their methods again."))
+    methods = _methods_of(user)
+    if not any(methods.values()):
+        raise ValidationError(_("This user has no second factor to register again."))
+    row, _created = ReRegistration.objects.update_or_create(
+        user=user,
+        defaults={"required_at": timezone.now(), "required_by": getattr(actor, "email", "")},
+    )
+    audit_record(actor=actor, action="mfa.reregistration.require", target=user,
+                 target_label=user.email, before={"reregistration_required": not _created},
+                 after={"reregistration_required": True, **methods},
+                 request=request)  # fmt: skip
+    notice_send(
+        user=user,
+        change=_(
+            "An administrator asked you to set up your second sign-in step again. Your "
+            "authenticator app, passkeys and recovery codes no longer work for signing in: at "
+            "your next sign-in you set up a new one, and then the old ones are removed."
+        ),
+    )
+    return row
+
+
+def reregistration_pending(user) -> bool:
+    return ReRegistration.objects.filter(user=user).exists()
+
+
+def reregistration_complete(*, user, new_device, request=None) -> bool:
+    """When `user` was asked to register again: `new_device` (an authenticator app just
+    confirmed, or a passkey just added) is the new method; every other second factor is
+    removed and the request is done (audited). Call inside the transaction that added it."""
+    row = ReRegistration.objects.filter(user=user).select_for_update().first()
+    if row is None:
+        return False
+    before = _methods_of(user)
+    TOTPDevice.objects.filter(user=user).exclude(pk=_pk_if(new_device, TOTPDevice)).delete()
+    PasskeyDevice.objects.filter(user=user).exclude(pk=_pk_if(new_device, PasskeyDevice)).delete()
+    RecoveryCodeDevice.objects.filter(user=user).delete()  # a new set follows, when allowed
+    EmailCodeDevice.objects.filter(user=user).delete()
+    row.delete()
+    audit_record(actor=user, action="mfa.reregistration.complete", target=user,
+                 target_label=user.email, before=before, after=_methods_of(user),
+                 request=request)  # fmt: skip
+    return True
+
+
+def _pk_if(device, model) -> int:
+    return device.pk if isinstance(device, model) else 0
+
+
+def _methods_of(user) -> dict:
+    return {
+        "authenticator_app": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+        "recovery_codes": RecoveryCodeDevice.objects.filter(user=user).exists(),
+        "passkeys": PasskeyDevice.objects.filter(user=user).count(),
+    }
 
 
 # Recovery codes ------------------------------------------------------------------------------
@@ -188,11 +261,44 @@ def recovery_codes_issue(*, device_model: type[HashedRecoveryCodeDevice], user) 
     return codes
 
 
+def first_method_recovery_codes(*, user, request=None) -> list[str]:
+    """Recovery codes for someone whose first second factor was just added (a passkey; an
+    authenticator app's confirmation issues its own): issued when they have none and the
+    policy allows them; the codes, to be shown once, or []."""
+    if not mfa_policy_get().recovery_codes_allowed:
+        return []
+    if RecoveryCodeDevice.objects.filter(user=user).exists():
+        return []
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return []
+    if PasskeyDevice.objects.filter(user=user).count() != 1:
+        return []
+    codes = recovery_codes_issue(device_model=RecoveryCodeDevice, user=user)
+    audit_record(actor=user, action="mfa.recovery_codes.issue",
+                 target_type="mfa.recoverycodedevice", target_label=user.email,
+                 request=request)  # fmt: skip
+    return codes
+
+
+def recovery_codes_drop_if_alone(*, user) -> None:
+    """Recovery codes back up an authenticator app or passkeys: with neither left, they go."""
+    if not (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or PasskeyDevice.objects.filter(user=user).exists()
+    ):
+        RecoveryCodeDevice.objects.filter(user=user).delete()
+
+
 @transaction.atomic
 def recovery_codes_regenerate(*, user, request) -> list[str]:
     """A new set of recovery codes (the old set stops working), shown once."""
-    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-        raise ValidationError(_("Add an authenticator app first: recovery codes back it up."))
+    if not (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or PasskeyDevice.objects.filter(user=user).exists()
+    ):
+        raise ValidationError(
+            _("Add an authenticator app or a passkey first: recovery codes back them up.")
+        )
     if not mfa_policy_get().recovery_codes_allowed:
         raise ValidationError(_("Your organization does not allow recovery codes."))
     codes = recovery_codes_issue(device_model=RecoveryCodeDevice, user=user)

@@ -31,7 +31,13 @@ from django_tenants.utils import get_public_schema_name
 
 from conditional_access.requirements import requirements_for
 from mfa.models import Method, MfaPolicy
-from mfa.selectors import has_confirmed_totp, has_passkey, tenant_mfa, user_second_factors
+from mfa.selectors import (
+    has_confirmed_totp,
+    has_passkey,
+    reregistration_pending,
+    tenant_mfa,
+    user_second_factors,
+)
 from mfa.sign_in import KEY, passkey_first_factor
 
 
@@ -57,8 +63,11 @@ class MfaStage(LoginStage):
         # A conditional access policy may require MFA, or a passkey, of this sign-in whatever
         # the tenant's MFA policy says (conditional_access.stages ran before this stage).
         required = requirements_for(login)
+        again = reregistration_pending(user, facts)
         if "passkey" in required:
-            return self._passkey_required(sign_in_method)
+            return self._passkey_required(sign_in_method, again=again)
+        if again and not policy.is_off:
+            return self._register_again(sign_in_method, policy)
         required_by_access = "mfa" in required
         if policy.is_off and not required_by_access:
             return None, True
@@ -82,14 +91,32 @@ class MfaStage(LoginStage):
         # Required, but no method this user can use is allowed: the policy form prevents it.
         return None, True
 
-    def _passkey_required(self, sign_in_method):
+    def _register_again(self, sign_in_method, policy: MfaPolicy):
+        """An administrator asked this user to register their second factors again
+        (mfa.services.reregistration_require): the ones they have do not count, a remembered
+        browser neither; they set up an authenticator app now (which removes the old ones),
+        or, where apps are not allowed, prove an emailed code and add a passkey in My account."""
+        user = self.login.user
+        self.state["again"] = True  # the set-up page says why
+        self.state["primary_method"] = sign_in_method(self.request, user, is_signup=False)
+        self.state["attempt"] = secrets.token_urlsafe(24)
+        if policy.totp_allowed:
+            self.state["mode"] = "enrol"
+            return HttpResponseRedirect(stage_url("mfa:enrol", self.login)), True
+        if Method.EMAIL_CODE in available_methods(self, policy):
+            self.state["mode"] = "authenticate"
+            return HttpResponseRedirect(stage_url("mfa:authenticate", self.login)), True
+        return None, True
+
+    def _passkey_required(self, sign_in_method, *, again: bool = False):
         """Only a passkey serves; a user without one is stopped with a page that says how
-        to get one (a sign-in begun with a passkey never reaches this)."""
+        to get one (a sign-in begun with a passkey never reaches this). Passkeys an
+        administrator asked to register again do not serve."""
         from conditional_access.blocking import blocked_page
         from conditional_access.stages import app_of_sign_in
 
         login, user = self.login, self.login.user
-        if not has_passkey(user):
+        if again or not has_passkey(user):
             return blocked_page(
                 self.request,
                 user=user,
@@ -163,9 +190,10 @@ def user_methods(user, policy: MfaPolicy, *, primary_method: str | None) -> list
     # An emailed code after an emailed code proves nothing more.
     if Method.EMAIL_CODE in allowed and user.email and primary_method != "email_code":
         methods.append(Method.EMAIL_CODE)
+    # Recovery codes back up an authenticator app or passkeys.
     if (
         Method.RECOVERY_CODE in allowed
-        and Method.TOTP in methods
+        and (Method.TOTP in methods or Method.PASSKEY in methods)
         and Method.RECOVERY_CODE in present
     ):
         methods.append(Method.RECOVERY_CODE)

@@ -23,7 +23,8 @@ from urllib.parse import urlencode
 from allauth.account.internal.flows.login import record_authentication
 from allauth.account.internal.flows.reauthentication import resume_request
 from allauth.account.utils import get_next_redirect_url
-from allauth.account.views import ReauthenticateView
+from allauth.account.views import BaseReauthenticateView, ReauthenticateView
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
@@ -33,8 +34,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
-from mfa import passkeys, selectors, services
-from mfa.forms import CodeForm, RecoveryCodeForm
+from audit.models import SignInEvent
+from audit.services import sign_in_record
+from mfa import passkeys, selectors
+from mfa.challenge import SecondFactorChallenge
 from mfa.models import Method, TOTPDevice
 from mfa.stages import user_methods
 
@@ -42,11 +45,10 @@ from mfa.stages import user_methods
 AFTER_PASSWORD = "mfa_step_up_after_password"  # when the password was typed again
 ATTEMPT = "mfa_step_up_attempt"  # what an emailed code is bound to
 SETUP = "mfa_step_up_setup"  # the authenticator app being set up, then its proof
+EMAIL_SENT = f"{ATTEMPT}_sent"  # an email code was sent for this attempt
 # A password typed again is followed by the second factor within this many seconds, or
 # the re-authentication starts over.
 AFTER_PASSWORD_SECONDS = 600
-
-_METHOD_LABELS = dict(Method.choices)
 
 
 def step_up_url(next_url: str) -> str:
@@ -100,7 +102,8 @@ def _next(request) -> str:
 
 
 def _passed(request, *, method: str, device):
-    """The second factor served: record it, mark the session verified, go on."""
+    """The second factor served: record it (allauth's authentication records and the sign-in
+    log), mark the session verified, go on."""
     user = request.user
     after_password = request.session.pop(AFTER_PASSWORD, None)
     fresh = isinstance(after_password, int | float) and (
@@ -112,8 +115,13 @@ def _passed(request, *, method: str, device):
         request, user, method="mfa", type=method, reauthenticated=True if fresh else None, **extra
     )
     otp_login(request, device)
-    request.session.pop(ATTEMPT, None)
-    request.session.pop(SETUP, None)
+    # One row per second factor proved, as at sign-in: the session's own, for a step-up.
+    sign_in_record(
+        request=request, user=user, method=SignInEvent.Method.SESSION,
+        result=SignInEvent.Result.SUCCESS, mfa_method=method,
+    )  # fmt: skip
+    for key in (ATTEMPT, EMAIL_SENT, SETUP):
+        request.session.pop(key, None)
     # Back to `next`, or the POST that asked for the re-authentication (allauth).
     return resume_request(request) or HttpResponseRedirect(_next(request))
 
@@ -138,82 +146,38 @@ def step_up(request):
             {"message": _("Your organization allows no second factor you can use here.")},
             status=403,
         )
-    method = request.POST.get("method") or request.GET.get("method") or methods[0]
-    if method not in methods:
-        method = methods[0]
     attempt = request.session.get(ATTEMPT)
     if not attempt:
         attempt = request.session[ATTEMPT] = secrets.token_urlsafe(24)
-    form_class = RecoveryCodeForm if method == Method.RECOVERY_CODE else CodeForm
-    form = form_class()
-    status = 200
-    send_error = ""
-    email_sent = request.session.get(f"{ATTEMPT}_sent", False)
-    if request.method == "POST" and request.POST.get("action") == "send":
-        if method == Method.EMAIL_CODE:
-            try:
-                services.email_code_send(user=user, attempt=attempt, request=request)
-                request.session[f"{ATTEMPT}_sent"] = email_sent = True
-            except ValidationError as error:
-                send_error = error.messages[0]
-                status = 429
-    elif request.method == "POST" and method == Method.PASSKEY:
-        try:
-            device, _user_verified = passkeys.passkey_authenticate_complete(
-                request=request,
-                purpose=passkeys.Purpose.SECOND_FACTOR,
-                credential=request.POST.get("credential", ""),
-                user=user,
-            )
-        except ValidationError as error:
-            send_error = error.messages[0]
-            status = 400
-        else:
-            return _passed(request, method=Method.PASSKEY, device=device)
-    elif request.method == "POST":
-        form = form_class(request.POST)
-        if form.is_valid():
-            try:
-                verified = services.mfa_verify(
-                    request=request,
-                    user=user,
-                    method=method,
-                    code=form.cleaned_data["code"],
-                    primary_method=primary,
-                    attempt=attempt,
-                )
-            except services.CodeRefused as error:
-                form.add_error("code", error)
-            else:
-                request.session.pop(f"{ATTEMPT}_sent", None)
-                return _passed(request, method=verified.method, device=verified.device)
-        status = 400
+    challenge = SecondFactorChallenge(
+        request,
+        user=user,
+        methods=methods,
+        primary_method=primary,
+        attempt=attempt,
+        email_sent=request.session.get(EMAIL_SENT, False),
+        log_method=SignInEvent.Method.SESSION,
+    )
+    verified = challenge.run()
+    if verified is not None:
+        return _passed(request, method=verified.method, device=verified.device)
+    if challenge.email_sent:
+        request.session[EMAIL_SENT] = True
     next_url = _next(request)
-    others = [
-        (
-            other,
-            _METHOD_LABELS[other],
-            f"{reverse('mfa:step-up')}?{urlencode({'next': next_url, 'method': other})}",
-        )
-        for other in methods
-        if other != method
-    ]
+
+    def method_url(other: str) -> str:
+        return f"{reverse('mfa:step-up')}?{urlencode({'next': next_url, 'method': other})}"
+
     return render(
         request,
         "mfa/challenge.html",
         {
             "next": next_url,
             "cancel_url": reverse("accounts:my-account"),
-            "form": form,
-            "method": method,
-            "method_label": _METHOD_LABELS[method],
-            "needs_send": method == Method.EMAIL_CODE and not email_sent,
-            "send_error": send_error,
-            "email": user.email,
-            "others": others,
             "passkey_options_url": reverse("mfa:step-up-passkey-options"),
+            **challenge.context(method_url=method_url),
         },
-        status=status,
+        status=challenge.status,
     )
 
 
@@ -283,3 +247,113 @@ def _password_change(request, *args, **kwargs):
 
 
 password_change = recent_mfa_required(_password_change)
+
+
+# Re-authentication with a passkey -----------------------------------------------------------
+
+
+def passkey_reauthentication_possible(user) -> bool:
+    """Whether `user` may confirm it is them with a passkey alone (allauth's re-authentication
+    page lists it, mfa.apps makes allauth's check count it): passkeys allowed, one set up,
+    and no re-registration asked by an administrator."""
+    from django.db import connection
+    from django_tenants.utils import get_public_schema_name
+
+    from mfa.passkeys import passkeys_allowed
+
+    return (
+        connection.schema_name != get_public_schema_name()
+        and user.is_authenticated
+        and passkeys_allowed()
+        and selectors.has_passkey(user)
+        and not selectors.reregistration_pending(user)
+    )
+
+
+def passkey_reauthentication_methods(user) -> list[dict]:
+    """The entry of allauth's re-authentication methods (AccountAdapter.
+    get_reauthentication_methods) for a passkey, when `user` may use one."""
+    if not passkey_reauthentication_possible(user):
+        return []
+    return [
+        {
+            "id": "passkey_reauthenticate",
+            "description": _("Use a passkey"),
+            "url": reverse("mfa:reauthenticate-passkey"),
+        }
+    ]
+
+
+class PasskeyAnswerForm(forms.Form):
+    """The browser's answer (static/js/passkeys.js fills the hidden field) to a re-
+    authentication challenge with user verification (mfa.passkeys.Purpose.REAUTHENTICATE)."""
+
+    credential = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.device = None
+
+    def clean(self):
+        request = self.request
+        try:
+            self.device, _verified = passkeys.passkey_authenticate_complete(
+                request=request,
+                purpose=passkeys.Purpose.REAUTHENTICATE,
+                credential=self.cleaned_data.get("credential", ""),
+                user=request.user,
+            )
+        except ValidationError as error:
+            sign_in_record(
+                request=request, user=request.user, method=SignInEvent.Method.SESSION,
+                result=SignInEvent.Result.FAILURE,
+                failure_reason=SignInEvent.FailureReason.PASSKEY_REFUSED,
+                mfa_method=Method.PASSKEY,
+            )  # fmt: skip
+            raise forms.ValidationError(error.messages[0]) from None
+        return self.cleaned_data
+
+
+class ReauthenticatePasskey(BaseReauthenticateView):
+    """allauth's "Confirm it's you" with a passkey (user verification: the device and its PIN
+    or biometrics, two factors at once): for someone without a password who signed in with a
+    passkey, and an alternative to the password for everyone who has one. It counts as the
+    re-authentication and as a recent second factor."""
+
+    form_class = PasskeyAnswerForm
+    template_name = "mfa/reauthenticate_passkey.html"
+
+    def get_form_kwargs(self) -> dict:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_valid(self, form):
+        request = self.request
+        request.session.pop(AFTER_PASSWORD, None)
+        record_authentication(
+            request, request.user, method="mfa", type=Method.PASSKEY, reauthenticated=True,
+            amr=passkeys.passkey_amr(form.device),
+        )  # fmt: skip
+        otp_login(request, form.device)
+        sign_in_record(
+            request=request, user=request.user, method=SignInEvent.Method.SESSION,
+            result=SignInEvent.Result.SUCCESS, mfa_method=Method.PASSKEY,
+        )  # fmt: skip
+        return super().form_valid(form)
+
+
+reauthenticate_passkey = login_required(ReauthenticatePasskey.as_view())
+
+
+@login_required
+@require_http_methods(["POST"])
+def reauthenticate_passkey_options(request):
+    from django.http import JsonResponse
+
+    if not passkey_reauthentication_possible(request.user):
+        return JsonResponse({"error": _("This method is not allowed here.")}, status=403)
+    return JsonResponse(
+        passkeys.passkey_authenticate_begin(
+            request=request, purpose=passkeys.Purpose.REAUTHENTICATE, user=request.user
+        )
+    )

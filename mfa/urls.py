@@ -25,6 +25,17 @@ urlpatterns = [
     # allauth's re-authentication, followed by the second factor for someone who has one
     # (before allauth's own URL of the same path, account_reauthenticate).
     path("accounts/reauthenticate/", step_up.reauthenticate, name="reauthenticate"),
+    # The same with a passkey (allauth's re-authentication methods list it).
+    path(
+        "accounts/reauthenticate/passkey/",
+        step_up.reauthenticate_passkey,
+        name="reauthenticate-passkey",
+    ),
+    path(
+        "accounts/reauthenticate/passkey/options/",
+        step_up.reauthenticate_passkey_options,
+        name="reauthenticate-passkey-options",
+    ),
     # The password change asks the current password itself: a second factor first.
     path("accounts/password/change/", step_up.password_change, name="password-change"),
     path("account/security/", views.security, name="security"),

@@ -20,11 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.models import SignInEvent
-from audit.services import sign_in_record
 from conditional_access.requirements import sign_in_policies_restore
 from mfa import passkeys, selectors, services
-from mfa.forms import CodeForm, RecoveryCodeForm
+from mfa.challenge import SecondFactorChallenge
+from mfa.forms import CodeForm
 from mfa.models import Method, RecoveryCodeDevice, TOTPDevice
 from mfa.remember import remember_cookie_set
 from mfa.stages import KEY, available_methods, stage_url
@@ -48,11 +47,8 @@ def mfa_stage_required(view):
     return wrapper
 
 
-_METHOD_LABELS = dict(Method.choices)
-
-
 def _stage_context(stage, **context) -> dict:
-    return {"next": stage.login.redirect_url or "", **context}
+    return {"next": stage.login.redirect_url or "", "again": stage.state.get("again"), **context}
 
 
 def _passed(request, stage, verified: services.Verified):
@@ -95,97 +91,37 @@ def _passed(request, stage, verified: services.Verified):
 @mfa_stage_required
 @require_http_methods(["GET", "POST"])
 def authenticate(request):
-    """Sign-in, second step: a code from the chosen method."""
+    """Sign-in, second step: a code from the chosen method (mfa.challenge)."""
     stage = request.mfa_stage
     if stage.state.get("mode") != "authenticate":
         return HttpResponseRedirect(stage_url("mfa:enrol", stage.login))
-    user = stage.login.user
     policy = selectors.tenant_mfa().policy  # kept per process, as the stage reads it
     methods = available_methods(stage, policy)
     if not methods:
         return stage.abort()
-    method = request.POST.get("method") or request.GET.get("method") or methods[0]
-    if method not in methods:
-        method = methods[0]
-    form_class = RecoveryCodeForm if method == Method.RECOVERY_CODE else CodeForm
-    form = form_class()
-    status = 200
-    send_error = ""
-    email_sent = stage.state.get("email_sent", False)
-    if request.method == "POST" and request.POST.get("action") == "send":
-        if method == Method.EMAIL_CODE:
-            try:
-                services.email_code_send(user=user, attempt=stage.state["attempt"], request=request)
-                stage.state["email_sent"] = email_sent = True
-                stash_login(request, stage.login)
-            except ValidationError as error:
-                send_error = error.messages[0]
-                status = 429
-    elif request.method == "POST" and method == Method.PASSKEY:
-        try:
-            verified = _passkey_verify(request, stage)
-        except ValidationError as error:
-            send_error = error.messages[0]
-            status = 400
-        else:
-            return _passed(request, stage, verified)
-    elif request.method == "POST":
-        form = form_class(request.POST)
-        if form.is_valid():
-            try:
-                verified = services.mfa_verify(
-                    request=request,
-                    user=user,
-                    method=method,
-                    code=form.cleaned_data["code"],
-                    primary_method=stage.state.get("primary_method", "password"),
-                    attempt=stage.state.get("attempt", ""),
-                )
-            except services.CodeRefused as error:
-                form.add_error("code", error)
-            else:
-                return _passed(request, stage, verified)
-        status = 400
-    others = [
-        (other, _METHOD_LABELS[other], stage_url("mfa:authenticate", stage.login, method=other))
-        for other in methods
-        if other != method
-    ]
+    challenge = SecondFactorChallenge(
+        request,
+        user=stage.login.user,
+        methods=methods,
+        primary_method=stage.state.get("primary_method", "password"),
+        attempt=stage.state.get("attempt", ""),
+        email_sent=stage.state.get("email_sent", False),
+    )
+    verified = challenge.run()
+    if verified is not None:
+        return _passed(request, stage, verified)
+    if challenge.email_sent and not stage.state.get("email_sent"):
+        stage.state["email_sent"] = True
+        stash_login(request, stage.login)
+    context = challenge.context(
+        method_url=lambda other: stage_url("mfa:authenticate", stage.login, method=other)
+    )
     return render(
         request,
         "mfa/challenge.html",
-        _stage_context(
-            stage,
-            form=form,
-            method=method,
-            method_label=_METHOD_LABELS[method],
-            needs_send=method == Method.EMAIL_CODE and not email_sent,
-            send_error=send_error,
-            email=user.email,
-            others=others,
-            remember_days=policy.remember_browser_days,
-        ),
-        status=status,
+        _stage_context(stage, remember_days=policy.remember_browser_days, **context),
+        status=challenge.status,
     )
-
-
-def _passkey_verify(request, stage) -> services.Verified:
-    user = stage.login.user
-    try:
-        device, _user_verified = passkeys.passkey_authenticate_complete(
-            request=request,
-            purpose=passkeys.Purpose.SECOND_FACTOR,
-            credential=request.POST.get("credential", ""),
-            user=user,
-        )
-    except ValidationError:
-        sign_in_record(
-            request=request, user=user, method=stage.state.get("primary_method", "password"),
-            result=SignInEvent.Result.FAILURE,
-            failure_reason=SignInEvent.FailureReason.PASSKEY_REFUSED, mfa_method=Method.PASSKEY,
-        )  # fmt: skip
-        raise
-    return services.Verified(method=Method.PASSKEY, device=device)
 
 
 @mfa_stage_required

@@ -6,12 +6,13 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.views import redirect_to_login
 from django.urls import reverse
 
-from operators.selectors import operator_has_totp
+from operators.selectors import operator_has_second_factor
 
 
 def operator_required(view):
-    """A signed-in operator (a staff user of the public schema) who also gave a code from their
-    authenticator app in this session; one who has none yet sets it up first."""
+    """A signed-in operator (a staff user of the public schema) who also proved a second factor
+    (authenticator app, passkey or recovery code) in this session; one who has none yet sets
+    one up first."""
 
     @wraps(view)
     @staff_member_required(login_url="platform:login")
@@ -19,7 +20,7 @@ def operator_required(view):
         if not request.user.is_verified():
             step = (
                 "platform:operator-mfa"
-                if operator_has_totp(request.user)
+                if operator_has_second_factor(request.user)
                 else "platform:operator-mfa-setup"
             )
             return redirect_to_login(request.get_full_path(), reverse(step))

@@ -7,7 +7,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from mfa.devices import HashedRecoveryCodeDevice, RecoveryCodeBase, SealedTOTPDevice
+from mfa.devices import (
+    HashedRecoveryCodeDevice,
+    PasskeyDeviceBase,
+    RecoveryCodeBase,
+    SealedTOTPDevice,
+)
 
 
 class OperatorTOTPDevice(SealedTOTPDevice):
@@ -41,3 +46,15 @@ class OperatorRecoveryCode(RecoveryCodeBase):
 
     class Meta:
         indexes = [models.Index(fields=["device", "digest"], name="operators_recovery_code_lookup")]
+
+
+class OperatorPasskeyDevice(PasskeyDeviceBase):
+    """An operator's passkey on the platform's host: their second factor, beside or instead of
+    the authenticator app (operators.services)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator_passkeys"
+    )
+
+    class Meta(PasskeyDeviceBase.Meta):
+        pass

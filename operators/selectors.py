@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from operators.models import OperatorRecoveryCodeDevice, OperatorTOTPDevice
+from operators.models import OperatorPasskeyDevice, OperatorRecoveryCodeDevice, OperatorTOTPDevice
 
 
 def operator_has_totp(user) -> bool:
@@ -17,3 +17,16 @@ def operator_totp_pending(*, user, device_id) -> OperatorTOTPDevice | None:
 def operator_recovery_remaining(user) -> int:
     device = OperatorRecoveryCodeDevice.objects.filter(user=user).first()
     return device.remaining if device is not None else 0
+
+
+def operator_has_passkey(user) -> bool:
+    return OperatorPasskeyDevice.objects.filter(user=user).exists()
+
+
+def operator_has_second_factor(user) -> bool:
+    """An authenticator app or a passkey: the operator signs in with it (else sets one up)."""
+    return operator_has_totp(user) or operator_has_passkey(user)
+
+
+def operator_passkeys(user) -> list[OperatorPasskeyDevice]:
+    return list(OperatorPasskeyDevice.objects.filter(user=user))

@@ -1,17 +1,19 @@
-"""Operators' second factor: an authenticator app, set up before any operator page opens, and
-recovery codes that back it up. Codes are checked as the tenants' are (mfa.devices: one step of
-tolerance, a code works once, a growing delay after each wrong one), wrong ones count toward
-the operator sign-in's lockout, and every change or refused code leaves a row in the public
-audit log."""
+"""Operators' second factor: an authenticator app or a passkey (or both), set up before any
+operator page opens, and recovery codes that back them up. Codes are checked as the tenants'
+are (mfa.devices: one step of tolerance, a code works once, a growing delay after each wrong
+one), wrong ones count toward the operator sign-in's lockout, passkeys as the tenants' are
+(mfa.passkeys), and every change or refused code leaves a row in the public audit log."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.util import random_hex
 
 from audit.services import audit_record
+from mfa import passkeys
 from mfa.models import Method
 from mfa.services import (
     CodeRefused,
@@ -21,7 +23,11 @@ from mfa.services import (
     throttled_message,
     wrong_code_message,
 )
-from operators.models import OperatorRecoveryCodeDevice, OperatorTOTPDevice
+from operators.models import (
+    OperatorPasskeyDevice,
+    OperatorRecoveryCodeDevice,
+    OperatorTOTPDevice,
+)
 
 
 @transaction.atomic
@@ -98,12 +104,88 @@ def _refused(*, request, user, code: str, method: str) -> CodeRefused:
 
 @transaction.atomic
 def operator_totp_reset(*, operator, actor=None) -> bool:
-    """Remove the operator's authenticator app and recovery codes (a lost phone): their next
-    sign-in sets up a new app. Returns whether there was one."""
+    """Remove the operator's authenticator app, passkeys and recovery codes (a lost phone):
+    their next sign-in sets up a new second factor. Returns whether there was one."""
     removed, _details = OperatorTOTPDevice.objects.filter(user=operator).delete()
+    # A lost phone may hold a passkey too: every second factor goes.
+    passkeys_removed, _details = OperatorPasskeyDevice.objects.filter(user=operator).delete()
     OperatorRecoveryCodeDevice.objects.filter(user=operator).delete()
+    removed += passkeys_removed
     if removed:
         audit_record(actor=actor or "system", action="operator.totp.reset",
                      target_type="operators.operatortotpdevice",
                      target_label=operator.email)  # fmt: skip
     return bool(removed)
+
+
+# Passkeys (mfa.passkeys, on the operators' own table) ----------------------------------------
+
+
+def operator_passkey_register_begin(*, request, user, rp_name: str) -> dict:
+    """The options for navigator.credentials.create() of a new passkey of the operator."""
+    return passkeys.passkey_register_options(
+        request=request, user=user, device_model=OperatorPasskeyDevice, rp_name=rp_name
+    )
+
+
+def operator_passkey_register_complete(
+    *, request, user, name: str, credential, rp_name: str
+) -> tuple[OperatorPasskeyDevice, list[str]]:
+    """Keep the operator's new passkey (audited); returns it, and recovery codes (shown once)
+    when it is their first second factor. Raises ValidationError."""
+    with transaction.atomic():
+        device = passkeys.passkey_register_verify(
+            request=request, user=user, name=name, credential=credential,
+            device_model=OperatorPasskeyDevice, rp_name=rp_name,
+        )  # fmt: skip
+        audit_record(actor=user, action="operator.passkey.add", target=device,
+                     target_label=f"{user.email}: {device.name}", request=request)  # fmt: skip
+        codes: list[str] = []
+        first = (
+            not OperatorTOTPDevice.objects.filter(user=user, confirmed=True).exists()
+            and not OperatorRecoveryCodeDevice.objects.filter(user=user).exists()
+            and OperatorPasskeyDevice.objects.filter(user=user).count() == 1
+        )
+        if first:
+            codes = recovery_codes_issue(device_model=OperatorRecoveryCodeDevice, user=user)
+    return device, codes
+
+
+def operator_passkey_begin(*, request, user, rp_name: str) -> dict:
+    """The options for navigator.credentials.get(): one of the operator's passkeys."""
+    return passkeys.passkey_authenticate_begin(
+        request=request, purpose=passkeys.Purpose.SECOND_FACTOR, user=user,
+        device_model=OperatorPasskeyDevice, rp_name=rp_name,
+    )  # fmt: skip
+
+
+def operator_passkey_verify(*, request, user, credential, rp_name: str) -> OperatorPasskeyDevice:
+    """The operator's passkey that answered the challenge after their password. Refused while
+    the sign-in is locked; a refused answer is audited (operator.mfa.refused). Raises
+    ValidationError."""
+    lock_refuse(request=request, subject=user.email)
+    try:
+        device, _user_verified = passkeys.passkey_authenticate_complete(
+            request=request, purpose=passkeys.Purpose.SECOND_FACTOR, credential=credential,
+            user=user, device_model=OperatorPasskeyDevice, rp_name=rp_name,
+        )  # fmt: skip
+    except ValidationError:
+        audit_record(actor=user, action="operator.mfa.refused", target_type="operators.device",
+                     target_label=user.email, after={"method": Method.PASSKEY},
+                     request=request)  # fmt: skip
+        raise
+    return device
+
+
+@transaction.atomic
+def operator_passkey_remove(*, request, user, device: OperatorPasskeyDevice) -> None:
+    """Remove one of the operator's passkeys; the last second factor cannot go (an operator
+    without one could open no page: manage.py operator_totp_reset is for a lost device)."""
+    others = OperatorPasskeyDevice.objects.filter(user=user).exclude(pk=device.pk).exists()
+    if not others and not OperatorTOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise ValidationError(_("This is your only second factor: add another one first."))
+    name = device.name
+    device.delete()
+    audit_record(actor=user, action="operator.passkey.remove",
+                 target_type="operators.operatorpasskeydevice",
+                 target_label=f"{user.email}: {name}", request=request)  # fmt: skip

@@ -15,6 +15,22 @@ urlpatterns = [
     path("operator/login/", operator_views.OperatorLoginView.as_view(), name="login"),
     path("operator/login/code/", operator_views.operator_mfa, name="operator-mfa"),
     path("operator/login/setup/", operator_views.operator_mfa_setup, name="operator-mfa-setup"),
+    path(
+        "operator/login/passkey/",
+        operator_views.operator_mfa_passkey_options,
+        name="operator-mfa-passkey-options",
+    ),
+    path("operator/passkeys/", operator_views.operator_passkeys, name="operator-passkeys"),
+    path(
+        "operator/passkeys/options/",
+        operator_views.operator_passkey_add_options,
+        name="operator-passkey-add-options",
+    ),
+    path(
+        "operator/passkeys/<uuid:public_id>/remove/",
+        operator_views.operator_passkey_remove,
+        name="operator-passkey-remove",
+    ),
     path("operator/logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
     path("operator/", views.operator_tenant_list, name="tenant-list"),
     path(

@@ -16,11 +16,13 @@ from importlib import metadata
 import pytest
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.auth_backends import AuthenticationBackend
+from allauth.account.internal.flows import reauthentication as reauthentication_flows
 from allauth.account.internal.flows.email_verification import send_verification_email_to_address
 from allauth.account.internal.flows.login import record_authentication
 from allauth.account.internal.flows.reauthentication import resume_request
 from allauth.account.internal.stagekit import stash_login
 from allauth.account.stages import LoginStageController
+from allauth.account.views import BaseReauthenticateView
 from allauth.socialaccount.internal.flows import login as social_login_flow
 from allauth.socialaccount.providers.microsoft.views import MicrosoftGraphOAuth2Adapter
 from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
@@ -189,6 +191,11 @@ CALLS = [
      MicrosoftGraphOAuth2Adapter._build_tenant_url, 'app.settings.get("tenant"'),
     ("tenants/migration_executor.py _SchemaRecorder caches the answer in _has_table",
      MigrationRecorder.has_table, "self._has_table"),
+    ("mfa/apps.py wraps the module's get_reauthentication_flows (a passkey is a way)",
+     reauthentication_flows.did_recently_reauthenticate, "get_reauthentication_flows(request"),
+    ("mfa/step_up.py ReauthenticatePasskey: allauth checks the page is one of the adapter's",
+     BaseReauthenticateView._check_reauthentication_method_available,
+     "get_reauthentication_methods("),
 ]  # fmt: skip
 
 

@@ -89,6 +89,15 @@ class AccountAdapter(DefaultAccountAdapter):
         checked = self.authenticate(allauth_context.request, email=user.email, password=password)
         return checked is not None and checked.pk == user.pk
 
+    def get_reauthentication_methods(self, user) -> list[dict]:
+        """allauth's (the password), and a passkey for whoever may use one (mfa.step_up)."""
+        from mfa.step_up import passkey_reauthentication_methods
+
+        methods = super().get_reauthentication_methods(user)
+        if not user.is_authenticated:
+            return methods
+        return methods + passkey_reauthentication_methods(user)
+
     def _refuse_locked(self, request, email: str, lock) -> None:
         sign_in_record(
             request=request,

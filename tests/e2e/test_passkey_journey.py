@@ -94,8 +94,12 @@ def test_passkey_added_then_signs_in_without_password_as_second_factor_and_is_re
     assert axe_violations(page) == []
     page.get_by_label("Name").fill("Test phone")
     page.get_by_role("button", name="Create the passkey").click()
-    page.wait_for_url("**/account/security/")
+    # The first second factor: its recovery codes, shown once.
+    page.wait_for_selector("#recovery-codes li")
     assert page.get_by_text("Your passkey Test phone is set up.").is_visible()
+    assert page.locator("#recovery-codes li").count() == 10
+    page.get_by_role("link", name="I saved them").click()
+    page.wait_for_url("**/account/security/")
     assert page.locator("#passkeys strong").inner_text() == "Test phone"
     credentials = session.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
     assert [c["rpId"] for c in credentials["credentials"]] == [rp_id]

@@ -93,3 +93,41 @@ def notices(world, user) -> list[str]:
             email.payload.get("text", "")
             for email in OutboxEmail.objects.filter(to=user.email).order_by("id")
         ]
+
+
+# Passkeys (tests.mfa.soft_passkey answers as a browser would) ---------------------------------
+
+
+def options(client, url: str) -> dict:
+    response = client.post(url)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def add_passkey(world, client, *, name: str = "Work laptop", passkey=None):
+    """Add a passkey in My account; its `recovery_codes` are those shown (a first one)."""
+    from tests.mfa.soft_passkey import SoftPasskey
+
+    passkey = passkey or SoftPasskey(origin=f"http://{world.host}")
+    credential = passkey.create(options(client, "/account/security/passkeys/add/options/"))
+    response = client.post(
+        "/account/security/passkeys/add/", {"name": name, "credential": credential}
+    )
+    # The first second factor comes with recovery codes, shown once; later ones go back to
+    # the security page.
+    passkey.recovery_codes = recovery_codes_on_page(response)
+    if response.status_code == 200 and passkey.recovery_codes:
+        return passkey
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert response["Location"] == "/account/security/"
+    return passkey
+
+
+def sign_in_with(world, passkey, *, next_url: str = "", **answer):
+    client = tenant_client(world)
+    request_options = options(client, "/accounts/passkey/options/")
+    credential = passkey.get(request_options, **answer)
+    data = {"credential": credential, "ceremony": request_options["ceremony"]}
+    if next_url:
+        data["next"] = next_url
+    return client, client.post("/accounts/passkey/", data)

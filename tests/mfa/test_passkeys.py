@@ -14,41 +14,17 @@ from audit.models import AuditEvent, SignInEvent
 from mfa.models import PasskeyDevice
 from tests.helpers import tenant_client
 from tests.mfa.helpers import (
+    add_passkey,
     make_user,
     notices,
+    options,
     password_step,
     set_policy,
+    sign_in_with,
     signed_in,
     with_authenticator,
 )
 from tests.mfa.soft_passkey import SoftPasskey
-
-
-def options(client, url: str) -> dict:
-    response = client.post(url)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def add_passkey(world, client, *, name: str = "Work laptop", passkey=None) -> SoftPasskey:
-    passkey = passkey or SoftPasskey(origin=f"http://{world.host}")
-    credential = passkey.create(options(client, "/account/security/passkeys/add/options/"))
-    response = client.post(
-        "/account/security/passkeys/add/", {"name": name, "credential": credential}
-    )
-    assert response.status_code == 302, response.content.decode()[:3000]
-    assert response["Location"] == "/account/security/"
-    return passkey
-
-
-def sign_in_with(world, passkey, *, next_url: str = "", **answer):
-    client = tenant_client(world)
-    request_options = options(client, "/accounts/passkey/options/")
-    credential = passkey.get(request_options, **answer)
-    data = {"credential": credential, "ceremony": request_options["ceremony"]}
-    if next_url:
-        data["next"] = next_url
-    return client, client.post("/accounts/passkey/", data)
 
 
 def log_rows(world, user):

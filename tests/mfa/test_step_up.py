@@ -5,6 +5,8 @@ for it when the tenant's policy requires it of them."""
 
 from __future__ import annotations
 
+import time
+
 from django_tenants.utils import tenant_context
 
 from tests.helpers import PASSWORD, tenant_client
@@ -120,3 +122,32 @@ def test_the_console_asks_nothing_more_when_the_policy_does_not_require_it(acme)
     with_authenticator(acme, user)
     set_policy(acme, requirement="required_guests")
     assert acme.client(user).get("/console/users/").status_code == 200
+
+
+def test_a_step_up_writes_sign_in_log_rows_with_the_method_used(acme):
+    from audit.models import SignInEvent
+
+    user = make_user(acme)
+    device = with_authenticator(acme, user)
+    client = signed_in_with_app_code(acme, user, device)
+    long_ago(acme, client)
+    step_up = client.get("/accounts/password/change/")["Location"]
+    with tenant_context(acme.tenant):
+        before = SignInEvent.objects.filter(user=user).count()
+    wrong = "000000" if code_for(device, steps=1) != "000000" else "111111"
+    assert client.post(step_up, {"code": wrong, "method": "totp"}).status_code == 400
+    time.sleep(1.1)  # the wait after a wrong code (MFA_THROTTLE_FACTOR)
+    assert (
+        client.post(step_up, {"code": code_for(device, steps=1), "method": "totp"}).status_code
+        == 302
+    )
+    with tenant_context(acme.tenant):
+        rows = list(
+            SignInEvent.objects.filter(user=user)
+            .order_by("id")
+            .values_list("method", "result", "failure_reason", "mfa_method", "mfa_used")[before:]
+        )
+    assert rows == [
+        ("session", "failure", "mfa_failed", "totp", False),
+        ("session", "success", "", "totp", True),
+    ]

@@ -1,5 +1,6 @@
-"""An operator lost their authenticator app and their recovery codes: remove both, so that
-their next sign-in sets up a new app. Run by whoever runs the platform (audited)."""
+"""An operator lost their authenticator app or passkeys and their recovery codes: remove them
+all, so that their next sign-in sets up a new second factor. Run by whoever runs the platform
+(audited)."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -8,7 +9,10 @@ from operators.services import operator_totp_reset
 
 
 class Command(BaseCommand):
-    help = "Remove an operator's authenticator app and recovery codes (they set up a new one)."
+    help = (
+        "Remove an operator's authenticator app, passkeys and recovery codes (they set up a new "
+        "second factor)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("email")
@@ -18,6 +22,6 @@ class Command(BaseCommand):
         if operator is None:
             raise CommandError(f"No operator {email}.")
         if operator_totp_reset(operator=operator, actor="manage.py operator_totp_reset"):
-            self.stdout.write(f"{operator.email} sets up a new authenticator app at next sign-in.")
+            self.stdout.write(f"{operator.email} sets up a new second factor at next sign-in.")
         else:
-            self.stdout.write(f"{operator.email} had no authenticator app.")
+            self.stdout.write(f"{operator.email} had no second factor.")
