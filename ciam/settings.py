@@ -117,6 +117,7 @@ TENANT_APPS = [
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.microsoft",
     "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.saml",  # SAML 2.0 IdPs (python3-saml, xmlsec)
     "federation",
 ]
 

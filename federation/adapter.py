@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from federation.http import idp_session
-from federation.models import IdentityProvider
+from federation.models import FederationSocialApp, IdentityProvider
 
 PENDING_LINK_SESSION_KEY = "federation_pending_link"
 PENDING_LINK_SECONDS = 15 * 60  # to sign in to the account and confirm
@@ -48,6 +48,16 @@ def social_app(provider: IdentityProvider) -> SocialApp:
     row, with the secret opened)."""
     from federation.services import client_secret_of
 
+    if provider.is_saml:
+        from federation.saml import app_settings
+
+        # allauth's SAML: the "organization slug" of its URLs is client_id; the accounts
+        # linked through it are stored under provider_id. Both are our slug.
+        return FederationSocialApp(
+            provider="saml", provider_id=provider.slug, name=provider.name,
+            client_id=provider.slug, secret="", settings=app_settings(provider),
+        )  # fmt: skip
+
     settings = {
         "oauth_pkce_enabled": True,  # S256, every upstream (SECURITY.md 27)
         "scope": provider.scopes.split(),
@@ -58,7 +68,7 @@ def social_app(provider: IdentityProvider) -> SocialApp:
         settings["server_url"] = provider.discovery_url
     if provider.kind == IdentityProvider.Kind.MICROSOFT:
         settings["tenant"] = provider.entra_tenant or "common"
-    return SocialApp(
+    return FederationSocialApp(
         provider=provider.kind,
         provider_id=provider.slug if provider.kind == IdentityProvider.Kind.OPENID_CONNECT else "",
         name=provider.name,
@@ -114,6 +124,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         upstream_verified = any(
             address.verified for address in sociallogin.email_addresses if address.email == email
         )
+        if provider is not None and provider.is_saml:
+            # A signed assertion's email: believed as far as the tenant trusts this IdP.
+            upstream_verified = bool(email)
         if provider is not None and provider.kind == IdentityProvider.Kind.OPENID_CONNECT:
             email = str(claims.get(provider.claim_email) or "")
             upstream_verified = _truthy_claim(claims.get("email_verified"))
@@ -176,6 +189,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
         upstream = request.GET.get("error", "") if request is not None else ""
         detail = upstream or str(error or "")
+        saml_reason = (extra_context or {}).get("saml_last_error_reason")
+        if saml_reason:
+            detail = f"{detail} {saml_reason}".strip()
         if exception is not None:
             detail = f"{detail} {type(exception).__name__}".strip()
         app = getattr(provider, "app", None)

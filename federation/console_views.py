@@ -37,6 +37,19 @@ def _provider_or_404(public_id) -> IdentityProvider:
     return provider
 
 
+def _detail_context(provider: IdentityProvider) -> dict:
+    context = {"provider": provider, "redirect_uri": services.redirect_uri(provider)}
+    if provider.is_saml:
+        from federation import saml
+
+        context["saml"] = {
+            "sp_metadata_url": saml.sp_entity_id(provider),
+            "idp_certificate_until": saml.certificate_not_after(provider.saml_certificate),
+            "sp_certificate_until": saml.certificate_not_after(provider.sp_certificate),
+        }
+    return context
+
+
 @console_role(SECURITY_ADMIN)
 def provider_list(request):
     return list_page(
@@ -54,7 +67,7 @@ def provider_list(request):
 def provider_create(request, kind):
     if kind not in IdentityProvider.Kind.values:
         raise Http404
-    form = IdentityProviderForm(request.POST or None, kind=kind)
+    form = IdentityProviderForm(request.POST or None, request.FILES or None, kind=kind)
     if request.method == "POST" and form.is_valid():
         try:
             provider = services.identity_provider_create(
@@ -83,7 +96,7 @@ def provider_detail(request, public_id):
     return render(
         request,
         "federation/console/provider_detail.html",
-        {"provider": provider, "redirect_uri": services.redirect_uri(provider)},
+        _detail_context(provider),
     )
 
 
@@ -92,7 +105,11 @@ def provider_detail(request, public_id):
 def provider_edit(request, public_id):
     provider = _provider_or_404(public_id)
     form = IdentityProviderForm(
-        request.POST or None, kind=provider.kind, editing=True, initial=form_initial(provider)
+        request.POST or None,
+        request.FILES or None,
+        kind=provider.kind,
+        editing=True,
+        initial=form_initial(provider),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -142,11 +159,7 @@ def provider_test(request, public_id):
     return render(
         request,
         "federation/console/provider_detail.html",
-        {
-            "provider": provider,
-            "redirect_uri": services.redirect_uri(provider),
-            "test": {"ok": ok, "lines": lines},
-        },
+        {**_detail_context(provider), "test": {"ok": ok, "lines": lines}},
     )
 
 

@@ -28,13 +28,22 @@ KIND_FIELDS = {
         "name", "client_id", "client_secret", "scopes", "trust_verified_email", "email_domains",
         "enabled",
     ],
+    Kind.SAML: [
+        "name", "saml_metadata_url", "saml_metadata_file", "saml_entity_id", "claim_email",
+        "claim_given_name", "claim_family_name", "trust_verified_email", "email_domains",
+        "enabled",
+    ],
 }  # fmt: skip
+# Fields of the kinds whose ID tokens carry `amr`/`acr` (OpenID Connect).
+MFA_TRUST_KINDS = {Kind.OPENID_CONNECT, Kind.GOOGLE, Kind.MICROSOFT}
 DEFAULT_NAMES = {
     Kind.OPENID_CONNECT: "",
     Kind.GOOGLE: "Google",
     Kind.MICROSOFT: "Microsoft",
     Kind.GITHUB: "GitHub",
+    Kind.SAML: "",
 }
+METADATA_MAX_BYTES = 1024 * 1024
 
 
 class IdentityProviderForm(forms.Form):
@@ -76,6 +85,25 @@ class IdentityProviderForm(forms.Form):
     claim_family_name = forms.CharField(
         label=_("Family name claim"), max_length=100, initial="family_name"
     )
+    saml_metadata_url = forms.CharField(
+        label=_("Metadata URL"),
+        max_length=500,
+        required=False,
+        help_text=_(
+            "The IdP's SAML metadata URL (https). Or leave it empty and upload the metadata file."
+        ),
+    )
+    saml_metadata_file = forms.FileField(
+        label=_("Metadata file"),
+        required=False,
+        help_text=_("The IdP's metadata XML, if it has no URL (replaces what was read before)."),
+    )
+    saml_entity_id = forms.CharField(
+        label=_("IdP entity id"),
+        max_length=500,
+        required=False,
+        help_text=_("Only needed when the metadata describes several identity providers."),
+    )
     trust_verified_email = forms.BooleanField(
         label=_("Trust this provider's verified emails for linking"),
         required=False,
@@ -95,6 +123,14 @@ class IdentityProviderForm(forms.Form):
             "address at one of them on the sign-in page goes straight to this provider."
         ),
     )
+    trust_idp_mfa = forms.BooleanField(
+        label=_("Trust this provider's MFA"),
+        required=False,
+        help_text=_(
+            "When its ID token says the person used multi-factor authentication (amr "
+            '"mfa", or a multi-factor acr), they are not asked for a second factor here.'
+        ),
+    )
     enabled = forms.BooleanField(
         label=_("Enabled"),
         required=False,
@@ -106,9 +142,37 @@ class IdentityProviderForm(forms.Form):
 
     def __init__(self, *args, kind: str, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        wanted = list(KIND_FIELDS[Kind(kind)])
+        if Kind(kind) in MFA_TRUST_KINDS:
+            wanted.insert(wanted.index("enabled"), "trust_idp_mfa")
         for name in list(self.fields):
-            if name not in KIND_FIELDS[Kind(kind)]:
+            if name not in wanted:
                 del self.fields[name]
+        self.order_fields(wanted)
+        if Kind(kind) == Kind.SAML:
+            from federation.saml import DEFAULT_ATTRIBUTES
+
+            labels = {
+                "claim_email": _("Email attribute"),
+                "claim_given_name": _("Given name attribute"),
+                "claim_family_name": _("Family name attribute"),
+            }
+            for name, default in DEFAULT_ATTRIBUTES.items():
+                self.fields[name].label = labels[name]
+                self.fields[name].required = False
+                self.fields[name].help_text = _("The SAML attribute's name. Empty: %(name)s.") % {
+                    "name": default
+                }
+                if not editing:
+                    self.initial.setdefault(name, default)
+            self.fields["trust_verified_email"].label = _(
+                "Trust this provider's emails for linking"
+            )
+            self.fields["trust_verified_email"].help_text = _(
+                "SAML says nothing of whether an email is verified: when on, the email the IdP "
+                "asserts may be offered for linking to an existing account (its owner still "
+                "signs in and confirms). Turn on only for an IdP that vouches for its emails."
+            )
         if editing:
             self.fields["client_secret"].required = False
             self.fields["client_secret"].help_text = _(
@@ -118,12 +182,27 @@ class IdentityProviderForm(forms.Form):
         if "name" in self.fields and not self.initial.get("name"):
             self.initial.setdefault("name", DEFAULT_NAMES[Kind(kind)])
 
+    def clean_saml_metadata_file(self) -> str:
+        upload = self.cleaned_data.get("saml_metadata_file")
+        if not upload:
+            return ""
+        if upload.size > METADATA_MAX_BYTES:
+            raise forms.ValidationError(
+                _("This file is too large for SAML metadata (1 MB at most).")
+            )
+        try:
+            return upload.read().decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise forms.ValidationError(_("This file is not XML text (UTF-8).")) from error
+
     def clean_email_domains(self) -> list[str]:
         return [part for part in re.split(r"[\s,;]+", self.cleaned_data["email_domains"]) if part]
 
 
 def form_initial(provider: IdentityProvider) -> dict:
-    names = [name for name in KIND_FIELDS[Kind(provider.kind)] if name != "client_secret"]
+    skip = {"client_secret", "saml_metadata_file"}
+    names = [name for name in KIND_FIELDS[Kind(provider.kind)] if name not in skip]
     initial = {name: getattr(provider, name) for name in names}
+    initial["trust_idp_mfa"] = provider.trust_idp_mfa
     initial["email_domains"] = "\n".join(provider.email_domains)
     return initial

@@ -203,7 +203,7 @@ class HomeRealmDiscoveryMixin:
         # The page's form may lead to a mapped IdP (its POST answers with that redirect).
         for mapped in selectors.identity_providers_enabled():
             if mapped.email_domains:
-                form_action_allow(request, mapped.issuer)
+                form_action_allow(request, mapped.sign_in_url)
         return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
@@ -226,3 +226,23 @@ class RequestLoginCodeView(HomeRealmDiscoveryMixin, allauth_views.RequestLoginCo
 
 sign_in = SignInView.as_view()
 request_login_code = RequestLoginCodeView.as_view()
+
+
+def saml_finish_acs(request, organization_slug):
+    """allauth's SAML assertion consumer service, second half (the first stored the IdP's
+    cross-site POST in a cookie of its own and redirected here: the session cookie, SameSite
+    Lax, is sent on this same-site GET). As for OpenID Connect (oidc_callback), its redirect
+    to where the sign-in goes on becomes a page that goes on by itself: the IdP page's
+    `form-action` would otherwise apply to the redirects after its POST."""
+    from allauth.socialaccount.providers.saml.views import finish_acs
+
+    return _continue_page(request, finish_acs(request, organization_slug=organization_slug))
+
+
+def _continue_page(request, response):
+    if response.status_code in (302, 303) and response.has_header("Location"):
+        page = render(request, "federation/continue.html", {"url": response["Location"]})
+        for cookie in response.cookies.values():
+            page.cookies[cookie.key] = cookie
+        return page
+    return response

@@ -16,6 +16,8 @@ register = template.Library()
 def login_url(provider: IdentityProvider) -> str:
     if provider.kind == IdentityProvider.Kind.OPENID_CONNECT:
         return reverse("openid_connect_login", kwargs={"provider_id": provider.slug})
+    if provider.is_saml:
+        return reverse("saml_login", kwargs={"organization_slug": provider.slug})
     return reverse(f"{provider.kind}_login")
 
 
@@ -29,7 +31,7 @@ def identity_provider_buttons(
     request = context["request"]
     providers = identity_providers_enabled()
     for provider in providers:
-        form_action_allow(request, provider.issuer)
+        form_action_allow(request, provider.sign_in_url)
     return {
         "buttons": [
             {"name": p.name, "url": start_url or login_url(p), "slug": p.slug} for p in providers
