@@ -305,3 +305,49 @@ def test_console_adds_a_saml_idp_by_metadata_url_or_upload_and_shows_our_metadat
     test = client.post(f"{by_url['Location']}test/")
     assert "Connection test passed" in test.content.decode()
     assert idp.entity_id in test.content.decode()
+
+
+# In Chromium, under the policies the servers send ------------------------------------------
+
+
+@pytest.mark.browser
+def test_sp_initiated_sign_in_to_an_app_in_chromium(running_server, downstream, saml_idp):
+    """The sign-in page lets its button's form lead to the IdP's sign-on URL; the IdP's page
+    (whose own policy allows posting to our ACS only) posts the assertion cross-site to our
+    ACS, where the session cookie (SameSite=Lax) is not sent: allauth keeps the POST in a
+    cookie of its own and finishes on a same-site GET; the app then gets its code."""
+    from tests.e2e.conftest import in_own_thread
+    from tests.e2e.relying_party import RelyingParty
+    from tests.oidc.helpers import jwt_parts, register_app
+
+    subject, person = _person()
+    idp = saml_idp({subject: person})
+    provider = _add(downstream, idp, trust_verified_email=True)
+    party = RelyingParty().start()
+    try:
+        app = register_app(
+            downstream, name=f"SAML app {uuid.uuid4().hex[:6]}", redirect_uri=party.redirect_uri
+        )
+        party.connect(
+            tenant_host=downstream.host, server_port=running_server.port,
+            client_id=app.client_id, secret=app.secret,
+        )  # fmt: skip
+        connection.close()
+
+        def scenario(page):
+            page.goto(party.url("/login"))
+            page.wait_for_url("**/accounts/login/**")
+            response = page.reload()
+            policy = response.header_value("content-security-policy") or ""
+            assert idp.base in policy
+            page.get_by_role("button", name=f"Sign in with {provider.name}").click()
+            page.wait_for_url(f"{idp.sso_url}?**")
+            page.get_by_role("button", name="Continue").click()
+            page.wait_for_url(f"{party.redirect_uri}?**")
+            assert page.locator("#result").inner_text() == f"Signed in as {person['email']}"
+
+        in_own_thread(scenario)
+        assert jwt_parts(party.id_token)[1]["idp"] == idp.entity_id
+    finally:
+        party.stop()
+    assert idp.signature_problems == []
