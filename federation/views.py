@@ -168,9 +168,14 @@ def oidc_callback(request, provider_id):
     platform, which allows only the redirect URI its app registered: our callback) would
     block the redirects after our callback to an origin it cannot know. A page that answers
     200 ends that navigation; its own refresh is not a form submission."""
-    from allauth.socialaccount.providers.openid_connect.views import callback
+    from allauth.socialaccount.models import SocialApp
 
-    response = callback(request, provider_id)
+    from federation.oidc import callback
+
+    try:
+        response = callback(request, provider_id)
+    except SocialApp.DoesNotExist as error:
+        raise Http404 from error
     if response.status_code in (302, 303) and response.has_header("Location"):
         page = render(request, "federation/continue.html", {"url": response["Location"]})
         for cookie in response.cookies.values():
