@@ -141,6 +141,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return user
 
     def pre_social_login(self, request, sociallogin):
+        from federation.mfa_trust import upstream_mfa_remember
+
+        upstream_mfa_remember(
+            request, sociallogin, self.identity_provider(sociallogin), upstream_claims(sociallogin)
+        )
         if sociallogin.state.get("process") == REDEEM_PROCESS and not sociallogin.is_existing:
             # A new identity redeeming an invitation: the invitation decides, not a sign-up.
             # (A known identity signs in to its account, then accepts as that account.)

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
 from conditional_access.requirements import requirements_for
+from federation.mfa_trust import upstream_mfa_accept
 from mfa.models import Method, MfaPolicy
 from mfa.selectors import has_confirmed_totp, has_passkey, tenant_mfa, user_second_factors
 from mfa.sign_in import KEY, passkey_first_factor
@@ -59,6 +60,11 @@ class MfaStage(LoginStage):
         required = requirements_for(login)
         if "passkey" in required:
             return self._passkey_required(sign_in_method)
+        # An IdP the tenant trusts for MFA said this sign-in used it (federation.mfa_trust).
+        upstream = upstream_mfa_accept(self.request, user)
+        if upstream is not None:
+            self.request.mfa_verified = upstream
+            return None, True
         required_by_access = "mfa" in required
         if policy.is_off and not required_by_access:
             return None, True
