@@ -146,6 +146,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         upstream_mfa_remember(
             request, sociallogin, self.identity_provider(sociallogin), upstream_claims(sociallogin)
         )
+        self._app_allows(request, sociallogin)
         if sociallogin.state.get("process") == REDEEM_PROCESS and not sociallogin.is_existing:
             # A new identity redeeming an invitation: the invitation decides, not a sign-up.
             # (A known identity signs in to its account, then accepts as that account.)
@@ -169,6 +170,39 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             "since": time.time(),
         }
         raise ImmediateHttpResponse(redirect("federation:link"))
+
+    def _app_allows(self, request, sociallogin) -> None:
+        """A sign-in for an app that allows only some IdPs, through another one: refused
+        (a crafted request may reach any IdP's login URL, whatever buttons showed)."""
+        from django.shortcuts import render
+
+        from federation.selectors import app_of_next_url, identity_provider_allowed_for_app
+
+        if sociallogin.state.get("process") == AuthProcess.CONNECT:
+            return
+        provider = self.identity_provider(sociallogin)
+        app = app_of_next_url(sociallogin.state.get("next"))
+        if app is None or provider is None or identity_provider_allowed_for_app(provider, app):
+            return
+        from audit.models import SignInEvent
+        from audit.services import sign_in_record
+
+        sign_in_record(
+            request=request, method=SignInEvent.Method.FEDERATED,
+            result=SignInEvent.Result.FAILURE,
+            failure_reason=SignInEvent.FailureReason.METHOD_DISABLED,
+            app_id=app.client_id, app_name=app.name,
+            idp=provider.slug, idp_subject=str(sociallogin.account.uid),
+            upstream_error="identity provider not allowed for this app",
+        )  # fmt: skip
+        raise ImmediateHttpResponse(
+            render(
+                request,
+                "federation/idp_not_allowed.html",
+                {"provider": provider, "app": app},
+                status=403,
+            )
+        )
 
     def get_connect_redirect_url(self, request, socialaccount) -> str:
         return reverse("federation:identities")

@@ -14,24 +14,24 @@ KIND_FIELDS = {
     Kind.OPENID_CONNECT: [
         "name", "discovery_url", "client_id", "client_secret", "scopes", "claim_email",
         "claim_given_name", "claim_family_name", "trust_verified_email", "email_domains",
-        "enabled",
+        "show_on_sign_in", "enabled",
     ],
     Kind.GOOGLE: [
         "name", "client_id", "client_secret", "scopes", "trust_verified_email", "email_domains",
-        "enabled",
+        "show_on_sign_in", "enabled",
     ],
     Kind.MICROSOFT: [
         "name", "entra_tenant", "client_id", "client_secret", "scopes", "trust_verified_email",
-        "email_domains", "enabled",
+        "email_domains", "show_on_sign_in", "enabled",
     ],
     Kind.GITHUB: [
         "name", "client_id", "client_secret", "scopes", "trust_verified_email", "email_domains",
-        "enabled",
+        "show_on_sign_in", "enabled",
     ],
     Kind.SAML: [
         "name", "saml_metadata_url", "saml_metadata_file", "saml_entity_id", "claim_email",
         "claim_given_name", "claim_family_name", "trust_verified_email", "email_domains",
-        "enabled",
+        "show_on_sign_in", "enabled",
     ],
 }  # fmt: skip
 # Fields of the kinds whose ID tokens carry `amr`/`acr` (OpenID Connect).
@@ -131,6 +131,16 @@ class IdentityProviderForm(forms.Form):
             '"mfa", or a multi-factor acr), they are not asked for a second factor here.'
         ),
     )
+    show_on_sign_in = forms.BooleanField(
+        label=_("Show its button on the sign-in page"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Off: people reach it only through its email domains, an app's hint or an "
+            "invitation. Each app may also allow only some providers (Identity providers > "
+            "Apps)."
+        ),
+    )
     enabled = forms.BooleanField(
         label=_("Enabled"),
         required=False,
@@ -204,5 +214,31 @@ def form_initial(provider: IdentityProvider) -> dict:
     names = [name for name in KIND_FIELDS[Kind(provider.kind)] if name not in skip]
     initial = {name: getattr(provider, name) for name in names}
     initial["trust_idp_mfa"] = provider.trust_idp_mfa
+    initial["show_on_sign_in"] = provider.show_on_sign_in
     initial["email_domains"] = "\n".join(provider.email_domains)
     return initial
+
+
+class AppIdentityProvidersForm(forms.Form):
+    """Which identity providers an app allows."""
+
+    restrict = forms.TypedChoiceField(
+        label=_("Identity providers this app allows"),
+        choices=[("", _("All enabled identity providers")), ("on", _("Only those chosen below"))],
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    identity_providers = forms.ModelMultipleChoiceField(
+        label=_("Allowed identity providers"),
+        queryset=IdentityProvider.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "None chosen: the app's sign-in offers the tenant's own methods only (password, "
+            "emailed code)."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["identity_providers"].queryset = IdentityProvider.objects.order_by("name")

@@ -59,6 +59,9 @@ class IdentityProvider(models.Model):
     sp_private_key_sealed = models.TextField(blank=True)
     # An IdP's MFA counts as ours when its ID token says so (`amr`/`acr`): mfa.stages.
     trust_idp_mfa = models.BooleanField(default=False)
+    # The user flow: its button shows on the hosted sign-in page. Off: it is reached only
+    # through home-realm discovery (its email domains), an app's hint, or an invitation.
+    show_on_sign_in = models.BooleanField(default=True)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -104,6 +107,21 @@ class IdentityProvider(models.Model):
         if self.kind == self.Kind.MICROSOFT:
             return f"https://login.microsoftonline.com/{self.entra_tenant or 'common'}/v2.0"
         return "https://github.com"
+
+
+class AppIdentityProviders(models.Model):
+    """The identity providers an app allows (Entra's per-app user flows): its sign-in page
+    shows only their buttons and a sign-in for it through another IdP is refused. An app
+    without a row allows every enabled IdP."""
+
+    application = models.OneToOneField(
+        "oidc.Application", on_delete=models.CASCADE, related_name="identity_provider_choice"
+    )
+    identity_providers = models.ManyToManyField(IdentityProvider, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(self.application)
 
 
 class FederationSocialApp(SocialApp):

@@ -36,7 +36,7 @@ DEFAULT_SCOPES = {
 EDITABLE_FIELDS = (
     "name", "client_id", "discovery_url", "entra_tenant", "scopes", "claim_email",
     "claim_given_name", "claim_family_name", "trust_verified_email", "email_domains", "enabled",
-    "saml_metadata_url", "saml_entity_id", "trust_idp_mfa",
+    "saml_metadata_url", "saml_entity_id", "trust_idp_mfa", "show_on_sign_in",
 )  # fmt: skip
 
 
@@ -554,3 +554,33 @@ def identity_unlinked_audit(sender, request, socialaccount, **kwargs) -> None:
         before={"provider": socialaccount.provider, "subject": socialaccount.uid},
         request=request,
     )  # fmt: skip
+
+
+# Per-app choice of identity providers -----------------------------------------------------
+
+
+@transaction.atomic
+def app_identity_providers_set(*, actor, application, providers, request=None) -> None:
+    """`providers`: the IdPs `application` allows (an iterable, possibly empty), or None for
+    every enabled IdP. Audited on the app."""
+    from federation.models import AppIdentityProviders
+
+    choice = AppIdentityProviders.objects.filter(application=application).first()
+    before = sorted(p.slug for p in choice.identity_providers.all()) if choice else "all"
+    if providers is None:
+        if choice is not None:
+            choice.delete()
+        after = "all"
+    else:
+        providers = list(providers)
+        if choice is None:
+            choice = AppIdentityProviders.objects.create(application=application)
+        choice.identity_providers.set(providers)
+        choice.save(update_fields=["updated_at"])
+        after = sorted(p.slug for p in providers)
+    if before != after:
+        audit_record(
+            actor=actor, action="application.identity_providers", target=application,
+            before={"identity_providers": before}, after={"identity_providers": after},
+            request=request,
+        )  # fmt: skip

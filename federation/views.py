@@ -201,9 +201,14 @@ class HomeRealmDiscoveryMixin:
             self.request, provider, next_url=next_url, login_hint=login_hint
         )
 
+    def _allowed(self, provider) -> bool:
+        """The app the sign-in is for may allow only some IdPs."""
+        app = selectors.app_of_next_url(self.get_next_url())
+        return provider is not None and selectors.identity_provider_allowed_for_app(provider, app)
+
     def get(self, request, *args, **kwargs):
         provider, login_hint = selectors.home_realm_hint(self.get_next_url() or "")
-        if provider is not None:
+        if self._allowed(provider):
             return self._home_realm_redirect(provider, login_hint)
         # The page's form may lead to a mapped IdP (its POST answers with that redirect).
         for mapped in selectors.identity_providers_enabled():
@@ -214,7 +219,7 @@ class HomeRealmDiscoveryMixin:
     def post(self, request, *args, **kwargs):
         address = str(request.POST.get(self.address_field, "")).strip()
         provider = selectors.identity_provider_for_email(address)
-        if provider is not None:
+        if self._allowed(provider):
             return self._home_realm_redirect(provider, address)
         return super().post(request, *args, **kwargs)
 

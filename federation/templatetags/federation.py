@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from ciam.csp import form_action_allow
 from federation.models import IdentityProvider
-from federation.selectors import identity_providers_enabled
+from federation.selectors import identity_providers_enabled, identity_providers_for_sign_in
 
 register = template.Library()
 
@@ -29,7 +29,11 @@ def identity_provider_buttons(
     the IdP's slug as `provider`), which redirects to the IdP: browsers apply `form-action`
     to that redirect, so the IdP's origin is allowed on this page (ciam.csp)."""
     request = context["request"]
-    providers = identity_providers_enabled()
+    if process == "login" and not start_url:
+        # The hosted sign-in page: what the user flow shows and the app allows.
+        providers = identity_providers_for_sign_in(next_url)
+    else:
+        providers = identity_providers_enabled()
     for provider in providers:
         form_action_allow(request, provider.sign_in_url)
     return {
