@@ -204,6 +204,40 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             )
         )
 
+    def is_auto_signup_allowed(self, request, sociallogin) -> bool:
+        """A first sign-in creates the account at once when the IdP supplied what the user
+        flow requires; otherwise one page asks for the rest (federation.forms)."""
+        from accounts.selectors import user_flow_for
+        from federation.forms import attributes_missing
+
+        if not sociallogin.email_addresses or user_flow_for(request).terms_required:
+            return False
+        if attributes_missing(request, sociallogin, required_only=True):
+            return False
+        return super().is_auto_signup_allowed(request, sociallogin)
+
+    def save_user(self, request, sociallogin, form=None):
+        """The new account of a first sign-in, with what the sign-up page asked (the
+        flow's attributes, the terms accepted); never a password."""
+        if form is None:
+            return super().save_user(request, sociallogin, form)
+        from allauth.account.adapter import get_adapter as get_account_adapter
+        from allauth.account.utils import user_email
+        from django.utils import timezone
+
+        from accounts.forms import attribute_values
+        from accounts.services import user_attributes_apply
+
+        user = sociallogin.user
+        user.set_unusable_password()
+        user_email(user, form.cleaned_data["email"])
+        user_attributes_apply(user=user, attributes=attribute_values(form))
+        if form.cleaned_data.get("accept_terms"):
+            user.attributes["termsAcceptedAt"] = timezone.now().isoformat()
+        get_account_adapter(request).populate_username(request, user)
+        sociallogin.save(request)
+        return user
+
     def get_connect_redirect_url(self, request, socialaccount) -> str:
         return reverse("federation:identities")
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+from allauth.socialaccount.forms import SignupForm as SocialAccountSignupForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -242,3 +243,62 @@ class AppIdentityProvidersForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["identity_providers"].queryset = IdentityProvider.objects.order_by("name")
+
+
+# The sign-up page of a first sign-in through an IdP ------------------------------------------
+
+
+def attributes_supplied(sociallogin) -> set[str]:
+    """The user-flow attribute keys the IdP's claims filled (names, through populate_user)."""
+    from accounts.services import USER_FIELD_FOR_ATTRIBUTE
+
+    user = sociallogin.user
+    return {
+        key
+        for key, field in USER_FIELD_FOR_ATTRIBUTE.items()
+        if user is not None and getattr(user, field, "")
+    }
+
+
+def attributes_missing(request, sociallogin, *, required_only: bool) -> list:
+    """The user flow's sign-up attributes the IdP did not supply."""
+    from accounts.selectors import sign_up_attributes, user_flow_for
+
+    supplied = attributes_supplied(sociallogin)
+    return [
+        attribute
+        for attribute in sign_up_attributes(user_flow_for(request))
+        if attribute.key not in supplied and (attribute.required or not required_only)
+    ]
+
+
+class SocialSignupForm(SocialAccountSignupForm):
+    """allauth's sign-up form of a first sign-in through an IdP (settings.SOCIALACCOUNT_FORMS),
+    asking on one page only what the IdP did not supply: the email when it sent none, the
+    user flow's other attributes, and the terms of use when the flow asks for them."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        from allauth.core import context as allauth_context
+
+        from accounts.forms import _terms_label, add_attribute_fields
+        from accounts.selectors import user_flow_for
+
+        super().__init__(*args, **kwargs)
+        request = allauth_context.request
+        self.fields["email"].max_length = 254
+        self.fields["email"].widget.attrs.pop("placeholder", None)
+        if self.initial.get("email"):
+            self.fields["email"].help_text = _(
+                "From your identity provider. Change it only if you want another address; a "
+                "new one must be confirmed by email."
+            )
+        add_attribute_fields(
+            self, attributes_missing(request, self.sociallogin, required_only=False)
+        )
+        flow = user_flow_for(request)
+        if flow.terms_required:
+            self.fields["accept_terms"] = forms.BooleanField(
+                label=_terms_label(flow),
+                required=True,
+                error_messages={"required": _("Accept the terms of use to create an account.")},
+            )
