@@ -118,6 +118,7 @@ TENANT_APPS = [
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.microsoft",
     "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.saml",  # SAML 2.0 IdPs (python3-saml, xmlsec)
     "federation",
 ]
 
@@ -434,6 +435,8 @@ SOCIALACCOUNT_ADAPTER = "federation.adapter.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
 SOCIALACCOUNT_AUTO_SIGNUP = True
+# A first sign-in's page asking what the IdP did not supply (federation.forms).
+SOCIALACCOUNT_FORMS = {"signup": "federation.forms.SocialSignupForm"}
 SOCIALACCOUNT_LOGIN_ON_GET = False  # the buttons POST (CSRF); a GET shows a confirm page
 SOCIALACCOUNT_STORE_TOKENS = False  # upstream tokens are not kept
 SOCIALACCOUNT_QUERY_EMAIL = True

@@ -15,6 +15,12 @@ urlpatterns = [
     path("accounts/oidc/<str:provider_id>/login/callback/", federation_views.oidc_callback),
     # An unreachable provider's button gives allauth's "sign-in failed" page, not a 500.
     path("accounts/oidc/<str:provider_id>/login/", federation_views.oidc_login),
+    # allauth's SAML assertion consumer service (second half), with the same page.
+    path(
+        "accounts/saml/<str:organization_slug>/acs/finish/",
+        federation_views.saml_finish_acs,
+        name="saml_finish_acs",
+    ),
     # allauth's sign-in and "email me a code" pages, with home-realm discovery (an address
     # at a domain mapped to an IdP goes straight to it); before allauth's own.
     path("accounts/login/", federation_views.sign_in),

@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from federation.http import idp_session
-from federation.models import IdentityProvider
+from federation.models import FederationSocialApp, IdentityProvider
 
 PENDING_LINK_SESSION_KEY = "federation_pending_link"
 PENDING_LINK_SECONDS = 15 * 60  # to sign in to the account and confirm
@@ -48,6 +48,16 @@ def social_app(provider: IdentityProvider) -> SocialApp:
     row, with the secret opened)."""
     from federation.services import client_secret_of
 
+    if provider.is_saml:
+        from federation.saml import app_settings
+
+        # allauth's SAML: the "organization slug" of its URLs is client_id; the accounts
+        # linked through it are stored under provider_id. Both are our slug.
+        return FederationSocialApp(
+            provider="saml", provider_id=provider.slug, name=provider.name,
+            client_id=provider.slug, secret="", settings=app_settings(provider),
+        )  # fmt: skip
+
     settings = {
         "oauth_pkce_enabled": True,  # S256, every upstream (SECURITY.md 27)
         "scope": provider.scopes.split(),
@@ -58,7 +68,7 @@ def social_app(provider: IdentityProvider) -> SocialApp:
         settings["server_url"] = provider.discovery_url
     if provider.kind == IdentityProvider.Kind.MICROSOFT:
         settings["tenant"] = provider.entra_tenant or "common"
-    return SocialApp(
+    return FederationSocialApp(
         provider=provider.kind,
         provider_id=provider.slug if provider.kind == IdentityProvider.Kind.OPENID_CONNECT else "",
         name=provider.name,
@@ -114,6 +124,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         upstream_verified = any(
             address.verified for address in sociallogin.email_addresses if address.email == email
         )
+        if provider is not None and provider.is_saml:
+            # A signed assertion's email: believed as far as the tenant trusts this IdP.
+            upstream_verified = bool(email)
         if provider is not None and provider.kind == IdentityProvider.Kind.OPENID_CONNECT:
             email = str(claims.get(provider.claim_email) or "")
             upstream_verified = _truthy_claim(claims.get("email_verified"))
@@ -128,6 +141,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return user
 
     def pre_social_login(self, request, sociallogin):
+        from federation.mfa_trust import upstream_mfa_remember
+
+        upstream_mfa_remember(
+            request, sociallogin, self.identity_provider(sociallogin), upstream_claims(sociallogin)
+        )
+        self._app_allows(request, sociallogin)
         if sociallogin.state.get("process") == REDEEM_PROCESS and not sociallogin.is_existing:
             # A new identity redeeming an invitation: the invitation decides, not a sign-up.
             # (A known identity signs in to its account, then accepts as that account.)
@@ -151,6 +170,73 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             "since": time.time(),
         }
         raise ImmediateHttpResponse(redirect("federation:link"))
+
+    def _app_allows(self, request, sociallogin) -> None:
+        """A sign-in for an app that allows only some IdPs, through another one: refused
+        (a crafted request may reach any IdP's login URL, whatever buttons showed)."""
+        from django.shortcuts import render
+
+        from federation.selectors import app_of_next_url, identity_provider_allowed_for_app
+
+        if sociallogin.state.get("process") == AuthProcess.CONNECT:
+            return
+        provider = self.identity_provider(sociallogin)
+        app = app_of_next_url(sociallogin.state.get("next"))
+        if app is None or provider is None or identity_provider_allowed_for_app(provider, app):
+            return
+        from audit.models import SignInEvent
+        from audit.services import sign_in_record
+
+        sign_in_record(
+            request=request, method=SignInEvent.Method.FEDERATED,
+            result=SignInEvent.Result.FAILURE,
+            failure_reason=SignInEvent.FailureReason.METHOD_DISABLED,
+            app_id=app.client_id, app_name=app.name,
+            idp=provider.slug, idp_subject=str(sociallogin.account.uid),
+            upstream_error="identity provider not allowed for this app",
+        )  # fmt: skip
+        raise ImmediateHttpResponse(
+            render(
+                request,
+                "federation/idp_not_allowed.html",
+                {"provider": provider, "app": app},
+                status=403,
+            )
+        )
+
+    def is_auto_signup_allowed(self, request, sociallogin) -> bool:
+        """A first sign-in creates the account at once when the IdP supplied what the user
+        flow requires; otherwise one page asks for the rest (federation.forms)."""
+        from accounts.selectors import user_flow_for
+        from federation.forms import attributes_missing
+
+        if not sociallogin.email_addresses or user_flow_for(request).terms_required:
+            return False
+        if attributes_missing(request, sociallogin, required_only=True):
+            return False
+        return super().is_auto_signup_allowed(request, sociallogin)
+
+    def save_user(self, request, sociallogin, form=None):
+        """The new account of a first sign-in, with what the sign-up page asked (the
+        flow's attributes, the terms accepted); never a password."""
+        if form is None:
+            return super().save_user(request, sociallogin, form)
+        from allauth.account.adapter import get_adapter as get_account_adapter
+        from allauth.account.utils import user_email
+        from django.utils import timezone
+
+        from accounts.forms import attribute_values
+        from accounts.services import user_attributes_apply
+
+        user = sociallogin.user
+        user.set_unusable_password()
+        user_email(user, form.cleaned_data["email"])
+        user_attributes_apply(user=user, attributes=attribute_values(form))
+        if form.cleaned_data.get("accept_terms"):
+            user.attributes["termsAcceptedAt"] = timezone.now().isoformat()
+        get_account_adapter(request).populate_username(request, user)
+        sociallogin.save(request)
+        return user
 
     def get_connect_redirect_url(self, request, socialaccount) -> str:
         return reverse("federation:identities")
@@ -176,6 +262,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
         upstream = request.GET.get("error", "") if request is not None else ""
         detail = upstream or str(error or "")
+        saml_reason = (extra_context or {}).get("saml_last_error_reason")
+        if saml_reason:
+            detail = f"{detail} {saml_reason}".strip()
         if exception is not None:
             detail = f"{detail} {type(exception).__name__}".strip()
         app = getattr(provider, "app", None)

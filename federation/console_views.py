@@ -17,8 +17,8 @@ from console.decorators import console_role
 from console.lists import list_page
 from federation import selectors, services
 from federation.filtersets import IdentityProviderFilterSet
-from federation.forms import IdentityProviderForm, form_initial
-from federation.models import IdentityProvider
+from federation.forms import AppIdentityProvidersForm, IdentityProviderForm, form_initial
+from federation.models import AppIdentityProviders, IdentityProvider
 from federation.tables import IdentityProviderTable
 
 SECURITY_ADMIN = AdminRole.SECURITY_ADMINISTRATOR
@@ -35,6 +35,19 @@ def _provider_or_404(public_id) -> IdentityProvider:
     if provider is None:
         raise Http404
     return provider
+
+
+def _detail_context(provider: IdentityProvider) -> dict:
+    context = {"provider": provider, "redirect_uri": services.redirect_uri(provider)}
+    if provider.is_saml:
+        from federation import saml
+
+        context["saml"] = {
+            "sp_metadata_url": saml.sp_entity_id(provider),
+            "idp_certificate_until": saml.certificate_not_after(provider.saml_certificate),
+            "sp_certificate_until": saml.certificate_not_after(provider.sp_certificate),
+        }
+    return context
 
 
 @console_role(SECURITY_ADMIN)
@@ -54,7 +67,7 @@ def provider_list(request):
 def provider_create(request, kind):
     if kind not in IdentityProvider.Kind.values:
         raise Http404
-    form = IdentityProviderForm(request.POST or None, kind=kind)
+    form = IdentityProviderForm(request.POST or None, request.FILES or None, kind=kind)
     if request.method == "POST" and form.is_valid():
         try:
             provider = services.identity_provider_create(
@@ -83,7 +96,7 @@ def provider_detail(request, public_id):
     return render(
         request,
         "federation/console/provider_detail.html",
-        {"provider": provider, "redirect_uri": services.redirect_uri(provider)},
+        _detail_context(provider),
     )
 
 
@@ -92,7 +105,11 @@ def provider_detail(request, public_id):
 def provider_edit(request, public_id):
     provider = _provider_or_404(public_id)
     form = IdentityProviderForm(
-        request.POST or None, kind=provider.kind, editing=True, initial=form_initial(provider)
+        request.POST or None,
+        request.FILES or None,
+        kind=provider.kind,
+        editing=True,
+        initial=form_initial(provider),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -142,11 +159,7 @@ def provider_test(request, public_id):
     return render(
         request,
         "federation/console/provider_detail.html",
-        {
-            "provider": provider,
-            "redirect_uri": services.redirect_uri(provider),
-            "test": {"ok": ok, "lines": lines},
-        },
+        {**_detail_context(provider), "test": {"ok": ok, "lines": lines}},
     )
 
 
@@ -171,4 +184,50 @@ def provider_delete(request, public_id):
             "cancel_url": reverse("console:identity-providers:detail", args=[provider.public_id]),
             "fields": {},
         },
+    )
+
+
+# Per-app choice ----------------------------------------------------------------------------
+
+
+@console_role(SECURITY_ADMIN)
+def app_list(request):
+    """Each app with the identity providers it allows."""
+    from oidc.models import Application
+
+    apps = list(Application.objects.order_by("name"))
+    choices = {
+        choice.application_id: sorted(p.name for p in choice.identity_providers.all())
+        for choice in AppIdentityProviders.objects.prefetch_related("identity_providers")
+    }
+    rows = [{"app": app, "allowed": choices.get(app.pk)} for app in apps]
+    return render(request, "federation/console/app_list.html", {"rows": rows})
+
+
+@console_role(SECURITY_ADMIN)
+@require_http_methods(["GET", "POST"])
+def app_edit(request, client_id):
+    from oidc.models import Application
+
+    application = Application.objects.filter(client_id=client_id).first()
+    if application is None:
+        raise Http404
+    choice = AppIdentityProviders.objects.filter(application=application).first()
+    initial = {"restrict": "", "identity_providers": []}
+    if choice is not None:
+        initial = {"restrict": "on", "identity_providers": list(choice.identity_providers.all())}
+    form = AppIdentityProvidersForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        restrict = form.cleaned_data["restrict"] == "on"
+        services.app_identity_providers_set(
+            actor=request.user, application=application, request=request,
+            providers=form.cleaned_data["identity_providers"] if restrict else None,
+        )  # fmt: skip
+        messages.success(request, _("%(app)s is saved.") % {"app": application.name})
+        return _see_other("console:identity-providers:apps")
+    return render(
+        request,
+        "federation/console/app_form.html",
+        {"form": form, "application": application},
+        status=400 if form.errors else 200,
     )

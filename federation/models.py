@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+from allauth.socialaccount.models import SocialApp
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +20,7 @@ class IdentityProvider(models.Model):
         GOOGLE = "google", _("Google")
         MICROSOFT = "microsoft", _("Microsoft")
         GITHUB = "github", _("GitHub")
+        SAML = "saml", _("SAML 2.0")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -44,6 +46,22 @@ class IdentityProvider(models.Model):
     # Home-realm discovery: an address at one of these domains signs in here straight away.
     # Lower case; a domain belongs to one IdP of the tenant (federation.services checks).
     email_domains = ArrayField(models.CharField(max_length=253), default=list, blank=True)
+    # SAML 2.0 (kind SAML): the IdP as its metadata describes it (by URL, fetched through
+    # federation.http, or uploaded), and this service provider's own signing key pair, made
+    # per IdP (its private key sealed like the client secret). The attribute names to read
+    # are claim_email, claim_given_name and claim_family_name.
+    saml_metadata_url = models.URLField(max_length=500, blank=True)
+    saml_metadata_xml = models.TextField(blank=True)
+    saml_entity_id = models.CharField(max_length=500, blank=True)
+    saml_sso_url = models.URLField(max_length=500, blank=True)
+    saml_certificate = models.TextField(blank=True)  # the IdP's signing certificate (PEM body)
+    sp_certificate = models.TextField(blank=True)
+    sp_private_key_sealed = models.TextField(blank=True)
+    # An IdP's MFA counts as ours when its ID token says so (`amr`/`acr`): mfa.stages.
+    trust_idp_mfa = models.BooleanField(default=False)
+    # The user flow: its button shows on the hosted sign-in page. Off: it is reached only
+    # through home-realm discovery (its email domains), an app's hint, or an invitation.
+    show_on_sign_in = models.BooleanField(default=True)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -53,7 +71,7 @@ class IdentityProvider(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["kind"],
-                condition=~models.Q(kind="openid_connect"),
+                condition=~models.Q(kind__in=["openid_connect", "saml"]),
                 name="federation_one_builtin_provider_of_each_kind",
             )
         ]
@@ -67,8 +85,20 @@ class IdentityProvider(models.Model):
         return self.slug
 
     @property
+    def is_saml(self) -> bool:
+        return self.kind == self.Kind.SAML
+
+    @property
+    def sign_in_url(self) -> str:
+        """Where its button leads the browser (the page's `form-action` must allow its
+        origin): the IdP's single sign-on service for SAML, its issuer otherwise."""
+        return self.saml_sso_url if self.is_saml else self.issuer
+
+    @property
     def issuer(self) -> str:
         """The issuer its tokens carry, as our ID tokens' `idp` claim names it."""
+        if self.is_saml:
+            return self.saml_entity_id
         if self.kind == self.Kind.OPENID_CONNECT:
             url = self.discovery_url
             return url[: -len(DISCOVERY_PATH)] if url.endswith(DISCOVERY_PATH) else url
@@ -77,3 +107,33 @@ class IdentityProvider(models.Model):
         if self.kind == self.Kind.MICROSOFT:
             return f"https://login.microsoftonline.com/{self.entra_tenant or 'common'}/v2.0"
         return "https://github.com"
+
+
+class AppIdentityProviders(models.Model):
+    """The identity providers an app allows (Entra's per-app user flows): its sign-in page
+    shows only their buttons and a sign-in for it through another IdP is refused. An app
+    without a row allows every enabled IdP."""
+
+    application = models.OneToOneField(
+        "oidc.Application", on_delete=models.CASCADE, related_name="identity_provider_choice"
+    )
+    identity_providers = models.ManyToManyField(IdentityProvider, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(self.application)
+
+
+class FederationSocialApp(SocialApp):
+    """The SocialApp federation.adapter builds per request from an IdentityProvider (never
+    saved): SAML IdPs get federation.saml's provider, which refuses replayed assertions."""
+
+    class Meta:
+        proxy = True
+
+    def get_provider(self, request):
+        if self.provider == "saml":
+            from federation.saml import CheckedSAMLProvider
+
+            return CheckedSAMLProvider(request=request, app=self)
+        return super().get_provider(request)

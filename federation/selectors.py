@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from ciam.process_cache import ProcessCache
-from federation.models import IdentityProvider
+from federation.models import AppIdentityProviders, IdentityProvider
 
 
 def identity_provider_list() -> QuerySet[IdentityProvider]:
@@ -32,6 +32,42 @@ def identity_providers_enabled() -> list[IdentityProvider]:
 
 def identity_providers_invalidate() -> None:
     _enabled.invalidate()
+
+
+# Per-app choice (federation.models.AppIdentityProviders) -------------------------------------
+
+
+def app_of_next_url(next_url: str | None):
+    """The app whose authorization request a sign-in returns to, or None."""
+    from conditional_access.stages import app_of_sign_in
+
+    return app_of_sign_in(next_url)
+
+
+def app_identity_provider_ids(app) -> set[int] | None:
+    """The pks of the IdPs `app` allows, or None when it allows every IdP."""
+    if app is None:
+        return None
+    choice = AppIdentityProviders.objects.filter(application=app).first()
+    if choice is None:
+        return None
+    return set(choice.identity_providers.values_list("pk", flat=True))
+
+
+def identity_provider_allowed_for_app(provider: IdentityProvider, app) -> bool:
+    allowed = app_identity_provider_ids(app)
+    return allowed is None or provider.pk in allowed
+
+
+def identity_providers_for_sign_in(next_url: str | None) -> list[IdentityProvider]:
+    """The buttons of the hosted sign-in page: enabled, shown by the user flow, and allowed by
+    the app the sign-in is for."""
+    allowed = app_identity_provider_ids(app_of_next_url(next_url))
+    return [
+        provider
+        for provider in identity_providers_enabled()
+        if provider.show_on_sign_in and (allowed is None or provider.pk in allowed)
+    ]
 
 
 def identity_provider_get(public_id) -> IdentityProvider | None:

@@ -4,10 +4,12 @@ connection test, and linking and unlinking upstream identities."""
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urlsplit
 
 import requests
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
@@ -27,12 +29,14 @@ DEFAULT_SCOPES = {
     Kind.GOOGLE: "openid profile email",
     Kind.MICROSOFT: "openid profile email User.Read",
     Kind.GITHUB: "read:user user:email",
+    Kind.SAML: "",
 }
 # Fields an admin may change after creation (slug and kind never change: they are allauth's
 # provider id, stored on every linked account, and the callback URL registered upstream).
 EDITABLE_FIELDS = (
     "name", "client_id", "discovery_url", "entra_tenant", "scopes", "claim_email",
     "claim_given_name", "claim_family_name", "trust_verified_email", "email_domains", "enabled",
+    "saml_metadata_url", "saml_entity_id", "trust_idp_mfa", "show_on_sign_in",
 )  # fmt: skip
 
 
@@ -63,10 +67,61 @@ def discovery_url_normalize(url: str) -> str:
     return url.rstrip("/") + DISCOVERY_PATH
 
 
-def _clean(provider: IdentityProvider) -> None:
+def _saml_clean(provider: IdentityProvider, metadata_xml: str, errors: dict) -> None:
+    """Read the IdP from the uploaded metadata, or from its metadata URL (fetched again
+    when the URL changed or nothing was read yet)."""
+    from federation import saml
+
+    provider.discovery_url = provider.entra_tenant = provider.scopes = ""
+    provider.saml_metadata_url = provider.saml_metadata_url.strip()
+    provider.saml_entity_id = provider.saml_entity_id.strip()
+    for field, default in saml.DEFAULT_ATTRIBUTES.items():
+        setattr(provider, field, getattr(provider, field).strip() or default)
+    url = provider.saml_metadata_url
+    if not metadata_xml and url:
+        problem = discovery_url_problem(url)
+        if problem:
+            errors["saml_metadata_url"] = [problem]
+            return
+        try:
+            metadata_xml = saml.metadata_fetch(url)
+        except ValidationError as error:
+            errors["saml_metadata_url"] = error.messages
+            return
+    if not metadata_xml:
+        if not provider.saml_metadata_xml:
+            errors["saml_metadata_url"] = [
+                _("Enter the URL of the IdP's metadata, or upload its metadata file.")
+            ]
+        return
+    try:
+        idp = saml.metadata_parse(metadata_xml, provider.saml_entity_id)
+    except ValidationError as error:
+        errors["saml_metadata_file" if not url else "saml_metadata_url"] = error.messages
+        return
+    provider.saml_metadata_xml = metadata_xml
+    provider.saml_entity_id = idp["entity_id"]
+    provider.saml_sso_url = idp["sso_url"]
+    provider.saml_certificate = idp["certificate"]
+    # The browser goes there (not this server): https, an intranet address is fine.
+    if urlsplit(idp["sso_url"]).scheme != "https" and not settings.FEDERATION_ALLOW_LOOPBACK_IDPS:
+        errors["saml_metadata_url" if url else "saml_metadata_file"] = [
+            _("The IdP's single sign-on URL (%(url)s) must use https.") % {"url": idp["sso_url"]}
+        ]
+
+
+def _clean(provider: IdentityProvider, metadata_xml: str = "") -> None:
     errors: dict[str, list[str]] = {}
     if not provider.name.strip():
         errors["name"] = [_("Give the provider a name; its button shows it.")]
+    if provider.kind == Kind.SAML:
+        _saml_clean(provider, metadata_xml, errors)
+        problem = _email_domains_clean(provider)
+        if problem:
+            errors["email_domains"] = [problem]
+        if errors:
+            raise ValidationError(errors)
+        return
     if not provider.client_id.strip():
         errors["client_id"] = [_("Enter the client id the provider gave you.")]
     if provider.kind == Kind.OPENID_CONNECT:
@@ -123,7 +178,7 @@ def _email_domains_clean(provider: IdentityProvider) -> str | None:
 
 
 def _slug_for(kind: str, name: str) -> str:
-    if kind != Kind.OPENID_CONNECT:
+    if kind not in (Kind.OPENID_CONNECT, Kind.SAML):
         return kind
     base = slugify(name)[:40] or "oidc"
     slug, number = base, 2
@@ -134,25 +189,49 @@ def _slug_for(kind: str, name: str) -> str:
 
 @transaction.atomic
 def identity_provider_create(
-    *, actor, kind: str, client_secret: str, request=None, **fields
+    *,
+    actor,
+    kind: str,
+    client_secret: str = "",
+    request=None,
+    saml_metadata_file: str = "",
+    **fields,
 ) -> IdentityProvider:
+    """Add an IdP. SAML: `saml_metadata_file` is uploaded metadata (else the metadata URL is
+    fetched); a signing key pair is made for it, its private key sealed."""
+    if kind == Kind.SAML:
+        from federation.saml import DEFAULT_ATTRIBUTES
+
+        for field, default in DEFAULT_ATTRIBUTES.items():
+            fields.setdefault(field, default)
     provider = IdentityProvider(kind=kind, **fields)
-    _clean(provider)
-    if not client_secret:
+    _clean(provider, saml_metadata_file)
+    if not client_secret and kind != Kind.SAML:
         raise ValidationError({"client_secret": [_("Enter the client secret.")]})
-    if kind != Kind.OPENID_CONNECT and IdentityProvider.objects.filter(kind=kind).exists():
+    if (
+        kind not in (Kind.OPENID_CONNECT, Kind.SAML)
+        and IdentityProvider.objects.filter(kind=kind).exists()
+    ):
         raise ValidationError(
             _("%(kind)s is already set up; edit it instead.")
             % {"kind": provider.get_kind_display()}
         )
     provider.slug = _slug_for(kind, provider.name)
-    provider.client_secret_sealed = secret_seal(client_secret)
+    if kind == Kind.SAML:
+        from federation.saml import sp_key_pair
+
+        provider.client_id = provider.slug  # allauth's "organization slug" of the SAML URLs
+        private_key, provider.sp_certificate = sp_key_pair(f"{provider.slug} SAML SP")
+        provider.sp_private_key_sealed = secret_seal(private_key)
+    else:
+        provider.client_secret_sealed = secret_seal(client_secret)
     try:
         with transaction.atomic():
             provider.save()
     except IntegrityError as error:
         raise ValidationError(_("This provider is already set up.")) from error
-    after = {**_snapshot(provider), "client_secret": "set"}
+    after = _snapshot(provider)
+    after["signing_key" if kind == Kind.SAML else "client_secret"] = "set"
     audit_record(
         actor=actor, action="identity_provider.create", target=provider, after=after,
         request=request,
@@ -162,17 +241,27 @@ def identity_provider_create(
 
 @transaction.atomic
 def identity_provider_update(
-    *, actor, provider: IdentityProvider, client_secret: str = "", request=None, **changes
+    *,
+    actor,
+    provider: IdentityProvider,
+    client_secret: str = "",
+    request=None,
+    saml_metadata_file: str = "",
+    **changes,
 ) -> IdentityProvider:
     """Change the editable fields in `changes`; a non-empty `client_secret` replaces the
-    stored one (an empty one keeps it: the secret is never shown, only replaced)."""
+    stored one (an empty one keeps it: the secret is never shown, only replaced). SAML: new
+    metadata is read from `saml_metadata_file`, or from the metadata URL when it changed."""
     before = _snapshot(provider)
+    url_before = provider.saml_metadata_url
     for field, value in changes.items():
         if field not in EDITABLE_FIELDS:
             raise ValueError(f"{field} cannot be changed")
         setattr(provider, field, value)
-    _clean(provider)
-    if client_secret:
+    if provider.is_saml and not saml_metadata_file and provider.saml_metadata_url == url_before:
+        saml_metadata_file = provider.saml_metadata_xml  # the metadata read before
+    _clean(provider, saml_metadata_file)
+    if client_secret and not provider.is_saml:
         provider.client_secret_sealed = secret_seal(client_secret)
     provider.save()
     after = _snapshot(provider)
@@ -221,6 +310,10 @@ def redirect_uri(provider: IdentityProvider) -> str:
 
     if provider.kind == Kind.OPENID_CONNECT:
         path = reverse("openid_connect_callback", kwargs={"provider_id": provider.slug})
+    elif provider.is_saml:
+        from federation.saml import sp_acs_url
+
+        return sp_acs_url(provider)
     else:
         path = reverse(f"{provider.kind}_callback")
     return tenant_url(connection.tenant, path)
@@ -235,6 +328,8 @@ def home_realm_redirect(
     from allauth.socialaccount.adapter import get_adapter
 
     upstream = get_adapter().get_provider(request, provider.allauth_provider_id)
+    if provider.is_saml:
+        return upstream.redirect(request, process, next_url=next_url or None)
     auth_params = upstream.get_auth_params()
     if login_hint:
         auth_params["login_hint"] = login_hint
@@ -261,6 +356,8 @@ DISCOVERY_URLS = {
 def connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
     """Fetch the IdP's discovery document and say, in plain words, what is wrong with it
     (or what was found). Returns (ok, lines)."""
+    if provider.is_saml:
+        return saml_connection_test(provider)
     if provider.kind == Kind.GITHUB:
         return True, [
             _(
@@ -338,6 +435,50 @@ def connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
     ]
 
 
+def saml_connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
+    """Fetch the SAML IdP's metadata again (when it has a URL) and compare it with what the
+    sign-ins use."""
+    from federation import saml
+
+    xml = provider.saml_metadata_xml
+    lines = []
+    if provider.saml_metadata_url:
+        try:
+            xml = saml.metadata_fetch(provider.saml_metadata_url)
+        except ValidationError as error:
+            return False, error.messages
+    try:
+        idp = saml.metadata_parse(xml, provider.saml_entity_id)
+    except ValidationError as error:
+        return False, error.messages
+    problems = []
+    if idp["certificate"] != provider.saml_certificate:
+        problems.append(
+            _(
+                "The IdP's signing certificate changed since it was saved: save the provider "
+                "again to use the new one."
+            )
+        )
+    if idp["sso_url"] != provider.saml_sso_url:
+        problems.append(
+            _("The IdP's sign-on URL is now %(url)s: save the provider again to use it.")
+            % {"url": idp["sso_url"]}
+        )
+    not_after = saml.certificate_not_after(idp["certificate"])
+    if not_after is not None and not_after.timestamp() < time.time():
+        problems.append(_("The IdP's signing certificate has expired: sign-ins will fail."))
+    if problems:
+        return False, problems
+    lines.append(_("The metadata was read. Entity id: %(entity)s.") % {"entity": idp["entity_id"]})
+    lines.append(_("Sign-ins go to %(url)s.") % {"url": idp["sso_url"]})
+    if not_after is not None:
+        lines.append(
+            _("The IdP's signing certificate is valid until %(date)s.")
+            % {"date": not_after.date().isoformat()}
+        )
+    return True, lines
+
+
 # Linked identities --------------------------------------------------------------------
 
 
@@ -413,3 +554,33 @@ def identity_unlinked_audit(sender, request, socialaccount, **kwargs) -> None:
         before={"provider": socialaccount.provider, "subject": socialaccount.uid},
         request=request,
     )  # fmt: skip
+
+
+# Per-app choice of identity providers -----------------------------------------------------
+
+
+@transaction.atomic
+def app_identity_providers_set(*, actor, application, providers, request=None) -> None:
+    """`providers`: the IdPs `application` allows (an iterable, possibly empty), or None for
+    every enabled IdP. Audited on the app."""
+    from federation.models import AppIdentityProviders
+
+    choice = AppIdentityProviders.objects.filter(application=application).first()
+    before = sorted(p.slug for p in choice.identity_providers.all()) if choice else "all"
+    if providers is None:
+        if choice is not None:
+            choice.delete()
+        after = "all"
+    else:
+        providers = list(providers)
+        if choice is None:
+            choice = AppIdentityProviders.objects.create(application=application)
+        choice.identity_providers.set(providers)
+        choice.save(update_fields=["updated_at"])
+        after = sorted(p.slug for p in providers)
+    if before != after:
+        audit_record(
+            actor=actor, action="application.identity_providers", target=application,
+            before={"identity_providers": before}, after={"identity_providers": after},
+            request=request,
+        )  # fmt: skip

@@ -168,9 +168,14 @@ def oidc_callback(request, provider_id):
     platform, which allows only the redirect URI its app registered: our callback) would
     block the redirects after our callback to an origin it cannot know. A page that answers
     200 ends that navigation; its own refresh is not a form submission."""
-    from allauth.socialaccount.providers.openid_connect.views import callback
+    from allauth.socialaccount.models import SocialApp
 
-    response = callback(request, provider_id)
+    from federation.oidc import callback
+
+    try:
+        response = callback(request, provider_id)
+    except SocialApp.DoesNotExist as error:
+        raise Http404 from error
     if response.status_code in (302, 303) and response.has_header("Location"):
         page = render(request, "federation/continue.html", {"url": response["Location"]})
         for cookie in response.cookies.values():
@@ -196,20 +201,25 @@ class HomeRealmDiscoveryMixin:
             self.request, provider, next_url=next_url, login_hint=login_hint
         )
 
+    def _allowed(self, provider) -> bool:
+        """The app the sign-in is for may allow only some IdPs."""
+        app = selectors.app_of_next_url(self.get_next_url())
+        return provider is not None and selectors.identity_provider_allowed_for_app(provider, app)
+
     def get(self, request, *args, **kwargs):
         provider, login_hint = selectors.home_realm_hint(self.get_next_url() or "")
-        if provider is not None:
+        if self._allowed(provider):
             return self._home_realm_redirect(provider, login_hint)
         # The page's form may lead to a mapped IdP (its POST answers with that redirect).
         for mapped in selectors.identity_providers_enabled():
             if mapped.email_domains:
-                form_action_allow(request, mapped.issuer)
+                form_action_allow(request, mapped.sign_in_url)
         return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
         address = str(request.POST.get(self.address_field, "")).strip()
         provider = selectors.identity_provider_for_email(address)
-        if provider is not None:
+        if self._allowed(provider):
             return self._home_realm_redirect(provider, address)
         return super().post(request, *args, **kwargs)
 
@@ -226,3 +236,23 @@ class RequestLoginCodeView(HomeRealmDiscoveryMixin, allauth_views.RequestLoginCo
 
 sign_in = SignInView.as_view()
 request_login_code = RequestLoginCodeView.as_view()
+
+
+def saml_finish_acs(request, organization_slug):
+    """allauth's SAML assertion consumer service, second half (the first stored the IdP's
+    cross-site POST in a cookie of its own and redirected here: the session cookie, SameSite
+    Lax, is sent on this same-site GET). As for OpenID Connect (oidc_callback), its redirect
+    to where the sign-in goes on becomes a page that goes on by itself: the IdP page's
+    `form-action` would otherwise apply to the redirects after its POST."""
+    from allauth.socialaccount.providers.saml.views import finish_acs
+
+    return _continue_page(request, finish_acs(request, organization_slug=organization_slug))
+
+
+def _continue_page(request, response):
+    if response.status_code in (302, 303) and response.has_header("Location"):
+        page = render(request, "federation/continue.html", {"url": response["Location"]})
+        for cookie in response.cookies.values():
+            page.cookies[cookie.key] = cookie
+        return page
+    return response

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
 from conditional_access.requirements import requirements_for
+from federation.mfa_trust import upstream_mfa_accept
 from mfa.models import Method, MfaPolicy
 from mfa.selectors import (
     has_confirmed_totp,
@@ -66,6 +67,11 @@ class MfaStage(LoginStage):
         again = reregistration_pending(user, facts)
         if "passkey" in required:
             return self._passkey_required(sign_in_method, again=again)
+        # An IdP the tenant trusts for MFA said this sign-in used it (federation.mfa_trust).
+        upstream = upstream_mfa_accept(self.request, user)
+        if upstream is not None:
+            self.request.mfa_verified = upstream
+            return None, True
         if again and not policy.is_off:
             return self._register_again(sign_in_method, policy)
         required_by_access = "mfa" in required

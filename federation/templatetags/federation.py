@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from ciam.csp import form_action_allow
 from federation.models import IdentityProvider
-from federation.selectors import identity_providers_enabled
+from federation.selectors import identity_providers_enabled, identity_providers_for_sign_in
 
 register = template.Library()
 
@@ -16,6 +16,8 @@ register = template.Library()
 def login_url(provider: IdentityProvider) -> str:
     if provider.kind == IdentityProvider.Kind.OPENID_CONNECT:
         return reverse("openid_connect_login", kwargs={"provider_id": provider.slug})
+    if provider.is_saml:
+        return reverse("saml_login", kwargs={"organization_slug": provider.slug})
     return reverse(f"{provider.kind}_login")
 
 
@@ -27,9 +29,13 @@ def identity_provider_buttons(
     the IdP's slug as `provider`), which redirects to the IdP: browsers apply `form-action`
     to that redirect, so the IdP's origin is allowed on this page (ciam.csp)."""
     request = context["request"]
-    providers = identity_providers_enabled()
+    if process == "login" and not start_url:
+        # The hosted sign-in page: what the user flow shows and the app allows.
+        providers = identity_providers_for_sign_in(next_url)
+    else:
+        providers = identity_providers_enabled()
     for provider in providers:
-        form_action_allow(request, provider.issuer)
+        form_action_allow(request, provider.sign_in_url)
     return {
         "buttons": [
             {"name": p.name, "url": start_url or login_url(p), "slug": p.slug} for p in providers

@@ -1,0 +1,131 @@
+"""Which identity providers show and may be used: the user flow shows a provider's button
+or not, and an app may allow only some providers (console > Identity providers > Per app):
+its sign-in page shows only their buttons, home-realm discovery does not lead elsewhere, and
+a sign-in for it through another provider is refused."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from tests.federation.helpers import CSRF, Browser, base, create_provider, log_rows, signed_in_as
+from tests.federation.stand_in_op import StandInOP
+from tests.helpers import make_user, unique_email
+from tests.oidc.helpers import register_app
+
+LIST = "/console/identity-providers/"
+
+
+def _authorize(app) -> str:
+    return "/o/authorize/?" + urlencode(
+        {"client_id": app.client_id, "response_type": "code", "scope": "openid",
+         "redirect_uri": "https://app.example/callback"}
+    )  # fmt: skip
+
+
+def _sign_in_page(client, next_url: str) -> str:
+    return client.get("/accounts/login/", {"next": next_url}).content.decode()
+
+
+def test_an_app_shows_only_the_providers_it_allows_and_the_flow_can_hide_one(acme):
+    from audit.models import AuditEvent
+    from federation.services import identity_provider_update
+
+    allowed = create_provider(acme, name=f"Allowed {uuid.uuid4().hex[:6]}")
+    other = create_provider(acme, name=f"Other {uuid.uuid4().hex[:6]}")
+    hidden = create_provider(acme, name=f"Hidden {uuid.uuid4().hex[:6]}")
+    domain = f"h{uuid.uuid4().hex[:8]}.example"
+    with tenant_context(acme.tenant):
+        identity_provider_update(
+            actor=acme.admin, provider=hidden, show_on_sign_in=False, email_domains=[domain]
+        )
+    app = register_app(acme, name=f"Only allowed {uuid.uuid4().hex[:6]}")
+    admin = acme.client(make_user(acme, admin_roles=["security_administrator"]))
+
+    listing = admin.get(f"{LIST}apps/").content.decode()
+    assert app.application.name in listing
+    saved = admin.post(
+        f"{LIST}apps/{app.client_id}/", {"restrict": "on", "identity_providers": [allowed.pk]}
+    )
+    assert saved.status_code == 303
+    with tenant_context(acme.tenant):
+        assert AuditEvent.objects.filter(
+            action="application.identity_providers",
+            after={"identity_providers": [allowed.slug]},
+        ).exists()
+
+    visitor = acme.client()
+    for_app = _sign_in_page(visitor, _authorize(app))
+    assert f"Sign in with {allowed.name}" in for_app
+    assert f"Sign in with {other.name}" not in for_app
+    plain = _sign_in_page(visitor, "/account/")
+    assert f"Sign in with {allowed.name}" in plain and f"Sign in with {other.name}" in plain
+    assert f"Sign in with {hidden.name}" not in plain  # the flow hides its button...
+    # ...but its domain still leads to it (home-realm discovery), except for an app that
+    # does not allow it: that sign-in stays on the page.
+    page = visitor.get("/accounts/login/", {"next": "/account/"})
+    token = CSRF.search(page.content.decode()).group(1)
+    to_hidden = visitor.post(
+        "/accounts/login/?next=/account/",
+        {"csrfmiddlewaretoken": token, "login": f"ada@{domain}"},
+    )
+    # It went for the IdP (whose made-up discovery URL cannot be reached: allauth's
+    # "sign-in failed" page, 401), where an address without a mapped domain would not.
+    assert to_hidden.status_code in (302, 401)
+    stays = visitor.post(
+        "/accounts/login/?" + urlencode({"next": _authorize(app)}),
+        {"csrfmiddlewaretoken": token, "login": f"ada@{domain}"},
+    )
+    assert stays.status_code == 200
+
+    everything = admin.post(f"{LIST}apps/{app.client_id}/", {"restrict": ""})
+    assert everything.status_code == 303
+    assert f"Sign in with {other.name}" in _sign_in_page(visitor, _authorize(app))
+
+
+@pytest.mark.server
+def test_a_sign_in_for_an_app_through_a_provider_it_does_not_allow_is_refused(
+    running_server, downstream
+):
+    from federation.services import app_identity_providers_set
+
+    client_id, secret = f"client-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    email = unique_email("app")
+    op = StandInOP(client_id, secret, {"sub": "s-1", "email": email, "email_verified": True})
+    op.start()
+    try:
+        provider = create_provider(
+            downstream, discovery_url=op.issuer, client_id=client_id, secret=secret,
+            trust_verified_email=True,
+        )  # fmt: skip
+        allowed = create_provider(downstream, name=f"Allowed {uuid.uuid4().hex[:6]}")
+        app = register_app(downstream, name=f"Strict app {uuid.uuid4().hex[:6]}")
+        with tenant_context(downstream.tenant):
+            app_identity_providers_set(
+                actor=downstream.admin, application=app.application, providers=[allowed]
+            )
+        connection.close()
+        port = running_server.port
+        b = base(downstream, port)
+        browser = Browser()
+        page = browser.go(f"{b}/accounts/login/?{urlencode({'next': _authorize(app)})}")
+        assert f"Sign in with {provider.name}" not in page.text
+        # A crafted request to the other provider's login URL, for the app.
+        redirect = browser.session.post(
+            f"{b}/accounts/oidc/{provider.slug}/login/",
+            data={"csrfmiddlewaretoken": CSRF.search(page.text).group(1), "process": "login",
+                  "next": _authorize(app)},
+            allow_redirects=False, timeout=20,
+        )  # fmt: skip
+        refused = browser.go(redirect.headers["Location"])
+        assert refused.status_code == 403
+        assert "does not allow signing in with" in refused.text
+        assert signed_in_as(browser, downstream, port) is None
+        rows = log_rows(downstream, idp=provider.slug)
+        assert [(row.result, row.app_id) for row in rows] == [("failure", app.client_id)]
+    finally:
+        op.stop()

@@ -1,0 +1,353 @@
+"""A SAML 2.0 identity provider (a real one, started by the test on loopback: its assertions
+signed by xmlsec) as a tenant's IdP, against the running server: an SP-initiated sign-in
+with a signed request creates the account; unsigned, altered, wrong-audience, replayed and
+unsolicited (IdP-initiated) responses sign nobody in; a guest redeems an invitation with it;
+and the console adds it from its metadata URL or an uploaded file."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import urlencode
+
+import pytest
+from allauth.socialaccount.models import SocialAccount
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from tests.federation.helpers import CSRF, Browser, base, log_rows, signed_in_as
+from tests.federation.saml_idp import SamlIdp
+from tests.helpers import make_user, unique_email
+
+pytestmark = pytest.mark.server
+
+FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+@pytest.fixture
+def saml_idp():
+    started = []
+
+    def make(people: dict) -> SamlIdp:
+        idp = SamlIdp(people).start()
+        started.append(idp)
+        return idp
+
+    yield make
+    for idp in started:
+        idp.stop()
+
+
+def _person(subject: str | None = None, email: str | None = None) -> tuple[str, dict]:
+    subject = subject or f"emp-{uuid.uuid4().hex[:10]}"
+    return subject, {
+        "email": email or unique_email("saml"),
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+    }
+
+
+def _add(world, idp: SamlIdp, **fields):
+    from federation.services import identity_provider_create
+
+    with tenant_context(world.tenant):
+        provider = identity_provider_create(
+            actor=world.admin, kind="saml", name=f"Corp SAML {uuid.uuid4().hex[:6]}",
+            saml_metadata_url=idp.entity_id, **fields,
+        )  # fmt: skip
+    connection.close()
+    return provider
+
+
+def _start(browser: Browser, world, port: int, provider, next_url: str = "/account/") -> str:
+    """Press the IdP's button on the sign-in page: the redirect to the IdP's sign-on URL."""
+    b = base(world, port)
+    page = browser.go(f"{b}/accounts/login/?{urlencode({'next': next_url})}")
+    assert f"Sign in with {provider.name}" in page.text
+    redirect = browser.session.post(
+        f"{b}/accounts/saml/{provider.slug}/login/",
+        data={"csrfmiddlewaretoken": CSRF.search(page.text).group(1), "process": "login",
+              "next": next_url},
+        allow_redirects=False, timeout=20,
+    )  # fmt: skip
+    assert redirect.status_code == 302, redirect.text[:500]
+    return redirect.headers["Location"]
+
+
+def _at_idp(browser: Browser, idp: SamlIdp, location: str):
+    """Follow the redirect to the IdP: its page and the form it would post."""
+    assert location.startswith(idp.sso_url + "?")
+    page = browser.go(location)
+    assert page.status_code == 200, page.text
+    fields = dict(HIDDEN.findall(page.text))
+    return FORM_ACTION.search(page.text).group(1), fields
+
+
+def _refused(page) -> bool:
+    return "Sign-in failed" in page.text or "Third-Party Login Failure" in page.text
+
+
+def _post(browser: Browser, acs: str, saml_response: str, relay_state: str = ""):
+    return browser.go(acs, {"SAMLResponse": saml_response, "RelayState": relay_state})
+
+
+def test_sp_initiated_sign_in_with_a_signed_request_creates_the_account(
+    running_server, downstream, saml_idp
+):
+    from audit.models import SignInEvent
+
+    subject, person = _person()
+    idp = saml_idp({subject: person})
+    provider = _add(downstream, idp, trust_verified_email=True)
+    port = running_server.port
+    browser = Browser()
+
+    location = _start(browser, downstream, port, provider)
+    acs, fields = _at_idp(browser, idp, location)
+
+    assert idp.signature_problems == []  # the request was signed with our published key
+    request = idp.requests[-1]
+    assert request.issuer == f"{base(downstream, port)}/accounts/saml/{provider.slug}/metadata/"
+    assert acs == f"{base(downstream, port)}/accounts/saml/{provider.slug}/acs/"
+    landing = _post(browser, acs, fields["SAMLResponse"], fields["RelayState"])
+    assert landing.status_code == 200
+    assert browser.visited[-1] == f"{base(downstream, port)}/account/"
+    assert signed_in_as(browser, downstream, port) == person["email"]
+    with tenant_context(downstream.tenant):
+        account = SocialAccount.objects.get(provider=provider.slug, uid=subject)
+        assert (account.user.email, account.user.first_name, account.user.last_name) == (
+            person["email"], "Ada", "Lovelace",
+        )  # fmt: skip
+    rows = log_rows(downstream, idp_subject=subject)
+    assert [(row.method, row.result) for row in rows] == [
+        (SignInEvent.Method.FEDERATED, SignInEvent.Result.SUCCESS)
+    ]
+
+
+def test_our_metadata_names_the_entity_id_the_acs_and_the_signing_certificate(
+    running_server, downstream, saml_idp
+):
+    idp = saml_idp(dict([_person()]))
+    provider = _add(downstream, idp)
+    url = f"{base(downstream, running_server.port)}/accounts/saml/{provider.slug}/metadata/"
+    metadata = Browser().go(url)
+    assert metadata.status_code == 200
+    text = metadata.text
+    assert f'entityID="{url}"' in text
+    assert 'AuthnRequestsSigned="true"' in text and 'WantAssertionsSigned="true"' in text
+    assert f"/accounts/saml/{provider.slug}/acs/" in text
+    body = "".join(provider.sp_certificate.strip().splitlines()[1:-1])
+    assert body in text.replace("\n", "")
+    assert "PRIVATE KEY" not in text and "PRIVATE KEY" not in provider.sp_private_key_sealed
+
+
+DEFECTS = {
+    "unsigned assertion": {"sign": False},
+    "wrong audience": {"audience": "https://another-sp.example/metadata"},
+    "IdP-initiated": {"unsolicited": True},
+    "altered assertion": {"alter": True},
+}
+
+
+@pytest.mark.parametrize("defect", list(DEFECTS))
+def test_a_defective_response_signs_nobody_in(running_server, downstream, saml_idp, defect):
+    from audit.models import SignInEvent
+
+    subject, person = _person()
+    idp = saml_idp({subject: person})
+    provider = _add(downstream, idp)
+    port = running_server.port
+    browser = Browser()
+    acs, fields = _at_idp(browser, idp, _start(browser, downstream, port, provider))
+    request = idp.requests[-1]
+    options = dict(DEFECTS[defect])
+    if options.pop("unsolicited", False):
+        options["acs_url"] = acs
+        request = None
+    if options.pop("alter", False):
+        # A valid signature over someone else's address: the signed content changed.
+        options["alter"] = {person["email"]: "mallory@corp.example"}
+    saml_response = idp.response(request, subject, **options)
+
+    page = _post(browser, acs, saml_response, fields["RelayState"])
+
+    assert page.status_code in (200, 400, 401, 403)
+    assert "Sign-in failed" in page.text or "Third-Party Login Failure" in page.text, page.text[
+        :800
+    ]
+    assert signed_in_as(browser, downstream, port) is None
+    with tenant_context(downstream.tenant):
+        assert not SocialAccount.objects.filter(provider=provider.slug).exists()
+        assert not get_user_model().objects.filter(email=person["email"]).exists()
+    rows = log_rows(downstream, idp=provider.slug)
+    assert [(row.result, row.failure_reason) for row in rows] == [
+        (SignInEvent.Result.FAILURE, SignInEvent.FailureReason.IDP_ERROR)
+    ]
+
+
+def test_a_replayed_assertion_is_refused(running_server, downstream, saml_idp):
+    subject, person = _person()
+    idp = saml_idp({subject: person})
+    provider = _add(downstream, idp, trust_verified_email=True)
+    port = running_server.port
+    first = Browser()
+    acs, fields = _at_idp(first, idp, _start(first, downstream, port, provider))
+    _post(first, acs, fields["SAMLResponse"], fields["RelayState"])
+    assert signed_in_as(first, downstream, port) == person["email"]
+
+    # Someone who captured the posted response sends it again from their own browser,
+    # after starting a sign-in of their own.
+    attacker = Browser()
+    _at_idp(attacker, idp, _start(attacker, downstream, port, provider))
+    page = _post(attacker, acs, fields["SAMLResponse"], fields["RelayState"])
+
+    assert "Sign-in failed" in page.text or "Third-Party Login Failure" in page.text, page.text[
+        :800
+    ]
+    assert signed_in_as(attacker, downstream, port) is None
+    failures = log_rows(downstream, idp=provider.slug, result="failure")
+    assert len(failures) == 1 and "used before" in failures[0].upstream_error
+
+
+def test_a_guest_redeems_an_invitation_through_saml(running_server, downstream, saml_idp):
+    from guests import services as guest_services
+    from guests.models import Invitation
+
+    subject, person = _person()
+    idp = saml_idp({subject: person})
+    provider = _add(downstream, idp, trust_verified_email=True)
+    port = running_server.port
+    with tenant_context(downstream.tenant):
+        invitation = guest_services.invitation_create(
+            invited_by=downstream.admin, email=person["email"],
+            redirect_url="https://app.fabrikam.example/welcome",
+        )  # fmt: skip
+    connection.close()
+    token = invitation.redeem_url.rstrip("/").rsplit("/", 1)[1]
+    b = base(downstream, port)
+    browser = Browser()
+    landing = browser.go(f"{b}/invite/{token}/")
+    assert f"Sign in with {provider.name}" in landing.text
+    action = re.search(r'<form method="post" action="([^"]+/identity/)"', landing.text).group(1)
+    redirect = browser.session.post(
+        f"{b}{action}",
+        data={"csrfmiddlewaretoken": CSRF.search(landing.text).group(1),
+              "provider": provider.slug},
+        allow_redirects=False, timeout=20,
+    )  # fmt: skip
+    acs, fields = _at_idp(browser, idp, redirect.headers["Location"])
+    consent = _post(browser, acs, fields["SAMLResponse"], fields["RelayState"])
+    assert browser.visited[-1] == f"{b}/invite/consent/", consent.status_code
+    accepted = browser.submit(
+        f"{b}/invite/consent/", consent, {"decision": "accept"}, stop_at="https://app."
+    )
+    assert browser.visited[-1] == "https://app.fabrikam.example/welcome", accepted.text[:500]
+    with tenant_context(downstream.tenant):
+        guest = get_user_model().objects.get(email=person["email"])
+        assert guest.user_type == "guest"
+        assert SocialAccount.objects.get(provider=provider.slug, uid=subject).user == guest
+        assert Invitation.objects.get(pk=invitation.pk).status == Invitation.Status.ACCEPTED
+
+
+# Console ---------------------------------------------------------------------------------
+
+LIST = "/console/identity-providers/"
+
+
+def test_console_adds_a_saml_idp_by_metadata_url_or_upload_and_shows_our_metadata_url(
+    acme, saml_idp
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from audit.models import AuditEvent
+    from federation.models import IdentityProvider
+
+    idp = saml_idp(dict([_person()]))
+    admin = make_user(acme, admin_roles=["security_administrator"])
+    client = acme.client(admin)
+    name = f"Corp {uuid.uuid4().hex[:6]}"
+
+    missing = client.post(f"{LIST}new/saml/", {"name": name, "enabled": "on"})
+    assert missing.status_code == 400
+    assert "Enter the URL of the IdP&#x27;s metadata, or upload" in missing.content.decode()
+
+    not_xml = client.post(
+        f"{LIST}new/saml/",
+        {"name": name, "saml_metadata_file": SimpleUploadedFile("m.xml", b"hello")},
+    )
+    assert not_xml.status_code == 400 and "This is not SAML metadata" in not_xml.content.decode()
+    assert name in not_xml.content.decode()  # what was typed is kept
+
+    by_url = client.post(
+        f"{LIST}new/saml/", {"name": name, "saml_metadata_url": idp.entity_id, "enabled": "on"}
+    )
+    assert by_url.status_code == 303, by_url.content.decode()[:2000]
+    page = client.get(by_url["Location"]).content.decode()
+    with tenant_context(acme.tenant):
+        provider = IdentityProvider.objects.get(name=name)
+        event = AuditEvent.objects.get(
+            action="identity_provider.create", target_id=str(provider.public_id)
+        )
+    assert (provider.saml_entity_id, provider.saml_sso_url) == (idp.entity_id, idp.sso_url)
+    assert f"/accounts/saml/{provider.slug}/metadata/" in page
+    assert f"/accounts/saml/{provider.slug}/acs/" in page
+    assert "PRIVATE KEY" not in page and event.after["signing_key"] == "set"
+    assert "PRIVATE KEY" not in str(event.after)
+
+    uploaded = client.post(
+        f"{LIST}new/saml/",
+        {"name": name + " B",
+         "saml_metadata_file": SimpleUploadedFile("idp.xml", idp.metadata().encode())},
+    )  # fmt: skip
+    assert uploaded.status_code == 303
+    test = client.post(f"{by_url['Location']}test/")
+    assert "Connection test passed" in test.content.decode()
+    assert idp.entity_id in test.content.decode()
+
+
+# In Chromium, under the policies the servers send ------------------------------------------
+
+
+@pytest.mark.browser
+def test_sp_initiated_sign_in_to_an_app_in_chromium(running_server, downstream, saml_idp):
+    """The sign-in page lets its button's form lead to the IdP's sign-on URL; the IdP's page
+    (whose own policy allows posting to our ACS only) posts the assertion cross-site to our
+    ACS, where the session cookie (SameSite=Lax) is not sent: allauth keeps the POST in a
+    cookie of its own and finishes on a same-site GET; the app then gets its code."""
+    from tests.e2e.conftest import in_own_thread
+    from tests.e2e.relying_party import RelyingParty
+    from tests.oidc.helpers import jwt_parts, register_app
+
+    subject, person = _person()
+    idp = saml_idp({subject: person})
+    provider = _add(downstream, idp, trust_verified_email=True)
+    party = RelyingParty().start()
+    try:
+        app = register_app(
+            downstream, name=f"SAML app {uuid.uuid4().hex[:6]}", redirect_uri=party.redirect_uri
+        )
+        party.connect(
+            tenant_host=downstream.host, server_port=running_server.port,
+            client_id=app.client_id, secret=app.secret,
+        )  # fmt: skip
+        connection.close()
+
+        def scenario(page):
+            page.goto(party.url("/login"))
+            page.wait_for_url("**/accounts/login/**")
+            response = page.reload()
+            policy = response.header_value("content-security-policy") or ""
+            assert idp.base in policy
+            page.get_by_role("button", name=f"Sign in with {provider.name}").click()
+            page.wait_for_url(f"{idp.sso_url}?**")
+            page.get_by_role("button", name="Continue").click()
+            page.wait_for_url(f"{party.redirect_uri}?**")
+            assert page.locator("#result").inner_text() == f"Signed in as {person['email']}"
+
+        in_own_thread(scenario)
+        assert jwt_parts(party.id_token)[1]["idp"] == idp.entity_id
+    finally:
+        party.stop()
+    assert idp.signature_problems == []
