@@ -258,7 +258,7 @@ def group_members(request, key: str):
         return _bad(problem)
 
 
-_USER_REFERENCE = re.compile(r"/users/(?P<key>[^/?#]+)/?$")
+_USER_REFERENCE = re.compile(r"(?:^|/)users/(?P<key>[^/?#]+)/?$")
 
 
 @require_http_methods(["POST"])

@@ -164,3 +164,27 @@ def test_pages_follow_the_next_link(acme):
 def test_a_token_of_another_tenant_is_refused(acme, globex):
     token = app_token(globex, "Group.ReadWrite.All")
     assert call(acme, "get", "/api/v1/groups", token).status_code == 401
+
+
+def test_machine_calls_need_no_csrf_token(acme):
+    from django.test import Client
+
+    token = app_token(acme, "Group.ReadWrite.All")
+    client = Client(HTTP_HOST=acme.host, enforce_csrf_checks=True)
+    created = client.post(
+        "/api/v1/groups", data=json.dumps({"displayName": "No CSRF here"}),
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert created.status_code == 201
+    group_id = created.json()["id"]
+    response = client.patch(
+        f"/api/v1/groups/{group_id}", data=json.dumps({"description": "still none"}),
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert response.status_code == 204
+    reference = {"@odata.id": f"users/{acme.member.public_id}"}
+    response = client.post(
+        f"/api/v1/groups/{group_id}/members/$ref", data=json.dumps(reference),
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert response.status_code == 204
