@@ -66,6 +66,10 @@ def test_group_include_and_exclude_on_a_matrix_what_if_equals_real(acme):
         shown = client.get(WHAT_IF, {"email": user.email, "ip": ip, "method": ""})
         assert shown.status_code == 200
         assert shown.context["decision"] == real, name
+    page = client.get(WHAT_IF, {"email": users["contractor_vip"].email, "ip": "192.0.2.10"})
+    groups_line = page.content.decode().split('id="what-if-groups">', 1)[1].split("</p>")[0]
+    assert contractors.display_name in groups_line and vips.display_name in groups_line
+    assert staff.display_name not in groups_line
     reasons = {
         result.name: result.reason for result in decision(acme, users["contractor_vip"]).results
     }
