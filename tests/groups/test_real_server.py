@@ -210,3 +210,50 @@ def test_an_unassigned_user_sees_a_clear_page_and_the_log_has_the_row(
 
     row = eventually(logged, message="the sign-in log row")
     assert row.result == "failure" and row.app_name == app.application.name
+
+
+@pytest.mark.browser
+def test_the_groups_pages_are_accessible_and_fit_a_phone(worlds, committed, http_server):
+    acme = worlds["acme"]
+    marker = uuid.uuid4().hex[:8]
+    admin = make_user(acme, email=f"groups-admin-{marker}@example.org",
+                      admin_roles=["user_administrator"])  # fmt: skip
+    member = make_user(acme, email=f"a-rather-long-mailbox-name-{marker}@subdomain.example.org")
+    group = make_group(
+        acme, name=f"Northern region field sales team {marker}",
+        description="Everyone selling in the north " * 5, members=[member],
+    )  # fmt: skip
+    base = f"http://{acme.host}:{http_server}"
+    paths = ["/console/groups/", f"/console/groups/{group.public_id}/", "/console/groups/new/",
+             f"/console/users/{member.public_id}/"]  # fmt: skip
+    found: dict = {}
+
+    def scenario(page) -> None:
+        page.goto(f"{base}/console/groups/")
+        page.wait_for_url("**/accounts/login/**")
+        page.get_by_label("Email").fill(admin.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.get_by_role("heading", name="Groups", exact=True).wait_for()
+        page.evaluate(AXE.read_text())
+        for width in (390, 1366):
+            page.set_viewport_size({"width": width, "height": 800})
+            for path in paths:
+                page.goto(base + path)
+                page.locator("h1").wait_for()
+                if not page.evaluate("typeof window.axe !== 'undefined'"):
+                    page.evaluate(AXE.read_text())
+                result = page.evaluate("async () => await axe.run(document)")
+                found[(width, path)] = (
+                    page.evaluate("document.documentElement.scrollWidth <= innerWidth"),
+                    [v["id"] for v in result["violations"]
+                     if v["impact"] in ("serious", "critical")],
+                    page.locator("main").inner_text(),
+                )  # fmt: skip
+
+    in_browser(scenario)
+    for (width, path), (fits, violations, _text) in found.items():
+        assert fits, (width, path)
+        assert violations == [], (width, path, violations)
+    assert member.email in found[(390, f"/console/groups/{group.public_id}/")][2]
+    assert group.display_name in found[(390, f"/console/users/{member.public_id}/")][2]
