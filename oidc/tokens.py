@@ -13,6 +13,7 @@ import uuid
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from django.db import connection
+from django.db.models import Q
 
 from ciam.process_cache import ProcessCache
 from oidc import keys
@@ -65,8 +66,6 @@ def _b64url(data: bytes) -> bytes:
 def user_roles(client, user) -> list[str]:
     """The values of `client`'s roles that `user` holds, assigned to them or to a group they
     are a member of (the token endpoint reads the same in oidc.library_tables)."""
-    from django.db.models import Q
-
     held = Q(users=user) | Q(group_assignments__group__memberships__user=user)
     return sorted(set(client.roles.filter(held).values_list("value", flat=True)))
 
