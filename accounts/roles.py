@@ -67,6 +67,8 @@ def is_tenant_admin(user) -> bool:
 PERMISSION_ROLES = {
     "User.Read.All": (AdminRole.USER_ADMINISTRATOR,),
     "User.Invite.All": (AdminRole.GUEST_INVITER, AdminRole.USER_ADMINISTRATOR),
+    "Group.Read.All": (AdminRole.USER_ADMINISTRATOR,),
+    "Group.ReadWrite.All": (AdminRole.USER_ADMINISTRATOR,),
 }
 
 

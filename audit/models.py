@@ -101,6 +101,7 @@ class SignInEvent(models.Model):
         MFA_FAILED = "mfa_failed", _("Wrong second-factor code")
         MFA_SETUP_FAILED = "mfa_setup_failed", _("Wrong code while adding an authenticator app")
         BLOCKED_BY_POLICY = "blocked_by_policy", _("Blocked by a conditional access policy")
+        NOT_ASSIGNED = "not_assigned", _("Not assigned to the app (assignment required)")
         PASSKEY_REFUSED = "passkey_refused", _("Passkey not accepted")
         IDP_ERROR = "idp_error", _("The identity provider's answer was refused or an error")
 

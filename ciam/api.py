@@ -80,24 +80,35 @@ def _bearer(request) -> str:
     return credential.strip() if scheme.lower() == "bearer" else ""
 
 
-def api_permission_required(permission: str):
+def api_permission_required(permission: str, *also: str):
     """Let through a caller whose bearer credential carries `permission` (a Graph-style
-    application permission, e.g. User.Read.All); 401 without a valid credential of a kind
-    that can carry it, 403 when it does not carry it or the grant is no longer in force.
+    application permission, e.g. User.Read.All), or one of `also` (a wider one that includes
+    it, as Group.ReadWrite.All includes Group.Read.All); 401 without a valid credential of a
+    kind that can carry one, 403 when it carries none or the grant is no longer in force.
     The view finds the caller's label in `request.api_caller` and the admin it acts for in
     `request.api_authority`. Machine calls carry no CSRF token: the view is csrf_exempt."""
+    permissions = (permission, *also)
 
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            accepted = _accepted(permission)
             token = _bearer(request)
+            accepted: list[_Credential] = []
             caller = None
-            if token:
-                for credential in accepted:
-                    caller = credential.authenticate(request, token, permission)
-                    if caller is not None:
-                        break
+            for wanted in permissions:
+                for credential in _accepted(wanted):
+                    if credential not in accepted:
+                        accepted.append(credential)
+                    if not token:
+                        continue
+                    found = credential.authenticate(request, token, wanted)
+                    if found is None:
+                        continue
+                    if caller is None or (caller.problem and not found.problem):
+                        caller = found  # the first in force wins; else the first refusal
+                    break
+                if caller is not None and not caller.problem:
+                    break
             if caller is None:
                 kinds = " or ".join(credential.description for credential in accepted)
                 return error_response(401, "unauthorized", f"Send {kinds} as a Bearer token.")

@@ -4,6 +4,7 @@ Each view names the application permission it needs (ciam.api.api_permission_req
 from django.urls import path
 
 from accounts import api as users
+from groups import api as groups
 from guests import api as invitations
 
 app_name = "api"
@@ -11,6 +12,17 @@ app_name = "api"
 urlpatterns = [
     path("users", users.user_list, name="users"),  # User.Read.All
     path("users/<str:key>", users.user_detail, name="user-detail"),  # User.Read.All
+    # Group.Read.All or Group.ReadWrite.All; changes Group.ReadWrite.All
+    path("users/<str:key>/memberOf", groups.user_member_of, name="user-member-of"),
+    path("groups", groups.group_collection, name="groups"),
+    path("groups/<str:key>", groups.group_item, name="group-detail"),
+    path("groups/<str:key>/members", groups.group_members, name="group-members"),
+    path("groups/<str:key>/members/$ref", groups.group_member_add, name="group-member-add"),
+    path(
+        "groups/<str:key>/members/<str:user_key>/$ref",
+        groups.group_member_remove,
+        name="group-member-remove",
+    ),
     path("invitations", invitations.invitation_create, name="invitations"),  # User.Invite.All
     path(
         "invitations/<uuid:public_id>",

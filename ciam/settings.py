@@ -105,6 +105,7 @@ TENANT_APPS = [
     "django_otp.plugins.otp_static",
     "oidc",  # app registrations, signing keys; its Application replaces oauth2_provider's
     "oauth2_provider",  # per-tenant OpenID Connect provider
+    "groups",  # security groups: members, owners, app roles given to members
     "branding",  # per-tenant look of hosted pages and emails
     "guests",  # B2B invitations
     "emails",  # the outbox of every email, written in the tenant's own transaction

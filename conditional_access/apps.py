@@ -21,6 +21,11 @@ class ConditionalAccessConfig(AppConfig):
             m2m_changed.connect(
                 _policies_changed, sender=field.remote_field.through, dispatch_uid=f"ca-{field}"
             )
+        # A deleted group leaves the policies that named it (its rows go by cascade, which
+        # sends no m2m_changed).
+        from groups.models import Group
+
+        post_delete.connect(_policies_changed, sender=Group, dispatch_uid="ca-group-delete")
         # After accounts' own receiver, which fixes the session's lifetime from the user flow.
         user_logged_in.connect(_sign_in_frequency_apply, dispatch_uid="ca-sign-in-frequency")
 

@@ -202,13 +202,16 @@ def what_if_context(form: WhatIfForm) -> SignInContext:
 def what_if(request):
     """Which policies would apply to a sign-in, which would not and why, and the result: the
     same evaluate() a sign-in calls. A GET form: it changes nothing."""
+    from groups.selectors import user_groups
+
     form = WhatIfForm(request.GET or None)
-    decision = None
+    decision, groups = None, []
     if request.GET and form.is_valid():
         decision = evaluate(what_if_context(form))
+        groups = [group.display_name for group in user_groups(form.user)[:50]]
     return render(
         request,
         "conditional_access/what_if.html",
-        {"form": form, "decision": decision},
+        {"form": form, "decision": decision, "user_groups": groups},
         status=400 if form.errors else 200,
     )

@@ -75,6 +75,10 @@ class CompiledPolicy:
     block: bool
     requirements: frozenset[str]
     sign_in_frequency: int | None
+    # Groups (primary keys) whose members it is for, or not for: read last, since a user's
+    # groups cost a query (SignInContext.group_ids).
+    include_group_ids: frozenset[int] = frozenset()
+    exclude_group_ids: frozenset[int] = frozenset()
     # What this policy gave, by reason ("" when it applied): a policy's result depends only on
     # the policy and the reason, so each is made once per process (bench/policies.py).
     results_made: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
@@ -120,7 +124,9 @@ class SignInContext:
     """One sign-in or token issue. `user` needs pk, user_type and admin_roles. `app_id` is the
     Application's primary key, None for a sign-in to the console or My account. `method` is
     None at the token endpoint (the sign-in that began it is long past). The risk signals are
-    values, or functions computing them only when a policy asks (None: cannot be known)."""
+    values, or functions computing them only when a policy asks (None: cannot be known).
+    `group_ids`, the user's groups, is read from the directory when a policy names groups and
+    the caller gave none."""
 
     user: Any
     app_id: int | None
@@ -128,7 +134,18 @@ class SignInContext:
     method: str | None
     new_browser: bool | None | Callable[[], bool | None] = None
     recent_failures: int | None | Callable[[], int | None] = None
+    group_ids: frozenset[int] | Callable[[], frozenset[int]] | None = None
     _resolved: dict = field(default_factory=dict, repr=False)
+
+    def groups(self) -> frozenset[int]:
+        if "group_ids" not in self._resolved:
+            value = self.group_ids
+            if value is None:
+                from groups.selectors import user_group_ids
+
+                value = user_group_ids(getattr(self.user, "pk", None))
+            self._resolved["group_ids"] = frozenset(value() if callable(value) else value)
+        return self._resolved["group_ids"]
 
     def signal(self, name: str):
         if name not in self._resolved:
@@ -227,6 +244,8 @@ def why_not_applied(policy: CompiledPolicy, context: SignInContext) -> str:
     roles = set(getattr(user, "admin_roles", None) or ())
     if user.pk in policy.exclude_user_ids or roles & policy.exclude_roles:
         return "user_excluded"
+    if policy.exclude_group_ids and context.groups() & policy.exclude_group_ids:
+        return "user_excluded"
     if not policy.all_users:
         is_guest = getattr(user, "user_type", "member") == "guest"
         included = (
@@ -234,6 +253,7 @@ def why_not_applied(policy: CompiledPolicy, context: SignInContext) -> str:
             or bool(roles & policy.include_roles)
             or (policy.include_guests and is_guest)
             or (policy.include_members and not is_guest)
+            or bool(policy.include_group_ids and context.groups() & policy.include_group_ids)
         )
         if not included:
             return "user_not_included"

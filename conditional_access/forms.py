@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.roles import AdminRole
 from conditional_access.models import ConditionalAccessPolicy, NamedLocation, cidr_problems
+from groups.models import Group
 from oidc.models import Application
 
 Policy = ConditionalAccessPolicy
@@ -62,6 +63,19 @@ class PolicyForm(forms.ModelForm):
         help_text=gettext_lazy(
             "Exclusions always win. Exclude an emergency access account from blocking policies."
         ),
+    )
+    include_groups = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Members of these groups"),
+        queryset=Group.objects.order_by("display_name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    exclude_groups = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Except members of these groups"),
+        queryset=Group.objects.order_by("display_name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Exclusions always win, a group's as a user's."),
     )
     include_apps = forms.ModelMultipleChoiceField(
         label=gettext_lazy("These apps"),
@@ -126,7 +140,10 @@ class PolicyForm(forms.ModelForm):
             self.fields["exclude_users_text"].initial = users_as_text(
                 self.instance.exclude_users.all()
             )
-            for name in ("include_apps", "include_locations", "exclude_locations"):
+            for name in (
+                "include_apps", "include_locations", "exclude_locations", "include_groups",
+                "exclude_groups",
+            ):  # fmt: skip
                 self.fields[name].initial = list(getattr(self.instance, name).all())
 
     def relations(self) -> dict:
@@ -137,6 +154,8 @@ class PolicyForm(forms.ModelForm):
             "include_apps": list(data["include_apps"]),
             "include_locations": list(data["include_locations"]),
             "exclude_locations": list(data["exclude_locations"]),
+            "include_groups": list(data["include_groups"]),
+            "exclude_groups": list(data["exclude_groups"]),
         }
 
 

@@ -106,6 +106,9 @@ class ConditionalAccessPolicy(models.Model):
     include_users = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("these users")
     )
+    include_groups = models.ManyToManyField(
+        "groups.Group", blank=True, related_name="+", verbose_name=_("members of these groups")
+    )
     exclude_roles = ArrayField(
         models.CharField(max_length=40, choices=AdminRole.choices),
         default=list,
@@ -114,6 +117,12 @@ class ConditionalAccessPolicy(models.Model):
     )
     exclude_users = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("except these users")
+    )
+    exclude_groups = models.ManyToManyField(
+        "groups.Group",
+        blank=True,
+        related_name="+",
+        verbose_name=_("except members of these groups"),
     )
     apps = models.CharField(_("apps"), max_length=16, choices=Apps.choices, default=Apps.ALL)
     include_apps = models.ManyToManyField(

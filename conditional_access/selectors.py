@@ -18,7 +18,7 @@ _policies = ProcessCache("conditional-access:policies-generation", max_entries=1
 
 EMPTY = TenantPolicies()
 _RELATIONS = ("include_users", "exclude_users", "include_apps", "include_locations",
-              "exclude_locations")  # fmt: skip
+              "exclude_locations", "include_groups", "exclude_groups")  # fmt: skip
 
 
 def policies_cache_invalidate() -> None:
@@ -51,6 +51,8 @@ def compile_policy(
     exclude_locations,
     blocked_locations=(),
     trusted_locations=(),
+    include_group_ids=(),
+    exclude_group_ids=(),
 ) -> CompiledPolicy:
     Locations = ConditionalAccessPolicy.Locations
     included = {
@@ -81,6 +83,8 @@ def compile_policy(
         block=policy.grant == ConditionalAccessPolicy.Grant.BLOCK,
         requirements=frozenset(policy.requirements),
         sign_in_frequency=policy.sign_in_frequency_hours,
+        include_group_ids=frozenset(include_group_ids),
+        exclude_group_ids=frozenset(exclude_group_ids),
     )
 
 
@@ -127,6 +131,8 @@ def tenant_policies_load() -> TenantPolicies:
                 exclude_locations=[locations[pk] for pk in policy.exclude_locations_ids],
                 blocked_locations=by_kind[NamedLocation.Kind.BLOCKED],
                 trusted_locations=by_kind[NamedLocation.Kind.TRUSTED],
+                include_group_ids=policy.include_groups_ids,
+                exclude_group_ids=policy.exclude_groups_ids,
             )
             for policy in policies
         )

@@ -18,7 +18,7 @@ Policy = ConditionalAccessPolicy
 
 # The many-to-many fields of a policy, as a form hands them to policy_save.
 RELATIONS = ("include_users", "exclude_users", "include_apps", "include_locations",
-             "exclude_locations")  # fmt: skip
+             "exclude_locations", "include_groups", "exclude_groups")  # fmt: skip
 
 DEFAULT_POLICY_NAME = "Require MFA for admins"
 
@@ -61,6 +61,8 @@ def _locks_out_admins(policy, relations: dict, *, actor, ip: str | None) -> bool
         exclude_locations=relations["exclude_locations"],
         blocked_locations=[loc for loc in locations if loc.kind == NamedLocation.Kind.BLOCKED],
         trusted_locations=[loc for loc in locations if loc.kind == NamedLocation.Kind.TRUSTED],
+        include_group_ids=[group.pk for group in relations["include_groups"]],
+        exclude_group_ids=[group.pk for group in relations["exclude_groups"]],
     )
     here = SignInContext(user=actor, app_id=None, ip=ip, method=None)
     if why_not_applied(compiled, here):
@@ -90,8 +92,11 @@ def _check(policy: ConditionalAccessPolicy, relations: dict, *, actor, request) 
         or policy.include_guests
         or policy.include_roles
         or relations["include_users"]
+        or relations["include_groups"]
     ):
-        errors["users"] = [_("Choose whom the policy is for: members, guests, roles or users.")]
+        errors["users"] = [
+            _("Choose whom the policy is for: members, guests, roles, users or groups.")
+        ]
     if policy.apps == Policy.Apps.SELECTED and not relations["include_apps"]:
         errors["include_apps"] = [_("Choose at least one app, or apply it to all apps.")]
     if policy.locations == Policy.Locations.SELECTED and not relations["include_locations"]:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("verify-email/", views.email_verify, name="email-verify"),
     path("users/", include(account_urls.users)),
+    path("groups/", include("groups.console_urls")),
     path("user-flows/", include(account_urls.user_flows)),
     path("apps/", include("oidc.console_urls")),
     path("identity-providers/", include("federation.console_urls")),

@@ -126,7 +126,7 @@ def _detail(request, application, *, new_secret=None, status=200, **extra):
             for permission in application.api_permissions
         ],
         "secrets": application.secrets.all(),
-        "roles": application.roles.prefetch_related("users"),
+        "roles": application.roles.prefetch_related("users", "group_assignments__group"),
         "new_secret": new_secret,
         "secret_form": SecretForm(),
         "role_form": RoleForm(),

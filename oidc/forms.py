@@ -19,6 +19,8 @@ USER_APP_FIELDS = (
     "is_first_party",
     "always_refresh",
     "require_mfa",
+    "assignment_required",
+    "groups_claim",
     "access_token_hours",
     "id_token_hours",
     "refresh_token_days",
@@ -73,6 +75,23 @@ class ApplicationForm(forms.Form):
             "someone without one sets up an authenticator app first."
         ),
     )
+    assignment_required = forms.BooleanField(
+        label=_("Assignment required"),
+        required=False,
+        help_text=_(
+            "Only users holding one of this app's roles, assigned to them or to a group they "
+            "are a member of, may sign in to it; others see a page saying they have no access. "
+            "Define at least one role below to let anyone in."
+        ),
+    )
+    groups_claim = forms.BooleanField(
+        label=_("Send the groups claim"),
+        required=False,
+        help_text=_(
+            "ID and access tokens list the object ids of the user's groups in `groups`. Past "
+            "150 groups they carry a link to read them instead (/api/v1/users/{id}/memberOf)."
+        ),
+    )
     access_token_hours = forms.DecimalField(
         label=_("Access token lifetime (hours)"),
         initial=1,
@@ -110,7 +129,8 @@ class ApplicationForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_(
-            "You grant only what your roles allow: User.Read.All needs User administrator, "
+            "You grant only what your roles allow: User.Read.All, Group.Read.All and "
+            "Group.ReadWrite.All need User administrator, "
             "User.Invite.All Guest inviter or User administrator (Global administrators "
             "grant both). The app acts with your authority: it invites only while you may "
             "invite (the directory's “who can invite” setting applies), invites members "
@@ -139,6 +159,8 @@ class ApplicationForm(forms.Form):
             "is_first_party": True if is_daemon else data.get("is_first_party", False),
             "always_refresh": data.get("always_refresh", False),
             "require_mfa": False if is_daemon else data.get("require_mfa", False),
+            "assignment_required": False if is_daemon else data.get("assignment_required", False),
+            "groups_claim": False if is_daemon else data.get("groups_claim", False),
             "access_token_lifetime": round(data["access_token_hours"] * 3600),
             "id_token_lifetime": 3600 if is_daemon else round(data["id_token_hours"] * 3600),
             "refresh_token_lifetime": 14 * 86400
@@ -158,6 +180,8 @@ class ApplicationForm(forms.Form):
             "is_first_party": application.is_first_party,
             "always_refresh": application.always_refresh,
             "require_mfa": application.require_mfa,
+            "assignment_required": application.assignment_required,
+            "groups_claim": application.groups_claim,
             "access_token_hours": hours(application.access_token_lifetime),
             "id_token_hours": hours(application.id_token_lifetime),
             "refresh_token_days": max(1, round(application.refresh_token_lifetime / 86400)),
@@ -190,6 +214,7 @@ class SecretForm(forms.Form):
 class RoleForm(forms.Form):
     value = forms.CharField(label=_("Value (in the roles claim)"), max_length=64)
     display_name = forms.CharField(label=_("Display name"), max_length=100, required=False)
+    description = forms.CharField(label=_("Description"), max_length=500, required=False)
 
 
 class RoleAssignForm(forms.Form):

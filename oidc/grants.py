@@ -111,10 +111,11 @@ def _locked_read(sql: str, parameters: dict):
         return cursor.fetchone()
 
 
-def _user_from(row) -> tuple[object, list[str], bool]:
-    """A user instance (the columns the claims and the sign-in log use), roles, verified."""
+def _user_from(row) -> tuple[object, list[str], bool, list | None]:
+    """A user instance (the columns the claims and the sign-in log use), roles, verified,
+    group ids (None unless the app asks for its groups claim)."""
     (pk, public_id, email, is_active, last_login, first_name, last_name, display_name,
-     attributes, user_type, admin_roles, roles, verified) = row  # fmt: skip
+     attributes, user_type, admin_roles, roles, verified, group_ids) = row  # fmt: skip
     if isinstance(attributes, str):
         attributes = json.loads(attributes)
     user = get_user_model()(
@@ -123,7 +124,7 @@ def _user_from(row) -> tuple[object, list[str], bool]:
         attributes=attributes or {}, user_type=user_type, admin_roles=list(admin_roles or []),
     )  # fmt: skip
     user._state.adding = False
-    return user, list(roles or []), bool(verified)
+    return user, list(roles or []), bool(verified), group_ids
 
 
 def _record(request, client: Application, user, grant_type: str) -> None:
@@ -136,13 +137,15 @@ def _record(request, client: Application, user, grant_type: str) -> None:
 
 def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_verified, started,
                  family, auth_time, with_refresh, replaces=None, redeems=None,
-                 nonce="", amr=(), idp="") -> dict:  # fmt: skip
+                 nonce="", amr=(), idp="", group_ids=None) -> dict:  # fmt: skip
     """Sign and write an access token and, `with_refresh`, a refresh token (and sign an ID
     token) for `user`, with the sign-in log row of `grant_type`; `replaces` is the (refresh,
     access) id pair a rotation retires, `redeems` the (grant id, code) a code exchange
     consumes."""
     now = timezone.now()
-    access_value = tokens.sign(tokens.user_access_claims(client, user, scopes, roles), typ="at+jwt")
+    groups = tokens.groups_claims(client, user, group_ids)
+    access_claims = tokens.user_access_claims(client, user, scopes, roles)
+    access_value = tokens.sign({**access_claims, **groups}, typ="at+jwt")
     refresh_value = (
         tokens.refresh_token_generate(started, auth_time, amr, idp) if with_refresh else ""
     )
@@ -186,6 +189,7 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
         body["refresh_token"] = refresh_value
     if "openid" in scopes:
         claims = tokens.user_claims(client, user, scopes, roles, email_verified)
+        claims.update(groups)
         moment = int(now.timestamp())
         claims.update(
             iss=tokens.issuer(),
@@ -249,7 +253,7 @@ def authorization_code(request, client: Application) -> dict:
 def _redeem(request, client: Application, code: str):
     row = _locked_read(
         library_tables.code_read_sql(),
-        {"code": code, "app": client.pk},
+        {"code": code, "app": client.pk, "groups": client.groups_claim},
     )
     if row is None:
         redeemed = RedeemedCode.objects.filter(code_checksum=checksum(code), application=client)
@@ -258,7 +262,7 @@ def _redeem(request, client: Application, code: str):
             AccessToken.objects.filter(token_checksum=earlier.access_token_checksum).delete()
         return GrantError("invalid_grant")
     grant_id, expires, redirect_uri, scope, challenge, method, nonce, grant_claims = row[:8]
-    user, roles, email_verified = _user_from(row[8:])
+    user, roles, email_verified, group_ids = _user_from(row[8:])
     verifier = request.POST.get("code_verifier", "")
     if expires <= timezone.now():
         problem = "The code has expired."
@@ -270,6 +274,8 @@ def _redeem(request, client: Application, code: str):
         problem = "The code_verifier does not match."  # also a missing one: PKCE downgrade
     elif not user.is_active:
         problem = "The user is disabled."
+    elif client.assignment_required and not roles:
+        problem = tokens.NOT_ASSIGNED
     else:
         problem = token_issue_refusal(
             request, client=client, user=user, auth_time=_grant_auth_time(grant_claims, user)
@@ -285,7 +291,7 @@ def _redeem(request, client: Application, code: str):
         scopes=scopes, roles=roles, email_verified=email_verified, started=None,
         family=uuid.uuid4(), with_refresh=with_refresh, nonce=nonce, redeems=(grant_id, code),
         auth_time=_grant_auth_time(grant_claims, user), amr=_grant_amr(grant_claims),
-        idp=_grant_idp(grant_claims),
+        idp=_grant_idp(grant_claims), group_ids=group_ids,
     )  # fmt: skip
 
 
@@ -334,7 +340,7 @@ def refresh(request, client: Application) -> dict:
 def _rotate(request, client: Application, value: str):
     row = _locked_read(
         library_tables.refresh_token_read_sql(),
-        {"checksum": checksum(value), "app": client.pk},
+        {"checksum": checksum(value), "app": client.pk, "groups": client.groups_claim},
     )
     if row is None:
         return GrantError("invalid_grant")
@@ -342,7 +348,7 @@ def _rotate(request, client: Application, value: str):
     if revoked is not None:
         RefreshToken.revoke_family(family)  # a replay: end the whole sign-in
         return GrantError("invalid_grant", "This refresh token was already used.")
-    user, roles, email_verified = _user_from(row[5:])
+    user, roles, email_verified, group_ids = _user_from(row[5:])
     if access_id is None or not user.is_active:
         return GrantError("invalid_grant")
     now = timezone.now()
@@ -357,6 +363,9 @@ def _rotate(request, client: Application, value: str):
         int(user.last_login.timestamp()) if user.last_login else None
     )
     refusal = token_issue_refusal(request, client=client, user=user, auth_time=auth_time)
+    if client.assignment_required and not roles:
+        # Unassigned since the sign-in (a role or a group membership removed): no more tokens.
+        refusal = tokens.NOT_ASSIGNED
     if refusal:
         return GrantError("invalid_grant", refusal)
     amr = tokens.refresh_token_amr(value)
@@ -381,7 +390,7 @@ def _rotate(request, client: Application, value: str):
         request=request, grant_type="refresh_token", client=client, user=user,
         scopes=requested or scopes, roles=roles, email_verified=email_verified,
         started=started, family=family, with_refresh=True, replaces=(refresh_id, access_id),
-        auth_time=auth_time, amr=amr, idp=tokens.refresh_token_idp(value),
+        auth_time=auth_time, amr=amr, idp=tokens.refresh_token_idp(value), group_ids=group_ids,
     )  # fmt: skip
 
 

@@ -16,6 +16,8 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
+from groups.models import Group, GroupAppRoleAssignment, GroupMembership
+from groups.selectors import GROUPS_CLAIM_LIMIT
 from oidc.models import AppRole, RedeemedCode, RefreshScope
 
 # What each INSERT writes: {model field: SQL value}; %(name)s are the statement's parameters.
@@ -85,7 +87,8 @@ def grant_insert_sql() -> str:
 
 # The user's columns that the claims, the sign-in log and conditional access (type and admin
 # roles) use, read with the code or refresh token (u), and the facts the tokens carry: roles in
-# the app (%(app)s), email verified.
+# the app (%(app)s), theirs or their groups', email verified, and, when the app asks for them
+# (%(groups)s), the ids of their groups (one more than the claim holds, to tell an overage).
 USER_COLUMNS = (
     "u.id, u.public_id, u.email, u.is_active, u.last_login, u.first_name, u.last_name, "
     "u.display_name, u.attributes, u.user_type, u.admin_roles"
@@ -94,12 +97,19 @@ USER_COLUMNS = (
 
 def _user_facts_sql() -> str:
     role_users = AppRole.users.through._meta.db_table
+    memberships = GroupMembership._meta.db_table
     return (
         f"ARRAY(SELECT r.value FROM {AppRole._meta.db_table} r "
-        f"JOIN {role_users} ru ON ru.approle_id = r.id "
-        "WHERE r.application_id = %(app)s AND ru.user_id = u.id ORDER BY r.value), "
+        "WHERE r.application_id = %(app)s AND ("
+        f"EXISTS(SELECT 1 FROM {role_users} ru WHERE ru.approle_id = r.id AND ru.user_id = u.id) "
+        f"OR EXISTS(SELECT 1 FROM {GroupAppRoleAssignment._meta.db_table} ga "
+        f"JOIN {memberships} gm ON gm.group_id = ga.group_id "
+        "WHERE ga.role_id = r.id AND gm.user_id = u.id)) ORDER BY r.value), "
         f"EXISTS(SELECT 1 FROM {EmailAddress._meta.db_table} e WHERE e.user_id = u.id "
-        "AND e.verified AND e.email = u.email)"
+        "AND e.verified AND e.email = u.email), "
+        f"CASE WHEN %(groups)s THEN ARRAY(SELECT g.public_id FROM {Group._meta.db_table} g "
+        f"JOIN {memberships} gm ON gm.group_id = g.id WHERE gm.user_id = u.id "
+        f"ORDER BY g.public_id LIMIT {GROUPS_CLAIM_LIMIT + 1}) END"
     )
 
 

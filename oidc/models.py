@@ -59,6 +59,22 @@ class Application(AbstractApplication):
             "it up first."
         ),
     )
+    assignment_required = models.BooleanField(
+        _("assignment required"),
+        default=False,
+        help_text=_(
+            "Only users holding one of the app's roles, themselves or through a group, may "
+            "sign in to it; others see a page saying they have no access."
+        ),
+    )
+    groups_claim = models.BooleanField(
+        _("groups claim"),
+        default=False,
+        help_text=_(
+            "Tokens list the ids of the user's groups in `groups` (past 150 groups, a link to "
+            "read them from the directory API instead)."
+        ),
+    )
     # Extra ID token / userinfo claims with the profile scope: {claim name: user attribute key}.
     claim_mappings = models.JSONField(default=dict, blank=True)
     # Directory API application permissions (daemon apps), e.g. User.Invite.All. Each one
@@ -180,12 +196,14 @@ class ApiPermissionGrant(models.Model):
 
 
 class AppRole(models.Model):
-    """A role an app defines (`roles` claim); assigned to users of the app."""
+    """A role an app defines (`roles` claim); assigned to users of the app, and to groups
+    (groups.GroupAppRoleAssignment), whose members then hold it."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="roles")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     value = models.CharField(max_length=64)
     display_name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True)
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="app_roles")
 
     class Meta:

@@ -45,6 +45,8 @@ MAX_TOKEN_LIFETIME = int(KEY_RETIRE_AFTER.total_seconds())
 DIRECTORY_PERMISSIONS = {
     "User.Invite.All": gettext_lazy("Invite guest users"),
     "User.Read.All": gettext_lazy("Read all users' profiles"),
+    "Group.Read.All": gettext_lazy("Read all groups and their members"),
+    "Group.ReadWrite.All": gettext_lazy("Create, change and delete groups and their members"),
 }
 CONFIDENTIAL_TYPES = {Application.AppType.WEB, Application.AppType.DAEMON}
 
@@ -146,6 +148,8 @@ def _app_fields(
     home_url: str = "",
     always_refresh: bool = False,
     require_mfa: bool = False,
+    assignment_required: bool = False,
+    groups_claim: bool = False,
 ) -> dict:
     errors: dict[str, list[str]] = {}
     name = name.strip()
@@ -188,6 +192,8 @@ def _app_fields(
         "skip_authorization": is_first_party,
         "always_refresh": always_refresh and app_type != Application.AppType.DAEMON,
         "require_mfa": require_mfa and app_type != Application.AppType.DAEMON,
+        "assignment_required": assignment_required and app_type != Application.AppType.DAEMON,
+        "groups_claim": groups_claim and app_type != Application.AppType.DAEMON,
         "access_token_lifetime": _clean_lifetime(
             access_token_lifetime, "access_token_lifetime", errors, 300, MAX_TOKEN_LIFETIME
         ),
@@ -217,6 +223,8 @@ def _snapshot(application: Application) -> dict:
         "is_first_party": application.is_first_party,
         "always_refresh": application.always_refresh,
         "require_mfa": application.require_mfa,
+        "assignment_required": application.assignment_required,
+        "groups_claim": application.groups_claim,
         "access_token_lifetime": application.access_token_lifetime,
         "id_token_lifetime": application.id_token_lifetime,
         "refresh_token_lifetime": application.refresh_token_lifetime,
@@ -379,16 +387,18 @@ def client_secret_revoke(*, secret: ClientSecret, actor, request=None) -> None:
 
 @transaction.atomic
 def app_role_create(
-    *, application: Application, value: str, display_name: str, actor, request=None
-) -> AppRole:
+    *, application: Application, value: str, display_name: str, actor, description: str = "",
+    request=None,
+) -> AppRole:  # fmt: skip
     value = value.strip()
     if not value or len(value) > 64 or any(c.isspace() for c in value):
         raise ValidationError({"value": [_("Use up to 64 characters without spaces.")]})
     if application.roles.filter(value=value).exists():
         raise ValidationError({"value": [_("This app already has that role.")]})
     role = AppRole.objects.create(
-        application=application, value=value, display_name=display_name.strip()[:100] or value
-    )
+        application=application, value=value, display_name=display_name.strip()[:100] or value,
+        description=description.strip()[:500],
+    )  # fmt: skip
     audit_record(
         actor=actor, action="app.role.create", target=application, after={"role": value},
         request=request,

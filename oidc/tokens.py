@@ -13,6 +13,7 @@ import uuid
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from django.db import connection
+from django.db.models import Q
 
 from ciam.process_cache import ProcessCache
 from oidc import keys
@@ -63,7 +64,32 @@ def _b64url(data: bytes) -> bytes:
 
 
 def user_roles(client, user) -> list[str]:
-    return sorted(client.roles.filter(users=user).values_list("value", flat=True))
+    """The values of `client`'s roles that `user` holds, assigned to them or to a group they
+    are a member of (the token endpoint reads the same in oidc.library_tables)."""
+    held = Q(users=user) | Q(group_assignments__group__memberships__user=user)
+    return sorted(set(client.roles.filter(held).values_list("value", flat=True)))
+
+
+# Why the token endpoint refuses a user of an app that requires assignment.
+NOT_ASSIGNED = "The user is not assigned to this app; an administrator must assign them."
+
+
+def groups_claims(client, user, group_ids) -> dict:
+    """`groups` for an app that asks for it: the ids of the user's groups; past
+    GROUPS_CLAIM_LIMIT, Entra's overage indicator instead (`_claim_names`/`_claim_sources`,
+    OpenID Connect Core 5.6.2 distributed claims), naming where the app reads them:
+    `/api/v1/users/{id}/memberOf` (Group.Read.All)."""
+    from groups.selectors import GROUPS_CLAIM_LIMIT
+
+    if not client.groups_claim or group_ids is None:
+        return {}
+    if len(group_ids) <= GROUPS_CLAIM_LIMIT:
+        return {"groups": [str(group_id) for group_id in group_ids]}
+    endpoint = issuer().removesuffix("/o") + f"/api/v1/users/{user.public_id}/memberOf"
+    return {
+        "_claim_names": {"groups": "src1"},
+        "_claim_sources": {"src1": {"endpoint": endpoint}},
+    }
 
 
 def _base_claims(client, lifetime: int) -> dict:

@@ -34,6 +34,7 @@ from ciam import crypto
 from ciam.csp import form_action_allow
 from conditional_access.blocking import authorize_refusal
 from oidc import authorize, cors, grants, keys, selectors, services, tokens
+from oidc.assignment import assignment_refusal
 from oidc.clients import client_get
 from oidc.form_action import next_authorization_redirect_uri
 from oidc.grants import token_request_client_id
@@ -78,8 +79,8 @@ def discovery(request):
         ],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "nonce", "tid", "roles", "email",
-            "email_verified", "name", "given_name", "family_name",
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "nonce", "tid", "roles",
+            "groups", "email", "email_verified", "name", "given_name", "family_name",
         ],
         "prompt_values_supported": list(PROMPT_VALUES),
         "authorization_response_iss_parameter_supported": True,
@@ -180,13 +181,15 @@ class AuthorizationView(dot.AuthorizationView):
 
     def get(self, request, *args, **kwargs):
         query = request.GET
-        refusal = authorize_refusal(request, client_get(query.get("client_id", "")))
+        application = client_get(query.get("client_id", ""))
+        refusal = authorize_refusal(request, application) or assignment_refusal(
+            request, application
+        )
         if refusal is not None:
             return refusal
         prompt = self._prompt()
         if prompt or "max_age" in query or UNSUPPORTED_REQUEST_PARAMETERS.keys() & set(query):
             return self._get_with_options(request, prompt, *args, **kwargs)
-        application = client_get(query.get("client_id", ""))
         if self._needs_mfa(application):
             return self._step_up()
         if application is not None and application.is_first_party:
