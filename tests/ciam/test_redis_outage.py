@@ -55,9 +55,7 @@ class Browser:
         )
 
 
-def test_sign_in_survives_a_redis_outage_with_the_lockout_enforced(
-    subprocess_env, acme_committed
-):
+def test_sign_in_survives_a_redis_outage_with_the_lockout_enforced(subprocess_env, acme_committed):
     redis_port = free_port()
     cache_redis = _redis_server(redis_port)
     port = free_port()
