@@ -81,6 +81,17 @@ def _changes(before: dict, after: dict) -> tuple[dict, dict]:
     )
 
 
+def _contrast_error(failures) -> ValidationError:
+    """Every failing pair, next to the field to change."""
+    errors: dict[str, list[str]] = {}
+    for failure in failures:
+        errors.setdefault(failure.field, []).append(
+            _("%(pair)s: contrast %(ratio)s:1, needs %(required)s:1.")
+            % {"pair": failure.pair, "ratio": failure.ratio, "required": failure.required}
+        )
+    return ValidationError(errors)
+
+
 def _locked_draft() -> Branding:
     draft = Branding.objects.select_for_update().filter(state=Branding.State.DRAFT).first()
     return draft or branding_draft_get()
@@ -172,13 +183,7 @@ def branding_publish(*, actor, request=None) -> Branding:
     draft = _locked_draft()
     failures = branding_contrast_failures(draft)
     if failures:
-        raise ValidationError(
-            {
-                failure.field: _("%(pair)s: contrast %(ratio)s:1, needs %(required)s:1.")
-                % {"pair": failure.pair, "ratio": failure.ratio, "required": failure.required}
-                for failure in failures
-            }
-        )
+        raise _contrast_error(failures)
     if not draft.pk:
         draft.save()
     published = Branding.objects.select_for_update().filter(state=Branding.State.PUBLISHED).first()
@@ -277,13 +282,7 @@ def app_branding_update(
     app_branding.full_clean(exclude=["application"])
     failures = branding_contrast_failures(app_branding_merged(app_branding))
     if failures:
-        raise ValidationError(
-            {
-                failure.field: _("%(pair)s: contrast %(ratio)s:1, needs %(required)s:1.")
-                % {"pair": failure.pair, "ratio": failure.ratio, "required": failure.required}
-                for failure in failures
-            }
-        )
+        raise _contrast_error(failures)
     app_branding.save()
     after = model_to_dict(app_branding, fields=_APP_SNAPSHOT_FIELDS)
     if before != after:
