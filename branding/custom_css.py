@@ -155,8 +155,12 @@ def css_clean(source: str) -> CleanCss:
     if len(source.encode()) > MAX_BYTES:
         return CleanCss("", [Refusal(1, _("Custom CSS may be at most 25 KB."))])
     refusals: list[Refusal] = []
-    rules = tinycss2.parse_stylesheet(source, skip_comments=True, skip_whitespace=True)
-    out = _rules(rules, refusals, nested=False)
+    try:
+        rules = tinycss2.parse_stylesheet(source, skip_comments=True, skip_whitespace=True)
+        out = _rules(rules, refusals, nested=False)
+    except RecursionError:
+        # Brackets nested thousands deep: the parser's recursion gives up before we do.
+        return CleanCss("", [Refusal(1, _("brackets are nested too deeply."))])
     return CleanCss("\n".join(out) + ("\n" if out else ""), refusals)
 
 

@@ -229,6 +229,7 @@ _SVG_ATTRIBUTES = {
 # Attribute values may name a local paint server (`url(#gradient)`), nothing else.
 _URL_VALUE = re.compile(r"url\s*\(", re.IGNORECASE)
 _LOCAL_URL = re.compile(r"^\s*url\(\s*#[A-Za-z0-9_.-]+\s*\)\s*$")
+MAX_SVG_DEPTH = 64
 _LENGTH = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(px)?\s*$")
 
 
@@ -262,7 +263,9 @@ def svg_clean(data: bytes, slot: Slot) -> CleanImage:
 
     from xml.etree.ElementTree import Element, SubElement, tostring
 
-    def copy(source, target_parent):
+    def copy(source, target_parent, depth=0):
+        if depth > MAX_SVG_DEPTH:
+            raise ValidationError(_("This SVG is nested too deeply."), code="unreadable")
         namespace, name = _local(source.tag)
         if namespace not in ("", SVG_NS) or name.lower() not in _SVG_ELEMENTS:
             return
@@ -280,7 +283,7 @@ def svg_clean(data: bytes, slot: Slot) -> CleanImage:
             element = SubElement(target_parent, name, attributes)
         element.text = source.text if name.lower() in ("text", "tspan", "title", "desc") else None
         for child in source:
-            copied = copy(child, element)
+            copied = copy(child, element, depth + 1)
             # Text between elements (the tail) only matters inside text.
             if copied is not None and name.lower() in ("text", "tspan"):
                 copied.tail = child.tail

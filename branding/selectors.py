@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django.db import connection
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branding.contrast import ContrastFailure, contrast_failures, relative_luminance
@@ -120,6 +121,7 @@ def branding_view(
     else:
         css_url = reverse("branding:theme", args=[digest])
     favicon = branding.favicon_name
+    now = timezone.now().isoformat()
     # Mail clients show PNG and JPEG; few show WebP and almost none SVG.
     email_logo = next(
         (
@@ -155,7 +157,10 @@ def branding_view(
         retired_css=tuple(
             (theme["hash"], theme["css"])
             for theme in (branding.retired_themes or [])
-            if isinstance(theme, dict) and "hash" in theme and "css" in theme
+            if isinstance(theme, dict)
+            and "hash" in theme
+            and "css" in theme
+            and theme.get("until", "") > now
         ),
         primary_color=branding.primary_color,
         primary_contrast=button_text_colour(branding.primary_color),

@@ -107,3 +107,10 @@ def test_accepted_css_is_served_in_the_theme_stylesheet_of_every_hosted_page(acm
     assert "<style" not in page and "text-transform" not in page
     for path in ("/accounts/signup/", "/accounts/password/reset/"):
         assert theme_link(page_of(acme, path)) == theme_link(page)
+
+
+def test_brackets_nested_thousands_deep_are_refused_not_a_server_error(acme):
+    source = "a { color: " + "rgb(" * 5000 + ")" * 5000 + " }"
+    response = save_draft(acme, custom_css=source)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.content.decode()

@@ -229,3 +229,14 @@ def test_deleting_a_tenant_deletes_its_images(db, django_capture_on_commit_callb
     with django_capture_on_commit_callbacks(execute=True):
         tenant_delete(tenant=tenant, confirm_slug=slug, actor="test")
     assert default_storage.listdir(folder)[1] == []
+
+
+def test_an_svg_nested_thousands_deep_is_refused(acme):
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        + b"<g>" * 3000
+        + b"</g>" * 3000
+        + b"</svg>"
+    )
+    response = upload_image(acme, "logo", svg, name="deep.svg")
+    assert response.status_code == 400 and "nested too deeply" in response.content.decode()
