@@ -41,6 +41,8 @@ def theme_css(branding) -> str:
             ".hosted-card { --bs-secondary-color: var(--ciam-text); }",
             ".hosted-card .btn-outline-secondary { --bs-btn-color: var(--ciam-text);"
             " --bs-btn-border-color: var(--ciam-text); }",
+            # The inputs stay white: their placeholders keep a grey readable there.
+            ".hosted-card .form-control::placeholder { color: #5c636a; }",
         ]
     background = image_url(getattr(branding, "background_image_name", ""))
     if background:
