@@ -25,3 +25,18 @@ class BrandingConfig(AppConfig):
         post_delete.connect(
             tenant_deleted, sender=Tenant, weak=False, dispatch_uid="branding.tenant_deleted"
         )
+
+        from branding.models import AppBranding
+
+        def app_branding_deleted(sender, instance, **kwargs):
+            # An app deleted with its branding: its logo goes unless another branding uses it.
+            from branding.services import forget_files_unused
+
+            forget_files_unused([instance.logo_name])
+
+        post_delete.connect(
+            app_branding_deleted,
+            sender=AppBranding,
+            weak=False,
+            dispatch_uid="branding.app_branding_deleted",
+        )

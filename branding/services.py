@@ -148,7 +148,7 @@ def branding_image_upload(*, actor, slot: str, data: bytes, request=None) -> Bra
         draft.logo_width, draft.logo_height = width, height
     draft.save()
     _audit(actor, f"branding.{image_slot.field}_upload", before, _snapshot(draft), request)
-    _forget_files_unused(before.values())
+    forget_files_unused(before.values())
     return draft
 
 
@@ -162,7 +162,7 @@ def branding_image_remove(*, actor, slot: str, request=None) -> Branding:
         draft.logo_width, draft.logo_height = None, None
     draft.save()
     _audit(actor, f"branding.{image_slot.field}_remove", before, _snapshot(draft), request)
-    _forget_files_unused(before.values())
+    forget_files_unused(before.values())
     return draft
 
 
@@ -224,7 +224,7 @@ def branding_publish(*, actor, request=None) -> Branding:
         request=request,
     )
     published_branding_invalidate()
-    _forget_files_unused(before.values())
+    forget_files_unused(before.values())
     return published
 
 
@@ -247,7 +247,7 @@ def branding_reset(*, actor, request=None) -> None:
         request=request,
     )
     published_branding_invalidate()
-    _forget_files_unused(name for row in before.values() for name in row.values())
+    forget_files_unused(name for row in before.values() for name in row.values())
 
 
 # Per-app branding
@@ -296,7 +296,7 @@ def app_branding_update(
             request=request,
         )
     published_branding_invalidate()
-    _forget_files_unused([before.get("logo_name", "")])
+    forget_files_unused([before.get("logo_name", "")])
     return app_branding
 
 
@@ -317,7 +317,7 @@ def app_branding_remove(*, actor, application, request=None) -> None:
         request=request,
     )
     published_branding_invalidate()
-    _forget_files_unused([before["logo_name"]])
+    forget_files_unused([before["logo_name"]])
 
 
 # Export and import
@@ -439,7 +439,7 @@ def branding_import(*, actor, data: bytes, request=None) -> Branding:
         after=changed_after,
         request=request,
     )
-    _forget_files_unused(before.values())
+    forget_files_unused(before.values())
     return draft
 
 
@@ -454,7 +454,7 @@ def _files_in_use() -> set[str]:
     return {name for name in names if name}
 
 
-def _forget_files_unused(candidates) -> None:
+def forget_files_unused(candidates) -> None:
     """Delete, once the change commits, the stored images among `candidates` that no
     branding (draft, published, an app's) names any more."""
     prefix = f"branding/{connection.schema_name}/"

@@ -132,3 +132,18 @@ def test_app_branding_is_for_branding_administrators(acme):
     assert app_form(acme, app, user=acme.member, primary_color="#00563b").status_code == 403
     branding_admin = make_user(acme, admin_roles=["branding_administrator"])
     assert app_form(acme, app, user=branding_admin, primary_color="#00563b").status_code == 302
+
+
+def test_deleting_an_app_deletes_its_logo(acme, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    from oidc.models import Application
+
+    app = register_app(acme, name="Short-lived app")
+    with django_capture_on_commit_callbacks(execute=True):
+        app_form(acme, app, logo=image_bytes(size=(100, 30), colour=(9, 9, 9)))
+    folder = f"branding/{acme.tenant.schema_name}"
+    assert len(default_storage.listdir(folder)[1]) == 1
+    with tenant_context(acme.tenant), django_capture_on_commit_callbacks(execute=True):
+        Application.objects.filter(pk=app.application.pk).delete()
+    assert default_storage.listdir(folder)[1] == []
