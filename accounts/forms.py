@@ -134,6 +134,13 @@ class LoginForm(allauth_forms.LoginForm):
         # "webauthn": the browser may offer the passkeys of this site in the field's autofill
         # (conditional UI, static/js/passkeys.js); "username", as the sign-in identifier.
         self.fields["login"].widget.attrs["autocomplete"] = "username webauthn"
+        # The tenant's username hint (Branding) is the field's help text: forms/field.html
+        # ties it to the input with aria-describedby.
+        from branding.selectors import request_branding
+
+        branding = request_branding(self.request) if self.request is not None else None
+        if branding is not None and branding.username_hint:
+            self.fields["login"].help_text = branding.username_hint
 
 
 class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):

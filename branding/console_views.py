@@ -1,39 +1,70 @@
-"""Console > Branding (Branding administrators): edit the draft, preview it, publish, reset."""
+"""Console > Branding (Branding administrators): edit the draft with its live preview,
+images, custom CSS, per-app branding, export and import, publish, reset."""
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.db import connection
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import AdminRole
 from branding import selectors, services
-from branding.forms import BrandingForm, LogoForm
-from branding.images import MAX_BYTES
+from branding.custom_css import css_clean, css_scoped
+from branding.forms import AppBrandingForm, BrandingForm, ImageForm, ImportForm
+from branding.images import LARGEST_BYTES, SLOTS
+from branding.models import AppBranding, Branding
+from branding.theme import css_hash, theme_css
 from branding.views import css_response
 from ciam.forms import add_service_errors
 from console.decorators import console_role
 
 BRANDING_ADMINS = (AdminRole.BRANDING_ADMINISTRATOR,)
+PREVIEW_SCOPE = ".branding-preview"
+PREVIEW_CSS_SECONDS = 3600
 
 
-def _page(request, form, logo_form, *, status=200):
+def _image_forms(bound: ImageForm | None = None) -> list[ImageForm]:
+    return [
+        bound if bound is not None and bound.slot.name == slot else ImageForm(slot=slot)
+        for slot in SLOTS
+    ]
+
+
+def _page(request, form, *, image_form=None, import_form=None, status=200):
     draft = selectors.branding_draft_get()
     # The colours as typed when they are valid, so the warnings follow the form.
     shown = form.instance if form.is_bound and form.is_valid() else draft
     form.warn_contrast(selectors.branding_contrast_failures(shown))
+    images = [
+        {
+            "form": image_form,
+            "url": selectors.logo_url(getattr(draft, f"{image_form.slot.field}_name")),
+        }
+        for image_form in _image_forms(image_form)
+    ]
+    from oidc.models import Application
+
+    applications = list(Application.objects.order_by("name").only("name", "public_id"))
+    overridden = set(AppBranding.objects.values_list("application_id", flat=True))
     return render(
         request,
         "branding/console/branding.html",
         {
             "form": form,
-            "logo_form": logo_form,
+            "images": images,
+            "import_form": import_form or ImportForm(),
             "draft": draft,
             "draft_logo_url": selectors.logo_url(draft.logo_name),
             "published": selectors.branding_get("published"),
+            "applications": [(app, app.pk in overridden) for app in applications],
+            **_preview_context(shown),
         },
         status=status,
     )
@@ -52,33 +83,54 @@ def branding_edit(request):
         else:
             messages.success(request, _("Draft saved. Preview it, then publish it."))
             return redirect("console:branding:edit")
-    return _page(request, form, LogoForm(), status=400 if form.errors else 200)
+    return _page(request, form, status=400 if form.errors else 200)
+
+
+@require_POST
+@console_role(*BRANDING_ADMINS)
+def image_upload(request, slot: str):
+    if slot not in SLOTS:
+        raise Http404
+    image_form = ImageForm(request.POST, request.FILES, slot=slot)
+    if image_form.is_valid():
+        data = image_form.cleaned_data["image"].read(LARGEST_BYTES + 1)
+        try:
+            services.branding_image_upload(
+                actor=request.user, slot=slot, data=data, request=request
+            )
+        except ValidationError as error:
+            image_form.add_error("image", error.messages)
+        else:
+            messages.success(
+                request, _("%(image)s added to the draft.") % {"image": image_form.slot.label}
+            )
+            return redirect("console:branding:edit")
+    form = BrandingForm(instance=selectors.branding_draft_get())
+    return _page(request, form, image_form=image_form, status=400)
+
+
+@require_POST
+@console_role(*BRANDING_ADMINS)
+def image_remove(request, slot: str):
+    if slot not in SLOTS:
+        raise Http404
+    services.branding_image_remove(actor=request.user, slot=slot, request=request)
+    messages.success(request, _("%(image)s removed from the draft.") % {"image": SLOTS[slot].label})
+    return redirect("console:branding:edit")
 
 
 @require_POST
 @console_role(*BRANDING_ADMINS)
 def logo_upload(request):
-    logo_form = LogoForm(request.POST, request.FILES)
-    if logo_form.is_valid():
-        upload = logo_form.cleaned_data["logo"]
-        data = upload.read(MAX_BYTES + 1)
-        try:
-            services.branding_logo_upload(actor=request.user, data=data, request=request)
-        except ValidationError as error:
-            add_service_errors(logo_form, ValidationError({"logo": error.messages}))
-        else:
-            messages.success(request, _("Logo added to the draft."))
-            return redirect("console:branding:edit")
-    form = BrandingForm(instance=selectors.branding_draft_get())
-    return _page(request, form, logo_form, status=400)
+    """The first version's address for the banner logo (field `logo`)."""
+    request.FILES["logo-image"] = request.FILES.get("logo") or request.FILES.get("logo-image")
+    return image_upload(request, "logo")
 
 
 @require_POST
 @console_role(*BRANDING_ADMINS)
 def logo_remove(request):
-    services.branding_logo_remove(actor=request.user, request=request)
-    messages.success(request, _("Logo removed from the draft."))
-    return redirect("console:branding:edit")
+    return image_remove(request, "logo")
 
 
 @require_POST
@@ -92,7 +144,7 @@ def publish(request):
             request, _("Not published: some colours are too hard to read. See the warnings.")
         )
         form = BrandingForm(instance=selectors.branding_draft_get())
-        return _page(request, form, LogoForm(), status=400)
+        return _page(request, form, status=400)
     messages.success(request, _("Published. Every hosted page shows it now."))
     return redirect("console:branding:edit")
 
@@ -107,17 +159,163 @@ def reset(request):
 
 @require_GET
 @console_role(*BRANDING_ADMINS)
+def export(request):
+    response = HttpResponse(
+        json.dumps(services.branding_export(), indent=2), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="branding.json"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_POST
+@console_role(*BRANDING_ADMINS)
+def import_(request):
+    import_form = ImportForm(request.POST, request.FILES)
+    if import_form.is_valid():
+        data = import_form.cleaned_data["file"].read(services.EXPORT_MAX_BYTES + 1)
+        try:
+            services.branding_import(actor=request.user, data=data, request=request)
+        except ValidationError as error:
+            add_service_errors(import_form, error)
+        else:
+            messages.success(request, _("Imported into the draft. Preview it, then publish it."))
+            return redirect("console:branding:edit")
+    form = BrandingForm(instance=selectors.branding_draft_get())
+    return _page(request, form, import_form=import_form, status=400)
+
+
+# Per-app branding
+
+
+@require_http_methods(["GET", "POST"])
+@console_role(*BRANDING_ADMINS)
+def app_branding(request, public_id):
+    from oidc.models import Application
+
+    application = get_object_or_404(Application, public_id=public_id)
+    instance = AppBranding.objects.filter(application=application).first() or AppBranding(
+        application=application
+    )
+    form = AppBrandingForm(request.POST or None, request.FILES or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data.get("logo")
+        try:
+            services.app_branding_update(
+                actor=request.user,
+                application=application,
+                request=request,
+                logo=upload.read(LARGEST_BYTES + 1) if upload else None,
+                remove_logo=form.cleaned_data.get("remove_logo", False),
+                **{name: form.cleaned_data[name] for name in services.APP_COLOUR_FIELDS},
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                add_service_errors(form, error)
+            else:
+                form.add_error("logo", error.messages)
+        else:
+            messages.success(
+                request,
+                _("Saved: the sign-in pages of %(app)s use it now.") % {"app": application.name},
+            )
+            return redirect("console:branding:app", public_id=application.public_id)
+    return render(
+        request,
+        "branding/console/app_branding.html",
+        {
+            "application": application,
+            "form": form,
+            "app_branding": instance if instance.pk else None,
+            "logo_url": selectors.logo_url(instance.logo_name),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@console_role(*BRANDING_ADMINS)
+def app_branding_remove(request, public_id):
+    from oidc.models import Application
+
+    application = get_object_or_404(Application, public_id=public_id)
+    services.app_branding_remove(actor=request.user, application=application, request=request)
+    messages.success(
+        request,
+        _("%(app)s has the tenant's branding again.") % {"app": application.name},
+    )
+    return redirect("console:branding:edit")
+
+
+# Preview
+
+
+def _preview_context(branding: Branding) -> dict:
+    """What the preview fragments need: the branding as a view, and a stylesheet of its own
+    under the preview's scope (by hash, kept a while in the shared cache: the console's CSP
+    allows no inline style)."""
+    css = css_scoped(theme_css(branding), PREVIEW_SCOPE)
+    digest = css_hash(css)
+    cache.set(_preview_key(digest), css, PREVIEW_CSS_SECONDS)
+    view = selectors.branding_view(branding, is_preview=True)
+    return {
+        "preview": view,
+        "preview_css_url": f"{_preview_theme_url(digest)}",
+        "preview_sign_up": branding.show_sign_up,
+        "preview_widths": (("phone", _("Phone")), ("desktop", _("Desktop"))),
+    }
+
+
+def _preview_key(digest: str) -> str:
+    return f"branding:preview-css:{connection.schema_name}:{digest}"
+
+
+def _preview_theme_url(digest: str) -> str:
+    from django.urls import reverse
+
+    return reverse("console:branding:preview-theme", args=[digest])
+
+
+@require_POST
+@console_role(*BRANDING_ADMINS)
+def preview_fragments(request):
+    """The previews as the fields stand (htmx, as the admin types): the draft with every
+    field that is valid so far; nothing is saved."""
+    draft = selectors.branding_draft_get()
+    form = BrandingForm(request.POST, instance=draft)
+    form.is_valid()
+    shown = selectors.branding_draft_get()
+    for name in services.DRAFT_FIELDS:
+        if name in form.cleaned_data and name not in form.errors:
+            setattr(shown, name, form.cleaned_data[name])
+    # Custom CSS: the rules that would be kept.
+    shown.custom_css = css_clean(request.POST.get("custom_css", "") or "").css
+    return render(
+        request,
+        "branding/console/preview.html",
+        {
+            **_preview_context(shown),
+            "contrast_failures": selectors.branding_contrast_failures(shown),
+        },
+    )
+
+
+@require_GET
+@console_role(*BRANDING_ADMINS)
 def preview(request):
     """The hosted sign-in page as it will look with the draft, rendered by its own template."""
     from allauth.account.forms import LoginForm
 
     draft_view = selectors.branding_view(selectors.branding_draft_get(), is_preview=True)
+    form = LoginForm(request=request)
+    if draft_view.username_hint:
+        form.fields["login"].help_text = draft_view.username_hint
     return render(
         request,
         "account/login.html",
         {
             "branding": draft_view,
-            "form": LoginForm(request=request),
+            "form": form,
             "signup_url": "#",
             "request_login_code_url": "#",
             "redirect_field": "",
@@ -129,9 +327,13 @@ def preview(request):
 @require_GET
 @console_role(*BRANDING_ADMINS)
 def preview_theme(request, digest: str):
-    draft_view = selectors.branding_view(selectors.branding_draft_get(), is_preview=True)
-    if draft_view.css_hash != digest:
-        raise Http404
-    response = css_response(draft_view.css)
+    """The draft's stylesheet (the full-page preview), or a scoped one the live preview made."""
+    css = cache.get(_preview_key(digest))
+    if css is None:
+        draft_view = selectors.branding_view(selectors.branding_draft_get(), is_preview=True)
+        if draft_view.css_hash != digest:
+            raise Http404
+        css = draft_view.css
+    response = css_response(css)
     response["Cache-Control"] = "private, max-age=3600"
     return response

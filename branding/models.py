@@ -65,7 +65,48 @@ class Branding(models.Model):
     logo_name = models.CharField(max_length=200, blank=True)
     logo_width = models.PositiveIntegerField(null=True, blank=True)
     logo_height = models.PositiveIntegerField(null=True, blank=True)
+    # The other images (branding.images.SLOTS), names in the default storage like the logo's.
+    square_logo_name = models.CharField(max_length=200, blank=True)
+    square_logo_dark_name = models.CharField(max_length=200, blank=True)
+    favicon_name = models.CharField(max_length=200, blank=True)
+    background_image_name = models.CharField(max_length=200, blank=True)
+    # The tenant's own rules, as branding.custom_css re-serialised them from the allowed
+    # selectors and properties; never the text as typed.
+    custom_css = models.TextField(_("custom CSS"), blank=True)
+    # Published row only: stylesheets of earlier publications, [{"hash", "css", "until"}],
+    # served a while longer so a page loaded before a publish keeps its look.
+    retired_themes = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"branding ({self.state})"
+
+
+class AppBranding(models.Model):
+    """An app's own look over the tenant's published branding (Entra's per-app user flows):
+    the hosted pages reached with that app's authorization request use it. An empty colour
+    keeps the tenant's; no logo keeps the tenant's logo."""
+
+    application = models.OneToOneField(
+        "oidc.Application", on_delete=models.CASCADE, related_name="branding"
+    )
+    background_color = models.CharField(
+        _("page background"), max_length=7, validators=[hex_colour], blank=True
+    )
+    header_color = models.CharField(
+        _("header background"), max_length=7, validators=[hex_colour], blank=True
+    )
+    primary_color = models.CharField(
+        _("buttons"), max_length=7, validators=[hex_colour], blank=True
+    )
+    accent_color = models.CharField(
+        _("links and focus"), max_length=7, validators=[hex_colour], blank=True
+    )
+    text_color = models.CharField(_("text"), max_length=7, validators=[hex_colour], blank=True)
+    logo_name = models.CharField(max_length=200, blank=True)
+    logo_width = models.PositiveIntegerField(null=True, blank=True)
+    logo_height = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"branding of {self.application}"

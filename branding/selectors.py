@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.db import connection
+from django.http import QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branding.contrast import ContrastFailure, contrast_failures
-from branding.models import Branding
-from branding.theme import css_hash, theme_css
+from branding.contrast import ContrastFailure, contrast_failures, relative_luminance
+from branding.images import CONTENT_TYPES
+from branding.models import AppBranding, Branding
+from branding.theme import css_hash, image_url, theme_css
 from ciam.process_cache import ProcessCache
 
 # The published branding as the hosted pages see it, per tenant schema, kept by each process
@@ -37,6 +42,21 @@ class BrandingView:
     footer_links: tuple[FooterLink, ...]
     show_sign_up: bool
     is_preview: bool = False
+    # The square logo the card shows: the dark-theme one where it sits on a dark surface
+    # (the full-page layout on a dark background), else the light one.
+    square_logo_url: str = ""
+    favicon_url: str = ""
+    favicon_type: str = ""
+    # Stylesheets of earlier publications still served: ((hash, css), ...).
+    retired_css: tuple[tuple[str, str], ...] = ()
+    # What an email shows (branding.templatetags.branding_email).
+    primary_color: str = "#1f4fd1"
+    primary_contrast: str = "#ffffff"
+    accent_color: str = "#1f4fd1"
+    text_color: str = "#1b1f24"
+    background_color: str = "#f3f5f9"
+    header_color: str = "#ffffff"
+    email_logo_url: str = ""
 
 
 def branding_get(state: str) -> Branding | None:
@@ -71,18 +91,46 @@ def branding_contrast_failures(branding: Branding) -> list[ContrastFailure]:
 
 
 def logo_url(logo_name: str) -> str:
-    if not logo_name:
-        return ""
-    return reverse("branding:logo", args=[logo_name.rsplit("/", 1)[-1]])
+    return image_url(logo_name)
 
 
-def branding_view(branding: Branding, *, is_preview: bool = False) -> BrandingView:
+def _is_dark(colour: str) -> bool:
+    return relative_luminance(colour) < 0.18
+
+
+def square_logo_name(branding: Branding) -> str:
+    dark_surface = branding.layout == Branding.Layout.FULL_PAGE and _is_dark(
+        branding.background_color
+    )
+    if dark_surface and branding.square_logo_dark_name:
+        return branding.square_logo_dark_name
+    return branding.square_logo_name
+
+
+def branding_view(
+    branding: Branding, *, is_preview: bool = False, app_public_id: str = ""
+) -> BrandingView:
+    from branding.contrast import button_text_colour
+
     css = theme_css(branding)
     digest = css_hash(css)
     if is_preview:
         css_url = reverse("console:branding:preview-theme", args=[digest])
+    elif app_public_id:
+        css_url = reverse("branding:app-theme", args=[app_public_id, digest])
     else:
         css_url = reverse("branding:theme", args=[digest])
+    favicon = branding.favicon_name
+    now = timezone.now().isoformat()
+    # Mail clients show PNG and JPEG; few show WebP and almost none SVG.
+    email_logo = next(
+        (
+            name
+            for name in (branding.logo_name, branding.square_logo_name)
+            if name and name.rsplit(".", 1)[-1] in ("png", "jpg")
+        ),
+        "",
+    )
     links = []
     for url, label, default in (
         (branding.privacy_url, branding.privacy_label, _("Privacy")),
@@ -103,6 +151,24 @@ def branding_view(branding: Branding, *, is_preview: bool = False) -> BrandingVi
         footer_links=tuple(links),
         show_sign_up=branding.show_sign_up,
         is_preview=is_preview,
+        square_logo_url=logo_url(square_logo_name(branding)),
+        favicon_url=logo_url(favicon),
+        favicon_type=CONTENT_TYPES.get(favicon.rsplit(".", 1)[-1], "") if favicon else "",
+        retired_css=tuple(
+            (theme["hash"], theme["css"])
+            for theme in (branding.retired_themes or [])
+            if isinstance(theme, dict)
+            and "hash" in theme
+            and "css" in theme
+            and theme.get("until", "") > now
+        ),
+        primary_color=branding.primary_color,
+        primary_contrast=button_text_colour(branding.primary_color),
+        accent_color=branding.accent_color,
+        text_color=branding.text_color,
+        background_color=branding.background_color,
+        header_color=branding.header_color,
+        email_logo_url=logo_url(email_logo),
     )
 
 
@@ -124,3 +190,104 @@ def published_branding_invalidate() -> None:
     """A branding was published or reset: the hosted pages show it at once here, and in the
     other processes within a second of the commit."""
     _published.invalidate()
+
+
+def retired_css(branding: BrandingView, digest: str) -> str | None:
+    for retired_hash, css in branding.retired_css:
+        if retired_hash == digest:
+            return css
+    return None
+
+
+# Per-app branding
+
+
+def app_branding_merged(app_branding: AppBranding) -> Branding:
+    """The tenant's published branding (or the product's look) with the app's colours and
+    logo over it, as an unsaved Branding."""
+    published = branding_get(Branding.State.PUBLISHED)
+    merged = copy.copy(published) if published is not None else Branding()
+    merged.pk = None
+    merged.state = Branding.State.PUBLISHED
+    merged.retired_themes = []
+    for name in ("background_color", "header_color", "primary_color", "accent_color", "text_color"):
+        value = getattr(app_branding, name)
+        if value:
+            setattr(merged, name, value)
+    if app_branding.logo_name:
+        merged.logo_name = app_branding.logo_name
+        merged.logo_width, merged.logo_height = app_branding.logo_width, app_branding.logo_height
+    return merged
+
+
+def app_branding_view(application) -> BrandingView | None:
+    """The look of the hosted pages of `application`'s sign-ins: its own branding over the
+    tenant's, or None when it has none (the tenant's published branding applies). Kept by
+    the process like the published branding."""
+    schema = connection.schema_name
+    key = (schema, "app", application.pk)
+    entry = _published.get(key)
+    if entry is None:
+        app_branding = AppBranding.objects.filter(application_id=application.pk).first()
+        view = None
+        if app_branding is not None:
+            view = branding_view(
+                app_branding_merged(app_branding), app_public_id=str(application.public_id)
+            )
+        entry = (view,)
+        _published.set(key, entry)
+    return entry[0]
+
+
+def _authorize_client_id(request) -> str:
+    """The client_id of the authorization request this page belongs to: the authorization
+    endpoint's own (consent), or the one a sign-in page's `next` returns to."""
+    authorize_path = reverse("oidc:authorize")
+    if request.path == authorize_path:
+        return request.GET.get("client_id", "")
+    next_url = request.GET.get("next") or (
+        request.POST.get("next", "") if request.method == "POST" else ""
+    )
+    if not next_url:
+        return ""
+    try:
+        parts = urlsplit(next_url)
+    except ValueError:
+        return ""
+    if parts.scheme or parts.netloc or parts.path != authorize_path:
+        return ""
+    return QueryDict(parts.query).get("client_id", "")
+
+
+def request_branding(request) -> BrandingView | None:
+    """The look of this hosted page: the app's branding when it belongs to the sign-in of
+    an app that has one, else the tenant's published branding (None: the product's look).
+    Kept on the request."""
+    cached = getattr(request, "_branding_view", None)
+    if cached is not None:
+        return cached[0]
+    view = published_branding()
+    client_id = _authorize_client_id(request)
+    if client_id:
+        from oidc.clients import client_get
+
+        application = client_get(client_id)
+        if application is not None:
+            view = app_branding_view(application) or view
+    request._branding_view = (view,)
+    return view
+
+
+def app_theme_css(public_id: str, digest: str) -> str | None:
+    """The stylesheet of an app's branding by its hash, for branding.views.app_theme."""
+    from oidc.models import Application
+
+    application = Application.objects.filter(public_id=public_id).first()
+    if application is None:
+        return None
+    view = app_branding_view(application)
+    if view is None:
+        return None
+    if view.css_hash == digest:
+        return view.css
+    return retired_css(view, digest)

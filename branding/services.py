@@ -1,24 +1,34 @@
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
+import logging
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.forms.models import model_to_dict
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
-from branding.images import logo_clean
-from branding.models import Branding
+from branding.custom_css import css_clean
+from branding.images import CONTENT_TYPES, SLOTS, Slot, image_clean
+from branding.models import AppBranding, Branding
 from branding.selectors import (
     branding_contrast_failures,
     branding_draft_get,
     published_branding_invalidate,
 )
+from branding.theme import css_hash, theme_css
 
-# What a console admin edits on the draft; the logo has its own service.
+logger = logging.getLogger(__name__)
+
+# What a console admin edits on the draft; the images have their own services.
 DRAFT_FIELDS = (
     "background_color",
     "header_color",
@@ -35,8 +45,26 @@ DRAFT_FIELDS = (
     "help_label",
     "layout",
     "show_sign_up",
+    "custom_css",
 )
-_SNAPSHOT_FIELDS = (*DRAFT_FIELDS, "logo_name")
+IMAGE_FIELDS = tuple(f"{slot.field}_name" for slot in SLOTS.values())
+_SNAPSHOT_FIELDS = (*DRAFT_FIELDS, *IMAGE_FIELDS)
+_COPIED_ON_PUBLISH = (*_SNAPSHOT_FIELDS, "logo_width", "logo_height")
+APP_COLOUR_FIELDS = (
+    "background_color",
+    "header_color",
+    "primary_color",
+    "accent_color",
+    "text_color",
+)
+_APP_SNAPSHOT_FIELDS = (*APP_COLOUR_FIELDS, "logo_name")
+
+# How long a replaced theme stylesheet is still served (a page loaded before the publish,
+# a cached page of a proxy), and how many of them at most.
+RETIRED_THEME_DAYS = 7
+RETIRED_THEME_COUNT = 5
+EXPORT_FORMAT = "ciam-branding"
+EXPORT_MAX_BYTES = 2 * 1024 * 1024
 
 
 def _snapshot(branding: Branding | None) -> dict:
@@ -53,19 +81,40 @@ def _changes(before: dict, after: dict) -> tuple[dict, dict]:
     )
 
 
+def _contrast_error(failures) -> ValidationError:
+    """Every failing pair, next to the field to change."""
+    errors: dict[str, list[str]] = {}
+    for failure in failures:
+        errors.setdefault(failure.field, []).append(
+            _("%(pair)s: contrast %(ratio)s:1, needs %(required)s:1.")
+            % {"pair": failure.pair, "ratio": failure.ratio, "required": failure.required}
+        )
+    return ValidationError(errors)
+
+
 def _locked_draft() -> Branding:
     draft = Branding.objects.select_for_update().filter(state=Branding.State.DRAFT).first()
     return draft or branding_draft_get()
 
 
+def _css_or_errors(source: str) -> str:
+    result = css_clean(source)
+    if result.refusals:
+        raise ValidationError({"custom_css": [str(refusal) for refusal in result.refusals]})
+    return result.css
+
+
 @transaction.atomic
 def branding_draft_update(*, actor, request=None, **changes) -> Branding:
-    """Change the draft. Hosted pages do not see it until it is published."""
+    """Change the draft. Hosted pages do not see it until it is published. Custom CSS is
+    stored as branding.custom_css re-serialised it, and refused whole while any rule is."""
     draft = _locked_draft()
     before = _snapshot(draft) if draft.pk else {}
     for name, value in changes.items():
         if name not in DRAFT_FIELDS:
             raise ValueError(name)
+        if name == "custom_css":
+            value = _css_or_errors(value or "")
         setattr(draft, name, value)
     draft.full_clean()
     draft.save()
@@ -73,57 +122,97 @@ def branding_draft_update(*, actor, request=None, **changes) -> Branding:
     return draft
 
 
-@transaction.atomic
-def branding_logo_upload(*, actor, data: bytes, request=None) -> Branding:
-    """Put a banner logo on the draft: checked by its bytes, re-encoded without metadata,
-    stored under a name made of its content hash (so its URL can be cached for ever)."""
-    content, extension, width, height = logo_clean(data)
-    digest = hashlib.sha256(content).hexdigest()[:32]
-    name = f"branding/{connection.schema_name}/logo-{digest}.{extension}"
+def image_store(data: bytes, slot: Slot) -> tuple[str, int, int]:
+    """Check and clean an image for `slot`, store it under a name made of its content hash
+    (so its URL can be cached for ever) in this tenant's folder. Returns name, width,
+    height."""
+    clean = image_clean(data, slot)
+    digest = hashlib.sha256(clean.content).hexdigest()[:32]
+    name = f"branding/{connection.schema_name}/{slot.name}-{digest}.{clean.extension}"
     if not default_storage.exists(name):
-        saved = default_storage.save(name, ContentFile(content))
+        saved = default_storage.save(name, ContentFile(clean.content))
         if saved != name:  # another request stored the same bytes meanwhile
             default_storage.delete(saved)
+    return name, clean.width, clean.height
+
+
+@transaction.atomic
+def branding_image_upload(*, actor, slot: str, data: bytes, request=None) -> Branding:
+    """Put an image (branding.images.SLOTS) on the draft."""
+    image_slot = SLOTS[slot]
+    name, width, height = image_store(data, image_slot)
     draft = _locked_draft()
     before = _snapshot(draft) if draft.pk else {}
-    draft.logo_name, draft.logo_width, draft.logo_height = name, width, height
+    setattr(draft, f"{image_slot.field}_name", name)
+    if image_slot.field == "logo":
+        draft.logo_width, draft.logo_height = width, height
     draft.save()
-    _audit(actor, "branding.logo_upload", before, _snapshot(draft), request)
+    _audit(actor, f"branding.{image_slot.field}_upload", before, _snapshot(draft), request)
+    forget_files_unused(before.values())
     return draft
 
 
 @transaction.atomic
-def branding_logo_remove(*, actor, request=None) -> Branding:
+def branding_image_remove(*, actor, slot: str, request=None) -> Branding:
+    image_slot = SLOTS[slot]
     draft = _locked_draft()
     before = _snapshot(draft) if draft.pk else {}
-    draft.logo_name, draft.logo_width, draft.logo_height = "", None, None
+    setattr(draft, f"{image_slot.field}_name", "")
+    if image_slot.field == "logo":
+        draft.logo_width, draft.logo_height = None, None
     draft.save()
-    _audit(actor, "branding.logo_remove", before, _snapshot(draft), request)
+    _audit(actor, f"branding.{image_slot.field}_remove", before, _snapshot(draft), request)
+    forget_files_unused(before.values())
     return draft
+
+
+def branding_logo_upload(*, actor, data: bytes, request=None) -> Branding:
+    """The banner logo: checked by its bytes, re-encoded without metadata."""
+    return branding_image_upload(actor=actor, slot="logo", data=data, request=request)
+
+
+def branding_logo_remove(*, actor, request=None) -> Branding:
+    return branding_image_remove(actor=actor, slot="logo", request=request)
 
 
 @transaction.atomic
 def branding_publish(*, actor, request=None) -> Branding:
     """The draft becomes what every hosted page shows. Refused while a pair of its colours
-    is below WCAG AA contrast: a sign-in page people cannot read is not published."""
+    is below WCAG AA contrast: a sign-in page people cannot read is not published. The
+    stylesheet it replaces stays served for RETIRED_THEME_DAYS."""
     draft = _locked_draft()
     failures = branding_contrast_failures(draft)
     if failures:
-        raise ValidationError(
-            {
-                failure.field: _("%(pair)s: contrast %(ratio)s:1, needs %(required)s:1.")
-                % {"pair": failure.pair, "ratio": failure.ratio, "required": failure.required}
-                for failure in failures
-            }
-        )
+        raise _contrast_error(failures)
     if not draft.pk:
         draft.save()
     published = Branding.objects.select_for_update().filter(state=Branding.State.PUBLISHED).first()
     before = _snapshot(published)
+    now = timezone.now()
+    retired = []
     if published is None:
         published = Branding(state=Branding.State.PUBLISHED)
-    for name in (*_SNAPSHOT_FIELDS, "logo_width", "logo_height"):
+    else:
+        old_css = theme_css(published)
+        retired = [
+            theme
+            for theme in published.retired_themes
+            if theme.get("until", "") > now.isoformat() and theme.get("hash") != css_hash(old_css)
+        ]
+        retired.insert(
+            0,
+            {
+                "hash": css_hash(old_css),
+                "css": old_css,
+                "until": (now + timedelta(days=RETIRED_THEME_DAYS)).isoformat(),
+            },
+        )
+    for name in _COPIED_ON_PUBLISH:
         setattr(published, name, getattr(draft, name))
+    new_hash = css_hash(theme_css(published))
+    published.retired_themes = [theme for theme in retired if theme["hash"] != new_hash][
+        :RETIRED_THEME_COUNT
+    ]
     published.save()
     audit_record(
         actor=actor,
@@ -135,12 +224,14 @@ def branding_publish(*, actor, request=None) -> Branding:
         request=request,
     )
     published_branding_invalidate()
+    forget_files_unused(before.values())
     return published
 
 
 @transaction.atomic
 def branding_reset(*, actor, request=None) -> None:
-    """Back to the product's look: the draft and the published branding are removed."""
+    """Back to the product's look: the draft and the published branding are removed, and
+    the images no app branding uses any more."""
     rows = list(Branding.objects.select_for_update())
     if not rows:
         return
@@ -156,6 +247,246 @@ def branding_reset(*, actor, request=None) -> None:
         request=request,
     )
     published_branding_invalidate()
+    forget_files_unused(name for row in before.values() for name in row.values())
+
+
+# Per-app branding
+
+
+@transaction.atomic
+def app_branding_update(
+    *, actor, application, request=None, logo: bytes | None = None, remove_logo=False, **colours
+) -> AppBranding:
+    """An app's own colours and logo over the tenant's branding. Takes effect at once on
+    the pages of that app's sign-ins; refused while its colours with the tenant's fail WCAG
+    AA contrast."""
+    from branding.selectors import app_branding_merged
+
+    app_branding = AppBranding.objects.select_for_update().filter(
+        application=application
+    ).first() or AppBranding(application=application)
+    before = model_to_dict(app_branding, fields=_APP_SNAPSHOT_FIELDS) if app_branding.pk else {}
+    for name, value in colours.items():
+        if name not in APP_COLOUR_FIELDS:
+            raise ValueError(name)
+        setattr(app_branding, name, value or "")
+    if logo is not None:
+        name, width, height = image_store(logo, SLOTS["logo"])
+        app_branding.logo_name, app_branding.logo_width, app_branding.logo_height = (
+            name,
+            width,
+            height,
+        )
+    elif remove_logo:
+        app_branding.logo_name, app_branding.logo_width, app_branding.logo_height = "", None, None
+    app_branding.full_clean(exclude=["application"])
+    failures = branding_contrast_failures(app_branding_merged(app_branding))
+    if failures:
+        raise _contrast_error(failures)
+    app_branding.save()
+    after = model_to_dict(app_branding, fields=_APP_SNAPSHOT_FIELDS)
+    if before != after:
+        audit_record(
+            actor=actor,
+            action="branding.app_update",
+            target=application,
+            target_label=f"branding of {application.name}"[:254],
+            before={key: value for key, value in before.items() if after.get(key) != value},
+            after={key: value for key, value in after.items() if before.get(key) != value},
+            request=request,
+        )
+    published_branding_invalidate()
+    forget_files_unused([before.get("logo_name", "")])
+    return app_branding
+
+
+@transaction.atomic
+def app_branding_remove(*, actor, application, request=None) -> None:
+    app_branding = AppBranding.objects.select_for_update().filter(application=application).first()
+    if app_branding is None:
+        return
+    before = model_to_dict(app_branding, fields=_APP_SNAPSHOT_FIELDS)
+    app_branding.delete()
+    audit_record(
+        actor=actor,
+        action="branding.app_remove",
+        target=application,
+        target_label=f"branding of {application.name}"[:254],
+        before=before,
+        after=None,
+        request=request,
+    )
+    published_branding_invalidate()
+    forget_files_unused([before["logo_name"]])
+
+
+# Export and import
+
+
+def branding_export() -> dict:
+    """The draft as JSON: its fields and its images inline as data: URLs."""
+    draft = branding_draft_get()
+    images = {}
+    for slot in SLOTS.values():
+        name = getattr(draft, f"{slot.field}_name")
+        if not name:
+            continue
+        try:
+            with default_storage.open(name) as stored:
+                content = stored.read()
+        except OSError:
+            logger.warning("branding.export.image_missing slot=%s", slot.name)
+            continue
+        content_type = CONTENT_TYPES[name.rsplit(".", 1)[-1]]
+        images[slot.name] = f"data:{content_type};base64,{base64.b64encode(content).decode()}"
+    return {
+        "format": EXPORT_FORMAT,
+        "version": 1,
+        "branding": {name: getattr(draft, name) for name in DRAFT_FIELDS},
+        "images": images,
+    }
+
+
+def _import_error(message: str) -> ValidationError:
+    return ValidationError({"file": [message]})
+
+
+def _data_url_bytes(value) -> bytes:
+    if not isinstance(value, str) or not value.startswith("data:") or ";base64," not in value:
+        raise ValueError("not a data URL")
+    return base64.b64decode(value.split(";base64,", 1)[1], validate=True)
+
+
+@transaction.atomic
+def branding_import(*, actor, data: bytes, request=None) -> Branding:
+    """Replace the draft by an export: every field checked as in the editor, every image as
+    on upload (by its bytes, re-encoded or sanitised). Nothing changes unless all of it
+    passes."""
+    if len(data) > EXPORT_MAX_BYTES:
+        raise _import_error(_("The file may be at most 2 MB."))
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise _import_error(_("This is not a branding export (JSON).")) from error
+    if (
+        not isinstance(document, dict)
+        or document.get("format") != EXPORT_FORMAT
+        or document.get("version") != 1
+        or not isinstance(document.get("branding"), dict)
+        or not isinstance(document.get("images", {}), dict)
+    ):
+        raise _import_error(_("This is not a branding export of this product."))
+    fields = document["branding"]
+    unknown = sorted(set(fields) - set(DRAFT_FIELDS))
+    if unknown:
+        raise _import_error(_("Unknown fields: %(names)s.") % {"names": ", ".join(unknown)})
+    draft = _locked_draft()
+    before = _snapshot(draft) if draft.pk else {}
+    for name in DRAFT_FIELDS:
+        if name not in fields:
+            continue
+        value = fields[name]
+        expected = bool if name == "show_sign_up" else str
+        if not isinstance(value, expected):
+            raise _import_error(_("The field %(name)s has a wrong type.") % {"name": name})
+        if name == "custom_css":
+            try:
+                value = _css_or_errors(value)
+            except ValidationError as error:
+                raise _import_error(
+                    _("Custom CSS: %(errors)s") % {"errors": " ".join(error.messages)}
+                ) from error
+        setattr(draft, name, value)
+    try:
+        draft.full_clean()
+    except ValidationError as error:
+        raise _import_error(
+            " ".join(
+                f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items()
+            )
+        ) from error
+    images = document.get("images", {})
+    unknown = sorted(set(images) - set(SLOTS))
+    if unknown:
+        raise _import_error(_("Unknown images: %(names)s.") % {"names": ", ".join(unknown)})
+    for slot in SLOTS.values():
+        if slot.name not in images:
+            setattr(draft, f"{slot.field}_name", "")
+            if slot.field == "logo":
+                draft.logo_width, draft.logo_height = None, None
+            continue
+        try:
+            content = _data_url_bytes(images[slot.name])
+        except (ValueError, binascii.Error) as error:
+            raise _import_error(
+                _("%(image)s: not a base64 data: URL.") % {"image": slot.label}
+            ) from error
+        try:
+            name, width, height = image_store(content, slot)
+        except ValidationError as error:
+            raise _import_error(f"{slot.label}: {' '.join(error.messages)}") from error
+        setattr(draft, f"{slot.field}_name", name)
+        if slot.field == "logo":
+            draft.logo_width, draft.logo_height = width, height
+    draft.save()
+    changed_before, changed_after = _changes(before, _snapshot(draft))
+    audit_record(
+        actor=actor,
+        action="branding.import",
+        target_type="branding.branding",
+        target_label="branding (draft)",
+        before=changed_before,
+        after=changed_after,
+        request=request,
+    )
+    forget_files_unused(before.values())
+    return draft
+
+
+# Files
+
+
+def _files_in_use() -> set[str]:
+    names = set()
+    for row in Branding.objects.values_list(*IMAGE_FIELDS):
+        names.update(row)
+    names.update(AppBranding.objects.values_list("logo_name", flat=True))
+    return {name for name in names if name}
+
+
+def forget_files_unused(candidates) -> None:
+    """Delete, once the change commits, the stored images among `candidates` that no
+    branding (draft, published, an app's) names any more."""
+    prefix = f"branding/{connection.schema_name}/"
+    names = {name for name in candidates if isinstance(name, str) and name.startswith(prefix)}
+    if not names:
+        return
+    schema = connection.schema_name
+
+    def delete():
+        from django_tenants.utils import schema_context
+
+        with schema_context(schema):
+            unused = names - _files_in_use()
+        for name in unused:
+            try:
+                default_storage.delete(name)
+            except OSError as error:
+                logger.warning("branding.file_delete_failed error=%s", type(error).__name__)
+
+    transaction.on_commit(delete)
+
+
+def branding_files_delete_for_schema(schema_name: str) -> int:
+    """Every stored image of a tenant whose schema is gone (tenant deletion)."""
+    folder = f"branding/{schema_name}"
+    try:
+        _folders, files = default_storage.listdir(folder)
+    except (FileNotFoundError, NotImplementedError, OSError):
+        return 0
+    for filename in files:
+        default_storage.delete(f"{folder}/{filename}")
+    return len(files)
 
 
 def _audit(actor, action: str, before: dict, after: dict, request) -> None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import hashlib
 
+from django.urls import reverse
+
 from branding.contrast import button_text_colour
+
+
+def image_url(name: str) -> str:
+    """The URL of a stored branding image (branding.views.logo serves them all)."""
+    if not name:
+        return ""
+    return reverse("branding:logo", args=[name.rsplit("/", 1)[-1]])
 
 
 def theme_css(branding) -> str:
@@ -32,7 +41,20 @@ def theme_css(branding) -> str:
             ".hosted-card { --bs-secondary-color: var(--ciam-text); }",
             ".hosted-card .btn-outline-secondary { --bs-btn-color: var(--ciam-text);"
             " --bs-btn-border-color: var(--ciam-text); }",
+            # The inputs stay white: their placeholders keep a grey readable there.
+            ".hosted-card .form-control::placeholder { color: #5c636a; }",
         ]
+    background = image_url(getattr(branding, "background_image_name", ""))
+    if background:
+        # A URL of our own making (a content hash), never text a tenant typed.
+        lines.append(
+            f'body.hosted {{ background-image: url("{background}"); background-size: cover;'
+            " background-position: center; background-attachment: fixed; }"
+        )
+    custom = getattr(branding, "custom_css", "")
+    if custom:
+        # Already parsed and re-serialised from the allow-list (branding.custom_css).
+        lines += ["/* custom CSS of the tenant */", custom.rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

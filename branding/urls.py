@@ -7,4 +7,5 @@ app_name = "branding"
 urlpatterns = [
     path("theme-<str:digest>.css", views.theme, name="theme"),
     path("logo/<str:filename>", views.logo, name="logo"),
+    path("app/<uuid:public_id>/theme-<str:digest>.css", views.app_theme, name="app-theme"),
 ]

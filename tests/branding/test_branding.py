@@ -189,7 +189,7 @@ def test_labels_are_plain_text(acme):
 def test_upload_refuses_a_renamed_non_image(acme):
     response = upload(acme, b"<html><script>alert(1)</script></html>" * 10, name="logo.png")
     assert response.status_code == 400
-    assert "Upload a PNG, JPEG or WebP image" in response.content.decode()
+    assert "Upload a PNG, JPEG, WebP or SVG image" in response.content.decode()
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>'
     assert upload(acme, svg, name="logo.svg").status_code == 400
     # A PNG signature followed by rubbish is not a PNG either.

@@ -1,0 +1,31 @@
+"""Branding's browser tests: the real server and Debian's headless Chromium, under the policy
+the server sends (never bypass_csp)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.server import free_port, start_gunicorn, stop
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def branding_server(subprocess_env, smtp_sink):
+    """The real server on a spare port, sharing the test database. Returns its port."""
+    port = free_port()
+    process = start_gunicorn({**subprocess_env, "EMAIL_URL": smtp_sink.url}, port)
+    yield port
+    stop(process)
