@@ -33,3 +33,41 @@ def sign_in_exports_forget_all() -> dict:
     for _tenant in each_active_tenant(schemas):
         deleted += services.sign_in_exports_forget()
     return {"tenants": len(schemas), "deleted": deleted}
+
+
+@app.task
+def logs_prune_all() -> dict:
+    """Beat (daily): queue the pruning of each tenant whose sign-in or audit log holds rows
+    older than it keeps. Tenants are looked at one small query each, in batches
+    (tenants.selectors.active_tenant_schemas_each_where), never in one query over all."""
+    from django_tenants.utils import schema_context
+
+    from audit.models import AuditEvent, LogRetention, SignInEvent
+    from audit.services import log_cutoff
+    from tenants.selectors import active_tenant_schemas_each_where
+
+    today = log_cutoff(0)
+    retention = LogRetention._meta.db_table
+    condition = " OR ".join(
+        f"EXISTS (SELECT 1 FROM {{schema}}.{model._meta.db_table} WHERE occurred_at < "
+        f"%(today)s - make_interval(days => COALESCE((SELECT {column} FROM "
+        f"{{schema}}.{retention} WHERE id = 1), {default})))"
+        for model, column, default in (
+            (SignInEvent, "sign_in_days", LogRetention.SIGN_IN_DEFAULT_DAYS),
+            (AuditEvent, "audit_days", LogRetention.AUDIT_DEFAULT_DAYS),
+        )
+    )
+    queued = []
+    for schema in active_tenant_schemas_each_where(condition, {"today": today}):
+        with schema_context(schema):
+            logs_prune.delay()
+        queued.append(schema)
+    return {"tenants": len(queued)}
+
+
+@app.task(acks_late=True, reject_on_worker_lost=True)
+def logs_prune() -> dict:
+    """Prune this tenant's logs (the schema the task was queued in)."""
+    from audit import services
+
+    return services.logs_prune()

@@ -8,6 +8,8 @@ from accounts.selectors import directory_summary
 from accounts.services import email_verification_send
 from audit.selectors import recent_audit_events
 from console.decorators import ANY_ADMIN, console_role
+from insights.console_views import INSIGHTS_READERS
+from insights.selectors import getting_started, insights_report
 from oidc.selectors import application_count
 
 # The overview's cards and the roles that may read each: what a role cannot open elsewhere
@@ -27,6 +29,9 @@ def overview(request):
         "summary": directory_summary() if _holds_any(user, DIRECTORY_READERS) else None,
         "app_count": application_count() if _holds_any(user, APP_READERS) else None,
         "events": recent_audit_events() if _holds_any(user, LOG_READERS) else None,
+        # The last 7 days: the roll-ups of the finished days and today's live part.
+        "report": insights_report("7d") if _holds_any(user, INSIGHTS_READERS) else None,
+        "checklist": getting_started(),
     }
     return render(request, "console/overview.html", context)
 
