@@ -153,7 +153,7 @@ def insights_report(period: str = DEFAULT_PERIOD, *, now: datetime | None = None
     if period not in PERIODS:
         period = DEFAULT_PERIOD
     length = PERIODS[period][1]
-    if length < timedelta(days=1):
+    if length <= timedelta(days=1):
         report = _report_of_hours(period, now - length, now)
     else:
         report = _report_of_days(period, now, length.days)
