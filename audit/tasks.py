@@ -35,20 +35,13 @@ def sign_in_exports_forget_all() -> dict:
     return {"tenants": len(schemas), "deleted": deleted}
 
 
-@app.task
-def logs_prune_all() -> dict:
-    """Beat (daily): queue the pruning of each tenant whose sign-in or audit log holds rows
-    older than it keeps. Tenants are looked at one small query each, in batches
-    (tenants.selectors.active_tenant_schemas_each_where), never in one query over all."""
-    from django_tenants.utils import schema_context
-
+def prune_condition() -> str:
+    """True in a tenant's schema when its sign-in or audit log holds a row older than the
+    tenant keeps it (`%(today)s` is midnight UTC): one look at each log's occurred_at index."""
     from audit.models import AuditEvent, LogRetention, SignInEvent
-    from audit.services import log_cutoff
-    from tenants.selectors import active_tenant_schemas_each_where
 
-    today = log_cutoff(0)
     retention = LogRetention._meta.db_table
-    condition = " OR ".join(
+    return " OR ".join(
         f"EXISTS (SELECT 1 FROM {{schema}}.{model._meta.db_table} WHERE occurred_at < "
         f"%(today)s - make_interval(days => COALESCE((SELECT {column} FROM "
         f"{{schema}}.{retention} WHERE id = 1), {default})))"
@@ -57,12 +50,24 @@ def logs_prune_all() -> dict:
             (AuditEvent, "audit_days", LogRetention.AUDIT_DEFAULT_DAYS),
         )
     )
-    queued = []
-    for schema in active_tenant_schemas_each_where(condition, {"today": today}):
+
+
+@app.task
+def logs_prune_all() -> dict:
+    """Beat (daily): queue the pruning of each tenant whose sign-in or audit log holds rows
+    older than it keeps. Tenants are looked at one small query each, in batches
+    (tenants.selectors.active_tenant_schemas_each_where), never in one query over all."""
+    from django_tenants.utils import schema_context
+
+    from audit.services import log_cutoff
+    from tenants.selectors import active_tenant_schemas_each_where
+
+    queued = 0
+    for schema in active_tenant_schemas_each_where(prune_condition(), {"today": log_cutoff(0)}):
         with schema_context(schema):
             logs_prune.delay()
-        queued.append(schema)
-    return {"tenants": len(queued)}
+        queued += 1
+    return {"tenants": queued}
 
 
 @app.task(acks_late=True, reject_on_worker_lost=True)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from ciam.celery import app
 
 
-def _work_condition() -> str:
+def work_condition() -> str:
     """True in a tenant's schema when a finished day is owed a roll-up and something
     happened since the last one: a sign-in or audit row, a new user (above the last
     high-water id) or an invitation. Each test reads an index (occurred_at, created_at, the
@@ -45,24 +45,29 @@ def _work_condition() -> str:
     )
 
 
-@app.task
-def roll_up_all() -> dict:
-    """Beat (daily, after midnight UTC): queue the roll-up of each tenant with work, found
-    one small query per tenant, in batches (no statement spans every schema)."""
+def work_parameters(now=None) -> dict:
     from django.utils import timezone
-    from django_tenants.utils import schema_context
 
     from insights.services import CATCH_UP_DAYS, day_start
-    from tenants.selectors import active_tenant_schemas_each_where
 
-    today = timezone.now().date()
-    params = {
+    today = (now or timezone.now()).date()
+    return {
         "today": day_start(today),
         "yesterday": today - timedelta(days=1),
         "floor": day_start(today - timedelta(days=CATCH_UP_DAYS)),
     }
+
+
+@app.task
+def roll_up_all() -> dict:
+    """Beat (daily, after midnight UTC): queue the roll-up of each tenant with work, found
+    one small query per tenant, in batches (no statement spans every schema)."""
+    from django_tenants.utils import schema_context
+
+    from tenants.selectors import active_tenant_schemas_each_where
+
     queued = 0
-    for schema in active_tenant_schemas_each_where(_work_condition(), params):
+    for schema in active_tenant_schemas_each_where(work_condition(), work_parameters()):
         with schema_context(schema):
             tenant_roll_up.delay()
         queued += 1
