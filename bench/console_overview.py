@@ -73,7 +73,7 @@ def seed(users: int, sign_ins: int, days: int):
             "CASE WHEN n %% 10 = 0 THEN 'authorization_code' WHEN n %% 5 = 0 "
             "THEN 'refresh_token' ELSE '' END, n %% 9 = 0, '', '[]', '', "
             "CASE WHEN n %% 11 = 0 AND n %% 5 <> 0 THEN 'google' ELSE '' END, '', '' "
-            "FROM (SELECT n, %(first)s + (n * 7919) %% %(users)s AS u "
+            "FROM (SELECT n, %(first)s + (n::bigint * 7919) %% %(users)s AS u "
             "FROM generate_series(1, %(rows)s) AS n) AS rows",
             {
                 "rows": sign_ins,

@@ -51,6 +51,10 @@ class Chart:
         return not any(bar.value for bar in self.bars)
 
     @property
+    def middle(self) -> float:
+        return self.width / 2
+
+    @property
     def maximum(self) -> int:
         return max((bar.value for bar in self.bars), default=0)
 

@@ -86,5 +86,11 @@ def test_insights_and_overview_draw_under_the_csp_without_accessibility_problems
         # The breakdown by app names it, in the chart and in its table.
         page.goto(running_server.url(world.host, "/console/insights/?period=24h"))
         assert page.get_by_role("rowheader", name="Browser test app").count() >= 1
+        # On a phone the charts and tables stack, and the page is never wider than the window.
+        page.set_viewport_size({"width": 390, "height": 800})
+        for period in ("24h", "30d"):
+            page.goto(running_server.url(world.host, f"/console/insights/?period={period}"))
+            widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert widths[0] <= widths[1], (period, widths)
     finally:
         context.close()
