@@ -27,6 +27,9 @@ class Measure(models.TextChoices):
     # Snapshots taken when the day is rolled up.
     ENABLED_USERS = "enabled_users", _("Enabled users")
     USERS_WITH_MFA = "users_with_mfa", _("Users with a second factor")
+    # The directory's counts (dimension: users, members, guests, admins, disabled): what the
+    # overview shows of a tenant too large to count on every visit.
+    DIRECTORY = "directory", _("Directory")
     INVITATIONS_SENT = "invitations_sent", _("Invitations sent")
     INVITATIONS_ACCEPTED = "invitations_accepted", _("Invitations accepted")
     INVITATIONS_EXPIRED = "invitations_expired", _("Invitations expired")

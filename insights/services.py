@@ -237,6 +237,11 @@ def day_roll_up(*, day: date, now: datetime | None = None) -> int:
         raise ValidationError(f"{day} is older than the sign-in log keeps; its figures stay.")
     figures = [figure for figure in range_figures(start, end) if figure.day == day]
     snapshot = user_snapshot()
+    from accounts.selectors import directory_summary
+
+    figures += [
+        Figure(day, Measure.DIRECTORY, key, value) for key, value in directory_summary().items()
+    ]
     figures += [
         Figure(day, Measure.MONTHLY_ACTIVE_USERS, "", monthly_active_users(day)),
         Figure(day, Measure.ENABLED_USERS, "", snapshot["enabled"]),

@@ -152,3 +152,25 @@ def test_readers_see_what_the_logs_keep_and_only_security_admins_change_it(acme)
         event = AuditEvent.objects.get(action="log_retention.update")
     assert event.actor_label == security.email
     assert event.after == {"sign_in_days": 90, "audit_days": 365}
+
+
+def test_a_large_directory_is_counted_by_the_roll_up_and_says_so(db, monkeypatch):
+    from datetime import timedelta
+
+    from insights import selectors
+    from insights.services import day_roll_up
+    from tests.insights.helpers import today
+
+    world = fresh_world()
+    client = world.client(world.admin)
+    body = client.get("/console/").content.decode()
+    assert "Counted by the nightly roll-up" not in body  # counted at each visit
+
+    yesterday = today() - timedelta(days=1)
+    with tenant_context(world.tenant):
+        day_roll_up(day=yesterday)
+    monkeypatch.setattr(selectors, "DIRECTORY_LIVE_LIMIT", 1)
+    _admin(world, "reports_reader")  # a user the roll-up has not seen
+    body = client.get("/console/").content.decode()
+    assert f"Counted by the nightly roll-up of {yesterday:%Y-%m-%d}" in body
+    assert re.search(r"<dt>Users</dt><dd>1</dd>", body)
