@@ -19,6 +19,7 @@ class AuditConfig(AppConfig):
                 pages=(
                     Area(_("Sign-in log"), "console:logs:sign-ins", LOG_READERS),
                     Area(_("Audit log"), "console:logs:audit", LOG_READERS),
+                    Area(_("Retention"), "console:logs:retention", LOG_READERS),
                 ),
             ),
             order=90,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.console_views import UNLOCK_ROLES
-from accounts.roles import LOG_READERS, has_admin_role
+from accounts.roles import LOG_READERS, AdminRole, has_admin_role
 from audit import selectors, services
 from audit.filtersets import AuditEventFilterSet, SignInEventFilterSet
+from audit.forms import LogRetentionForm
 from audit.models import SignInEvent, SignInLogExport
 from audit.tables import AuditEventTable, SignInEventTable
 from console.decorators import console_role
@@ -74,3 +78,44 @@ def sign_in_export_download(request, public_id):
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+# Who sets how long the logs are kept: the Security administrator (and Global, who holds
+# every role); the log readers see it.
+RETENTION_ADMINS = (AdminRole.SECURITY_ADMINISTRATOR,)
+
+
+@require_http_methods(["GET", "POST"])
+@console_role(*LOG_READERS)
+def log_retention(request):
+    """Console > Logs > Retention: what each log keeps, and the form to change it."""
+    retention = selectors.log_retention_get()
+    may_change = any(has_admin_role(request.user, role) for role in RETENTION_ADMINS)
+    if request.method == "POST" and not may_change:
+        return render(
+            request,
+            "console/forbidden.html",
+            {"required_roles": [AdminRole(role).label for role in RETENTION_ADMINS]},
+            status=403,
+        )
+    form = LogRetentionForm(request.POST or None, instance=retention)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.log_retention_update(actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Log retention is saved."))
+            return redirect("console:logs:retention")
+    # What is kept now (the form may hold refused values).
+    retention = selectors.log_retention_get()
+    context = {
+        "form": form,
+        "retention": retention,
+        "may_change": may_change,
+        "sign_in_cutoff": services.log_cutoff(retention.sign_in_days),
+        "audit_cutoff": services.log_cutoff(retention.audit_days),
+    }
+    return render(
+        request, "audit/console/retention.html", context, status=400 if form.is_bound else 200
+    )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -206,3 +207,39 @@ def _as_text(value) -> str | None:
         return ", ".join(f"{key} = {_as_text(item)}" for key, item in value.items()) or "—"
     text = str(value)
     return ", ".join(line.strip() for line in text.splitlines() if line.strip()) if text else "—"
+
+
+class LogRetention(models.Model):
+    """How many days the tenant keeps its sign-in and audit logs (one row; audit.selectors.
+    log_retention_get gives the defaults while none is saved). Older rows are deleted every
+    night (audit.services.logs_prune); the daily insights roll-ups stay."""
+
+    SIGN_IN_DEFAULT_DAYS = 30
+    AUDIT_DEFAULT_DAYS = 180
+    # The insights count monthly active users from the last 30 days of the sign-in log.
+    SIGN_IN_MIN_DAYS = 30
+    AUDIT_MIN_DAYS = 30
+    MAX_DAYS = 730
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    sign_in_days = models.PositiveSmallIntegerField(
+        _("Keep the sign-in log for (days)"),
+        default=SIGN_IN_DEFAULT_DAYS,
+        validators=[MinValueValidator(SIGN_IN_MIN_DAYS), MaxValueValidator(MAX_DAYS)],
+        help_text=_("From 30 to 730 days. Insights count monthly active users from it."),
+    )
+    audit_days = models.PositiveSmallIntegerField(
+        _("Keep the audit log for (days)"),
+        default=AUDIT_DEFAULT_DAYS,
+        validators=[MinValueValidator(AUDIT_MIN_DAYS), MaxValueValidator(MAX_DAYS)],
+        help_text=_("From 30 to 730 days."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="audit_log_retention_single_row")
+        ]
+
+    def __str__(self) -> str:
+        return "log retention"

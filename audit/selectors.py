@@ -75,3 +75,11 @@ def _is_ip_address(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def log_retention_get():
+    """The tenant's log retention; the defaults (30 days of sign-ins, 180 of audit) until an
+    admin saves."""
+    from audit.models import LogRetention
+
+    return LogRetention.objects.filter(pk=1).first() or LogRetention()

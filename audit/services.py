@@ -232,3 +232,89 @@ def sign_in_exports_forget(*, now=None) -> int:
     cutoff = (now or timezone.now()) - timezone.timedelta(days=EXPORT_KEEP_DAYS)
     deleted, _by_model = SignInLogExport.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+# Log retention ------------------------------------------------------------------------------
+
+# Rows deleted a statement: each batch is its own short transaction, so sign-ins written
+# meanwhile never wait long behind the pruning.
+PRUNE_BATCH = 5000
+
+
+def log_retention_update(*, actor, sign_in_days: int, audit_days: int, request=None):
+    """Set how many days the sign-in and audit logs keep (audited, with the days before);
+    days out of bounds raise ValidationError. Nothing changes, nothing is written."""
+    from audit.selectors import log_retention_get
+
+    retention = log_retention_get()
+    before = {"sign_in_days": retention.sign_in_days, "audit_days": retention.audit_days}
+    after = {"sign_in_days": sign_in_days, "audit_days": audit_days}
+    if before == after:
+        return retention
+    retention.sign_in_days, retention.audit_days = sign_in_days, audit_days
+    retention.full_clean()
+    with transaction.atomic():
+        retention.save()
+        audit_record(
+            actor=actor, action="log_retention.update", target=retention,
+            target_label="Log retention", before=before, after=after, request=request,
+        )  # fmt: skip
+    return retention
+
+
+def log_cutoff(days: int, *, now=None):
+    """The first moment a log keeping `days` days still holds: midnight (UTC) `days` days
+    before today, so it holds those whole days and today."""
+    from datetime import UTC, datetime, time, timedelta
+
+    today = (now or timezone.now()).astimezone(UTC).date()
+    return datetime.combine(today - timedelta(days=days), time.min, tzinfo=UTC)
+
+
+def logs_prune(*, now=None, batch: int = PRUNE_BATCH) -> dict[str, int]:
+    """Delete the sign-in and audit log rows older than the tenant keeps them, in batches of
+    primary-key ranges; the rows deleted per log."""
+    from audit.selectors import log_retention_get
+
+    retention = log_retention_get()
+    return {
+        "sign_ins": _prune(SignInEvent, log_cutoff(retention.sign_in_days, now=now), batch),
+        "audit": _prune(AuditEvent, log_cutoff(retention.audit_days, now=now), batch),
+    }
+
+
+def _prune(model, cutoff, batch: int) -> int:
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        # The oldest row (primary key) and the newest row older than the cutoff (the index on
+        # occurred_at): the ids between are the ones to look at.
+        cursor.execute(f"SELECT min(id) FROM {table}")
+        low = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE occurred_at < %s ORDER BY occurred_at DESC, id DESC "
+            "LIMIT 1",
+            [cutoff],
+        )
+        row = cursor.fetchone()
+    if low is None or row is None:
+        return 0
+    high, deleted = row[0], 0
+    while low <= high:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE id >= %s AND id < %s AND occurred_at < %s",
+                [low, low + batch, cutoff],
+            )
+            deleted += cursor.rowcount
+        low += batch
+    # Rows written out of order (an id above `high` with an older time): few, by the index.
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} "
+                "WHERE occurred_at < %s ORDER BY occurred_at LIMIT %s)",
+                [cutoff, batch],
+            )
+            deleted += cursor.rowcount
+            if cursor.rowcount < batch:
+                return deleted

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, SELF
 from django.contrib.messages import constants as message_levels
 from django.core.exceptions import ImproperlyConfigured
@@ -121,6 +122,7 @@ TENANT_APPS = [
     "allauth.socialaccount.providers.github",
     "allauth.socialaccount.providers.saml",  # SAML 2.0 IdPs (python3-saml, xmlsec)
     "federation",
+    "insights",  # the tenant's daily usage roll-ups (Console > Overview and Insights)
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -388,6 +390,16 @@ CELERY_BEAT_SCHEDULE = {
     "accounts-exports-forget": {
         "task": "audit.tasks.sign_in_exports_forget_all",
         "schedule": 86400.0,
+    },
+    # Each tenant's usage figures of the finished day (UTC), soon after midnight.
+    "insights-roll-up": {
+        "task": "insights.tasks.roll_up_all",
+        "schedule": crontab(hour=0, minute=10),
+    },
+    # Sign-in and audit log rows older than each tenant keeps them, after the roll-up.
+    "audit-logs-prune": {
+        "task": "audit.tasks.logs_prune_all",
+        "schedule": crontab(hour=1, minute=0),
     },
 }
 # Celery's exponential backoff (whole seconds, full jitter) before an email is tried again

@@ -19,6 +19,7 @@ urlpatterns = [
     path("branding/", include("branding.console_urls")),
     path("guests/", include("guests.console_urls")),
     path("logs/", include("audit.console_urls")),
+    path("insights/", include("insights.console_urls")),
     path("policies/", include("mfa.console_urls")),
     path("policies/conditional-access/", include("conditional_access.console_urls")),
 ]

@@ -4,10 +4,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.roles import LOG_READERS, AdminRole, has_admin_role
-from accounts.selectors import directory_summary
 from accounts.services import email_verification_send
 from audit.selectors import recent_audit_events
 from console.decorators import ANY_ADMIN, console_role
+from insights.console_views import INSIGHTS_READERS
+from insights.selectors import directory_counts, getting_started, insights_report
 from oidc.selectors import application_count
 
 # The overview's cards and the roles that may read each: what a role cannot open elsewhere
@@ -23,10 +24,17 @@ def _holds_any(user, roles) -> bool:
 @console_role(*ANY_ADMIN)
 def overview(request):
     user = request.user
+    summary, summary_day = (
+        directory_counts() if _holds_any(user, DIRECTORY_READERS) else (None, None)
+    )
     context = {
-        "summary": directory_summary() if _holds_any(user, DIRECTORY_READERS) else None,
+        "summary": summary,
+        "summary_day": summary_day,
         "app_count": application_count() if _holds_any(user, APP_READERS) else None,
         "events": recent_audit_events() if _holds_any(user, LOG_READERS) else None,
+        # The last 7 days: the roll-ups of the finished days and today's live part.
+        "report": insights_report("7d") if _holds_any(user, INSIGHTS_READERS) else None,
+        "checklist": getting_started(),
     }
     return render(request, "console/overview.html", context)
 

@@ -97,3 +97,32 @@ def each_active_tenant(schemas: list[str]):
     for tenant in tenants.order_by("pk").iterator():
         with tenant_context(tenant):
             yield tenant
+
+
+def active_tenant_schemas_each_where(condition: str, params: dict, *, batch: int = 200):
+    """Yield, one by one, the schemas of the active tenants where `condition` holds (the
+    form of active_tenant_schemas_where's). Tenants are read `batch` at a time in primary-key
+    order and each is asked with a query of its own that reads only its indexes: no statement
+    spans every schema, and a tenant without work costs one short query."""
+    last_pk = 0
+    while True:
+        tenants = list(
+            Tenant.objects.filter(status=Tenant.Status.ACTIVE, pk__gt=last_pk)
+            .exclude(schema_name=get_public_schema_name())
+            .order_by("pk")
+            .values_list("pk", "schema_name")[:batch]
+        )
+        if not tenants:
+            return
+        last_pk = tenants[-1][0]
+        for _pk, name in tenants:
+            sql = "SELECT " + condition.format(schema=connection.ops.quote_name(name))
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    has_work = bool(cursor.fetchone()[0])
+            except DatabaseError:
+                logger.warning("tenants.work_query_failed schema=%s", name, exc_info=True)
+                continue
+            if has_work:
+                yield name
