@@ -45,6 +45,8 @@ class BrandingView:
     # The square logo the card shows: the dark-theme one where it sits on a dark surface
     # (the full-page layout on a dark background), else the light one.
     square_logo_url: str = ""
+    # The console's header is light: its logo is the light square one.
+    console_logo_url: str = ""
     favicon_url: str = ""
     favicon_type: str = ""
     # Stylesheets of earlier publications still served: ((hash, css), ...).
@@ -152,6 +154,7 @@ def branding_view(
         show_sign_up=branding.show_sign_up,
         is_preview=is_preview,
         square_logo_url=logo_url(square_logo_name(branding)),
+        console_logo_url=logo_url(branding.square_logo_name),
         favicon_url=logo_url(favicon),
         favicon_type=CONTENT_TYPES.get(favicon.rsplit(".", 1)[-1], "") if favicon else "",
         retired_css=tuple(

@@ -83,6 +83,10 @@ def test_square_logos_favicon_and_background_reach_every_hosted_page(acme):
         page = page_of(acme, path)
         assert len(image_links(page, "square")) == 1, path
         assert '<link rel="icon" href="/branding/logo/favicon-' in page, path
+    # The console keeps the product's look, with the tenant's square logo in its header.
+    console = acme.client(acme.admin).get("/console/").content.decode()
+    header = console.split('<header class="console-header', 1)[1].split("</header>", 1)[0]
+    assert image_links(header, "square") == image_links(page_of(acme), "square")
     page = page_of(acme)
     css = tenant_client(acme).get(theme_link(page)).content.decode()
     (background_url,) = image_links(css, "background")
