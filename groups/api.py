@@ -261,8 +261,8 @@ def group_members(request, key: str):
 _USER_REFERENCE = re.compile(r"(?:^|/)users/(?P<key>[^/?#]+)/?$")
 
 
+@api_permission_required(WRITE)  # a credential first, as every /api/v1 view
 @require_http_methods(["POST"])
-@api_permission_required(WRITE)
 def group_member_add(request, key: str):
     """Graph's `members/$ref`: the body names the user by its `@odata.id` URL (…/users/{id})."""
     group = _group_of(key)
@@ -286,8 +286,8 @@ def group_member_add(request, key: str):
     return HttpResponse(status=204)
 
 
+@api_permission_required(WRITE)  # a credential first, as every /api/v1 view
 @require_http_methods(["DELETE"])
-@api_permission_required(WRITE)
 def group_member_remove(request, key: str, user_key: str):
     group = _group_of(key)
     if group is None:
