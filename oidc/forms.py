@@ -110,8 +110,8 @@ class ApplicationForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_(
-            "You grant only what your roles allow: User.Read.All needs User administrator, "
-            "User.Invite.All Guest inviter or User administrator (Global administrators "
+            "You grant only what your roles allow: User.Read.All and User.ReadWrite.All need "
+            "User administrator, User.Invite.All Guest inviter or User administrator (Global administrators "
             "grant both). The app acts with your authority: it invites only while you may "
             "invite (the directory's “who can invite” setting applies), invites members "
             "only if you are a User administrator, and the permission stops working if you "
