@@ -138,7 +138,8 @@ def user_create(
     email = email_normalize(email)
     problem = _email_problem(email)
     if problem:
-        raise ValidationError({"email": [problem]})
+        code = "invalid" if problem == _("Enter a valid email address.") else "address_taken"
+        raise ValidationError({"email": [ValidationError(problem, code=code)]})
     user = User(email=email, is_active=enabled)
     user.set_unusable_password()
     _profile_apply(

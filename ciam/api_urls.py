@@ -9,8 +9,9 @@ from guests import api as invitations
 app_name = "api"
 
 urlpatterns = [
-    path("users", users.user_list, name="users"),  # User.Read.All
-    path("users/<str:key>", users.user_detail, name="user-detail"),  # User.Read.All
+    path("users", users.users, name="users"),  # GET User.Read.All, POST User.ReadWrite.All
+    # GET User.Read.All, PATCH and DELETE User.ReadWrite.All
+    path("users/<str:key>", users.user, name="user-detail"),
     path("invitations", invitations.invitation_create, name="invitations"),  # User.Invite.All
     path(
         "invitations/<uuid:public_id>",
