@@ -281,11 +281,18 @@ def _service_error(error: ValidationError):
     if hasattr(error, "error_dict"):
         field = {"email": "mail"}.get(next(iter(error.error_dict)))
     message = " ".join(error.messages)
-    codes = {item.code for item in error.error_list}
+    items = (
+        [item for items in error.error_dict.values() for item in items]
+        if hasattr(error, "error_dict")
+        else error.error_list
+    )
+    codes = {item.code for item in items}
     if "rate_limited" in codes:
         return error_response(429, "tooManyRequests", message)
     if "address_taken" in codes:
         return error_response(409, "conflict", message, field)
+    if codes & {"forbidden", "last_global_administrator"}:
+        return error_response(403, "forbidden", message)
     return error_response(400, "invalidRequest", message, field)
 
 
@@ -338,7 +345,8 @@ def user_update(request, key: str):
             if enabled is not None:
                 if not lifecycle.may_manage(actor=actor, user=user):
                     raise ValidationError(
-                        _("Only a Global administrator can change an administrator.")
+                        _("Only a Global administrator can change an administrator."),
+                        code="forbidden",
                     )
                 user_set_enabled(user=user, enabled=enabled, actor=actor, request=request)
     except ValidationError as error:

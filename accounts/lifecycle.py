@@ -45,7 +45,9 @@ def may_manage(*, actor, user: User) -> bool:
 
 def _manage_check(*, actor, user: User) -> None:
     if not may_manage(actor=actor, user=user):
-        raise ValidationError(_("Only a Global administrator can change an administrator."))
+        raise ValidationError(
+            _("Only a Global administrator can change an administrator."), code="forbidden"
+        )
 
 
 def is_last_global_administrator(user: User) -> bool:
@@ -69,7 +71,8 @@ def last_global_administrator_check(user: User) -> None:
                 "%(email)s is the tenant's last Global administrator: assign the role to "
                 "someone else first."
             )
-            % {"email": user.email}
+            % {"email": user.email},
+            code="last_global_administrator",
         )
 
 
@@ -96,16 +99,17 @@ def _email_problem(email: str) -> str | None:
 
 def _profile_apply(*, user: User, first_name=None, last_name=None, display_name=None,
                    attributes: dict | None = None) -> None:  # fmt: skip
-    from accounts.services import user_attributes_apply
+    """Names and attributes onto `user`, as the user's own profile page stores them: the
+    built-in givenName, surname and displayName fill the user's fields and attributes."""
+    from accounts.services import BUILTIN_ATTRIBUTES, user_attributes_apply
 
-    if attributes:
-        user_attributes_apply(user=user, attributes=attributes)
-    for name, value in (
-        ("first_name", first_name), ("last_name", last_name), ("display_name", display_name),
+    values = dict(attributes or {})
+    for key, value in (
+        ("givenName", first_name), ("surname", last_name), ("displayName", display_name),
     ):  # fmt: skip
         if value is not None:
-            limit = User._meta.get_field(name).max_length
-            setattr(user, name, value.strip()[:limit])
+            values[key] = value.strip()[: BUILTIN_ATTRIBUTES[key][1]]
+    user_attributes_apply(user=user, attributes=values)
 
 
 def _snapshot(user: User) -> dict:
@@ -233,7 +237,7 @@ def user_delete(*, actor, user: User, request=None, now: datetime | None = None)
     if user.is_deleted:
         return user
     if getattr(actor, "pk", None) == user.pk:
-        raise ValidationError(_("You cannot delete your own account from the console."))
+        raise ValidationError(_("You cannot delete your own account."), code="forbidden")
     _manage_check(actor=actor, user=user)
     last_global_administrator_check(user)
     user.enabled_before_deletion = user.is_active
