@@ -171,8 +171,11 @@ def user_import_process_chunk(*, import_id: int) -> bool:
 def _users_create(job: UserImport, chunk: list[dict]) -> list[dict]:
     from allauth.account.models import EmailAddress
 
-    from accounts.lifecycle import welcome_email_send
+    from accounts.lifecycle import welcome_payload
+    from accounts.selectors import user_flow_get
     from accounts.services import user_attributes_apply
+    from emails.models import OutboxEmail
+    from emails.services import outbox_enqueue
 
     # Rows checked at upload may have been taken since (someone created or signed up).
     taken = set(
@@ -195,8 +198,26 @@ def _users_create(job: UserImport, chunk: list[dict]) -> list[dict]:
     EmailAddress.objects.bulk_create(
         [EmailAddress(user=user, email=user.email, verified=False, primary=True) for user in users]
     )
-    for user in users:
-        welcome_email_send(user=user)
+    # Their welcome emails: outbox rows in this chunk's transaction, queued 50 a task once it
+    # commits (as the bulk invite does).
+    flow = user_flow_get()
+    now = timezone.now()
+    outbox = OutboxEmail.objects.bulk_create(
+        [
+            OutboxEmail(
+                kind=OutboxEmail.Kind.ACCOUNT, to=user.email, created_at=now, queued_at=now,
+                payload=welcome_payload(user=user, flow=flow),
+            )
+            for user in users
+        ]
+    )  # fmt: skip
+    outbox_ids = [row.pk for row in outbox]
+    transaction.on_commit(
+        lambda: [
+            outbox_enqueue(outbox_ids[start : start + 50])
+            for start in range(0, len(outbox_ids), 50)
+        ]
+    )
     if users:
         audit_record(
             actor=job.created_by, action="user.import_create", target=job,

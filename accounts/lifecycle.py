@@ -316,23 +316,26 @@ def deleted_users_purge(*, now: datetime | None = None, batch: int = 200) -> int
 # Emails ---------------------------------------------------------------------------------------
 
 
-def _email_send(*, user: User, template: str, subject: str, context: dict) -> None:
-    from emails.models import OutboxEmail
-    from emails.services import header_value, outbox_add
+def _email_payload(*, user: User, template: str, subject: str, context: dict) -> dict:
+    """An account email for `user`, rendered now (in the person's language): the outbox
+    wipes its text, and the link in it, once sent."""
+    from emails.services import header_value
 
     tenant = connection.tenant
     context = {"tenant_name": tenant.name, "user": user, **context}
-    # Rendered now, in the person's language; the outbox wipes the text (and its link) once
-    # sent.
-    outbox_add(
-        kind=OutboxEmail.Kind.ACCOUNT,
-        to=user.email,
-        payload={
-            "subject": header_value(f"{tenant.name}: {subject}"),
-            "text": render_to_string(f"{template}.txt", context),
-            "html": render_to_string(f"{template}.html", context),
-        },
-    )
+    return {
+        "subject": header_value(f"{tenant.name}: {subject}"),
+        "text": render_to_string(f"{template}.txt", context),
+        "html": render_to_string(f"{template}.html", context),
+    }
+
+
+def _email_send(*, user: User, template: str, subject: str, context: dict) -> None:
+    from emails.models import OutboxEmail
+    from emails.services import outbox_add
+
+    payload = _email_payload(user=user, template=template, subject=subject, context=context)
+    outbox_add(kind=OutboxEmail.Kind.ACCOUNT, to=user.email, payload=payload)
 
 
 def password_set_url(user: User) -> str:
@@ -356,14 +359,14 @@ def _link_days() -> int:
     return max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
 
 
-def welcome_email_send(*, user: User) -> None:
-    """Tell a new user their account exists and how to sign in: a link to choose a password
-    (when the user flow has passwords), and the code sign-in (when it has it)."""
+def welcome_payload(*, user: User, flow=None) -> dict:
+    """What a new user is told: their account exists, a link to choose a password (when the
+    user flow has passwords), and the code sign-in (when it has it)."""
     from accounts.selectors import user_flow_get
     from tenants.selectors import tenant_url
 
-    flow = user_flow_get()
-    _email_send(
+    flow = flow or user_flow_get()
+    return _email_payload(
         user=user,
         template="accounts/email/user_created",
         subject=_("Your account is ready"),
@@ -374,6 +377,13 @@ def welcome_email_send(*, user: User) -> None:
             "link_days": _link_days(),
         },
     )
+
+
+def welcome_email_send(*, user: User) -> None:
+    from emails.models import OutboxEmail
+    from emails.services import outbox_add
+
+    outbox_add(kind=OutboxEmail.Kind.ACCOUNT, to=user.email, payload=welcome_payload(user=user))
 
 
 def user_password_reset_send(*, actor, user: User, request=None) -> None:
