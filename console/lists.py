@@ -140,11 +140,12 @@ def keyset_table(
     table's orderable columns (each declared with order_by="keyset_key") to the field or
     expression rows are sorted by, each backed by an index on (expression, id); `default` is
     the sort without one ("-name" for descending)."""
-    sort = request.GET.get("sort") or default
+    asked = request.GET.get("sort") or ""
+    if asked.lstrip("-") not in orders:
+        asked = ""  # an unknown or unsortable column: the default order, marked on no column
+    sort = asked or default
     descending = sort.startswith("-")
     name = sort.lstrip("-")
-    if name not in orders:
-        name, descending = default.lstrip("-"), default.startswith("-")
     expression = orders[name]
     expression = F(expression) if isinstance(expression, str) else expression
     rows = rows.alias(keyset_value=expression)
@@ -173,9 +174,10 @@ def keyset_table(
     if backward:
         found.reverse()
     table = table_class(found, request=request, **kwargs)
-    # The rows are in order already; the table sorts them again by the same value (its
-    # orderable columns sort by `keyset_key`), which only marks the sorted column.
-    table.order_by = ("-" if descending else "") + name
+    if asked:
+        # The rows are in order already; the table sorts them again by the same value (its
+        # orderable columns sort by `keyset_key`), which only marks the sorted column.
+        table.order_by = asked
     if backward:  # a page before a row has rows after it; the last page has none
         has_previous, has_next = more, cursor is not None
     else:
