@@ -93,7 +93,9 @@ def user_export(request):
     rows = filterset.qs.select_related(None).order_by("pk")
     keys = [attribute.key for attribute in selectors.sign_up_attributes(selectors.user_flow_get())]
     keys = [key for key in keys if key not in services.USER_FIELD_FOR_ATTRIBUTE]
-    filters = {key: value for key, value in request.GET.items() if key not in ("page", "sort")}
+    filters = {
+        key[:40]: value[:200] for key, value in request.GET.items() if key not in ("page", "sort")
+    }
     from audit.services import audit_record
 
     audit_record(

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 import harness
 
 HOST = "acme.localhost"
-PASSWORD = "bench passphrase for the console 2026"
+PASSWORD = "a long and unusual passphrase for measuring"
 TARGET_MS = 50.0
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 CITIES = ["Paris", "London", "Berlin", "Madrid", "Rome", "Lisbon", "Vienna", "Prague"]
@@ -65,7 +65,8 @@ def copy_rows(cursor, table: str, count: int, row, *, chunk: int = 50_000) -> fl
     now_text = datetime.now(UTC).isoformat()
     names = [name for name, _type in columns]
     started = time.perf_counter()
-    with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+    quoted = ", ".join(f'"{name}"' for name in names)
+    with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
         buffer = io.StringIO()
         for number in range(count):
             values = row(number)
