@@ -1,20 +1,33 @@
-"""Console pages of accounts: Users (the directory, a user's page, disabling and admin roles),
-User flows (sign-up and sign-in) and unlocking an account."""
+"""Console pages of accounts: Users (the directory with its filters, export and import, a
+user's page: profile, disabling, deletion and restore, password reset, sessions, admin
+roles), User flows (sign-up and sign-in) and unlocking an account."""
 
 from __future__ import annotations
 
+import csv
+
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import selectors, services
+from accounts import imports, lifecycle, selectors, services
 from accounts.filtersets import UserFilterSet
-from accounts.forms import SignUpAttributeForm, UnlockForm, UserFlowForm
-from accounts.models import User
+from accounts.forms import (
+    SignUpAttributeForm,
+    UnlockForm,
+    UserCreateForm,
+    UserFlowForm,
+    UserImportForm,
+    UserProfileAdminForm,
+    attribute_values,
+)
+from accounts.models import NEVER_SIGNED_IN, User
 from accounts.roles import (
     LOG_READERS,
     AdminRole,
@@ -26,25 +39,98 @@ from accounts.tables import UserTable
 from audit.selectors import recent_sign_ins_of
 from ciam.forms import add_service_errors
 from console.decorators import console_role
-from console.lists import list_page
+from console.lists import keyset_table, list_render
 from oidc.selectors import longest_access_token_lifetime
 
 UNLOCK_ROLES = (AdminRole.SECURITY_ADMINISTRATOR, AdminRole.USER_ADMINISTRATOR)
 
 
+# The Users list's orders, each read from an index on (value, id) (accounts.models).
+USER_LIST_ORDERS = {
+    "email": "email",
+    "date_joined": "date_joined",
+    "last_login": Coalesce("last_login", Value(NEVER_SIGNED_IN)),
+}
+# Sections other apps add to a user's page: templates included with the page's context
+# (`subject` is the user), in the order registered (user_page_section_register).
+USER_PAGE_SECTIONS: list[str] = []
+
+
+def user_page_section_register(template: str) -> None:
+    """Add a section to Console > Users > a user (call from AppConfig.ready())."""
+    if template not in USER_PAGE_SECTIONS:
+        USER_PAGE_SECTIONS.append(template)
+
+
 @console_role(AdminRole.USER_ADMINISTRATOR)
 def user_list(request):
-    return list_page(
-        request,
-        "accounts/console/user_list.html",
-        table_class=UserTable,
-        filterset_class=UserFilterSet,
-        queryset=selectors.user_list(),
-    )
+    filterset = UserFilterSet(request.GET, queryset=selectors.user_list(), request=request)
+    table = keyset_table(request, UserTable, filterset.qs, orders=USER_LIST_ORDERS, default="email")
+    return list_render(request, "accounts/console/user_list.html", table=table, filterset=filterset)
+
+
+# The export's columns before the attributes (one column per attribute of the user flow, then
+# the others as "key=value; ...").
+EXPORT_HEADER = [
+    "id", "email", "display name", "given name", "surname", "user type", "state",
+    "admin roles", "created (UTC)", "last sign-in (UTC)",
+]  # fmt: skip
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_export(request):
+    """The list as it is filtered, every page of it, as CSV (cells a spreadsheet would run
+    as a formula are written as text, ciam.spreadsheets). Streamed: a million rows leave in
+    chunks, never held in memory."""
+    from ciam.spreadsheets import spreadsheet_safe
+
+    filterset = UserFilterSet(request.GET, queryset=selectors.user_list(), request=request)
+    rows = filterset.qs.select_related(None).order_by("pk")
+    keys = [attribute.key for attribute in selectors.sign_up_attributes(selectors.user_flow_get())]
+    keys = [key for key in keys if key not in services.USER_FIELD_FOR_ATTRIBUTE]
+    filters = {
+        key[:40]: value[:200] for key, value in request.GET.items() if key not in ("page", "sort")
+    }
+    from audit.services import audit_record
+
+    audit_record(
+        actor=request.user, action="user.export", target_type="accounts.user",
+        target_label="users", after={"filters": filters}, request=request,
+    )  # fmt: skip
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow([*EXPORT_HEADER, *keys, "other attributes"])
+        for user in rows.iterator(chunk_size=2000):
+            attributes = user.attributes or {}
+            state = "deleted" if user.deleted_at else ("enabled" if user.is_active else "disabled")
+            others = "; ".join(
+                f"{key}={value}" for key, value in attributes.items() if key not in keys
+            )
+            cells = [
+                user.public_id, user.email, user.display_name, user.first_name, user.last_name,
+                user.user_type, state, " ".join(user.admin_roles or []),
+                user.date_joined.strftime("%Y-%m-%d %H:%M:%S"),
+                user.last_login.strftime("%Y-%m-%d %H:%M:%S") if user.last_login else "",
+                *[attributes.get(key, "") for key in keys], others,
+            ]  # fmt: skip
+            yield writer.writerow([spreadsheet_safe(cell) for cell in cells])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="users.csv"'
+    return response
 
 
 def _subject(public_id) -> User:
-    return get_object_or_404(User, public_id=public_id)
+    user = selectors.user_get(public_id)
+    if user is None:
+        raise Http404
+    return user
 
 
 def _access_token_minutes() -> int:
@@ -54,23 +140,234 @@ def _access_token_minutes() -> int:
 @console_role(AdminRole.USER_ADMINISTRATOR)
 def user_detail(request, public_id):
     user = _subject(public_id)
-    # The sign-in log's roles also see the user's latest sign-ins here.
-    reads_sign_ins = any(has_admin_role(request.user, role) for role in LOG_READERS)
-    manages_roles = manages_roles_of(request.user, user)
+    # The sign-in log's roles also see the user's latest sign-ins and audit trail here.
+    reads_logs = any(has_admin_role(request.user, role) for role in LOG_READERS)
+    manages_roles = manages_roles_of(request.user, user) and not user.is_deleted
     assignable = assignable_roles(request.user) if manages_roles else []
+    manages = lifecycle.may_manage(actor=request.user, user=user)
     context = {
         "subject": user,
-        "sign_ins": recent_sign_ins_of(user) if reads_sign_ins else None,
-        "may_set_enabled": services.may_set_enabled(actor=request.user, user=user),
+        "sign_ins": recent_sign_ins_of(user) if reads_logs else None,
+        "audit_trail": selectors.user_audit_trail(user) if reads_logs else None,
+        "apps": selectors.user_apps(user),
+        "identities": selectors.user_identities(user),
+        "may_manage": manages,
+        "may_set_enabled": services.may_set_enabled(actor=request.user, user=user)
+        and not user.is_deleted,
+        "may_reset_password": manages and user.is_active and selectors.password_allowed(user),
+        "restorable_until": lifecycle.restorable_until(user),
         "access_token_minutes": _access_token_minutes(),
         "manages_roles": manages_roles,
-        "assigns_every_role": len(assignable) == len(AdminRole.values),
         "role_choices": [
             {"value": role, "label": AdminRole(role).label, "held": role in user.admin_roles}
             for role in assignable
         ],
+        "extra_sections": USER_PAGE_SECTIONS,
     }
     return render(request, "accounts/console/user_detail.html", context)
+
+
+def _attribute_form_values(form) -> dict:
+    values = attribute_values(form)
+    return {
+        "first_name": values.pop("givenName", None),
+        "last_name": values.pop("surname", None),
+        "display_name": values.pop("displayName", None),
+        "attributes": values,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_create(request):
+    attributes = selectors.sign_up_attributes(selectors.user_flow_get())
+    form = UserCreateForm(request.POST or None, attributes=attributes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = lifecycle.user_create(
+                actor=request.user, email=form.cleaned_data["email"], request=request,
+                **_attribute_form_values(form),
+            )  # fmt: skip
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(email)s was created and emailed a link to choose their password.")
+                % {"email": user.email},
+            )
+            return redirect("console:users:detail", public_id=user.public_id)
+    return render(
+        request, "accounts/console/user_form.html", {"form": form, "subject": None},
+        status=400 if form.errors else 200,
+    )  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_edit(request, public_id):
+    user = _subject(public_id)
+    if not lifecycle.may_manage(actor=request.user, user=user) or user.is_deleted:
+        return _refused(request, user, _("You cannot change this user."))
+    attributes = selectors.sign_up_attributes(selectors.user_flow_get())
+    form = UserProfileAdminForm(request.POST or None, user=user, attributes=attributes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.user_update(
+                actor=request.user, user=user, request=request, **_attribute_form_values(form)
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Profile of %(email)s saved.") % {"email": user.email})
+            return redirect("console:users:detail", public_id=user.public_id)
+    return render(
+        request, "accounts/console/user_form.html", {"form": form, "subject": user},
+        status=400 if form.errors else 200,
+    )  # fmt: skip
+
+
+def _refused(request, user, message):
+    messages.error(request, message)
+    return redirect("console:users:detail", public_id=user.public_id)
+
+
+def _confirm(request, user, *, title, consequence, label):
+    return render(
+        request,
+        "console/confirm.html",
+        {
+            "title": title,
+            "consequence": consequence,
+            "confirm_label": label,
+            "fields": {},
+            "cancel_url": reverse("console:users:detail", args=[user.public_id]),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_delete(request, public_id):
+    user = _subject(public_id)
+    if request.method == "GET":
+        return _confirm(
+            request, user,
+            title=_("Delete %(email)s?") % {"email": user.email},
+            consequence=_(
+                "They are disabled and hidden from the directory at once: their sessions end "
+                "and their apps' refresh tokens are revoked. You can restore them for "
+                "%(days)d days; then they, their sessions, tokens, linked identities and MFA "
+                "methods are deleted for good (the logs keep their name)."
+            ) % {"days": lifecycle.DELETED_KEEP_DAYS},
+            label=_("Delete user"),
+        )  # fmt: skip
+    try:
+        lifecycle.user_delete(actor=request.user, user=user, request=request)
+    except ValidationError as error:
+        return _refused(request, user, " ".join(error.messages))
+    messages.success(
+        request,
+        _("%(email)s is deleted. You can restore them until %(date)s.")
+        % {"email": user.email, "date": f"{lifecycle.restorable_until(user):%Y-%m-%d %H:%M} UTC"},
+    )
+    return redirect("console:users:list")
+
+
+@require_POST
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_restore(request, public_id):
+    user = _subject(public_id)
+    try:
+        lifecycle.user_restore(actor=request.user, user=user, request=request)
+    except ValidationError as error:
+        return _refused(request, user, " ".join(error.messages))
+    messages.success(request, _("%(email)s is restored.") % {"email": user.email})
+    return redirect("console:users:detail", public_id=user.public_id)
+
+
+@require_POST
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_password_reset(request, public_id):
+    user = _subject(public_id)
+    try:
+        lifecycle.user_password_reset_send(actor=request.user, user=user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        if any(item.code == "rate_limited" for item in error.error_list):
+            # Nothing was sent: the page says why, with the status a client can act on.
+            response = user_detail(request, public_id)
+            response.status_code = 429
+            return response
+        return redirect("console:users:detail", public_id=user.public_id)
+    messages.success(
+        request, _("A link to choose a new password was sent to %(email)s.") % {"email": user.email}
+    )
+    return redirect("console:users:detail", public_id=user.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_sessions_revoke(request, public_id):
+    user = _subject(public_id)
+    if request.method == "GET":
+        return _confirm(
+            request, user,
+            title=_("Sign %(email)s out everywhere?") % {"email": user.email},
+            consequence=_(
+                "Their browser sessions end and the refresh tokens their apps hold are revoked "
+                "now. Access tokens already issued keep working until they expire, at most "
+                "%(minutes)s minutes."
+            ) % {"minutes": _access_token_minutes()},
+            label=_("Revoke sessions"),
+        )  # fmt: skip
+    try:
+        ended, revoked = lifecycle.user_sessions_revoke(
+            actor=request.user, user=user, request=request
+        )
+    except ValidationError as error:
+        return _refused(request, user, " ".join(error.messages))
+    messages.success(
+        request,
+        _("%(sessions)d sessions ended and %(tokens)d refresh tokens revoked.")
+        % {"sessions": ended, "tokens": revoked},
+    )
+    return redirect("console:users:detail", public_id=user.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_import_create(request):
+    form = UserImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = imports.user_import_start(
+                actor=request.user, data=upload.read(), file_name=upload.name, request=request
+            )
+        except PermissionDenied as error:
+            messages.error(request, str(error))
+            return redirect("console:users:list")
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return redirect("console:users:import-detail", public_id=job.public_id)
+    return render(
+        request, "accounts/console/user_import_form.html", {"form": form},
+        status=400 if form.errors else 200,
+    )  # fmt: skip
+
+
+@console_role(AdminRole.USER_ADMINISTRATOR)
+def user_import_detail(request, public_id):
+    from accounts.models import UserImport
+
+    job = UserImport.objects.filter(public_id=public_id).first()
+    if job is None:
+        raise Http404
+    context = {"job": job, "reasons": imports.IMPORT_REASONS}
+    template = "accounts/console/user_import_detail.html"
+    return render(request, f"{template}#progress" if request.htmx else template, context)
 
 
 @require_POST

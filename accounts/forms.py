@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import SignUpAttribute, UserFlow
+from accounts.models import SignUpAttribute, User, UserFlow
 from accounts.selectors import password_allowed, sign_up_attributes, user_flow_for
 from accounts.services import BUILTIN_ATTRIBUTES, USER_FLOW_FIELDS
 from accounts.sign_in import lockout
@@ -377,3 +377,51 @@ class ResetPasswordKeyForm(_OwnLabels, allauth_forms.ResetPasswordKeyForm):
 
 class ReauthenticateForm(_OwnLabels, allauth_forms.ReauthenticateForm):
     pass
+
+
+class UserProfileAdminForm(ProfileForm):
+    """An admin edits a user: the attributes the user flow collects, and always the names."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for key in ("givenName", "surname"):
+            if ATTRIBUTE_PREFIX + key not in self.fields:
+                label, max_length = BUILTIN_ATTRIBUTES[key]
+                self.fields[ATTRIBUTE_PREFIX + key] = forms.CharField(
+                    label=label, max_length=max_length, required=False
+                )
+        # An admin may leave out what the person's own sign-up would require.
+        for field in self.fields.values():
+            field.required = False
+
+
+class UserCreateForm(UserProfileAdminForm):
+    email = forms.EmailField(
+        label=gettext_lazy("Email address"),
+        max_length=254,
+        help_text=gettext_lazy(
+            "They get an email with a link to choose their password (or to sign in with a "
+            "code, when the user flow allows it). You never choose or see their password."
+        ),
+    )
+
+    def __init__(self, *args, attributes, **kwargs) -> None:
+        super().__init__(*args, user=User(), attributes=attributes, **kwargs)
+        self.order_fields(["email"])
+
+
+class UserImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "Columns: email, given name, surname, display name, then any attribute of the "
+            "user flow by its name in the header row. Up to 2 MB."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 2 * 1024 * 1024:
+            raise forms.ValidationError(gettext_lazy("The file is larger than 2 MB."))
+        return upload

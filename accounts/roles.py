@@ -29,33 +29,18 @@ def has_admin_role(user, role: str) -> bool:
     return AdminRole.GLOBAL_ADMINISTRATOR in roles or role in roles
 
 
-# Entra's rule: a User administrator manages users and their non-privileged roles, but not
-# Global, Security or Application administrators nor other User administrators.
-PRIVILEGED_ROLES = (
-    AdminRole.GLOBAL_ADMINISTRATOR,
-    AdminRole.SECURITY_ADMINISTRATOR,
-    AdminRole.APPLICATION_ADMINISTRATOR,
-    AdminRole.USER_ADMINISTRATOR,
-)
-
-
 def assignable_roles(actor) -> list[str]:
-    """The admin roles `actor` may assign or remove: every role for a Global administrator,
-    the non-privileged ones for a User administrator, none for anyone else."""
+    """The admin roles `actor` may assign or remove: only a Global administrator assigns
+    roles (issue 17: nobody grants a role they do not hold, and only the Global administrator
+    holds them all)."""
     if has_admin_role(actor, AdminRole.GLOBAL_ADMINISTRATOR):
         return list(AdminRole.values)
-    if has_admin_role(actor, AdminRole.USER_ADMINISTRATOR):
-        return [role for role in AdminRole.values if role not in PRIVILEGED_ROLES]
     return []
 
 
 def manages_roles_of(actor, user) -> bool:
-    """Whether `actor` may change `user`'s admin roles at all: a User administrator may not
-    touch a privileged administrator (themselves included)."""
-    if has_admin_role(actor, AdminRole.GLOBAL_ADMINISTRATOR):
-        return True
-    privileged = set(PRIVILEGED_ROLES) & set(user.admin_roles or ())
-    return bool(assignable_roles(actor)) and not privileged
+    """Whether `actor` may change `user`'s admin roles at all."""
+    return bool(assignable_roles(actor))
 
 
 def is_tenant_admin(user) -> bool:
@@ -66,6 +51,7 @@ def is_tenant_admin(user) -> bool:
 # only while holding one of them, and the app keeps it only while that admin still does.
 PERMISSION_ROLES = {
     "User.Read.All": (AdminRole.USER_ADMINISTRATOR,),
+    "User.ReadWrite.All": (AdminRole.USER_ADMINISTRATOR,),
     "User.Invite.All": (AdminRole.GUEST_INVITER, AdminRole.USER_ADMINISTRATOR),
     "Group.Read.All": (AdminRole.USER_ADMINISTRATOR,),
     "Group.ReadWrite.All": (AdminRole.USER_ADMINISTRATOR,),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import SignUpAttribute, User, UserFlow, email_normalize
@@ -145,7 +145,11 @@ def directory_users(
 ) -> list[User]:
     """A page of the directory in creation order, after the user with primary key `after`
     (keyset paging: the same cost on page 1 and page 1,000)."""
-    users = User.objects.filter(pk__gt=after).select_related("guest_profile").order_by("pk")
+    users = (
+        User.objects.filter(pk__gt=after, deleted_at__isnull=True)
+        .select_related("guest_profile")
+        .order_by("pk")
+    )
     if mail is not None:
         users = users.filter(email=email_normalize(mail))
     if mail_startswith is not None:
@@ -160,7 +164,8 @@ def directory_users(
 
 
 def directory_user(*, public_id=None, email: str | None = None) -> User | None:
-    users = User.objects.select_related("guest_profile")
+    """One user of the directory by id or email; deleted users are not in it."""
+    users = User.objects.filter(deleted_at__isnull=True).select_related("guest_profile")
     if public_id is not None:
         return users.filter(public_id=public_id).first()
     return users.filter(email=email_normalize(email)).first()
@@ -175,7 +180,7 @@ def has_verified_address(user: User) -> bool:
 
 def directory_summary() -> dict[str, int]:
     """The counts on the console's overview."""
-    return User.objects.aggregate(
+    return User.objects.filter(deleted_at__isnull=True).aggregate(
         users=Count("id"),
         members=Count("id", filter=Q(user_type=User.UserType.MEMBER)),
         guests=Count("id", filter=Q(user_type=User.UserType.GUEST)),
@@ -185,6 +190,93 @@ def directory_summary() -> dict[str, int]:
 
 
 def user_list() -> QuerySet[User]:
-    """The console's Users list; guests carry their lifecycle (state, sponsor, invited and
-    accepted dates) beside the user."""
-    return User.objects.order_by("email").select_related("guest_profile__sponsor")
+    """The console's Users list (deleted users only when the state filter asks for them,
+    accounts.filtersets); guests carry their lifecycle (state, sponsor, invited and accepted
+    dates) beside the user."""
+    return User.objects.select_related("guest_profile__sponsor")
+
+
+def user_get(public_id) -> User | None:
+    """A user of the console's pages, deleted ones included (they can be restored)."""
+    return User.objects.filter(public_id=public_id).select_related("guest_profile").first()
+
+
+def user_audit_trail(user: User, *, limit: int = 20):
+    """The latest audit rows about `user` or by them."""
+    from audit.models import AuditEvent
+
+    return list(
+        AuditEvent.objects.filter(
+            Q(target_type=User._meta.label_lower, target_id=str(user.public_id))
+            | Q(actor_id=user.public_id)
+        ).order_by("-occurred_at", "-id")[:limit]
+    )
+
+
+def user_apps(user: User) -> list[dict]:
+    """The apps `user` signed in to (from the sign-in log) and the third-party apps they
+    consented to, one line per app: name, client id, last sign-in, consented scopes and
+    when, whether the app holds a live refresh token."""
+    from oauth2_provider.models import get_refresh_token_model
+
+    from oidc.models import Application, Consent
+
+    apps: dict[str, dict] = {}
+    signed_in = (
+        SignInEvent.objects.filter(user=user, result=SignInEvent.Result.SUCCESS)
+        .exclude(app_id="")
+        .values("app_id")
+        .annotate(last_at=Max("occurred_at"))
+    )
+    for row in signed_in:
+        apps[row["app_id"]] = {"client_id": row["app_id"], "last_sign_in": row["last_at"]}
+    for consent in Consent.objects.filter(user=user).select_related("application"):
+        entry = apps.setdefault(
+            consent.application.client_id, {"client_id": consent.application.client_id}
+        )
+        entry["consent"] = consent
+    live = set(
+        get_refresh_token_model()
+        .objects.filter(user=user, revoked=None)
+        .values_list("application__client_id", flat=True)
+    )
+    names = dict(
+        Application.objects.filter(client_id__in=list(apps)).values_list("client_id", "name")
+    )
+    for client_id, entry in apps.items():
+        entry["name"] = names.get(client_id) or client_id
+        entry["refresh_token"] = client_id in live
+    return sorted(apps.values(), key=lambda entry: str(entry["name"]).lower())
+
+
+def user_identities(user: User) -> list:
+    """The upstream identities (federation) linked to `user`."""
+    from allauth.socialaccount.models import SocialAccount
+
+    return list(SocialAccount.objects.filter(user=user).order_by("provider", "id"))
+
+
+def tenants_with_users_to_purge(*, now) -> list[str]:
+    """Schemas of the tenants holding a user deleted long enough ago to be purged."""
+    from datetime import timedelta
+
+    from accounts.lifecycle import DELETED_KEEP_DAYS
+    from tenants.selectors import active_tenant_schemas_where
+
+    return active_tenant_schemas_where(
+        f"EXISTS (SELECT 1 FROM {{schema}}.{User._meta.db_table} "
+        "WHERE deleted_at IS NOT NULL AND deleted_at <= %(cutoff)s)",
+        {"cutoff": now - timedelta(days=DELETED_KEEP_DAYS)},
+    )
+
+
+def tenants_with_lost_user_imports(*, now) -> list[str]:
+    from accounts.models import UserImport
+    from emails.services import OUTBOX_STALE_AFTER
+    from tenants.selectors import active_tenant_schemas_where
+
+    return active_tenant_schemas_where(
+        f"EXISTS (SELECT 1 FROM {{schema}}.{UserImport._meta.db_table} "
+        "WHERE status = %(processing)s AND created_at <= %(stale)s)",
+        {"processing": UserImport.Status.PROCESSING, "stale": now - OUTBOX_STALE_AFTER},
+    )

@@ -406,10 +406,9 @@ def may_set_enabled(*, actor, user: User) -> bool:
 
 @transaction.atomic
 def user_admin_roles_set(*, actor, user: User, roles: list[str], request=None) -> User:
-    """Give `user` exactly the admin `roles`. An admin cannot grant roles above their own: a
-    Global administrator assigns or removes any role, a User administrator only the roles
-    that are not privileged and only for users who hold no privileged role (Entra's rule),
-    nobody else any. The tenant always keeps an enabled Global administrator."""
+    """Give `user` exactly the admin `roles`. Only a Global administrator assigns or removes
+    roles (nobody grants a role they do not hold). The tenant always keeps an enabled Global
+    administrator. The person is told by email."""
     unknown = set(roles) - set(AdminRole.values)
     if unknown:
         raise ValidationError(_("Unknown admin role."))
@@ -430,15 +429,9 @@ def user_admin_roles_set(*, actor, user: User, roles: list[str], request=None) -
         )
     global_role = AdminRole.GLOBAL_ADMINISTRATOR
     if global_role in before and global_role not in after:
-        # Locking every Global administrator's row makes two admins removing each other's
-        # role at the same time wait for one another instead of both succeeding.
-        holders = list(
-            User.objects.select_for_update()
-            .filter(admin_roles__contains=[global_role], is_active=True)
-            .exclude(pk=user.pk)
-            .values_list("pk", flat=True)
-        )
-        if not holders:
+        from accounts.lifecycle import is_last_global_administrator
+
+        if is_last_global_administrator(user):
             raise ValidationError(
                 _(
                     "The tenant needs at least one Global administrator: assign the role to "
@@ -446,6 +439,8 @@ def user_admin_roles_set(*, actor, user: User, roles: list[str], request=None) -
                 )
                 % {"email": user.email}
             )
+    if user.is_deleted:
+        raise ValidationError(_("Restore the user before changing their roles."))
     user.admin_roles = after
     user.save(update_fields=["admin_roles"])
     audit_record(
@@ -456,6 +451,9 @@ def user_admin_roles_set(*, actor, user: User, roles: list[str], request=None) -
         after={"admin_roles": after},
         request=request,
     )
+    from accounts.lifecycle import admin_roles_notice_send
+
+    admin_roles_notice_send(user=user, before=before, after=after, actor=actor)
     return user
 
 
@@ -475,20 +473,21 @@ def user_set_enabled(
         raise ValidationError(
             _("Only a Global administrator can disable or enable an administrator.")
         )
+    if user.deleted_at is not None:
+        raise ValidationError(_("Restore the user first: a deleted user stays disabled."))
     if user.is_active == enabled:
         return user
+    if not enabled:
+        from accounts.lifecycle import last_global_administrator_check
+
+        last_global_administrator_check(user)
     user.is_active = enabled
     user.save(update_fields=["is_active"])
     ended = revoked = 0
     if not enabled:
-        from allauth.usersessions.models import UserSession
+        from accounts.lifecycle import sessions_end_and_tokens_revoke
 
-        from oidc.services import user_tokens_revoke
-
-        for session in UserSession.objects.filter(user=user):
-            session.end()
-            ended += 1
-        revoked = user_tokens_revoke(user=user)
+        ended, revoked = sessions_end_and_tokens_revoke(user)
     audit_record(
         actor=actor,
         action=action or ("user.enable" if enabled else "user.disable"),

@@ -15,10 +15,12 @@ def _guest_profile(user: User):
 class UserTable(tables.Table):
     caption = _("Users")
 
-    email = tables.Column(verbose_name=_("Email"), orderable=True)
+    # Sorted by keyset (accounts.console_views.USER_LIST_ORDERS): the orderable columns sort
+    # by the value each row was read in order of (console.lists.keyset_table).
+    email = tables.Column(verbose_name=_("Email"), orderable=True, order_by="keyset_key")
     name = tables.Column(verbose_name=_("Name"), accessor="display_name", empty_values=())
-    user_type = tables.Column(verbose_name=_("Type"), orderable=True)
-    is_active = tables.Column(verbose_name=_("State"), orderable=True)
+    user_type = tables.Column(verbose_name=_("Type"))
+    is_active = tables.Column(verbose_name=_("State"), empty_values=())
     sponsor = tables.Column(verbose_name=_("Sponsor"), accessor="guest_profile__sponsor__email")
     invited = tables.DateColumn(
         "Y-m-d", verbose_name=_("Invited"), accessor="guest_profile__invited_at"
@@ -26,7 +28,12 @@ class UserTable(tables.Table):
     accepted = tables.DateColumn(
         "Y-m-d", verbose_name=_("Accepted"), accessor="guest_profile__accepted_at"
     )
-    date_joined = tables.DateColumn("Y-m-d", verbose_name=_("Created"), orderable=True)
+    date_joined = tables.DateColumn(
+        "Y-m-d", verbose_name=_("Created"), orderable=True, order_by="keyset_key"
+    )
+    last_login = tables.DateColumn(
+        "Y-m-d", verbose_name=_("Last sign-in"), orderable=True, order_by="keyset_key"
+    )
 
     class Meta:
         orderable = False
@@ -47,5 +54,7 @@ class UserTable(tables.Table):
             return f"{record.get_user_type_display()} · {profile.get_state_display()}"
         return record.get_user_type_display()
 
-    def render_is_active(self, value):
-        return _("Enabled") if value else _("Disabled")
+    def render_is_active(self, record):
+        if record.deleted_at is not None:
+            return _("Deleted")
+        return _("Enabled") if record.is_active else _("Disabled")

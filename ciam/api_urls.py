@@ -10,8 +10,9 @@ from guests import api as invitations
 app_name = "api"
 
 urlpatterns = [
-    path("users", users.user_list, name="users"),  # User.Read.All
-    path("users/<str:key>", users.user_detail, name="user-detail"),  # User.Read.All
+    path("users", users.users, name="users"),  # GET User.Read.All, POST User.ReadWrite.All
+    # GET User.Read.All, PATCH and DELETE User.ReadWrite.All
+    path("users/<str:key>", users.user, name="user-detail"),
     # Group.Read.All or Group.ReadWrite.All; changes Group.ReadWrite.All
     path("users/<str:key>/memberOf", groups.user_member_of, name="user-member-of"),
     path("groups", groups.group_collection, name="groups"),

@@ -384,8 +384,14 @@ CELERY_BEAT_SCHEDULE = {
     # Re-queue outbox emails and bulk uploads whose task was lost (broker down, worker crash).
     "emails-outbox-relay": {"task": "emails.tasks.outbox_relay_all", "schedule": 60.0},
     "guests-bulk-relay": {"task": "guests.tasks.bulk_invitation_relay_all", "schedule": 60.0},
+    "accounts-import-relay": {"task": "accounts.tasks.user_import_relay_all", "schedule": 60.0},
     # Expire invitations, remind sponsors, disable guests whose access ended.
     "guests-governance": {"task": "guests.tasks.governance_all", "schedule": 3600.0},
+    # Users deleted 30 days ago are purged (accounts.lifecycle.deleted_users_purge).
+    "accounts-deleted-users-purge": {
+        "task": "accounts.tasks.deleted_users_purge_all",
+        "schedule": 3600.0,
+    },
     # Sign-in log exports hold personal data: gone after accounts.services.EXPORT_KEEP_DAYS.
     "accounts-exports-forget": {
         "task": "audit.tasks.sign_in_exports_forget_all",
@@ -426,6 +432,14 @@ GUEST_RATE_LIMITS = {
     # Unknown, used, expired or revoked invitation links opened from one IP address (links
     # that work always open).
     "invitation_link_failure": env.str("RATE_LIMIT_INVITATION_LINK_FAILURES", default="20/15m/ip"),
+}
+
+# Emails admins make the platform send to a user from the console or the directory API
+# (accounts.lifecycle), in allauth's format: "key" is the person's address, "user" the admin.
+USER_ADMIN_RATE_LIMITS = {
+    "password_reset": env.str(
+        "RATE_LIMIT_ADMIN_PASSWORD_RESETS", default="3/h/key,10/d/key,200/h/user"
+    ),
 }
 
 # MFA (mfa/). Authenticator app secrets are sealed with keys derived from these long random

@@ -8,14 +8,19 @@ around `{% render_table table %}` (our one table template, DJANGO_TABLES2_TEMPLA
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import django_filters
 import django_tables2 as tables
 from django import forms
+from django.core import signing
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import F, Q
 from django.shortcuts import render
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django_tables2.rows import BoundRows
 
 PAGE_SIZE = 25
 
@@ -92,3 +97,96 @@ class ActionsColumn(tables.TemplateColumn):
     @property
     def header(self):
         return format_html('<span class="visually-hidden">{}</span>', self.verbose_name)
+
+
+# Keyset pagination ---------------------------------------------------------------------------
+#
+# A list that may hold a million rows (Users) pages by keyset instead of OFFSET and COUNT:
+# each page is read from an index at the row where the previous one ended, so the first, a
+# middle and the last page cost the same. The page parameter carries where to start
+# ("a.<signed key>" after a row, "b.<signed key>" before one, "last"); sorting or filtering
+# drops it (query_with page=None), as with numbered pages.
+
+_KEYSET_SALT = "console.lists.keyset"
+
+
+@dataclass
+class KeysetPage:
+    object_list: object
+    has_previous: bool
+    has_next: bool
+    previous_token: str = ""
+    next_token: str = ""
+    keyset = True
+
+
+def _key_dump(value, pk) -> str:
+    if isinstance(value, datetime):
+        value = {"t": value.isoformat()}
+    return signing.dumps([value, pk], salt=_KEYSET_SALT, compress=True)
+
+
+def _key_load(token: str):
+    value, pk = signing.loads(token, salt=_KEYSET_SALT)
+    if isinstance(value, dict):
+        value = datetime.fromisoformat(value["t"])
+    return value, int(pk)
+
+
+def keyset_table(
+    request, table_class: type[tables.Table], rows, *, orders: dict, default: str, **kwargs
+) -> tables.Table:
+    """`rows` (a FilterSet's `qs`) as a table paged by keyset. `orders` maps the names of the
+    table's orderable columns (each declared with order_by="keyset_key") to the field or
+    expression rows are sorted by, each backed by an index on (expression, id); `default` is
+    the sort without one ("-name" for descending)."""
+    asked = request.GET.get("sort") or ""
+    if asked.lstrip("-") not in orders:
+        asked = ""  # an unknown or unsortable column: the default order, marked on no column
+    sort = asked or default
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    expression = orders[name]
+    expression = F(expression) if isinstance(expression, str) else expression
+    rows = rows.alias(keyset_value=expression)
+
+    position = request.GET.get("page") or ""
+    backward = position == "last" or position.startswith("b.")
+    cursor = None
+    if position[:2] in ("a.", "b."):
+        try:
+            cursor = _key_load(position[2:])
+        except (signing.BadSignature, ValueError, TypeError, KeyError):
+            backward, cursor = False, None
+    # Reading backward walks the index the other way, then turns the page round.
+    reverse = descending != backward
+    direction = "lt" if reverse else "gt"
+    if cursor is not None:
+        value, pk = cursor
+        rows = rows.filter(**{f"keyset_value__{direction}e": value}).filter(
+            Q(**{f"keyset_value__{direction}": value})
+            | Q(keyset_value=value, **{f"pk__{direction}": pk})
+        )
+    ordering = ("-keyset_value", "-pk") if reverse else ("keyset_value", "pk")
+    found = list(rows.annotate(keyset_key=expression).order_by(*ordering)[: PAGE_SIZE + 1])
+    more = len(found) > PAGE_SIZE
+    found = found[:PAGE_SIZE]
+    if backward:
+        found.reverse()
+    table = table_class(found, request=request, **kwargs)
+    if asked:
+        # The rows are in order already; the table sorts them again by the same value (its
+        # orderable columns sort by `keyset_key`), which only marks the sorted column.
+        table.order_by = asked
+    if backward:  # a page before a row has rows after it; the last page has none
+        has_previous, has_next = more, cursor is not None
+    else:
+        has_previous, has_next = cursor is not None, more
+    table.page = KeysetPage(
+        object_list=BoundRows(data=found, table=table),
+        has_previous=has_previous,
+        has_next=has_next,
+        previous_token=("b." + _key_dump(found[0].keyset_key, found[0].pk)) if found else "",
+        next_token=("a." + _key_dump(found[-1].keyset_key, found[-1].pk)) if found else "",
+    )
+    return table

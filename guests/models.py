@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from console.bulk import BulkJob
 
 MAX_EXPIRY_DAYS = 30
 
@@ -65,41 +66,12 @@ class GuestSettings(models.Model):
         return "guest settings"
 
 
-class BulkInvitation(models.Model):
-    """One uploaded CSV: its report of rejected rows and the progress of the valid ones."""
+class BulkInvitation(BulkJob):
+    """One uploaded CSV of invitations (console.bulk.BulkJob): pending rows are
+    {"row", "email", "display_name", "redirect_url", "message"}."""
 
-    class Status(models.TextChoices):
-        PROCESSING = "processing", _("Processing")
-        DONE = "done", _("Done")
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    file_name = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING)
-    total_rows = models.PositiveIntegerField(default=0)
-    # Valid rows waiting for the worker: [{"row", "email", "display_name", "redirect_url",
-    # "message"}]. Emptied once processed.
-    pending_rows = models.JSONField(default=list, blank=True)
-    valid_rows = models.PositiveIntegerField(default=0)
-    processed_rows = models.PositiveIntegerField(default=0)
-    # [{"row": 3, "email": "...", "reason": "..."}]: shown to the admin as the report.
-    rejected_rows = models.JSONField(default=list, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.file_name or str(self.public_id)
-
-    @property
-    def percent(self) -> int:
-        if not self.valid_rows:
-            return 100
-        return min(100, self.processed_rows * 100 // self.valid_rows)
+    class Meta(BulkJob.Meta):
+        pass
 
 
 class Invitation(models.Model):

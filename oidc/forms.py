@@ -129,13 +129,13 @@ class ApplicationForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_(
-            "You grant only what your roles allow: User.Read.All, Group.Read.All and "
-            "Group.ReadWrite.All need User administrator, "
-            "User.Invite.All Guest inviter or User administrator (Global administrators "
-            "grant both). The app acts with your authority: it invites only while you may "
-            "invite (the directory's “who can invite” setting applies), invites members "
-            "only if you are a User administrator, and the permission stops working if you "
-            "lose the role or leave, until another admin holding it saves the app again."
+            "You grant only what your roles allow: User.Read.All, User.ReadWrite.All, "
+            "Group.Read.All and Group.ReadWrite.All need User administrator, User.Invite.All "
+            "Guest inviter or User administrator (Global administrators grant them all). The "
+            "app acts with your authority: it invites only while you may invite (the "
+            "directory's “who can invite” setting applies), invites members only if you are a "
+            "User administrator, and the permission stops working if you lose the role or "
+            "leave, until another admin holding it saves the app again."
         ),
     )
 

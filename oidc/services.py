@@ -45,6 +45,7 @@ MAX_TOKEN_LIFETIME = int(KEY_RETIRE_AFTER.total_seconds())
 DIRECTORY_PERMISSIONS = {
     "User.Invite.All": gettext_lazy("Invite guest users"),
     "User.Read.All": gettext_lazy("Read all users' profiles"),
+    "User.ReadWrite.All": gettext_lazy("Create, change and delete users"),
     "Group.Read.All": gettext_lazy("Read all groups and their members"),
     "Group.ReadWrite.All": gettext_lazy("Create, change and delete groups and their members"),
 }

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -16,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from console.bulk import bulk_chunk_run, csv_rows, has_nul
 from emails.models import OutboxEmail
 from emails.services import OUTBOX_STALE_AFTER, QUEUE_BULK, outbox_enqueue
 from guests.models import BulkInvitation, Invitation
@@ -40,20 +39,6 @@ BULK_REASONS = {
 }
 
 
-def _bulk_rows(data: bytes) -> list[list[str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValidationError({"file": [_("Save the file as UTF-8 CSV.")]}) from error
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as error:
-        raise ValidationError({"file": [_("This is not a readable CSV file.")]}) from error
-    if rows and rows[0] and "@" not in rows[0][0] and "mail" in rows[0][0].lower():
-        rows[0] = []  # a header row; keep numbering so the report matches the file's lines
-    return rows
-
-
 @transaction.atomic
 def bulk_invitation_start(
     *, actor, data: bytes, file_name: str = "", default_redirect_url: str = "", request=None
@@ -63,7 +48,7 @@ def bulk_invitation_start(
     guest_settings = guest_settings_get()
     if not can_invite(actor, guest_settings):
         raise PermissionDenied(_("You are not allowed to invite guests in this directory."))
-    rows = _bulk_rows(data)
+    rows = csv_rows(data)
     if len(rows) > BULK_MAX_ROWS:
         raise ValidationError(
             {"file": [_("Upload at most %(count)d rows at a time.") % {"count": BULK_MAX_ROWS}]}
@@ -88,8 +73,7 @@ def bulk_invitation_start(
         email, display_name, redirect_url, message = cells[:4]
         redirect_url = redirect_url or default_redirect_url
         reason = None
-        if any("\x00" in cell for cell in (email, display_name, redirect_url, message)):
-            # The file decoded as UTF-8, so NUL is the one character no column can store.
+        if has_nul((email, display_name, redirect_url, message)):
             reason = "bad_characters"
             email = email.replace("\x00", "")
         if reason is None and len(email) > EMAIL_MAX_LENGTH:
@@ -158,96 +142,90 @@ def bulk_invitation_enqueue(bulk_id: int) -> None:
 
 def bulk_invitation_process_chunk(*, bulk_id: int, now: datetime | None = None) -> bool:
     """Create the next chunk of invitations of a bulk upload with their outbox rows, in one
-    transaction. Returns True while rows remain."""
+    transaction (console.bulk.bulk_chunk_run). Returns True while rows remain."""
     now = now or timezone.now()
+
+    def process(bulk: BulkInvitation, chunk: list[dict]) -> list[dict]:
+        return _invitations_create(bulk=bulk, chunk=chunk, now=now)
+
+    return bulk_chunk_run(BulkInvitation, job_id=bulk_id, chunk_size=BULK_CHUNK, process=process)
+
+
+def _invitations_create(*, bulk: BulkInvitation, chunk: list[dict], now: datetime) -> list[dict]:
     guest_settings = guest_settings_get()
-    with transaction.atomic():
-        bulk = BulkInvitation.objects.select_for_update().filter(pk=bulk_id).first()
-        if bulk is None or bulk.status == BulkInvitation.Status.DONE:
-            return False
-        chunk, rest = bulk.pending_rows[:BULK_CHUNK], bulk.pending_rows[BULK_CHUNK:]
-        emails = [row["email"].lower() for row in chunk]
-        # Rows checked at upload may have become duplicates since (someone invited them).
-        taken = {
-            email.lower()
-            for email in Invitation.objects.filter(
-                email__in=[row["email"] for row in chunk], status=Invitation.Status.PENDING
-            ).values_list("email", flat=True)
-        }
-        taken |= {
-            email.lower()
-            for email in get_user_model()
-            .objects.filter(email__in=emails)
-            .values_list("email", flat=True)
-        }
-        expires_at = now + timedelta(days=guest_settings.default_expiry_days)
-        invitations, tokens, late_rejects = [], [], []
-        for row in chunk:
-            if row["email"].lower() in taken:
-                late_rejects.append(
-                    {"row": row["row"], "email": row["email"], "reason": "duplicate"}
-                )
-                continue
-            token = secrets.token_urlsafe(32)
-            tokens.append(token)
-            invitations.append(
-                Invitation(
-                    email=row["email"],
-                    display_name=row["display_name"],
-                    redirect_url=row["redirect_url"],
-                    message=row["message"],
-                    invited_by=bulk.created_by,
-                    invited_by_label=bulk.created_by.email if bulk.created_by else "",
-                    token_hash=token_hash(token),
-                    created_at=now,
-                    expires_at=expires_at,
-                    bulk=bulk,
-                )
+    emails = [row["email"].lower() for row in chunk]
+    # Rows checked at upload may have become duplicates since (someone invited them).
+    taken = {
+        email.lower()
+        for email in Invitation.objects.filter(
+            email__in=[row["email"] for row in chunk], status=Invitation.Status.PENDING
+        ).values_list("email", flat=True)
+    }
+    taken |= {
+        email.lower()
+        for email in get_user_model()
+        .objects.filter(email__in=emails)
+        .values_list("email", flat=True)
+    }
+    expires_at = now + timedelta(days=guest_settings.default_expiry_days)
+    invitations, tokens, late_rejects = [], [], []
+    for row in chunk:
+        if row["email"].lower() in taken:
+            late_rejects.append({"row": row["row"], "email": row["email"], "reason": "duplicate"})
+            continue
+        token = secrets.token_urlsafe(32)
+        tokens.append(token)
+        invitations.append(
+            Invitation(
+                email=row["email"],
+                display_name=row["display_name"],
+                redirect_url=row["redirect_url"],
+                message=row["message"],
+                invited_by=bulk.created_by,
+                invited_by_label=bulk.created_by.email if bulk.created_by else "",
+                token_hash=token_hash(token),
+                created_at=now,
+                expires_at=expires_at,
+                bulk=bulk,
             )
-        Invitation.objects.bulk_create(invitations)
-        if bulk.created_by is not None:
-            Sponsors = Invitation.sponsors.through
-            Sponsors.objects.bulk_create(
-                [
-                    Sponsors(invitation_id=invitation.pk, user_id=bulk.created_by_id)
-                    for invitation in invitations
-                ]
-            )
-        outbox = OutboxEmail.objects.bulk_create(
+        )
+    Invitation.objects.bulk_create(invitations)
+    if bulk.created_by is not None:
+        Sponsors = Invitation.sponsors.through
+        Sponsors.objects.bulk_create(
             [
-                OutboxEmail(
-                    kind=OutboxEmail.Kind.INVITATION,
-                    to=invitation.email,
-                    invitation=invitation,
-                    payload={"token": token},
-                    created_at=now,
-                    queued_at=now,
-                )
-                for invitation, token in zip(invitations, tokens, strict=True)
+                Sponsors(invitation_id=invitation.pk, user_id=bulk.created_by_id)
+                for invitation in invitations
             ]
         )
-        bulk.pending_rows = rest
-        bulk.processed_rows += len(chunk)
-        bulk.rejected_rows = bulk.rejected_rows + late_rejects
-        if not rest:
-            bulk.status = BulkInvitation.Status.DONE
-            bulk.finished_at = timezone.now()
-        bulk.save()
-        if invitations:
-            audit_record(
-                actor=bulk.created_by,
-                action="invitation.bulk_create",
-                target=bulk,
-                after={"count": len(invitations), "emails": emails[:BULK_CHUNK]},
+    outbox = OutboxEmail.objects.bulk_create(
+        [
+            OutboxEmail(
+                kind=OutboxEmail.Kind.INVITATION,
+                to=invitation.email,
+                invitation=invitation,
+                payload={"token": token},
+                created_at=now,
+                queued_at=now,
             )
-        outbox_ids = [row.pk for row in outbox]
-        transaction.on_commit(
-            lambda: [
-                outbox_enqueue(outbox_ids[start : start + 50], queue=QUEUE_BULK)
-                for start in range(0, len(outbox_ids), 50)
-            ]
+            for invitation, token in zip(invitations, tokens, strict=True)
+        ]
+    )
+    if invitations:
+        audit_record(
+            actor=bulk.created_by,
+            action="invitation.bulk_create",
+            target=bulk,
+            after={"count": len(invitations), "emails": emails[:BULK_CHUNK]},
         )
-    return bool(rest)
+    outbox_ids = [row.pk for row in outbox]
+    transaction.on_commit(
+        lambda: [
+            outbox_enqueue(outbox_ids[start : start + 50], queue=QUEUE_BULK)
+            for start in range(0, len(outbox_ids), 50)
+        ]
+    )
+    return late_rejects
 
 
 def bulk_invitation_relay(*, now: datetime | None = None) -> int:

@@ -1,0 +1,112 @@
+"""What every bulk upload of the console shares (guests' bulk invite, accounts' user import):
+the CSV read into rows, the job row a worker moves forward chunk by chunk (its report of
+rejected rows and its progress), the chunk driver, and the progress page's include
+(`console/bulk_progress.html`, polled by htmx while the job runs).
+
+A feature keeps its own model (a concrete subclass of BulkJob), its own row checks and what
+a chunk makes; the shape of the job, its report and its progress are the same everywhere."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+
+class BulkJob(models.Model):
+    """One uploaded CSV: its report of rejected rows and the progress of the valid ones."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", gettext_lazy("Processing")
+        DONE = "done", gettext_lazy("Done")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING)
+    total_rows = models.PositiveIntegerField(default=0)
+    # Valid rows waiting for the worker, each a dict with its file line as "row". Emptied
+    # once processed.
+    pending_rows = models.JSONField(default=list, blank=True)
+    valid_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    # [{"row": 3, "email": "...", "reason": "..."}]: shown to the admin as the report.
+    rejected_rows = models.JSONField(default=list, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.file_name or str(self.public_id)
+
+    @property
+    def percent(self) -> int:
+        if not self.valid_rows:
+            return 100
+        return min(100, self.processed_rows * 100 // self.valid_rows)
+
+
+def csv_rows(data: bytes, *, header_word: str = "mail") -> list[list[str]]:
+    """The rows of an uploaded CSV (UTF-8, with or without BOM). A first row whose first cell
+    has `header_word` and no "@" is a header: it is emptied, so that row numbers in the report
+    still match the file's lines."""
+    return csv_header_and_rows(data, header_word=header_word)[1]
+
+
+def csv_header_and_rows(data: bytes, *, header_word: str = "mail"):
+    """(the header row or None, the rows as csv_rows gives them)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValidationError({"file": [_("Save the file as UTF-8 CSV.")]}) from error
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        raise ValidationError({"file": [_("This is not a readable CSV file.")]}) from error
+    header = None
+    if rows and rows[0] and "@" not in rows[0][0] and header_word in rows[0][0].lower():
+        header, rows[0] = rows[0], []
+    return header, rows
+
+
+def has_nul(cells) -> bool:
+    """The file decoded as UTF-8, so NUL is the one character no column can store."""
+    return any("\x00" in cell for cell in cells)
+
+
+# (job, chunk of pending rows) -> the rows found rejected at processing time.
+ChunkProcess = Callable[[BulkJob, list[dict]], list[dict]]
+
+
+def bulk_chunk_run(model: type[BulkJob], *, job_id: int, chunk_size: int, process: ChunkProcess):
+    """Move job `job_id` one chunk forward in one transaction: lock it, hand the next
+    `chunk_size` pending rows to `process` (which writes what they make, and answers the rows
+    it rejects late), and save the progress. Returns True while rows remain, so the task
+    queues itself again; a crash resumes where the last committed chunk stopped."""
+    with transaction.atomic():
+        job = model.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status == BulkJob.Status.DONE:
+            return False
+        chunk, rest = job.pending_rows[:chunk_size], job.pending_rows[chunk_size:]
+        late_rejects = process(job, chunk)
+        job.pending_rows = rest
+        job.processed_rows += len(chunk)
+        job.rejected_rows = job.rejected_rows + late_rejects
+        if not rest:
+            job.status = BulkJob.Status.DONE
+            job.finished_at = timezone.now()
+        job.save()
+    return bool(rest)
