@@ -103,7 +103,7 @@ def upstream_claims(sociallogin) -> dict:
     """The claims the IdP sent: the ID token's, overridden by userinfo's (OpenID Connect), or
     the provider's user data (GitHub)."""
     data = sociallogin.account.extra_data or {}
-    if "id_token" in data or "userinfo" in data:
+    if isinstance(data.get("id_token"), dict) or isinstance(data.get("userinfo"), dict):
         return {**(data.get("id_token") or {}), **(data.get("userinfo") or {})}
     return dict(data)
 
@@ -122,6 +122,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 continue
             apps.append(app)
         return apps
+
+    def get_provider(self, request, provider, client_id=None):
+        from federation.nonce import with_nonce
+
+        return with_nonce(super().get_provider(request, provider, client_id=client_id))
 
     def get_app(self, request, provider, client_id=None):
         apps = self.list_apps(request, provider=provider, client_id=client_id)

@@ -164,4 +164,4 @@ class FederationSocialApp(SocialApp):
             return CheckedSAMLProvider(request=request, app=self)
         from federation.nonce import with_nonce
 
-        return with_nonce(super().get_provider(request))
+        return with_nonce(super().get_provider(request))  # (and federation.adapter's)

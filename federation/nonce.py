@@ -2,7 +2,7 @@
 request to a provider whose ID token we read (generic OpenID Connect and LinkedIn, Google,
 Apple) carries a new random nonce, kept in allauth's state for that request (server side);
 the ID token that comes back must carry the same one, or the sign-in is refused. allauth
-sends none: its providers' `redirect` is wrapped here (federation.models.FederationSocialApp).
+sends none: its providers' `redirect` is wrapped here (federation.adapter's get_provider).
 Providers without an ID token in their user data (GitHub, Facebook, Microsoft's Graph
 profile) are left as they are."""
 
@@ -31,7 +31,7 @@ class NonceRedirectMixin:
 def with_nonce(provider):
     """`provider` (allauth's, built for one request), sending a nonce when it is one whose ID
     token is read."""
-    if provider.id not in NONCE_PROVIDERS:
+    if provider.id not in NONCE_PROVIDERS or isinstance(provider, NonceRedirectMixin):
         return provider
     cls = type(provider)
     if cls not in _classes:
@@ -54,9 +54,12 @@ def nonce_check(request, sociallogin, claims: dict) -> None:
     from allauth.socialaccount.helpers import render_authentication_error
     from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 
+    class NonceMismatch(OAuth2Error):
+        """The ID token's nonce is not its request's (the sign-in log names it)."""
+
     provider = get_adapter().get_provider(request, sociallogin.account.provider)
     raise ImmediateHttpResponse(
         render_authentication_error(
-            request, provider, exception=OAuth2Error("Invalid id_token: nonce mismatch")
+            request, provider, exception=NonceMismatch("Invalid id_token: nonce mismatch")
         )
     )
