@@ -181,7 +181,9 @@ def test_a_session_signed_in_through_a_provider_an_app_does_not_allow_gets_no_co
         assert (row.result, row.idp_subject) == ("failure", "s-2")
         assert row.method == "federated"
 
-        browser.go(f"{b}{_authorize(friendly)}", stop_at="https://app.example/")
+        pkce = urlencode({"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                          "code_challenge_method": "S256"})  # fmt: skip
+        browser.go(f"{b}{_authorize(friendly)}&{pkce}", stop_at="https://app.example/")
         assert browser.visited[-1].startswith("https://app.example/callback?code=")
 
         # "Sign in another way": signed out, back to the strict app's request, which asks
