@@ -9,6 +9,14 @@ the challenge and POST the app's code, computed as the app does.
     .venv/bin/python bench/login.py --seconds 2       # a quicker look
     .venv/bin/python bench/login.py --concurrency 1   # one person at a time: latency
 
+A federated round signs people in through a real OpenID Provider on loopback (node
+oidc-provider, tests/federation/node; `npm ci` there first): press the provider's button,
+sign in and consent at the provider, come back through our callback (code for tokens, the
+ID token's signature checked against the provider's JWKS, userinfo, the linked account
+looked up, the session made), My account. Only our server's CPU is counted (the provider
+runs in its own process), next to the password sign-in's of the same round: the goal is at
+most half of it (no password hash to pay).
+
 Target: at least 30 sign-ins per second per worker process, that is everything around the
 password hash costs less than the hash itself; MFA adds at most 3 ms of server CPU to a
 sign-in. Each sign-in hashes the password exactly once.
@@ -20,9 +28,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import re
+import subprocess
 import time
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import harness
 from django_otp.oath import totp
@@ -35,6 +47,13 @@ PASSWORD = "a long and unusual passphrase"
 USERS = 2000
 TARGET_PER_SECOND = 30
 MFA_TARGET_CPU_MS = 3.0
+FED_HOST = "fedbench.localhost"
+FED_SLUG = "node"
+FED_USERS = 500
+NODE_DIR = Path(__file__).resolve().parent.parent / "tests" / "federation" / "node"
+FORM = re.compile(rb'<form[^>]*action="([^"]+)"')
+HIDDEN = re.compile(rb'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+REFRESH = re.compile(rb'<meta http-equiv="refresh" content="0;url=([^"]+)">')
 CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -73,6 +92,124 @@ def seed() -> tuple[list[str], dict[str, bytes]]:
                 pairs = zip(users, devices, strict=True)
                 keys = {user.email: device.bin_key for user, device in pairs}
     return people["acme"], keys
+
+
+def seed_federation(issuer: str, client_id: str, secret: str) -> dict:
+    """A tenant whose people sign in through the node provider, each already linked (the
+    sign-in looks the linked account up: no sign-up). Returns the provider's accounts."""
+    from allauth.socialaccount.models import SocialAccount
+    from django.contrib.auth import get_user_model
+    from django_tenants.utils import tenant_context
+
+    from federation.models import IdentityProvider
+    from mfa.crypto import secret_seal
+    from tenants.services import tenant_create
+
+    tenant = tenant_create(
+        name="Fed Bench", slug="fedbench", admin_email="admin@fedbench.example",
+        admin_password=PASSWORD,
+    )  # fmt: skip
+    accounts = {}
+    with tenant_context(tenant):
+        IdentityProvider.objects.create(
+            kind="openid_connect", slug=FED_SLUG, name="Node", client_id=client_id,
+            client_secret_sealed=secret_seal(secret), scopes="openid profile email",
+            discovery_url=f"{issuer}/.well-known/openid-configuration",
+            trust_verified_email=True,
+        )  # fmt: skip
+        User = get_user_model()
+        users = User.objects.bulk_create(
+            User(email=f"fed{number:04}@fedbench.example", password="!")
+            for number in range(FED_USERS)
+        )
+        SocialAccount.objects.bulk_create(
+            SocialAccount(user=user, provider=FED_SLUG, uid=f"fed{number:04}", extra_data={})
+            for number, user in enumerate(users)
+        )
+        for number, user in enumerate(users):
+            accounts[f"fed{number:04}"] = {"email": user.email, "email_verified": True}
+    return accounts
+
+
+class NodeProvider:
+    """node oidc-provider on loopback with our callback registered."""
+
+    def __init__(self, port: int, client_id: str, secret: str, accounts: dict):
+        if not (NODE_DIR / "node_modules" / "oidc-provider").exists():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
+        callback = f"http://{FED_HOST}/accounts/oidc/{FED_SLUG}/login/callback/"
+        self.process = subprocess.Popen(
+            ["node", str(NODE_DIR / "idp.mjs")],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PORT": str(port),
+                 "CLIENT_ID": client_id, "CLIENT_SECRET": secret, "REDIRECT_URI": callback,
+                 "ACCOUNTS": json.dumps(accounts)},
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the node provider did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+class FederatedSignIn:
+    """One whole sign-in through the node provider per call (fresh cookie jars): the button,
+    the provider's login and consent pages, our callback, My account."""
+
+    def __init__(self, server: harness.Server, issuer: str, logins: list[str]):
+        self.server, self.issuer, self.logins = server, issuer, logins
+        self.numbers = itertools.count()
+
+    def __call__(self) -> harness.Response:
+        login = self.logins[next(self.numbers) % len(self.logins)]
+        ours = harness.Client(self.server.base_url, host=FED_HOST)
+        page = ours.get("/accounts/login/")
+        token = CSRF_FIELD.search(page.body)
+        if page.status != 200 or token is None:
+            raise RuntimeError(f"sign-in page answered {page.status}")
+        button = ours.post(
+            f"/accounts/oidc/{FED_SLUG}/login/",
+            data={"csrfmiddlewaretoken": token.group(1).decode(), "process": "login"},
+        )
+        location = button.headers.get("Location", "")
+        if button.status != 302 or not location.startswith(self.issuer):
+            raise RuntimeError(f"the button answered {button.status} {location}")
+        callback = self._at_provider(location, login)
+        back = ours.get(callback)
+        refresh = REFRESH.search(back.body) if back.status == 200 else None
+        if refresh is None or refresh.group(1) != b"/account/":
+            raise RuntimeError(f"our callback answered {back.status} {back.body[:300]!r}")
+        landed = ours.get("/account/")
+        if landed.status != 200 or f"{login}@fedbench".encode() not in landed.body:
+            raise RuntimeError(f"My account answered {landed.status}")
+        return landed
+
+    def _at_provider(self, url: str, login: str) -> str:
+        """The provider's pages, as a browser goes through them; the path of our callback."""
+        parts = urlsplit(self.issuer)
+        client = harness.Client(self.issuer, host=parts.netloc)
+        for _step in range(12):
+            target = urlsplit(url)
+            if target.netloc == FED_HOST:
+                return f"{target.path}?{target.query}"
+            path = f"{target.path}?{target.query}" if target.query else target.path
+            answer = client.get(path)
+            if answer.status in (302, 303):
+                url = urljoin(url, answer.headers["Location"])
+                continue
+            form = FORM.search(answer.body)
+            if answer.status != 200 or form is None:
+                raise RuntimeError(f"the provider answered {answer.status}")
+            fields = {k.decode(): v.decode() for k, v in HIDDEN.findall(answer.body)}
+            if b'name="login"' in answer.body:
+                fields.update({"login": login, "password": "any"})
+            action = urljoin(url, form.group(1).decode())
+            answer = client.post(urlsplit(action).path, data=fields)
+            if answer.status not in (302, 303):
+                raise RuntimeError(f"the provider's form answered {answer.status}")
+            url = urljoin(action, answer.headers["Location"])
+        raise RuntimeError("the provider never sent the person back")
 
 
 def argon2_verify_rate(seconds: float) -> tuple[float, float]:
@@ -145,11 +282,19 @@ def main() -> None:
     )
     arguments = parser.parse_args()
 
+    os.environ["FEDERATION_ALLOW_LOOPBACK_IDPS"] = "true"  # the provider is on loopback
+    node_port = harness.free_port()
+    issuer = f"http://127.0.0.1:{node_port}"
+    client_id, client_secret = "bench-client", "bench-client-secret-" + "x" * 24
     with harness.bench_database("login") as database_url:
         harness.django_setup(database_url)
         emails, keys = seed()
+        fed_accounts = seed_federation(issuer, client_id, client_secret)
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-        with harness.server(database_url) as server:
+        node = NodeProvider(node_port, client_id, client_secret, fed_accounts)
+        with (
+            harness.server(database_url, FEDERATION_ALLOW_LOOPBACK_IDPS="true") as server,
+        ):
             harness.pin_to_core(harness.LOAD_CORE)
             floor = harness.measure_floor(server, host=HOST)
             page = harness.measure(
@@ -161,6 +306,7 @@ def main() -> None:
             )
             sign_in = SignIn(server, emails)
             sign_in_mfa = SignIn(server, list(keys), host=MFA_HOST, keys=keys)
+            federated = FederatedSignIn(server, issuer, list(fed_accounts))
             rounds = []
             for number in range(1, arguments.rounds + 1):
                 # The bare hash on the server's core (idle between rounds), just before the
@@ -178,19 +324,26 @@ def main() -> None:
                     for kind, steps, call in (
                         ("sign-in", "GET form, POST password, GET /account/", sign_in),
                         ("MFA sign-in", "+ GET challenge, POST app code", sign_in_mfa),
-                    )
+                        (
+                            "federated sign-in",
+                            "button, IdP login+consent, callback, GET /account/",
+                            federated,
+                        ),
+                    )  # fmt: skip
                 ]
                 rounds.append((*measured, verifies_per_second, verify_ms))
+        node.stop()
         harness.print_table(
-            "Password sign-in, and with MFA required (one worker process)",
-            [page, *(result for password, mfa, _, _ in rounds for result in (password, mfa))],
+            "Password sign-in, with MFA required, and federated (one worker process)",
+            [page, *(result for round_ in rounds for result in round_[:3])],
             floor=floor,
         )
 
     rows = []
-    for password, mfa, verifies_per_second, verify_ms in rounds:
+    for password, mfa, fed, verifies_per_second, verify_ms in rounds:
         cpu_ms = password.server_cpu_ms or float("nan")
         mfa_cpu_ms = mfa.server_cpu_ms or float("nan")
+        fed_cpu_ms = fed.server_cpu_ms or float("nan")
         rows.append(
             {
                 "round": password.label.split(":")[0].removeprefix("sign-in "),
@@ -199,15 +352,20 @@ def main() -> None:
                 "server CPU ms/sign-in": f"{cpu_ms:.1f}",
                 "with MFA": f"{mfa_cpu_ms:.1f}",
                 "MFA adds (ms)": f"{mfa_cpu_ms - cpu_ms:.1f}",
+                "federated/s": f"{fed.per_second:.1f}",
+                "federated CPU ms": f"{fed_cpu_ms:.1f}",
+                "federated ÷ password CPU": f"{fed_cpu_ms / cpu_ms:.2f}",
                 "bare verify ms (same core)": f"{verify_ms:.1f}",
                 "CPU ms around the hash": f"{cpu_ms - verify_ms:.1f}",
                 "sign-ins/s ÷ verifies/s": f"{password.per_second / verifies_per_second:.2f}",
             }
         )
     print(harness.markdown_table(rows))
-    index = harness.median_index([password for password, _, _, _ in rounds])
-    median, median_mfa, verifies_per_second, verify_ms = rounds[index]
-    errors = sum(password.errors + mfa.errors for password, mfa, _, _ in rounds)
+    index = harness.median_index([round_[0] for round_ in rounds])
+    median, median_mfa, median_fed, verifies_per_second, verify_ms = rounds[index]
+    errors = sum(password.errors + mfa.errors for password, mfa, _, _, _ in rounds)
+    fed_errors = sum(round_[2].errors for round_ in rounds)
+    fed_share = (median_fed.server_cpu_ms or float("nan")) / (median.server_cpu_ms or 1)
     verdict = "met" if median.per_second >= TARGET_PER_SECOND else "NOT met"
     around_ms = (median.server_cpu_ms or float("nan")) - verify_ms
     mfa_adds_ms = (median_mfa.server_cpu_ms or float("nan")) - (median.server_cpu_ms or 0)
@@ -219,6 +377,10 @@ def main() -> None:
         f"the hash). Target {TARGET_PER_SECOND}/s per worker: {verdict} ({errors} errors).\n"
         f"With MFA required: {median_mfa.per_second:.1f} sign-ins/s, {mfa_adds_ms:.1f} ms more "
         f"CPU per sign-in. Target at most {MFA_TARGET_CPU_MS:.0f} ms: {mfa_verdict}.\n"
+        f"Federated: {median_fed.per_second:.1f} sign-ins/s, "
+        f"{median_fed.server_cpu_ms or float('nan'):.1f} ms of our CPU per sign-in, "
+        f"{fed_share:.2f} of a password sign-in's. Target at most 0.5: "
+        f"{'met' if fed_share <= 0.5 else 'NOT met'} ({fed_errors} errors).\n"
     )
 
 

@@ -120,6 +120,8 @@ TENANT_APPS = [
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.microsoft",
     "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.apple",  # Sign in with Apple
+    "allauth.socialaccount.providers.facebook",
     "allauth.socialaccount.providers.saml",  # SAML 2.0 IdPs (python3-saml, xmlsec)
     "federation",
     "insights",  # the tenant's daily usage roll-ups (Console > Overview and Insights)
@@ -473,6 +475,10 @@ SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("FEDERATION_HTTP_TIMEOUT", default=5)
 FEDERATION_ALLOW_LOOPBACK_IDPS = env.bool(
     "FEDERATION_ALLOW_LOOPBACK_IDPS", default=DEBUG or TESTING
 )
+# Tests: a built-in provider's fixed host (appleid.apple.com, graph.facebook.com, ...) sent
+# to a stand-in on loopback, {"host": "127.0.0.1:port"}; honoured only with the setting above
+# (federation.http.host_override).
+FEDERATION_IDP_HOST_OVERRIDES: dict[str, str] = {}
 
 # allauth: email is the identifier.
 ACCOUNT_LOGIN_METHODS = {"email"}

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from accounts import views as account_views
+from federation import social as federation_social
 from federation import views as federation_views
 
 urlpatterns = [
@@ -21,6 +22,14 @@ urlpatterns = [
         federation_views.saml_finish_acs,
         name="saml_finish_acs",
     ),
+    # Sign in with Apple posts its answer to allauth's callback, which redirects here: the
+    # same page instead of a redirect. allauth's Facebook JavaScript SDK sign-in (an access
+    # token posted by the page, no state, no PKCE) is not offered: the button's redirect is.
+    path("accounts/apple/login/callback/finish/", federation_views.apple_finish),
+    path("accounts/facebook/login/token/", federation_views.not_offered),
+    # Facebook's callback, sending the PKCE verifier with its GET token request
+    # (federation.social says why).
+    path("accounts/facebook/login/callback/", federation_social.facebook_callback),
     # allauth's sign-in and "email me a code" pages, with home-realm discovery (an address
     # at a domain mapped to an IdP goes straight to it); before allauth's own.
     path("accounts/login/", federation_views.sign_in),

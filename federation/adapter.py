@@ -39,6 +39,12 @@ PENDING_LINK_SECONDS = 15 * 60  # to sign in to the account and confirm
 REDEEM_PROCESS = "redeem"
 
 
+NO_PKCE_KINDS = {IdentityProvider.Kind.APPLE, IdentityProvider.Kind.LINKEDIN}
+# Upstream token values a provider's user data may carry (Apple's merges the token
+# response): never kept in the linked account's extra data (SOCIALACCOUNT_STORE_TOKENS off).
+TOKEN_KEYS = ("access_token", "refresh_token", "id_token", "token_type", "expires_in")
+
+
 class IdentityProviderUnavailable(SocialApp.DoesNotExist, Http404):
     """No enabled IdP by that id: allauth's views answer 404 (not a 500)."""
 
@@ -58,22 +64,32 @@ def social_app(provider: IdentityProvider) -> SocialApp:
             client_id=provider.slug, secret="", settings=app_settings(provider),
         )  # fmt: skip
 
+    Kind = IdentityProvider.Kind
     settings = {
-        "oauth_pkce_enabled": True,  # S256, every upstream (SECURITY.md 27)
+        # S256 for every upstream that supports it (SECURITY.md 27); not Apple's nor
+        # LinkedIn's: neither takes PKCE from a web app (LinkedIn: native apps it approved).
+        "oauth_pkce_enabled": provider.kind not in NO_PKCE_KINDS,
         "scope": provider.scopes.split(),
         "verified_email": False,  # trust is decided in populate_user, not by allauth
         "email_authentication": False,
     }
-    if provider.kind == IdentityProvider.Kind.OPENID_CONNECT:
+    if provider.is_openid_connect:
         settings["server_url"] = provider.discovery_url
-    if provider.kind == IdentityProvider.Kind.MICROSOFT:
+    if provider.kind == Kind.MICROSOFT:
         settings["tenant"] = provider.entra_tenant or "common"
+    secret, key = client_secret_of(provider), ""
+    if provider.kind == Kind.APPLE:
+        # allauth's Apple client signs each client secret (ES256) with the private key,
+        # naming the team (`key`) and the key id (`secret`).
+        settings["certificate_key"] = secret
+        secret, key = provider.apple_key_id, provider.apple_team_id
     return FederationSocialApp(
-        provider=provider.kind,
-        provider_id=provider.slug if provider.kind == IdentityProvider.Kind.OPENID_CONNECT else "",
+        provider="openid_connect" if provider.is_openid_connect else provider.kind,
+        provider_id=provider.slug if provider.is_openid_connect else "",
         name=provider.name,
         client_id=provider.client_id,
-        secret=client_secret_of(provider),
+        secret=secret,
+        key=key,
         settings=settings,
     )
 
@@ -87,7 +103,7 @@ def upstream_claims(sociallogin) -> dict:
     """The claims the IdP sent: the ID token's, overridden by userinfo's (OpenID Connect), or
     the provider's user data (GitHub)."""
     data = sociallogin.account.extra_data or {}
-    if "id_token" in data or "userinfo" in data:
+    if isinstance(data.get("id_token"), dict) or isinstance(data.get("userinfo"), dict):
         return {**(data.get("id_token") or {}), **(data.get("userinfo") or {})}
     return dict(data)
 
@@ -106,6 +122,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 continue
             apps.append(app)
         return apps
+
+    def get_provider(self, request, provider, client_id=None):
+        from federation.nonce import with_nonce
+
+        return with_nonce(super().get_provider(request, provider, client_id=client_id))
 
     def get_app(self, request, provider, client_id=None):
         apps = self.list_apps(request, provider=provider, client_id=client_id)
@@ -142,6 +163,14 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def pre_social_login(self, request, sociallogin):
         from federation.mfa_trust import upstream_mfa_remember
+        from federation.nonce import nonce_check
+
+        extra = sociallogin.account.extra_data
+        if isinstance(extra, dict):
+            for key in TOKEN_KEYS:
+                if isinstance(extra.get(key), str):
+                    del extra[key]
+        nonce_check(request, sociallogin, upstream_claims(sociallogin))
 
         upstream_mfa_remember(
             request, sociallogin, self.identity_provider(sociallogin), upstream_claims(sociallogin)

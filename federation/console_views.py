@@ -50,6 +50,18 @@ def _detail_context(provider: IdentityProvider) -> dict:
     return context
 
 
+def _admin_domains_confirmed(form, provider) -> bool:
+    """Whether the form may be saved as far as administrators' domains go: none of the newly
+    mapped domains is an administrator's, or the admin ticked the confirmation."""
+    data = form.cleaned_data
+    confirmed = data.pop("confirm_admin_domains", False)
+    addresses = services.administrators_at_domains(data.get("email_domains"), provider)
+    if not addresses or confirmed:
+        return True
+    form.warn_admin_domains(services.admin_domains_warning(addresses))
+    return False
+
+
 @console_role(SECURITY_ADMIN)
 def provider_list(request):
     return list_page(
@@ -68,7 +80,7 @@ def provider_create(request, kind):
     if kind not in IdentityProvider.Kind.values:
         raise Http404
     form = IdentityProviderForm(request.POST or None, request.FILES or None, kind=kind)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and _admin_domains_confirmed(form, None):
         try:
             provider = services.identity_provider_create(
                 actor=request.user, kind=kind, request=request, **form.cleaned_data
@@ -111,7 +123,7 @@ def provider_edit(request, public_id):
         editing=True,
         initial=form_initial(provider),
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and _admin_domains_confirmed(form, provider):
         try:
             services.identity_provider_update(
                 actor=request.user, provider=provider, request=request, **form.cleaned_data

@@ -29,6 +29,19 @@ KIND_FIELDS = {
         "name", "client_id", "client_secret", "scopes", "trust_verified_email", "email_domains",
         "show_on_sign_in", "enabled",
     ],
+    Kind.APPLE: [
+        "name", "client_id", "apple_team_id", "apple_key_id", "client_secret", "scopes",
+        "trust_verified_email", "email_domains", "show_on_sign_in", "enabled",
+    ],
+    # Facebook says nothing of whether an email is verified: no linking by email.
+    Kind.FACEBOOK: [
+        "name", "client_id", "client_secret", "scopes", "email_domains", "show_on_sign_in",
+        "enabled",
+    ],
+    Kind.LINKEDIN: [
+        "name", "client_id", "client_secret", "scopes", "trust_verified_email", "email_domains",
+        "show_on_sign_in", "enabled",
+    ],
     Kind.SAML: [
         "name", "saml_metadata_url", "saml_metadata_file", "saml_entity_id", "claim_email",
         "claim_given_name", "claim_family_name", "trust_verified_email", "email_domains",
@@ -36,12 +49,21 @@ KIND_FIELDS = {
     ],
 }  # fmt: skip
 # Fields of the kinds whose ID tokens carry `amr`/`acr` (OpenID Connect).
-MFA_TRUST_KINDS = {Kind.OPENID_CONNECT, Kind.GOOGLE, Kind.MICROSOFT}
+MFA_TRUST_KINDS = {Kind.OPENID_CONNECT, Kind.GOOGLE, Kind.MICROSOFT, Kind.SAML}
+# SAML: the authentication contexts offered when the admin first trusts an IdP's MFA (REFEDS
+# MFA, Entra ID's and ADFS's multi-factor context); the admin edits the list.
+SAML_MFA_CONTEXTS_DEFAULT = (
+    "https://refeds.org/profile/mfa",
+    "http://schemas.microsoft.com/claims/multipleauthn",
+)
 DEFAULT_NAMES = {
     Kind.OPENID_CONNECT: "",
     Kind.GOOGLE: "Google",
     Kind.MICROSOFT: "Microsoft",
     Kind.GITHUB: "GitHub",
+    Kind.APPLE: "Apple",
+    Kind.FACEBOOK: "Facebook",
+    Kind.LINKEDIN: "LinkedIn",
     Kind.SAML: "",
 }
 METADATA_MAX_BYTES = 1024 * 1024
@@ -68,6 +90,18 @@ class IdentityProviderForm(forms.Form):
         ),
     )
     client_id = forms.CharField(label=_("Client ID"), max_length=191)
+    apple_team_id = forms.CharField(
+        label=_("Team ID"),
+        max_length=10,
+        help_text=_("Your Apple developer team's ID (10 characters, top right in Apple's portal)."),
+    )
+    apple_key_id = forms.CharField(
+        label=_("Key ID"),
+        max_length=10,
+        help_text=_(
+            "The ID of the Sign in with Apple key (Certificates, Identifiers & Profiles > Keys)."
+        ),
+    )
     client_secret = forms.CharField(
         label=_("Client secret"),
         max_length=2000,
@@ -124,6 +158,24 @@ class IdentityProviderForm(forms.Form):
             "address at one of them on the sign-in page goes straight to this provider."
         ),
     )
+    saml_mfa_contexts = forms.CharField(
+        label=_("Authentication contexts that mean MFA"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        help_text=_(
+            "One a line: the AuthnContextClassRef values this IdP's assertions carry after a "
+            "multi-factor sign-in (ask its administrator)."
+        ),
+    )
+    confirm_admin_domains = forms.BooleanField(
+        label=_("Yes, send these administrators to this provider"),
+        required=False,
+        help_text=_(
+            "They will no longer be able to sign in with their password here while the "
+            "provider is enabled."
+        ),
+    )
     trust_idp_mfa = forms.BooleanField(
         label=_("Trust this provider's MFA"),
         required=False,
@@ -156,6 +208,14 @@ class IdentityProviderForm(forms.Form):
         wanted = list(KIND_FIELDS[Kind(kind)])
         if Kind(kind) in MFA_TRUST_KINDS:
             wanted.insert(wanted.index("enabled"), "trust_idp_mfa")
+        if Kind(kind) == Kind.SAML:
+            wanted.insert(wanted.index("enabled"), "saml_mfa_contexts")
+            if not editing:
+                self.initial.setdefault("saml_mfa_contexts", "\n".join(SAML_MFA_CONTEXTS_DEFAULT))
+        # Shown (and required) only when the email domains would send administrators away
+        # from their password (federation.services.email_domains_admin_warning).
+        self.admin_domain_warning = ""
+        wanted.insert(wanted.index("email_domains") + 1, "confirm_admin_domains")
         for name in list(self.fields):
             if name not in wanted:
                 del self.fields[name]
@@ -184,6 +244,26 @@ class IdentityProviderForm(forms.Form):
                 "asserts may be offered for linking to an existing account (its owner still "
                 "signs in and confirms). Turn on only for an IdP that vouches for its emails."
             )
+        if Kind(kind) == Kind.APPLE:
+            self.fields["client_id"].label = _("Services ID")
+            self.fields["client_id"].help_text = _(
+                "The identifier of the Services ID set up for Sign in with Apple, like "
+                "com.example.signin."
+            )
+            self.fields["client_secret"] = forms.CharField(
+                label=_("Private key"),
+                max_length=2000,
+                widget=forms.Textarea(
+                    attrs={"rows": 5, "autocomplete": "off", "spellcheck": "false"}
+                ),
+                help_text=_(
+                    "The contents of the .p8 file of the key. Stored encrypted and never shown "
+                    "again."
+                ),
+            )
+        if Kind(kind) == Kind.FACEBOOK:
+            self.fields["client_id"].label = _("App ID")
+            self.fields["client_secret"].label = _("App secret")
         if editing:
             self.fields["client_secret"].required = False
             self.fields["client_secret"].help_text = _(
@@ -209,6 +289,19 @@ class IdentityProviderForm(forms.Form):
     def clean_email_domains(self) -> list[str]:
         return [part for part in re.split(r"[\s,;]+", self.cleaned_data["email_domains"]) if part]
 
+    def clean_saml_mfa_contexts(self) -> list[str]:
+        return [
+            line.strip()
+            for line in self.cleaned_data["saml_mfa_contexts"].splitlines()
+            if line.strip()
+        ]
+
+    def warn_admin_domains(self, message: str) -> None:
+        """The email domains include an administrator's: say so next to the field and ask
+        for the confirmation box."""
+        self.admin_domain_warning = message
+        self.add_error("email_domains", message)
+
 
 def form_initial(provider: IdentityProvider) -> dict:
     skip = {"client_secret", "saml_metadata_file"}
@@ -217,6 +310,7 @@ def form_initial(provider: IdentityProvider) -> dict:
     initial["trust_idp_mfa"] = provider.trust_idp_mfa
     initial["show_on_sign_in"] = provider.show_on_sign_in
     initial["email_domains"] = "\n".join(provider.email_domains)
+    initial["saml_mfa_contexts"] = "\n".join(provider.saml_mfa_contexts)
     return initial
 
 

@@ -12,7 +12,11 @@ browsers treat them; the system resolver often only knows `localhost` itself. Wi
 FEDERATION_ALLOW_LOOPBACK_IDPS (development and tests) the guard is off, and a request to
 `http://x.localhost:p/` goes to 127.0.0.1:p with its Host header kept, so a tenant can
 federate to another tenant of the same platform in development exactly as it would on real
-hosts."""
+hosts. FEDERATION_IDP_HOST_OVERRIDES (tests) sends a built-in provider's fixed host to a
+stand-in on loopback, under the same allowance only.
+
+With the guard on, a request goes to the address its host resolved to when it was checked
+(resolved once: DNS rebinding), with its Host header and TLS name (SNI, certificate) kept."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
@@ -67,40 +72,107 @@ def _addresses(hostname: str) -> list[str]:
 
 def destination_problem(url: str) -> str | None:
     """Why federation may not send a request to `url`, in plain words, or None."""
+    return _destination(url)[0]
+
+
+def _destination(url: str) -> tuple[str | None, list[str]]:
+    """(why `url` may not be reached or None, the public addresses its host resolved to
+    when the guard resolved it: the request is sent to those, never resolved again)."""
     try:
         parts = urlsplit(url)
         hostname = (parts.hostname or "").lower()
         parts.port  # noqa: B018 (raises ValueError on a bad port)
     except ValueError:
-        return _("This is not a valid URL.")
+        return _("This is not a valid URL."), []
     if not hostname or parts.username or parts.password:
-        return _("This is not a valid URL.")
+        return _("This is not a valid URL."), []
     if settings.FEDERATION_ALLOW_LOOPBACK_IDPS:
         if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_name(hostname)):
-            return None
-        return _("Use an https URL.")
+            return None, []
+        return _("Use an https URL."), []
     if is_loopback_name(hostname):
-        return _("An identity provider on this server's own host cannot be used.")
+        return _("An identity provider on this server's own host cannot be used."), []
     if parts.scheme != "https":
-        return _("Use an https URL.")
-    for address in _addresses(hostname):
+        return _("Use an https URL."), []
+    addresses = _addresses(hostname)
+    for address in addresses:
         if not _is_public(address):
             return _(
                 "%(host)s is at %(address)s, a private, loopback, link-local or reserved "
                 "address: an identity provider must be reachable on the public internet."
-            ) % {"host": hostname, "address": address}
-    return None
+            ) % {"host": hostname, "address": address}, []
+    return None, addresses
+
+
+def host_override(url: str) -> str | None:
+    """Tests only: the loopback `host:port` FEDERATION_IDP_HOST_OVERRIDES names for the host
+    of `url` (a built-in provider's fixed host, like appleid.apple.com), honoured only while
+    loopback IdPs are allowed (FEDERATION_ALLOW_LOOPBACK_IDPS, never in production)."""
+    if not settings.FEDERATION_ALLOW_LOOPBACK_IDPS:
+        return None
+    overrides = getattr(settings, "FEDERATION_IDP_HOST_OVERRIDES", None) or {}
+    target = overrides.get((urlsplit(url).hostname or "").lower())
+    if not target or not is_loopback_name(target.rsplit(":", 1)[0]):
+        return None
+    return target
+
+
+def _redirected_copy(request, url: str):
+    """A copy of `request` sent to `url` with the Host header of the URL asked for."""
+    copy = request.copy()
+    copy.headers["Host"] = urlsplit(request.url).netloc
+    copy.url = url
+    return copy
 
 
 class GuardedAdapter(HTTPAdapter):
     """Refuses, before connecting, a request `destination_problem` objects to (redirects
-    included: requests sends each through the adapter)."""
+    included: requests sends each through the adapter), and sends an allowed one to the very
+    address the check resolved (DNS rebinding: a name that answered a public address to the
+    check and a private one to the connection would otherwise reach the private one). The
+    TLS handshake still names the host (SNI) and checks its certificate for that name. A
+    request through a proxy is left to the proxy to resolve."""
 
     def send(self, request, *args, **kwargs):
-        problem = destination_problem(request.url)
+        override = host_override(request.url)
+        if override is not None:
+            parts = urlsplit(request.url)
+            target = urlunsplit(parts._replace(scheme="http", netloc=override))
+            return self._send_as(request, _redirected_copy(request, target), args, kwargs)
+        problem, addresses = _destination(request.url)
         if problem:
             raise UnsafeDestination(problem, request=request)
-        return super().send(request, *args, **kwargs)
+        proxies = kwargs.get("proxies") or {}
+        if not addresses or select_proxy(request.url, proxies):
+            if not addresses and not settings.FEDERATION_ALLOW_LOOPBACK_IDPS:
+                raise requests.ConnectionError(
+                    _("%(host)s could not be resolved.") % {"host": urlsplit(request.url).hostname},
+                    request=request,
+                )
+            return super().send(request, *args, **kwargs)
+        parts = urlsplit(request.url)
+        address = addresses[0]
+        host = f"[{address}]" if ":" in address else address
+        port = f":{parts.port}" if parts.port else ""
+        pinned = _redirected_copy(request, urlunsplit(parts._replace(netloc=f"{host}{port}")))
+        pinned.tls_hostname = parts.hostname
+        return self._send_as(request, pinned, args, kwargs)
+
+    def _send_as(self, request, sent, args, kwargs):
+        response = super().send(sent, *args, **kwargs)
+        # The response names the URL asked for (cookies, redirects, error messages).
+        response.url, response.request = request.url, request
+        return response
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        tls_hostname = getattr(request, "tls_hostname", None)
+        if tls_hostname and host_params.get("scheme") == "https":
+            pool_kwargs["server_hostname"] = tls_hostname
+            pool_kwargs["assert_hostname"] = tls_hostname
+        return host_params, pool_kwargs
 
 
 class LocalhostNamesAdapter(GuardedAdapter):
@@ -110,13 +182,9 @@ class LocalhostNamesAdapter(GuardedAdapter):
         if not hostname.endswith(".localhost"):
             return super().send(request, *args, **kwargs)
         # A copy goes to loopback; the response names the URL asked for (cookies, redirects).
-        loopback = request.copy()
-        loopback.headers["Host"] = parts.netloc
         port = f":{parts.port}" if parts.port else ""
-        loopback.url = urlunsplit(parts._replace(netloc=f"127.0.0.1{port}"))
-        response = super().send(loopback, *args, **kwargs)
-        response.url, response.request = request.url, request
-        return response
+        loopback = _redirected_copy(request, urlunsplit(parts._replace(netloc=f"127.0.0.1{port}")))
+        return self._send_as(request, loopback, args, kwargs)
 
 
 def idp_session(timeout: float | None = None) -> requests.Session:
@@ -126,9 +194,10 @@ def idp_session(timeout: float | None = None) -> requests.Session:
     session.request = functools.partial(
         session.request, timeout=timeout or app_settings.REQUESTS_TIMEOUT
     )
-    session.mount("https://", GuardedAdapter())
     if settings.FEDERATION_ALLOW_LOOPBACK_IDPS:
+        session.mount("https://", LocalhostNamesAdapter())
         session.mount("http://", LocalhostNamesAdapter())
     else:
+        session.mount("https://", GuardedAdapter())
         session.mount("http://", GuardedAdapter())
     return session

@@ -2,7 +2,8 @@
 the tenant trusts for it says the person used multi-factor authentication (`amr` has "mfa",
 or `acr` names a multi-factor context), our MFA stage counts it as the second factor
 (mfa.stages) and the session's `amr` carries "mfa" and the IdP's methods (oidc.selectors
-reads the authentication record written here).
+reads the authentication record written here). A SAML IdP says it with the assertion's
+AuthnContextClassRef, one of the values the tenant listed for that IdP.
 
 The upstream facts are kept in the session by federation.adapter.pre_social_login, for the
 identity (provider, subject) that signs in, for a few minutes; the stage uses them only for
@@ -41,12 +42,23 @@ def upstream_mfa_methods(claims: dict) -> list[str] | None:
     return sorted({value for value in amr if value in RFC8176_AMR} | {"mfa"})
 
 
+def saml_mfa_methods(provider, sociallogin) -> list[str] | None:
+    """["mfa"] when the SAML assertion's AuthnContextClassRef is one of those the tenant
+    listed for this IdP as meaning MFA (federation.saml keeps them on the sign-in)."""
+    contexts = getattr(sociallogin, "saml_authn_contexts", None) or []
+    listed = set(provider.saml_mfa_contexts or [])
+    return ["mfa"] if listed and listed.intersection(contexts) else None
+
+
 def upstream_mfa_remember(request, sociallogin, provider, claims: dict) -> None:
     """Called for every upstream sign-in: keeps (or forgets) what it says of MFA."""
     request.session.pop(SESSION_KEY, None)
     if provider is None or not provider.trust_idp_mfa:
         return
-    methods = upstream_mfa_methods(claims)
+    if provider.is_saml:
+        methods = saml_mfa_methods(provider, sociallogin)
+    else:
+        methods = upstream_mfa_methods(claims)
     if methods:
         request.session[SESSION_KEY] = {
             "provider": sociallogin.account.provider,

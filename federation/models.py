@@ -12,6 +12,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
+LINKEDIN_ISSUER = "https://www.linkedin.com/oauth"
+# The issuers our ID tokens' `idp` claim names for the built-in providers with fixed hosts.
+BUILTIN_ISSUERS = {
+    "apple": "https://appleid.apple.com",
+    "facebook": "https://www.facebook.com",
+    "linkedin": LINKEDIN_ISSUER,
+    "github": "https://github.com",
+}
 
 
 class IdentityProvider(models.Model):
@@ -20,6 +28,11 @@ class IdentityProvider(models.Model):
         GOOGLE = "google", _("Google")
         MICROSOFT = "microsoft", _("Microsoft")
         GITHUB = "github", _("GitHub")
+        APPLE = "apple", _("Apple")
+        FACEBOOK = "facebook", _("Facebook")
+        # LinkedIn is an OpenID Connect provider (allauth's `openid_connect`, provider id
+        # "linkedin"), with its fixed discovery document.
+        LINKEDIN = "linkedin", _("LinkedIn")
         SAML = "saml", _("SAML 2.0")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -37,6 +50,11 @@ class IdentityProvider(models.Model):
     # Entra tenant id to accept that organisation only.
     entra_tenant = models.CharField(max_length=64, blank=True)
     scopes = models.CharField(max_length=500, blank=True)
+    # Sign in with Apple: the client id is the Services ID, and the client secret is made per
+    # token request, a JWT signed with the team's private key (sealed in client_secret_sealed,
+    # like every other secret), naming the team and the key.
+    apple_team_id = models.CharField(max_length=10, blank=True)
+    apple_key_id = models.CharField(max_length=10, blank=True)
     claim_email = models.CharField(max_length=100, default="email")
     claim_given_name = models.CharField(max_length=100, default="given_name")
     claim_family_name = models.CharField(max_length=100, default="family_name")
@@ -59,6 +77,9 @@ class IdentityProvider(models.Model):
     sp_private_key_sealed = models.TextField(blank=True)
     # An IdP's MFA counts as ours when its ID token says so (`amr`/`acr`): mfa.stages.
     trust_idp_mfa = models.BooleanField(default=False)
+    # SAML: the AuthnContextClassRef values of an assertion that count as MFA (with
+    # trust_idp_mfa); federation.mfa_trust.
+    saml_mfa_contexts = ArrayField(models.CharField(max_length=300), default=list, blank=True)
     # The user flow: its button shows on the hosted sign-in page. Off: it is reached only
     # through home-realm discovery (its email domains), an app's hint, or an invitation.
     show_on_sign_in = models.BooleanField(default=True)
@@ -106,7 +127,12 @@ class IdentityProvider(models.Model):
             return "https://accounts.google.com"
         if self.kind == self.Kind.MICROSOFT:
             return f"https://login.microsoftonline.com/{self.entra_tenant or 'common'}/v2.0"
-        return "https://github.com"
+        return BUILTIN_ISSUERS.get(self.kind, "https://github.com")
+
+    @property
+    def is_openid_connect(self) -> bool:
+        """Served to allauth as its generic `openid_connect` provider (by discovery)."""
+        return self.kind in (self.Kind.OPENID_CONNECT, self.Kind.LINKEDIN)
 
 
 class AppIdentityProviders(models.Model):
@@ -136,4 +162,6 @@ class FederationSocialApp(SocialApp):
             from federation.saml import CheckedSAMLProvider
 
             return CheckedSAMLProvider(request=request, app=self)
-        return super().get_provider(request)
+        from federation.nonce import with_nonce
+
+        return with_nonce(super().get_provider(request))  # (and federation.adapter's)

@@ -224,4 +224,8 @@ class CheckedSAMLProvider(SAMLProvider):
                     },
                 )
             )
-        return super().sociallogin_from_response(request, response)
+        login = super().sociallogin_from_response(request, response)
+        # How the person authenticated at the IdP (federation.mfa_trust reads it in
+        # pre_social_login, in this same request; never stored).
+        login.saml_authn_contexts = list(response.get_last_authn_contexts() or [])
+        return login

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from federation.http import UnsafeDestination, destination_problem, idp_session
-from federation.models import DISCOVERY_PATH, IdentityProvider
+from federation.models import DISCOVERY_PATH, LINKEDIN_ISSUER, IdentityProvider
 from mfa.crypto import secret_open, secret_seal
 
 Kind = IdentityProvider.Kind
@@ -29,6 +29,9 @@ DEFAULT_SCOPES = {
     Kind.GOOGLE: "openid profile email",
     Kind.MICROSOFT: "openid profile email User.Read",
     Kind.GITHUB: "read:user user:email",
+    Kind.APPLE: "name email",
+    Kind.FACEBOOK: "email public_profile",
+    Kind.LINKEDIN: "openid profile email",
     Kind.SAML: "",
 }
 # Fields an admin may change after creation (slug and kind never change: they are allauth's
@@ -37,6 +40,7 @@ EDITABLE_FIELDS = (
     "name", "client_id", "discovery_url", "entra_tenant", "scopes", "claim_email",
     "claim_given_name", "claim_family_name", "trust_verified_email", "email_domains", "enabled",
     "saml_metadata_url", "saml_entity_id", "trust_idp_mfa", "show_on_sign_in",
+    "apple_team_id", "apple_key_id", "saml_mfa_contexts",
 )  # fmt: skip
 
 
@@ -110,11 +114,49 @@ def _saml_clean(provider: IdentityProvider, metadata_xml: str, errors: dict) -> 
         ]
 
 
+APPLE_ID = re.compile(r"^[A-Z0-9]{10}$")
+
+
+def apple_private_key_problem(pem: str) -> str | None:
+    """Why `pem` cannot sign Sign in with Apple's client secrets (an EC P-256 private key,
+    the .p8 file Apple gives once), or None."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(pem.strip().encode(), password=None)
+    except (ValueError, TypeError):
+        return _(
+            "This is not a private key: paste the whole .p8 file Apple gave you, from "
+            "-----BEGIN PRIVATE KEY----- to -----END PRIVATE KEY-----."
+        )
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        return _("Sign in with Apple keys are EC P-256 keys (ES256); this one is not.")
+    return None
+
+
+def _apple_clean(provider: IdentityProvider, errors: dict) -> None:
+    provider.apple_team_id = provider.apple_team_id.strip().upper()
+    provider.apple_key_id = provider.apple_key_id.strip().upper()
+    for field, label in (("apple_team_id", _("team ID")), ("apple_key_id", _("key ID"))):
+        if not APPLE_ID.match(getattr(provider, field)):
+            errors[field] = [
+                _("Enter the %(what)s Apple shows: 10 letters and digits.") % {"what": label}
+            ]
+
+
 def _clean(provider: IdentityProvider, metadata_xml: str = "") -> None:
     errors: dict[str, list[str]] = {}
     if not provider.name.strip():
         errors["name"] = [_("Give the provider a name; its button shows it.")]
+    provider.saml_mfa_contexts = list(
+        dict.fromkeys(value.strip() for value in provider.saml_mfa_contexts or [] if value.strip())
+    )
     if provider.kind == Kind.SAML:
+        if provider.trust_idp_mfa and not provider.saml_mfa_contexts:
+            errors["saml_mfa_contexts"] = [
+                _("List the authentication contexts of this IdP that mean MFA.")
+            ]
         _saml_clean(provider, metadata_xml, errors)
         problem = _email_domains_clean(provider)
         if problem:
@@ -129,8 +171,14 @@ def _clean(provider: IdentityProvider, metadata_xml: str = "") -> None:
         problem = discovery_url_problem(provider.discovery_url)
         if problem:
             errors["discovery_url"] = [problem]
+    elif provider.kind == Kind.LINKEDIN:
+        provider.discovery_url = LINKEDIN_ISSUER + DISCOVERY_PATH
     else:
         provider.discovery_url = ""
+    if provider.kind == Kind.APPLE:
+        _apple_clean(provider, errors)
+    else:
+        provider.apple_team_id = provider.apple_key_id = ""
     if provider.kind != Kind.MICROSOFT:
         provider.entra_tenant = ""
     elif provider.entra_tenant and not all(c.isalnum() or c in "-." for c in provider.entra_tenant):
@@ -140,7 +188,10 @@ def _clean(provider: IdentityProvider, metadata_xml: str = "") -> None:
     if not provider.scopes.strip():
         provider.scopes = DEFAULT_SCOPES[Kind(provider.kind)]
     provider.scopes = " ".join(dict.fromkeys(provider.scopes.split()))
-    if provider.kind in (Kind.OPENID_CONNECT, Kind.GOOGLE) and "openid" not in provider.scopes:
+    if (
+        provider.kind in (Kind.OPENID_CONNECT, Kind.GOOGLE, Kind.LINKEDIN)
+        and "openid" not in provider.scopes.split()
+    ):
         errors["scopes"] = [_("OpenID Connect sign-ins need the openid scope.")]
     problem = _email_domains_clean(provider)
     if problem:
@@ -177,12 +228,52 @@ def _email_domains_clean(provider: IdentityProvider) -> str | None:
     return None
 
 
+def administrators_at_domains(domains, provider: IdentityProvider | None = None) -> list[str]:
+    """The addresses of the tenant's administrators (any admin role, active) at `domains`
+    that `provider` does not map yet: mapping them sends those administrators to the IdP
+    when they type their address (home-realm discovery), away from their password."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    already = set(provider.email_domains) if provider is not None and provider.pk else set()
+    new = [d.strip().lower().lstrip("@").rstrip(".") for d in domains or []]
+    new = [d for d in dict.fromkeys(new) if d and d not in already]
+    if not new:
+        return []
+    at_domains = Q()
+    for domain in new:
+        at_domains |= Q(email__iendswith=f"@{domain}")
+    return sorted(
+        get_user_model()
+        .objects.filter(at_domains, is_active=True, admin_roles__len__gt=0)
+        .values_list("email", flat=True)[:5]
+    )
+
+
+def admin_domains_warning(addresses: list[str]) -> str:
+    return _(
+        "Administrators of this tenant have addresses at these domains (%(addresses)s): "
+        "once mapped, typing their address sends them to this provider and they can no "
+        "longer sign in here with their password. Make sure they can sign in at the "
+        "provider, then tick the box below to confirm."
+    ) % {"addresses": ", ".join(addresses)}
+
+
+def _client_secret_check(kind: str, client_secret: str) -> None:
+    if kind == Kind.APPLE:
+        problem = apple_private_key_problem(client_secret)
+        if problem:
+            raise ValidationError({"client_secret": [problem]})
+
+
 def _slug_for(kind: str, name: str) -> str:
     if kind not in (Kind.OPENID_CONNECT, Kind.SAML):
         return kind
     base = slugify(name)[:40] or "oidc"
     slug, number = base, 2
-    while IdentityProvider.objects.filter(slug=slug).exists():
+    # A built-in provider's id (its kind) stays free for it: "LinkedIn" as a generic OpenID
+    # Connect provider's name gets "linkedin-2".
+    while slug in Kind.values or IdentityProvider.objects.filter(slug=slug).exists():
         slug, number = f"{base}-{number}", number + 1
     return slug
 
@@ -208,6 +299,7 @@ def identity_provider_create(
     _clean(provider, saml_metadata_file)
     if not client_secret and kind != Kind.SAML:
         raise ValidationError({"client_secret": [_("Enter the client secret.")]})
+    _client_secret_check(kind, client_secret)
     if (
         kind not in (Kind.OPENID_CONNECT, Kind.SAML)
         and IdentityProvider.objects.filter(kind=kind).exists()
@@ -261,6 +353,8 @@ def identity_provider_update(
     if provider.is_saml and not saml_metadata_file and provider.saml_metadata_url == url_before:
         saml_metadata_file = provider.saml_metadata_xml  # the metadata read before
     _clean(provider, saml_metadata_file)
+    if client_secret:
+        _client_secret_check(provider.kind, client_secret)
     if client_secret and not provider.is_saml:
         provider.client_secret_sealed = secret_seal(client_secret)
     provider.save()
@@ -308,7 +402,7 @@ def redirect_uri(provider: IdentityProvider) -> str:
     """The callback URL to register at the IdP, on the tenant's primary domain."""
     from tenants.selectors import tenant_url
 
-    if provider.kind == Kind.OPENID_CONNECT:
+    if provider.is_openid_connect:
         path = reverse("openid_connect_callback", kwargs={"provider_id": provider.slug})
     elif provider.is_saml:
         from federation.saml import sp_acs_url
@@ -350,6 +444,7 @@ def home_realm_redirect(
 DISCOVERY_URLS = {
     Kind.GOOGLE: "https://accounts.google.com/.well-known/openid-configuration",
     Kind.MICROSOFT: "https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration",
+    Kind.APPLE: "https://appleid.apple.com/.well-known/openid-configuration",
 }  # fmt: skip
 
 
@@ -358,14 +453,15 @@ def connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
     (or what was found). Returns (ok, lines)."""
     if provider.is_saml:
         return saml_connection_test(provider)
-    if provider.kind == Kind.GITHUB:
+    if provider.kind in (Kind.GITHUB, Kind.FACEBOOK):
         return True, [
             _(
-                "GitHub publishes no discovery document; its client id and secret are "
-                "checked at the first sign-in."
+                "%(name)s publishes no discovery document for this sign-in; its client id "
+                "and secret are checked at the first sign-in."
             )
+            % {"name": provider.get_kind_display()}
         ]
-    if provider.kind == Kind.OPENID_CONNECT:
+    if provider.is_openid_connect:
         url = provider.discovery_url
     else:
         url = DISCOVERY_URLS[Kind(provider.kind)].format(tenant=provider.entra_tenant or "common")

@@ -5,10 +5,11 @@ pages' home-realm discovery."""
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from allauth.account import views as allauth_views
 from allauth.account.authentication import get_authentication_records
-from allauth.socialaccount.models import SocialAccount, SocialLogin
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialLogin
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -168,8 +169,6 @@ def oidc_callback(request, provider_id):
     platform, which allows only the redirect URI its app registered: our callback) would
     block the redirects after our callback to an origin it cannot know. A page that answers
     200 ends that navigation; its own refresh is not a form submission."""
-    from allauth.socialaccount.models import SocialApp
-
     from federation.oidc import callback
 
     try:
@@ -182,6 +181,54 @@ def oidc_callback(request, provider_id):
             page.cookies[cookie.key] = cookie
         return page
     return response
+
+
+# An app that does not accept the IdP this session signed in with -----------------------
+
+
+def app_idp_refusal(request, client_id: str):
+    """At the authorization endpoint, for a session that signed in through an IdP: when the
+    app asking (`client_id`) allows only other IdPs, the page that says so and offers to sign
+    in again another way (no code is issued), after a sign-in log row; else None. Costs
+    nothing for a session that signed in locally (the session's records are read)."""
+    user = request.user
+    if not client_id or not user.is_authenticated:
+        return None
+    identity = selectors.federated_identity_of_session(request, user)
+    if identity is None:
+        return None
+    from oidc.clients import client_get
+
+    app = client_get(client_id)
+    allowed = selectors.app_identity_provider_ids(app)
+    if allowed is None:
+        return None
+    provider = selectors.identity_provider_by_slug(identity[0])
+    if provider is not None and provider.pk in allowed:
+        return None
+    from audit.models import SignInEvent
+    from audit.services import sign_in_record
+
+    sign_in_record(
+        request=request, user=user, email=user.email, method=SignInEvent.Method.FEDERATED,
+        result=SignInEvent.Result.FAILURE,
+        failure_reason=SignInEvent.FailureReason.METHOD_DISABLED,
+        app_id=app.client_id, app_name=app.name, idp=identity[0], idp_subject=identity[1],
+        upstream_error="identity provider not allowed for this app",
+    )  # fmt: skip
+    continue_url = request.get_full_path()
+    if request.method == "POST":  # the consent form: the request it answered
+        continue_url = f"{request.path}?{urlencode({'client_id': client_id})}"
+    return render(
+        request,
+        "federation/idp_not_allowed.html",
+        {
+            "provider": provider or {"name": identity[0]},
+            "app": app,
+            "continue_url": continue_url,
+        },
+        status=403,
+    )
 
 
 # Home-realm discovery -------------------------------------------------------------------
@@ -247,6 +294,21 @@ def saml_finish_acs(request, organization_slug):
     from allauth.socialaccount.providers.saml.views import finish_acs
 
     return _continue_page(request, finish_acs(request, organization_slug=organization_slug))
+
+
+def apple_finish(request):
+    """allauth's Sign in with Apple callback, second half (the first took Apple's cross-site
+    form post and redirected here), with the continue page as for OpenID Connect."""
+    from allauth.socialaccount.providers.apple.views import oauth2_finish_login
+
+    try:
+        return _continue_page(request, oauth2_finish_login(request))
+    except SocialApp.DoesNotExist as error:
+        raise Http404 from error
+
+
+def not_offered(request):
+    raise Http404
 
 
 def _continue_page(request, response):

@@ -33,6 +33,7 @@ from audit.services import sign_in_record
 from ciam import crypto
 from ciam.csp import form_action_allow
 from conditional_access.blocking import authorize_refusal
+from federation.views import app_idp_refusal
 from oidc import authorize, cors, grants, keys, selectors, services, tokens
 from oidc.assignment import assignment_refusal
 from oidc.clients import client_get
@@ -132,6 +133,11 @@ class AuthorizationView(dot.AuthorizationView):
         # GET. The consent form, which does carry one, is checked as every form is.
         if request.method == "POST" and "csrfmiddlewaretoken" not in request.POST:
             return HttpResponseRedirect(f"{request.path}?{request.POST.urlencode()}", status=303)
+        # A session signed in through an IdP this app does not allow gets no code (README,
+        # Federation): the page that says so (federation.views).
+        refusal = app_idp_refusal(request, self._parameters().get("client_id", ""))
+        if refusal is not None:
+            return refusal
         if request.method == "POST":
             return csrf_protect(super().dispatch)(request, *args, **kwargs)
         return super().dispatch(request, *args, **kwargs)

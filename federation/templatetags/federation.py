@@ -12,9 +12,20 @@ from federation.selectors import identity_providers_enabled, identity_providers_
 
 register = template.Library()
 
+# The brand mark shown before a built-in provider's name (decoration, aria-hidden: the
+# button's text names the provider); its colours are hosted.css's `.idp-button--<kind>`.
+BRAND_MARKS = {
+    "apple": "",  # no glyph: Apple's logo character shows on Apple devices only
+    "facebook": "f",
+    "linkedin": "in",
+    "google": "G",
+    "microsoft": "\u229e",
+    "github": "",
+}
+
 
 def login_url(provider: IdentityProvider) -> str:
-    if provider.kind == IdentityProvider.Kind.OPENID_CONNECT:
+    if provider.is_openid_connect:
         return reverse("openid_connect_login", kwargs={"provider_id": provider.slug})
     if provider.is_saml:
         return reverse("saml_login", kwargs={"organization_slug": provider.slug})
@@ -38,7 +49,14 @@ def identity_provider_buttons(
         form_action_allow(request, provider.sign_in_url)
     return {
         "buttons": [
-            {"name": p.name, "url": start_url or login_url(p), "slug": p.slug} for p in providers
+            {
+                "name": p.name,
+                "url": start_url or login_url(p),
+                "slug": p.slug,
+                "kind": p.kind,
+                "mark": BRAND_MARKS.get(p.kind, ""),
+            }
+            for p in providers
         ],
         "start_url": start_url,
         "process": process,

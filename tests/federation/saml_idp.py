@@ -56,6 +56,8 @@ class SamlIdp:
         self.entity_id = f"{self.base}/metadata"
         self.sso_url = f"{self.base}/sso"
         self.chosen_subject = next(iter(self.people), "")
+        # How the person authenticated here (the assertion's AuthnContextClassRef).
+        self.authn_context = C.AC_PASSWORD_PROTECTED
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> SamlIdp:
@@ -163,7 +165,7 @@ class SamlIdp:
             f"<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience>"
             f"</saml:AudienceRestriction></saml:Conditions>"
             f'<saml:AuthnStatement AuthnInstant="{_instant()}" SessionIndex="_s{uuid.uuid4().hex}">'
-            f"<saml:AuthnContext><saml:AuthnContextClassRef>{C.AC_PASSWORD_PROTECTED}"
+            f"<saml:AuthnContext><saml:AuthnContextClassRef>{self.authn_context}"
             f"</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"
             f"<saml:AttributeStatement>{attributes}</saml:AttributeStatement></saml:Assertion>"
         )

@@ -56,7 +56,9 @@ def test_email_domains_are_saved_lower_case_and_one_idp_per_domain(acme):
          "client_secret": "", "scopes": "", "claim_email": "email",
          "claim_given_name": "given_name", "claim_family_name": "family_name",
          "email_domains": "Partner.Example\n@sub.partner.example, partner.example",
-         "enabled": "on"},
+         # This test's administrator has an address at partner.example (see
+         # test_mapping_an_administrators_domain_asks_for_confirmation).
+         "confirm_admin_domains": "on", "enabled": "on"},
     )  # fmt: skip
     taken = client.post(
         f"{LIST}{second.public_id}/edit/",

@@ -6,7 +6,7 @@ a sign-in for it through another provider is refused."""
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.db import connection
@@ -127,5 +127,77 @@ def test_a_sign_in_for_an_app_through_a_provider_it_does_not_allow_is_refused(
         assert signed_in_as(browser, downstream, port) is None
         rows = log_rows(downstream, idp=provider.slug)
         assert [(row.result, row.app_id) for row in rows] == [("failure", app.client_id)]
+    finally:
+        op.stop()
+
+
+@pytest.mark.server
+def test_a_session_signed_in_through_a_provider_an_app_does_not_allow_gets_no_code(
+    running_server, downstream
+):
+    """Signed in through provider X for My account, then an app that allows only another
+    provider asks: no code, a page saying so, a way to sign in again, a log row. An app that
+    allows X gets its code at once."""
+    from federation.services import app_identity_providers_set
+
+    client_id, secret = f"client-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    email = unique_email("sso")
+    op = StandInOP(client_id, secret, {"sub": "s-2", "email": email, "email_verified": True})
+    op.start()
+    try:
+        provider = create_provider(
+            downstream, discovery_url=op.issuer, client_id=client_id, secret=secret,
+            trust_verified_email=True,
+        )  # fmt: skip
+        allowed = create_provider(downstream, name=f"Allowed {uuid.uuid4().hex[:6]}")
+        strict = register_app(downstream, name=f"Strict {uuid.uuid4().hex[:6]}")
+        friendly = register_app(downstream, name=f"Friendly {uuid.uuid4().hex[:6]}")
+        with tenant_context(downstream.tenant):
+            app_identity_providers_set(
+                actor=downstream.admin, application=strict.application, providers=[allowed]
+            )
+            app_identity_providers_set(
+                actor=downstream.admin, application=friendly.application, providers=[provider]
+            )
+        connection.close()
+        port = running_server.port
+        b = base(downstream, port)
+        browser = Browser()
+        page = browser.go(f"{b}/accounts/login/?{urlencode({'next': '/account/'})}")
+        redirect = browser.session.post(
+            f"{b}/accounts/oidc/{provider.slug}/login/",
+            data={"csrfmiddlewaretoken": CSRF.search(page.text).group(1), "process": "login",
+                  "next": "/account/"},
+            allow_redirects=False, timeout=20,
+        )  # fmt: skip
+        browser.go(redirect.headers["Location"])
+        assert signed_in_as(browser, downstream, port) == email
+
+        refused = browser.go(f"{b}{_authorize(strict)}", stop_at="https://app.example/")
+        assert refused.status_code == 403
+        assert "does not accept" in refused.text and "Sign in another way" in refused.text
+        assert not any(url.startswith("https://app.example/") for url in browser.visited)
+        row = log_rows(downstream, idp=provider.slug, app_id=strict.client_id)[-1]
+        assert (row.result, row.idp_subject) == ("failure", "s-2")
+        assert row.method == "federated"
+
+        pkce = urlencode({"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                          "code_challenge_method": "S256"})  # fmt: skip
+        browser.go(f"{b}{_authorize(friendly)}&{pkce}", stop_at="https://app.example/")
+        assert browser.visited[-1].startswith("https://app.example/callback?code=")
+
+        # "Sign in another way": signed out, back to the strict app's request, which asks
+        # for a sign-in with the ways it accepts.
+        token = CSRF.search(refused.text).group(1)
+        again = browser.submit(
+            f"{b}/accounts/logout/",
+            refused,
+            {"next": _authorize(strict)},
+            stop_at="https://app.example/",
+        )
+        assert urlsplit(browser.visited[-1]).path == "/accounts/login/"
+        assert f"Sign in with {allowed.name}" in again.text
+        assert f"Sign in with {provider.name}" not in again.text
+        assert token
     finally:
         op.stop()

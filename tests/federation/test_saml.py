@@ -351,3 +351,48 @@ def test_sp_initiated_sign_in_to_an_app_in_chromium(running_server, downstream, 
     finally:
         party.stop()
     assert idp.signature_problems == []
+
+
+REFEDS_MFA = "https://refeds.org/profile/mfa"
+
+
+@pytest.mark.parametrize(
+    ("context", "counts"),
+    [(REFEDS_MFA, True), ("urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+                          False)],
+    ids=["listed MFA context", "password only"],
+)  # fmt: skip
+def test_a_trusted_saml_idps_mfa_context_counts_as_the_second_factor(
+    running_server, downstream, saml_idp, context, counts
+):
+    """With the tenant requiring MFA of everyone: an assertion whose AuthnContextClassRef is
+    one the tenant listed for the IdP as MFA is this sign-in's second factor; another is not."""
+    from tests.mfa.helpers import set_policy
+
+    set_policy(downstream, requirement="required_all")
+    subject, person = _person()
+    idp = saml_idp({subject: person})
+    provider = _add(
+        downstream, idp, trust_verified_email=True, trust_idp_mfa=True,
+        saml_mfa_contexts=[REFEDS_MFA],
+    )  # fmt: skip
+    port = running_server.port
+
+    def sign_in() -> Browser:
+        browser = Browser()
+        acs, fields = _at_idp(browser, idp, _start(browser, downstream, port, provider))
+        _post(browser, acs, fields["SAMLResponse"], fields["RelayState"])
+        return browser
+
+    # The first sign-in creates the account (a sign-up); the next one asks for MFA.
+    assert signed_in_as(sign_in(), downstream, port) == person["email"]
+    idp.authn_context = context
+    again = sign_in()
+
+    if counts:
+        assert signed_in_as(again, downstream, port) == person["email"]
+        last = log_rows(downstream, idp=provider.slug, result="success")[-1]
+        assert last.mfa_method == "idp"
+    else:
+        assert "/mfa/" in again.visited[-1], again.visited[-1]
+        assert signed_in_as(again, downstream, port) is None
