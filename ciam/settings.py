@@ -159,7 +159,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "ciam.middleware.OTPMiddleware",  # django-otp's, the verified device read when asked
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ciam.middleware.ContentSecurityPolicyMiddleware",
@@ -209,6 +209,9 @@ TEMPLATES = [
                 "ciam.context_processors.platform",
                 "branding.context_processors.branding",  # the tenant's published look
             ],
+            # Django's i18n library with `{% translate "literal" %}` kept per language once
+            # rendered (ciam/templatetags/i18n_cached.py): `{% load i18n %}` loads it.
+            "libraries": {"i18n": "ciam.templatetags.i18n_cached"},
         },
     },
 ]
