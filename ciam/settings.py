@@ -209,9 +209,6 @@ TEMPLATES = [
                 "ciam.context_processors.platform",
                 "branding.context_processors.branding",  # the tenant's published look
             ],
-            # Django's i18n library with `{% translate "literal" %}` kept per language once
-            # rendered (ciam/templatetags/i18n_cached.py): `{% load i18n %}` loads it.
-            "libraries": {"i18n": "ciam.templatetags.i18n_cached"},
         },
     },
 ]

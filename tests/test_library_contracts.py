@@ -35,6 +35,8 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ModelState, ProjectState, StateApps
+from django.templatetags.i18n import TranslateNode
+from django_otp.middleware import OTPMiddleware as DjangoOTPMiddleware
 from django_tenants.migration_executors import base as tenant_executors
 from django_tenants.postgresql_backend import base as tenant_backend
 from gunicorn.glogging import Logger as GunicornLogger
@@ -143,6 +145,18 @@ SIGNATURES = [
      tenant_executors.run_migrations,
      ["args", "options", "executor_codename", "schema_name", "tenant_type", "allow_atomic",
       "idx", "count"]),
+    # Django's i18n tags (ciam/i18n_kept.py builds its node from Django's)
+    ("ciam/i18n_kept.py KeptTranslateNode subclasses it", TranslateNode.__init__,
+     ["self", "filter_expression", "noop", "asvar", "message_context"]),
+    # django-otp
+    ("ciam/middleware.py OTPMiddleware overrides it (the device read when asked)",
+     DjangoOTPMiddleware._verify_user_sync, ["self", "request", "user"]),
+    ("ciam/middleware.py OTPMiddleware calls it", DjangoOTPMiddleware._init_user_fields,
+     ["user"]),
+    ("ciam/middleware.py OTPMiddleware calls it",
+     DjangoOTPMiddleware._device_from_persistent_id, ["self", "persistent_id"]),
+    ("ciam/middleware.py OTPMiddleware calls it", DjangoOTPMiddleware._finalize_device,
+     ["request", "user", "device"]),
     # gunicorn
     ("ciam/log_redaction.py GunicornLogger overrides it (URL secrets redacted)",
      GunicornLogger.atoms, ["self", "resp", "req", "environ", "request_time"]),
@@ -189,6 +203,10 @@ CALLS = [
      MicrosoftGraphOAuth2Adapter._build_tenant_url, 'app.settings.get("tenant"'),
     ("tenants/migration_executor.py _SchemaRecorder caches the answer in _has_table",
      MigrationRecorder.has_table, "self._has_table"),
+    ("ciam/i18n_kept.py KeptTranslateNode renders a literal as TranslateNode.render does",
+     TranslateNode.render, 'value = value.replace("%%", "%")'),
+    ("ciam/middleware.py OTPMiddleware: the lazy user is built by _verify_user_sync",
+     DjangoOTPMiddleware._install_lazy_accessors, "self._verify_user_sync"),
 ]  # fmt: skip
 
 

@@ -1,6 +1,6 @@
-"""Django's `i18n` template library (settings.TEMPLATES "libraries" puts it under the name
-`i18n`, so `{% load i18n %}` in every template loads it), with `{% translate "text" %}`
-of a literal kept per language once rendered.
+"""`{% translate "text" %}` of a literal kept per language once rendered: the `translate`
+and `trans` tags of Django's own `i18n` library are ours from start-up (CiamConfig.ready), so
+every `{% load i18n %}`, ours, allauth's and Django's templates, uses them.
 
 Django looks each literal up again at every render: the active language through asgiref's
 Local, the catalog with its fallbacks, then escaping, localisation and lazy-string checks. A
@@ -22,10 +22,6 @@ from django.templatetags import i18n as django_i18n
 from django.utils import translation
 from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeData, mark_safe
-
-register = template.Library()
-register.tags.update(django_i18n.register.tags)
-register.filters.update(django_i18n.register.filters)
 
 # Bumped when the development server reloads translation catalogs: every node's kept texts
 # are then stale.
@@ -80,8 +76,16 @@ class KeptTranslateNode(django_i18n.TranslateNode):
         return mark_safe(value) if is_safe else value
 
 
-@register.tag("translate")
-@register.tag("trans")
 def do_translate(parser, token):
+    """Django's `{% translate %}` compiled by Django, kept as a KeptTranslateNode."""
     node = django_i18n.do_translate(parser, token)
     return KeptTranslateNode(node.filter_expression, node.noop, node.asvar, node.message_context)
+
+
+def kept_translate_install() -> None:
+    """Make `translate` and `trans` of Django's `i18n` library ours. Run before any template
+    is compiled (a compiled template keeps the nodes it was built with). Replacing the tags in
+    Django's library rather than registering a library of our own named `i18n` keeps Django's
+    check of duplicate library names (templates.W003) meaningful."""
+    django_i18n.register.tag("translate", do_translate)
+    django_i18n.register.tag("trans", do_translate)
