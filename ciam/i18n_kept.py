@@ -4,8 +4,8 @@ every `{% load i18n %}`, ours, allauth's and Django's templates, uses them.
 
 Django looks each literal up again at every render: the active language through asgiref's
 Local, the catalog with its fallbacks, then escaping, localisation and lazy-string checks. A
-hosted page holds 30 to 40 of them, which made translation a good part of the CPU of a sign-in
-(README, Performance). The text of a literal in a language does not change while the process
+hosted page holds 10 to 40 of them, every hosted request pays for them (bench/README.md,
+"Cheaper hosted pages"). The text of a literal in a language does not change while the process
 runs (Django only reloads catalogs when the development server sees a .mo file change, and
 then these are forgotten too), so each node keeps what it rendered per language and
 autoescape setting. Everything else (variables, filters, `context`, blocktranslate) is
