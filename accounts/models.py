@@ -134,6 +134,26 @@ class User(AbstractUser):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    # django-otp's device that verified this request's session (`is_verified()`), read from
+    # the database only when something asks: ciam.middleware.OTPMiddleware leaves a loader
+    # instead of the device, so the pages that never ask (My account, the hosted pages) pay
+    # no query for it. Setting it (django_otp.login) replaces the loader.
+    @property
+    def otp_device(self):
+        load = self.__dict__.pop("_otp_device_load", None)
+        if load is not None:
+            self.__dict__["_otp_device"] = load()
+        return self.__dict__.get("_otp_device")
+
+    @otp_device.setter
+    def otp_device(self, device) -> None:
+        self.__dict__.pop("_otp_device_load", None)
+        self.__dict__["_otp_device"] = device
+
+    def __getstate__(self):
+        self.otp_device  # noqa: B018 (a copy or pickle holds the device, not the loader)
+        return super().__getstate__()
+
 
 class UserFlow(models.Model):
     """What the tenant's hosted sign-up collects and which sign-in methods it shows. One row per

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 
 from csp.middleware import CSPMiddleware
 from django.http import HttpResponse, JsonResponse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.middleware import OTPMiddleware as DjangoOTPMiddleware
 
 from ciam import health
 from ciam.log_redaction import request_id_var
@@ -59,3 +62,29 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
             update["form-action"] = [*update.get("form-action", []), *sorted(origins)]
             parts.update = update
         return parts
+
+
+class OTPMiddleware(DjangoOTPMiddleware):
+    """django-otp's middleware, reading the session's verified device only when something
+    asks for it (`request.user.is_verified()`: the console and operator pages), not on every
+    request of a session signed in with MFA. The device is checked as django-otp checks it
+    (it must be the user's and confirmed, else the session forgets it) when it is read."""
+
+    def _verify_user_sync(self, request, user):
+        self._init_user_fields(user)
+        if not user.is_authenticated:
+            return user
+        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
+        if not persistent_id:
+            return user
+        load = functools.partial(self._device_load, request, user, persistent_id)
+        # `user` is AuthenticationMiddleware's lazy object: __class__ is the user's class.
+        if isinstance(getattr(user.__class__, "otp_device", None), property):
+            user._otp_device_load = load  # read by accounts.models.User.otp_device
+        else:
+            user.otp_device = load()
+        return user
+
+    def _device_load(self, request, user, persistent_id):
+        device = self._device_from_persistent_id(persistent_id)
+        return self._finalize_device(request, user, device)

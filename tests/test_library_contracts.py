@@ -37,6 +37,8 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ModelState, ProjectState, StateApps
+from django.templatetags.i18n import TranslateNode
+from django_otp.middleware import OTPMiddleware as DjangoOTPMiddleware
 from django_tenants.migration_executors import base as tenant_executors
 from django_tenants.postgresql_backend import base as tenant_backend
 from gunicorn.glogging import Logger as GunicornLogger
@@ -145,6 +147,18 @@ SIGNATURES = [
      tenant_executors.run_migrations,
      ["args", "options", "executor_codename", "schema_name", "tenant_type", "allow_atomic",
       "idx", "count"]),
+    # Django's i18n tags (ciam/i18n_kept.py builds its node from Django's)
+    ("ciam/i18n_kept.py KeptTranslateNode subclasses it", TranslateNode.__init__,
+     ["self", "filter_expression", "noop", "asvar", "message_context"]),
+    # django-otp
+    ("ciam/middleware.py OTPMiddleware overrides it (the device read when asked)",
+     DjangoOTPMiddleware._verify_user_sync, ["self", "request", "user"]),
+    ("ciam/middleware.py OTPMiddleware calls it", DjangoOTPMiddleware._init_user_fields,
+     ["user"]),
+    ("ciam/middleware.py OTPMiddleware calls it",
+     DjangoOTPMiddleware._device_from_persistent_id, ["self", "persistent_id"]),
+    ("ciam/middleware.py OTPMiddleware calls it", DjangoOTPMiddleware._finalize_device,
+     ["request", "user", "device"]),
     # gunicorn
     ("ciam/log_redaction.py GunicornLogger overrides it (URL secrets redacted)",
      GunicornLogger.atoms, ["self", "resp", "req", "environ", "request_time"]),
@@ -196,6 +210,10 @@ CALLS = [
     ("mfa/step_up.py ReauthenticatePasskey: allauth checks the page is one of the adapter's",
      BaseReauthenticateView._check_reauthentication_method_available,
      "get_reauthentication_methods("),
+    ("ciam/i18n_kept.py KeptTranslateNode renders a literal as TranslateNode.render does",
+     TranslateNode.render, 'value = value.replace("%%", "%")'),
+    ("ciam/middleware.py OTPMiddleware: the lazy user is built by _verify_user_sync",
+     DjangoOTPMiddleware._install_lazy_accessors, "self._verify_user_sync"),
 ]  # fmt: skip
 
 

@@ -1,0 +1,118 @@
+"""What keeps the hosted pages cheap (README, Performance; bench/login.py measures the time):
+the sign-in page reads the tenant's MFA facts kept per process, `{% translate %}` of a literal
+is rendered once per language, and a session signed in with MFA reads its verified device only
+when something asks."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.template import Context, Engine, engines
+from django.template.library import Library
+from django.templatetags import i18n as django_i18n
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+from django_tenants.utils import tenant_context
+
+from ciam.i18n_kept import KeptTranslateNode
+from mfa.models import MfaPolicy
+from tests.helpers import tenant_client
+from tests.mfa.helpers import code_for, make_user, password_step, set_policy, with_authenticator
+
+PASSKEY_SCRIPT = "js/passkeys.js"
+
+
+def test_the_sign_in_page_offers_passkeys_without_asking_the_database(acme):
+    set_policy(acme, requirement=MfaPolicy.Requirement.OPTIONAL, passkey_allowed=True)
+    tenant_client(acme).get("/accounts/login/")  # the process reads the tenant's facts once
+    with CaptureQueriesContext(connection) as queries:
+        page = tenant_client(acme).get("/accounts/login/")
+    assert page.status_code == 200
+    assert PASSKEY_SCRIPT in page.content.decode()
+    assert [query["sql"] for query in queries if "mfa_" in query["sql"]] == []
+
+    # The admin turns passkeys off: the next sign-in page no longer offers them.
+    set_policy(acme, passkey_allowed=False)
+    assert PASSKEY_SCRIPT not in tenant_client(acme).get("/accounts/login/").content.decode()
+
+
+def test_my_account_after_an_mfa_sign_in_reads_no_device_but_the_session_stays_verified(acme):
+    set_policy(acme, requirement=MfaPolicy.Requirement.REQUIRED_ALL)
+    user = make_user(acme)
+    device = with_authenticator(acme, user)
+    client = tenant_client(acme)
+    challenge = password_step(client, user)["Location"]
+    answer = client.post(challenge, {"code": code_for(device), "method": "totp"})
+    assert answer["Location"] == "/account/"
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/account/")
+    assert page.status_code == 200 and user.email in page.content.decode()
+    assert [query["sql"] for query in queries if "mfa_totpdevice" in query["sql"]] == []
+
+    # Asked (as the console and the operator pages ask), the device is read and checked.
+    with CaptureQueriesContext(connection) as queries:
+        assert page.wsgi_request.user.is_verified()
+    assert any("mfa_totpdevice" in query["sql"] for query in queries)
+    assert page.wsgi_request.user.otp_device.pk == device.pk
+
+
+def test_a_session_whose_device_was_removed_is_not_verified(acme):
+    set_policy(acme, requirement=MfaPolicy.Requirement.REQUIRED_ALL)
+    user = make_user(acme)
+    device = with_authenticator(acme, user)
+    client = tenant_client(acme)
+    challenge = password_step(client, user)["Location"]
+    client.post(challenge, {"code": code_for(device), "method": "totp"})
+    with tenant_context(acme.tenant):
+        device.delete()
+    page = client.get("/account/")
+    # The session still names the device until something asks; asked, it is refused.
+    assert not page.wsgi_request.user.is_verified()
+    assert page.wsgi_request.user.otp_device is None
+
+
+SOURCES = [
+    '{% load i18n %}{% translate "Yes" %}|{% translate "No" as no %}{{ no }}|'
+    '{% translate "Yes" noop %}|{% translate word %}|{% translate "May" context "month name" %}',
+    '{% load i18n %}{% translate "a < b" %}|{% autoescape off %}{% translate "a < b" %}'
+    "{% endautoescape %}|{% translate word %}",
+    '{% load i18n %}{% translate "100%% sure" %}|{% trans "Yes"|upper %}',
+]
+
+
+# Django's own i18n library, translate tag included, for comparison (`register`: an Engine
+# loads this module as its `i18n` library).
+register = Library()
+register.tags.update(django_i18n.register.tags)
+register.filters.update(django_i18n.register.filters)
+register.tag("translate", django_i18n.do_translate)
+register.tag("trans", django_i18n.do_translate)
+
+
+def _django_engine():
+    return Engine(libraries={"i18n": __name__})
+
+
+def test_translate_is_kept_per_language_and_renders_as_django_does():
+    ours = engines["django"]
+    reference = _django_engine()
+    for source in SOURCES:
+        template = ours.from_string(source)
+        expected = reference.from_string(source)
+        for _ in range(2):  # the second time from what the nodes kept
+            for language in ("en", "fr", "en"):
+                for word in ("No", "<b>"):
+                    with translation.override(language):
+                        context = {"word": word}
+                        assert template.render(context) == expected.render(Context(context))
+
+    template = ours.from_string(SOURCES[0])
+    nodes = template.template.nodelist.get_nodes_by_type(KeptTranslateNode)
+    assert len(nodes) == 5  # `{% load i18n %}` gives ours (ciam.i18n_kept)
+    with translation.override("en"):
+        english = template.render({"word": "No"})
+    with translation.override("fr"):
+        french = template.render({"word": "No"})
+    assert english.startswith("Yes|No|") and not french.startswith("Yes|No|")
+    assert nodes[0].kept  # a literal is kept...
+    assert not nodes[3].keepable and not nodes[4].keepable  # ...a variable or a context is not
