@@ -63,8 +63,8 @@ def host_normalize(text: str) -> str:
     return host
 
 
-def host_problem(*, tenant: Tenant, host: str) -> str | None:
-    """Why `tenant` cannot add `host` (already normalised), or None."""
+def host_problem(*, tenant: Tenant, host: str, now=None) -> str | None:
+    """Why `tenant` cannot add `host` (already normalised) at `now`, or None."""
     base = settings.BASE_DOMAIN.lower()
     if host == base or host.endswith("." + base):
         return _(
@@ -75,7 +75,7 @@ def host_problem(*, tenant: Tenant, host: str) -> str | None:
     if CustomDomain.objects.filter(tenant=tenant, host=host).exists():
         return _("This directory has already added %(host)s.") % {"host": host}
     taken = Domain.objects.filter(domain=host).exclude(tenant=tenant).exists()
-    if taken or reservation_for_another(tenant=tenant, host=host) is not None:
+    if taken or reservation_for_another(tenant=tenant, host=host, now=now) is not None:
         # One answer for both: that a host was someone else's is nobody else's business.
         return _("%(host)s is in use by another directory.") % {"host": host}
     if Domain.objects.filter(domain=host, tenant=tenant).exists():
@@ -99,7 +99,7 @@ def custom_domain_add(*, tenant: Tenant, host: str, actor, request=None, now=Non
         host = host_normalize(host)
     except ValidationError as error:
         raise ValidationError({"host": error.messages}) from error
-    problem = host_problem(tenant=tenant, host=host)
+    problem = host_problem(tenant=tenant, host=host, now=now)
     if problem is None and CustomDomain.objects.filter(tenant=tenant).count() >= MAX_CUSTOM_DOMAINS:
         problem = _("A directory may have at most %(count)s custom domains. Remove one first.") % {
             "count": MAX_CUSTOM_DOMAINS
