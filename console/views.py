@@ -8,6 +8,7 @@ from accounts.selectors import directory_summary
 from accounts.services import email_verification_send
 from audit.selectors import recent_audit_events
 from console.decorators import ANY_ADMIN, console_role
+from domains.selectors import primary_host
 from oidc.selectors import application_count
 
 # The overview's cards and the roles that may read each: what a role cannot open elsewhere
@@ -27,6 +28,8 @@ def overview(request):
         "summary": directory_summary() if _holds_any(user, DIRECTORY_READERS) else None,
         "app_count": application_count() if _holds_any(user, APP_READERS) else None,
         "events": recent_audit_events() if _holds_any(user, LOG_READERS) else None,
+        # A custom domain may be the primary one (domains/): the slug's host is then an alias.
+        "primary_host": primary_host(request.tenant),
     }
     return render(request, "console/overview.html", context)
 

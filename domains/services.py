@@ -338,3 +338,26 @@ def custom_domain_remove(*, custom_domain: CustomDomain, actor, request=None, no
     custom_domain.delete()
     routing_invalidate()
     return reserved_until
+
+
+def tenant_domains_reserve(*, tenant: Tenant, actor, now=None) -> int:
+    """When a tenant is deleted (tenants.services.tenant_delete): its verified custom domains
+    stay reserved as its slug does, for TENANT_SLUG_QUARANTINE_DAYS (an app or a link still
+    trusting them must not reach whoever claims them next). Returns how many."""
+    now = now or timezone.now()
+    hosts = list(
+        CustomDomain.objects.filter(tenant=tenant, state=CustomDomain.State.VERIFIED).values_list(
+            "host", flat=True
+        )
+    )
+    until = now + timedelta(days=settings.TENANT_SLUG_QUARANTINE_DAYS)
+    DomainReservation.objects.bulk_create(
+        DomainReservation(
+            host=host,
+            tenant_public_id=tenant.public_id,
+            reserved_until=until,
+            created_by=getattr(actor, "email", str(actor or "system"))[:254],
+        )
+        for host in hosts
+    )
+    return len(hosts)

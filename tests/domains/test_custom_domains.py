@@ -10,8 +10,10 @@ test run (with another resolver) takes the checks."""
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -32,6 +34,22 @@ from tests.server import free_port, start_celery_worker, start_gunicorn, stop
 pytestmark = [pytest.mark.server]
 
 TRIES = 3
+
+
+class _Files(BaseHTTPRequestHandler):
+    """A customer's own web server: answers the paths in `files` with their contents."""
+
+    files: dict[tuple[str, str], str] = {}
+
+    def do_GET(self):  # noqa: N802 (the handler API)
+        host = self.headers.get("Host", "").rsplit(":", 1)[0]
+        content = self.files.get((host, self.path))
+        self.send_response(200 if content is not None else 404)
+        self.end_headers()
+        self.wfile.write((content or "not here").encode())
+
+    def log_message(self, *args):
+        pass
 
 
 class Live:
@@ -86,6 +104,8 @@ def live(worlds, subprocess_env, smtp_sink, django_db_blocker):
     from tenants.services import tenant_delete
 
     dns = LoopbackDns().start()
+    files = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    threading.Thread(target=files.serve_forever, daemon=True).start()
     broker_url = redis_database_claim("redis://127.0.0.1:6379")
     environment = {
         **subprocess_env,
@@ -97,6 +117,7 @@ def live(worlds, subprocess_env, smtp_sink, django_db_blocker):
         "DOMAIN_VERIFICATION_TRIES": str(TRIES),
         "DOMAIN_VERIFICATION_RETRY_SECONDS": "0.5",
         "DOMAIN_VERIFICATION_RETRY_MAX_SECONDS": "1",
+        "DOMAIN_VERIFICATION_HTTP_PORT": str(files.server_address[1]),
     }
     with django_db_blocker.unblock():
         tenants = {"a": _world("dom-a"), "b": _world("dom-b")}
@@ -109,6 +130,7 @@ def live(worlds, subprocess_env, smtp_sink, django_db_blocker):
         stop(worker)
         stop(server)
         dns.stop()
+        files.shutdown()
         with django_db_blocker.unblock():
             for world in tenants.values():
                 tenant_delete(tenant=world.tenant, confirm_slug=world.tenant.slug, actor=None)
@@ -222,6 +244,39 @@ def test_a_record_with_another_value_fails(live, committed):
     failed = eventually(lambda: (row := _state(world, host)).state == "failed" and row, timeout=30)
     assert "its value is not the one this page shows" in failed.failure_reason
     assert not Domain.objects.filter(domain=host).exists()
+
+
+def test_a_file_on_the_customers_web_server_also_proves_the_domain(live, committed):
+    world = live.worlds["a"]
+    admin = live.console(world)
+    host = _new_host()
+    live.dns.zone.add(host, "A", "127.0.0.1")  # the customer's web server, still theirs
+    custom_domain = _add(live, admin, host)
+    _Files.files[(host, f"/.well-known/ciam-domain-verification/{custom_domain.token}")] = (
+        custom_domain.token + "\n"
+    )
+    live.post(admin, f"/console/domains/{custom_domain.public_id}/check/", {})
+
+    verified = eventually(
+        lambda: (row := _state(world, host)).state == "verified" and row,
+        timeout=30,
+        message=lambda: _state(world, host).failure_reason,
+    )
+    assert verified.verified_by == "http"
+
+
+def test_a_wrong_file_fails_and_says_so(live, committed):
+    world = live.worlds["a"]
+    admin = live.console(world)
+    host = _new_host()
+    live.dns.zone.add(host, "A", "127.0.0.1")
+    custom_domain = _add(live, admin, host)
+    path = f"/.well-known/ciam-domain-verification/{custom_domain.token}"
+    _Files.files[(host, path)] = "someone else's token"
+
+    failed = eventually(lambda: (row := _state(world, host)).state == "failed" and row, timeout=30)
+    assert "does not hold the token this page shows" in failed.failure_reason
+    assert "No TXT record named" in failed.failure_reason
 
 
 def test_making_a_custom_domain_primary_moves_the_issuer_and_email_links(live, committed, mailbox):
@@ -443,3 +498,20 @@ def test_the_console_page_passes_axe_under_the_real_csp(live, committed):
     in_own_thread(scenario)
     assert found.pop("csp") == []
     assert all(violations == [] for violations in found.values()), found
+
+
+def test_a_deleted_tenants_custom_domains_stay_reserved(acme, worlds):
+    from tenants.services import tenant_create, tenant_delete
+
+    slug = f"gone-{uuid.uuid4().hex[:8]}"
+    tenant = tenant_create(
+        name="Gone", slug=slug, admin_email=f"a@{slug}.example", admin_password=PASSWORD
+    )
+    host = _new_host()
+    CustomDomain.objects.create(tenant=tenant, host=host, state="verified")
+    Domain.objects.create(tenant=tenant, domain=host, is_verified=True)
+    tenant_delete(tenant=tenant, confirm_slug=slug, actor=None)
+
+    admin = acme.client(user=acme.admin)
+    response = admin.post("/console/domains/add/", {"host": host})
+    assert f"{host} is in use by another directory." in response.content.decode()
