@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 from dnslib import QTYPE, RCODE, RR, TXT, A
 from dnslib.server import BaseResolver, DNSServer
@@ -18,10 +19,14 @@ def free_udp_port() -> int:
 
 class Zone(BaseResolver):
     """Names (without the trailing dot) to their records: ("TXT", "value") or ("A", "1.2.3.4").
-    A name it does not hold is NXDOMAIN; a held name without the asked type answers empty."""
+    A name it does not hold is NXDOMAIN; a held name without the asked type answers empty.
+    Names in `slow` are answered only after SLOW_SECONDS (a resolver gives up first)."""
+
+    SLOW_SECONDS = 3.0
 
     def __init__(self):
         self.records: dict[str, list[tuple[str, str]]] = {}
+        self.slow: set[str] = set()
         self.lock = threading.Lock()
         self.queries: list[tuple[str, str]] = []
 
@@ -42,6 +47,9 @@ class Zone(BaseResolver):
             self.queries.append((name, kind))
             records = list(self.records.get(name, ()))
             known = name in self.records
+            slow = name in self.slow
+        if slow:
+            time.sleep(self.SLOW_SECONDS)
         if not known:
             reply.header.rcode = RCODE.NXDOMAIN
             return reply
