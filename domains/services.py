@@ -28,6 +28,7 @@ LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # reach the tenant there, and `localhost` is how development reaches every tenant.
 UNROUTABLE_SUFFIXES = ("localhost", "local", "internal", "home.arpa", "invalid", "onion")
 CHECKS_PER_HOUR = 10
+CHECKING = (CustomDomain.State.PENDING, CustomDomain.State.VERIFYING)
 MAX_CUSTOM_DOMAINS = 20  # a tenant's hosts, verified or not (Auth0's limit)
 
 
@@ -146,7 +147,7 @@ def _check_queue(custom_domain: CustomDomain, *, now=None) -> None:
     """A new series of tries: the ones of an earlier series still queued will see it and stop."""
     from domains.tasks import custom_domain_verify
 
-    custom_domain.state = CustomDomain.State.VERIFYING
+    custom_domain.state = CustomDomain.State.PENDING
     custom_domain.attempts = 0
     custom_domain.failure_reason = ""
     custom_domain.next_check_at = now or timezone.now()
@@ -169,9 +170,12 @@ def custom_domain_verify_try(*, custom_domain_id: int, series: int) -> float | N
     failed after DOMAIN_VERIFICATION_TRIES, or the seconds to wait before the next try."""
     from domains.verification import check
 
-    custom_domain = CustomDomain.objects.filter(pk=custom_domain_id).first()
-    if not _is_current(custom_domain, series):
+    # Pending (waiting for its next try) -> verifying while the try runs (the page says so).
+    if not CustomDomain.objects.filter(
+        pk=custom_domain_id, check_series=series, state__in=CHECKING
+    ).update(state=CustomDomain.State.VERIFYING):
         return None
+    custom_domain = CustomDomain.objects.get(pk=custom_domain_id)
     outcome, proof = check(custom_domain)  # network calls: outside any transaction
     with transaction.atomic():
         custom_domain = CustomDomain.objects.select_for_update().filter(pk=custom_domain_id).first()
@@ -192,10 +196,17 @@ def custom_domain_verify_try(*, custom_domain_id: int, series: int) -> float | N
                 % {"count": custom_domain.attempts, "reason": outcome.reason},
             )
         delay = retry_delay(custom_domain.attempts)
+        custom_domain.state = CustomDomain.State.PENDING
         custom_domain.failure_reason = outcome.reason
         custom_domain.next_check_at = custom_domain.last_checked_at + timedelta(seconds=delay)
         custom_domain.save(
-            update_fields=["attempts", "last_checked_at", "failure_reason", "next_check_at"]
+            update_fields=[
+                "state",
+                "attempts",
+                "last_checked_at",
+                "failure_reason",
+                "next_check_at",
+            ]
         )
         return delay
 
@@ -203,7 +214,7 @@ def custom_domain_verify_try(*, custom_domain_id: int, series: int) -> float | N
 def _is_current(custom_domain: CustomDomain | None, series: int) -> bool:
     return (
         custom_domain is not None
-        and custom_domain.state == CustomDomain.State.VERIFYING
+        and custom_domain.state in CHECKING
         and custom_domain.check_series == series
     )
 
@@ -241,7 +252,7 @@ def _verified(custom_domain: CustomDomain, proof: str) -> None:
         action="domain.verify",
         target=custom_domain,
         target_type="custom_domain",
-        before={"state": "verifying"},
+        before={"state": "pending"},
         after={"state": "verified", "proof": proof, "tries": custom_domain.attempts},
     )
     routing_invalidate()
@@ -258,7 +269,7 @@ def _failed(custom_domain: CustomDomain, reason: str) -> None:
         action="domain.verify_fail",
         target=custom_domain,
         target_type="custom_domain",
-        before={"state": "verifying"},
+        before={"state": "pending"},
         after={"state": "failed", "reason": custom_domain.failure_reason},
     )
     return None
