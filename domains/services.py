@@ -28,6 +28,8 @@ LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # reach the tenant there, and `localhost` is how development reaches every tenant.
 UNROUTABLE_SUFFIXES = ("localhost", "local", "internal", "home.arpa", "invalid", "onion")
 CHECKS_PER_HOUR = 10
+# Each addition makes DNS and HTTP requests to a host the admin names, for hours: bounded.
+ADDITIONS_PER_HOUR = 20
 CHECKING = (CustomDomain.State.PENDING, CustomDomain.State.VERIFYING)
 MAX_CUSTOM_DOMAINS = 20  # a tenant's hosts, verified or not (Auth0's limit)
 
@@ -107,6 +109,10 @@ def custom_domain_add(*, tenant: Tenant, host: str, actor, request=None, now=Non
         }
     if problem:
         raise ValidationError({"host": [problem]})
+    if not hit(f"domains:add:{tenant.public_id}", ADDITIONS_PER_HOUR, 3600).allowed:
+        raise ValidationError(
+            {"host": [_("Many domains were added in the last hour. Try again later.")]}
+        )
     try:
         with transaction.atomic():
             custom_domain = CustomDomain.objects.create(

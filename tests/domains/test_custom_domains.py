@@ -523,3 +523,16 @@ def test_a_deleted_tenants_custom_domains_stay_reserved(acme, worlds):
     admin = acme.client(user=acme.admin)
     response = admin.post("/console/domains/add/", {"host": host})
     assert f"{host} is in use by another directory." in response.content.decode()
+
+
+def test_another_tenants_custom_domain_is_invisible(acme, globex):
+    host = _new_host()
+    theirs = CustomDomain.objects.create(tenant=acme.tenant, host=host)
+    admin = globex.client(user=globex.admin)
+    assert host not in admin.get("/console/domains/").content.decode()
+    assert admin.get(f"/console/domains/{theirs.public_id}/").status_code == 404
+    assert admin.post(f"/console/domains/{theirs.public_id}/check/").status_code == 404
+    assert admin.post(f"/console/domains/{theirs.public_id}/remove/").status_code == 404
+    assert CustomDomain.objects.filter(pk=theirs.pk).exists()
+    # Nor can it make another tenant's host its primary domain.
+    assert admin.get(f"/console/domains/primary/{acme.tenant.slug}.localhost/").status_code == 404
