@@ -75,6 +75,7 @@ SHARED_APPS = [
     "accounts",  # the user model also serves platform operators
     "audit",  # operator actions (suspend, delete tenant) are audited too
     "operators",  # operators' authenticator apps and recovery codes (public schema only)
+    "domains",  # custom domains and their reservations: claims across tenants, next to Domain
     # Their middleware runs on every host, so their tables exist in public too.
     "allauth",
     "allauth.account",
@@ -574,6 +575,30 @@ TENANT_SLUG_QUARANTINE_DAYS = env.int("TENANT_SLUG_QUARANTINE_DAYS", default=90)
 # Tenants the platform page lets one IP address create per window.
 TENANT_CREATE_LIMIT_PER_IP = env.int("TENANT_CREATE_LIMIT_PER_IP", default=5)
 TENANT_CREATE_LIMIT_WINDOW_SECONDS = env.int("TENANT_CREATE_LIMIT_WINDOW_SECONDS", default=3600)
+
+# Custom domains (domains/, README "Custom domains"). The TXT check asks this DNS server
+# (address and port) instead of the system's resolvers when set: a recursive resolver of
+# yours in production if the system's caches too long; tests point it at a DNS server on
+# loopback.
+DNS_RESOLVER_ADDRESS = env.str("DNS_RESOLVER_ADDRESS", default="")
+DNS_RESOLVER_PORT = env.int("DNS_RESOLVER_PORT", default=53)
+DNS_RESOLVER_TIMEOUT_SECONDS = env.float("DNS_RESOLVER_TIMEOUT_SECONDS", default=5.0)
+# A check that does not find the record is tried again after DOMAIN_VERIFICATION_RETRY_SECONDS,
+# each next wait twice the last (at most DOMAIN_VERIFICATION_RETRY_MAX_SECONDS), until
+# DOMAIN_VERIFICATION_TRIES tries in all: by default over about four hours, then "failed".
+DOMAIN_VERIFICATION_TRIES = env.int("DOMAIN_VERIFICATION_TRIES", default=8)
+DOMAIN_VERIFICATION_RETRY_SECONDS = env.float("DOMAIN_VERIFICATION_RETRY_SECONDS", default=120)
+DOMAIN_VERIFICATION_RETRY_MAX_SECONDS = env.float(
+    "DOMAIN_VERIFICATION_RETRY_MAX_SECONDS", default=3600
+)
+# The file check's port (80, as ACME's http-01; tests serve the file elsewhere) and whether
+# the host may point to private and loopback addresses (development and tests only).
+DOMAIN_VERIFICATION_HTTP_PORT = env.int("DOMAIN_VERIFICATION_HTTP_PORT", default=80)
+DOMAIN_VERIFICATION_ALLOW_PRIVATE_ADDRESSES = env.bool(
+    "DOMAIN_VERIFICATION_ALLOW_PRIVATE_ADDRESSES", default=DEBUG or TESTING
+)
+# A removed custom domain stays reserved for its tenant this long: nobody else may add it.
+DOMAIN_REMOVED_RESERVATION_DAYS = env.int("DOMAIN_REMOVED_RESERVATION_DAYS", default=30)
 
 # Called (tenant=..., admin=...) inside the new tenant's schema and transaction when a
 # tenant is provisioned: each feature adds the defaults it needs (branding, user flow,

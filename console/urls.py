@@ -18,6 +18,7 @@ urlpatterns = [
     path("identity-providers/", include("federation.console_urls")),
     path("branding/", include("branding.console_urls")),
     path("guests/", include("guests.console_urls")),
+    path("domains/", include("domains.console_urls")),
     path("logs/", include("audit.console_urls")),
     path("insights/", include("insights.console_urls")),
     path("policies/", include("mfa.console_urls")),

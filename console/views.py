@@ -7,6 +7,7 @@ from accounts.roles import LOG_READERS, AdminRole, has_admin_role
 from accounts.services import email_verification_send
 from audit.selectors import recent_audit_events
 from console.decorators import ANY_ADMIN, console_role
+from domains.selectors import primary_host
 from insights.console_views import INSIGHTS_READERS
 from insights.selectors import directory_counts, getting_started, insights_report
 from oidc.selectors import application_count
@@ -35,6 +36,8 @@ def overview(request):
         # The last 7 days: the roll-ups of the finished days and today's live part.
         "report": insights_report("7d") if _holds_any(user, INSIGHTS_READERS) else None,
         "checklist": getting_started(),
+        # A custom domain may be the primary one (domains/): the slug's host is then an alias.
+        "primary_host": primary_host(request.tenant),
     }
     return render(request, "console/overview.html", context)
 

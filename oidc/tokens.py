@@ -36,6 +36,12 @@ def issuer() -> str:
     return value
 
 
+def issuer_forget(schema_name: str) -> None:
+    """Forget this process's copy of a tenant's issuer (its primary domain changed: domains/);
+    other processes follow within ISSUER_SECONDS."""
+    _issuers.forget(schema_name)
+
+
 def api_audience() -> str:
     """Audience of tokens for the tenant's own directory API (client credentials)."""
     return issuer() + "/api"

@@ -256,6 +256,10 @@ def tenant_delete(*, tenant: Tenant, confirm_slug: str, actor) -> DeletedTenant:
         # Deferred foreign-key checks still pending in this transaction would block the drop.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f'DROP SCHEMA IF EXISTS "{tenant.schema_name}" CASCADE')
+    from domains.services import tenant_domains_reserve
+
+    # Its custom domains stay reserved as its slug does (README, "Custom domains").
+    tenant_domains_reserve(tenant=tenant, actor=actor)
     snapshot = {"slug": tenant.slug, "name": tenant.name, "schema": tenant.schema_name}
     audit_record(actor=actor, action="tenant.delete", target=tenant, before=snapshot)
     tenant.delete()
