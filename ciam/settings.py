@@ -473,6 +473,8 @@ SOCIALACCOUNT_QUERY_EMAIL = True
 SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("FEDERATION_HTTP_TIMEOUT", default=5)
 # An identity provider reached over http, or on a loopback host (`*.localhost` included,
 # RFC 6761), only in development and tests; production asks for https on a public host.
+# How long a process keeps an IdP's discovery document and JWKS for sign-ins (federation.http).
+FEDERATION_METADATA_SECONDS = env.int("FEDERATION_METADATA_SECONDS", default=300)
 FEDERATION_ALLOW_LOOPBACK_IDPS = env.bool(
     "FEDERATION_ALLOW_LOOPBACK_IDPS", default=DEBUG or TESTING
 )

@@ -110,7 +110,7 @@ def upstream_claims(sociallogin) -> dict:
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def get_requests_session(self):
-        return idp_session()
+        return idp_session(keep_metadata=True)  # discovery and JWKS kept (federation.http)
 
     def list_apps(self, request, provider=None, client_id=None) -> list[SocialApp]:
         apps = []

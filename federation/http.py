@@ -16,13 +16,22 @@ hosts. FEDERATION_IDP_HOST_OVERRIDES (tests) sends a built-in provider's fixed h
 stand-in on loopback, under the same allowance only.
 
 With the guard on, a request goes to the address its host resolved to when it was checked
-(resolved once: DNS rebinding), with its Host header and TLS name (SNI, certificate) kept."""
+(resolved once: DNS rebinding), with its Host header and TLS name (SNI, certificate) kept.
+
+Sign-ins (allauth, through federation.adapter) use a session that keeps an IdP's public
+metadata, the unauthenticated JSON GETs (discovery document, JWKS), for
+FEDERATION_METADATA_SECONDS per process: a sign-in then asks the IdP only for its token and
+userinfo. A JWKS that lacks the ID token's key is fetched again at once (key rotation,
+federation.oidc). "Test connection" and SAML metadata checks use a session without it."""
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+import json
 import socket
+import threading
+import time
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -187,10 +196,61 @@ class LocalhostNamesAdapter(GuardedAdapter):
         return self._send_as(request, loopback, args, kwargs)
 
 
-def idp_session(timeout: float | None = None) -> requests.Session:
+class MetadataResponse:
+    """A kept answer to an unauthenticated JSON GET: what allauth reads of a response."""
+
+    status_code = 200
+    ok = True
+
+    def __init__(self, url: str, content: bytes, headers: dict):
+        self.url, self.content = url, content
+        self.headers = requests.structures.CaseInsensitiveDict(headers)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8")
+
+    def json(self, **kwargs):
+        return json.loads(self.content, **kwargs)
+
+    def raise_for_status(self) -> None:
+        return None
+
+
+_metadata: dict[str, tuple[float, bytes, dict]] = {}
+_metadata_lock = threading.Lock()
+
+
+def metadata_forget(url: str) -> None:
+    """Fetch `url` again at its next use (a JWKS without the key an ID token names)."""
+    with _metadata_lock:
+        _metadata.pop(url, None)
+
+
+class MetadataKeepingSession(requests.Session):
+    def get(self, url, **kwargs):
+        headers = {key.lower() for key in (kwargs.get("headers") or {})}
+        if kwargs.get("params") or self.auth or "authorization" in headers:
+            return super().get(url, **kwargs)  # userinfo and anything else a token opens
+        now = time.monotonic()
+        kept = _metadata.get(url)
+        if kept and kept[0] > now:
+            return MetadataResponse(url, kept[1], kept[2])
+        response = super().get(url, **kwargs)
+        content_type = response.headers.get("Content-Type", "")
+        if response.status_code == 200 and "json" in content_type:
+            seconds = getattr(settings, "FEDERATION_METADATA_SECONDS", 300)
+            with _metadata_lock:
+                if len(_metadata) >= 1000:  # many IdPs: start again rather than grow
+                    _metadata.clear()
+                _metadata[url] = (now + seconds, response.content, {"Content-Type": content_type})
+        return response
+
+
+def idp_session(timeout: float | None = None, *, keep_metadata: bool = False) -> requests.Session:
     from allauth.socialaccount import app_settings
 
-    session = requests.Session()
+    session = MetadataKeepingSession() if keep_metadata else requests.Session()
     session.request = functools.partial(
         session.request, timeout=timeout or app_settings.REQUESTS_TIMEOUT
     )

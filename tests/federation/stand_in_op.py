@@ -13,6 +13,7 @@ import json
 import secrets
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -43,6 +44,7 @@ class StandInOP:
         self.authorizations: list[dict] = []  # the query of each authorization request
         self.token_requests: list[dict] = []
         self.token_errors: list[str] = []
+        self.gets: Counter = Counter()  # GETs by path (discovery, JWKS, userinfo...)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self.server.server_address[1]
         self.issuer = f"http://127.0.0.1:{self.port}"
@@ -69,6 +71,10 @@ class StandInOP:
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         }
+
+    def rotate_keys(self) -> None:
+        """A new signing key under a new key id (the JWKS then lists only it)."""
+        self.key, self.kid = _key(), secrets.token_hex(4)
 
     def jwks(self) -> dict:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
@@ -130,6 +136,7 @@ class StandInOP:
             def do_GET(self):
                 parts = urlsplit(self.path)
                 query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+                op.gets[parts.path] += 1
                 if parts.path == "/.well-known/openid-configuration":
                     return self._json(200, op.discovery())
                 if parts.path == "/jwks":

@@ -129,3 +129,29 @@ def test_a_code_bound_to_another_pkce_challenge_is_refused(running_server, downs
     assert _refused(page)
     assert op.token_errors == ["PKCE verification failed"]
     assert signed_in_as(victim, downstream, port) is None
+
+
+def test_sign_ins_keep_the_idps_metadata_and_a_rotated_key_is_fetched_at_once(
+    running_server, downstream, stand_in
+):
+    """The server keeps the discovery document and JWKS (federation.http): a second sign-in
+    asks the provider only for its token and userinfo; after the provider rotates its key,
+    the next sign-in fetches the JWKS again and succeeds."""
+    op, provider = stand_in()
+    discovery, jwks = "/.well-known/openid-configuration", "/jwks"
+
+    def sign_in() -> str:
+        browser = Browser()
+        browser.go(_authorize_url(browser, downstream, running_server.port, provider))
+        return signed_in_as(browser, downstream, running_server.port)
+
+    assert sign_in() == op.claims["email"]
+    fetched = (op.gets[discovery], op.gets[jwks])
+    tokens = len(op.token_requests)
+    assert sign_in() == op.claims["email"]
+    assert (op.gets[discovery], op.gets[jwks]) == fetched
+    assert len(op.token_requests) == tokens + 1
+
+    op.rotate_keys()
+    assert sign_in() == op.claims["email"]
+    assert op.gets[jwks] == fetched[1] + 1
