@@ -192,3 +192,31 @@ def test_another_tenants_groups_are_out_of_reach(acme, globex):
     assert client.get(f"{BASE}{group.public_id}/").status_code == 404
     assert "Globex only" not in client.get(BASE).content.decode()
     assert client.post(f"{BASE}{group.public_id}/delete/").status_code == 404
+
+
+def test_the_users_list_filters_by_group(acme):
+    """Console > Users offers the tenant's groups as a filter (registered by the groups app)."""
+    import re
+    import uuid
+
+    from django.contrib.auth import get_user_model
+    from django_tenants.utils import tenant_context
+
+    from groups import services
+
+    domain = f"by-group-{uuid.uuid4().hex[:6]}.example"
+    with tenant_context(acme.tenant):
+        inside, outside = (
+            get_user_model().objects.create_user(email=f"{name}@{domain}", password=None)
+            for name in ("inside", "outside")
+        )
+        group = services.group_create(actor=acme.admin, display_name=f"Team {domain}")
+        services.group_members_add(actor=acme.admin, group=group, users=[inside])
+    client = acme.client(acme.admin)
+    page = client.get("/console/users/", {"q": domain}).content.decode()
+    assert f'<option value="{group.pk}">Team {domain}</option>' in page
+    fragment = client.get(
+        "/console/users/", {"q": domain, "group": group.pk}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    shown = set(re.findall(r'<a href="/console/users/[0-9a-f-]+/">([^<]+)</a>', fragment))
+    assert shown == {inside.email}
