@@ -35,7 +35,12 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float 
     raise RuntimeError("server did not become healthy in time")
 
 
-def start_gunicorn(environment: dict, port: int, *extra_args: str) -> subprocess.Popen:
+def start_gunicorn(
+    environment: dict, port: int, *extra_args: str, output: Path | None = None
+) -> subprocess.Popen:
+    """gunicorn serving ciam.wsgi on loopback `port`, healthy; its stdout and stderr (the
+    application's log lines) go to the file `output` when given."""
+    stream = open(output, "ab") if output is not None else None  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", "ciam.wsgi", "--bind", f"127.0.0.1:{port}",
@@ -43,7 +48,11 @@ def start_gunicorn(environment: dict, port: int, *extra_args: str) -> subprocess
         ],
         cwd=ROOT,
         env={**environment, "PUBLIC_PORT": str(port)},
+        stdout=stream,
+        stderr=stream,
     )  # fmt: skip
+    if stream is not None:
+        stream.close()  # the server holds its own copy
     wait_until_healthy(f"http://127.0.0.1:{port}", process)
     return process
 
