@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent, SignInEvent, SignInLogExport
 from audit.selectors import sign_in_event_list
+from ciam import metrics
 from ciam.http import client_ip
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ def sign_in_record(**fields) -> None:
     sql, parameters = sign_in_event_insert(**fields)
     with connection.cursor() as cursor:
         cursor.execute(sql, parameters)
+    metrics.sign_in_counted(method=fields["method"], result=fields["result"])
 
 
 # Sign-in log exports -----------------------------------------------------------------------

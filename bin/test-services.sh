@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts what the test suite needs when it is not running: PostgreSQL, Redis, Chromium,
-# PgBouncer (installed only; the tests start their own).
+# PgBouncer and nginx (installed only; the tests start their own).
 set -euo pipefail
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "Starting PostgreSQL"
@@ -19,4 +19,8 @@ fi
 if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
   echo "Installing Debian's PgBouncer for the pooled-database tests"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer) >/dev/null
+fi
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "Installing Debian's nginx for the production-topology tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light) >/dev/null
 fi

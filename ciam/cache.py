@@ -13,7 +13,8 @@ Redis is out each process counts on its own, so callers that guard secrets (the 
 use stricter limits then: see `redis_outage()` and README's "When Redis stops".
 
 Each outage is logged when it starts and ends (logger `ciam.cache`) and counted in
-`outages_total` and `fallback_calls_total`.
+`outages_total` and `fallback_calls_total`, and in Prometheus's `ciam_cache_redis_outages_total`,
+`ciam_cache_fallback_calls_total` and `ciam_cache_redis_outage` (ciam/metrics.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import redis
 from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
 from django_redis.cache import RedisCache
+
+from ciam import metrics
 
 logger = logging.getLogger("ciam.cache")
 
@@ -69,6 +72,8 @@ class ResilientRedisCache(RedisCache):
             if self._down_since is None:
                 self._down_since = time.monotonic()
                 self.outages_total += 1
+                metrics.REDIS_OUTAGES.inc()
+                metrics.REDIS_IN_OUTAGE.set(1)
                 logger.error(
                     "Redis unreachable (%s): counting in this process's memory until it "
                     "answers again",
@@ -82,6 +87,7 @@ class ResilientRedisCache(RedisCache):
             lasted = time.monotonic() - self._down_since
             self._down_since = None
             self._down_until = 0.0
+        metrics.REDIS_IN_OUTAGE.set(0)
         logger.warning("Redis answers again after %.1f s: counting there again", lasted)
 
     def skip_redis(self) -> bool:
@@ -99,6 +105,7 @@ class ResilientRedisCache(RedisCache):
                     self._outage_end()
                 return result
         self.fallback_calls_total += 1
+        metrics.REDIS_FALLBACK_CALLS.inc()
         return getattr(self.local, name)(*args, **kwargs)
 
     def lock(self, key, **kwargs):

@@ -9,25 +9,30 @@ from django.http import HttpResponse, JsonResponse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.middleware import OTPMiddleware as DjangoOTPMiddleware
 
-from ciam import health
+from ciam import health, metrics
 from ciam.log_redaction import request_id_var
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class HealthMiddleware:
-    """`/healthz` and `/readyz` answer on any host, before tenant lookup."""
+    """`/healthz`, `/readyz` and `/metrics` (protected: ciam.metrics) answer on any host,
+    before tenant lookup."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if request.path == "/healthz":
+            request.metrics_route = "healthz"
             return HttpResponse("ok\n", content_type="text/plain")
         if request.path == "/readyz":
+            request.metrics_route = "readyz"
             checks = health.readiness_checks()
             ready = all(check["ok"] for check in checks.values())
             return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
+        if request.path == "/metrics":
+            return metrics.metrics_response(request)
         return self.get_response(request)
 
 

@@ -7,6 +7,7 @@ start without a real SECRET_KEY, DATABASE_URL, REDIS_URL and EMAIL_URL.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import sys
@@ -157,6 +158,7 @@ PG_DUMP = (
 )
 
 MIDDLEWARE = [
+    "ciam.metrics.MetricsMiddleware",  # times every request, by route (ciam/metrics.py)
     "ciam.middleware.RequestIdMiddleware",  # first, so every log line can carry the request id
     "django.middleware.security.SecurityMiddleware",  # headers on every answer, 404s included
     "ciam.middleware.HealthMiddleware",  # answers /healthz and /readyz before tenant lookup
@@ -194,6 +196,7 @@ API_PATH_PREFIXES = [
     "/api/",
 ]
 API_MIDDLEWARE = [
+    "ciam.metrics.MetricsMiddleware",  # times every request, by route (ciam/metrics.py)
     "ciam.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "tenants.middleware.TenantMiddleware",
@@ -321,7 +324,8 @@ SESSION_COOKIE_SECURE = not DEBUG and not TESTING
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG and not TESTING)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Probes and Prometheus reach the server directly over plain HTTP on the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = 0 if DEBUG or TESTING else 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
@@ -541,6 +545,20 @@ ACCOUNT_RATE_LIMITS = {
 # on every signed-in request.
 USERSESSIONS_TRACK_ACTIVITY = False
 
+# Observability (README, "Observability"). `/metrics` answers a client on a loopback or
+# private network address (METRICS_PRIVATE_NETWORKS, on by default) or one sending
+# `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets 403.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_PRIVATE_NETWORKS = env.bool("METRICS_PRIVATE_NETWORKS", default=True)
+# "text" (one line per record, key=value context) or "json" (one JSON object per line with
+# time, level, logger, message, tenant and request_id: ciam.log_redaction.JsonFormatter).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be text or json.")
+if LOG_FORMAT == "json":
+    # Python's warnings (a library's UserWarning) would print as plain text: as records.
+    logging.captureWarnings(True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -553,11 +571,12 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s "
             "request_id=%(request_id)s %(message)s"
         },
+        "json": {"()": "ciam.log_redaction.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "event",
+            "formatter": "json" if LOG_FORMAT == "json" else "event",
             "filters": ["tenant_context", "url_secrets"],
         }
     },

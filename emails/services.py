@@ -18,6 +18,7 @@ from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from ciam import metrics
 from emails.models import OutboxEmail
 from emails.registry import builder_for
 from tenants.selectors import tenant_url
@@ -84,6 +85,7 @@ def outbox_enqueue(outbox_ids: list[int], *, queue: str) -> bool:
     succeeds."""
     from emails.tasks import outbox_deliver
 
+    metrics.outbox_queued(outbox_ids)  # the backlog gauge (ciam/metrics.py)
     try:
         outbox_deliver.apply_async((outbox_ids,), queue=queue)
     except Exception as error:  # kombu raises many types for an unreachable broker
@@ -184,6 +186,8 @@ def outbox_deliver(*, outbox_id: int, connection_=None, base_url: str | None = N
         if outbox.status != OutboxEmail.Status.QUEUED:
             outbox.payload = {}  # the link token or code is no longer needed anywhere
         outbox.save(update_fields=["status", "attempts", "last_error", "sent_at", "payload"])
+    if outbox.status != OutboxEmail.Status.QUEUED:
+        metrics.outbox_finished([outbox.pk])
     if transient:
         raise TransientDeliveryError(transient, outbox_ids=[outbox_id])
     logger.info(
@@ -252,4 +256,5 @@ def outbox_give_up(*, outbox_ids: list[int]) -> None:
     OutboxEmail.objects.filter(pk__in=outbox_ids, status=OutboxEmail.Status.QUEUED).update(
         status=OutboxEmail.Status.FAILED, payload={}
     )
+    metrics.outbox_finished(outbox_ids)
     logger.warning("emails.outbox.gave_up count=%d", len(outbox_ids))

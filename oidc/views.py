@@ -30,7 +30,7 @@ from oauth2_provider.models import AccessToken, RefreshToken
 
 from audit.models import SignInEvent
 from audit.services import sign_in_record
-from ciam import crypto
+from ciam import crypto, metrics
 from ciam.csp import form_action_allow
 from conditional_access.blocking import authorize_refusal
 from federation.views import app_idp_refusal
@@ -381,6 +381,7 @@ class TokenView(View):
     def post(self, request, *args, **kwargs):
         grant_type = request.POST.get("grant_type", "")
         handler = grants.HANDLERS.get(grant_type)
+        body_error = ""
         try:
             if not grant_type:
                 raise grants.GrantError("invalid_request", "Missing grant_type.")
@@ -388,12 +389,14 @@ class TokenView(View):
                 raise grants.GrantError("unsupported_grant_type")
             body = handler(request, grants.client_authenticate(request))
         except grants.GrantError as error:
+            body_error = error.error
             self._record_failure(request, error.error)
             response = JsonResponse(error.body(), status=error.status)
             if error.status == 401:
                 response["WWW-Authenticate"] = 'Basic realm="token"'
         else:
             response = JsonResponse(body)
+        metrics.token_counted(grant=grant_type, result=body_error or "issued")
         _no_store(response)
         if request.headers.get("Origin"):
             cors.cors_allow(response, request, client_get(token_request_client_id(request)))

@@ -35,7 +35,12 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float 
     raise RuntimeError("server did not become healthy in time")
 
 
-def start_gunicorn(environment: dict, port: int, *extra_args: str) -> subprocess.Popen:
+def start_gunicorn(
+    environment: dict, port: int, *extra_args: str, output: Path | None = None
+) -> subprocess.Popen:
+    """gunicorn serving ciam.wsgi on loopback `port`, healthy; its stdout and stderr (the
+    application's log lines) go to the file `output` when given."""
+    stream = open(output, "ab") if output is not None else None  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", "ciam.wsgi", "--bind", f"127.0.0.1:{port}",
@@ -43,7 +48,11 @@ def start_gunicorn(environment: dict, port: int, *extra_args: str) -> subprocess
         ],
         cwd=ROOT,
         env={**environment, "PUBLIC_PORT": str(port)},
+        stdout=stream,
+        stderr=stream,
     )  # fmt: skip
+    if stream is not None:
+        stream.close()  # the server holds its own copy
     wait_until_healthy(f"http://127.0.0.1:{port}", process)
     return process
 
@@ -155,6 +164,62 @@ def pgbouncer(*, pool_size: int, server_port: int = 5432, port: int | None = Non
                 log = folder / "pgbouncer.log"
                 raise RuntimeError(
                     "PgBouncer did not start: " + (log.read_text() if log.exists() else "")
+                )
+            time.sleep(0.1)
+        yield port
+    finally:
+        stop(process)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def nginx(upstream_ports: list[int]):
+    """A real nginx (Debian's package) on a free loopback port, balancing round-robin over
+    web servers on `upstream_ports` as production's reverse proxy does (deploy/nginx): it
+    keeps the Host header, appends the client to X-Forwarded-For, and names the server that
+    answered in `X-Upstream`. Yields its port."""
+    import os
+    import shutil
+    import tempfile
+
+    executable = shutil.which("nginx") or "/usr/sbin/nginx"
+    folder = Path(tempfile.mkdtemp(prefix="nginx-"))
+    port = free_port()
+    servers = "".join(f"    server 127.0.0.1:{upstream};\n" for upstream in upstream_ports)
+    temp_paths = "".join(
+        f"  {kind}_temp_path {folder / kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (folder / "nginx.conf").write_text(
+        ("user root root;\n" if os.geteuid() == 0 else "")
+        + f"worker_processes 1;\nerror_log {folder / 'error.log'};\npid {folder / 'nginx.pid'};\n"
+        "events { worker_connections 256; }\n"
+        "http {\n  access_log off;\n" + temp_paths
+        + f"  upstream ciam {{\n{servers}  }}\n"
+        f"  server {{\n    listen 127.0.0.1:{port};\n"
+        "    location / {\n"
+        "      proxy_pass http://ciam;\n"
+        "      proxy_set_header Host $http_host;\n"
+        "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+        "      proxy_set_header X-Request-ID $request_id;\n"
+        "      proxy_next_upstream error timeout;\n"
+        "      add_header X-Upstream $upstream_addr always;\n"
+        "    }\n  }\n}\n"
+    )  # fmt: skip
+    process = subprocess.Popen(
+        [executable, "-c", str(folder / "nginx.conf"), "-p", str(folder), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = folder / "error.log"
+                raise RuntimeError(
+                    "nginx did not start: " + (log.read_text() if log.exists() else "")
                 )
             time.sleep(0.1)
         yield port
