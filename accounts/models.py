@@ -72,6 +72,9 @@ class User(AbstractUser):
     )
     # Built-in and custom attributes collected by the tenant's user flow.
     attributes = models.JSONField(default=dict, blank=True)
+    # The language the person chose in My account (a code of settings.LANGUAGES), blank for
+    # none: pages and emails to them use it (ciam/locale.py).
+    language = models.CharField(_("language"), max_length=12, blank=True, default="")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

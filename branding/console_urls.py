@@ -3,6 +3,7 @@
 from django.urls import path
 
 from branding import console_views as views
+from branding import languages
 
 app_name = "branding"
 
@@ -13,5 +14,7 @@ urlpatterns = [
     path("publish/", views.publish, name="publish"),
     path("reset/", views.reset, name="reset"),
     path("preview/", views.preview, name="preview"),
+    path("languages/", languages.languages, name="languages"),
+    path("languages/default/", languages.default_language, name="default-language"),
     path("preview/theme-<str:digest>.css", views.preview_theme, name="preview-theme"),
 ]

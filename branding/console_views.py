@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,6 +16,7 @@ from branding.forms import BrandingForm, LogoForm
 from branding.images import MAX_BYTES
 from branding.views import css_response
 from ciam.forms import add_service_errors
+from ciam.locale import language_supported
 from console.decorators import console_role
 
 BRANDING_ADMINS = (AdminRole.BRANDING_ADMINISTRATOR,)
@@ -112,6 +114,10 @@ def preview(request):
     from allauth.account.forms import LoginForm
 
     draft_view = selectors.branding_view(selectors.branding_draft_get(), is_preview=True)
+    # In the language asked for (Console > Branding > Languages links here with ?language=).
+    if language := language_supported(request.GET.get("language")):
+        translation.activate(language)
+    draft_view = draft_view.for_language(translation.get_language())
     return render(
         request,
         "account/login.html",

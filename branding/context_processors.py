@@ -12,12 +12,16 @@ def branding(request):
     (hosted/base.html and the sign-in page use it). No query once the process has read it."""
     if getattr(request, "tenant", None) is None or connection.schema_name == "public":
         return {"branding": None}
+    from django.utils.translation import get_language
+
     from branding.selectors import published_branding
 
     try:
-        return {"branding": published_branding()}
+        view = published_branding()
     except DatabaseError as error:
         # The error page of a failed request (its transaction broken, the database gone)
         # still renders, in the default look.
         logger.warning("branding.unavailable error=%s", type(error).__name__)
         return {"branding": None}
+    # The texts the tenant wrote for the page's language, if any (branding/languages.py).
+    return {"branding": view.for_language(get_language()) if view is not None else None}

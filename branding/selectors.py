@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from django.db import connection
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from branding.contrast import ContrastFailure, contrast_failures
 from branding.models import Branding
@@ -20,6 +20,8 @@ _published = ProcessCache("branding:published-generation", keep_in_transactions=
 class FooterLink:
     label: str
     url: str
+    # privacy, terms or help: which label a language's texts override (branding/languages.py)
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,30 @@ class BrandingView:
     footer_links: tuple[FooterLink, ...]
     show_sign_up: bool
     is_preview: bool = False
+    # {language: {field: text}}, and each language's view once built (for_language).
+    text_overrides: dict = field(default_factory=dict, compare=False)
+    _by_language: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def for_language(self, language: str) -> BrandingView:
+        """This branding with the texts of `language` where the tenant wrote some."""
+        texts = self.text_overrides.get(language)
+        if not texts:
+            return self
+        view = self._by_language.get(language)
+        if view is None:
+            view = replace(
+                self,
+                sign_in_text=texts.get("sign_in_text") or self.sign_in_text,
+                username_hint=texts.get("username_hint") or self.username_hint,
+                footer_links=tuple(
+                    replace(link, label=texts.get(f"{link.kind}_label") or link.label)
+                    for link in self.footer_links
+                ),
+                text_overrides={},
+                _by_language={},
+            )
+            self._by_language[language] = view
+        return view
 
 
 def branding_get(state: str) -> Branding | None:
@@ -84,13 +110,14 @@ def branding_view(branding: Branding, *, is_preview: bool = False) -> BrandingVi
     else:
         css_url = reverse("branding:theme", args=[digest])
     links = []
-    for url, label, default in (
-        (branding.privacy_url, branding.privacy_label, _("Privacy")),
-        (branding.terms_url, branding.terms_label, _("Terms of use")),
-        (branding.help_url, branding.help_label, _("Help")),
+    # Lazy defaults: the view is shared by requests in every language.
+    for url, label, default, kind in (
+        (branding.privacy_url, branding.privacy_label, _("Privacy"), "privacy"),
+        (branding.terms_url, branding.terms_label, _("Terms of use"), "terms"),
+        (branding.help_url, branding.help_label, _("Help"), "help"),
     ):
         if url:
-            links.append(FooterLink(label or default, url))
+            links.append(FooterLink(label or default, url, kind))
     return BrandingView(
         css=css,
         css_hash=digest,
@@ -103,6 +130,7 @@ def branding_view(branding: Branding, *, is_preview: bool = False) -> BrandingVi
         footer_links=tuple(links),
         show_sign_up=branding.show_sign_up,
         is_preview=is_preview,
+        text_overrides=branding.text_overrides or {},
     )
 
 

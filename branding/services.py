@@ -36,7 +36,7 @@ DRAFT_FIELDS = (
     "layout",
     "show_sign_up",
 )
-_SNAPSHOT_FIELDS = (*DRAFT_FIELDS, "logo_name")
+_SNAPSHOT_FIELDS = (*DRAFT_FIELDS, "logo_name", "text_overrides")
 
 
 def _snapshot(branding: Branding | None) -> dict:

@@ -24,6 +24,8 @@ class Tenant(TenantMixin):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
+    # The hosted pages' and emails' language when nothing else names one (ciam/locale.py).
+    default_language = models.CharField(_("default language"), max_length=12, default="en")
 
     class Meta:
         ordering = ["name"]
