@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts what the test suite needs when it is not running: PostgreSQL, Redis, Chromium.
+# Starts what the test suite needs when it is not running: PostgreSQL, Redis, Chromium, and
+# GNU gettext for the message catalogue tests (tests/i18n).
 set -euo pipefail
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "Starting PostgreSQL"
@@ -14,4 +15,8 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   echo "Installing Debian's Chromium for browser tests"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+fi
+if ! command -v msgcmp >/dev/null 2>&1; then
+  echo "Installing GNU gettext for the message catalogue tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext) >/dev/null
 fi

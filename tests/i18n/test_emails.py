@@ -95,3 +95,30 @@ def test_account_emails_use_the_users_saved_language(acme):
     )
     (text,) = emails_to(acme, someone.email)
     assert "contraseña" in text
+
+
+def test_an_admin_chooses_the_invitation_emails_language_in_the_console(acme):
+    from emails.models import OutboxEmail
+    from emails.services import message_build
+
+    email = unique_email()
+    admin = acme.client(acme.admin)
+    form = admin.get("/console/guests/invite/").content.decode()
+    assert '<option value="en" selected>English</option>' in form
+    response = admin.post(
+        "/console/guests/invite/",
+        {
+            "email": email,
+            "redirect_url": "https://app.example/",
+            "user_type": "guest",
+            "send_email": "on",
+            "language": "de",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with tenant_context(acme.tenant):
+        message = message_build(OutboxEmail.objects.get(to=email, kind="invitation"))
+    assert message.subject == (
+        "Acme Corporation hat Sie eingeladen, auf Anwendungen der Organisation zuzugreifen"
+    )
+    assert "Einladung annehmen:" in message.body
