@@ -20,7 +20,7 @@ from django.http import HttpResponseRedirect
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 # The language `ui_locales` asked for, kept for the rest of the sign-in.
 SESSION_KEY = "ui_language"
@@ -133,9 +133,9 @@ def forget_language_choice(request, response) -> None:
     )
 
 
-def safe_next(request, default: str = "/") -> str:
-    """`next` when it stays on this host, else `default`."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
+def safe_next(data, request, default: str = "/") -> str:
+    """`return_to` when it stays on this host, else `default`."""
+    target = data.get("return_to") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -143,12 +143,16 @@ def safe_next(request, default: str = "/") -> str:
     return default
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def language_switch(request):
-    """The switcher of every hosted page: a plain form (no JavaScript), CSRF-protected, back to
-    the page it was on (`next`, the sign-in's own `next` included)."""
-    response = HttpResponseRedirect(safe_next(request), status=303)
-    language = language_supported(request.POST.get("language"))
+    """The switcher of every hosted page, back to the page it was on (`return_to`, the
+    sign-in's own `next` included). Its form is a GET: choosing a language changes nothing
+    but the words, which any link can already do with `ui_locales`, and a GET form puts no
+    per-response CSRF token in the pages (the answers for known and unknown addresses stay
+    byte-identical). A POST is accepted too, CSRF-checked as every POST."""
+    data = request.POST if request.method == "POST" else request.GET
+    response = HttpResponseRedirect(safe_next(data, request), status=303)
+    language = language_supported(data.get("language"))
     if language:
         language_remember(request, response, language)
     return response

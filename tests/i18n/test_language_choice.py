@@ -99,17 +99,18 @@ def test_the_switcher_changes_the_language_and_returns_to_the_sign_in_it_came_fr
     client = tenant_client(acme)
     login_page(client, HTTP_ACCEPT_LANGUAGE="fr")
     next_path = "/accounts/login/?next=/account/"
-    response = client.post("/language/", {"language": "ar", "next": next_path})
+    page = login_page(client, QUERY_STRING="next=/account/")
+    # The switcher on the page returns to it, the sign-in's `next` included.
+    assert 'name="return_to" value="/accounts/login/?next=/account/"' in page
+    response = client.get("/language/", {"language": "ar", "return_to": next_path})
     assert response.status_code == 303 and response["Location"] == next_path
 
     page = login_page(client, HTTP_ACCEPT_LANGUAGE="fr")
     assert html_lang_dir(page) == ("ar", "rtl")
     assert "تسجيل الدخول" in page
-    # The switcher on the page keeps where it is, `next` included.
-    assert 'name="next" value="/accounts/login/"' in page
-
-    # An outside address is never a destination; an unknown language changes nothing.
-    response = client.post("/language/", {"language": "xx", "next": "https://evil.example/"})
+    # A POST works too; an outside address is never a destination; an unknown language
+    # changes nothing.
+    response = client.post("/language/", {"language": "xx", "return_to": "https://evil.example/"})
     assert response.status_code == 303 and response["Location"] == "/"
     assert html_lang_dir(login_page(client)) == ("ar", "rtl")
 
@@ -117,13 +118,13 @@ def test_the_switcher_changes_the_language_and_returns_to_the_sign_in_it_came_fr
 def test_the_switcher_replaces_ui_locales_for_the_rest_of_the_sign_in(acme):
     client = tenant_client(acme)
     assert html_lang_dir(login_page(client, QUERY_STRING="ui_locales=ja")) == ("ja", "ltr")
-    client.post("/language/", {"language": "fr", "next": "/accounts/login/"})
+    client.get("/language/", {"language": "fr", "return_to": "/accounts/login/"})
     assert html_lang_dir(login_page(client)) == ("fr", "ltr")
 
 
 def test_the_switcher_refuses_a_post_without_the_csrf_token(acme):
     client = Client(HTTP_HOST=acme.host, enforce_csrf_checks=True)
-    assert client.post("/language/", {"language": "ar", "next": "/"}).status_code == 403
+    assert client.post("/language/", {"language": "ar", "return_to": "/"}).status_code == 403
 
 
 def test_a_user_saves_a_language_in_my_account(acme):
