@@ -133,9 +133,11 @@ def forget_language_choice(request, response) -> None:
     )
 
 
-def safe_next(data, request, default: str = "/") -> str:
-    """`return_to` when it stays on this host, else `default`."""
-    target = data.get("return_to") or ""
+def return_path(data, request, default: str = "/") -> str:
+    """Where the switcher goes back to: `return_to` when given, else the page it was on (the
+    Referer: full on same-origin requests under our Referrer-Policy), when it stays on this
+    host; else `default`."""
+    target = data.get("return_to") or request.headers.get("Referer", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -145,13 +147,14 @@ def safe_next(data, request, default: str = "/") -> str:
 
 @require_http_methods(["GET", "POST"])
 def language_switch(request):
-    """The switcher of every hosted page, back to the page it was on (`return_to`, the
-    sign-in's own `next` included). Its form is a GET: choosing a language changes nothing
-    but the words, which any link can already do with `ui_locales`, and a GET form puts no
-    per-response CSRF token in the pages (the answers for known and unknown addresses stay
-    byte-identical). A POST is accepted too, CSRF-checked as every POST."""
+    """The switcher of every hosted page, back to the page it was on (its query string, the
+    sign-in's `next` included). Its form is a GET carrying only the language: choosing one
+    changes nothing but the words, which any link can already do with `ui_locales`; the pages
+    hold no per-response CSRF token (the answers for known and unknown addresses stay
+    byte-identical) and no copy of their own address (an invitation or reset link's secret
+    never lands in a query string). A POST is accepted too, CSRF-checked as every POST."""
     data = request.POST if request.method == "POST" else request.GET
-    response = HttpResponseRedirect(safe_next(data, request), status=303)
+    response = HttpResponseRedirect(return_path(data, request), status=303)
     language = language_supported(data.get("language"))
     if language:
         language_remember(request, response, language)

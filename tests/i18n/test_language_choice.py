@@ -100,8 +100,13 @@ def test_the_switcher_changes_the_language_and_returns_to_the_sign_in_it_came_fr
     login_page(client, HTTP_ACCEPT_LANGUAGE="fr")
     next_path = "/accounts/login/?next=/account/"
     page = login_page(client, QUERY_STRING="next=/account/")
-    # The switcher on the page returns to it, the sign-in's `next` included.
-    assert 'name="return_to" value="/accounts/login/?next=/account/"' in page
+    # The switcher carries only the language; it returns to the page it was on (its
+    # Referer), the sign-in's `next` included.
+    assert 'action="/language/"' in page and "return_to" not in page
+    response = client.get(
+        "/language/", {"language": "ar"}, HTTP_REFERER=f"http://{acme.host}{next_path}"
+    )
+    assert response.status_code == 303 and response["Location"] == f"http://{acme.host}{next_path}"
     response = client.get("/language/", {"language": "ar", "return_to": next_path})
     assert response.status_code == 303 and response["Location"] == next_path
 
@@ -111,6 +116,10 @@ def test_the_switcher_changes_the_language_and_returns_to_the_sign_in_it_came_fr
     # A POST works too; an outside address is never a destination; an unknown language
     # changes nothing.
     response = client.post("/language/", {"language": "xx", "return_to": "https://evil.example/"})
+    assert response.status_code == 303 and response["Location"] == "/"
+    response = client.get(
+        "/language/", {"language": "xx"}, HTTP_REFERER="https://evil.example/accounts/login/"
+    )
     assert response.status_code == 303 and response["Location"] == "/"
     assert html_lang_dir(login_page(client)) == ("ar", "rtl")
 
