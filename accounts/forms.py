@@ -6,6 +6,7 @@ from allauth.account import forms as allauth_forms
 from allauth.account.stages import LoginByCodeStage, LoginStageController
 from allauth.core import context as allauth_context
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.validators import MaxLengthValidator
@@ -282,6 +283,18 @@ class SignUpAttributeForm(forms.Form):
 
 class UnlockForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("Email address"))
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language"),
+        required=False,
+        help_text=gettext_lazy("Pages and emails to you use it. Blank: your browser's language."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("Your browser's language")), *settings.LANGUAGES]
 
 
 class ProfileForm(forms.Form):

@@ -82,6 +82,9 @@ class User(AbstractUser):
     # restorable for DELETED_KEEP_DAYS, then purged. Restoring gives back the state it had.
     deleted_at = models.DateTimeField(null=True, blank=True)
     enabled_before_deletion = models.BooleanField(default=True)
+    # The language the person chose in My account (a code of settings.LANGUAGES), blank for
+    # none: pages and emails to them use it (ciam/locale.py).
+    language = models.CharField(_("language"), max_length=12, blank=True, default="")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -390,6 +390,29 @@ def profile_update(*, user: User, attributes: dict, request=None) -> User:
 
 
 @transaction.atomic
+def user_language_set(*, user: User, language: str, request=None) -> User:
+    """The language of the person's pages and emails ("" for their browser's)."""
+    from ciam.locale import language_supported
+
+    if language and language_supported(language) != language:
+        raise ValidationError({"language": _("Choose one of the languages listed.")})
+    before = user.language
+    if before == language:
+        return user
+    user.language = language
+    user.save(update_fields=["language"])
+    audit_record(
+        actor=user,
+        action="user.language_set",
+        target=user,
+        before={"language": before},
+        after={"language": language},
+        request=request,
+    )
+    return user
+
+
+@transaction.atomic
 def account_delete_self(*, user: User, request=None) -> None:
     """A user deletes their own account; the audit row keeps who it was."""
     audit_record(actor=user, action="user.delete_self", target=user, request=request)

@@ -7,11 +7,13 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts import selectors, services
-from accounts.forms import ProfileForm, attribute_values
+from accounts.forms import LanguageForm, ProfileForm, attribute_values
+from ciam.locale import forget_language_choice, language_remember
 
 # The consent-revocation page of the OpenID Connect provider, linked when it exists.
 APPS_PAGE_PATH = "/account/apps/"
@@ -80,6 +82,26 @@ def profile_edit(request):
         messages.success(request, _("Your profile is saved."))
         return redirect("accounts:my-account")
     return render(request, "accounts/profile_edit.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def language_edit(request):
+    """The language of the person's pages and emails, whatever browser they use."""
+    form = LanguageForm(request.POST or None, initial={"language": request.user.language})
+    if request.method == "POST" and form.is_valid():
+        language = form.cleaned_data["language"]
+        services.user_language_set(user=request.user, language=language, request=request)
+        response = redirect("accounts:my-account")
+        if language:
+            # Shown at once, and before a sign-in in this browser next time (ciam/locale.py).
+            language_remember(request, response, language)
+        else:
+            forget_language_choice(request, response)
+        with translation.override(language or translation.get_language()):
+            messages.success(request, _("Your language is saved."))
+        return response
+    return render(request, "accounts/language_edit.html", {"form": form})
 
 
 @login_required

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts what the test suite needs when it is not running: PostgreSQL, Redis, Chromium,
-# PgBouncer and nginx (installed only; the tests start their own).
+# PgBouncer and nginx (installed only; the tests start their own), and GNU gettext for the
+# message catalogue tests (tests/i18n).
 set -euo pipefail
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "Starting PostgreSQL"
@@ -23,4 +24,8 @@ fi
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   echo "Installing Debian's nginx for the production-topology tests"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light) >/dev/null
+fi
+if ! command -v msgcmp >/dev/null 2>&1; then
+  echo "Installing GNU gettext for the message catalogue tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext) >/dev/null
 fi

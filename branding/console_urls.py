@@ -3,6 +3,7 @@
 from django.urls import path
 
 from branding import console_views as views
+from branding import languages
 
 app_name = "branding"
 
@@ -20,5 +21,7 @@ urlpatterns = [
     path("apps/<uuid:public_id>/remove/", views.app_branding_remove, name="app-remove"),
     path("preview/", views.preview, name="preview"),
     path("preview/live/", views.preview_fragments, name="preview-live"),
+    path("languages/", languages.languages, name="languages"),
+    path("languages/default/", languages.default_language, name="default-language"),
     path("preview/theme-<str:digest>.css", views.preview_theme, name="preview-theme"),
 ]

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,6 +24,7 @@ from branding.models import AppBranding, Branding
 from branding.theme import css_hash, theme_css
 from branding.views import css_response
 from ciam.forms import add_service_errors
+from ciam.locale import language_supported
 from console.decorators import console_role
 
 BRANDING_ADMINS = (AdminRole.BRANDING_ADMINISTRATOR,)
@@ -250,14 +252,17 @@ def app_branding_remove(request, public_id):
 # Preview
 
 
-def _preview_context(branding: Branding) -> dict:
-    """What the preview fragments need: the branding as a view, and a stylesheet of its own
-    under the preview's scope (by hash, kept a while in the shared cache: the console's CSP
-    allows no inline style)."""
+def _preview_context(branding: Branding, language: str | None = None) -> dict:
+    """What the preview fragments need: the branding as a view (with the texts of `language`
+    where the tenant wrote some, branding/languages.py), and a stylesheet of its own under the
+    preview's scope (by hash, kept a while in the shared cache: the console's CSP allows no
+    inline style)."""
     css = css_scoped(theme_css(branding), PREVIEW_SCOPE)
     digest = css_hash(css)
     cache.set(_preview_key(digest), css, PREVIEW_CSS_SECONDS)
     view = selectors.branding_view(branding, is_preview=True)
+    if language:
+        view = view.for_language(language)
     return {
         "preview": view,
         "preview_css_url": f"{_preview_theme_url(digest)}",
@@ -290,11 +295,14 @@ def preview_fragments(request):
             setattr(shown, name, form.cleaned_data[name])
     # Custom CSS: the rules that would be kept.
     shown.custom_css = css_clean(request.POST.get("custom_css", "") or "").css
+    # ?language=: the preview in that language, with the texts written for it if any.
+    if language := language_supported(request.GET.get("language")):
+        translation.activate(language)
     return render(
         request,
         "branding/console/preview.html",
         {
-            **_preview_context(shown),
+            **_preview_context(shown, language),
             "contrast_failures": selectors.branding_contrast_failures(shown),
         },
     )
@@ -307,6 +315,10 @@ def preview(request):
     from allauth.account.forms import LoginForm
 
     draft_view = selectors.branding_view(selectors.branding_draft_get(), is_preview=True)
+    # In the language asked for (Console > Branding > Languages links here with ?language=).
+    if language := language_supported(request.GET.get("language")):
+        translation.activate(language)
+    draft_view = draft_view.for_language(translation.get_language())
     form = LoginForm(request=request)
     if draft_view.username_hint:
         form.fields["login"].help_text = draft_view.username_hint

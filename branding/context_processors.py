@@ -16,9 +16,11 @@ def branding(request):
     from branding.selectors import request_branding
 
     try:
-        return {"branding": request_branding(request)}
+        view = request_branding(request)
     except DatabaseError as error:
         # The error page of a failed request (its transaction broken, the database gone)
         # still renders, in the default look.
         logger.warning("branding.unavailable error=%s", type(error).__name__)
         return {"branding": None}
+    # With the texts the tenant wrote for the page's language, if any (branding/languages.py).
+    return {"branding": view}

@@ -61,6 +61,9 @@ class Branding(models.Model):
         _("layout"), max_length=16, choices=Layout.choices, default=Layout.CARD
     )
     show_sign_up = models.BooleanField(_("show the “Sign up” link"), default=True)
+    # The texts above in other languages, {"fr": {"sign_in_text": "..."}}: a page in that
+    # language shows them instead (branding/languages.py, Console > Branding > Languages).
+    text_overrides = models.JSONField(_("texts per language"), default=dict, blank=True)
     # A name in the default storage (branding.services.branding_logo_upload made it).
     logo_name = models.CharField(max_length=200, blank=True)
     logo_width = models.PositiveIntegerField(null=True, blank=True)

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from django.db import connection
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from branding.contrast import ContrastFailure, contrast_failures, relative_luminance
 from branding.images import CONTENT_TYPES
@@ -25,6 +25,8 @@ _published = ProcessCache("branding:published-generation", keep_in_transactions=
 class FooterLink:
     label: str
     url: str
+    # privacy, terms or help: which label a language's texts override (branding/languages.py)
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,30 @@ class BrandingView:
     background_color: str = "#f3f5f9"
     header_color: str = "#ffffff"
     email_logo_url: str = ""
+    # {language: {field: text}}, and each language's view once built (for_language).
+    text_overrides: dict = field(default_factory=dict, compare=False)
+    _by_language: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def for_language(self, language: str) -> BrandingView:
+        """This branding with the texts of `language` where the tenant wrote some."""
+        texts = self.text_overrides.get(language)
+        if not texts:
+            return self
+        view = self._by_language.get(language)
+        if view is None:
+            view = replace(
+                self,
+                sign_in_text=texts.get("sign_in_text") or self.sign_in_text,
+                username_hint=texts.get("username_hint") or self.username_hint,
+                footer_links=tuple(
+                    replace(link, label=texts.get(f"{link.kind}_label") or link.label)
+                    for link in self.footer_links
+                ),
+                text_overrides={},
+                _by_language={},
+            )
+            self._by_language[language] = view
+        return view
 
 
 def branding_get(state: str) -> Branding | None:
@@ -134,13 +160,14 @@ def branding_view(
         "",
     )
     links = []
-    for url, label, default in (
-        (branding.privacy_url, branding.privacy_label, _("Privacy")),
-        (branding.terms_url, branding.terms_label, _("Terms of use")),
-        (branding.help_url, branding.help_label, _("Help")),
+    # Lazy defaults: the view is shared by requests in every language.
+    for url, label, default, kind in (
+        (branding.privacy_url, branding.privacy_label, _("Privacy"), "privacy"),
+        (branding.terms_url, branding.terms_label, _("Terms of use"), "terms"),
+        (branding.help_url, branding.help_label, _("Help"), "help"),
     ):
         if url:
-            links.append(FooterLink(label or default, url))
+            links.append(FooterLink(label or default, url, kind))
     return BrandingView(
         css=css,
         css_hash=digest,
@@ -172,6 +199,7 @@ def branding_view(
         background_color=branding.background_color,
         header_color=branding.header_color,
         email_logo_url=logo_url(email_logo),
+        text_overrides=branding.text_overrides or {},
     )
 
 
@@ -264,11 +292,14 @@ def _authorize_client_id(request) -> str:
 
 def request_branding(request) -> BrandingView | None:
     """The look of this hosted page: the app's branding when it belongs to the sign-in of
-    an app that has one, else the tenant's published branding (None: the product's look).
-    Kept on the request."""
+    an app that has one, else the tenant's published branding (None: the product's look),
+    with the texts the tenant wrote for the active language (ciam/locale.py) if any. Kept on
+    the request; the language is applied on each call (a page may switch it)."""
+    from django.utils.translation import get_language
+
     cached = getattr(request, "_branding_view", None)
     if cached is not None:
-        return cached[0]
+        return cached[0].for_language(get_language()) if cached[0] is not None else None
     view = published_branding()
     client_id = _authorize_client_id(request)
     if client_id:
@@ -278,7 +309,7 @@ def request_branding(request) -> BrandingView | None:
         if application is not None:
             view = app_branding_view(application) or view
     request._branding_view = (view,)
-    return view
+    return view.for_language(get_language()) if view is not None else None
 
 
 def app_theme_css(public_id: str, digest: str) -> str | None:

@@ -48,7 +48,8 @@ DRAFT_FIELDS = (
     "custom_css",
 )
 IMAGE_FIELDS = tuple(f"{slot.field}_name" for slot in SLOTS.values())
-_SNAPSHOT_FIELDS = (*DRAFT_FIELDS, *IMAGE_FIELDS)
+# text_overrides: the draft's texts per language (branding/languages.py).
+_SNAPSHOT_FIELDS = (*DRAFT_FIELDS, *IMAGE_FIELDS, "text_overrides")
 _COPIED_ON_PUBLISH = (*_SNAPSHOT_FIELDS, "logo_width", "logo_height")
 APP_COLOUR_FIELDS = (
     "background_color",
@@ -343,8 +344,39 @@ def branding_export() -> dict:
         "format": EXPORT_FORMAT,
         "version": 1,
         "branding": {name: getattr(draft, name) for name in DRAFT_FIELDS},
+        # The texts per language (Console > Branding > Languages), {language: {field: text}}.
+        "text_overrides": draft.text_overrides or {},
         "images": images,
     }
+
+
+def _text_overrides_clean(value) -> dict:
+    """An export's texts per language, checked as Console > Branding > Languages does."""
+    from branding.languages import TEXT_FIELDS
+    from ciam.locale import language_supported
+
+    if not isinstance(value, dict):
+        raise _import_error(_("The texts per language have a wrong type."))
+    cleaned = {}
+    for language, texts in value.items():
+        if not isinstance(language, str) or language_supported(language) != language:
+            raise _import_error(_("Unknown language: %(language)s.") % {"language": language})
+        if not isinstance(texts, dict) or not all(isinstance(t, str) for t in texts.values()):
+            raise _import_error(_("The texts per language have a wrong type."))
+        unknown = sorted(set(texts) - set(TEXT_FIELDS))
+        if unknown:
+            raise _import_error(_("Unknown fields: %(names)s.") % {"names": ", ".join(unknown)})
+        kept = {name: text.strip() for name, text in texts.items() if text.strip()}
+        for name, text in kept.items():
+            limit = Branding._meta.get_field(name).max_length
+            if limit and len(text) > limit:
+                raise _import_error(
+                    _("%(name)s (%(language)s): at most %(limit)s characters.")
+                    % {"name": name, "language": language, "limit": limit}
+                )
+        if kept:
+            cleaned[language] = kept
+    return cleaned
 
 
 def _import_error(message: str) -> ValidationError:
@@ -397,6 +429,7 @@ def branding_import(*, actor, data: bytes, request=None) -> Branding:
                     _("Custom CSS: %(errors)s") % {"errors": " ".join(error.messages)}
                 ) from error
         setattr(draft, name, value)
+    draft.text_overrides = _text_overrides_clean(document.get("text_overrides", {}))
     try:
         draft.full_clean()
     except ValidationError as error:

@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from ciam.locale import language_switch
+
 urlpatterns = [
+    path("language/", language_switch, name="language-switch"),  # the hosted pages' switcher
     path("", include("tenants.urls")),
 ]
 

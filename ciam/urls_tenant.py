@@ -3,10 +3,12 @@
 from django.urls import include, path
 
 from accounts import views as account_views
+from ciam.locale import language_switch
 from federation import social as federation_social
 from federation import views as federation_views
 
 urlpatterns = [
+    path("language/", language_switch, name="language-switch"),  # the hosted pages' switcher
     path("", account_views.home, name="home"),
     # Before allauth's own: guests have no password to set (accounts.views.password_set).
     path("accounts/password/set/", account_views.password_set),

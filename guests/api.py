@@ -132,7 +132,8 @@ def _parse(body: dict) -> dict:
         "redirect_url": _text(body, "inviteRedirectUrl").strip(),
         "display_name": _text(body, "invitedUserDisplayName"),
         "message": _text(info, "customizedMessageBody"),
-        "language": _text(info, "messageLanguage", "en")[:12] or "en",
+        # Graph's BCP 47 tag ("fr-FR"); invitation_create keeps the language we ship for it.
+        "language": _text(info, "messageLanguage", "")[:35],
         "cc_recipients": cc_addresses,
         # Anything but Graph's two names is refused by invitation_create ("Choose Guest or
         # Member.").

@@ -63,6 +63,7 @@ def invitation_create(request):
                 display_name=data["display_name"],
                 redirect_url=data["redirect_url"],
                 message=data["message"],
+                language=data["language"],
                 cc_recipients=data["cc_recipients"],
                 user_type=data["user_type"],
                 expiry_days=data["expiry_days"],

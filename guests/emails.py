@@ -4,11 +4,11 @@ Registered with emails.registry by GuestsConfig.ready(), one builder per kind.""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from ciam.locale import tenant_default_language
 from emails.models import OutboxEmail
 from emails.registry import Content, builder_register, content_render
 
@@ -84,7 +84,7 @@ def sponsor_reminder_content(outbox: OutboxEmail, *, base_url: str) -> Content:
         subject=_("Guest access to %(tenant)s ends soon: %(guest)s"),
         subject_values={"tenant": tenant_name, "guest": payload["guest_email"]},
         context=context,
-        language=settings.LANGUAGE_CODE,
+        language=payload.get("language") or tenant_default_language(connection.tenant),
     )
 
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.validators import validate_email
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from ciam.locale import tenant_default_language
 from guests.models import MAX_EXPIRY_DAYS, GuestSettings
 from guests.services.policy import SETTINGS_FIELDS
 
@@ -64,9 +67,15 @@ class InvitationForm(HostedInvitationForm):
     send_email = forms.BooleanField(
         label=_("Send the invitation email"), required=False, initial=True
     )
+    # The invitation email's language (Graph's messageLanguage), the tenant's default first.
+    language = forms.ChoiceField(label=_("Language"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["language"].choices = settings.LANGUAGES
+        self.fields["language"].initial = tenant_default_language(
+            getattr(connection, "tenant", None)
+        )
         self.fields["redirect_url"].help_text = _(
             "Where the guest lands after accepting, usually your app."
         )

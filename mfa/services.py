@@ -11,8 +11,9 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp.util import random_hex
 
 from accounts.sign_in import lockout
@@ -333,7 +334,7 @@ def email_code_send(*, user, attempt: str, request) -> None:
         _email_send(
             user=user,
             template="mfa/email/email_code",
-            subject=_("Your sign-in code"),
+            subject=gettext_lazy("Your sign-in code"),
             context={"code": code, "minutes": EmailCodeDevice.VALID_SECONDS // 60},
         )
 
@@ -507,7 +508,7 @@ def notice_send(*, user, change: str) -> None:
     _email_send(
         user=user,
         template="mfa/email/method_changed",
-        subject=_("Your sign-in methods changed"),
+        subject=gettext_lazy("Your sign-in methods changed"),
         context={"change": change, "when": timezone.now()},
     )
 
@@ -519,12 +520,13 @@ def _email_send(*, user, template: str, subject: str, context: dict) -> None:
     tenant = connection.tenant
     context = {"tenant_name": tenant.name, "user": user, **context}
     # Rendered here, in the person's language; the outbox wipes the text once sent.
-    outbox_add(
-        kind=OutboxEmail.Kind.ACCOUNT,
-        to=user.email,
-        payload={
-            "subject": f"{tenant.name}: {subject}",
-            "text": render_to_string(f"{template}.txt", context),
-            "html": render_to_string(f"{template}.html", context),
-        },
-    )
+    with translation.override(user.language or translation.get_language()):
+        outbox_add(
+            kind=OutboxEmail.Kind.ACCOUNT,
+            to=user.email,
+            payload={
+                "subject": f"{tenant.name}: {subject}",
+                "text": render_to_string(f"{template}.txt", context),
+                "html": render_to_string(f"{template}.html", context),
+            },
+        )

@@ -28,6 +28,8 @@ class Tenant(TenantMixin):
     # brought to, by migrate_schemas or at creation: /readyz reads this public record
     # instead of every schema's django_migrations.
     migrations_fingerprint = models.CharField(max_length=32, blank=True, default="", editable=False)
+    # The hosted pages' and emails' language when nothing else names one (ciam/locale.py).
+    default_language = models.CharField(_("default language"), max_length=12, default="en")
 
     class Meta:
         ordering = ["name"]

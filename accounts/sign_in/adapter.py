@@ -9,7 +9,7 @@ from allauth.core import context as allauth_context
 from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -198,7 +198,11 @@ class AccountAdapter(DefaultAccountAdapter):
         for name, value in list(ctx.items()):
             if name.endswith("_url") and isinstance(value, str) and "://" in value:
                 ctx[name] = _on_primary_domain(tenant, value)
-        message = self.render_mail(template_prefix, email, ctx)
+        # In the recipient's saved language when they have one, else the page's.
+        recipient = context.get("user")
+        language = getattr(recipient, "language", "") or translation.get_language()
+        with translation.override(language):
+            message = self.render_mail(template_prefix, email, ctx)
         html = next(
             (content for content, mimetype in message.alternatives if mimetype == "text/html"),
             "",

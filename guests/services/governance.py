@@ -54,6 +54,8 @@ def governance_run(*, now: datetime | None = None) -> dict[str, int]:
                         "guest_email": profile.user.email,
                         "guest_public_id": str(profile.user.public_id),
                         "access_expires_at": profile.access_expires_at.isoformat(),
+                        # The sponsor's own language, else the tenant's (guests/emails.py).
+                        "language": profile.sponsor.language,
                     },
                     now=now,
                 )

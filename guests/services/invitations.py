@@ -18,6 +18,7 @@ from accounts.roles import AdminRole, has_admin_role
 from accounts.services import address_proven
 from audit.services import audit_record
 from ciam.crypto import checksum, keyed_hash
+from ciam.locale import language_supported, tenant_default_language
 from emails.models import OutboxEmail
 from emails.services import outbox_add
 from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
@@ -62,7 +63,7 @@ def invitation_create(
     redirect_url: str,
     display_name: str = "",
     message: str = "",
-    language: str = "en",
+    language: str = "",
     cc_recipients: list[str] | tuple = (),
     user_type: str = User.UserType.GUEST,
     sponsors=(),
@@ -141,7 +142,9 @@ def invitation_create(
         display_name=display_name.strip()[:256],
         redirect_url=redirect_url.strip(),
         message=message.strip()[:2000],
-        language=language or "en",
+        # The invitation email's language: the one asked for (Graph's messageLanguage) when we
+        # ship it, else the tenant's default.
+        language=language_supported(language) or tenant_default_language(connection.tenant),
         cc_recipients=list(cc_recipients),
         user_type=user_type,
         invited_by=invited_by,

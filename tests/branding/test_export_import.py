@@ -116,3 +116,43 @@ def test_export_and_import_are_for_branding_administrators(acme):
     document = export(acme)
     assert acme.client(acme.member).get("/console/branding/export/").status_code == 403
     assert import_(acme, document, user=acme.member).status_code == 403
+
+
+def test_the_texts_per_language_travel_with_an_export(acme, globex):
+    from branding.languages import branding_texts_set
+
+    save_draft(acme, sign_in_text="Welcome")
+    with tenant_context(acme.tenant):
+        branding_texts_set(
+            actor=acme.admin, language="fr", texts={"sign_in_text": "Bienvenue", "help_label": ""}
+        )
+    document = export(acme)
+    assert document["text_overrides"] == {"fr": {"sign_in_text": "Bienvenue"}}
+
+    assert import_(globex, document).status_code == 302
+    with tenant_context(globex.tenant):
+        draft = Branding.objects.get(state="draft")
+        assert draft.text_overrides == {"fr": {"sign_in_text": "Bienvenue"}}
+        event = AuditEvent.objects.filter(action="branding.import").latest("pk")
+        assert event.after["text_overrides"] == {"fr": {"sign_in_text": "Bienvenue"}}
+
+
+@pytest.mark.parametrize(
+    ("text_overrides", "message"),
+    [
+        ({"xx": {"sign_in_text": "Hi"}}, "Unknown language: xx."),
+        ({"fr": {"custom_css": "body{}"}}, "Unknown fields: custom_css."),
+        ({"fr": {"sign_in_text": 5}}, "The texts per language have a wrong type."),
+        ({"fr": {"username_hint": "x" * 5000}}, "username_hint (fr): at most"),
+    ],
+)
+def test_texts_per_language_are_checked_on_import(acme, text_overrides, message):
+    save_draft(acme, sign_in_text="Before the import")
+    document = export(acme)
+    document["text_overrides"] = text_overrides
+    response = import_(acme, document)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    with tenant_context(acme.tenant):
+        draft = Branding.objects.get(state="draft")
+        assert draft.sign_in_text == "Before the import" and draft.text_overrides == {}
