@@ -43,35 +43,66 @@ _METHODS = (
 )  # fmt: skip
 
 
+class _Outage:
+    """Whether Redis is out, for every thread of the process: Django builds a cache object
+    per thread, but an outage, the memory that stands in for Redis and its locks are the
+    process's (a count made by one thread must hold for the next request, whichever thread
+    serves it)."""
+
+    def __init__(self):
+        self.down_until = 0.0
+        self.down_since: float | None = None
+        self.lock = threading.Lock()
+        # Striped: a lock per key would grow with every email typed during a long outage.
+        self.key_locks = [threading.Lock() for _ in range(64)]
+        self.outages_total = 0
+        self.fallback_calls_total = 0
+
+
+_outages: dict[str, _Outage] = {}
+_outages_lock = threading.Lock()
+
+
+def _outage_for(server: str) -> _Outage:
+    with _outages_lock:
+        return _outages.setdefault(server, _Outage())
+
+
 class ResilientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
+        location = server if isinstance(server, str) else ",".join(server)
         local_params = {key: value for key, value in params.items() if key != "OPTIONS"}
-        self.local = LocMemCache(f"redis-outage-{id(self)}", local_params)
-        self._down_until = 0.0
-        self._down_since: float | None = None
-        self._state_lock = threading.Lock()
-        # Striped: a lock per key would grow with every email typed during a long outage.
-        self._local_locks = [threading.Lock() for _ in range(64)]
-        self.outages_total = 0
-        self.fallback_calls_total = 0
+        # LocMemCache keeps its entries per name, for the whole process: every thread's cache
+        # object shares this memory.
+        self.local = LocMemCache(f"redis-outage:{location}", local_params)
+        self._outage = _outage_for(location)
+
+    @property
+    def outages_total(self) -> int:
+        return self._outage.outages_total
+
+    @property
+    def fallback_calls_total(self) -> int:
+        return self._outage.fallback_calls_total
 
     # What the outage looks like to callers
 
     def in_outage(self) -> bool:
         """True while this process counts on its own: Redis failed and has not answered
         since."""
-        return self._down_since is not None
+        return self._outage.down_since is not None
 
     def outage_begin(self, error: BaseException) -> None:
         """Called on a Redis error from any caller: the cache answers from memory for a
         while."""
         retry = getattr(settings, "CACHE_OUTAGE_RETRY_SECONDS", 2.0)
-        with self._state_lock:
-            self._down_until = time.monotonic() + retry
-            if self._down_since is None:
-                self._down_since = time.monotonic()
-                self.outages_total += 1
+        outage = self._outage
+        with outage.lock:
+            outage.down_until = time.monotonic() + retry
+            if outage.down_since is None:
+                outage.down_since = time.monotonic()
+                outage.outages_total += 1
                 metrics.REDIS_OUTAGES.inc()
                 metrics.REDIS_IN_OUTAGE.set(1)
                 logger.error(
@@ -81,18 +112,20 @@ class ResilientRedisCache(RedisCache):
                 )
 
     def _outage_end(self) -> None:
-        with self._state_lock:
-            if self._down_since is None:
+        outage = self._outage
+        with outage.lock:
+            if outage.down_since is None:
                 return
-            lasted = time.monotonic() - self._down_since
-            self._down_since = None
-            self._down_until = 0.0
+            lasted = time.monotonic() - outage.down_since
+            outage.down_since = None
+            outage.down_until = 0.0
         metrics.REDIS_IN_OUTAGE.set(0)
         logger.warning("Redis answers again after %.1f s: counting there again", lasted)
 
     def skip_redis(self) -> bool:
         """Inside the retry pause of an outage: do not try Redis now."""
-        return self._down_since is not None and time.monotonic() < self._down_until
+        outage = self._outage
+        return outage.down_since is not None and time.monotonic() < outage.down_until
 
     def _call(self, name, *args, **kwargs):
         if not self.skip_redis():
@@ -101,10 +134,10 @@ class ResilientRedisCache(RedisCache):
             except UNREACHABLE as error:
                 self.outage_begin(error)
             else:
-                if self._down_since is not None:
+                if self._outage.down_since is not None:
                     self._outage_end()
                 return result
-        self.fallback_calls_total += 1
+        self._outage.fallback_calls_total += 1
         metrics.REDIS_FALLBACK_CALLS.inc()
         return getattr(self.local, name)(*args, **kwargs)
 
@@ -113,7 +146,8 @@ class ResilientRedisCache(RedisCache):
         return _ResilientLock(self, key, kwargs)
 
     def local_lock(self, key: str) -> threading.Lock:
-        return self._local_locks[zlib.crc32(key.encode()) % len(self._local_locks)]
+        locks = self._outage.key_locks
+        return locks[zlib.crc32(key.encode()) % len(locks)]
 
 
 def _delegate(name):

@@ -201,3 +201,43 @@ def acme_committed(worlds, committed):
 @pytest.fixture
 def globex_committed(worlds, committed):
     return worlds["globex"]
+
+
+# Browser tests (tests/browser.py): one Playwright and one Chromium per test process, and the
+# real server they visit.
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    # The page runs under the policy the server sends, as in a person's browser.
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def running_server(subprocess_env, smtp_sink):
+    """The real server on a spare port, sharing this process's test database; its mail goes
+    to the SMTP sink. `running_server.url(host, path)` builds a URL on a tenant or platform host."""
+    from tests.browser import RunningServer
+    from tests.server import free_port, start_gunicorn, stop
+
+    port = free_port()
+    process = start_gunicorn({**subprocess_env, "EMAIL_URL": smtp_sink.url}, port)
+    yield RunningServer(port)
+    stop(process)

@@ -154,3 +154,22 @@ class TenantWorld:
             with tenant_context(self.tenant):
                 client.force_login(user)
         return client
+
+
+def fresh_world(name: str, *, prefix: str = "t") -> TenantWorld:
+    """A new tenant (in the test's transaction: gone with its rollback) and its admin, whose
+    tables hold only what the test writes: for counts that must not see other tests' rows
+    (the shared acme and globex keep what committed tests leave)."""
+    import uuid
+
+    from django.contrib.auth import get_user_model
+
+    from tenants.services import tenant_create
+
+    slug = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    tenant = tenant_create(
+        name=name, slug=slug, admin_email=f"admin@{slug}.test", admin_password=PASSWORD
+    )
+    with tenant_context(tenant):
+        admin = get_user_model().objects.get(email=f"admin@{slug}.test")
+    return TenantWorld(tenant=tenant, host=tenant.primary_host, admin=admin, member=None)

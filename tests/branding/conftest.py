@@ -7,19 +7,11 @@ import pytest
 
 from tests.server import free_port, start_gunicorn, stop
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+@pytest.fixture
+def chromium(browser):
+    """The process's Chromium (tests/conftest.py): one Playwright per process."""
+    return browser
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -16,11 +15,11 @@ from django_tenants.utils import tenant_context
 from PIL import Image, ImageChops
 
 from tests.branding.helpers import image_bytes
+from tests.browser import axe_violations
 from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
-AXE = Path(__file__).resolve().parent.parent / "e2e" / "vendor" / "axe.min.js"
 WATCH_CSP = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) => {
@@ -31,17 +30,6 @@ SQUARE_SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="240" height="240" onload="alert(1)">'
     b'<circle cx="120" cy="120" r="100" fill="#f5f5f5"/><script>alert(2)</script></svg>'
 )
-
-
-def axe_violations(page) -> list:
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text())
-    result = page.evaluate("async () => await axe.run(document)")
-    return [
-        (violation["id"], [node["target"] for node in violation["nodes"]])
-        for violation in result["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
 
 
 def branded_tenant(name: str, **look):

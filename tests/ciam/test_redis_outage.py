@@ -17,19 +17,23 @@ from tests.server import free_port, start_gunicorn, stop
 pytestmark = [pytest.mark.server]
 
 
-def _redis_server(port: int) -> subprocess.Popen:
+def _redis_server(socket_path: str) -> subprocess.Popen:
+    """A Redis of the test's own on a Unix socket (no TCP port another test could take once
+    it stops)."""
     process = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+        ["redis-server", "--port", "0", "--unixsocket", socket_path, "--save", "",
          "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    eventually(lambda: _answers(port), timeout=10, interval=0.05, message="Redis did not start")
+    eventually(
+        lambda: _answers(socket_path), timeout=10, interval=0.05, message="Redis did not start"
+    )
     return process
 
 
-def _answers(port: int) -> bool:
+def _answers(socket_path: str) -> bool:
     try:
-        return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
+        return redis.Redis(unix_socket_path=socket_path, socket_connect_timeout=0.2).ping()
     except redis.exceptions.ConnectionError:
         return False
 
@@ -55,12 +59,14 @@ class Browser:
         )
 
 
-def test_sign_in_survives_a_redis_outage_with_the_lockout_enforced(subprocess_env, acme_committed):
-    redis_port = free_port()
-    cache_redis = _redis_server(redis_port)
+def test_sign_in_survives_a_redis_outage_with_the_lockout_enforced(
+    subprocess_env, acme_committed, tmp_path
+):
+    socket_path = str(tmp_path / "redis.sock")
+    cache_redis = _redis_server(socket_path)
     port = free_port()
     server = start_gunicorn(
-        {**subprocess_env, "CIAM_TEST_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        {**subprocess_env, "CIAM_TEST_REDIS_URL": f"unix://{socket_path}?db=0",
          "CACHE_OUTAGE_RETRY_SECONDS": "0.5"},
         port,
     )  # fmt: skip
@@ -84,7 +90,7 @@ def test_sign_in_survives_a_redis_outage_with_the_lockout_enforced(subprocess_en
         assert LOCKED in Browser(base, host).sign_in(target.email, PASSWORD).text
 
         # Redis returns on the same port: back on it, without a restart.
-        cache_redis = _redis_server(redis_port)
+        cache_redis = _redis_server(socket_path)
         eventually(
             lambda: requests.get(f"{base}/readyz", headers={"Host": host}, timeout=30)
             .status_code == 200,
@@ -98,7 +104,8 @@ def test_sign_in_survives_a_redis_outage_with_the_lockout_enforced(subprocess_en
         # that call counts in memory, and the next one is back on Redis.
         def counted_in_redis() -> bool:
             Browser(base, host).sign_in(make_user(acme_committed).email, "wrong guess")
-            return bool(list(redis.Redis(port=redis_port).scan_iter("*lockout:account*")))
+            kept = redis.Redis(unix_socket_path=socket_path).scan_iter("*lockout:account*")
+            return bool(list(kept))
 
         eventually(counted_in_redis, timeout=30, interval=0.6, message="not back on Redis")
     finally:

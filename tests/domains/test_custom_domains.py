@@ -466,7 +466,7 @@ def test_a_host_verified_by_another_tenant_cannot_be_added(acme, globex):
 def test_the_console_pages_pass_axe_and_the_state_refreshes_itself_under_the_real_csp(
     live, committed
 ):
-    from tests.e2e.conftest import axe_violations, in_own_thread
+    from tests.browser import axe_violations, in_own_thread
 
     world = live.worlds["a"]
     admin = live.console(world)

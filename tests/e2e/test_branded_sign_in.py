@@ -12,7 +12,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 from PIL import Image
 
-from tests.e2e.conftest import axe_violations
+from tests.browser import axe_violations
 from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]

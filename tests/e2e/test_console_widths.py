@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 
 from audit.services import audit_record, sign_in_record
 from guests import services as guest_services
-from tests.e2e.conftest import axe_violations
+from tests.browser import axe_violations
 from tests.oidc.helpers import register_app
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]

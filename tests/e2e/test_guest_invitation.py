@@ -14,7 +14,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from guests.models import Invitation
-from tests.e2e.conftest import axe_violations
+from tests.browser import axe_violations
 from tests.helpers import PASSWORD
 from tests.mail import body_text
 

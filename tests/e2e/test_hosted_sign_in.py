@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
-from tests.e2e.conftest import axe_violations
+from tests.browser import axe_violations
 from tests.mail import body_text
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]

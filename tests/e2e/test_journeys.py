@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from tests.e2e.conftest import axe_violations
+from tests.browser import axe_violations
 from tests.e2e.relying_party import RelyingParty
 from tests.helpers import PASSWORD
 from tests.mail import body_text

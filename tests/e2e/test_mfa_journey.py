@@ -15,7 +15,7 @@ from django.db import connection
 from django_otp.oath import totp
 from django_tenants.utils import tenant_context
 
-from tests.e2e.conftest import axe_violations
+from tests.browser import axe_violations
 from tests.e2e.relying_party import RelyingParty
 from tests.helpers import PASSWORD, TenantWorld
 from tests.oidc.helpers import register_app

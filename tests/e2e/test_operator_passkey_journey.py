@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import axe_violations
+from tests.browser import axe_violations
 from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from tests.e2e.conftest import axe_violations
+from tests.browser import axe_violations
 from tests.helpers import PASSWORD
 from tests.oidc.helpers import pkce_pair, register_app
 

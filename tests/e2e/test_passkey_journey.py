@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from tests.e2e.conftest import axe_violations
+from tests.browser import axe_violations
 from tests.e2e.relying_party import RelyingParty
 from tests.helpers import PASSWORD
 from tests.oidc.helpers import register_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import axe_violations
+from tests.browser import axe_violations
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 

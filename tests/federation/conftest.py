@@ -4,7 +4,6 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import running_server  # noqa: F401 (the fixture, for this directory)
 from tests.helpers import PASSWORD, TenantWorld
 
 

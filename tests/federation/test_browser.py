@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from tests.e2e.conftest import axe_violations, in_own_thread
+from tests.browser import axe_violations, in_own_thread
 from tests.e2e.relying_party import RelyingParty
 from tests.federation.helpers import federate
 from tests.helpers import PASSWORD

@@ -316,7 +316,7 @@ def test_sp_initiated_sign_in_to_an_app_in_chromium(running_server, downstream, 
     (whose own policy allows posting to our ACS only) posts the assertion cross-site to our
     ACS, where the session cookie (SameSite=Lax) is not sent: allauth keeps the POST in a
     cookie of its own and finishes on a same-site GET; the app then gets its code."""
-    from tests.e2e.conftest import in_own_thread
+    from tests.browser import in_own_thread
     from tests.e2e.relying_party import RelyingParty
     from tests.oidc.helpers import jwt_parts, register_app
 

@@ -6,9 +6,7 @@ sign-in log has the row."""
 
 from __future__ import annotations
 
-import threading
 import uuid
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -20,6 +18,7 @@ from joserfc.jwk import KeySet
 
 from audit.models import SignInEvent
 from groups import services
+from tests.browser import AXE, in_own_thread
 from tests.groups.helpers import app_settings, make_group, make_role, make_user
 from tests.helpers import PASSWORD, eventually
 from tests.oidc.helpers import jwt_parts, pkce_pair, register_app
@@ -29,7 +28,6 @@ from tests.server import free_port, start_gunicorn, stop
 pytestmark = [pytest.mark.server]
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
-AXE = Path(__file__).resolve().parent.parent / "e2e" / "vendor" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -112,33 +110,6 @@ def http_server(worlds, subprocess_env):
     stop(process)
 
 
-def in_browser(scenario) -> None:
-    """`scenario(page)` in headless Chromium (Debian's), in a thread of its own: the sync
-    Playwright API allows one instance per thread, and another fixture may hold this one's."""
-    from playwright.sync_api import sync_playwright
-
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with sync_playwright() as playwright:
-                chromium = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True,
-                    args=["--no-sandbox", "--disable-gpu"],
-                )  # fmt: skip
-                scenario(chromium.new_context().new_page())
-                chromium.close()
-        except BaseException as failure:  # re-raised in the test's thread
-            failures.append(failure)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=180)
-    assert not thread.is_alive(), "the browser scenario did not finish"
-    if failures:
-        raise failures[0]
-
-
 @pytest.mark.browser
 def test_an_unassigned_user_sees_a_clear_page_and_the_log_has_the_row(
     worlds, committed, http_server
@@ -192,7 +163,7 @@ def test_an_unassigned_user_sees_a_clear_page_and_the_log_has_the_row(
         seen["violations"] = violations
         seen["url"] = page.url
 
-    in_browser(scenario)
+    in_own_thread(scenario)
     assert seen["status"] == 403
     assert "script-src" in seen["csp"] and "unsafe-inline" not in seen["csp"]
     assert seen["violations"] == []
@@ -251,7 +222,7 @@ def test_the_groups_pages_are_accessible_and_fit_a_phone(worlds, committed, http
                     page.locator("main").inner_text(),
                 )  # fmt: skip
 
-    in_browser(scenario)
+    in_own_thread(scenario)
     for (width, path), (fits, violations, _text) in found.items():
         assert fits, (width, path)
         assert violations == [], (width, path, violations)

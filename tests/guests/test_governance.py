@@ -15,7 +15,7 @@ from emails.models import OutboxEmail
 from guests import services
 from guests.models import GuestProfile, Invitation
 from guests.tasks import governance_all
-from tests.helpers import unique_email
+from tests.helpers import fresh_world, unique_email
 from tests.mail import body_text
 
 pytestmark = [pytest.mark.server]
@@ -28,7 +28,8 @@ def invite(world, email=None):
         )
 
 
-def test_invitations_expire_after_their_expiry(acme):
+def test_invitations_expire_after_their_expiry(db):
+    acme = fresh_world("Governance")  # counts only its own invitations
     invitation = invite(acme)
     token = invitation.redeem_url.rstrip("/").rsplit("/", 1)[1]
     with tenant_context(acme.tenant):
@@ -45,7 +46,8 @@ def test_invitations_expire_after_their_expiry(acme):
     assert invitation.email in page.content.decode()
 
 
-def test_guests_are_disabled_when_access_ends_unless_renewed(acme):
+def test_guests_are_disabled_when_access_ends_unless_renewed(db):
+    acme = fresh_world("Governance")  # counts only its own guests
     start = timezone.now()
     with tenant_context(acme.tenant):
         services.guest_settings_update(actor=acme.admin, access_days=30)

@@ -10,23 +10,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import connection
 from django.utils import timezone
 
-from tests.helpers import PASSWORD, TenantWorld
+from tests import helpers
+from tests.helpers import TenantWorld
 
 
 def fresh_world(name: str = "Insights") -> TenantWorld:
-    """A new tenant (in the test's transaction: gone with its rollback) and its admin."""
-    from django.contrib.auth import get_user_model
-    from django_tenants.utils import tenant_context
-
-    from tenants.services import tenant_create
-
-    slug = f"ins-{uuid.uuid4().hex[:8]}"
-    tenant = tenant_create(
-        name=name, slug=slug, admin_email=f"admin@{slug}.test", admin_password=PASSWORD
-    )
-    with tenant_context(tenant):
-        admin = get_user_model().objects.get(email=f"admin@{slug}.test")
-    return TenantWorld(tenant=tenant, host=tenant.primary_host, admin=admin, member=None)
+    return helpers.fresh_world(name, prefix="ins")
 
 
 def today() -> date:

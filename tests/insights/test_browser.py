@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from tests.e2e.conftest import axe_violations
+from tests.browser import axe_violations
 from tests.insights.helpers import sign_in_at
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]

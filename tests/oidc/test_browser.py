@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from tests.e2e.conftest import axe_violations, in_own_thread
+from tests.browser import axe_violations, in_own_thread
 from tests.helpers import PASSWORD
 from tests.oidc.helpers import jwt_parts, pkce_pair, register_app
 from tests.server import free_port, start_gunicorn, stop

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import in_own_thread
+from tests.browser import in_own_thread
 from tests.helpers import PASSWORD
 from tests.oidc.helpers import register_app
 from tests.server import free_port, start_gunicorn, stop
