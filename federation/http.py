@@ -18,11 +18,11 @@ stand-in on loopback, under the same allowance only.
 With the guard on, a request goes to the address its host resolved to when it was checked
 (resolved once: DNS rebinding), with its Host header and TLS name (SNI, certificate) kept.
 
-Sign-ins (allauth, through federation.adapter) use a session that keeps an IdP's public
-metadata, the unauthenticated JSON GETs (discovery document, JWKS), for
-FEDERATION_METADATA_SECONDS per process: a sign-in then asks the IdP only for its token and
-userinfo. A JWKS that lacks the ID token's key is fetched again at once (key rotation,
-federation.oidc). "Test connection" and SAML metadata checks use a session without it."""
+Sign-ins (allauth, through federation.adapter) use a session that keeps an IdP's discovery
+document for FEDERATION_METADATA_SECONDS per process (allauth reads it twice per sign-in).
+Keys (JWKS) are fetched at each sign-in: allauth's providers look a token's key up in what
+they fetch, and a kept JWKS would refuse tokens signed with a key the IdP just rotated in.
+"Test connection" and SAML metadata checks use a session without it."""
 
 from __future__ import annotations
 
@@ -217,23 +217,20 @@ class MetadataResponse:
         return None
 
 
-_metadata: dict[str, tuple[float, bytes, dict]] = {}
+# Kept per URL and per loopback stand-in it goes to (tests point fixed hosts elsewhere).
+_metadata: dict[tuple[str, str | None], tuple[float, bytes, dict]] = {}
 _metadata_lock = threading.Lock()
-
-
-def metadata_forget(url: str) -> None:
-    """Fetch `url` again at its next use (a JWKS without the key an ID token names)."""
-    with _metadata_lock:
-        _metadata.pop(url, None)
 
 
 class MetadataKeepingSession(requests.Session):
     def get(self, url, **kwargs):
         headers = {key.lower() for key in (kwargs.get("headers") or {})}
-        if kwargs.get("params") or self.auth or "authorization" in headers:
-            return super().get(url, **kwargs)  # userinfo and anything else a token opens
+        discovery = urlsplit(url).path.endswith("/.well-known/openid-configuration")
+        if not discovery or kwargs.get("params") or self.auth or "authorization" in headers:
+            return super().get(url, **kwargs)
         now = time.monotonic()
-        kept = _metadata.get(url)
+        key = (url, host_override(url))
+        kept = _metadata.get(key)
         if kept and kept[0] > now:
             return MetadataResponse(url, kept[1], kept[2])
         response = super().get(url, **kwargs)
@@ -243,7 +240,7 @@ class MetadataKeepingSession(requests.Session):
             with _metadata_lock:
                 if len(_metadata) >= 1000:  # many IdPs: start again rather than grow
                     _metadata.clear()
-                _metadata[url] = (now + seconds, response.content, {"Content-Type": content_type})
+                _metadata[key] = (now + seconds, response.content, {"Content-Type": content_type})
         return response
 
 

@@ -15,8 +15,6 @@ from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 
-from federation.http import metadata_forget
-
 ASYMMETRIC_ALGORITHMS = {
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
 }  # fmt: skip
@@ -30,26 +28,14 @@ class CheckedOpenIDConnectAdapter(OpenIDConnectOAuth2Adapter):
             raise OAuth2Error("Invalid id_token") from error
         if algorithm not in ASYMMETRIC_ALGORITHMS:
             raise OAuth2Error(f"Invalid id_token: algorithm {algorithm!r} is not accepted")
-        keys_url = self.openid_config["jwks_uri"]
-
-        def verified() -> dict:
-            return jwtkit.verify_and_decode(
-                credential=id_token,
-                keys_url=keys_url,
-                issuer=self.openid_config["issuer"],
-                audience=app.client_id,
-                lookup_kid=jwtkit.lookup_kid_jwk,
-                verify_signature=True,
-            )
-
-        try:
-            claims = verified()
-        except OAuth2Error as error:
-            if not str(error).startswith("Invalid 'kid'"):
-                raise
-            # The kept JWKS lacks the token's key: the IdP rotated its keys. Once more, fresh.
-            metadata_forget(keys_url)
-            claims = verified()
+        claims = jwtkit.verify_and_decode(
+            credential=id_token,
+            keys_url=self.openid_config["jwks_uri"],
+            issuer=self.openid_config["issuer"],
+            audience=app.client_id,
+            lookup_kid=jwtkit.lookup_kid_jwk,
+            verify_signature=True,
+        )
         audiences = claims.get("aud")
         if (
             isinstance(audiences, list)
