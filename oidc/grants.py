@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, RefreshToken
+from psycopg.pq import TransactionStatus
 
 from audit.models import SignInEvent
 from audit.services import sign_in_event_insert
@@ -105,11 +106,39 @@ def _set_synchronous_commit(on: bool) -> None:
 
 def _locked_read(sql: str, parameters: dict):
     """The first statement of a token transaction: its locked read, sent in one round trip
-    with the switch to asynchronous commit (see _set_synchronous_commit)."""
+    with the switch to asynchronous commit (see _set_synchronous_commit) and, when the
+    transaction is the request's own (_in_transaction), with its BEGIN."""
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO OFF; " + sql, parameters)
+        prefix = "SET LOCAL synchronous_commit TO OFF; "
+        if _folding() and connection.connection.info.transaction_status == TransactionStatus.IDLE:
+            # psycopg would send BEGIN on its own first: sent here in the same message instead.
+            # psycopg's autocommit only decides whether it sends BEGIN itself; the transaction
+            # is open until the COMMIT of the last statement (_write) or Django's rollback.
+            # (Not when the cursor's SET search_path, ciam.db, began it already.)
+            connection.connection.autocommit = True
+            prefix = "BEGIN; " + prefix
+        cursor.execute(prefix + sql, parameters)
+        if prefix.startswith("BEGIN"):
+            cursor.nextset()
         cursor.nextset()
         return cursor.fetchone()
+
+
+def _write(sql: str, parameters: dict) -> None:
+    """The last statement of a token transaction, with its COMMIT in the same message when
+    the transaction is the request's own (Django's commit then finds nothing to commit)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql + ("; COMMIT" if _folding() else ""), parameters)
+
+
+# Round trips of a token transaction: BEGIN, the locked read, the write, COMMIT; folded into
+# two messages when the transaction is the outermost one (not inside a caller's atomic
+# block, such as a test's). Per connection (a thread has its own).
+_FOLD = "_ciam_token_transaction_folded"
+
+
+def _folding() -> bool:
+    return getattr(connection, _FOLD, False)
 
 
 def _user_from(row) -> tuple[object, list[str], bool, list | None]:
@@ -164,31 +193,30 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
         result=SignInEvent.Result.SUCCESS, app_id=client.client_id, app_name=client.name,
         grant=grant_type,
     )  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(
-            library_tables.tokens_write_sql(
-                replaces_refresh=replaces is not None,
-                redeems_code=bool(redeems),
-                with_refresh=with_refresh,
-                log_sql=log_sql,
-            ),
-            {
-                **log_parameters,
-                "now": now,
-                "grant": redeems[0] if redeems else None,
-                "code_checksum": checksum(redeems[1]) if redeems else None,
-                "redeemed_until": now + REDEEMED_CODE_KEEP,
-                "old_refresh": replaces[0] if replaces else None,
-                "old_access": replaces[1] if replaces else None,
-                "user": user.pk,
-                "app": client.pk,
-                "access_checksum": checksum(access_value),
-                "refresh_checksum": checksum(refresh_value),
-                "expires": now + timedelta(seconds=client.access_token_lifetime),
-                "scope": " ".join(scopes),
-                "family": family,
-            },
-        )
+    _write(
+        library_tables.tokens_write_sql(
+            replaces_refresh=replaces is not None,
+            redeems_code=bool(redeems),
+            with_refresh=with_refresh,
+            log_sql=log_sql,
+        ),
+        {
+            **log_parameters,
+            "now": now,
+            "grant": redeems[0] if redeems else None,
+            "code_checksum": checksum(redeems[1]) if redeems else None,
+            "redeemed_until": now + REDEEMED_CODE_KEEP,
+            "old_refresh": replaces[0] if replaces else None,
+            "old_access": replaces[1] if replaces else None,
+            "user": user.pk,
+            "app": client.pk,
+            "access_checksum": checksum(access_value),
+            "refresh_checksum": checksum(refresh_value),
+            "expires": now + timedelta(seconds=client.access_token_lifetime),
+            "scope": " ".join(scopes),
+            "family": family,
+        },
+    )
     body = {
         "access_token": access_value,
         "token_type": "Bearer",
@@ -228,10 +256,15 @@ def _pkce_matches(verifier: str, challenge: str) -> bool:
 def _in_transaction(work):
     """Run `work` in a transaction; a GrantError it returns is raised after the commit, so
     the revocations it made (a replayed code or refresh token) stay."""
-    with transaction.atomic():
-        outcome = work()  # its first statement turns synchronous commit off (_locked_read)
-        if isinstance(outcome, GrantError):
-            _set_synchronous_commit(True)  # a revocation must survive a database crash
+    outermost = connection.get_autocommit() and not connection.in_atomic_block
+    setattr(connection, _FOLD, outermost)
+    try:
+        with transaction.atomic():
+            outcome = work()  # its first statement turns synchronous commit off (_locked_read)
+            if isinstance(outcome, GrantError):
+                _set_synchronous_commit(True)  # a revocation must survive a database crash
+    finally:
+        setattr(connection, _FOLD, False)
     if isinstance(outcome, GrantError):
         raise outcome
     return outcome
