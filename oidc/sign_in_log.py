@@ -45,6 +45,7 @@ class SignInLogWriter:
         self._starting = threading.Lock()
         self._pid: int | None = None
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def add(self, schema: str, parameters: dict) -> bool:
         """Queue one row (the `log_` parameters of audit.services.sign_in_event_insert) for
@@ -68,22 +69,31 @@ class SignInLogWriter:
             # First use in this process (a forked worker starts its own writer).
             self._waiting = queue.Queue(maxsize=MAX_WAITING)
             self._stop = threading.Event()
-            threading.Thread(target=self._run, name="sign-in-log-writer", daemon=True).start()
+            self._thread = threading.Thread(
+                target=self._run, name="sign-in-log-writer", daemon=True
+            )
+            self._thread.start()
             self._pid = os.getpid()
 
     def _run(self) -> None:
         try:
-            while not self._stop.wait(FLUSH_SECONDS):
-                self.flush()
+            while not self._stop.is_set():
+                try:
+                    first = self._waiting.get(timeout=1.0)  # an idle process sleeps here
+                except queue.Empty:
+                    continue
+                self._stop.wait(FLUSH_SECONDS)  # what comes meanwhile joins the batch
+                self.flush([first])
         finally:
             connection.close()
 
-    def flush(self) -> int:
-        """Write every waiting row now; returns how many were written."""
+    def flush(self, taken: list | None = None) -> int:
+        """Write every waiting row now (and `taken`, rows already off the queue); returns
+        how many were written."""
         written = 0
         with self._flushing:
             while True:
-                batch = []
+                batch, taken = list(taken or []), None
                 while len(batch) < MAX_BATCH:
                     try:
                         batch.append(self._waiting.get_nowait())
@@ -107,9 +117,14 @@ class SignInLogWriter:
                 logger.error("sign-in log: queue full, a row of %s lost", row[0])
 
     def stop(self) -> None:
-        """At a graceful exit: stop the thread and write what waits, in this thread."""
+        """At a graceful exit: let the thread write the batch it holds, then write what
+        still waits, in this thread."""
+        if self._pid != os.getpid():
+            return
         self._stop.set()
-        if self._pid == os.getpid() and self.waiting():
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.waiting():
             self.flush()
             connection.close()
 
