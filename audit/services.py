@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -101,10 +102,17 @@ def sign_in_event_insert(
         "idp_subject": idp_subject[:255],
         "upstream_error": upstream_error[:200],
     }
-    columns = ", ".join(connection.ops.quote_name(column) for column in values)
-    placeholders = ", ".join(f"%(log_{column})s" for column in values)
-    sql = f"INSERT INTO {SignInEvent._meta.db_table} ({columns}) VALUES ({placeholders})"
-    return sql, {f"log_{column}": value for column, value in values.items()}
+    return _sign_in_event_insert_sql(tuple(values)), {
+        f"log_{column}": value for column, value in values.items()
+    }
+
+
+@functools.cache
+def _sign_in_event_insert_sql(columns: tuple[str, ...]) -> str:
+    """The INSERT for these columns, built once per process (always the same ones)."""
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    placeholders = ", ".join(f"%(log_{column})s" for column in columns)
+    return f"INSERT INTO {SignInEvent._meta.db_table} ({names}) VALUES ({placeholders})"
 
 
 def _federated_identity(request, user) -> tuple[str, str]:

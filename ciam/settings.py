@@ -203,8 +203,8 @@ API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "ciam.middleware.ContentSecurityPolicyMiddleware",
+    # A fixed CSP and X-Frame-Options for JSON answers (in place of the two of MIDDLEWARE).
+    "ciam.handlers.ApiSecurityHeadersMiddleware",
     "ciam.bad_input.BadInputMiddleware",
 ]
 

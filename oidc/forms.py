@@ -10,7 +10,7 @@ from oidc.services import DIRECTORY_PERMISSIONS
 
 # What each type of app is asked for: a daemon has no users (no redirects, no ID token, no
 # refresh token, no claims) and is the only one holding directory permissions.
-DAEMON_FIELDS = ("name", "access_token_hours", "api_permissions")
+DAEMON_FIELDS = ("name", "access_token_hours", "api_permissions", "token_signing_algorithm")
 USER_APP_FIELDS = (
     "name",
     "redirect_uris",
@@ -25,6 +25,7 @@ USER_APP_FIELDS = (
     "id_token_hours",
     "refresh_token_days",
     "claim_mappings",
+    "token_signing_algorithm",
 )
 TYPE_DESCRIPTIONS = {
     Application.AppType.WEB: _("A server-side app that signs users in and keeps a secret."),
@@ -139,6 +140,17 @@ class ApplicationForm(forms.Form):
         ),
     )
 
+    token_signing_algorithm = forms.ChoiceField(
+        label=_("Token signing algorithm"),
+        choices=Application.SigningAlgorithm.choices,
+        required=False,  # RS256 when left out
+        initial=Application.SigningAlgorithm.RS256,
+        help_text=_(
+            "How this app's access and ID tokens are signed. RS256 unless the app's libraries "
+            "verify ES256; the JWKS publishes the keys of both."
+        ),
+    )
+
     def __init__(self, *args, app_type: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.app_type = app_type
@@ -168,6 +180,8 @@ class ApplicationForm(forms.Form):
             else data["refresh_token_days"] * 86400,
             "claim_mappings": data.get("claim_mappings", ""),
             "api_permissions": data.get("api_permissions", []),
+            "token_signing_algorithm": data.get("token_signing_algorithm")
+            or Application.SigningAlgorithm.RS256,
         }
 
     @classmethod
@@ -186,6 +200,7 @@ class ApplicationForm(forms.Form):
             "id_token_hours": hours(application.id_token_lifetime),
             "refresh_token_days": max(1, round(application.refresh_token_lifetime / 86400)),
             "api_permissions": application.api_permissions,
+            "token_signing_algorithm": application.token_signing_algorithm,
             "claim_mappings": "\n".join(
                 f"{claim} = {attribute}" for claim, attribute in application.claim_mappings.items()
             ),

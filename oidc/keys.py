@@ -33,6 +33,7 @@ _key_lists = ProcessCache(None, max_age=KEY_LIST_SECONDS, max_entries=MAX_KEY_LI
 @dataclass(frozen=True)
 class KeyInfo:
     kid: str
+    algorithm: str
     public_jwk: dict
     active_from: datetime
     retire_at: datetime | None
@@ -71,8 +72,10 @@ def key_list() -> list[KeyInfo]:
     keys = _key_lists.get(schema)
     if keys is None:
         keys = [
-            KeyInfo(k.kid, k.public_jwk, k.active_from, k.retire_at)
-            for k in SigningKey.objects.only("kid", "public_jwk", "active_from", "retire_at")
+            KeyInfo(k.kid, k.algorithm, k.public_jwk, k.active_from, k.retire_at)
+            for k in SigningKey.objects.only(
+                "kid", "algorithm", "public_jwk", "active_from", "retire_at"
+            )
         ]
         _key_lists.set(schema, keys)
     moment = timezone.now()
@@ -90,12 +93,13 @@ def key_lists_forget_all() -> None:
     _key_lists.forget_local()
 
 
-def signing_kid() -> str:
+def signing_kid(algorithm: str = "RS256") -> str:
+    """The kid of the key that signs with `algorithm` now (the newest active one)."""
     moment = timezone.now()
     for key in key_list():
-        if key.active_from <= moment:
+        if key.algorithm == algorithm and key.active_from <= moment:
             return key.kid
-    raise LookupError("this tenant has no active signing key")
+    raise LookupError(f"this tenant has no active {algorithm} signing key")
 
 
 def private_key(kid: str) -> jwk.JWK:
@@ -109,10 +113,11 @@ def private_key(kid: str) -> jwk.JWK:
     return key
 
 
-def public_key(kid: str) -> jwk.JWK | None:
-    """The published public key `kid` of the current tenant, or None if it is not published."""
+def public_key(kid: str, algorithm: str = "RS256") -> jwk.JWK | None:
+    """The published public key `kid` of the current tenant for `algorithm`, or None if no
+    such key is published (a token's `alg` must be its key's: no algorithm confusion)."""
     for key in key_list():
-        if key.kid == kid:
+        if key.kid == kid and key.algorithm == algorithm:
             cache_key = (_schema(), "public:" + kid)
             parsed = _parsed.get(cache_key)
             if parsed is None:

@@ -28,6 +28,19 @@ class Application(AbstractApplication):
     hash_client_secret = models.BooleanField(default=False)
     algorithm = models.CharField(max_length=5, default=AbstractApplication.RS256_ALGORITHM)
 
+    class SigningAlgorithm(models.TextChoices):
+        RS256 = "RS256", _("RS256 (RSA; every library verifies it)")
+        ES256 = "ES256", _("ES256 (ECDSA P-256; smaller tokens, cheaper to sign)")
+
+    # Our tokens' signature (README "Tokens"): the access and ID tokens of this app. The
+    # library's `algorithm` above stays RS256, as its own code paths expect.
+    token_signing_algorithm = models.CharField(
+        _("token signing algorithm"),
+        max_length=5,
+        choices=SigningAlgorithm.choices,
+        default=SigningAlgorithm.RS256,
+    )
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     app_type = models.CharField(max_length=16, choices=AppType.choices, default=AppType.WEB)
     is_first_party = models.BooleanField(
@@ -217,10 +230,16 @@ class AppRole(models.Model):
 
 
 class SigningKey(models.Model):
-    """An RS256 key of this tenant. Published in JWKS from creation until `retire_at`; signs
-    from `active_from` until a newer key becomes active."""
+    """A signing key of this tenant: RS256 (every tenant), ES256 (once an app signs with
+    it). Published in JWKS from creation until `retire_at`; signs from `active_from` until a
+    newer key of its algorithm becomes active."""
 
     kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(
+        max_length=5,
+        choices=Application.SigningAlgorithm.choices,
+        default=Application.SigningAlgorithm.RS256,
+    )
     private_pem = models.TextField()  # encrypted with a key derived from SECRET_KEY
     public_jwk = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)

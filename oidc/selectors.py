@@ -93,28 +93,29 @@ def consent_list(*, user) -> QuerySet[Consent]:
 
 
 def jwt_claims(token: str, *, typ: str, audience: str, allow_expired: bool = False) -> dict | None:
-    """Claims of `token` if it is a JWT of this tenant: RS256 with a published `kid`, the
-    expected `typ` and audience, our issuer, not expired (unless `allow_expired`). None
-    otherwise."""
+    """Claims of `token` if it is a JWT of this tenant: RS256 or ES256 with a published `kid`
+    of that algorithm, the expected `typ` and audience, our issuer, not expired (unless
+    `allow_expired`). None otherwise."""
     try:
         unverified = jws.JWS()
         unverified.deserialize(token)
         header = unverified.jose_header
     except (JWException, ValueError, TypeError):
         return None
-    if not isinstance(header, dict) or header.get("alg") != "RS256":
+    if not isinstance(header, dict) or header.get("alg") not in tokens.SIGNING_ALGORITHMS:
         return None
+    algorithm = header["alg"]
     if REFUSED_HEADERS.intersection(header) or header.get("typ") != typ:
         return None
     kid = header.get("kid")
-    key = keys.public_key(kid) if isinstance(kid, str) else None
+    key = keys.public_key(kid, algorithm) if isinstance(kid, str) else None
     if key is None:
         return None
     try:
         verified = jwt.JWT(
             jwt=token,
             key=key,
-            algs=["RS256"],
+            algs=[algorithm],
             check_claims={"iss": tokens.issuer(), "aud": audience}
             if allow_expired
             else {"iss": tokens.issuer(), "exp": None, "aud": audience},

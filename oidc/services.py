@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -151,6 +151,7 @@ def _app_fields(
     require_mfa: bool = False,
     assignment_required: bool = False,
     groups_claim: bool = False,
+    token_signing_algorithm: str = Application.SigningAlgorithm.RS256,
 ) -> dict:
     errors: dict[str, list[str]] = {}
     name = name.strip()
@@ -174,6 +175,8 @@ def _app_fields(
     if always_refresh and not is_first_party:
         # A third-party app gets a refresh token only when the user allowed offline access.
         errors["always_refresh"] = [_("Only first-party apps can always get refresh tokens.")]
+    if token_signing_algorithm not in Application.SigningAlgorithm.values:
+        errors["token_signing_algorithm"] = [_("Choose RS256 or ES256.")]
     unknown = set(api_permissions) - set(DIRECTORY_PERMISSIONS)
     if unknown:
         errors["api_permissions"] = [_("Unknown permission.")]
@@ -208,6 +211,7 @@ def _app_fields(
         if app_type == Application.AppType.DAEMON
         else [],
         "claim_mappings": _clean_claim_mappings(claim_mappings, errors),
+        "token_signing_algorithm": token_signing_algorithm,
     }
     if errors:
         raise ValidationError(errors)
@@ -231,6 +235,7 @@ def _snapshot(application: Application) -> dict:
         "refresh_token_lifetime": application.refresh_token_lifetime,
         "api_permissions": list(application.api_permissions),
         "claim_mappings": dict(application.claim_mappings),
+        "token_signing_algorithm": application.token_signing_algorithm,
     }
 
 
@@ -238,6 +243,7 @@ def _snapshot(application: Application) -> dict:
 def application_create(*, actor, request=None, **values) -> tuple[Application, str | None]:
     """Register an app. Returns it and, for confidential apps, its first secret (shown once)."""
     application = Application.objects.create(**_app_fields(**values))
+    _signing_key_ensure(application.token_signing_algorithm)
     _forget_clients()
     audit_record(
         actor=actor, action="app.create", target=application, after=_snapshot(application),
@@ -259,6 +265,7 @@ def application_update(*, application: Application, actor, request=None, **value
     for field, value in _app_fields(**values).items():
         setattr(application, field, value)
     application.save()
+    _signing_key_ensure(application.token_signing_algorithm)
     _forget_clients()
     audit_record(
         actor=actor, action="app.update", target=application, before=before,
@@ -437,8 +444,11 @@ def app_role_delete(*, role: AppRole, actor, request=None) -> None:
 # Signing keys --------------------------------------------------------------------------
 
 
-def _new_key(active_from) -> SigningKey:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def _new_key(active_from, algorithm: str = "RS256") -> SigningKey:
+    if algorithm == Application.SigningAlgorithm.ES256:
+        private = ec.generate_private_key(ec.SECP256R1())
+    else:
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -447,10 +457,23 @@ def _new_key(active_from) -> SigningKey:
     key = jwk.JWK.from_pem(pem.encode())
     public = json.loads(key.export_public())
     kid = hashlib.sha256(key.thumbprint().encode()).hexdigest()[:16]
-    public.update(kid=kid, alg="RS256", use="sig")
+    public.update(kid=kid, alg=algorithm, use="sig")
     return SigningKey.objects.create(
-        kid=kid, private_pem=keys.private_pem_seal(pem), public_jwk=public, active_from=active_from
+        kid=kid, algorithm=algorithm, private_pem=keys.private_pem_seal(pem), public_jwk=public,
+        active_from=active_from,
+    )  # fmt: skip
+
+
+def _signing_key_ensure(algorithm: str) -> None:
+    """A tenant's first app signing with `algorithm` (ES256) gets the tenant a key for it,
+    published in JWKS before the app's first token (RS256 keys exist from the start)."""
+    moment = timezone.now()
+    waiting = SigningKey.objects.filter(algorithm=algorithm, active_from__lte=moment).filter(
+        models.Q(retire_at__isnull=True) | models.Q(retire_at__gt=moment)
     )
+    if algorithm != Application.SigningAlgorithm.RS256 and not waiting.exists():
+        _new_key(moment, algorithm)
+        _forget_key_list()
 
 
 def _forget_clients() -> None:
@@ -491,10 +514,15 @@ def signing_key_rotate(*, actor, publish_ahead: timedelta = KEY_PUBLISH_AHEAD, r
     SigningKey.objects.filter(active_from__gt=now).delete()  # a pending key never signed
     # A tenant without any key (created before keys existed) needs one that signs at once.
     takes_over = now + publish_ahead if SigningKey.objects.exists() else now
+    # Every algorithm in use rotates together (ES256 once an app chose it).
+    algorithms = {"RS256", *SigningKey.objects.filter(retire_at__isnull=True).values_list(
+        "algorithm", flat=True)}  # fmt: skip
     SigningKey.objects.filter(retire_at__isnull=True).update(
         retire_at=takes_over + KEY_RETIRE_AFTER
     )
     key = _new_key(takes_over)
+    for algorithm in sorted(algorithms - {"RS256"}):
+        _new_key(takes_over, algorithm)
     audit_record(
         actor=actor, action="signing_key.rotate", target=key,
         after={"active_from": str(takes_over)}, request=request,

@@ -8,10 +8,10 @@ import json
 import re
 import secrets
 import time
-import uuid
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.db import connection
 from django.db.models import Q
 
@@ -47,21 +47,34 @@ def api_audience() -> str:
     return issuer() + "/api"
 
 
-def sign(claims: dict, *, typ: str = "JWT") -> str:
-    """An RS256 JWS in compact form, signed with the tenant's current key.
+SIGNING_ALGORITHMS = ("RS256", "ES256")
+_headers: dict[tuple[str, str, str], bytes] = {}  # (algorithm, typ, kid): encoded header
+
+
+def sign(claims: dict, *, typ: str = "JWT", algorithm: str = "RS256") -> str:
+    """A JWS in compact form, signed with the tenant's current key of `algorithm` (RS256, or
+    ES256 for an app that chose it).
 
     Built directly on the parsed key: jwcrypto's JWT object copies its header registry for
     every token, a fifth of the token endpoint's time. Verification stays on jwcrypto.
     """
-    kid = keys.signing_kid()
-    header = {"alg": "RS256", "typ": typ, "kid": kid}
+    kid = keys.signing_kid(algorithm)
+    header = _headers.get((algorithm, typ, kid))
+    if header is None:
+        encoded = json.dumps({"alg": algorithm, "typ": typ, "kid": kid}, separators=(",", ":"))
+        header = _headers.setdefault((algorithm, typ, kid), _b64url(encoded.encode()))
+        if len(_headers) > 1000:  # kids of rotated keys: start again
+            _headers.clear()
     signing_input = (
-        _b64url(json.dumps(header, separators=(",", ":")).encode())
-        + b"."
-        + _b64url(json.dumps(claims, default=str, separators=(",", ":")).encode())
+        header + b"." + _b64url(json.dumps(claims, default=str, separators=(",", ":")).encode())
     )
     private = keys.private_key(kid).get_op_key("sign")
-    signature = private.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    if algorithm == "ES256":
+        # JWS (RFC 7518 3.4) carries r and s as two 32-byte numbers, not DER.
+        r, s = decode_dss_signature(private.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    else:
+        signature = private.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
     return (signing_input + b"." + _b64url(signature)).decode("ascii")
 
 
@@ -105,7 +118,7 @@ def _base_claims(client, lifetime: int) -> dict:
         "iat": now,
         "nbf": now,
         "exp": now + int(lifetime),
-        "jti": uuid.uuid4().hex,
+        "jti": secrets.token_hex(16),
         "tid": str(connection.tenant.public_id),
         "client_id": client.client_id,
         "azp": client.client_id,

@@ -63,7 +63,7 @@ def discovery(request):
         "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": list(tokens.SIGNING_ALGORITHMS),
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",

@@ -105,3 +105,18 @@ def test_every_directory_api_view_asks_for_a_bearer_credential(acme, path):
     assert answer.status_code == 401
     assert answer["WWW-Authenticate"] == 'Bearer realm="api"'
     assert answer.json()["error"]["code"] == "unauthorized"
+
+
+def test_api_answers_carry_a_fixed_policy_that_allows_nothing(acme):
+    """On the lean stack JSON answers get a fixed, stricter CSP and X-Frame-Options than the
+    pages (ciam.handlers.ApiSecurityHeadersMiddleware), success and error alike."""
+    client = Client(HTTP_HOST=acme.host)
+    client.handler = ApiClientHandler(enforce_csrf_checks=True)
+    for response in (
+        client.get("/o/.well-known/jwks.json"),
+        client.post("/o/token/", {"grant_type": "client_credentials", "client_id": "nobody"}),
+    ):
+        policy = response["Content-Security-Policy"]
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        assert "nonce-" not in policy
+        assert response["X-Frame-Options"] == "DENY"

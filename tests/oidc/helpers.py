@@ -50,7 +50,7 @@ class RegisteredApp:
 
 def register_app(world, *, app_type="web", redirect_uri="https://app.example/callback",
                  first_party=True, permissions=(), post_logout="", name="Test app",
-                 claim_mappings="", always_refresh=False):  # fmt: skip
+                 claim_mappings="", always_refresh=False, signing="RS256"):  # fmt: skip
     from oidc.services import application_create
 
     with tenant_context(world.tenant):
@@ -67,6 +67,7 @@ def register_app(world, *, app_type="web", redirect_uri="https://app.example/cal
             api_permissions=list(permissions),
             claim_mappings=claim_mappings,
             always_refresh=always_refresh,
+            token_signing_algorithm=signing,
         )
     return RegisteredApp(application, secret, redirect_uri)
 

@@ -18,7 +18,7 @@ def test_discovery_advertises_only_what_works(acme):
     data = acme.client().get("/o/.well-known/openid-configuration").json()
     assert data["response_types_supported"] == ["code"]
     assert data["code_challenge_methods_supported"] == ["S256"]
-    assert data["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert data["id_token_signing_alg_values_supported"] == ["RS256", "ES256"]
     assert set(data["grant_types_supported"]) == {
         "authorization_code",
         "refresh_token",
