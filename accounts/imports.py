@@ -17,7 +17,13 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User, UserImport, email_normalize
 from accounts.roles import AdminRole, has_admin_role
 from audit.services import audit_record
-from console.bulk import bulk_chunk_run, csv_header_and_rows, has_nul
+from console.bulk import (
+    bulk_chunk_run,
+    bulk_emails_enqueue_on_commit,
+    bulk_jobs_relay,
+    csv_header_and_rows,
+    has_nul,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +181,6 @@ def _users_create(job: UserImport, chunk: list[dict]) -> list[dict]:
     from accounts.selectors import user_flow_get
     from accounts.services import user_attributes_apply
     from emails.models import OutboxEmail
-    from emails.services import QUEUE_BULK, outbox_enqueue
 
     # Rows checked at upload may have been taken since (someone created or signed up).
     taken = set(
@@ -211,13 +216,7 @@ def _users_create(job: UserImport, chunk: list[dict]) -> list[dict]:
             for user in users
         ]
     )  # fmt: skip
-    outbox_ids = [row.pk for row in outbox]
-    transaction.on_commit(
-        lambda: [
-            outbox_enqueue(outbox_ids[start : start + 50], queue=QUEUE_BULK)
-            for start in range(0, len(outbox_ids), 50)
-        ]
-    )
+    bulk_emails_enqueue_on_commit([row.pk for row in outbox])
     if users:
         audit_record(
             actor=job.created_by, action="user.import_create", target=job,
@@ -228,14 +227,4 @@ def _users_create(job: UserImport, chunk: list[dict]) -> list[dict]:
 
 def user_import_relay(*, now: datetime | None = None) -> int:
     """Queue again the imports whose task was lost (broker down when they were uploaded)."""
-    from emails.services import OUTBOX_STALE_AFTER
-
-    now = now or timezone.now()
-    stuck = list(
-        UserImport.objects.filter(
-            status=UserImport.Status.PROCESSING, created_at__lte=now - OUTBOX_STALE_AFTER
-        ).values_list("pk", flat=True)
-    )
-    for import_id in stuck:
-        user_import_enqueue(import_id)
-    return len(stuck)
+    return bulk_jobs_relay(UserImport, user_import_enqueue, now=now)

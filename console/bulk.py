@@ -110,3 +110,32 @@ def bulk_chunk_run(model: type[BulkJob], *, job_id: int, chunk_size: int, proces
             job.finished_at = timezone.now()
         job.save()
     return bool(rest)
+
+
+def bulk_emails_enqueue_on_commit(outbox_ids: list[int]) -> None:
+    """After the chunk's transaction commits, its emails on the bulk queue, 50 per task (a
+    bulk job's emails never hold back a person's sign-in code: README, "Background work")."""
+    from emails.services import QUEUE_BULK, outbox_enqueue
+
+    transaction.on_commit(
+        lambda: [
+            outbox_enqueue(outbox_ids[start : start + 50], queue=QUEUE_BULK)
+            for start in range(0, len(outbox_ids), 50)
+        ]
+    )
+
+
+def bulk_jobs_relay(model: type[BulkJob], enqueue: Callable[[int], object], *, now=None) -> int:
+    """Queue again the jobs of `model` whose task was lost (broker down when they were
+    uploaded, a worker that died): those still processing after OUTBOX_STALE_AFTER."""
+    from emails.services import OUTBOX_STALE_AFTER
+
+    now = now or timezone.now()
+    stuck = list(
+        model.objects.filter(
+            status=model.Status.PROCESSING, created_at__lte=now - OUTBOX_STALE_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for job_id in stuck:
+        enqueue(job_id)
+    return len(stuck)

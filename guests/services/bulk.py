@@ -14,9 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
-from console.bulk import bulk_chunk_run, csv_rows, has_nul
+from console.bulk import (
+    bulk_chunk_run,
+    bulk_emails_enqueue_on_commit,
+    bulk_jobs_relay,
+    csv_rows,
+    has_nul,
+)
 from emails.models import OutboxEmail
-from emails.services import OUTBOX_STALE_AFTER, QUEUE_BULK, outbox_enqueue
 from guests.models import BulkInvitation, Invitation
 from guests.services.invitations import token_hash
 from guests.services.policy import can_invite, domain_problem, guest_settings_get, redirect_problem
@@ -218,24 +223,10 @@ def _invitations_create(*, bulk: BulkInvitation, chunk: list[dict], now: datetim
             target=bulk,
             after={"count": len(invitations), "emails": emails[:BULK_CHUNK]},
         )
-    outbox_ids = [row.pk for row in outbox]
-    transaction.on_commit(
-        lambda: [
-            outbox_enqueue(outbox_ids[start : start + 50], queue=QUEUE_BULK)
-            for start in range(0, len(outbox_ids), 50)
-        ]
-    )
+    bulk_emails_enqueue_on_commit([row.pk for row in outbox])
     return late_rejects
 
 
 def bulk_invitation_relay(*, now: datetime | None = None) -> int:
     """Queue again bulk uploads whose task was lost (broker down when they were uploaded)."""
-    now = now or timezone.now()
-    stuck = list(
-        BulkInvitation.objects.filter(
-            status=BulkInvitation.Status.PROCESSING, created_at__lte=now - OUTBOX_STALE_AFTER
-        ).values_list("pk", flat=True)
-    )
-    for bulk_id in stuck:
-        bulk_invitation_enqueue(bulk_id)
-    return len(stuck)
+    return bulk_jobs_relay(BulkInvitation, bulk_invitation_enqueue, now=now)
