@@ -8,6 +8,7 @@ app of the downstream tenant receives."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -214,6 +215,8 @@ def test_mfa_required_by_the_downstream_tenant_still_applies(worlds, downstream,
             actor=downstream.admin, requirement="required_all", totp_allowed=True,
             email_code_allowed=False, recovery_codes_allowed=False,
         )  # fmt: skip
+    # A server checks for such changes once a second (ciam/process_cache.py).
+    time.sleep(1.1)
     browser = Browser()
 
     final = sign_in_upstream(browser, fed, running_server.port, person.email)
