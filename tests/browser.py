@@ -69,3 +69,23 @@ def axe_violations(page, minimum_impact: tuple[str, ...] = ("serious", "critical
         for violation in result["violations"]
         if violation["impact"] in minimum_impact
     ]
+
+
+def with_virtual_authenticator(context, page) -> tuple:
+    """A passkey provider on the device, as a phone or laptop has: it answers every request
+    itself (the person's fingerprint, in effect)."""
+    session = context.new_cdp_session(page)
+    session.send("WebAuthn.enable")
+    answer = session.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+            }
+        },
+    )
+    return session, answer["authenticatorId"]

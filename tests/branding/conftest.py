@@ -1,5 +1,5 @@
 """Branding's browser tests: the real server and Debian's headless Chromium, under the policy
-the server sends (never bypass_csp)."""
+the server sends (the browser enforces it, as a person's does)."""
 
 from __future__ import annotations
 

@@ -9,29 +9,10 @@ import uuid
 
 import pytest
 
-from tests.browser import axe_violations
+from tests.browser import axe_violations, with_virtual_authenticator
 from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
-
-
-def with_virtual_authenticator(context, page) -> tuple:
-    """A security key that stores discoverable credentials and verifies its owner (PIN)."""
-    session = context.new_cdp_session(page)
-    session.send("WebAuthn.enable")
-    answer = session.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "usb",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-            }
-        },
-    )
-    return session, answer["authenticatorId"]
 
 
 def test_an_operator_creates_a_passkey_at_set_up_then_signs_in_with_it(

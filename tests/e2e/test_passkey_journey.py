@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from tests.browser import axe_violations
+from tests.browser import axe_violations, with_virtual_authenticator
 from tests.e2e.relying_party import RelyingParty
 from tests.helpers import PASSWORD
 from tests.oidc.helpers import register_app
@@ -30,26 +30,6 @@ def relying_party():
     party = RelyingParty().start()
     yield party
     party.stop()
-
-
-def with_virtual_authenticator(context, page) -> tuple:
-    """A passkey provider on the device, as a phone or laptop has: it answers every request
-    itself (the person's fingerprint, in effect)."""
-    session = context.new_cdp_session(page)
-    session.send("WebAuthn.enable")
-    answer = session.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-            }
-        },
-    )
-    return session, answer["authenticatorId"]
 
 
 def b64(data: bytes) -> str:

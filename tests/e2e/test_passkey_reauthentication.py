@@ -12,28 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from tests.browser import axe_violations
+from tests.browser import axe_violations, with_virtual_authenticator
 from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
-
-
-def with_virtual_authenticator(context, page) -> tuple:
-    session = context.new_cdp_session(page)
-    session.send("WebAuthn.enable")
-    answer = session.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-            }
-        },
-    )
-    return session, answer["authenticatorId"]
 
 
 def test_without_a_password_the_passkey_confirms_it_is_them(
