@@ -10,25 +10,8 @@ from django_tenants.utils import tenant_context
 from PIL import Image
 
 from audit.models import AuditEvent
+from tests.branding.helpers import DRAFT, page_of, publish, save_draft, theme_link
 from tests.helpers import make_user, tenant_client
-
-DRAFT = {
-    "background_color": "#fdf6e3",
-    "header_color": "#ffffff",
-    "primary_color": "#7a1f5c",
-    "accent_color": "#7a1f5c",
-    "text_color": "#1b1f24",
-    "sign_in_text": "Welcome to Acme's customer portal",
-    "username_hint": "Use the email on your Acme invoice",
-    "privacy_url": "https://acme.example/privacy",
-    "privacy_label": "Acme privacy",
-    "terms_url": "https://acme.example/terms",
-    "terms_label": "",
-    "help_url": "",
-    "help_label": "",
-    "layout": "card",
-    "show_sign_up": "on",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -49,27 +32,10 @@ def image_bytes(fmt="PNG", size=(240, 80), exif: bool = False) -> bytes:
     return out.getvalue()
 
 
-def save_draft(world, user=None, **changes):
-    return world.client(user or world.admin).post("/console/branding/", {**DRAFT, **changes})
-
-
 def upload(world, data: bytes, name="logo.png", user=None):
     file = io.BytesIO(data)
     file.name = name
     return world.client(user or world.admin).post("/console/branding/logo/", {"logo": file})
-
-
-def publish(world, user=None):
-    return world.client(user or world.admin).post("/console/branding/publish/")
-
-
-def sign_in_page(world) -> str:
-    return tenant_client(world).get("/accounts/login/").content.decode()
-
-
-def theme_link(page: str) -> str | None:
-    match = re.search(r'href="(/branding/theme-[0-9a-f]{16}\.css)"', page)
-    return match.group(1) if match else None
 
 
 def logo_link(page: str) -> str | None:
@@ -97,13 +63,13 @@ def test_branding_pages_are_for_branding_administrators(acme):
 def test_the_draft_shows_only_once_published_and_is_audited(acme):
     assert save_draft(acme).status_code == 302
     assert upload(acme, image_bytes()).status_code == 302
-    draft_page = sign_in_page(acme)
+    draft_page = page_of(acme)
     assert "Acme privacy" not in draft_page
     assert theme_link(draft_page) is None and logo_link(draft_page) is None
     assert "Welcome to Acme" not in draft_page
 
     assert publish(acme).status_code == 302
-    page = sign_in_page(acme)
+    page = page_of(acme)
     assert "Welcome to Acme&#x27;s customer portal" in page
     assert "Use the email on your Acme invoice" in page
     assert '<a href="https://acme.example/privacy">Acme privacy</a>' in page
@@ -136,9 +102,9 @@ def test_the_draft_shows_only_once_published_and_is_audited(acme):
 
     # A later draft change waits for the next publication.
     save_draft(acme, sign_in_text="Changed words")
-    assert "Changed words" not in sign_in_page(acme)
+    assert "Changed words" not in page_of(acme)
     publish(acme)
-    assert "Changed words" in sign_in_page(acme)
+    assert "Changed words" in page_of(acme)
     with tenant_context(acme.tenant):
         second = AuditEvent.objects.filter(action="branding.publish").latest("pk")
     assert second.before["sign_in_text"].startswith("Welcome")
@@ -146,12 +112,12 @@ def test_the_draft_shows_only_once_published_and_is_audited(acme):
 
 
 def test_hiding_sign_up_removes_the_link_and_reset_restores_the_default_look(acme):
-    unbranded = sign_in_page(acme)
+    unbranded = page_of(acme)
     save_draft(acme, show_sign_up="")
     publish(acme)
-    assert "Create one" not in sign_in_page(acme)
+    assert "Create one" not in page_of(acme)
     assert acme.client(acme.admin).post("/console/branding/reset/").status_code == 302
-    page = sign_in_page(acme)
+    page = page_of(acme)
     assert "Create one" in page and theme_link(page) is None
     assert theme_link(unbranded) is None and "hosted-footer-links" not in unbranded
     with tenant_context(acme.tenant):
@@ -166,7 +132,7 @@ def test_unreadable_colours_are_warned_and_not_published(acme):
     refused = publish(acme)
     assert refused.status_code == 400
     assert "Not published" in refused.content.decode()
-    assert theme_link(sign_in_page(acme)) is None
+    assert theme_link(page_of(acme)) is None
     with tenant_context(acme.tenant):
         assert not AuditEvent.objects.filter(action="branding.publish").exists()
 
@@ -181,7 +147,7 @@ def test_colours_and_links_are_checked(acme):
 def test_labels_are_plain_text(acme):
     save_draft(acme, privacy_label='<img src=x onerror="alert(1)">', sign_in_text="<b>hi</b>")
     publish(acme)
-    page = sign_in_page(acme)
+    page = page_of(acme)
     assert "<img src=x" not in page and "<b>hi</b>" not in page
     assert "&lt;b&gt;hi&lt;/b&gt;" in page
 
@@ -230,8 +196,8 @@ def test_branding_is_per_tenant(acme, globex):
     save_draft(acme)
     upload(acme, image_bytes())
     publish(acme)
-    acme_page = sign_in_page(acme)
-    globex_page = sign_in_page(globex)
+    acme_page = page_of(acme)
+    globex_page = page_of(globex)
     assert theme_link(globex_page) is None and "Welcome to Acme" not in globex_page
     # Acme's files are not served on globex's host.
     assert tenant_client(globex).get(theme_link(acme_page)).status_code == 404
@@ -250,7 +216,7 @@ def test_preview_shows_the_draft_with_its_own_stylesheet(acme):
     assert match, preview
     assert "--ciam-primary: #7a1f5c;" in client.get(match.group(1)).content.decode()
     assert acme.client(acme.member).get(match.group(1)).status_code == 403
-    assert "Draft words only" not in sign_in_page(acme)
+    assert "Draft words only" not in page_of(acme)
 
 
 def test_a_jpeg_that_is_also_html_is_stored_as_a_plain_jpeg(acme):
