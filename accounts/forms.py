@@ -129,17 +129,20 @@ class LoginForm(allauth_forms.LoginForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        from branding.selectors import request_branding
+
+        branding = request_branding(self.request) if self.request is not None else None
+        # The tenant's text for the link (Branding), escaped: plain text only.
         self.fields["password"].help_text = format_html(
-            '<a href="{}">{}</a>', reverse("account_reset_password"), _("Forgot your password?")
+            '<a href="{}">{}</a>',
+            reverse("account_reset_password"),
+            (branding and branding.forgot_password_label) or _("Forgot your password?"),
         )
         # "webauthn": the browser may offer the passkeys of this site in the field's autofill
         # (conditional UI, static/js/passkeys.js); "username", as the sign-in identifier.
         self.fields["login"].widget.attrs["autocomplete"] = "username webauthn"
         # The tenant's username hint (Branding) is the field's help text: forms/field.html
         # ties it to the input with aria-describedby.
-        from branding.selectors import request_branding
-
-        branding = request_branding(self.request) if self.request is not None else None
         if branding is not None and branding.username_hint:
             self.fields["login"].help_text = branding.username_hint
 

@@ -12,6 +12,7 @@ from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -320,6 +321,9 @@ def preview(request):
         translation.activate(language)
     draft_view = draft_view.for_language(translation.get_language())
     form = LoginForm(request=request)
+    form.fields["password"].help_text = format_html(
+        '<a href="#">{}</a>', draft_view.forgot_password_label or _("Forgot your password?")
+    )
     if draft_view.username_hint:
         form.fields["login"].help_text = draft_view.username_hint
     return render(

@@ -15,20 +15,54 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from branding import selectors
 from branding.console_views import BRANDING_ADMINS
-from branding.models import Branding
+from branding.models import Branding, plain_label
 from branding.services import _audit, _locked_draft, _snapshot
 from ciam.forms import add_service_errors
 from ciam.locale import language_supported
 from console.decorators import console_role
 
 # The branding texts a tenant may write per language.
-TEXT_FIELDS = ("sign_in_text", "username_hint", "privacy_label", "terms_label", "help_label")
+TEXT_FIELDS = (
+    "sign_in_text",
+    "username_hint",
+    "privacy_label",
+    "terms_label",
+    "help_label",
+    "forgot_password_label",
+    "sign_up_label",
+    "sign_in_button_label",
+)
+
+# What the hosted pages show where neither the language's texts nor the draft have a label.
+LABEL_DEFAULTS = {
+    "forgot_password_label": gettext_lazy("Forgot your password?"),
+    "sign_up_label": gettext_lazy("Create one"),
+    "sign_in_button_label": gettext_lazy("Sign in"),
+}
+
+
+def texts_check(texts: dict) -> dict[str, list[str]]:
+    """What is wrong with texts in one language, field by field: the limits and validators of
+    the draft's own texts (length, plain text for the labels)."""
+    errors: dict[str, list[str]] = {}
+    for name, text in texts.items():
+        field = Branding._meta.get_field(name)
+        try:
+            if field.max_length and len(text) > field.max_length:
+                raise ValidationError(
+                    _("At most %(limit)s characters.") % {"limit": field.max_length}
+                )
+            field.run_validators(text)
+        except ValidationError as error:
+            errors[name] = error.messages
+    return errors
 
 
 @transaction.atomic
@@ -48,11 +82,9 @@ def branding_texts_set(*, actor, language: str, texts: dict, request=None) -> Br
     else:
         overrides.pop(language, None)
     draft.text_overrides = overrides
-    # The same limits as the draft's own texts (model max lengths).
-    for name, text in kept.items():
-        limit = Branding._meta.get_field(name).max_length
-        if limit and len(text) > limit:
-            raise ValidationError({name: _("At most %(limit)s characters.") % {"limit": limit}})
+    errors = texts_check(kept)
+    if errors:
+        raise ValidationError(errors)
     draft.save()
     _audit(actor, "branding.texts_update", before, _snapshot(draft), request)
     return draft
@@ -93,11 +125,33 @@ class LanguageTextsForm(forms.Form):
     help_label = forms.CharField(
         label=gettext_lazy("Help link text"), required=False, max_length=50
     )
+    forgot_password_label = forms.CharField(
+        label=gettext_lazy("“Forgot your password?” link text"),
+        required=False,
+        max_length=50,
+        validators=[plain_label],
+    )
+    sign_up_label = forms.CharField(
+        label=gettext_lazy("“Create one” (sign-up) link text"),
+        required=False,
+        max_length=50,
+        validators=[plain_label],
+    )
+    sign_in_button_label = forms.CharField(
+        label=gettext_lazy("Sign-in button label"),
+        required=False,
+        max_length=30,
+        validators=[plain_label],
+    )
 
-    def __init__(self, *args, draft: Branding, **kwargs) -> None:
+    def __init__(self, *args, draft: Branding, language: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for name in TEXT_FIELDS:
             own = getattr(draft, name)
+            if not own and name in LABEL_DEFAULTS:
+                # Ours, in the language these texts are for.
+                with translation.override(language):
+                    own = str(LABEL_DEFAULTS[name])
             self.fields[name].help_text = (
                 _("Blank: “%(text)s”.") % {"text": own} if own else _("Blank: nothing shown.")
             )
@@ -134,7 +188,9 @@ def languages(request):
     language = _language_from(request)
     draft = selectors.branding_draft_get()
     initial = (draft.text_overrides or {}).get(language, {})
-    texts_form = LanguageTextsForm(request.POST or None, initial=initial, draft=draft)
+    texts_form = LanguageTextsForm(
+        request.POST or None, initial=initial, draft=draft, language=language
+    )
     default_form = DefaultLanguageForm(
         initial={"default_language": connection.tenant.default_language}
     )
@@ -187,6 +243,6 @@ def default_language(request):
     language = _language_from(request)
     draft = selectors.branding_draft_get()
     texts_form = LanguageTextsForm(
-        initial=(draft.text_overrides or {}).get(language, {}), draft=draft
+        initial=(draft.text_overrides or {}).get(language, {}), draft=draft, language=language
     )
     return _page(request, language=language, default_form=form, texts_form=texts_form, status=400)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +10,18 @@ hex_colour = RegexValidator(
 )
 # Its own code: a URLField shows its generic message for any error coded "invalid".
 https_url = URLValidator(schemes=["https"], message=_("Give an https:// link."), code="not_https")
+
+
+def plain_label(value: str) -> None:
+    """A link or button label: one line of plain text. Templates escape it anyway; markup is
+    refused so that nobody expects it to work."""
+    if "<" in value or ">" in value:
+        raise ValidationError(
+            _("Plain text only: no HTML, no < or >."), code="markup", params={"value": value}
+        )
+    if any(character in value for character in "\r\n\t"):
+        raise ValidationError(_("One line of text."), code="not_one_line")
+
 
 # The hosted pages' own look (static/css/hosted.css): a new draft starts from it.
 DEFAULT_COLOURS = {
@@ -57,6 +70,20 @@ class Branding(models.Model):
     terms_label = models.CharField(_("terms of use link text"), max_length=50, blank=True)
     help_url = models.URLField(_("help link"), blank=True, validators=[https_url])
     help_label = models.CharField(_("help link text"), max_length=50, blank=True)
+    # Labels Entra lets a tenant change on the sign-in page (company branding's
+    # customForgotMyPasswordText, the user flow's language strings); blank: ours, translated.
+    forgot_password_label = models.CharField(
+        _("“Forgot your password?” link text"),
+        max_length=50,
+        blank=True,
+        validators=[plain_label],
+    )
+    sign_up_label = models.CharField(
+        _("“Create one” (sign-up) link text"), max_length=50, blank=True, validators=[plain_label]
+    )
+    sign_in_button_label = models.CharField(
+        _("sign-in button label"), max_length=30, blank=True, validators=[plain_label]
+    )
     layout = models.CharField(
         _("layout"), max_length=16, choices=Layout.choices, default=Layout.CARD
     )

@@ -44,6 +44,10 @@ class BrandingView:
     footer_links: tuple[FooterLink, ...]
     show_sign_up: bool
     is_preview: bool = False
+    # The tenant's labels; blank: the page's own, translated (account/login.html).
+    forgot_password_label: str = ""
+    sign_up_label: str = ""
+    sign_in_button_label: str = ""
     # The square logo the card shows: the dark-theme one where it sits on a dark surface
     # (the full-page layout on a dark background), else the light one.
     square_logo_url: str = ""
@@ -80,6 +84,10 @@ class BrandingView:
                     replace(link, label=texts.get(f"{link.kind}_label") or link.label)
                     for link in self.footer_links
                 ),
+                forgot_password_label=texts.get("forgot_password_label")
+                or self.forgot_password_label,
+                sign_up_label=texts.get("sign_up_label") or self.sign_up_label,
+                sign_in_button_label=texts.get("sign_in_button_label") or self.sign_in_button_label,
                 text_overrides={},
                 _by_language={},
             )
@@ -180,6 +188,9 @@ def branding_view(
         footer_links=tuple(links),
         show_sign_up=branding.show_sign_up,
         is_preview=is_preview,
+        forgot_password_label=branding.forgot_password_label,
+        sign_up_label=branding.sign_up_label,
+        sign_in_button_label=branding.sign_in_button_label,
         square_logo_url=logo_url(square_logo_name(branding)),
         console_logo_url=logo_url(branding.square_logo_name),
         favicon_url=logo_url(favicon),

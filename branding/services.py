@@ -43,6 +43,9 @@ DRAFT_FIELDS = (
     "terms_label",
     "help_url",
     "help_label",
+    "forgot_password_label",
+    "sign_up_label",
+    "sign_in_button_label",
     "layout",
     "show_sign_up",
     "custom_css",
@@ -352,7 +355,7 @@ def branding_export() -> dict:
 
 def _text_overrides_clean(value) -> dict:
     """An export's texts per language, checked as Console > Branding > Languages does."""
-    from branding.languages import TEXT_FIELDS
+    from branding.languages import TEXT_FIELDS, texts_check
     from ciam.locale import language_supported
 
     if not isinstance(value, dict):
@@ -367,13 +370,11 @@ def _text_overrides_clean(value) -> dict:
         if unknown:
             raise _import_error(_("Unknown fields: %(names)s.") % {"names": ", ".join(unknown)})
         kept = {name: text.strip() for name, text in texts.items() if text.strip()}
-        for name, text in kept.items():
-            limit = Branding._meta.get_field(name).max_length
-            if limit and len(text) > limit:
-                raise _import_error(
-                    _("%(name)s (%(language)s): at most %(limit)s characters.")
-                    % {"name": name, "language": language, "limit": limit}
-                )
+        for name, messages in texts_check(kept).items():
+            raise _import_error(
+                _("%(name)s (%(language)s): %(errors)s")
+                % {"name": name, "language": language, "errors": " ".join(messages)}
+            )
         if kept:
             cleaned[language] = kept
     return cleaned

@@ -143,7 +143,7 @@ def test_the_texts_per_language_travel_with_an_export(acme, globex):
         ({"xx": {"sign_in_text": "Hi"}}, "Unknown language: xx."),
         ({"fr": {"custom_css": "body{}"}}, "Unknown fields: custom_css."),
         ({"fr": {"sign_in_text": 5}}, "The texts per language have a wrong type."),
-        ({"fr": {"username_hint": "x" * 5000}}, "username_hint (fr): at most"),
+        ({"fr": {"username_hint": "x" * 5000}}, "username_hint (fr): At most 100 characters."),
     ],
 )
 def test_texts_per_language_are_checked_on_import(acme, text_overrides, message):
