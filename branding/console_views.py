@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -67,7 +68,7 @@ def _page(request, form, *, image_form=None, import_form=None, status=200):
             "draft_logo_url": selectors.logo_url(draft.logo_name),
             "published": selectors.branding_get("published"),
             "applications": [(app, app.pk in overridden) for app in applications],
-            **_preview_context(shown),
+            **_preview_context(shown, preview_languages_chosen(request.GET, shown)),
         },
         status=status,
     )
@@ -253,22 +254,62 @@ def app_branding_remove(request, public_id):
 # Preview
 
 
-def _preview_context(branding: Branding, language: str | None = None) -> dict:
-    """What the preview fragments need: the branding as a view (with the texts of `language`
-    where the tenant wrote some, branding/languages.py), and a stylesheet of its own under the
-    preview's scope (by hash, kept a while in the shared cache: the console's CSP allows no
-    inline style)."""
+def configured_languages(branding: Branding) -> list[str]:
+    """The languages a tenant works in: its default language and those it wrote texts for
+    (Console > Branding > Languages), in the order of settings.LANGUAGES."""
+    wanted = {connection.tenant.default_language or settings.LANGUAGE_CODE}
+    wanted.update(branding.text_overrides or {})
+    return [code for code, _name in settings.LANGUAGES if code in wanted]
+
+
+def preview_languages_chosen(data, branding: Branding) -> list[str]:
+    """The languages the previews are shown in: those ticked (`preview_language`), else the
+    tenant's configured ones."""
+    chosen = {code for code in data.getlist("preview_language") if language_supported(code) == code}
+    if not chosen:
+        return configured_languages(branding)
+    return [code for code, _name in settings.LANGUAGES if code in chosen]
+
+
+def _preview_context(branding: Branding, languages: list[str] | None = None) -> dict:
+    """What the preview fragments need: the branding as a view in each of `languages` (with
+    the texts the tenant wrote for it, branding/languages.py; the page's own language when
+    none is given), and a stylesheet of its own under the preview's scope (by hash, kept a
+    while in the shared cache: the console's CSP allows no inline style)."""
     css = css_scoped(theme_css(branding), PREVIEW_SCOPE)
     digest = css_hash(css)
     cache.set(_preview_key(digest), css, PREVIEW_CSS_SECONDS)
     view = selectors.branding_view(branding, is_preview=True)
-    if language:
-        view = view.for_language(language)
+    languages = languages or [translation.get_language()]
+    names = dict(settings.LANGUAGES)
     return {
         "preview": view,
+        "previews": [
+            {
+                "code": code,
+                "name": names.get(code, code),
+                "direction": "rtl" if translation.get_language_info(code)["bidi"] else "ltr",
+                "view": view.for_language(code),
+            }
+            for code in languages
+        ],
+        "preview_language_choices": [
+            (code, name, code in languages) for code, name in settings.LANGUAGES
+        ],
+        "console_language": translation.get_language(),
+        "console_direction": "rtl" if translation.get_language_bidi() else "ltr",
         "preview_css_url": f"{_preview_theme_url(digest)}",
         "preview_sign_up": branding.show_sign_up,
         "preview_widths": (("phone", _("Phone")), ("desktop", _("Desktop"))),
+        # Captions in the console's language; the pages in the language of their row.
+        "preview_pages": (
+            ("sign_in", _("Sign-in")),
+            ("sign_up", _("Sign-up")),
+            ("email_code", _("Email code")),
+            ("consent", _("Consent")),
+            ("invitation", _("Invitation page")),
+            ("invitation_email", _("Invitation email")),
+        ),
     }
 
 
@@ -296,14 +337,16 @@ def preview_fragments(request):
             setattr(shown, name, form.cleaned_data[name])
     # Custom CSS: the rules that would be kept.
     shown.custom_css = css_clean(request.POST.get("custom_css", "") or "").css
-    # ?language=: the preview in that language, with the texts written for it if any.
+    # ?language=: the previews in that language only; else in each language ticked.
     if language := language_supported(request.GET.get("language")):
-        translation.activate(language)
+        languages = [language]
+    else:
+        languages = preview_languages_chosen(request.POST, shown)
     return render(
         request,
         "branding/console/preview.html",
         {
-            **_preview_context(shown, language),
+            **_preview_context(shown, languages),
             "contrast_failures": selectors.branding_contrast_failures(shown),
         },
     )

@@ -158,3 +158,61 @@ def test_two_tenants_render_differently_under_the_real_csp_and_pass_axe(
     assert axe_violations(page) == []
     for _shot, _page, context in shots.values():
         context.close()
+
+
+def test_the_live_preview_shows_each_language_side_by_side_and_adds_the_ones_ticked(
+    chromium, branding_server, committed
+):
+    from branding.languages import branding_texts_set
+
+    tenant, admin_email = branded_tenant("Babel", sign_in_text="Welcome to Babel", images={})
+    with tenant_context(tenant):
+        admin = get_user_model().objects.get(email=admin_email)
+        branding_texts_set(
+            actor=admin,
+            language="fr",
+            texts={"sign_in_text": "Bienvenue chez Babel", "sign_up_label": "Rejoindre Babel"},
+        )
+    connection.close()
+    context, page = open_sign_in(chromium, branding_server, tenant)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.get_by_label("Email").fill(admin_email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url("**/")
+    page.goto(f"http://{tenant.primary_host}:{branding_server}/console/branding/")
+    page.wait_for_load_state("networkidle")
+
+    preview = page.locator("#branding-preview")
+    languages = preview.locator("section.branding-preview-language")
+    assert languages.count() == 2  # English (the default) and French (it has texts)
+    english, french = languages.nth(0), languages.nth(1)
+    assert english.get_by_text("Welcome to Babel").count() == 2
+    assert french.get_by_text("Bienvenue chez Babel").count() == 2
+    assert french.get_by_text("Rejoindre Babel").count() == 2
+    # Phone and desktop, each at its own width; the pages of a row next to each other.
+    phone = french.locator(".branding-preview-phone .branding-preview").first
+    desktop = french.locator(".branding-preview-desktop .branding-preview").first
+    width = "e => e.getBoundingClientRect().width"
+    assert 0 < phone.evaluate(width) < desktop.evaluate(width)
+    row = french.locator(".branding-preview-row-phone")
+    tops = row.locator(".branding-preview-frame").evaluate_all(
+        "frames => frames.map(f => f.getBoundingClientRect().top)"
+    )
+    assert abs(tops[0] - tops[1]) < 1
+
+    # Ticking Arabic adds its row, right to left, with the fields as typed.
+    page.get_by_label("Sign-in page text").fill("Typed for everyone")
+    english.get_by_text("Typed for everyone").first.wait_for()
+    page.locator("#preview-language-ar").check()
+    arabic = preview.locator('section.branding-preview-language:has([lang="ar"][dir="rtl"])')
+    arabic.wait_for()
+    assert languages.count() == 3
+    arabic.get_by_text("Typed for everyone").first.wait_for()
+    assert (
+        arabic.locator(".branding-preview-row").first.evaluate("e => getComputedStyle(e).direction")
+        == "rtl"
+    )
+    assert page.evaluate("window.__cspViolations") == []
+    assert axe_violations(page) == []
+    context.close()
