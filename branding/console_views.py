@@ -15,10 +15,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import AdminRole
-from branding import selectors, services
+from branding import exports, selectors, services
 from branding.custom_css import css_clean, css_scoped
 from branding.forms import AppBrandingForm, BrandingForm, ImageForm, ImportForm
 from branding.images import LARGEST_BYTES, SLOTS
@@ -68,6 +69,7 @@ def _page(request, form, *, image_form=None, import_form=None, status=200):
             "draft_logo_url": selectors.logo_url(draft.logo_name),
             "published": selectors.branding_get("published"),
             "applications": [(app, app.pk in overridden) for app in applications],
+            "app_brandings": len(overridden),
             **_preview_context(shown, preview_languages_chosen(request.GET, shown)),
         },
         status=status,
@@ -156,8 +158,20 @@ def publish(request):
 @require_POST
 @console_role(*BRANDING_ADMINS)
 def reset(request):
-    services.branding_reset(actor=request.user, request=request)
+    include_apps = request.POST.get("include_apps") == "on"
+    services.branding_reset(actor=request.user, request=request, include_apps=include_apps)
     messages.success(request, _("Branding reset: the hosted pages have the default look."))
+    kept = AppBranding.objects.count()
+    if kept:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)s app keeps its own branding (Per-app branding).",
+                "%(count)s apps keep their own branding (Per-app branding).",
+                kept,
+            )
+            % {"count": kept},
+        )
     return redirect("console:branding:edit")
 
 
@@ -165,7 +179,7 @@ def reset(request):
 @console_role(*BRANDING_ADMINS)
 def export(request):
     response = HttpResponse(
-        json.dumps(services.branding_export(), indent=2), content_type="application/json"
+        json.dumps(exports.branding_export(), indent=2), content_type="application/json"
     )
     response["Content-Disposition"] = 'attachment; filename="branding.json"'
     response["X-Content-Type-Options"] = "nosniff"
@@ -177,13 +191,33 @@ def export(request):
 def import_(request):
     import_form = ImportForm(request.POST, request.FILES)
     if import_form.is_valid():
-        data = import_form.cleaned_data["file"].read(services.EXPORT_MAX_BYTES + 1)
+        data = import_form.cleaned_data["file"].read(exports.EXPORT_MAX_BYTES + 1)
         try:
-            services.branding_import(actor=request.user, data=data, request=request)
+            result = exports.branding_import(
+                actor=request.user,
+                data=data,
+                request=request,
+                apps=import_form.cleaned_data["include_apps"],
+            )
         except ValidationError as error:
             add_service_errors(import_form, error)
         else:
             messages.success(request, _("Imported into the draft. Preview it, then publish it."))
+            if result.apps:
+                messages.success(
+                    request,
+                    _("Apps' branding imported, in use now: %(apps)s.")
+                    % {"apps": ", ".join(result.apps)},
+                )
+            if result.unknown_apps:
+                messages.warning(
+                    request,
+                    _(
+                        "Not imported: no app here has the client ID of %(apps)s. Register it "
+                        "with that client ID, or set its branding under Per-app branding."
+                    )
+                    % {"apps": ", ".join(result.unknown_apps)},
+                )
             return redirect("console:branding:edit")
     form = BrandingForm(instance=selectors.branding_draft_get())
     return _page(request, form, import_form=import_form, status=400)

@@ -99,6 +99,15 @@ class ImportForm(forms.Form):
         ),
         widget=forms.FileInput(attrs={"accept": "application/json,.json"}),
     )
+    include_apps = forms.BooleanField(
+        label=_("Also import the apps' own branding"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Apps are found by client ID and their branding applies at once; apps the file "
+            "does not name keep theirs. Apps not registered here are listed, not imported."
+        ),
+    )
 
 
 class AppBrandingForm(forms.ModelForm):

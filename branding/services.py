@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import logging
 from datetime import timedelta
 
@@ -17,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from branding.custom_css import css_clean
-from branding.images import CONTENT_TYPES, SLOTS, Slot, image_clean
+from branding.images import SLOTS, Slot, image_clean
 from branding.models import AppBranding, Branding
 from branding.selectors import (
     branding_contrast_failures,
@@ -67,8 +64,6 @@ _APP_SNAPSHOT_FIELDS = (*APP_COLOUR_FIELDS, "logo_name")
 # a cached page of a proxy), and how many of them at most.
 RETIRED_THEME_DAYS = 7
 RETIRED_THEME_COUNT = 5
-EXPORT_FORMAT = "ciam-branding"
-EXPORT_MAX_BYTES = 2 * 1024 * 1024
 
 
 def _snapshot(branding: Branding | None) -> dict:
@@ -233,13 +228,22 @@ def branding_publish(*, actor, request=None) -> Branding:
 
 
 @transaction.atomic
-def branding_reset(*, actor, request=None) -> None:
+def branding_reset(*, actor, request=None, include_apps: bool = False) -> None:
     """Back to the product's look: the draft and the published branding are removed, and
-    the images no app branding uses any more."""
+    the images no app branding uses any more. With `include_apps`, every app's own branding
+    too (each removal audited as in the per-app editor); else the apps keep theirs, over
+    the product's look."""
+    apps_removed = []
+    if include_apps:
+        for app_branding in AppBranding.objects.select_related("application").order_by("pk"):
+            app_branding_remove(actor=actor, application=app_branding.application, request=request)
+            apps_removed.append(app_branding.application.name)
     rows = list(Branding.objects.select_for_update())
-    if not rows:
+    if not rows and not apps_removed:
         return
     before = {row.state: _snapshot(row) for row in rows}
+    if apps_removed:
+        before["apps"] = apps_removed
     Branding.objects.all().delete()
     audit_record(
         actor=actor,
@@ -251,7 +255,9 @@ def branding_reset(*, actor, request=None) -> None:
         request=request,
     )
     published_branding_invalidate()
-    forget_files_unused(name for row in before.values() for name in row.values())
+    forget_files_unused(
+        name for row in before.values() if isinstance(row, dict) for name in row.values()
+    )
 
 
 # Per-app branding
@@ -322,159 +328,6 @@ def app_branding_remove(*, actor, application, request=None) -> None:
     )
     published_branding_invalidate()
     forget_files_unused([before["logo_name"]])
-
-
-# Export and import
-
-
-def branding_export() -> dict:
-    """The draft as JSON: its fields and its images inline as data: URLs."""
-    draft = branding_draft_get()
-    images = {}
-    for slot in SLOTS.values():
-        name = getattr(draft, f"{slot.field}_name")
-        if not name:
-            continue
-        try:
-            with default_storage.open(name) as stored:
-                content = stored.read()
-        except OSError:
-            logger.warning("branding.export.image_missing slot=%s", slot.name)
-            continue
-        content_type = CONTENT_TYPES[name.rsplit(".", 1)[-1]]
-        images[slot.name] = f"data:{content_type};base64,{base64.b64encode(content).decode()}"
-    return {
-        "format": EXPORT_FORMAT,
-        "version": 1,
-        "branding": {name: getattr(draft, name) for name in DRAFT_FIELDS},
-        # The texts per language (Console > Branding > Languages), {language: {field: text}}.
-        "text_overrides": draft.text_overrides or {},
-        "images": images,
-    }
-
-
-def _text_overrides_clean(value) -> dict:
-    """An export's texts per language, checked as Console > Branding > Languages does."""
-    from branding.languages import TEXT_FIELDS, texts_check
-    from ciam.locale import language_supported
-
-    if not isinstance(value, dict):
-        raise _import_error(_("The texts per language have a wrong type."))
-    cleaned = {}
-    for language, texts in value.items():
-        if not isinstance(language, str) or language_supported(language) != language:
-            raise _import_error(_("Unknown language: %(language)s.") % {"language": language})
-        if not isinstance(texts, dict) or not all(isinstance(t, str) for t in texts.values()):
-            raise _import_error(_("The texts per language have a wrong type."))
-        unknown = sorted(set(texts) - set(TEXT_FIELDS))
-        if unknown:
-            raise _import_error(_("Unknown fields: %(names)s.") % {"names": ", ".join(unknown)})
-        kept = {name: text.strip() for name, text in texts.items() if text.strip()}
-        for name, messages in texts_check(kept).items():
-            raise _import_error(
-                _("%(name)s (%(language)s): %(errors)s")
-                % {"name": name, "language": language, "errors": " ".join(messages)}
-            )
-        if kept:
-            cleaned[language] = kept
-    return cleaned
-
-
-def _import_error(message: str) -> ValidationError:
-    return ValidationError({"file": [message]})
-
-
-def _data_url_bytes(value) -> bytes:
-    if not isinstance(value, str) or not value.startswith("data:") or ";base64," not in value:
-        raise ValueError("not a data URL")
-    return base64.b64decode(value.split(";base64,", 1)[1], validate=True)
-
-
-@transaction.atomic
-def branding_import(*, actor, data: bytes, request=None) -> Branding:
-    """Replace the draft by an export: every field checked as in the editor, every image as
-    on upload (by its bytes, re-encoded or sanitised). Nothing changes unless all of it
-    passes."""
-    if len(data) > EXPORT_MAX_BYTES:
-        raise _import_error(_("The file may be at most 2 MB."))
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise _import_error(_("This is not a branding export (JSON).")) from error
-    if (
-        not isinstance(document, dict)
-        or document.get("format") != EXPORT_FORMAT
-        or document.get("version") != 1
-        or not isinstance(document.get("branding"), dict)
-        or not isinstance(document.get("images", {}), dict)
-    ):
-        raise _import_error(_("This is not a branding export of this product."))
-    fields = document["branding"]
-    unknown = sorted(set(fields) - set(DRAFT_FIELDS))
-    if unknown:
-        raise _import_error(_("Unknown fields: %(names)s.") % {"names": ", ".join(unknown)})
-    draft = _locked_draft()
-    before = _snapshot(draft) if draft.pk else {}
-    for name in DRAFT_FIELDS:
-        if name not in fields:
-            continue
-        value = fields[name]
-        expected = bool if name == "show_sign_up" else str
-        if not isinstance(value, expected):
-            raise _import_error(_("The field %(name)s has a wrong type.") % {"name": name})
-        if name == "custom_css":
-            try:
-                value = _css_or_errors(value)
-            except ValidationError as error:
-                raise _import_error(
-                    _("Custom CSS: %(errors)s") % {"errors": " ".join(error.messages)}
-                ) from error
-        setattr(draft, name, value)
-    draft.text_overrides = _text_overrides_clean(document.get("text_overrides", {}))
-    try:
-        draft.full_clean()
-    except ValidationError as error:
-        raise _import_error(
-            " ".join(
-                f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items()
-            )
-        ) from error
-    images = document.get("images", {})
-    unknown = sorted(set(images) - set(SLOTS))
-    if unknown:
-        raise _import_error(_("Unknown images: %(names)s.") % {"names": ", ".join(unknown)})
-    for slot in SLOTS.values():
-        if slot.name not in images:
-            setattr(draft, f"{slot.field}_name", "")
-            if slot.field == "logo":
-                draft.logo_width, draft.logo_height = None, None
-            continue
-        try:
-            content = _data_url_bytes(images[slot.name])
-        except (ValueError, binascii.Error) as error:
-            raise _import_error(
-                _("%(image)s: not a base64 data: URL.") % {"image": slot.label}
-            ) from error
-        try:
-            name, width, height = image_store(content, slot)
-        except ValidationError as error:
-            raise _import_error(f"{slot.label}: {' '.join(error.messages)}") from error
-        setattr(draft, f"{slot.field}_name", name)
-        if slot.field == "logo":
-            draft.logo_width, draft.logo_height = width, height
-    draft.save()
-    changed_before, changed_after = _changes(before, _snapshot(draft))
-    audit_record(
-        actor=actor,
-        action="branding.import",
-        target_type="branding.branding",
-        target_label="branding (draft)",
-        before=changed_before,
-        after=changed_after,
-        request=request,
-    )
-    forget_files_unused(before.values())
-    return draft
 
 
 # Files

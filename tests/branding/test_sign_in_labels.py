@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 from django_tenants.utils import tenant_context
 
-from branding import services
+from branding import exports, services
 from branding.languages import branding_texts_set
 from branding.models import Branding
 from tests.branding.helpers import DRAFT
@@ -135,11 +135,11 @@ def test_labels_travel_with_an_export_and_are_checked_on_import(acme):
     with tenant_context(world.tenant):
         services.branding_draft_update(actor=world.admin, **LABELS)
         branding_texts_set(actor=world.admin, language="es", texts={"sign_up_label": "Únete"})
-        document = services.branding_export()
+        document = exports.branding_export()
     assert document["branding"]["sign_up_label"] == "Join Acme rewards"
     assert document["text_overrides"] == {"es": {"sign_up_label": "Únete"}}
 
     document["text_overrides"]["es"]["sign_in_button_label"] = "<i>Entrar</i>"
     with tenant_context(world.tenant), pytest.raises(ValidationError) as refused:
-        services.branding_import(actor=world.admin, data=json.dumps(document).encode())
+        exports.branding_import(actor=world.admin, data=json.dumps(document).encode())
     assert "sign_in_button_label (es): Plain text only" in " ".join(refused.value.messages)
