@@ -21,3 +21,16 @@ def branding_server(subprocess_env, smtp_sink):
     process = start_gunicorn({**subprocess_env, "EMAIL_URL": smtp_sink.url}, port)
     yield port
     stop(process)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a test client's request leaves the language
+    of its page active in the thread (the locale middleware does not reset it), and messages
+    built outside a request (branding.custom_css) would come out in that language."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
