@@ -317,7 +317,6 @@ def _preview_context(branding: Branding, languages: list[str] | None = None) -> 
     languages = languages or [translation.get_language()]
     names = dict(settings.LANGUAGES)
     return {
-        "preview": view,
         "previews": [
             {
                 "code": code,
@@ -333,7 +332,6 @@ def _preview_context(branding: Branding, languages: list[str] | None = None) -> 
         "console_language": translation.get_language(),
         "console_direction": "rtl" if translation.get_language_bidi() else "ltr",
         "preview_css_url": f"{_preview_theme_url(digest)}",
-        "preview_sign_up": branding.show_sign_up,
         "preview_widths": (("phone", _("Phone")), ("desktop", _("Desktop"))),
         # Captions in the console's language; the pages in the language of their row.
         "preview_pages": (
