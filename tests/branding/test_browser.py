@@ -189,7 +189,7 @@ def test_the_live_preview_shows_each_language_side_by_side_and_adds_the_ones_tic
     english, french = languages.nth(0), languages.nth(1)
     assert english.get_by_text("Welcome to Babel").count() == 2
     assert french.get_by_text("Bienvenue chez Babel").count() == 2
-    assert french.get_by_text("Rejoindre Babel").count() == 2
+    assert french.get_by_text("Rejoindre Babel", exact=True).count() == 2
     # Phone and desktop, each at its own width; the pages of a row next to each other.
     phone = french.locator(".branding-preview-phone .branding-preview").first
     desktop = french.locator(".branding-preview-desktop .branding-preview").first
