@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=40, help="sign-in codes with no bulk work")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between codes")
     parser.add_argument(
-        "--bulk-samples", type=int, default=300, help="at most this many during the bulk work"
+        "--bulk-samples", type=int, default=1000, help="at most this many during the bulk work"
     )
     parser.add_argument(
         "--bulk-interval", type=float, default=1.5,
