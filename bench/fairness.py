@@ -324,10 +324,11 @@ def main() -> None:
     print()
     print(harness.markdown_table(bulk_rows))
     machine = harness.machine_line().split("; server:")[0]
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
-        f"\n{machine}; one gunicorn process (4 threads), Celery workers as `make run` starts "
-        "them: interactive (1 process), invitations + bulk (2 processes) with beat; nothing "
-        "pinned\n"
+        f"\n{machine}; load average at the end {load}; one gunicorn process (4 threads), "
+        "Celery workers as `make run` starts them: interactive (1 process), invitations + bulk "
+        "(2 processes) with beat; nothing pinned\n"
     )
 
 
