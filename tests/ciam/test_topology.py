@@ -15,10 +15,12 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
 import requests
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
 
@@ -54,6 +56,20 @@ class Browser:
         return self.post("/accounts/login/", {"login": email, "password": password}, base)
 
 
+def _started(start, arguments: list) -> list[subprocess.Popen]:
+    """`start(argument)` for each argument at once (each waits until its process is ready);
+    the processes that started, or all stopped again if one failed."""
+    with ThreadPoolExecutor(len(arguments)) as pool:
+        futures = [pool.submit(start, argument) for argument in arguments]
+    failed = [future.exception() for future in futures if future.exception() is not None]
+    started = [future.result() for future in futures if future.exception() is None]
+    if failed:
+        for process in started:
+            stop(process)
+        raise failed[0]
+    return started
+
+
 @contextlib.contextmanager
 def _topology(environment: dict):
     """Two gunicorn servers behind nginx: yields nginx's port, the servers' ports and their
@@ -61,14 +77,14 @@ def _topology(environment: dict):
     proxy_port, ports = free_port(), [free_port(), free_port()]
     servers = []
     try:
-        for port in ports:
-            # Both name the proxy's address in links and token issuers, as behind a real one:
-            # a token one issued is valid on the other.
-            servers.append(
-                start_gunicorn(
-                    {**environment, "TRUSTED_PROXY_COUNT": "1"}, port, public_port=proxy_port
-                )
-            )
+        # Both name the proxy's address in links and token issuers, as behind a real one: a
+        # token one issued is valid on the other. Started side by side.
+        servers += _started(
+            lambda port: start_gunicorn(
+                {**environment, "TRUSTED_PROXY_COUNT": "1"}, port, public_port=proxy_port
+            ),
+            ports,
+        )
         with nginx(ports, port=proxy_port):
             yield proxy_port, ports, servers
     finally:
@@ -253,7 +269,6 @@ def test_load_over_both_servers_then_a_server_and_a_worker_crash_and_nothing_acc
     again by the outbox relay (beat's, run here as it runs once they are OUTBOX_STALE_AFTER
     old), and a row is sent twice only if the worker died between the relay's "250" and its
     commit (at most the one message it was sending)."""
-    from ciam.test_resources import redis_database_claim
     from guests.models import Invitation
     from oidc.services import application_create
 
@@ -272,13 +287,17 @@ def test_load_over_both_servers_then_a_server_and_a_worker_crash_and_nothing_acc
             api_permissions=["User.Invite.All"], access_token_lifetime=3600,
             id_token_lifetime=3600, refresh_token_lifetime=86400,
         )  # fmt: skip
-    # A broker of its own: the session's shared worker takes none of these tasks.
-    broker_url = redis_database_claim("redis://127.0.0.1:6379")
+    # The broker shares the cache's Redis database, as in production and `make run`
+    # (REDIS_URL for both): the session's shared worker, on the test broker, takes none of
+    # these tasks.
+    broker_url = settings.REDIS_URL
     environment = {**subprocess_env, "CELERY_BROKER_URL": broker_url, "EMAIL_URL": mailbox.url}
     workers = []
     try:
-        for name in ("one", "two"):
-            workers.append(start_celery_worker(environment, "-n", f"{name}-{slug}@%h"))
+        workers += _started(
+            lambda name: start_celery_worker(environment, "-n", f"{name}-{slug}@%h"),
+            ["one", "two"],
+        )
         with _topology(environment) as (proxy_port, ports, servers):
             proxy = f"http://127.0.0.1:{proxy_port}"
             load = Load(proxy, f"{slug}.localhost:{proxy_port}", people, (daemon.client_id, secret))
