@@ -36,10 +36,15 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float 
 
 
 def start_gunicorn(
-    environment: dict, port: int, *extra_args: str, output: Path | None = None
+    environment: dict,
+    port: int,
+    *extra_args: str,
+    output: Path | None = None,
+    public_port: int | None = None,
 ) -> subprocess.Popen:
     """gunicorn serving ciam.wsgi on loopback `port`, healthy; its stdout and stderr (the
-    application's log lines) go to the file `output` when given."""
+    application's log lines) go to the file `output` when given. Links and token issuers name
+    `public_port` (a reverse proxy's, the same for every server behind it), by default `port`."""
     stream = open(output, "ab") if output is not None else None  # noqa: SIM115
     process = subprocess.Popen(
         [
@@ -47,7 +52,7 @@ def start_gunicorn(
             "--workers", "1", "--threads", "4", "--log-level", "warning", *extra_args,
         ],
         cwd=ROOT,
-        env={**environment, "PUBLIC_PORT": str(port)},
+        env={**environment, "PUBLIC_PORT": str(public_port or port)},
         stdout=stream,
         stderr=stream,
     )  # fmt: skip
@@ -64,6 +69,29 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def children(pid: int) -> list[int]:
+    """The process ids of `pid`'s direct children (gunicorn's worker, Celery's pool)."""
+    found: list[int] = []
+    with contextlib.suppress(FileNotFoundError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                found.extend(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def crash(process: subprocess.Popen) -> None:
+    """Kill `process` and its children at once (SIGKILL: no graceful stop, as in a crash or
+    the OOM killer), and reap it."""
+    import os
+    import signal
+
+    pids = [process.pid, *children(process.pid)]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait()
 
 
 def start_celery_worker(
@@ -173,18 +201,18 @@ def pgbouncer(*, pool_size: int, server_port: int = 5432, port: int | None = Non
 
 
 @contextlib.contextmanager
-def nginx(upstream_ports: list[int]):
-    """A real nginx (Debian's package) on a free loopback port, balancing round-robin over
-    web servers on `upstream_ports` as production's reverse proxy does (deploy/nginx): it
-    keeps the Host header, appends the client to X-Forwarded-For, and names the server that
-    answered in `X-Upstream`. Yields its port."""
+def nginx(upstream_ports: list[int], *, port: int | None = None):
+    """A real nginx (Debian's package) on a free loopback port (or `port`), balancing
+    round-robin over web servers on `upstream_ports` as production's reverse proxy does
+    (deploy/nginx): it keeps the Host header, appends the client to X-Forwarded-For, and names
+    the server that answered in `X-Upstream`. Yields its port."""
     import os
     import shutil
     import tempfile
 
     executable = shutil.which("nginx") or "/usr/sbin/nginx"
     folder = Path(tempfile.mkdtemp(prefix="nginx-"))
-    port = free_port()
+    port = port or free_port()
     servers = "".join(f"    server 127.0.0.1:{upstream};\n" for upstream in upstream_ports)
     temp_paths = "".join(
         f"  {kind}_temp_path {folder / kind};\n"
