@@ -110,6 +110,15 @@ def _enabled_apps(request) -> list[SocialApp]:
     return apps
 
 
+def _is_known(sociallogin) -> bool:
+    """allauth's `is_existing` (the identity is linked to an account), without its query when
+    allauth's lookup has just read the linked account and its user."""
+    user = sociallogin.user
+    if sociallogin.account.pk is not None and user is not None and user.pk is not None:
+        return True
+    return sociallogin.is_existing
+
+
 def _truthy_claim(value) -> bool:
     # Some IdPs send "true" as a string; anything else (False, "false", missing) is not.
     return value is True or (isinstance(value, str) and value.lower() == "true")
@@ -195,14 +204,15 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             request, sociallogin, self.identity_provider(sociallogin), upstream_claims(sociallogin)
         )
         self._app_allows(request, sociallogin)
-        if sociallogin.state.get("process") == REDEEM_PROCESS and not sociallogin.is_existing:
+        known = _is_known(sociallogin)
+        if sociallogin.state.get("process") == REDEEM_PROCESS and not known:
             # A new identity redeeming an invitation: the invitation decides, not a sign-up.
             # (A known identity signs in to its account, then accepts as that account.)
             from guests.views import identity_returned
 
             sociallogin.token = None
             raise ImmediateHttpResponse(identity_returned(request, sociallogin))
-        if sociallogin.is_existing or sociallogin.state.get("process") == AuthProcess.CONNECT:
+        if known or sociallogin.state.get("process") == AuthProcess.CONNECT:
             return
         address = sociallogin.email_addresses[0] if sociallogin.email_addresses else None
         if address is None or not address.verified:
