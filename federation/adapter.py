@@ -24,6 +24,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base import AuthProcess
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -31,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from federation.http import idp_session
 from federation.models import FederationSocialApp, IdentityProvider
+from federation.selectors import identity_providers_enabled
 
 PENDING_LINK_SESSION_KEY = "federation_pending_link"
 PENDING_LINK_SECONDS = 15 * 60  # to sign in to the account and confirm
@@ -94,6 +96,29 @@ def social_app(provider: IdentityProvider) -> SocialApp:
     )
 
 
+def _enabled_apps(request) -> list[SocialApp]:
+    """The SocialApps of the tenant's enabled IdPs, built once per request: allauth looks its
+    provider up about ten times in one callback. The rows come from the per-process list
+    (federation.selectors); secrets are opened for this request only, never kept."""
+    schema = connection.schema_name
+    kept = getattr(request, "_federation_apps", None)
+    if kept is not None and kept[0] == schema:
+        return kept[1]
+    apps = [social_app(row) for row in identity_providers_enabled()]
+    if request is not None:
+        request._federation_apps = (schema, apps)
+    return apps
+
+
+def _is_known(sociallogin) -> bool:
+    """allauth's `is_existing` (the identity is linked to an account), without its query when
+    allauth's lookup has just read the linked account and its user."""
+    user = sociallogin.user
+    if sociallogin.account.pk is not None and user is not None and user.pk is not None:
+        return True
+    return sociallogin.is_existing
+
+
 def _truthy_claim(value) -> bool:
     # Some IdPs send "true" as a string; anything else (False, "false", missing) is not.
     return value is True or (isinstance(value, str) and value.lower() == "true")
@@ -110,12 +135,11 @@ def upstream_claims(sociallogin) -> dict:
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def get_requests_session(self):
-        return idp_session(keep_metadata=True)  # discovery and JWKS kept (federation.http)
+        return idp_session(keep_metadata=True)  # discovery kept (federation.http)
 
     def list_apps(self, request, provider=None, client_id=None) -> list[SocialApp]:
         apps = []
-        for row in IdentityProvider.objects.filter(enabled=True):
-            app = social_app(row)
+        for app in _enabled_apps(request):
             if provider and provider not in (app.provider, app.provider_id):
                 continue
             if client_id and app.client_id != client_id:
@@ -135,7 +159,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return apps[0]
 
     def identity_provider(self, sociallogin) -> IdentityProvider | None:
-        return IdentityProvider.objects.filter(slug=sociallogin.account.provider).first()
+        slug = sociallogin.account.provider
+        for provider in identity_providers_enabled():
+            if provider.slug == slug:
+                return provider
+        return IdentityProvider.objects.filter(slug=slug).first()  # disabled, or gone
 
     def populate_user(self, request, sociallogin, data):
         user = super().populate_user(request, sociallogin, data)
@@ -176,14 +204,15 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             request, sociallogin, self.identity_provider(sociallogin), upstream_claims(sociallogin)
         )
         self._app_allows(request, sociallogin)
-        if sociallogin.state.get("process") == REDEEM_PROCESS and not sociallogin.is_existing:
+        known = _is_known(sociallogin)
+        if sociallogin.state.get("process") == REDEEM_PROCESS and not known:
             # A new identity redeeming an invitation: the invitation decides, not a sign-up.
             # (A known identity signs in to its account, then accepts as that account.)
             from guests.views import identity_returned
 
             sociallogin.token = None
             raise ImmediateHttpResponse(identity_returned(request, sociallogin))
-        if sociallogin.is_existing or sociallogin.state.get("process") == AuthProcess.CONNECT:
+        if known or sociallogin.state.get("process") == AuthProcess.CONNECT:
             return
         address = sociallogin.email_addresses[0] if sociallogin.email_addresses else None
         if address is None or not address.verified:

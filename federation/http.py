@@ -19,26 +19,34 @@ With the guard on, a request goes to the address its host resolved to when it wa
 (resolved once: DNS rebinding), with its Host header and TLS name (SNI, certificate) kept.
 
 Sign-ins (allauth, through federation.adapter) use a session that keeps an IdP's discovery
-document for FEDERATION_METADATA_SECONDS per process (allauth reads it twice per sign-in).
-Keys (JWKS) are fetched at each sign-in: allauth's providers look a token's key up in what
-they fetch, and a kept JWKS would refuse tokens signed with a key the IdP just rotated in.
-"Test connection" and SAML metadata checks use a session without it."""
+document for FEDERATION_METADATA_SECONDS per process (allauth reads it twice per sign-in);
+federation.oidc keeps the keys (JWKS) as long, fetching them again for a key id it does not
+know. "Test connection" and SAML metadata checks use a session without it.
+
+Sessions are made per use (their cookies are their own) but send through one adapter per
+process, whose connection pools and TLS context are shared: a sign-in's requests to its IdP
+reuse open connections instead of a TCP and TLS handshake each, and the CA bundle is
+loaded once, not per connection."""
 
 from __future__ import annotations
 
 import functools
 import ipaddress
 import json
+import os
 import socket
+import ssl
 import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
+from urllib.request import getproxies
 
 import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
-from requests.utils import select_proxy
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, select_proxy
+from urllib3.util.ssl_ import create_urllib3_context
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
@@ -177,11 +185,30 @@ class GuardedAdapter(HTTPAdapter):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert
         )
+        if host_params.get("scheme") != "https":
+            return host_params, pool_kwargs
         tls_hostname = getattr(request, "tls_hostname", None)
-        if tls_hostname and host_params.get("scheme") == "https":
+        if tls_hostname:
             pool_kwargs["server_hostname"] = tls_hostname
             pool_kwargs["assert_hostname"] = tls_hostname
+        if verify is True or verify == ca_bundle():  # the bundle, as the environment names it
+            pool_kwargs.pop("ca_certs", None)
+            pool_kwargs.pop("ca_cert_dir", None)
+            pool_kwargs["ssl_context"] = tls_context()
         return host_params, pool_kwargs
+
+    def cert_verify(self, conn, url, verify, cert):
+        super().cert_verify(conn, url, verify, cert)
+        if conn.conn_kw.get("ssl_context") is tls_context():
+            # The kept context has the CA bundle already: loading it again for each new
+            # connection is most of a connection's CPU.
+            conn.ca_certs = conn.ca_cert_dir = None
+
+    kept = False  # the process's own (idp_session): a session's close leaves its pools open
+
+    def close(self) -> None:
+        if not self.kept:
+            super().close()
 
 
 class LocalhostNamesAdapter(GuardedAdapter):
@@ -244,17 +271,74 @@ class MetadataKeepingSession(requests.Session):
         return response
 
 
+@functools.cache
+def ca_bundle() -> str:
+    """The CA bundle requests uses: the one the environment names (REQUESTS_CA_BUNDLE, then
+    CURL_CA_BUNDLE, as requests reads them) or certifi's."""
+    return (
+        os.environ.get("REQUESTS_CA_BUNDLE")
+        or os.environ.get("CURL_CA_BUNDLE")
+        or DEFAULT_CA_BUNDLE_PATH
+    )
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings of every connection to an IdP, made once per process: urllib3's
+    defaults (TLS 1.2 or later, certificate required) with requests' CA bundle. Hostnames are
+    checked by urllib3 after the handshake (as for a pinned address), never by the context,
+    which urllib3 may otherwise change between connections."""
+    context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    context.check_hostname = False
+    bundle = ca_bundle()
+    if os.path.isdir(bundle):
+        context.load_verify_locations(capath=bundle)
+    else:
+        context.load_verify_locations(cafile=bundle)
+    return context
+
+
+_adapters: dict[bool, GuardedAdapter] = {}
+_adapters_lock = threading.Lock()
+
+
+def _adapter() -> GuardedAdapter:
+    """This process's adapter: its connection pools are shared by every IdP session (urllib3's
+    are thread-safe), so a sign-in reuses an open connection, TLS included, rather than
+    making one per request. A pool is per address the guard checked (and TLS name): a
+    request reuses a connection only to the address its own check allowed."""
+    loopback = bool(settings.FEDERATION_ALLOW_LOOPBACK_IDPS)
+    adapter = _adapters.get(loopback)
+    if adapter is None:
+        with _adapters_lock:
+            adapter = _adapters.get(loopback)
+            if adapter is None:
+                cls = LocalhostNamesAdapter if loopback else GuardedAdapter
+                adapter = cls(pool_connections=100, pool_maxsize=10)
+                adapter.kept = True
+                _adapters[loopback] = adapter
+    return adapter
+
+
+@functools.cache
+def _environment_names_a_proxy() -> bool:
+    """Whether this process's environment names a proxy (read once). When it does not,
+    sessions skip requests' reading of the environment at each request (a third of a
+    millisecond: every variable is read twice) and of ~/.netrc, whose passwords are no
+    IdP's business anyway; the CA bundle the environment names is still used (tls_context)."""
+    return bool(getproxies())
+
+
 def idp_session(timeout: float | None = None, *, keep_metadata: bool = False) -> requests.Session:
+    """A session of its own (cookies), sending through this process's adapter."""
     from allauth.socialaccount import app_settings
 
     session = MetadataKeepingSession() if keep_metadata else requests.Session()
+    session.trust_env = _environment_names_a_proxy()
     session.request = functools.partial(
         session.request, timeout=timeout or app_settings.REQUESTS_TIMEOUT
     )
-    if settings.FEDERATION_ALLOW_LOOPBACK_IDPS:
-        session.mount("https://", LocalhostNamesAdapter())
-        session.mount("http://", LocalhostNamesAdapter())
-    else:
-        session.mount("https://", GuardedAdapter())
-        session.mount("http://", GuardedAdapter())
+    adapter = _adapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     return session

@@ -137,6 +137,10 @@ class AuthorizationView(dot.AuthorizationView):
         # Federation): the page that says so (federation.views).
         refusal = app_idp_refusal(request, self._parameters().get("client_id", ""))
         if refusal is not None:
+            if request.method == "GET" and "none" in self._prompt():
+                # prompt=none shows no page: the app hears that a sign-in is needed (OIDC
+                # Core 3.1.2.6), once its request is valid.
+                return self._prompt_none_error("login_required")
             return refusal
         if request.method == "POST":
             return csrf_protect(super().dispatch)(request, *args, **kwargs)
@@ -281,6 +285,14 @@ class AuthorizationView(dot.AuthorizationView):
         # The code remembers when this session's person last authenticated (oidc.grants).
         credentials = {**credentials, "claims": authorize.session_grant_claims(request)}
         return super().create_authorization_response(request, scopes, credentials, allow)
+
+    def _prompt_none_error(self, error: str):
+        try:
+            _scopes, credentials = self.validate_authorization_request(self.request)
+        except OAuthToolkitError as invalid:
+            return self.error_response(invalid, application=None)
+        application = client_get(credentials["client_id"])
+        return self._error_redirect(credentials, application, error)
 
     def _error_redirect(self, credentials, application, error: str):
         parameters = {"error": error}

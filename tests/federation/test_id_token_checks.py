@@ -131,12 +131,13 @@ def test_a_code_bound_to_another_pkce_challenge_is_refused(running_server, downs
     assert signed_in_as(victim, downstream, port) is None
 
 
-def test_sign_ins_keep_the_discovery_document_and_take_a_rotated_key_at_once(
+def test_sign_ins_keep_the_discovery_document_and_keys_and_take_a_rotated_key_at_once(
     running_server, downstream, stand_in
 ):
-    """The server keeps the discovery document (federation.http): a second sign-in does not
-    fetch it again. Keys are fetched at each sign-in, so a token signed with a key the
-    provider just rotated in is accepted."""
+    """The server keeps the discovery document (federation.http) and the keys
+    (federation.oidc): a second sign-in fetches neither again. A token signed with a key the
+    provider just rotated in names a key id the kept keys do not have: they are fetched again
+    at once and the sign-in goes through; the next one uses them as kept."""
     op, provider = stand_in()
     discovery, jwks = "/.well-known/openid-configuration", "/jwks"
 
@@ -149,8 +150,11 @@ def test_sign_ins_keep_the_discovery_document_and_take_a_rotated_key_at_once(
     fetched, keys = op.gets[discovery], op.gets[jwks]
     tokens = len(op.token_requests)
     assert sign_in() == op.claims["email"]
-    assert op.gets[discovery] == fetched and op.gets[jwks] == keys + 1
+    assert op.gets[discovery] == fetched and op.gets[jwks] == keys
     assert len(op.token_requests) == tokens + 1
 
     op.rotate_keys()
     assert sign_in() == op.claims["email"]
+    assert op.gets[jwks] == keys + 1
+    assert sign_in() == op.claims["email"]
+    assert op.gets[jwks] == keys + 1

@@ -6,7 +6,7 @@ a sign-in for it through another provider is refused."""
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.db import connection
@@ -199,5 +199,65 @@ def test_a_session_signed_in_through_a_provider_an_app_does_not_allow_gets_no_co
         assert f"Sign in with {allowed.name}" in again.text
         assert f"Sign in with {provider.name}" not in again.text
         assert token
+    finally:
+        op.stop()
+
+
+@pytest.mark.server
+def test_prompt_none_for_an_app_that_does_not_accept_the_sessions_provider_asks_for_a_sign_in(
+    running_server, downstream
+):
+    """prompt=none may show no page: a session signed in through a provider the app does not
+    allow goes back to the app with error=login_required and its state (and a log row)."""
+    from federation.services import app_identity_providers_set
+
+    client_id, secret = f"client-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    email = unique_email("silent")
+    op = StandInOP(client_id, secret, {"sub": "s-3", "email": email, "email_verified": True})
+    op.start()
+    try:
+        provider = create_provider(
+            downstream, discovery_url=op.issuer, client_id=client_id, secret=secret,
+            trust_verified_email=True,
+        )  # fmt: skip
+        allowed = create_provider(downstream, name=f"Allowed {uuid.uuid4().hex[:6]}")
+        strict = register_app(downstream, name=f"Strict {uuid.uuid4().hex[:6]}")
+        with tenant_context(downstream.tenant):
+            app_identity_providers_set(
+                actor=downstream.admin, application=strict.application, providers=[allowed]
+            )
+        connection.close()
+        port = running_server.port
+        b = base(downstream, port)
+        browser = Browser()
+        page = browser.go(f"{b}/accounts/login/?{urlencode({'next': '/account/'})}")
+        redirect = browser.session.post(
+            f"{b}/accounts/oidc/{provider.slug}/login/",
+            data={"csrfmiddlewaretoken": CSRF.search(page.text).group(1), "process": "login",
+                  "next": "/account/"},
+            allow_redirects=False, timeout=20,
+        )  # fmt: skip
+        browser.go(redirect.headers["Location"])
+        assert signed_in_as(browser, downstream, port) == email
+
+        silent = f"{_authorize(strict)}&" + urlencode(
+            {"prompt": "none", "state": "st-42", "code_challenge_method": "S256",
+             "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}
+        )  # fmt: skip
+        browser.go(f"{b}{silent}", stop_at="https://app.example/")
+
+        back = urlsplit(browser.visited[-1])
+        assert f"{back.scheme}://{back.netloc}{back.path}" == "https://app.example/callback"
+        query = parse_qs(back.query)
+        assert query["error"] == ["login_required"] and query["state"] == ["st-42"]
+        assert "code" not in query
+        row = log_rows(downstream, idp=provider.slug, app_id=strict.client_id)[-1]
+        assert (row.result, row.idp_subject) == ("failure", "s-3")
+
+        # A request the app could not have sent (another redirect URI) is no redirect.
+        wrong = silent.replace("app.example%2Fcallback", "evil.example%2Fcallback")
+        answer = browser.go(f"{b}{wrong}", stop_at="https://evil.example/")
+        assert not any(url.startswith("https://evil.example/") for url in browser.visited)
+        assert answer.status_code == 400
     finally:
         op.stop()
