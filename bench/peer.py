@@ -13,8 +13,9 @@ signs its one user in and grants what the client asks, once per load thread; ref
 rotate on every use, as ours do). Both servers are pinned to core 0 (ours: one gunicorn
 worker, 4 threads, as in bench/tokens.py; node is single-threaded), the load generator to
 core 1, 4 clients at once. "server CPU ms" is each server process's user + system CPU per
-call, from /proc. The floor (GET /healthz) and this machine's RS256 signing rate come from the
-same run. Goal (issue "Performance: per-core parity"): ratio at least 1.0.
+call, from /proc. The floor (GET /healthz) and this machine's RS256 signing rate (per CPU
+second, bench/tokens.py) come from the same run. Goal (issue "Performance: per-core
+parity"): ratio at least 1.0.
 """
 
 from __future__ import annotations
@@ -232,7 +233,7 @@ def main() -> None:
                 [result for results in rounds.values() for result in results],
                 floor=floor,
             )
-            print(f"RS256 signatures per second (this process, one core): {rate:.0f}")
+            print(f"RS256 signatures per CPU second (this process): {rate:.0f}")
             for grant in options.grants:
                 medians = {
                     side: rounds[grant, side][harness.median_index(rounds[grant, side])]

@@ -1,11 +1,15 @@
-"""App registrations and their secret digests, cached per process.
+"""App registrations, cached per process; their secrets, always checked in the database.
 
-The token endpoint authenticates a client on every call; reading the app and its secrets
-costs two queries, so each process keeps them, for CLIENT_SECONDS at most. A change made
-anywhere is forgotten by every process within the process cache's check interval (and at
-once by the process that made it). Only registered apps are kept, at most MAX_CLIENTS of
-them: client ids that match no app are answered from the database each time, so anyone can
-ask about as many as they like without growing the process.
+The token endpoint reads the app of every call; each process keeps them, for CLIENT_SECONDS
+at most. A change made anywhere is forgotten by every process within the process cache's
+check interval (and at once by the process that made it). Only registered apps are kept, at
+most MAX_CLIENTS of them: client ids that match no app are answered from the database each
+time, so anyone can ask about as many as they like without growing the process.
+
+Secrets are not kept: a secret revoked, rotated or expired is refused at once by every
+process. The token endpoint checks it within the first statement of each grant
+(oidc.library_tables.client_secret_valid_sql), the other endpoints with
+client_secret_valid.
 """
 
 from __future__ import annotations
@@ -23,8 +27,7 @@ MAX_CLIENTS = 5_000
 _clients = ProcessCache("oidc:clients-generation", max_entries=MAX_CLIENTS, max_age=CLIENT_SECONDS)
 
 
-def _entry(client_id: str) -> tuple[Application | None, tuple]:
-    """(app or None, (digest, expires_at) of its secrets)."""
+def client_get(client_id: str) -> Application | None:
     key = (connection.schema_name, client_id)
     cached = _clients.get(key)
     if cached is not None:
@@ -33,29 +36,21 @@ def _entry(client_id: str) -> tuple[Application | None, tuple]:
     application = (
         None if "\x00" in client_id else Application.objects.filter(client_id=client_id).first()
     )
-    if application is None:
-        return None, ()
-    digests: tuple = ()
-    if application.is_confidential:
-        digests = tuple(
-            ClientSecret.objects.filter(application=application).values_list("digest", "expires_at")
-        )
-    entry = (application, digests)
-    _clients.set(key, entry)
-    return entry
+    if application is not None:
+        _clients.set(key, application)
+    return application
 
 
-def client_get(client_id: str) -> Application | None:
-    return _entry(client_id)[0]
+def client_secret_valid(application: Application, digest: str) -> bool:
+    """Whether `digest` (oidc.client_secrets.secret_digest of the secret shown) is one of the
+    app's secrets, unexpired, in the database now."""
+    return ClientSecret.objects.filter(
+        application_id=application.pk, digest=digest, expires_at__gt=timezone.now()
+    ).exists()
 
 
 def client_secret_matches(application: Application, secret: str) -> bool:
-    cached, digests = _entry(application.client_id)
-    if cached is None or cached.pk != application.pk:
-        return False
-    digest = secret_digest(secret)
-    moment = timezone.now()
-    return any(stored == digest and expires_at > moment for stored, expires_at in digests)
+    return client_secret_valid(application, secret_digest(secret))
 
 
 def clients_forget() -> None:

@@ -1,31 +1,37 @@
 """The token endpoint's grants: authorization code (with PKCE), refresh token and client
 credentials (RFC 6749 4.1, 6 and 4.4; RFC 7636; RFC 9700).
 
-Written for the hot path rather than through oauthlib: a cached client, one locked read of
-the code or refresh token that also brings the user's roles, and each issue written in one
-transaction. The data lives in django-oauth-toolkit's Grant, AccessToken and RefreshToken.
+Written for the hot path rather than through oauthlib: a cached client whose secret is
+checked against the database by each grant's first statement, one read of the code or
+refresh token that also brings the user's roles, and each issue written in one statement
+with its sign-in log row. The data lives in django-oauth-toolkit's Grant, AccessToken and
+RefreshToken.
 - A code works once; a second redemption revokes what the first one got.
 - Refresh tokens rotate; a replayed one revokes its family; a sign-in can be refreshed for
   the app's absolute lifetime only.
+- Two requests with one code or refresh token at once: the write consumes the code (or
+  retires the refresh token) only if it is still there (unused), so only one gets tokens
+  and the other is answered as a replay.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, RefreshToken
-from psycopg.pq import TransactionStatus
 
 from audit.models import SignInEvent
 from audit.services import sign_in_event_insert
@@ -33,9 +39,9 @@ from ciam.crypto import checksum
 from ciam.http import basic_credentials
 from conditional_access.tokens import token_issue_refusal
 from oidc import library_tables, tokens
-from oidc.clients import client_get, client_secret_matches
+from oidc.client_secrets import secret_digest
+from oidc.clients import client_get, client_secret_valid
 from oidc.models import Application, RedeemedCode, RefreshScope
-from oidc.sign_in_log import sign_in_row_write
 
 VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 REDEEMED_CODE_KEEP = timedelta(hours=1)
@@ -66,9 +72,53 @@ def client_authentication_doubled(request) -> bool:
     )
 
 
-def client_authenticate(request) -> Application:
-    """The client of a token request: a confidential client by its secret (Basic or body),
-    a public one by its id alone (it has no secret to show)."""
+@dataclass
+class Client:
+    """The app a token request names and the keyed hash of the secret it showed (None for a
+    public client, which has none). The secret is checked against the database by the first
+    statement of each grant (library_tables.client_secret_valid_sql): client authentication
+    on every call, a revoked or rotated secret refused at once by every process."""
+
+    application: Application
+    digest: str | None
+    verified: bool = False  # the secret was found valid
+
+    @property
+    def public(self) -> bool:
+        return self.digest is None
+
+    def parameters(self) -> dict:
+        """The parameters of client_secret_valid_sql."""
+        return {"app": self.application.pk, "digest": self.digest, "checked_at": timezone.now()}
+
+    def checked(self, valid: bool) -> None:
+        """The outcome of client_secret_valid_sql: raises invalid_client unless `valid`."""
+        if not valid:
+            raise GrantError("invalid_client", status=401)
+        self.verified = True
+
+    def verify(self) -> None:
+        """The secret checked by a query of its own (a request refused before its grant's
+        first statement: a wrong secret is answered invalid_client first)."""
+        if not self.verified:
+            self.checked(self.public or client_secret_valid(self.application, self.digest))
+
+
+def token_issue(request, grant) -> dict:
+    """The answer of `grant` (a function of HANDLERS) to a token request, its client
+    authenticated: a wrong secret is invalid_client whatever else is wrong."""
+    client = client_identify(request)
+    try:
+        return grant(request, client)
+    except GrantError as error:
+        if error.error != "invalid_client":
+            client.verify()
+        raise
+
+
+def client_identify(request) -> Client:
+    """The client of a token request and the secret it showed (Basic or body), its secret not
+    checked yet (Client): a confidential client must show one, a public one must not."""
     if client_authentication_doubled(request):
         raise GrantError("invalid_request", DOUBLED_AUTHENTICATION)
     try:
@@ -89,57 +139,50 @@ def client_authenticate(request) -> Application:
     if application is None:
         raise GrantError("invalid_client", status=401)
     if application.is_confidential:
-        if not secret or not client_secret_matches(application, secret):
+        if not secret:
             raise GrantError("invalid_client", status=401)
-    elif secret:
+        return Client(application, secret_digest(secret))
+    if secret:
         raise GrantError("invalid_client", "Public clients have no secret.", status=401)
-    return application
+    return Client(application, None)
 
 
-def _set_synchronous_commit(on: bool) -> None:
-    """A token issue commits without waiting for the WAL flush: on a database crash the last
-    fraction of a second of issued tokens may be lost (those clients sign in again), the
-    trade Keycloak makes by keeping sessions in memory. It makes an issue several times
-    cheaper on a disk with slow flushes. Revocations still wait for the flush."""
+def client_authenticate(request) -> Application:
+    """The client of a request to another endpoint (introspection): identified, and its
+    secret checked against the database now."""
+    client = client_identify(request)
+    client.verify()
+    return client.application
+
+
+def _read(sql: str, parameters: dict):
+    """The first statement of a code exchange or refresh: the client's secret check and the
+    code or refresh token with its user, in one row."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL synchronous_commit TO {'ON' if on else 'OFF'}")
-
-
-def _locked_read(sql: str, parameters: dict):
-    """The first statement of a token transaction: its locked read, sent in one round trip
-    with the switch to asynchronous commit (see _set_synchronous_commit) and, when the
-    transaction is the request's own (_in_transaction), with its BEGIN."""
-    with connection.cursor() as cursor:
-        prefix = "SET LOCAL synchronous_commit TO OFF; "
-        if _folding() and connection.connection.info.transaction_status == TransactionStatus.IDLE:
-            # psycopg would send BEGIN on its own first: sent here in the same message instead.
-            # psycopg's autocommit only decides whether it sends BEGIN itself; the transaction
-            # is open until the COMMIT of the last statement (_write) or Django's rollback.
-            # (Not when the cursor's SET search_path, ciam.db, began it already.)
-            connection.connection.autocommit = True
-            prefix = "BEGIN; " + prefix
-        cursor.execute(prefix + sql, parameters)
-        if prefix.startswith("BEGIN"):
-            cursor.nextset()
-        cursor.nextset()
+        cursor.execute(sql, parameters)
         return cursor.fetchone()
 
 
-def _write(sql: str, parameters: dict) -> None:
-    """The last statement of a token transaction, with its COMMIT in the same message when
-    the transaction is the request's own (Django's commit then finds nothing to commit)."""
+# A token issue commits without waiting for the WAL flush: on a database crash the last
+# fraction of a second of issued user tokens may be lost (those clients sign in again), the
+# trade Keycloak makes by keeping sessions in memory. SET LOCAL sent in the same message as
+# the write applies to the write's own transaction (PostgreSQL runs the statements of one
+# message in one implicit transaction). Revocations and client-credentials issues (whose
+# token is not stored: only their sign-in log row is) wait for the flush.
+ASYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit TO OFF; "
+
+
+def _write(sql: str, parameters: dict) -> bool:
+    """The one statement that writes an issue (library_tables.tokens_write_sql): True when it
+    wrote the tokens, False when another request used the code or refresh token first."""
     with connection.cursor() as cursor:
-        cursor.execute(sql + ("; COMMIT" if _folding() else ""), parameters)
-
-
-# Round trips of a token transaction: BEGIN, the locked read, the write, COMMIT; folded into
-# two messages when the transaction is the outermost one (not inside a caller's atomic
-# block, such as a test's). Per connection (a thread has its own).
-_FOLD = "_ciam_token_transaction_folded"
-
-
-def _folding() -> bool:
-    return getattr(connection, _FOLD, False)
+        if connection.in_atomic_block:
+            # Inside a caller's transaction (a test's): its commit is not ours to change.
+            cursor.execute(sql, parameters)
+        else:
+            cursor.execute(ASYNCHRONOUS_COMMIT + sql, parameters)
+            cursor.nextset()
+        return cursor.fetchone() is not None
 
 
 def _user_from(row) -> tuple[object, list[str], bool, list | None]:
@@ -158,18 +201,6 @@ def _user_from(row) -> tuple[object, list[str], bool, list | None]:
     return user, list(roles or []), bool(verified), group_ids
 
 
-def _record(request, client: Application, user, grant_type: str) -> None:
-    """The sign-in log row of a token issued without a transaction of its own (client
-    credentials): written in a batch by this process's writer thread (oidc.sign_in_log).
-    One database round trip per issue was a third of a client-credentials call's time."""
-    sql, parameters = sign_in_event_insert(
-        request=request, user=user, method=SignInEvent.Method.TOKEN,
-        result=SignInEvent.Result.SUCCESS, app_id=client.client_id, app_name=client.name,
-        grant=grant_type,
-    )  # fmt: skip
-    sign_in_row_write(sql, parameters)
-
-
 def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_verified, started,
                  family, auth_time, with_refresh, replaces=None, redeems=None,
                  nonce="", amr=(), idp="", group_ids=None) -> dict:  # fmt: skip
@@ -186,18 +217,13 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
     refresh_value = (
         tokens.refresh_token_generate(started, auth_time, amr, idp) if with_refresh else ""
     )
-    log_sql, log_parameters = sign_in_event_insert(
+    _log_sql, log_parameters = sign_in_event_insert(
         request=request, user=user, method=SignInEvent.Method.TOKEN,
         result=SignInEvent.Result.SUCCESS, app_id=client.client_id, app_name=client.name,
         grant=grant_type,
     )  # fmt: skip
-    _write(
-        library_tables.tokens_write_sql(
-            replaces_refresh=replaces is not None,
-            redeems_code=bool(redeems),
-            with_refresh=with_refresh,
-            log_sql=log_sql,
-        ),
+    written = _write(
+        _tokens_write_sql(replaces is not None, bool(redeems), with_refresh, tuple(log_parameters)),
         {
             **log_parameters,
             "now": now,
@@ -215,6 +241,8 @@ def _user_tokens(*, request, grant_type, client, user, scopes, roles, email_veri
             "family": family,
         },
     )
+    if not written:
+        return None  # another request used the code or refresh token first
     body = {
         "access_token": access_value,
         "token_type": "Bearer",
@@ -251,21 +279,27 @@ def _pkce_matches(verifier: str, challenge: str) -> bool:
     return hmac.compare_digest(computed, challenge)
 
 
-def _in_transaction(work):
-    """Run `work` in a transaction; a GrantError it returns is raised after the commit, so
-    the revocations it made (a replayed code or refresh token) stay."""
-    outermost = connection.get_autocommit() and not connection.in_atomic_block
-    setattr(connection, _FOLD, outermost)
-    try:
-        with transaction.atomic():
-            outcome = work()  # its first statement turns synchronous commit off (_locked_read)
-            if isinstance(outcome, GrantError):
-                _set_synchronous_commit(True)  # a revocation must survive a database crash
-    finally:
-        setattr(connection, _FOLD, False)
-    if isinstance(outcome, GrantError):
-        raise outcome
-    return outcome
+@functools.cache
+def _tokens_write_sql(replaces: bool, redeems: bool, with_refresh: bool, log: tuple) -> str:
+    return library_tables.tokens_write_sql(
+        replaces_refresh=replaces, redeems_code=redeems, with_refresh=with_refresh,
+        log_parameters=log,
+    )  # fmt: skip
+
+
+@functools.cache
+def _code_read_sql(public: bool) -> str:
+    return library_tables.code_read_sql(public=public)
+
+
+@functools.cache
+def _refresh_token_read_sql(public: bool) -> str:
+    return library_tables.refresh_token_read_sql(public=public)
+
+
+@functools.cache
+def _client_credentials_log_sql(log: tuple) -> str:
+    return library_tables.client_credentials_log_sql(log)
 
 
 def token_request_client_id(request) -> str:
@@ -282,28 +316,23 @@ def token_request_client_id(request) -> str:
 # Authorization code -------------------------------------------------------------------
 
 
-def authorization_code(request, client: Application) -> dict:
+def authorization_code(request, proof: Client) -> dict:
+    client = proof.application
     if not client.allows_grant_type(Application.GRANT_AUTHORIZATION_CODE):
         raise GrantError("unauthorized_client", "This app cannot sign users in.")
     code = request.POST.get("code", "")
     if not code:
         raise GrantError("invalid_request", "Missing code.")
-    return _in_transaction(lambda: _redeem(request, client, code))
-
-
-def _redeem(request, client: Application, code: str):
-    row = _locked_read(
-        library_tables.code_read_sql(),
-        {"code": code, "app": client.pk, "groups": client.groups_claim},
+    row = _read(
+        _code_read_sql(proof.public),
+        {**proof.parameters(), "code": code, "groups": client.groups_claim},
     )
-    if row is None:
-        redeemed = RedeemedCode.objects.filter(code_checksum=checksum(code), application=client)
-        for earlier in redeemed:
-            RefreshToken.revoke_family(earlier.token_family)
-            AccessToken.objects.filter(token_checksum=earlier.access_token_checksum).delete()
-        return GrantError("invalid_grant")
-    grant_id, expires, redirect_uri, scope, challenge, method, nonce, grant_claims = row[:8]
-    user, roles, email_verified, group_ids = _user_from(row[8:])
+    proof.checked(row[0])
+    if row[1] is None:
+        _code_replayed(client, code)
+        raise GrantError("invalid_grant")
+    grant_id, expires, redirect_uri, scope, challenge, method, nonce, grant_claims = row[1:9]
+    user, roles, email_verified, group_ids = _user_from(row[9:])
     verifier = request.POST.get("code_verifier", "")
     if expires <= timezone.now():
         problem = "The code has expired."
@@ -322,18 +351,31 @@ def _redeem(request, client: Application, code: str):
             request, client=client, user=user, auth_time=_grant_auth_time(grant_claims, user)
         )
     if problem:
-        return GrantError("invalid_grant", problem)
+        raise GrantError("invalid_grant", problem)
     scopes = scope.split()
     # The code's scope is what the user consented to (third-party apps), so offline_access
     # in it means "stay signed in" was allowed.
     with_refresh = "offline_access" in scopes or (client.always_refresh and client.is_first_party)
-    return _user_tokens(
+    body = _user_tokens(
         request=request, grant_type="authorization_code", client=client, user=user,
         scopes=scopes, roles=roles, email_verified=email_verified, started=None,
         family=uuid.uuid4(), with_refresh=with_refresh, nonce=nonce, redeems=(grant_id, code),
         auth_time=_grant_auth_time(grant_claims, user), amr=_grant_amr(grant_claims),
         idp=_grant_idp(grant_claims), group_ids=group_ids,
     )  # fmt: skip
+    if body is None:
+        # Redeemed by another request since the read: a replay, as if it came second.
+        _code_replayed(client, code)
+        raise GrantError("invalid_grant")
+    return body
+
+
+def _code_replayed(client: Application, code: str) -> None:
+    """A code used again (or never issued): what an earlier redemption got is revoked."""
+    redeemed = RedeemedCode.objects.filter(code_checksum=checksum(code), application=client)
+    for earlier in redeemed:
+        RefreshToken.revoke_family(earlier.token_family)
+        AccessToken.objects.filter(token_checksum=earlier.access_token_checksum).delete()
 
 
 def _grant_auth_time(grant_claims: str, user) -> int | None:
@@ -369,29 +411,30 @@ def _grant_idp(grant_claims: str) -> str:
 # Refresh token ------------------------------------------------------------------------
 
 
-def refresh(request, client: Application) -> dict:
+REPLAYED_REFRESH = "This refresh token was already used."
+
+
+def refresh(request, proof: Client) -> dict:
+    client = proof.application
     if not client.allows_grant_type(Application.GRANT_AUTHORIZATION_CODE):
         raise GrantError("unauthorized_client", "This app cannot use refresh tokens.")
     value = request.POST.get("refresh_token", "")
     if not value:
         raise GrantError("invalid_request", "Missing refresh_token.")
-    return _in_transaction(lambda: _rotate(request, client, value))
-
-
-def _rotate(request, client: Application, value: str):
-    row = _locked_read(
-        library_tables.refresh_token_read_sql(),
-        {"checksum": checksum(value), "app": client.pk, "groups": client.groups_claim},
+    row = _read(
+        _refresh_token_read_sql(proof.public),
+        {**proof.parameters(), "checksum": checksum(value), "groups": client.groups_claim},
     )
-    if row is None:
-        return GrantError("invalid_grant")
-    refresh_id, revoked, family, access_id, scope = row[:5]
+    proof.checked(row[0])
+    if row[1] is None:
+        raise GrantError("invalid_grant")
+    refresh_id, revoked, family, access_id, scope = row[1:6]
     if revoked is not None:
         RefreshToken.revoke_family(family)  # a replay: end the whole sign-in
-        return GrantError("invalid_grant", "This refresh token was already used.")
-    user, roles, email_verified, group_ids = _user_from(row[5:])
+        raise GrantError("invalid_grant", REPLAYED_REFRESH)
+    user, roles, email_verified, group_ids = _user_from(row[6:])
     if access_id is None or not user.is_active:
-        return GrantError("invalid_grant")
+        raise GrantError("invalid_grant")
     now = timezone.now()
     started = tokens.refresh_token_started(value)
     if started is None:
@@ -399,7 +442,7 @@ def _rotate(request, client: Application, value: str):
         started = int(first["first"].timestamp()) if first["first"] else int(now.timestamp())
     if started + client.refresh_token_lifetime <= now.timestamp():
         RefreshToken.revoke_family(family)
-        return GrantError("invalid_grant", "The sign-in has expired; sign in again.")
+        raise GrantError("invalid_grant", "The sign-in has expired; sign in again.")
     auth_time = tokens.refresh_token_auth_time(value) or (
         int(user.last_login.timestamp()) if user.last_login else None
     )
@@ -408,12 +451,12 @@ def _rotate(request, client: Application, value: str):
         # Unassigned since the sign-in (a role or a group membership removed): no more tokens.
         refusal = tokens.NOT_ASSIGNED
     if refusal:
-        return GrantError("invalid_grant", refusal)
+        raise GrantError("invalid_grant", refusal)
     amr = tokens.refresh_token_amr(value)
     if client.require_mfa and "mfa" not in amr:
         # The app came to require MFA after this sign-in (or the token predates amr): only a
         # sign-in with a second factor gets its tokens. The family is left: it is no replay.
-        return GrantError(
+        raise GrantError(
             "invalid_grant",
             "This app requires multifactor authentication and this sign-in did not use it; "
             "sign in again.",
@@ -421,30 +464,50 @@ def _rotate(request, client: Application, value: str):
     scopes = scope.split()
     requested = request.POST.get("scope", "").split()
     if requested and not set(requested) <= set(scopes):
-        return GrantError("invalid_scope")
+        raise GrantError("invalid_scope")
     if requested and set(requested) != set(scopes):
         # The access token gets the narrower scope; the refresh tokens keep the granted one.
         RefreshScope.objects.get_or_create(
             token_family=family, defaults={"application": client, "scope": scope}
         )
-    return _user_tokens(
+    body = _user_tokens(
         request=request, grant_type="refresh_token", client=client, user=user,
         scopes=requested or scopes, roles=roles, email_verified=email_verified,
         started=started, family=family, with_refresh=True, replaces=(refresh_id, access_id),
         auth_time=auth_time, amr=amr, idp=tokens.refresh_token_idp(value), group_ids=group_ids,
     )  # fmt: skip
+    if body is None:
+        # Rotated by another request since the read: a replay, as if it came second.
+        RefreshToken.revoke_family(family)
+        raise GrantError("invalid_grant", REPLAYED_REFRESH)
+    return body
 
 
 # Client credentials -------------------------------------------------------------------
 
 
-def client_credentials(request, client: Application) -> dict:
+def client_credentials(request, proof: Client) -> dict:
+    client = proof.application
     if client.app_type != Application.AppType.DAEMON:
         raise GrantError("unauthorized_client", "This app cannot use client credentials.")
     allowed = tokens.api_audience() + "/.default"
     requested = request.POST.get("scope", "").split()
     if any(scope != allowed for scope in requested):
         raise GrantError("invalid_scope", f"A daemon app asks for {allowed}.")
+    # The one statement: the client's secret checked and, if valid, the sign-in log row
+    # written (committed before the answer, waiting for the WAL flush: the token itself is
+    # not stored, this row is its only record).
+    _sql, log_parameters = sign_in_event_insert(
+        request=request, user=None, method=SignInEvent.Method.TOKEN,
+        result=SignInEvent.Result.SUCCESS, app_id=client.client_id, app_name=client.name,
+        grant="client_credentials",
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _client_credentials_log_sql(tuple(log_parameters)),
+            {**log_parameters, **proof.parameters()},
+        )
+        proof.checked(cursor.fetchone() is not None)
     # Not stored: the directory API validates these JWTs offline; they end when they expire.
     body = {
         "access_token": tokens.sign(
@@ -456,7 +519,6 @@ def client_credentials(request, client: Application) -> dict:
         "expires_in": client.access_token_lifetime,
         "scope": allowed,
     }
-    _record(request, client, None, "client_credentials")
     return body
 
 

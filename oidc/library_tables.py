@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.db import connection
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
+from audit.models import SignInEvent
 from groups.models import Group, GroupAppRoleAssignment, GroupMembership
 from groups.selectors import GROUPS_CLAIM_LIMIT
-from oidc.models import AppRole, RedeemedCode, RefreshScope
+from oidc.models import AppRole, ClientSecret, RedeemedCode, RefreshScope
 
 # What each INSERT writes: {model field: SQL value}; %(name)s are the statement's parameters.
 GRANT_VALUES = {
@@ -113,69 +115,124 @@ def _user_facts_sql() -> str:
     )
 
 
-def code_read_sql() -> str:
-    """The code %(code)s of app %(app)s, locked, with its user: id, expires, redirect_uri,
-    scope, code_challenge, code_challenge_method, nonce, claims, then the user's columns."""
-    g = {field: "g." + _column(Grant, field) for field in GRANT_VALUES}
+def client_secret_valid_sql(*, public: bool) -> str:
+    """Whether the client %(app)s showed a valid secret: one of its secrets has the keyed
+    hash %(digest)s and has not expired at %(checked_at)s (TRUE for a public client, which
+    has none). Read with the first statement of each grant: a secret revoked or rotated
+    anywhere is refused by every process at once."""
+    if public:
+        return "TRUE"
     return (
-        f"SELECT g.id, {g['expires']}, {g['redirect_uri']}, {g['scope']}, "
-        f"{g['code_challenge']}, {g['code_challenge_method']}, {g['nonce']}, {g['claims']}, "
-        f"{USER_COLUMNS}, {_user_facts_sql()} "
-        f"FROM {Grant._meta.db_table} g JOIN {get_user_model()._meta.db_table} u "
-        f"ON u.id = {g['user']} WHERE {g['code']} = %(code)s AND {g['application']} = %(app)s "
-        "FOR UPDATE OF g"
+        f"EXISTS(SELECT 1 FROM {ClientSecret._meta.db_table} cs WHERE cs.digest = %(digest)s "
+        "AND cs.application_id = %(app)s AND cs.expires_at > %(checked_at)s)"
     )
 
 
-def refresh_token_read_sql() -> str:
-    """The refresh token of checksum %(checksum)s of app %(app)s, locked, with its user: id,
-    revoked, token_family, access_token_id, the family's granted scope, then the user's
-    columns. Of two rows with one checksum, the one still in use."""
+def code_read_sql(*, public: bool) -> str:
+    """The client's secret check (client_secret_valid_sql), then the code %(code)s of app
+    %(app)s with its user: id, expires, redirect_uri, scope, code_challenge,
+    code_challenge_method, nonce, claims, then the user's columns; the code's columns are
+    NULL when there is no such code. Not locked: the write consumes the code only if it is
+    still there (tokens_write_sql)."""
+    g = {field: "g." + _column(Grant, field) for field in GRANT_VALUES}
+    return (
+        f"SELECT {client_secret_valid_sql(public=public)}, g.id, {g['expires']}, "
+        f"{g['redirect_uri']}, {g['scope']}, {g['code_challenge']}, "
+        f"{g['code_challenge_method']}, {g['nonce']}, {g['claims']}, "
+        f"{USER_COLUMNS}, {_user_facts_sql()} "
+        f"FROM (SELECT 1) client LEFT JOIN ({Grant._meta.db_table} g "
+        f"JOIN {get_user_model()._meta.db_table} u ON u.id = {g['user']}) "
+        f"ON {g['code']} = %(code)s AND {g['application']} = %(app)s"
+    )
+
+
+def refresh_token_read_sql(*, public: bool) -> str:
+    """The client's secret check (client_secret_valid_sql), then the refresh token of
+    checksum %(checksum)s of app %(app)s with its user: id, revoked, token_family,
+    access_token_id, the family's granted scope, then the user's columns (NULL when there is
+    no such token). Of two rows with one checksum, the one still in use. Not locked: the
+    write retires the token only if it is still unused (tokens_write_sql)."""
     rt = {field: "rt." + _column(RefreshToken, field) for field in REFRESH_TOKEN_VALUES}
     return (
-        f"SELECT rt.id, {rt['revoked']}, {rt['token_family']}, {rt['access_token']}, "
-        f"COALESCE(fs.scope, at.{_column(AccessToken, 'scope')}), {USER_COLUMNS}, "
-        f"{_user_facts_sql()} "
+        f"SELECT {client_secret_valid_sql(public=public)}, token.* FROM (SELECT 1) client "
+        f"LEFT JOIN (SELECT rt.id, {rt['revoked']}, {rt['token_family']}, "
+        f"{rt['access_token']}, COALESCE(fs.scope, at.{_column(AccessToken, 'scope')}), "
+        f"{USER_COLUMNS}, {_user_facts_sql()} "
         f"FROM {RefreshToken._meta.db_table} rt "
         f"JOIN {get_user_model()._meta.db_table} u ON u.id = {rt['user']} "
         f"LEFT JOIN {AccessToken._meta.db_table} at ON at.id = {rt['access_token']} "
         f"LEFT JOIN {RefreshScope._meta.db_table} fs ON fs.token_family = {rt['token_family']} "
         f"WHERE {rt['token_checksum']} = %(checksum)s AND {rt['application']} = %(app)s "
-        f"ORDER BY {rt['revoked']} DESC NULLS FIRST LIMIT 1 FOR UPDATE OF rt"
+        f"ORDER BY {rt['revoked']} DESC NULLS FIRST LIMIT 1) token ON TRUE"
+    )
+
+
+def sign_in_row_sql(parameters: tuple[str, ...], *, source: str, condition: str = "") -> str:
+    """An INSERT of one sign-in log row from the `log_<column>` `parameters` of
+    audit.services.sign_in_event_insert, made only if `source` (a CTE or subquery) gives a
+    row and `condition` holds."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name.removeprefix("log_")) for name in parameters)
+    values = ", ".join(f"%({name})s" for name in parameters)
+    where = f" WHERE {condition}" if condition else ""
+    return (
+        f"INSERT INTO {SignInEvent._meta.db_table} ({columns}) SELECT {values} FROM {source}{where}"
+    )
+
+
+def client_credentials_log_sql(parameters: tuple[str, ...]) -> str:
+    """A client-credentials issue's sign-in log row, written only if the client showed a
+    valid secret (client_secret_valid_sql): the one statement of that grant, RETURNING a row
+    when the client is authenticated."""
+    return (
+        sign_in_row_sql(
+            parameters, source="(SELECT 1) client", condition=client_secret_valid_sql(public=False)
+        )
+        + " RETURNING 1"
     )
 
 
 def tokens_write_sql(
-    *, replaces_refresh: bool, redeems_code: bool, with_refresh: bool, log_sql: str
+    *, replaces_refresh: bool, redeems_code: bool, with_refresh: bool, log_parameters: tuple
 ) -> str:
-    """One statement: retire the previous pair (a rotation: %(old_refresh)s, %(old_access)s)
-    or consume the code %(grant)s and remember it (a code exchange), write the sign-in log
-    row (`log_sql`), insert the access token, insert the refresh token pointing at it
-    (`with_refresh`)."""
+    """One statement (atomic on its own): retire the previous refresh token if it is still
+    unused (a rotation: %(old_refresh)s, and its access token %(old_access)s) or consume the
+    code %(grant)s if it is still there and remember it (a code exchange); then, only if
+    that happened, write the sign-in log row (`log_parameters`), insert the access token and
+    the refresh token pointing at it (`with_refresh`). It returns a row when the tokens were
+    written, none when another request used the code or refresh token first."""
     access_table, refresh_table = AccessToken._meta.db_table, RefreshToken._meta.db_table
-    before = f"logged AS ({log_sql}), "
     if replaces_refresh:
+        gate = "retired"
         revoked, updated = _column(RefreshToken, "revoked"), _column(RefreshToken, "updated")
-        before += (
+        before = (
             f"retired AS (UPDATE {refresh_table} SET {revoked} = %(now)s, {updated} = %(now)s, "
-            f"{_column(RefreshToken, 'access_token')} = NULL WHERE id = %(old_refresh)s), "
-            f"removed AS (DELETE FROM {access_table} WHERE id = %(old_access)s), "
+            f"{_column(RefreshToken, 'access_token')} = NULL "
+            f"WHERE id = %(old_refresh)s AND {revoked} IS NULL RETURNING id), "
+            f"removed AS (DELETE FROM {access_table} WHERE id = %(old_access)s "
+            "AND EXISTS(SELECT 1 FROM retired)), "
         )
-    if redeems_code:
-        before += (
-            f"consumed AS (DELETE FROM {Grant._meta.db_table} WHERE id = %(grant)s), "
+    elif redeems_code:
+        gate = "consumed"
+        before = (
+            f"consumed AS (DELETE FROM {Grant._meta.db_table} WHERE id = %(grant)s "
+            "RETURNING id), "
             f"remembered AS (INSERT INTO {RedeemedCode._meta.db_table} (code_checksum, "
-            "application_id, token_family, access_token_checksum, expires_at) VALUES "
-            "(%(code_checksum)s, %(app)s, %(family)s, %(access_checksum)s, %(redeemed_until)s)), "
+            "application_id, token_family, access_token_checksum, expires_at) "
+            "SELECT %(code_checksum)s, %(app)s, %(family)s, %(access_checksum)s, "
+            "%(redeemed_until)s FROM consumed), "
         )
+    else:
+        raise ValueError("a token write retires a refresh token or consumes a code")
+    before += f"logged AS ({sign_in_row_sql(log_parameters, source=gate)}), "
     access = (
         f"WITH {before}access AS (INSERT INTO {access_table} "
         f"({_columns(AccessToken, ACCESS_TOKEN_VALUES)}) "
-        f"VALUES ({', '.join(ACCESS_TOKEN_VALUES.values())}) RETURNING id) "
+        f"SELECT {', '.join(ACCESS_TOKEN_VALUES.values())} FROM {gate} RETURNING id) "
     )
     if not with_refresh:
         return access + "SELECT id FROM access"
     return access + (
         f"INSERT INTO {refresh_table} ({_columns(RefreshToken, REFRESH_TOKEN_VALUES)}) "
-        f"SELECT {', '.join(REFRESH_TOKEN_VALUES.values())} FROM access"
+        f"SELECT {', '.join(REFRESH_TOKEN_VALUES.values())} FROM access RETURNING id"
     )

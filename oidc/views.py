@@ -399,7 +399,7 @@ class TokenView(View):
                 raise grants.GrantError("invalid_request", "Missing grant_type.")
             if handler is None:
                 raise grants.GrantError("unsupported_grant_type")
-            body = handler(request, grants.client_authenticate(request))
+            body = grants.token_issue(request, handler)
         except grants.GrantError as error:
             body_error = error.error
             self._record_failure(request, error.error)

@@ -97,6 +97,8 @@ SIGNATURES = [
      SessionBase._get_session, ["self", "no_load"]),
     ("ciam/handlers.py ApiWSGIHandler swaps settings.MIDDLEWARE around it",
      BaseHandler.load_middleware, ["self", "is_async"]),
+    ("ciam/handlers.py ResolvedOnceMixin keeps what it returns for the busiest API paths",
+     BaseHandler.resolve_request, ["self", "request"]),
     ("tenants/migration_executor.py SchemaBatchMigrator: the state before a plan",
      MigrationExecutor._create_project_state, ["self", "with_applied_migrations"]),
     ("tenants/migration_executor.py", MigrationExecutor.__init__,
@@ -194,6 +196,9 @@ CALLS = [
      tenant_backend.DatabaseWrapper._cursor, "self._handle_search_path("),
     ("ciam/handlers.py swaps settings.MIDDLEWARE while the chain is built",
      BaseHandler.load_middleware, "settings.MIDDLEWARE"),
+    ("ciam/handlers.py ResolvedOnceMixin: the resolution sets the URLconf and the request's "
+     "resolver_match, as it does", BaseHandler.resolve_request, "request.resolver_match = "),
+    ("ciam/handlers.py ResolvedOnceMixin", BaseHandler.resolve_request, "set_urlconf(urlconf)"),
     ("federation/selectors.py, audit/services.py: an IdP sign-in's record names its "
      "provider and upstream subject", social_login_flow.record_authentication,
      '"uid": sociallogin.account.uid'),
