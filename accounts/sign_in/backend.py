@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 from allauth.account.auth_backends import AuthenticationBackend
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -50,6 +52,7 @@ def login_deserialize_install() -> None:
     if getattr(original, "ciam_installed", False):
         return
 
+    @functools.wraps(original)
     def deserialize(cls, data):
         user_pk = data["user_pk"]
         login = original(cls, {**data, "user_pk": None})
