@@ -25,6 +25,11 @@ class AccountsConfig(AppConfig):
         user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
         user_logged_in.connect(_record_sign_in_session, dispatch_uid="ciam_user_session_record")
 
+        # A stashed sign-in (the MFA step's pages) reads its user with one plain SELECT.
+        from accounts.sign_in.backend import login_deserialize_install
+
+        login_deserialize_install()
+
         # However allauth proved an address (emailed code, link), the account's first proof
         # ends what a stranger may have set up before it (accounts.services).
         email_confirmed.connect(_email_confirmed, dispatch_uid="ciam_email_confirmed")

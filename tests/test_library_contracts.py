@@ -20,7 +20,8 @@ from allauth.account.internal.flows import reauthentication as reauthentication_
 from allauth.account.internal.flows.email_verification import send_verification_email_to_address
 from allauth.account.internal.flows.login import record_authentication
 from allauth.account.internal.flows.reauthentication import resume_request
-from allauth.account.internal.stagekit import stash_login
+from allauth.account.internal.stagekit import stash_login, unstash_login
+from allauth.account.models import Login
 from allauth.account.stages import LoginStageController
 from allauth.account.views import BaseReauthenticateView
 from allauth.socialaccount.internal.flows import login as social_login_flow
@@ -182,6 +183,12 @@ def test_private_callables_keep_their_signature(where, target, parameters):
 
 # (where the code relies on it, the library code, what it must still contain)
 CALLS = [
+    ("accounts/sign_in/backend.py login_deserialize_install: a stashed sign-in is resumed "
+     "through Login.deserialize",
+     unstash_login, "Login.deserialize(data)"),
+    ("accounts/sign_in/backend.py login_deserialize_install: allauth's deserialize reads the "
+     "user from `user_pk` (ours passes None and reads the user itself)",
+     inspect.unwrap(Login.deserialize), 'user_pk = data["user_pk"]'),
     ("accounts/sign_in/backend.py EmailBackend overrides _authenticate_by_email",
      AuthenticationBackend._authenticate, "self._authenticate_by_email("),
     ("accounts/sign_in/backend.py EmailBackend overrides _authenticate_by_username",

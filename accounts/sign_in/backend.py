@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 from allauth.account.auth_backends import AuthenticationBackend
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -30,6 +32,36 @@ class EmailBackend(AuthenticationBackend):
             return None
         user = _user_where("id = %s", pk)
         return user if user is not None and self.user_can_authenticate(user) else None
+
+
+def user_by_pk(pk):
+    """The user with primary key `pk`, or None: one plain SELECT."""
+    return _user_where("id = %s", int(pk))
+
+
+def login_deserialize_install() -> None:
+    """A sign-in stashed in the session between its steps (allauth's Login, resumed on each
+    page of the MFA step) reads its user with one plain SELECT instead of allauth's queryset
+    (`filter(pk=...).first()`, whose query building cost four times the query): every
+    request of a sign-in with a second factor resumes it. The rest of allauth's
+    deserialisation is kept; installed by accounts.apps."""
+    from allauth.account.models import Login
+    from allauth.account.utils import url_str_to_user_pk
+
+    original = Login.deserialize.__func__
+    if getattr(original, "ciam_installed", False):
+        return
+
+    @functools.wraps(original)
+    def deserialize(cls, data):
+        user_pk = data["user_pk"]
+        login = original(cls, {**data, "user_pk": None})
+        if user_pk is not None:
+            login.user = user_by_pk(url_str_to_user_pk(user_pk))
+        return login
+
+    deserialize.ciam_installed = True
+    Login.deserialize = classmethod(deserialize)
 
 
 def _user_where(condition: str, value):

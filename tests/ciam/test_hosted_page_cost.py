@@ -1,7 +1,8 @@
 """What keeps the hosted pages cheap (README, Performance; bench/login.py measures the time):
 the sign-in page reads the tenant's MFA facts kept per process, `{% translate %}` of a literal
 is rendered once per language, and a session signed in with MFA reads its verified device only
-when something asks."""
+when something asks; a plain input's field group is written without rendering the field
+template, and the language switcher is rendered once per language by each process."""
 
 from __future__ import annotations
 
@@ -118,3 +119,52 @@ def test_translate_is_kept_per_language_and_renders_as_django_does():
     assert english.startswith("Yes|No|") and not french.startswith("Yes|No|")
     assert nodes[0].kept  # a literal is kept...
     assert not nodes[3].keepable and not nodes[4].keepable  # ...a variable or a context is not
+
+
+def test_the_sign_in_page_writes_its_inputs_without_the_field_template(acme):
+    page = tenant_client(acme).get("/accounts/login/")
+    assert page.status_code == 200
+    names = [template.name for template in page.templates]
+    assert "account/login.html" in names and "forms/field.html" not in names
+    html = page.content.decode()
+    assert '<label class="form-label" for="id_login">' in html
+    assert '<input type="password" name="password"' in html
+
+
+def test_a_plain_input_s_field_group_is_the_field_template_s_markup():
+    from django import forms
+    from django.forms.utils import RenderableMixin
+
+    class Form(forms.Form):
+        name = forms.CharField(help_text="Your <b>full</b> name & title")
+        email = forms.EmailField(required=False, label="Email <work>")
+        secret = forms.CharField(widget=forms.PasswordInput, max_length=5)
+        count = forms.IntegerField(min_value=3)
+        agree = forms.BooleanField(required=False)  # a check: the template's
+        colour = forms.ChoiceField(choices=[("r", "Red")], widget=forms.RadioSelect)
+
+    cases = (None, {"name": "", "email": "x<y", "secret": "far too long", "count": "1"})
+    for data in cases:
+        for language in ("en", "fr"):
+            with translation.override(language):
+                form = Form(data, prefix="p" if data else None)
+                for name in form.fields:
+                    field = form[name]
+                    # Django's own rendering of forms/field.html (RenderableMixin.render).
+                    assert field.as_field_group() == RenderableMixin.render(field), name
+
+
+def test_the_language_switcher_is_rendered_once_per_language_by_a_process(acme):
+    from ciam.templatetags import ciam_layout
+
+    ciam_layout._switchers.clear()
+    switcher = "includes/language_switcher.html"
+    first = tenant_client(acme).get("/accounts/login/")
+    again = tenant_client(acme).get("/accounts/login/")
+    assert switcher in [template.name for template in first.templates]
+    assert switcher not in [template.name for template in again.templates]
+    assert 'id="language-switcher"' in again.content.decode()
+    french = tenant_client(acme).get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="fr")
+    assert switcher in [template.name for template in french.templates]
+    assert '<option value="fr" lang="fr" selected>' in french.content.decode()
+    assert '<option value="en" lang="en" selected>' in again.content.decode()
