@@ -294,8 +294,12 @@ def domain_make_primary(
         raise ValidationError({"confirm_host": [_("Type %(host)s to confirm.") % {"host": host}]})
     if domain.is_primary:
         return domain
+    from domains.selectors import primary_change_preview
     from oidc.tokens import issuer, issuer_forget
 
+    in_schema = connection.schema_name == tenant.schema_name
+    # What changes, read before it does: the Global administrators are told (below).
+    change = primary_change_preview(tenant, host) if in_schema else None
     old = Domain.objects.select_for_update().filter(tenant=tenant, is_primary=True).first()
     old_issuer = issuer() if connection.schema_name == tenant.schema_name else ""
     if old is not None:
@@ -314,9 +318,57 @@ def domain_make_primary(
         after={"primary": host, "issuer": issuer() if old_issuer else ""},
         request=request,
     )
+    if change is not None:
+        primary_change_notice_send(change=change, actor=actor)
     routing_invalidate()
     transaction.on_commit(lambda: issuer_forget(tenant.schema_name))
     return domain
+
+
+def primary_change_notice_send(*, change, actor) -> int:
+    """Email each Global administrator of the tenant (enabled, not deleted) what the change
+    of primary domain changed: the issuer apps must trust, the redirect URIs to register at
+    each identity provider, who did it. Through the outbox, in each person's language, in
+    the caller's transaction. Returns how many were written."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from accounts.models import User
+    from accounts.roles import AdminRole
+    from emails.models import OutboxEmail
+    from emails.services import header_value, outbox_add
+
+    tenant = connection.tenant
+    administrators = User.objects.filter(
+        admin_roles__contains=[AdminRole.GLOBAL_ADMINISTRATOR],
+        is_active=True,
+        deleted_at__isnull=True,
+    ).order_by("pk")
+    context = {
+        "tenant_name": tenant.name,
+        "change": change,
+        "apps": [app.name for app, _live in change.apps],
+        "redirect_uris": [
+            (provider.name, today, after) for provider, today, after in change.identity_providers
+        ],
+        "by": getattr(actor, "email", "") or "",
+        "when": timezone.now(),
+    }
+    sent = 0
+    for administrator in administrators:
+        with translation.override(administrator.language or settings.LANGUAGE_CODE):
+            subject = _("Your primary domain is now %(host)s") % {"host": change.new_host}
+            outbox_add(
+                kind=OutboxEmail.Kind.ACCOUNT,
+                to=administrator.email,
+                payload={
+                    "subject": header_value(f"{tenant.name}: {subject}"),
+                    "text": render_to_string("domains/email/primary_changed.txt", context),
+                    "html": render_to_string("domains/email/primary_changed.html", context),
+                },
+            )
+        sent += 1
+    return sent
 
 
 @transaction.atomic
