@@ -89,7 +89,9 @@ def host_problem(*, tenant: Tenant, host: str, now=None) -> str | None:
 def reservation_for_another(*, tenant: Tenant, host: str, now=None) -> DomainReservation | None:
     now = now or timezone.now()
     return (
-        DomainReservation.objects.filter(host=host, reserved_until__gt=now)
+        DomainReservation.objects.filter(
+            host=host, reserved_until__gt=now, released_at__isnull=True
+        )
         .exclude(tenant_public_id=tenant.public_id)
         .first()
     )
@@ -430,3 +432,26 @@ def tenant_domains_reserve(*, tenant: Tenant, actor, now=None) -> int:
         for host in hosts
     )
     return len(hosts)
+
+
+def domain_reservation_release(*, reservation: DomainReservation, actor, now=None):
+    """An operator ends a reservation before its time (Operator > Reserved domains): any
+    tenant may then add the host. Audited in the public schema's log."""
+    now = now or timezone.now()
+    if reservation.released_at is not None:
+        return reservation
+    reservation.released_at = now
+    reservation.released_by = getattr(actor, "email", str(actor))[:254]
+    reservation.save(update_fields=["released_at", "released_by"])
+    audit_record(
+        actor=actor,
+        action="domain.reservation_release",
+        target_type="domain_reservation",
+        target_label=reservation.host,
+        before={
+            "reserved_until": reservation.reserved_until.isoformat(),
+            "tenant": str(reservation.tenant_public_id),
+        },
+        after={"reserved": False},
+    )
+    return reservation
