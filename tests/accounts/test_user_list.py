@@ -174,3 +174,40 @@ def test_a_deleted_user_restorable_window_shows_on_their_page(acme):
         lifecycle.user_delete(actor=acme.admin, user=user, now=when)
     page = acme.client(acme.admin).get(f"/console/users/{user.public_id}/").content.decode()
     assert f"restorable until {(when + timedelta(days=30)):%Y-%m-%d %H:%M} UTC" in page
+
+
+def test_the_search_finds_any_part_of_an_address_or_a_name_through_the_trigram_index(acme):
+    """One LIKE on the lower-cased address and names (accounts.models.user_search_text),
+    which the pg_trgm index of migration 0013 serves: a search reads the index, not every
+    user."""
+    from django.test.utils import CaptureQueriesContext
+
+    domain = f"{uuid.uuid4().hex[:10]}.example"
+    User = get_user_model()
+    with tenant_context(acme.tenant):
+        ada = User.objects.create_user(
+            email=f"ada@{domain}", password=None, display_name="Ada Lovelace",
+            first_name="Ada", last_name="Lovelace",
+        )  # fmt: skip
+        User.objects.create_user(
+            email=f"grace@{domain}", password=None, display_name="Grace Hopper",
+            first_name="Grace", last_name="Hopper",
+        )  # fmt: skip
+    client = acme.client(acme.admin)
+    assert rows(client, q=domain)[0] == [ada.email, f"grace@{domain}"]
+    assert rows(client, q="LOVELACE")[0] == [ada.email]  # any case, a part of a name
+    assert rows(client, q=f"DA@{domain.upper()}")[0] == [ada.email]
+    assert rows(client, q=f"%@{domain}")[0] == []  # LIKE's wildcards are only text
+    assert rows(client, q="_race@" + domain)[0] == []
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/console/users/", {"q": "lovelace"}, HTTP_HX_REQUEST="true")
+    [search] = [q["sql"] for q in queries.captured_queries if "LIKE" in q["sql"]]
+    with tenant_context(acme.tenant), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        assert cursor.fetchone() is not None, "the migration creates the extension"
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")  # not the email index's walk
+        cursor.execute("EXPLAIN " + search)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "user_search_trgm" in plan, plan
