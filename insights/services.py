@@ -141,19 +141,25 @@ def _active_user_figures(start: datetime, end: datetime) -> list[Figure]:
     ]
 
 
+# Memory for the monthly active users' hash of distinct users (a million users: about 60 MB);
+# with the server's default (4 MB) PostgreSQL sorts 3,000,000 ids on disk instead.
+MAU_WORK_MEM = "160MB"
+
+
 def monthly_active_users(day: date) -> int:
-    """Distinct users with a successful sign-in in the MAU_DAYS days ending with `day`."""
+    """Distinct users with a successful sign-in in the MAU_DAYS days ending with `day`: one
+    hash of the users (GROUP BY) in memory of its own, not a sort of every row's id."""
     end = day_start(day + timedelta(days=1))
-    return (
-        SignInEvent.objects.filter(
-            _in_range("occurred_at", end - timedelta(days=MAU_DAYS), end),
-            result=SignInEvent.Result.SUCCESS,
-            user_public_id__isnull=False,
+    table = connection.ops.quote_name(SignInEvent._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{MAU_WORK_MEM}'")
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT user_public_id FROM {table} "
+            "WHERE occurred_at >= %s AND occurred_at < %s AND result = %s "
+            "AND user_public_id IS NOT NULL GROUP BY user_public_id) AS users",
+            [end - timedelta(days=MAU_DAYS), end, SignInEvent.Result.SUCCESS],
         )
-        .values("user_public_id")
-        .distinct()
-        .count()
-    )
+        return cursor.fetchone()[0]
 
 
 def _sign_up_figures(start: datetime, end: datetime, *, live: bool) -> list[Figure]:
