@@ -51,6 +51,9 @@ USER_LIST_ORDERS = {
     "date_joined": "date_joined",
     "last_login": Coalesce("last_login", Value(NEVER_SIGNED_IN)),
 }
+# A filtered page is first looked for among this many users in the list's order
+# (console.lists._window_read): a frequent value (a city, "guests") is met within them.
+USER_LIST_WINDOW = 2000
 # Sections other apps add to a user's page: templates included with the page's context
 # (`subject` is the user), in the order registered (user_page_section_register).
 USER_PAGE_SECTIONS: list[str] = []
@@ -65,7 +68,11 @@ def user_page_section_register(template: str) -> None:
 @console_role(AdminRole.USER_ADMINISTRATOR)
 def user_list(request):
     filterset = UserFilterSet(request.GET, queryset=selectors.user_list(), request=request)
-    table = keyset_table(request, UserTable, filterset.qs, orders=USER_LIST_ORDERS, default="email")
+    filtered = any(value for key, value in request.GET.items() if key not in ("page", "sort"))
+    table = keyset_table(
+        request, UserTable, filterset.qs, orders=USER_LIST_ORDERS, default="email",
+        window=USER_LIST_WINDOW if filtered else 0,
+    )  # fmt: skip
     return list_render(request, "accounts/console/user_list.html", table=table, filterset=filterset)
 
 

@@ -18,6 +18,17 @@ from console.bulk import BulkJob
 NEVER_SIGNED_IN = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def user_search_text():
+    """What the console's Users search looks in, lower-cased: the address (stored lower-case)
+    and the names, joined by spaces (the columns are never NULL). Migration 0013 indexes this
+    very expression with pg_trgm, so a search for any part of it reads that index instead of
+    every user: the SQL must stay as the index has it."""
+    return models.Func(
+        models.F("email"), Lower("display_name"), Lower("first_name"), Lower("last_name"),
+        template="(%(expressions)s)", arg_joiner=" || ' ' || ", output_field=models.TextField(),
+    )  # fmt: skip
+
+
 def email_normalize(email: str) -> str:
     """The one form of an address, stored and looked up: trimmed and lower-cased, as allauth
     stores its EmailAddress rows and looks users up (an exact match on the lower-cased

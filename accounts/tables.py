@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from console.lists import DayColumn
 
 
 def _guest_profile(user: User):
@@ -22,18 +23,10 @@ class UserTable(tables.Table):
     user_type = tables.Column(verbose_name=_("Type"))
     is_active = tables.Column(verbose_name=_("State"), empty_values=())
     sponsor = tables.Column(verbose_name=_("Sponsor"), accessor="guest_profile__sponsor__email")
-    invited = tables.DateColumn(
-        "Y-m-d", verbose_name=_("Invited"), accessor="guest_profile__invited_at"
-    )
-    accepted = tables.DateColumn(
-        "Y-m-d", verbose_name=_("Accepted"), accessor="guest_profile__accepted_at"
-    )
-    date_joined = tables.DateColumn(
-        "Y-m-d", verbose_name=_("Created"), orderable=True, order_by="keyset_key"
-    )
-    last_login = tables.DateColumn(
-        "Y-m-d", verbose_name=_("Last sign-in"), orderable=True, order_by="keyset_key"
-    )
+    invited = DayColumn(verbose_name=_("Invited"), accessor="guest_profile__invited_at")
+    accepted = DayColumn(verbose_name=_("Accepted"), accessor="guest_profile__accepted_at")
+    date_joined = DayColumn(verbose_name=_("Created"), orderable=True, order_by="keyset_key")
+    last_login = DayColumn(verbose_name=_("Last sign-in"), orderable=True, order_by="keyset_key")
 
     class Meta:
         orderable = False

@@ -43,11 +43,11 @@ def seed(users: int, sign_ins: int, days: int):
         cursor.execute(
             "INSERT INTO accounts_user (password, is_superuser, first_name, last_name, "
             "is_staff, is_active, date_joined, public_id, email, display_name, user_type, "
-            "admin_roles, attributes) "
+            "admin_roles, attributes, enabled_before_deletion, language) "
             "SELECT '!', false, 'First', 'Last', false, n %% 50 <> 0, "
             "now() - make_interval(secs => (%(users)s - n) * %(spacing)s), "
             "md5(n::text)::uuid, 'user' || n || '@bench.example', '', "
-            "CASE WHEN n %% 20 = 0 THEN 'guest' ELSE 'member' END, '{}', '{}' "
+            "CASE WHEN n %% 20 = 0 THEN 'guest' ELSE 'member' END, '{}', '{}', true, '' "
             "FROM generate_series(1, %(users)s) AS n",
             {"users": users, "spacing": days * 86400.0 * 2 / max(users, 1)},
         )

@@ -39,6 +39,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("account/apps/", include("oidc.account_urls")),  # apps the user allowed (consents)
     path("account/identities/", include("federation.urls")),  # linked identity providers
+    path("account/groups/", include("groups.my_urls")),  # groups the user owns (self-service)
     path("account/", include("accounts.urls")),  # My account (end-user self-service)
     path("console/", include("console.urls")),
     path("branding/", include("branding.urls")),  # the hosted pages' theme stylesheet and logo

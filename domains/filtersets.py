@@ -4,7 +4,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from console.lists import ListFilterSet, search_filter
-from domains.models import CustomDomain
+from domains.models import CustomDomain, DomainReservation
 
 
 class CustomDomainFilterSet(ListFilterSet):
@@ -17,3 +17,15 @@ class CustomDomainFilterSet(ListFilterSet):
 
     class Meta(ListFilterSet.Meta):
         model = CustomDomain
+
+
+class DomainReservationFilterSet(ListFilterSet):
+    """Operator > Reserved domains: the host, or the tenant's name or slug."""
+
+    search_fields = ("host", "tenant_name", "tenant_slug")
+    search_max_length = 253
+
+    q = search_filter(_("Search"), attrs={"placeholder": _("Domain, tenant name or slug")})
+
+    class Meta(ListFilterSet.Meta):
+        model = DomainReservation

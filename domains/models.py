@@ -84,11 +84,15 @@ class DomainReservation(models.Model):
     apps still trusting the host must not reach another tenant. Keyed by the tenant's public
     id so that it outlives the tenant too."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     host = models.CharField(max_length=253)
     tenant_public_id = models.UUIDField()
     reserved_until = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=254, blank=True)
+    # An operator may end a reservation early (Operator > Reserved domains).
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(max_length=254, blank=True)
 
     class Meta:
         ordering = ["-reserved_until"]

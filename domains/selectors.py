@@ -91,5 +91,33 @@ def reservations_held(tenant: Tenant):
     from domains.models import DomainReservation
 
     return DomainReservation.objects.filter(
-        Q(tenant_public_id=tenant.public_id), reserved_until__gt=timezone.now()
+        Q(tenant_public_id=tenant.public_id),
+        reserved_until__gt=timezone.now(),
+        released_at__isnull=True,
+    )
+
+
+def reservations_in_force(*, now=None) -> QuerySet:
+    """Operator > Reserved domains: the reservations still holding a host, each with the name
+    and slug of the tenant it is kept for (a live tenant, else its deletion record)."""
+    from django.db.models import OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from domains.models import DomainReservation
+    from tenants.models import DeletedTenant
+
+    now = now or timezone.now()
+    live = Tenant.objects.filter(public_id=OuterRef("tenant_public_id"))
+    deleted = DeletedTenant.objects.filter(public_id=OuterRef("tenant_public_id")).order_by(
+        "-deleted_at"
+    )
+    return DomainReservation.objects.filter(
+        reserved_until__gt=now, released_at__isnull=True
+    ).annotate(
+        tenant_name=Coalesce(
+            Subquery(live.values("name")[:1]), Subquery(deleted.values("name")[:1])
+        ),
+        tenant_slug=Coalesce(
+            Subquery(live.values("slug")[:1]), Subquery(deleted.values("slug")[:1])
+        ),
     )

@@ -89,7 +89,9 @@ def host_problem(*, tenant: Tenant, host: str, now=None) -> str | None:
 def reservation_for_another(*, tenant: Tenant, host: str, now=None) -> DomainReservation | None:
     now = now or timezone.now()
     return (
-        DomainReservation.objects.filter(host=host, reserved_until__gt=now)
+        DomainReservation.objects.filter(
+            host=host, reserved_until__gt=now, released_at__isnull=True
+        )
         .exclude(tenant_public_id=tenant.public_id)
         .first()
     )
@@ -294,8 +296,12 @@ def domain_make_primary(
         raise ValidationError({"confirm_host": [_("Type %(host)s to confirm.") % {"host": host}]})
     if domain.is_primary:
         return domain
+    from domains.selectors import primary_change_preview
     from oidc.tokens import issuer, issuer_forget
 
+    in_schema = connection.schema_name == tenant.schema_name
+    # What changes, read before it does: the Global administrators are told (below).
+    change = primary_change_preview(tenant, host) if in_schema else None
     old = Domain.objects.select_for_update().filter(tenant=tenant, is_primary=True).first()
     old_issuer = issuer() if connection.schema_name == tenant.schema_name else ""
     if old is not None:
@@ -314,9 +320,57 @@ def domain_make_primary(
         after={"primary": host, "issuer": issuer() if old_issuer else ""},
         request=request,
     )
+    if change is not None:
+        primary_change_notice_send(change=change, actor=actor)
     routing_invalidate()
     transaction.on_commit(lambda: issuer_forget(tenant.schema_name))
     return domain
+
+
+def primary_change_notice_send(*, change, actor) -> int:
+    """Email each Global administrator of the tenant (enabled, not deleted) what the change
+    of primary domain changed: the issuer apps must trust, the redirect URIs to register at
+    each identity provider, who did it. Through the outbox, in each person's language, in
+    the caller's transaction. Returns how many were written."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from accounts.models import User
+    from accounts.roles import AdminRole
+    from emails.models import OutboxEmail
+    from emails.services import header_value, outbox_add
+
+    tenant = connection.tenant
+    administrators = User.objects.filter(
+        admin_roles__contains=[AdminRole.GLOBAL_ADMINISTRATOR],
+        is_active=True,
+        deleted_at__isnull=True,
+    ).order_by("pk")
+    context = {
+        "tenant_name": tenant.name,
+        "change": change,
+        "apps": [app.name for app, _live in change.apps],
+        "redirect_uris": [
+            (provider.name, today, after) for provider, today, after in change.identity_providers
+        ],
+        "by": getattr(actor, "email", "") or "",
+        "when": timezone.now(),
+    }
+    sent = 0
+    for administrator in administrators:
+        with translation.override(administrator.language or settings.LANGUAGE_CODE):
+            subject = _("Your primary domain is now %(host)s") % {"host": change.new_host}
+            outbox_add(
+                kind=OutboxEmail.Kind.ACCOUNT,
+                to=administrator.email,
+                payload={
+                    "subject": header_value(f"{tenant.name}: {subject}"),
+                    "text": render_to_string("domains/email/primary_changed.txt", context),
+                    "html": render_to_string("domains/email/primary_changed.html", context),
+                },
+            )
+        sent += 1
+    return sent
 
 
 @transaction.atomic
@@ -378,3 +432,26 @@ def tenant_domains_reserve(*, tenant: Tenant, actor, now=None) -> int:
         for host in hosts
     )
     return len(hosts)
+
+
+def domain_reservation_release(*, reservation: DomainReservation, actor, now=None):
+    """An operator ends a reservation before its time (Operator > Reserved domains): any
+    tenant may then add the host. Audited in the public schema's log."""
+    now = now or timezone.now()
+    if reservation.released_at is not None:
+        return reservation
+    reservation.released_at = now
+    reservation.released_by = getattr(actor, "email", str(actor))[:254]
+    reservation.save(update_fields=["released_at", "released_by"])
+    audit_record(
+        actor=actor,
+        action="domain.reservation_release",
+        target_type="domain_reservation",
+        target_label=reservation.host,
+        before={
+            "reserved_until": reservation.reserved_until.isoformat(),
+            "tenant": str(reservation.tenant_public_id),
+        },
+        after={"reserved": False},
+    )
+    return reservation

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from console.lists import ActionsColumn
 from domains.models import CustomDomain
 
 STATE_BADGES = {
@@ -39,3 +40,28 @@ class CustomDomainTable(tables.Table):
             STATE_BADGES[record.state],
             record.get_state_display(),
         )
+
+
+class DomainReservationTable(tables.Table):
+    caption = _("Reserved domains")
+
+    host = tables.Column(verbose_name=_("Domain"), orderable=True)
+    tenant_name = tables.Column(verbose_name=_("Kept for"), orderable=True)
+    created_at = tables.DateColumn("Y-m-d", verbose_name=_("Removed"), orderable=True)
+    reserved_until = tables.DateColumn("Y-m-d", verbose_name=_("Reserved until"), orderable=True)
+    actions = ActionsColumn("domains/operator/reservation_actions_cell.html")
+
+    class Meta:
+        orderable = False
+        default = ""
+        empty_text = _("No domain is reserved.")
+        attrs = {"class": "table align-middle"}
+
+    def render_tenant_name(self, record):
+        if record.tenant_slug:
+            return format_html(
+                '{} <span class="text-body-secondary">({})</span>',
+                record.tenant_name,
+                record.tenant_slug,
+            )
+        return record.tenant_name

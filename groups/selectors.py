@@ -44,3 +44,17 @@ def group_role_assignments(group: Group) -> QuerySet[GroupAppRoleAssignment]:
 
 def groups_for_role(role) -> QuerySet[Group]:
     return Group.objects.filter(app_role_assignments__role=role).order_by("display_name")
+
+
+def groups_owned(user) -> QuerySet[Group]:
+    """The groups `user` owns (My account > Groups you own), with their member counts."""
+    return (
+        Group.objects.filter(owners=user)
+        .annotate(member_count=Count("memberships", distinct=True))
+        .order_by("display_name")
+    )
+
+
+def group_owned(user, public_id) -> Group | None:
+    """One group `user` owns, or None (nobody learns of groups they do not own)."""
+    return Group.objects.filter(owners=user, public_id=public_id).first()

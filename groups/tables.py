@@ -64,3 +64,12 @@ class MemberTable(tables.Table):
 
     def render_is_active(self, value):
         return _("Enabled") if value else _("Disabled")
+
+
+class OwnedGroupMemberTable(MemberTable):
+    """A group's members as its owner manages them from My account (no console links)."""
+
+    actions = ActionsColumn("groups/my_member_actions.html")
+
+    def render_email(self, record):
+        return record.email

@@ -141,19 +141,25 @@ def _active_user_figures(start: datetime, end: datetime) -> list[Figure]:
     ]
 
 
+# Memory for the monthly active users' hash of distinct users (a million users: about 60 MB);
+# with the server's default (4 MB) PostgreSQL sorts 3,000,000 ids on disk instead.
+MAU_WORK_MEM = "160MB"
+
+
 def monthly_active_users(day: date) -> int:
-    """Distinct users with a successful sign-in in the MAU_DAYS days ending with `day`."""
+    """Distinct users with a successful sign-in in the MAU_DAYS days ending with `day`: one
+    hash of the users (GROUP BY) in memory of its own, not a sort of every row's id."""
     end = day_start(day + timedelta(days=1))
-    return (
-        SignInEvent.objects.filter(
-            _in_range("occurred_at", end - timedelta(days=MAU_DAYS), end),
-            result=SignInEvent.Result.SUCCESS,
-            user_public_id__isnull=False,
+    table = connection.ops.quote_name(SignInEvent._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{MAU_WORK_MEM}'")
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT user_public_id FROM {table} "
+            "WHERE occurred_at >= %s AND occurred_at < %s AND result = %s "
+            "AND user_public_id IS NOT NULL GROUP BY user_public_id) AS users",
+            [end - timedelta(days=MAU_DAYS), end, SignInEvent.Result.SUCCESS],
         )
-        .values("user_public_id")
-        .distinct()
-        .count()
-    )
+        return cursor.fetchone()[0]
 
 
 def _sign_up_figures(start: datetime, end: datetime, *, live: bool) -> list[Figure]:
@@ -210,14 +216,18 @@ def user_snapshot() -> dict[str, int]:
     """Enabled users and, of them, those with a second factor (an authenticator app or a
     passkey): MFA adoption."""
     from accounts.models import User
+
+    return {"enabled": User.objects.filter(is_active=True).count(), "with_mfa": users_with_mfa()}
+
+
+def users_with_mfa() -> int:
+    """Enabled users with a second factor, read from the devices' side (a few rows each, and
+    the user's row by primary key), not by a pass over every user."""
     from mfa.models import PasskeyDevice, TOTPDevice
 
-    enabled = User.objects.filter(is_active=True)
-    with_mfa = enabled.filter(
-        Q(pk__in=TOTPDevice.objects.filter(confirmed=True).values("user_id"))
-        | Q(pk__in=PasskeyDevice.objects.values("user_id"))
-    )
-    return {"enabled": enabled.count(), "with_mfa": with_mfa.count()}
+    totp = TOTPDevice.objects.filter(confirmed=True, user__is_active=True).values("user_id")
+    passkeys = PasskeyDevice.objects.filter(user__is_active=True).values("user_id")
+    return totp.union(passkeys).count()  # UNION: a user with both counts once
 
 
 def day_roll_up(*, day: date, now: datetime | None = None) -> int:
@@ -236,16 +246,16 @@ def day_roll_up(*, day: date, now: datetime | None = None) -> int:
         # Its sign-ins may be pruned already: a run now would overwrite the figures with less.
         raise ValidationError(f"{day} is older than the sign-in log keeps; its figures stay.")
     figures = [figure for figure in range_figures(start, end) if figure.day == day]
-    snapshot = user_snapshot()
     from accounts.selectors import directory_summary
 
-    figures += [
-        Figure(day, Measure.DIRECTORY, key, value) for key, value in directory_summary().items()
-    ]
+    # One pass over the users: the enabled ones are those not deleted and not disabled (a
+    # deleted user is disabled at once).
+    summary = directory_summary()
+    figures += [Figure(day, Measure.DIRECTORY, key, value) for key, value in summary.items()]
     figures += [
         Figure(day, Measure.MONTHLY_ACTIVE_USERS, "", monthly_active_users(day)),
-        Figure(day, Measure.ENABLED_USERS, "", snapshot["enabled"]),
-        Figure(day, Measure.USERS_WITH_MFA, "", snapshot["with_mfa"]),
+        Figure(day, Measure.ENABLED_USERS, "", summary["users"] - summary["disabled"]),
+        Figure(day, Measure.USERS_WITH_MFA, "", users_with_mfa()),
     ]
     high_water = User.objects.aggregate(top=Max("id"))["top"] or 0
     with transaction.atomic():

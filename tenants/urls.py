@@ -3,6 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from domains import operator_views as domain_operator_views
 from operators import views as operator_views
 from tenants import views
 
@@ -53,5 +54,15 @@ urlpatterns = [
         "operator/reserved/<uuid:public_id>/release/",
         views.operator_reserved_slug_release,
         name="reserved-slug-release",
+    ),
+    path(
+        "operator/reserved-domains/",
+        domain_operator_views.operator_reserved_domains,
+        name="reserved-domain-list",
+    ),
+    path(
+        "operator/reserved-domains/<uuid:public_id>/release/",
+        domain_operator_views.operator_reserved_domain_release,
+        name="reserved-domain-release",
     ),
 ]

@@ -174,3 +174,79 @@ def test_a_deleted_user_restorable_window_shows_on_their_page(acme):
         lifecycle.user_delete(actor=acme.admin, user=user, now=when)
     page = acme.client(acme.admin).get(f"/console/users/{user.public_id}/").content.decode()
     assert f"restorable until {(when + timedelta(days=30)):%Y-%m-%d %H:%M} UTC" in page
+
+
+def test_the_search_finds_any_part_of_an_address_or_a_name_through_the_trigram_index(acme):
+    """One LIKE on the lower-cased address and names (accounts.models.user_search_text),
+    which the pg_trgm index of migration 0013 serves: a search reads the index, not every
+    user."""
+    from django.test.utils import CaptureQueriesContext
+
+    domain = f"{uuid.uuid4().hex[:10]}.example"
+    User = get_user_model()
+    with tenant_context(acme.tenant):
+        ada = User.objects.create_user(
+            email=f"ada@{domain}", password=None, display_name="Ada Lovelace",
+            first_name="Ada", last_name="Lovelace",
+        )  # fmt: skip
+        User.objects.create_user(
+            email=f"grace@{domain}", password=None, display_name="Grace Hopper",
+            first_name="Grace", last_name="Hopper",
+        )  # fmt: skip
+    client = acme.client(acme.admin)
+    assert rows(client, q=domain)[0] == [ada.email, f"grace@{domain}"]
+    assert rows(client, q="LOVELACE")[0] == [ada.email]  # any case, a part of a name
+    assert rows(client, q=f"DA@{domain.upper()}")[0] == [ada.email]
+    assert rows(client, q=f"%@{domain}")[0] == []  # LIKE's wildcards are only text
+    assert rows(client, q="_race@" + domain)[0] == []
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/console/users/", {"q": "lovelace"}, HTTP_HX_REQUEST="true")
+    # The window of the order (a rare name is not met in it), then the search itself.
+    [search] = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "LIKE" in q["sql"] and "LIMIT 2000" not in q["sql"]
+    ]
+    with tenant_context(acme.tenant), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        assert cursor.fetchone() is not None, "the migration creates the extension"
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")  # not the email index's walk
+        cursor.execute("EXPLAIN " + search)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "user_search_trgm" in plan, plan
+
+
+def test_a_filtered_page_is_first_looked_for_in_a_window_of_the_order(acme):
+    """A frequent value is met within USER_LIST_WINDOW users in the list's order (one short
+    read of the order's index, whatever PostgreSQL guesses of the filter); a rare one is not,
+    and the page is then asked the usual way. Both give the same rows."""
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.console_views import USER_LIST_WINDOW
+
+    domain = f"window-{uuid.uuid4().hex[:6]}.example"
+    crowd = people(acme, domain, 40, attributes={"city": "Lyon"})
+    User = get_user_model()
+    with tenant_context(acme.tenant):
+        User.objects.filter(pk__in=[crowd[3].pk, crowd[30].pk]).update(attributes={"city": "Arles"})
+    client = acme.client(acme.admin)
+    window = f"LIMIT {USER_LIST_WINDOW}"
+
+    with CaptureQueriesContext(connection) as queries:
+        lyon, links = rows(client, q=domain, attribute="city=Lyon", sort="-date_joined")
+    listed = [q["sql"] for q in queries.captured_queries if "accounts_user" in q["sql"]]
+    assert sum(window in sql for sql in listed) == 1
+    expected = [p.email for p in reversed(crowd) if p not in (crowd[3], crowd[30])]
+    assert lyon == expected[:25] and "Next" in links
+    rest, links = rows(client, **follow(links["Next"]))
+    assert rest == expected[25:] and "Next" not in links
+
+    with CaptureQueriesContext(connection) as queries:
+        arles, _links = rows(client, q=domain, attribute="city=Arles", sort="-date_joined")
+    assert arles == [crowd[30].email, crowd[3].email]
+    listed = [q["sql"] for q in queries.captured_queries if "accounts_user" in q["sql"]]
+    # The window found too few; the usual query follows it.
+    assert any(window in sql for sql in listed)
+    assert any("@>" in sql and window not in sql for sql in listed)

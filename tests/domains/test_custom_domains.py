@@ -536,3 +536,63 @@ def test_another_tenants_custom_domain_is_invisible(acme, globex):
     assert CustomDomain.objects.filter(pk=theirs.pk).exists()
     # Nor can it make another tenant's host its primary domain.
     assert admin.get(f"/console/domains/primary/{acme.tenant.slug}.localhost/").status_code == 404
+
+
+def test_the_global_administrators_are_emailed_what_a_primary_change_changes(committed):
+    from django.contrib.auth import get_user_model
+
+    from accounts.roles import AdminRole
+    from emails.models import OutboxEmail
+    from tenants.services import tenant_delete
+    from tests.federation.helpers import create_provider
+    from tests.oidc.helpers import register_app
+
+    world = _world("dom-c")
+    try:
+        host = _new_host()
+        Domain.objects.create(domain=host, tenant=world.tenant, is_verified=True)
+        register_app(world, name="Contoso portal", redirect_uri="https://portal.contoso.test/cb")
+        provider = create_provider(world, name="Contoso Entra")
+        with tenant_context(world.tenant):
+            users = get_user_model().objects
+            other_global = users.create_user(
+                email=f"second@{world.tenant.slug}.example", password=PASSWORD,
+                admin_roles=[AdminRole.GLOBAL_ADMINISTRATOR],
+            )  # fmt: skip
+            users.create_user(
+                email=f"gone@{world.tenant.slug}.example", password=PASSWORD, is_active=False,
+                admin_roles=[AdminRole.GLOBAL_ADMINISTRATOR],
+            )  # fmt: skip
+            users.create_user(
+                email=f"users@{world.tenant.slug}.example", password=PASSWORD,
+                admin_roles=[AdminRole.USER_ADMINISTRATOR],
+            )  # fmt: skip
+            from federation.services import redirect_uri
+
+            old_callback = redirect_uri(provider)
+        admin = world.client(user=world.admin)
+        done = admin.post(f"/console/domains/primary/{host}/", {"confirm_host": host})
+        assert done.status_code == 303
+
+        with tenant_context(world.tenant):
+            notices = {
+                row.to: row.payload
+                for row in OutboxEmail.objects.filter(kind="account")
+                if host in row.payload.get("subject", "")
+            }
+        # Every enabled Global administrator, nobody else.
+        assert sorted(notices) == sorted([world.admin.email, other_global.email])
+        text = notices[other_global.email]["text"]
+        assert f"Your primary domain is now {host}" in notices[other_global.email]["subject"]
+        assert f"changed from {world.tenant.slug}.localhost" in text
+        assert f"Before: http://{world.tenant.slug}.localhost" in text
+        assert f"Now: http://{host}" in text and "/o\n" in text
+        assert "Contoso portal" in text
+        new_callback = old_callback.replace(f"{world.tenant.slug}.localhost", host, 1)
+        assert f"Contoso Entra: {new_callback}" in text, text
+        assert f"By {world.admin.email}" in text
+        assert new_callback in notices[world.admin.email]["html"]
+        with tenant_context(world.tenant):
+            assert AuditEvent.objects.filter(action="domain.primary_change").count() == 1
+    finally:
+        tenant_delete(tenant=world.tenant, confirm_slug=world.tenant.slug, actor=None)

@@ -212,3 +212,37 @@ def test_a_day_older_than_the_sign_in_log_keeps_is_not_rolled_up_again(world):
     world, _story = world
     with tenant_context(world.tenant), pytest.raises(ValidationError):
         day_roll_up(day=today() - timedelta(days=31))
+
+
+def test_a_busy_tenants_report_is_counted_at_most_once_a_minute(world):
+    """A tenant whose latest rolled day had BUSY_SIGN_INS_PER_DAY sign-ins or more (about a
+    million users) reuses its report for BUSY_REPORT_SECONDS: today's 100,000 rows are not
+    counted at every visit. A smaller tenant counts at each visit."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from insights.selectors import BUSY_SIGN_INS_PER_DAY
+
+    world, story = world
+    alice = story["users"][0]
+    with tenant_context(world.tenant):
+        day_roll_up(day=story["day_b"])
+        for period in ("24h", "7d"):
+            cache.delete(f"insights:report:{period}")
+        first = insights_report("24h")
+        sign_in_at(timezone.now(), user=alice, method="password", result="success")
+        assert insights_report("24h").sign_ins_succeeded == first.sign_ins_succeeded + 1
+
+        # The same tenant, busy: its rolled day counted that many sign-ins.
+        DailyFigure.objects.filter(day=story["day_b"], measure=Measure.SIGN_INS).update(
+            value=BUSY_SIGN_INS_PER_DAY
+        )
+        busy = insights_report("24h")
+        sign_in_at(timezone.now(), user=alice, method="password", result="success")
+        again = insights_report("24h")
+        assert again.sign_ins_succeeded == busy.sign_ins_succeeded  # the same report
+        assert again.end == busy.end
+        # Asked for a given moment (the roll-up, tests), it is always counted.
+        counted = insights_report("24h", now=timezone.now())
+        assert counted.sign_ins_succeeded == busy.sign_ins_succeeded + 1
+        cache.delete("insights:report:24h")
