@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.models import DeletedTenant, Tenant
 
@@ -27,7 +27,8 @@ def tenant_user_counts(tenants) -> dict[int, int]:
     statement reads two tenant schemas (docs/scale-out.md, a schema may live on another
     node)."""
     counts = {}
-    with connection.cursor() as cursor:
+    # In the public schema: each statement then names one tenant schema and nothing else.
+    with schema_context(get_public_schema_name()), connection.cursor() as cursor:
         for tenant in tenants:
             schema = connection.ops.quote_name(tenant.schema_name)
             cursor.execute(f"SELECT count(*) FROM {schema}.accounts_user")

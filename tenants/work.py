@@ -21,8 +21,8 @@ Nothing is lost between a writer and the task:
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime
 
 from django.db import connection, transaction
