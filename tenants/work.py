@@ -73,6 +73,21 @@ def tenant_work_due(*, kind: str, due_at: datetime) -> None:
         )
 
 
+def tenant_work_all_due(*, tenant: Tenant) -> None:
+    """Every kind of work due now for `tenant`: for a schema whose work was written where no
+    index row was (a tenant imported from another deployment). Each task finds what is left
+    and keeps or clears its row."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    TenantWork.objects.bulk_create(
+        [TenantWork(tenant=tenant, kind=kind, due_at=now) for kind in TenantWork.Kind.values],
+        update_conflicts=True,
+        unique_fields=["tenant", "kind"],
+        update_fields=["due_at"],
+    )
+
+
 def tenants_with_work_due(kind: str, *, now: datetime, limit: int = VISITS_PER_RUN):
     """The active tenants with `kind` work due by `now`, earliest first: one query on the
     public index. A suspended tenant's rows wait until it is resumed."""
