@@ -68,9 +68,15 @@ def main() -> None:
         harness.django_setup(url)
         overlay_directory = Path(overlay)
         work_rows: list[dict[str, str]] = []
-        at_level = (
-            (lambda level: work_rows.extend(work_discovery(level))) if "work" in parts else None
-        )
+
+        def at_level(level: int) -> None:
+            rows = work_discovery(level)
+            work_rows.extend(rows)
+            # Each level as soon as it is measured: a long run stopped early keeps them.
+            print(f"\n(work discovery at {level:,} tenants)\n", flush=True)
+            print(harness.markdown_table(rows), flush=True)
+
+        at_level = at_level if "work" in parts else None
         if "provisioning" in parts:
             provisioning(levels, options.creations, at_level=at_level)
         else:
@@ -168,6 +174,7 @@ def provisioning(levels: list[int], creations: int, *, at_level=None) -> None:
             rest = [whole - part for whole, part in zip(durations, timed, strict=True)]
             phase_row["rest p50 ms"] = f"{statistics.median(rest) * 1000:.1f}"
             phase_rows.append(phase_row)
+            print(f"(provisioning) {harness.markdown_table([rows[-1]])}", flush=True)
     print("\n### Provisioning one tenant (tenant_create)\n")
     print(harness.markdown_table(rows))
     print("\nWhere the time goes (medians; rest = rows, audit, commit):\n")
@@ -280,11 +287,30 @@ def work_discovery(level: int) -> list[dict[str, str]]:
         row = harness.durations_summary(label, durations)
         return {"tenants": f"{tenants:,}", **row, "tenants found": f"{found:,}", "note": note}
 
+    def server_ms(kind: str) -> str:
+        """PostgreSQL's own planning + execution time of the index query (EXPLAIN ANALYZE):
+        what the machine's load does not blur as much as the round trip."""
+        import re
+
+        plan = (
+            TenantWork.objects.filter(
+                kind=kind, due_at__lte=timezone.now(), tenant__status="active"
+            )
+            .select_related("tenant")
+            .order_by("due_at", "tenant_id")[:1000]
+            .explain(analyze=True)
+        )
+        spent = [
+            float(value) for value in re.findall(r"(?:Planning|Execution) Time: ([\d.]+)", plan)
+        ]
+        return f"server {sum(spent):.2f} ms (EXPLAIN ANALYZE)"
+
     now = timezone.now()
     rows = [
         timed(
             f"{kind} (index)",
             lambda kind=kind: len(tenants_with_work_due(kind, now=timezone.now())),
+            note=server_ms(kind),
         )
         for kind in TenantWork.Kind.values
     ]
