@@ -20,6 +20,7 @@ from audit.services import audit_record
 from console.bulk import (
     bulk_chunk_run,
     bulk_emails_enqueue_on_commit,
+    bulk_job_relay_due,
     bulk_jobs_relay,
     csv_header_and_rows,
     has_nul,
@@ -153,6 +154,9 @@ def user_import_start(*, actor, data: bytes, file_name: str = "", request=None) 
             request=request,
         )  # fmt: skip
         if valid:
+            from tenants.models import TenantWork
+
+            bulk_job_relay_due(TenantWork.Kind.USER_IMPORT_RELAY)
             transaction.on_commit(lambda: user_import_enqueue(job.pk))
     return job
 

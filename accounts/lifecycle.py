@@ -244,6 +244,7 @@ def user_delete(*, actor, user: User, request=None, now: datetime | None = None)
     user.is_active = False
     user.deleted_at = now or timezone.now()
     user.save(update_fields=["enabled_before_deletion", "is_active", "deleted_at"])
+    _purge_due(restorable_until(user))
     ended, revoked = sessions_end_and_tokens_revoke(user)
     audit_record(
         actor=actor, action="user.delete", target=user,
@@ -283,6 +284,23 @@ def user_restore(*, actor, user: User, request=None, now: datetime | None = None
 def purge_due(now: datetime | None = None):
     cutoff = (now or timezone.now()) - timedelta(days=DELETED_KEEP_DAYS)
     return User.objects.filter(deleted_at__isnull=False, deleted_at__lte=cutoff)
+
+
+def _purge_due(at: datetime) -> None:
+    """In user_delete's transaction: the purge visits this tenant at `at` (tenants/work.py)."""
+    from tenants.models import TenantWork
+    from tenants.work import tenant_work_due
+
+    tenant_work_due(kind=TenantWork.Kind.DELETED_USERS_PURGE, due_at=at)
+
+
+def deleted_users_purge_next_due() -> datetime | None:
+    """When the purge next has a user to delete for good in this tenant; None when no user
+    is deleted."""
+    from django.db.models import Min
+
+    oldest = User.objects.filter(deleted_at__isnull=False).aggregate(at=Min("deleted_at"))["at"]
+    return oldest + timedelta(days=DELETED_KEEP_DAYS) if oldest else None
 
 
 def deleted_users_purge(*, now: datetime | None = None, batch: int = 200) -> int:

@@ -254,29 +254,3 @@ def user_identities(user: User) -> list:
     from allauth.socialaccount.models import SocialAccount
 
     return list(SocialAccount.objects.filter(user=user).order_by("provider", "id"))
-
-
-def tenants_with_users_to_purge(*, now) -> list[str]:
-    """Schemas of the tenants holding a user deleted long enough ago to be purged."""
-    from datetime import timedelta
-
-    from accounts.lifecycle import DELETED_KEEP_DAYS
-    from tenants.selectors import active_tenant_schemas_where
-
-    return active_tenant_schemas_where(
-        f"EXISTS (SELECT 1 FROM {{schema}}.{User._meta.db_table} "
-        "WHERE deleted_at IS NOT NULL AND deleted_at <= %(cutoff)s)",
-        {"cutoff": now - timedelta(days=DELETED_KEEP_DAYS)},
-    )
-
-
-def tenants_with_lost_user_imports(*, now) -> list[str]:
-    from accounts.models import UserImport
-    from emails.services import OUTBOX_STALE_AFTER
-    from tenants.selectors import active_tenant_schemas_where
-
-    return active_tenant_schemas_where(
-        f"EXISTS (SELECT 1 FROM {{schema}}.{UserImport._meta.db_table} "
-        "WHERE status = %(processing)s AND created_at <= %(stale)s)",
-        {"processing": UserImport.Status.PROCESSING, "stale": now - OUTBOX_STALE_AFTER},
-    )

@@ -8,7 +8,8 @@ import logging
 from django.utils import timezone
 
 from ciam.celery import app
-from tenants.selectors import each_active_tenant
+from tenants.models import TenantWork
+from tenants.work import tenant_work_run
 
 logger = logging.getLogger(__name__)
 
@@ -16,17 +17,26 @@ logger = logging.getLogger(__name__)
 @app.task
 def deleted_users_purge_all() -> dict:
     """Beat: purge the users deleted DELETED_KEEP_DAYS ago or more, visiting only the tenants
-    that have some (found for all tenants in a query per 500)."""
-    from accounts import lifecycle, selectors
+    the public work index names (tenants/work.py)."""
+    from accounts import lifecycle
 
     now = timezone.now()
-    visited, purged = [], 0
-    for tenant in each_active_tenant(selectors.tenants_with_users_to_purge(now=now)):
-        visited.append(tenant.slug)
+
+    def visit(tenant):
         count = lifecycle.deleted_users_purge(now=now)
-        purged += count
         logger.info("accounts.deleted_users_purged tenant=%s count=%d", tenant.slug, count)
-    return {"tenants": visited, "purged": purged}
+        return count
+
+    done = tenant_work_run(
+        TenantWork.Kind.DELETED_USERS_PURGE,
+        now=now,
+        visit=visit,
+        next_due=lifecycle.deleted_users_purge_next_due,
+    )
+    return {
+        "tenants": [tenant.slug for tenant, _count in done],
+        "purged": sum(count for _tenant, count in done),
+    }
 
 
 @app.task(acks_late=True, reject_on_worker_lost=True)
@@ -41,12 +51,20 @@ def user_import_process(import_id: int) -> None:
 
 @app.task
 def user_import_relay_all() -> dict:
-    """Beat: queue again the imports whose task was lost (broker down at upload)."""
-    from accounts import imports, selectors
+    """Beat: queue again the imports whose task was lost (broker down at upload), visiting
+    only the tenants the public work index names (tenants/work.py)."""
+    from accounts import imports
+    from accounts.models import UserImport
+    from console.bulk import bulk_jobs_relay_next_due
 
     now = timezone.now()
-    visited, relayed = [], 0
-    for tenant in each_active_tenant(selectors.tenants_with_lost_user_imports(now=now)):
-        visited.append(tenant.slug)
-        relayed += imports.user_import_relay(now=now)
-    return {"tenants": visited, "relayed": relayed}
+    done = tenant_work_run(
+        TenantWork.Kind.USER_IMPORT_RELAY,
+        now=now,
+        visit=lambda tenant: imports.user_import_relay(now=now),
+        next_due=lambda: bulk_jobs_relay_next_due(UserImport),
+    )
+    return {
+        "tenants": [tenant.slug for tenant, _relayed in done],
+        "relayed": sum(relayed for _tenant, relayed in done),
+    }

@@ -160,6 +160,7 @@ def sign_in_export_start(*, actor, filters: dict, request=None):
     log); the task runs once the request's transaction commits."""
     with transaction.atomic():
         export = SignInLogExport.objects.create(requested_by=actor, filters=filters)
+        _exports_forget_due(export.created_at + timezone.timedelta(days=EXPORT_KEEP_DAYS))
         audit_record(
             actor=actor, action="sign_in_log.export", target=export,
             after={"filters": filters}, request=request,
@@ -235,6 +236,22 @@ def _policies_cell(entries) -> str:
             outcome = "require " + (", ".join(entry.get("requirements") or []) or "nothing")
         parts.append(f"{entry.get('name', '')}: {would}{outcome}")
     return "; ".join(parts)
+
+
+def _exports_forget_due(at) -> None:
+    """In the transaction that writes an export: it is forgotten at `at` (tenants/work.py)."""
+    from tenants.models import TenantWork
+    from tenants.work import tenant_work_due
+
+    tenant_work_due(kind=TenantWork.Kind.SIGN_IN_EXPORTS_FORGET, due_at=at)
+
+
+def sign_in_exports_forget_next_due():
+    """When the oldest export of this tenant is to be forgotten; None when there is none."""
+    from django.db.models import Min
+
+    oldest = SignInLogExport.objects.aggregate(at=Min("created_at"))["at"]
+    return oldest + timezone.timedelta(days=EXPORT_KEEP_DAYS) if oldest else None
 
 
 def sign_in_exports_forget(*, now=None) -> int:

@@ -16,23 +16,21 @@ def sign_in_export_run(export_id: int) -> None:
 @app.task
 def sign_in_exports_forget_all() -> dict:
     """Beat (daily): delete sign-in log exports past their keeping time, visiting only the
-    tenants that have some."""
+    tenants the public work index names (tenants/work.py)."""
     from django.utils import timezone
 
     from audit import services
-    from audit.models import SignInLogExport
-    from tenants.selectors import active_tenant_schemas_where, each_active_tenant
+    from tenants.models import TenantWork
+    from tenants.work import tenant_work_run
 
-    cutoff = timezone.now() - timezone.timedelta(days=services.EXPORT_KEEP_DAYS)
-    schemas = active_tenant_schemas_where(
-        f"EXISTS (SELECT 1 FROM {{schema}}.{SignInLogExport._meta.db_table} "
-        "WHERE created_at < %(cutoff)s)",
-        {"cutoff": cutoff},
+    now = timezone.now()
+    done = tenant_work_run(
+        TenantWork.Kind.SIGN_IN_EXPORTS_FORGET,
+        now=now,
+        visit=lambda tenant: services.sign_in_exports_forget(now=now),
+        next_due=services.sign_in_exports_forget_next_due,
     )
-    deleted = 0
-    for _tenant in each_active_tenant(schemas):
-        deleted += services.sign_in_exports_forget()
-    return {"tenants": len(schemas), "deleted": deleted}
+    return {"tenants": len(done), "deleted": sum(deleted for _tenant, deleted in done)}
 
 
 def prune_condition() -> str:
@@ -54,17 +52,16 @@ def prune_condition() -> str:
 
 @app.task
 def logs_prune_all() -> dict:
-    """Beat (daily): queue the pruning of each tenant whose sign-in or audit log holds rows
-    older than it keeps. Tenants are looked at one small query each, in batches
-    (tenants.selectors.active_tenant_schemas_each_where), never in one query over all."""
-    from django_tenants.utils import schema_context
+    """Beat (daily): queue the pruning of every active tenant, read from the public tenant
+    table (no schema is asked here); each task first looks whether its own log holds rows
+    older than the tenant keeps them (prune_condition)."""
+    from django_tenants.utils import tenant_context
 
-    from audit.services import log_cutoff
-    from tenants.selectors import active_tenant_schemas_each_where
+    from tenants.selectors import active_tenants_each
 
     queued = 0
-    for schema in active_tenant_schemas_each_where(prune_condition(), {"today": log_cutoff(0)}):
-        with schema_context(schema):
+    for tenant in active_tenants_each():
+        with tenant_context(tenant):
             logs_prune.delay()
         queued += 1
     return {"tenants": queued}
@@ -72,7 +69,11 @@ def logs_prune_all() -> dict:
 
 @app.task(acks_late=True, reject_on_worker_lost=True)
 def logs_prune() -> dict:
-    """Prune this tenant's logs (the schema the task was queued in)."""
+    """Prune this tenant's logs (the schema the task was queued in), if it holds rows older
+    than it keeps: one look at each log's occurred_at index otherwise."""
     from audit import services
+    from tenants.selectors import schema_has
 
+    if not schema_has(prune_condition(), {"today": services.log_cutoff(0)}):
+        return {"sign_ins": 0, "audit": 0}
     return services.logs_prune()

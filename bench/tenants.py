@@ -15,7 +15,15 @@ Prints markdown tables:
    this benchmark's settings overlay; the code's own migrations are untouched;
 3. the cost of tenant routing per request: a trivial page on a tenant host, the same page
    on the platform host and on a server without the tenant middleware, plus stock
-   django-tenants for reference. Target < 0.2 ms.
+   django-tenants for reference. Target < 0.2 ms;
+4. at each level, the time of each beat task's "which tenants have work" query, read from
+   the public work index (tenants/work.py) with every tenant holding a row (an email sent
+   a minute ago, not due yet) and 1 % of them with work of every kind due; the nightly
+   tasks' read of the public tenant table; /readyz's migrations check; and, for reference,
+   the former discovery (one UNION ALL over the outbox of 500 schemas at a time). Target:
+   flat from level to level.
+
+Levels: 0, 100, 1,000, 5,000 and --tenants (those below it).
 
 The tenants that only fill the database to 100 and 1,000 are created in bulk (same
 template script, no administrator) on two connections; the measured ones go through
@@ -48,20 +56,37 @@ def main() -> None:
     parser.add_argument("--routing-seconds", type=float, default=1.5, help="per variant a round")
     parser.add_argument(
         "--parts",
-        default="provisioning,routing,migrations",
-        help="comma-separated subset of provisioning,routing,migrations",
+        default="provisioning,work,routing,migrations",
+        help="comma-separated subset of provisioning,work,routing,migrations",
     )
     options = parser.parse_args()
     parts = set(options.parts.split(","))
-    levels = sorted({0, min(100, options.tenants), options.tenants})
+    levels = sorted({level for level in (0, 100, 1000, 5000) if level < options.tenants})
+    levels.append(options.tenants)
 
     with harness.bench_database("tenants") as url, tempfile.TemporaryDirectory() as overlay:
         harness.django_setup(url)
         overlay_directory = Path(overlay)
+        work_rows: list[dict[str, str]] = []
+
+        def at_level(level: int) -> None:
+            rows = work_discovery(level)
+            work_rows.extend(rows)
+            # Each level as soon as it is measured: a long run stopped early keeps them.
+            print(f"\n(work discovery at {level:,} tenants)\n", flush=True)
+            print(harness.markdown_table(rows), flush=True)
+
+        at_level = at_level if "work" in parts else None
         if "provisioning" in parts:
-            provisioning(levels, options.creations)
+            provisioning(levels, options.creations, at_level=at_level)
         else:
-            tenants_fill_to(options.tenants)
+            for level in levels:
+                tenants_fill_to(level)
+                if at_level:
+                    at_level(level)
+        if work_rows:
+            print("\n### Which tenants have work: each beat task's discovery\n")
+            print(harness.markdown_table(work_rows), flush=True)
         if "routing" in parts:
             routing(url, overlay_directory, options.routing_seconds)
         if "migrations" in parts:
@@ -96,7 +121,10 @@ def tenants_fill_to(count: int) -> None:
     print(f"(filled to {tenant_count():,} tenants in {elapsed:.0f} s)", file=sys.stderr)
 
 
-def _fill(numbers: list[int], batch: int = 10) -> None:
+def _fill(numbers: list[int], batch: int = 1) -> None:
+    # One schema a transaction: each creation takes a lock on each of its ~240 relations,
+    # and PostgreSQL's shared lock table (max_locks_per_transaction x max_connections, 6,400
+    # by default) is shared with everything else on the server.
     from django.db import connection, transaction
 
     from tenants.models import Domain, Tenant
@@ -120,7 +148,7 @@ def _fill(numbers: list[int], batch: int = 10) -> None:
         connection.close()
 
 
-def provisioning(levels: list[int], creations: int) -> None:
+def provisioning(levels: list[int], creations: int, *, at_level=None) -> None:
     from tenants import provisioning as fast
 
     # A Celery worker refills the spare schemas after each creation; here the refill runs
@@ -130,6 +158,8 @@ def provisioning(levels: list[int], creations: int) -> None:
     rows, phase_rows = [], []
     for level in levels:
         tenants_fill_to(level)
+        if at_level:
+            at_level(level)
         for spare in [True, False]:
             for durations in phases.values():
                 durations.clear()
@@ -144,6 +174,7 @@ def provisioning(levels: list[int], creations: int) -> None:
             rest = [whole - part for whole, part in zip(durations, timed, strict=True)]
             phase_row["rest p50 ms"] = f"{statistics.median(rest) * 1000:.1f}"
             phase_rows.append(phase_row)
+            print(f"(provisioning) {harness.markdown_table([rows[-1]])}", flush=True)
     print("\n### Provisioning one tenant (tenant_create)\n")
     print(harness.markdown_table(rows))
     print("\nWhere the time goes (medians; rest = rows, audit, commit):\n")
@@ -208,6 +239,135 @@ def provisioning_durations(level: int, creations: int, *, spare: bool) -> list[f
         durations.append(time.perf_counter() - started)
         connection.set_schema_to_public()
     return durations
+
+
+# Work discovery ----------------------------------------------------------------------------
+
+WORK_ROUNDS = 20
+
+
+def work_discovery(level: int) -> list[dict[str, str]]:
+    """Fill the public work index as a busy platform would hold it, then time each beat
+    task's discovery (median and worst of WORK_ROUNDS)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from tenants.migration_executor import migration_fingerprint, tenants_recorded_behind
+    from tenants.models import TenantWork
+    from tenants.selectors import active_tenants_each
+    from tenants.work import tenants_with_work_due
+
+    tenants = tenant_count()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM tenants_tenantwork")
+        # Every tenant sent an email a minute ago (its relay row is not due yet)...
+        cursor.execute(
+            "INSERT INTO tenants_tenantwork (tenant_id, kind, due_at) "
+            "SELECT id, %s, now() + interval '1 minute' FROM tenants_tenant "
+            "WHERE schema_name <> 'public'",
+            [TenantWork.Kind.OUTBOX_RELAY],
+        )
+        # ... and one in a hundred has work of every kind due now.
+        for kind in TenantWork.Kind.values:
+            cursor.execute(
+                "INSERT INTO tenants_tenantwork (tenant_id, kind, due_at) "
+                "SELECT id, %s, now() - interval '1 second' FROM tenants_tenant "
+                "WHERE schema_name <> 'public' AND id %% 100 = 0 "
+                "ON CONFLICT (tenant_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at",
+                [kind],
+            )
+        cursor.execute("ANALYZE tenants_tenantwork")
+
+    def timed(label: str, call, note: str = "") -> dict[str, str]:
+        durations, found = [], 0
+        for _ in range(WORK_ROUNDS):
+            started = time.perf_counter()
+            found = call()
+            durations.append(time.perf_counter() - started)
+        row = harness.durations_summary(label, durations)
+        return {"tenants": f"{tenants:,}", **row, "tenants found": f"{found:,}", "note": note}
+
+    def server_ms(kind: str) -> str:
+        """PostgreSQL's own planning + execution time of the index query (EXPLAIN ANALYZE):
+        what the machine's load does not blur as much as the round trip."""
+        import re
+
+        plan = (
+            TenantWork.objects.filter(
+                kind=kind, due_at__lte=timezone.now(), tenant__status="active"
+            )
+            .select_related("tenant")
+            .order_by("due_at", "tenant_id")[:1000]
+            .explain(analyze=True)
+        )
+        spent = [
+            float(value) for value in re.findall(r"(?:Planning|Execution) Time: ([\d.]+)", plan)
+        ]
+        return f"server {sum(spent):.2f} ms (EXPLAIN ANALYZE)"
+
+    now = timezone.now()
+    rows = [
+        timed(
+            f"{kind} (index)",
+            lambda kind=kind: len(tenants_with_work_due(kind, now=timezone.now())),
+            note=server_ms(kind),
+        )
+        for kind in TenantWork.Kind.values
+    ]
+    rows.append(
+        timed(
+            "nightly roll-up / prune: active tenants (public table, 500 a query)",
+            lambda: sum(1 for _ in active_tenants_each()),
+        )
+    )
+    fingerprint = migration_fingerprint()  # the code's: computed once a process
+    rows.append(
+        timed(
+            "/readyz migrations check (public record)",
+            lambda: tenants_recorded_behind(fingerprint) * 0,
+        )
+    )
+    rows.append(_former_discovery(tenants, now))
+    return rows
+
+
+def _former_discovery(tenants: int, now) -> dict[str, str]:
+    """The discovery before the index, for reference: every active schema's outbox asked in
+    one UNION ALL per 500 schemas (what tenants.selectors.active_tenant_schemas_where did)."""
+    from django.db import connection
+
+    from emails.services import OUTBOX_STALE_AFTER
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT schema_name FROM tenants_tenant WHERE status = 'active' "
+            "AND schema_name <> 'public' ORDER BY id"
+        )
+        schemas = [row[0] for row in cursor.fetchall()]
+    durations, found = [], 0
+    for _ in range(3):
+        started = time.perf_counter()
+        found = 0
+        with connection.cursor() as cursor:
+            for first in range(0, len(schemas), 500):
+                parts = [
+                    f'SELECT %s WHERE EXISTS (SELECT 1 FROM "{name}".guests_outboxemail '
+                    "WHERE status = 'queued' AND queued_at <= %s)"
+                    for name in schemas[first : first + 500]
+                ]
+                params = [
+                    value
+                    for name in schemas[first : first + 500]
+                    for value in (name, now - OUTBOX_STALE_AFTER)
+                ]
+                if parts:
+                    cursor.execute(" UNION ALL ".join(parts), params)
+                    found += len(cursor.fetchall())
+        durations.append(time.perf_counter() - started)
+    row = harness.durations_summary(
+        "former outbox discovery (UNION ALL, 500 schemas a query)", durations
+    )
+    return {"tenants": f"{tenants:,}", **row, "tenants found": f"{found:,}", "note": "reference"}
 
 
 # Migrations --------------------------------------------------------------------------------

@@ -114,8 +114,12 @@ def bulk_chunk_run(model: type[BulkJob], *, job_id: int, chunk_size: int, proces
 
 def bulk_emails_enqueue_on_commit(outbox_ids: list[int]) -> None:
     """After the chunk's transaction commits, its emails on the bulk queue, 50 per task (a
-    bulk job's emails never hold back a person's sign-in code: README, "Background work")."""
-    from emails.services import QUEUE_BULK, outbox_enqueue
+    bulk job's emails never hold back a person's sign-in code: README, "Background work").
+    Call it in the chunk's transaction: it also tells the relay's work index about them."""
+    from emails.services import QUEUE_BULK, outbox_enqueue, outbox_relay_due
+
+    if outbox_ids:
+        outbox_relay_due(now=timezone.now())
 
     transaction.on_commit(
         lambda: [
@@ -139,3 +143,25 @@ def bulk_jobs_relay(model: type[BulkJob], enqueue: Callable[[int], object], *, n
     for job_id in stuck:
         enqueue(job_id)
     return len(stuck)
+
+
+def bulk_job_relay_due(kind: str, *, now=None) -> None:
+    """In the transaction that creates a job still to process: the relay of `kind` (a
+    tenants.models.TenantWork.Kind) looks at this tenant once its task would count as lost."""
+    from emails.services import OUTBOX_STALE_AFTER
+    from tenants.work import tenant_work_due
+
+    tenant_work_due(kind=kind, due_at=(now or timezone.now()) + OUTBOX_STALE_AFTER)
+
+
+def bulk_jobs_relay_next_due(model: type[BulkJob]):
+    """When the relay of `model` next has something to look at in this tenant: the oldest
+    job still processing, once its task would count as lost; None when none is."""
+    from django.db.models import Min
+
+    from emails.services import OUTBOX_STALE_AFTER
+
+    oldest = model.objects.filter(status=model.Status.PROCESSING).aggregate(
+        oldest=Min("created_at")
+    )["oldest"]
+    return oldest + OUTBOX_STALE_AFTER if oldest else None

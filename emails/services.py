@@ -50,16 +50,27 @@ def outbox_add(
 ) -> OutboxEmail:
     """Write an outbox row in the caller's transaction; its task is queued after commit."""
     now = now or timezone.now()
-    outbox = OutboxEmail.objects.create(
-        kind=kind,
-        to=to,
-        invitation=invitation,
-        payload=payload or {},
-        created_at=now,
-        queued_at=now,
-    )
+    with transaction.atomic():
+        outbox = OutboxEmail.objects.create(
+            kind=kind,
+            to=to,
+            invitation=invitation,
+            payload=payload or {},
+            created_at=now,
+            queued_at=now,
+        )
+        outbox_relay_due(now=now)
     transaction.on_commit(lambda: outbox_enqueue([outbox.pk], queue=outbox_queue(kind)))
     return outbox
+
+
+def outbox_relay_due(*, now: datetime) -> None:
+    """In the transaction that writes outbox rows queued at `now`: the relay looks at this
+    tenant once they would count as lost (tenants/work.py)."""
+    from tenants.models import TenantWork
+    from tenants.work import tenant_work_due
+
+    tenant_work_due(kind=TenantWork.Kind.OUTBOX_RELAY, due_at=now + OUTBOX_STALE_AFTER)
 
 
 # Which Celery queue delivers each kind (README, "Background work"): what a person waits for

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from ciam.celery import app
 from emails import selectors, services
-from tenants.selectors import each_active_tenant, tenant_url
+from tenants.models import TenantWork
+from tenants.selectors import tenant_url
+from tenants.work import tenant_work_run
 
 # Tries of one email before it is shown failed: the first and MAX_ATTEMPTS - 1 retries.
 MAX_ATTEMPTS = 6
@@ -73,12 +75,16 @@ def _longest_wait(task) -> int:
 
 @app.task
 def outbox_relay_all() -> dict:
-    """Beat: queue again the emails whose task was lost, visiting only the tenants that have
-    some (found for all tenants in a query per 500)."""
+    """Beat: queue again the emails whose task was lost, visiting only the tenants the public
+    work index names (tenants/work.py)."""
     now = timezone.now()
-    schemas = selectors.tenants_with_lost_emails(now=now)
-    relayed, visited = 0, []
-    for tenant in each_active_tenant(schemas):
-        visited.append(tenant.slug)
-        relayed += services.outbox_relay(now=now)
-    return {"tenants": visited, "relayed": relayed}
+    done = tenant_work_run(
+        TenantWork.Kind.OUTBOX_RELAY,
+        now=now,
+        visit=lambda tenant: services.outbox_relay(now=now),
+        next_due=selectors.outbox_relay_next_due,
+    )
+    return {
+        "tenants": [tenant.slug for tenant, _relayed in done],
+        "relayed": sum(relayed for _tenant, relayed in done),
+    }

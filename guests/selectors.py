@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from allauth.account.models import EmailAddress
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from emails.models import OutboxEmail
 from guests.models import ApiKey, BulkInvitation, GuestProfile, Invitation
-from tenants.selectors import active_tenant_schemas_where
 
 
 def email_is_verified(*, user) -> bool:
@@ -60,41 +57,3 @@ def guest_profile_for(user) -> GuestProfile | None:
 
 def api_key_list() -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(revoked_at__isnull=True)
-
-
-def tenants_with_lost_bulk_uploads(*, now: datetime) -> list[str]:
-    """Schemas of the tenants where a bulk upload waits for a task that was lost (what
-    bulk_invitation_relay would queue again)."""
-    from emails.services import OUTBOX_STALE_AFTER
-
-    return active_tenant_schemas_where(
-        f"EXISTS (SELECT 1 FROM {{schema}}.{BulkInvitation._meta.db_table} "
-        "WHERE status = %(processing)s AND created_at <= %(stale)s)",
-        {"processing": BulkInvitation.Status.PROCESSING, "stale": now - OUTBOX_STALE_AFTER},
-    )
-
-
-def tenants_with_governance_due(*, now: datetime) -> list[str]:
-    """Schemas of the tenants with an invitation to expire, a sponsor to remind or a guest to
-    disable (a superset of what governance_run changes: it checks each row again)."""
-    from django.contrib.auth import get_user_model
-
-    from guests.services.governance import SPONSOR_NOTICE
-
-    condition = (
-        f"EXISTS (SELECT 1 FROM {{schema}}.{Invitation._meta.db_table} "
-        "WHERE status = %(pending)s AND expires_at <= %(now)s) "
-        f"OR EXISTS (SELECT 1 FROM {{schema}}.{GuestProfile._meta.db_table} profile "
-        f"JOIN {{schema}}.{get_user_model()._meta.db_table} account "
-        "ON account.id = profile.user_id WHERE account.is_active "
-        "AND profile.access_expires_at <= %(notice_end)s "
-        "AND (profile.sponsor_reminded_at IS NULL OR profile.access_expires_at <= %(now)s))"
-    )
-    return active_tenant_schemas_where(
-        condition,
-        {
-            "pending": Invitation.Status.PENDING,
-            "now": now,
-            "notice_end": now + SPONSOR_NOTICE,
-        },
-    )

@@ -8,8 +8,12 @@ import logging
 from django.utils import timezone
 
 from ciam.celery import app
-from guests import selectors, services
-from tenants.selectors import each_active_tenant
+from console.bulk import bulk_jobs_relay_next_due
+from guests import services
+from guests.models import BulkInvitation
+from guests.services.governance import governance_next_due
+from tenants.models import TenantWork
+from tenants.work import tenant_work_run
 
 logger = logging.getLogger(__name__)
 
@@ -25,27 +29,37 @@ def bulk_invitation_process(bulk_id: int) -> None:
 
 @app.task
 def bulk_invitation_relay_all() -> dict:
-    """Beat: queue again the bulk uploads whose task was lost, visiting only the tenants that
-    have some (found for all tenants in a query per 500)."""
+    """Beat: queue again the bulk uploads whose task was lost, visiting only the tenants the
+    public work index names (tenants/work.py)."""
     now = timezone.now()
-    schemas = selectors.tenants_with_lost_bulk_uploads(now=now)
-    relayed, visited = 0, []
-    for tenant in each_active_tenant(schemas):
-        visited.append(tenant.slug)
-        relayed += services.bulk_invitation_relay(now=now)
-    return {"tenants": visited, "relayed": relayed}
+    done = tenant_work_run(
+        TenantWork.Kind.BULK_INVITATION_RELAY,
+        now=now,
+        visit=lambda tenant: services.bulk_invitation_relay(now=now),
+        next_due=lambda: bulk_jobs_relay_next_due(BulkInvitation),
+    )
+    return {
+        "tenants": [tenant.slug for tenant, _relayed in done],
+        "relayed": sum(relayed for _tenant, relayed in done),
+    }
 
 
 @app.task
 def governance_all() -> dict:
     """Beat: expire invitations, remind sponsors and disable unrenewed guests, visiting only
-    the tenants where one of these is due."""
+    the tenants where the public work index says one of these is due."""
     now = timezone.now()
-    schemas = selectors.tenants_with_governance_due(now=now)
-    visited = []
-    for tenant in each_active_tenant(schemas):
-        visited.append(tenant.slug)
+
+    def visit(tenant):
         counts = services.governance_run(now=now)
         if any(counts.values()):
             logger.info("guests.governance tenant=%s %s", tenant.slug, counts)
-    return {"tenants": visited}
+        return counts
+
+    done = tenant_work_run(
+        TenantWork.Kind.GUEST_GOVERNANCE,
+        now=now,
+        visit=visit,
+        next_due=lambda: governance_next_due(now=now),
+    )
+    return {"tenants": [tenant.slug for tenant, _counts in done]}

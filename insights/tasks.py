@@ -60,15 +60,16 @@ def work_parameters(now=None) -> dict:
 
 @app.task
 def roll_up_all() -> dict:
-    """Beat (daily, after midnight UTC): queue the roll-up of each tenant with work, found
-    one small query per tenant, in batches (no statement spans every schema)."""
-    from django_tenants.utils import schema_context
+    """Beat (daily, after midnight UTC): queue the roll-up of every active tenant, read from
+    the public tenant table (no schema is asked here); each task first looks whether its
+    tenant has something to roll up (work_condition)."""
+    from django_tenants.utils import tenant_context
 
-    from tenants.selectors import active_tenant_schemas_each_where
+    from tenants.selectors import active_tenants_each
 
     queued = 0
-    for schema in active_tenant_schemas_each_where(work_condition(), work_parameters()):
-        with schema_context(schema):
+    for tenant in active_tenants_each():
+        with tenant_context(tenant):
             tenant_roll_up.delay()
         queued += 1
     return {"tenants": queued}
@@ -79,5 +80,8 @@ def tenant_roll_up() -> list[str]:
     """Roll up the days this tenant owes (in the schema the task was queued in); a second
     run writes the same rows."""
     from insights import services
+    from tenants.selectors import schema_has
 
+    if not schema_has(work_condition(), work_parameters()):
+        return []
     return [day.isoformat() for day in services.tenant_roll_up()]

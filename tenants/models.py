@@ -111,3 +111,38 @@ class TenantTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.fingerprint
+
+
+class TenantWork(models.Model):
+    """Periodic work a tenant has waiting, kept in the public schema so that a beat task
+    finds the tenants it must visit in one public query, never by reading every schema
+    (tenants/work.py). The row is written in the transaction that writes the work (its
+    schema is in the same database) and cleared or moved later by the task that does it."""
+
+    class Kind(models.TextChoices):
+        # emails.tasks.outbox_relay_all: outbox rows whose delivery task may be lost.
+        OUTBOX_RELAY = "outbox_relay"
+        # guests.tasks.bulk_invitation_relay_all / accounts.tasks.user_import_relay_all.
+        BULK_INVITATION_RELAY = "bulk_invitation_relay"
+        USER_IMPORT_RELAY = "user_import_relay"
+        # guests.tasks.governance_all: invitations to expire, sponsors to remind, guests to
+        # disable.
+        GUEST_GOVERNANCE = "guest_governance"
+        # accounts.tasks.deleted_users_purge_all.
+        DELETED_USERS_PURGE = "deleted_users_purge"
+        # audit.tasks.sign_in_exports_forget_all.
+        SIGN_IN_EXPORTS_FORGET = "sign_in_exports_forget"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="work")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # The earliest moment the task has something to do in the tenant (it may find less).
+    due_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind"], name="one_work_row_per_kind")
+        ]
+        indexes = [models.Index(fields=["kind", "due_at"], name="tenant_work_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} in tenant {self.tenant_id}"

@@ -38,6 +38,7 @@ from tenants.migration_executor import migration_fingerprint, schema_fingerprint
 from tenants.models import Domain, Tenant
 from tenants.routing import routing_invalidate
 from tenants.selectors import deleted_tenants_in_quarantine
+from tenants.work import tenant_work_all_due
 
 FORMAT = "ciam-tenant-export/1"
 # pg_dump 17.6 and later frame a plain script with psql meta-commands; we run it ourselves.
@@ -196,6 +197,9 @@ def tenant_import(*, path: Path) -> ImportedTenant:
         for event in audits:
             event.pk = None
             event.save(force_insert=True)
+        # Its schema may hold periodic work: every beat task visits it once, then keeps the
+        # public work index as it does for any tenant (tenants/work.py).
+        tenant_work_all_due(tenant=tenant)
     files = 0
     for name, data in parts.items():
         if name.startswith(f"media/branding/{schema}/") and ".." not in name:

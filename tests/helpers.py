@@ -173,3 +173,30 @@ def fresh_world(name: str, *, prefix: str = "t") -> TenantWorld:
     with tenant_context(tenant):
         admin = get_user_model().objects.get(email=f"admin@{slug}.test")
     return TenantWorld(tenant=tenant, host=tenant.primary_host, admin=admin, member=None)
+
+
+def work_index_clear() -> None:
+    """Within the test's transaction: no tenant has work due in the public index (earlier
+    tests' committed work is put aside until the rollback)."""
+    from tenants.models import TenantWork
+
+    TenantWork.objects.all().delete()
+
+
+def work_index_later(world, kind: str, by) -> None:
+    """As if `by` (a timedelta) had passed for `world`'s `kind` work: its index row and the
+    rows the test backdated meet again."""
+    from django.db.models import F
+
+    from tenants.models import TenantWork
+
+    TenantWork.objects.filter(tenant=world.tenant, kind=kind).update(due_at=F("due_at") - by)
+
+
+def work_due_tenants(kind: str) -> set[str]:
+    """The slugs of the tenants the beat task of `kind` would visit now."""
+    from django.utils import timezone
+
+    from tenants.work import tenants_with_work_due
+
+    return {tenant.slug for tenant in tenants_with_work_due(kind, now=timezone.now())}

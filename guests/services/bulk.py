@@ -17,14 +17,17 @@ from audit.services import audit_record
 from console.bulk import (
     bulk_chunk_run,
     bulk_emails_enqueue_on_commit,
+    bulk_job_relay_due,
     bulk_jobs_relay,
     csv_rows,
     has_nul,
 )
 from emails.models import OutboxEmail
 from guests.models import BulkInvitation, Invitation
+from guests.services.governance import governance_due
 from guests.services.invitations import token_hash
 from guests.services.policy import can_invite, domain_problem, guest_settings_get, redirect_problem
+from tenants.models import TenantWork
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +135,7 @@ def bulk_invitation_start(
         request=request,
     )
     if valid:
+        bulk_job_relay_due(TenantWork.Kind.BULK_INVITATION_RELAY)
         transaction.on_commit(lambda: bulk_invitation_enqueue(bulk.pk))
     return bulk
 
@@ -195,6 +199,8 @@ def _invitations_create(*, bulk: BulkInvitation, chunk: list[dict], now: datetim
             )
         )
     Invitation.objects.bulk_create(invitations)
+    if invitations:
+        governance_due(due_at=min(invitation.expires_at for invitation in invitations))
     if bulk.created_by is not None:
         Sponsors = Invitation.sponsors.through
         Sponsors.objects.bulk_create(

@@ -15,6 +15,47 @@ from guests.models import GuestProfile, Invitation
 from guests.services.policy import guest_settings_get
 
 SPONSOR_NOTICE = timedelta(days=7)
+# The longest governance leaves a tenant holding guests with an end of access unvisited,
+# whatever the index says: a guest enabled again by an admin after their access ended is
+# disabled within this.
+GOVERNANCE_RECHECK = timedelta(days=1)
+
+
+def governance_due(*, due_at: datetime | None = None, access_expires_at: datetime | None = None):
+    """In the transaction that writes it: governance has something to do in this tenant at
+    `due_at` (an invitation's expiry), or before a guest's access ends at `access_expires_at`
+    (the sponsor's reminder comes SPONSOR_NOTICE earlier). See tenants/work.py."""
+    from tenants.models import TenantWork
+    from tenants.work import tenant_work_due
+
+    if access_expires_at is not None:
+        due_at = access_expires_at - SPONSOR_NOTICE
+    if due_at is not None:
+        tenant_work_due(kind=TenantWork.Kind.GUEST_GOVERNANCE, due_at=due_at)
+
+
+def governance_next_due(*, now: datetime | None = None) -> datetime | None:
+    """When governance next has something to do in this tenant (what governance_run would
+    change then); None when no pending invitation or guest with an end of access is left."""
+    from django.db.models import Min
+
+    now = now or timezone.now()
+    moments = [
+        Invitation.objects.filter(status=Invitation.Status.PENDING).aggregate(at=Min("expires_at"))[
+            "at"
+        ],
+    ]
+    guests = GuestProfile.objects.filter(access_expires_at__isnull=False)
+    active = guests.filter(user__is_active=True)
+    reminder = active.filter(sponsor_reminded_at__isnull=True).aggregate(
+        at=Min("access_expires_at")
+    )["at"]
+    moments.append(reminder - SPONSOR_NOTICE if reminder else None)
+    moments.append(active.aggregate(at=Min("access_expires_at"))["at"])
+    if guests.exists():
+        moments.append(now + GOVERNANCE_RECHECK)
+    moments = [moment for moment in moments if moment is not None]
+    return min(moments) if moments else None
 
 
 def governance_run(*, now: datetime | None = None) -> dict[str, int]:
@@ -96,6 +137,7 @@ def guest_access_renew(*, user, actor, request=None, now: datetime | None = None
     before = {"access_expires_at": _iso(profile.access_expires_at), "is_active": user.is_active}
     profile.access_expires_at = now + timedelta(days=days) if days else None
     profile.sponsor_reminded_at = None
+    governance_due(access_expires_at=profile.access_expires_at)
     if profile.disabled_by_governance_at is not None:
         profile.disabled_by_governance_at = None
         profile.user.is_active = True

@@ -23,6 +23,7 @@ from emails.models import OutboxEmail
 from emails.services import outbox_add
 from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
 from guests.selectors import email_is_verified
+from guests.services.governance import governance_due
 from guests.services.limits import email_limit_take
 from guests.services.policy import (
     can_invite,
@@ -154,6 +155,7 @@ def invitation_create(
         created_at=now,
         expires_at=expires_at,
     )
+    governance_due(due_at=expires_at)
     sponsors = list(sponsors) or ([invited_by] if invited_by is not None else [])
     invitation.sponsors.set(sponsors)
     if send_email:
@@ -209,6 +211,7 @@ def invitation_resend(
     invitation.status = Invitation.Status.PENDING
     invitation.expires_at = invitation_expiry(guest_settings_get(), None, now)
     invitation.save(update_fields=["token_hash", "status", "expires_at"])
+    governance_due(due_at=invitation.expires_at)
     _invitation_email_add(invitation, token, now=now)
     audit_record(
         actor=actor,
@@ -341,7 +344,7 @@ def invitation_accept(
     _email_mark_verified(user, email=invitation.email, request=request)
     guest_settings = guest_settings_get()
     sponsor = invitation.sponsors.first() or invitation.invited_by
-    GuestProfile.objects.update_or_create(
+    profile, _created = GuestProfile.objects.update_or_create(
         user=user,
         defaults={
             "invitation": invitation,
@@ -356,6 +359,7 @@ def invitation_accept(
             ),
         },
     )
+    governance_due(access_expires_at=profile.access_expires_at)
     invitation.status = Invitation.Status.ACCEPTED
     invitation.accepted_at = now
     invitation.guest = user

@@ -297,13 +297,20 @@ def test_purge_after_30_days_removes_the_user_and_what_they_owned_the_log_keeps_
     from allauth.usersessions.models import UserSession
     from oauth2_provider.models import get_refresh_token_model
 
-    from accounts import selectors
     from mfa.models import TOTPDevice
+    from tenants.models import TenantWork
+    from tenants.work import tenants_with_work_due
+    from tests.helpers import work_index_clear
+
+    def purge_due(now) -> bool:
+        found = tenants_with_work_due(TenantWork.Kind.DELETED_USERS_PURGE, now=now)
+        return acme.tenant.pk in {tenant.pk for tenant in found}
 
     user = make_user(acme, display_name="Purged Person")
     keeper = make_user(acme)
     _signed_in_with_tokens(acme, user)
     deleted_at = timezone.now() - timedelta(days=10)
+    work_index_clear()
     with tenant_context(acme.tenant):
         SocialAccount.objects.create(user=user, provider="google", uid=f"g-{user.pk}")
         TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
@@ -313,12 +320,14 @@ def test_purge_after_30_days_removes_the_user_and_what_they_owned_the_log_keeps_
         lifecycle.user_delete(actor=acme.admin, user=keeper, now=timezone.now())
         # Day 29 after deletion: nothing is purged yet.
         assert lifecycle.deleted_users_purge(now=deleted_at + timedelta(days=29)) == 0
-        assert acme.tenant.schema_name not in selectors.tenants_with_users_to_purge(
-            now=deleted_at + timedelta(days=29)
-        )
+        # The deletion told the public work index when the purge is due (tenants/work.py).
+        assert not purge_due(deleted_at + timedelta(days=29))
         later = deleted_at + timedelta(days=30, minutes=1)
-        assert acme.tenant.schema_name in selectors.tenants_with_users_to_purge(now=later)
+        assert purge_due(later)
         assert lifecycle.deleted_users_purge(now=later) >= 1
+        # The keeper is left: the purge is due again by 30 days after their deletion.
+        next_due = lifecycle.deleted_users_purge_next_due()
+        assert next_due is not None and next_due <= keeper.deleted_at + timedelta(days=30)
         assert not get_user_model().objects.filter(pk=user.pk).exists()
         assert get_user_model().objects.filter(pk=keeper.pk).exists()  # deleted 10 days later
         assert not SocialAccount.objects.filter(uid=f"g-{user.pk}").exists()

@@ -106,19 +106,33 @@ def test_only_the_sign_in_log_readers_export(acme):
 def test_exports_are_forgotten_after_a_week(acme):
     from django.utils import timezone
 
+    from audit.services import sign_in_export_start
     from audit.tasks import sign_in_exports_forget_all
+    from tenants.models import TenantWork
+    from tests.helpers import work_due_tenants, work_index_clear, work_index_later
 
+    forget = TenantWork.Kind.SIGN_IN_EXPORTS_FORGET
+    work_index_clear()
     with tenant_context(acme.tenant):
-        old = SignInLogExport.objects.create(status="done", content="personal data")
-        recent = SignInLogExport.objects.create(status="done", content="personal data")
+        SignInLogExport.objects.all().delete()
+        old = sign_in_export_start(actor=acme.admin, filters={})
+        # Written with the export: the public work index says when it is to be forgotten.
+        assert work_due_tenants(forget) == set()
         SignInLogExport.objects.filter(pk=old.pk).update(
             created_at=timezone.now() - timezone.timedelta(days=8)
         )
+    work_index_later(acme, forget, timezone.timedelta(days=8))
+    with tenant_context(acme.tenant):
+        recent = sign_in_export_start(actor=acme.admin, filters={})
+    assert work_due_tenants(forget) == {"acme"}
     result = sign_in_exports_forget_all()
-    assert result["deleted"] >= 1
+    assert result == {"tenants": 1, "deleted": 1}
     with tenant_context(acme.tenant):
         assert not SignInLogExport.objects.filter(pk=old.pk).exists()
         assert SignInLogExport.objects.filter(pk=recent.pk).exists()
+    # The recent one is next, a week after it was written.
+    row = TenantWork.objects.get(tenant=acme.tenant, kind=forget)
+    assert row.due_at == recent.created_at + timezone.timedelta(days=7)
 
 
 def test_an_export_holds_the_newest_rows_up_to_its_cap(acme, monkeypatch):

@@ -21,7 +21,7 @@ from django_tenants.utils import tenant_context
 
 from guests.models import GuestProfile
 from guests.services.invitations import invitation_accept
-from tenants.models import Tenant
+from tenants.models import Tenant, TenantWork
 from tenants.moves import TenantMoveError, tenant_import
 from tenants.services import tenant_create, tenant_delete
 from tests.guests.helpers import invite
@@ -155,6 +155,14 @@ def test_a_tenant_moves_to_another_database_and_people_sign_in_there(
                 f'SELECT count(*) FROM "{schema}".guests_guestprofile WHERE user_id = %s',
                 [guest.pk],
             ).fetchone() == (1,)  # fmt: skip
+            # Its work (the guest's end of access, the invitation emails) is in the public
+            # work index there: every beat task visits it once.
+            kinds = moved.execute(
+                "SELECT work.kind FROM tenants_tenantwork work JOIN tenants_tenant tenant "
+                "ON tenant.id = work.tenant_id WHERE tenant.slug = %s",
+                [world.tenant.slug],
+            ).fetchall()
+            assert {kind for (kind,) in kinds} == set(TenantWork.Kind.values)
 
         # People sign in on the other deployment, and the app gets tokens signed there.
         port = free_port()
