@@ -55,15 +55,16 @@ def _sign_in(base: str, host: str, email: str, password: str) -> requests.Respon
 def _public_schema_copy(source: str, target: str) -> None:
     """What `migrate_schemas --shared` makes in an empty database (about 80 s on the shared
     test machine; this takes about 2 s): the public schema's structure and the rows the
-    migrations wrote (their record, content types, permissions), none of the tenants."""
+    migrations wrote (their record, content types, permissions) and the extension tenants
+    migration 0007 creates (tenant schemas' search indexes use it), none of the tenants."""
     from django.conf import settings
 
     params = connection.settings_dict
     where = ["--host", params.get("HOST") or "127.0.0.1", "--port", str(params.get("PORT") or 5432),
              "--username", params.get("USER") or "postgres"]  # fmt: skip
     structure = subprocess.run(
-        [settings.PG_DUMP, *where, "--schema=public", "--schema-only", "--no-owner",
-         "--no-privileges", source], capture_output=True, check=True,
+        [settings.PG_DUMP, *where, "--schema=public", "--extension=pg_trgm", "--schema-only",
+         "--no-owner", "--no-privileges", source], capture_output=True, check=True,
     ).stdout  # fmt: skip
     rows = subprocess.run(
         [settings.PG_DUMP, *where, "--data-only", "--table=public.django_migrations",
