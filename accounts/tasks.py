@@ -55,16 +55,8 @@ def user_import_relay_all() -> dict:
     only the tenants the public work index names (tenants/work.py)."""
     from accounts import imports
     from accounts.models import UserImport
-    from console.bulk import bulk_jobs_relay_next_due
+    from console.bulk import bulk_jobs_relay_due_tenants
 
-    now = timezone.now()
-    done = tenant_work_run(
-        TenantWork.Kind.USER_IMPORT_RELAY,
-        now=now,
-        visit=lambda tenant: imports.user_import_relay(now=now),
-        next_due=lambda: bulk_jobs_relay_next_due(UserImport),
+    return bulk_jobs_relay_due_tenants(
+        TenantWork.Kind.USER_IMPORT_RELAY, UserImport, imports.user_import_relay
     )
-    return {
-        "tenants": [tenant.slug for tenant, _relayed in done],
-        "relayed": sum(relayed for _tenant, relayed in done),
-    }

@@ -165,3 +165,24 @@ def bulk_jobs_relay_next_due(model: type[BulkJob]):
         oldest=Min("created_at")
     )["oldest"]
     return oldest + OUTBOX_STALE_AFTER if oldest else None
+
+
+def bulk_jobs_relay_due_tenants(
+    kind: str, model: type[BulkJob], relay: Callable[..., int]
+) -> dict[str, object]:
+    """The beat task of a bulk job's relay: visit only the tenants the public work index
+    names for `kind` (tenants/work.py), run `relay(now=...)` in each, and keep each tenant's
+    row due for its oldest job still processing."""
+    from tenants.work import tenant_work_run
+
+    now = timezone.now()
+    done = tenant_work_run(
+        kind,
+        now=now,
+        visit=lambda tenant: relay(now=now),
+        next_due=lambda: bulk_jobs_relay_next_due(model),
+    )
+    return {
+        "tenants": [tenant.slug for tenant, _relayed in done],
+        "relayed": sum(relayed for _tenant, relayed in done),
+    }

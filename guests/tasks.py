@@ -8,7 +8,7 @@ import logging
 from django.utils import timezone
 
 from ciam.celery import app
-from console.bulk import bulk_jobs_relay_next_due
+from console.bulk import bulk_jobs_relay_due_tenants
 from guests import services
 from guests.models import BulkInvitation
 from guests.services.governance import governance_next_due
@@ -31,17 +31,9 @@ def bulk_invitation_process(bulk_id: int) -> None:
 def bulk_invitation_relay_all() -> dict:
     """Beat: queue again the bulk uploads whose task was lost, visiting only the tenants the
     public work index names (tenants/work.py)."""
-    now = timezone.now()
-    done = tenant_work_run(
-        TenantWork.Kind.BULK_INVITATION_RELAY,
-        now=now,
-        visit=lambda tenant: services.bulk_invitation_relay(now=now),
-        next_due=lambda: bulk_jobs_relay_next_due(BulkInvitation),
+    return bulk_jobs_relay_due_tenants(
+        TenantWork.Kind.BULK_INVITATION_RELAY, BulkInvitation, services.bulk_invitation_relay
     )
-    return {
-        "tenants": [tenant.slug for tenant, _relayed in done],
-        "relayed": sum(relayed for _tenant, relayed in done),
-    }
 
 
 @app.task
