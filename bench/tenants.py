@@ -110,7 +110,7 @@ def main() -> None:
                 print(f"\n### {titles[part]}\n")
                 print(harness.markdown_table(rows), flush=True)
                 if part == "memory":
-                    print(f"\n{_connection_bound()}", flush=True)
+                    print(f"\n{_connection_bound(rows)}", flush=True)
         if "routing" in parts:
             routing(url, overlay_directory, options.routing_seconds)
         if "migrations" in parts:
@@ -506,20 +506,37 @@ def _private_mb(pid: int) -> str:
     return f"{kilobytes / 1024:.1f}"
 
 
-def _connection_bound() -> str:
+def _connection_bound(rows: list[dict[str, str]]) -> str:
+    """The bound the settings put on a connection's life, and what it means at the rate and
+    growth measured on the last level: one thread serving a new tenant on every visit."""
     from django.conf import settings
 
     age = settings.DATABASES["default"].get("CONN_MAX_AGE")
     if age is None:
-        bound = "CONN_MAX_AGE is None: connections are never recycled by age"
-    elif age == 0:
-        bound = "CONN_MAX_AGE = 0: each request has its own connection"
-    else:
-        bound = (
-            f"CONN_MAX_AGE = {age} s: a server thread's connection is closed at the first "
-            f"request end after {age} s, so it serves at most {age} s of requests"
+        return "CONN_MAX_AGE is None: connections are never recycled by age."
+    if age == 0:
+        return "CONN_MAX_AGE = 0: each request opens and closes its own connection."
+    bound = (
+        f"CONN_MAX_AGE = {age} s: a server thread's connection is closed at the end of its "
+        f"first request after {age} s, so it serves at most {age} s of requests."
+    )
+    last = rows[-1]
+    first = next(row for row in rows if row["tenants"] == last["tenants"])  # before visits
+    tenants = int(last["tenants"].replace(",", ""))
+    visited = int(last["tenants visited"].replace(",", ""))
+    seconds = float(last["visiting s"])
+    if visited and seconds:
+        per_tenant = (
+            float(last["backend contexts MB"]) - float(first["backend contexts MB"])
+        ) / visited
+        within = min(tenants, round(visited / seconds * age))
+        bound += (
+            f" At this run's pace ({visited / seconds:.0f} tenants/s on one connection, "
+            f"{per_tenant * 1024:.0f} KB more a tenant) that is up to {within:,} tenants, "
+            f"about {float(first['backend contexts MB']) + per_tenant * within:.0f} MB "
+            f"(goal < {MEMORY_GOAL_MB} MB)."
         )
-    return f"Connection lifetime under these settings: {bound}."
+    return bound
 
 
 # Catalog -----------------------------------------------------------------------------------
