@@ -21,7 +21,18 @@ Prints markdown tables:
    a minute ago, not due yet) and 1 % of them with work of every kind due; the nightly
    tasks' read of the public tenant table; /readyz's migrations check; and, for reference,
    the former discovery (one UNION ALL over the outbox of 500 schemas at a time). Target:
-   flat from level to level.
+   flat from level to level;
+5. at each level, the memory of one database connection after it served requests in 100,
+   1,000 and 10,000 different tenants (as many as exist): this process's Django connection
+   answers each tenant's sign-in page and a token request (unknown client) through the
+   real URLconf and middleware (Django's test client, which keeps the connection across
+   requests as a server thread does within CONN_MAX_AGE), then reads its own backend's
+   memory contexts (pg_backend_memory_contexts: all, and CacheMemoryContext where the
+   relcache and catcache live) and the backend's private memory from
+   /proc/<pid>/smaps_rollup where readable. Target: < 100 MB after every tenant, or
+   connections recycled before (the settings' CONN_MAX_AGE bound is printed);
+6. at each level, the catalog: pg_class and pg_attribute rows and sizes (indexes
+   included) and the time of `VACUUM (ANALYZE)` of each.
 
 Levels: 0, 100, 1,000, 5,000 and --tenants (those below it).
 
@@ -47,6 +58,7 @@ import harness
 PASSWORD = "a long and unusual passphrase"
 TRIVIAL_PATH = "/bench/trivial/"
 ROUTING_ROUNDS = 5
+PARTS = ["provisioning", "work", "memory", "catalog", "routing", "migrations"]
 
 
 def main() -> None:
@@ -56,37 +68,49 @@ def main() -> None:
     parser.add_argument("--routing-seconds", type=float, default=1.5, help="per variant a round")
     parser.add_argument(
         "--parts",
-        default="provisioning,work,routing,migrations",
-        help="comma-separated subset of provisioning,work,routing,migrations",
+        default=",".join(PARTS),
+        help=f"comma-separated subset of {','.join(PARTS)}",
     )
     options = parser.parse_args()
     parts = set(options.parts.split(","))
+    if parts - set(PARTS):
+        parser.error(f"unknown parts: {', '.join(sorted(parts - set(PARTS)))}")
     levels = sorted({level for level in (0, 100, 1000, 5000) if level < options.tenants})
     levels.append(options.tenants)
 
     with harness.bench_database("tenants") as url, tempfile.TemporaryDirectory() as overlay:
         harness.django_setup(url)
         overlay_directory = Path(overlay)
-        work_rows: list[dict[str, str]] = []
+        collected: dict[str, list[dict[str, str]]] = {"work": [], "memory": [], "catalog": []}
+        measures = {"work": work_discovery, "memory": connection_memory, "catalog": catalog}
+        titles = {
+            "work": "Which tenants have work: each beat task's discovery",
+            "memory": "Memory of one database connection after visiting tenants",
+            "catalog": "Catalog size and VACUUM time",
+        }
 
         def at_level(level: int) -> None:
-            rows = work_discovery(level)
-            work_rows.extend(rows)
-            # Each level as soon as it is measured: a long run stopped early keeps them.
-            print(f"\n(work discovery at {level:,} tenants)\n", flush=True)
-            print(harness.markdown_table(rows), flush=True)
+            for part, measure in measures.items():
+                if part not in parts:
+                    continue
+                rows = measure(level)
+                collected[part].extend(rows)
+                # Each level as soon as it is measured: a long run stopped early keeps them.
+                print(f"\n({part} at {level:,} tenants)\n", flush=True)
+                print(harness.markdown_table(rows), flush=True)
 
-        at_level = at_level if "work" in parts else None
         if "provisioning" in parts:
             provisioning(levels, options.creations, at_level=at_level)
         else:
             for level in levels:
                 tenants_fill_to(level)
-                if at_level:
-                    at_level(level)
-        if work_rows:
-            print("\n### Which tenants have work: each beat task's discovery\n")
-            print(harness.markdown_table(work_rows), flush=True)
+                at_level(level)
+        for part, rows in collected.items():
+            if rows:
+                print(f"\n### {titles[part]}\n")
+                print(harness.markdown_table(rows), flush=True)
+                if part == "memory":
+                    print(f"\n{_connection_bound(rows)}", flush=True)
         if "routing" in parts:
             routing(url, overlay_directory, options.routing_seconds)
         if "migrations" in parts:
@@ -368,6 +392,190 @@ def _former_discovery(tenants: int, now) -> dict[str, str]:
         "former outbox discovery (UNION ALL, 500 schemas a query)", durations
     )
     return {"tenants": f"{tenants:,}", **row, "tenants found": f"{found:,}", "note": "reference"}
+
+
+# Connection memory -------------------------------------------------------------------------
+
+VISITS = (100, 1000, 10_000)
+MEMORY_GOAL_MB = 100
+
+
+def connection_memory(level: int) -> list[dict[str, str]]:
+    """A fresh connection serves requests in 100, 1,000 then 10,000 tenants (as many as
+    exist), the way a server thread does; its backend's memory after each step."""
+    import logging
+
+    from django.db import connection
+    from django.test import Client
+
+    from tenants.models import Tenant
+
+    tenants = list(Tenant.objects.exclude(schema_name="public").order_by("id")[: max(VISITS)])
+    connection.close()
+    client = Client()  # keeps this thread's connection between requests, as a server thread
+    # A request first: the connection exists, with Django's start-up queries done.
+    client.get("/healthz", HTTP_HOST="localhost")
+    connection.ensure_connection()
+    pid = _backend_pid()
+    rows = [_memory_row(level, 0, pid, 0.0)]
+    visited, elapsed = 0, 0.0
+    requests_log = logging.getLogger("django.request")
+    level_before = requests_log.level
+    requests_log.setLevel(logging.ERROR)  # each token request's 401 is logged as a warning
+    try:
+        for target in sorted({min(count, len(tenants)) for count in VISITS} - {0}):
+            started = time.perf_counter()
+            for tenant in tenants[visited:target]:
+                _visit(client, tenant)
+            elapsed += time.perf_counter() - started
+            visited = target
+            rows.append(_memory_row(level, visited, pid, elapsed))
+    finally:
+        requests_log.setLevel(level_before)
+        connection.close()
+    return rows
+
+
+def _visit(client, tenant) -> None:
+    """What a sign-in starts with on a tenant host: the sign-in page, a token request (an
+    unknown client: the application lookup, answered 401), and the user lookups of a
+    password sign-in (by email) and of a signed-in request (by id), in the tenant's schema."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from accounts.sign_in.backend import user_by_pk
+
+    host = tenant.primary_host
+    page = client.get("/accounts/login/", HTTP_HOST=host)
+    token = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "client_id": "bench", "client_secret": "bench"},
+        HTTP_HOST=host,
+    )
+    if page.status_code != 200 or token.status_code not in {400, 401}:
+        raise SystemExit(f"{host}: sign-in page {page.status_code}, token {token.status_code}")
+    connection.set_tenant(tenant)
+    get_user_model().objects.with_email(f"someone@{host}").first()
+    user_by_pk(1)
+    connection.set_schema_to_public()
+
+
+def _backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _memory_row(level: int, visited: int, pid: int, seconds: float) -> dict[str, str]:
+    from django.db import connection
+
+    if _backend_pid() != pid:
+        raise SystemExit("the connection was replaced while visiting tenants")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Allocated blocks (what the process holds; they grow in blocks of up to 8 MB)
+            # and the bytes in use in them.
+            "SELECT sum(total_bytes), sum(total_bytes - free_bytes), "
+            "sum(total_bytes) FILTER (WHERE name = 'CacheMemoryContext' "
+            "OR parent = 'CacheMemoryContext') "
+            "FROM pg_backend_memory_contexts"
+        )
+        total, used, cache = cursor.fetchone()
+    private = _private_mb(pid)
+    megabyte = 1024 * 1024
+    return {
+        "tenants": f"{level:,}",
+        "tenants visited": f"{visited:,}",
+        "backend contexts allocated MB": f"{total / megabyte:.1f}",
+        "in use MB": f"{used / megabyte:.1f}",
+        "of which CacheMemoryContext MB": f"{(cache or 0) / megabyte:.1f}",
+        "backend private MB (/proc)": private,
+        "visiting s": f"{seconds:.1f}",
+        "target": f"< {MEMORY_GOAL_MB}" if visited else "",
+    }
+
+
+def _private_mb(pid: int) -> str:
+    """The backend process's anonymous (private heap) memory: its RSS less the shared
+    buffers it mapped. Unreadable when PostgreSQL runs as another user on another host."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return "n/a"
+    fields = dict(line.split(":", 1) for line in text.splitlines()[1:] if ":" in line)
+    kilobytes = int(fields.get("Anonymous", " 0 kB").split()[0])
+    return f"{kilobytes / 1024:.1f}"
+
+
+def _connection_bound(rows: list[dict[str, str]]) -> str:
+    """The bound the settings put on a connection's life, and what it means at the rate and
+    growth measured on the last level: one thread serving a new tenant on every visit."""
+    from django.conf import settings
+
+    age = settings.DATABASES["default"].get("CONN_MAX_AGE")
+    if age is None:
+        return "CONN_MAX_AGE is None: connections are never recycled by age."
+    if age == 0:
+        return "CONN_MAX_AGE = 0: each request opens and closes its own connection."
+    bound = (
+        f"CONN_MAX_AGE = {age} s: a server thread's connection is closed at the end of its "
+        f"first request after {age} s, so it serves at most {age} s of requests."
+    )
+    # The last step of the last level: its slope leaves out the one-off growth of the first
+    # visits (public tables, Django's own), counted in the steps before.
+    last, before = rows[-1], rows[-2] if len(rows) > 1 else rows[-1]
+    tenants = int(last["tenants"].replace(",", ""))
+    visited = int(last["tenants visited"].replace(",", ""))
+    step = visited - int(before["tenants visited"].replace(",", ""))
+    seconds = float(last["visiting s"])
+    if last["tenants"] == before["tenants"] and step > 0 and seconds:
+        reached = float(last["backend contexts allocated MB"])
+        per_tenant = (reached - float(before["backend contexts allocated MB"])) / step
+        within = min(tenants, round(visited / seconds * age))
+        bound += (
+            f" At this run's pace ({visited / seconds:.0f} tenants/s on one connection, "
+            f"{per_tenant * 1024:.0f} KB more a tenant over the last step) that is up to "
+            f"{within:,} tenants, about {reached + per_tenant * (within - visited):.0f} MB "
+            f"(goal < {MEMORY_GOAL_MB} MB)."
+        )
+    return bound
+
+
+# Catalog -----------------------------------------------------------------------------------
+
+
+def catalog(level: int) -> list[dict[str, str]]:
+    """pg_class and pg_attribute: rows, sizes (indexes included), VACUUM (ANALYZE) time."""
+    from django.db import connection
+
+    rows = []
+    with connection.cursor() as cursor:
+        for table in ["pg_class", "pg_attribute"]:
+            name = f"pg_catalog.{table}"
+            cursor.execute(
+                f"SELECT count(*), pg_relation_size(%s), pg_indexes_size(%s), "
+                f"pg_total_relation_size(%s) FROM {name}",
+                [name, name, name],
+            )
+            count, heap, indexes, total = cursor.fetchone()
+            started = time.perf_counter()
+            cursor.execute(f"VACUUM (ANALYZE) {name}")
+            vacuum = time.perf_counter() - started
+            megabyte = 1024 * 1024
+            rows.append(
+                {
+                    "tenants": f"{level:,}",
+                    "catalog": table,
+                    "rows": f"{count:,}",
+                    "table MB": f"{heap / megabyte:.1f}",
+                    "indexes MB": f"{indexes / megabyte:.1f}",
+                    "total MB": f"{total / megabyte:.1f}",
+                    "VACUUM (ANALYZE) s": f"{vacuum:.2f}",
+                }
+            )
+    return rows
 
 
 # Migrations --------------------------------------------------------------------------------
