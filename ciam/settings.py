@@ -242,6 +242,12 @@ DATABASES = {
 DATABASES["default"]["ENGINE"] = "ciam.db"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A connection that has served this many different tenants is closed at the end of its
+# request or task (ciam/db: PostgreSQL's per-connection caches grow with each tenant schema
+# touched; 0 = no bound but CONN_MAX_AGE). docs/deployment.md.
+DATABASES["default"]["TENANTS_PER_CONNECTION"] = env.int(
+    "DATABASE_TENANTS_PER_CONNECTION", default=200
+)
 # Behind PgBouncer in transaction mode: each transaction carries its search_path (ciam/db),
 # and no server-side cursor outlives a statement (Django's documented pooler setting).
 DATABASES["default"]["POOLED"] = env.bool("DATABASE_POOLED", default=False)
