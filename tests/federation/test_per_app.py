@@ -27,6 +27,24 @@ def _authorize(app) -> str:
     )  # fmt: skip
 
 
+def _app_allowing_only_another_provider(downstream, op, client_id, secret, name):
+    """A provider at `op`, and an app that allows only another provider: (provider, app)."""
+    from federation.services import app_identity_providers_set
+
+    provider = create_provider(
+        downstream, discovery_url=op.issuer, client_id=client_id, secret=secret,
+        trust_verified_email=True,
+    )  # fmt: skip
+    allowed = create_provider(downstream, name=f"Allowed {uuid.uuid4().hex[:6]}")
+    app = register_app(downstream, name=f"{name} {uuid.uuid4().hex[:6]}")
+    with tenant_context(downstream.tenant):
+        app_identity_providers_set(
+            actor=downstream.admin, application=app.application, providers=[allowed]
+        )
+    connection.close()
+    return provider, app
+
+
 def _sign_in_page(client, next_url: str) -> str:
     return client.get("/accounts/login/", {"next": next_url}).content.decode()
 
@@ -91,24 +109,14 @@ def test_an_app_shows_only_the_providers_it_allows_and_the_flow_can_hide_one(acm
 def test_a_sign_in_for_an_app_through_a_provider_it_does_not_allow_is_refused(
     running_server, downstream
 ):
-    from federation.services import app_identity_providers_set
-
     client_id, secret = f"client-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
     email = unique_email("app")
     op = StandInOP(client_id, secret, {"sub": "s-1", "email": email, "email_verified": True})
     op.start()
     try:
-        provider = create_provider(
-            downstream, discovery_url=op.issuer, client_id=client_id, secret=secret,
-            trust_verified_email=True,
-        )  # fmt: skip
-        allowed = create_provider(downstream, name=f"Allowed {uuid.uuid4().hex[:6]}")
-        app = register_app(downstream, name=f"Strict app {uuid.uuid4().hex[:6]}")
-        with tenant_context(downstream.tenant):
-            app_identity_providers_set(
-                actor=downstream.admin, application=app.application, providers=[allowed]
-            )
-        connection.close()
+        provider, app = _app_allowing_only_another_provider(
+            downstream, op, client_id, secret, "Strict app"
+        )
         port = running_server.port
         b = base(downstream, port)
         browser = Browser()
@@ -209,24 +217,14 @@ def test_prompt_none_for_an_app_that_does_not_accept_the_sessions_provider_asks_
 ):
     """prompt=none may show no page: a session signed in through a provider the app does not
     allow goes back to the app with error=login_required and its state (and a log row)."""
-    from federation.services import app_identity_providers_set
-
     client_id, secret = f"client-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
     email = unique_email("silent")
     op = StandInOP(client_id, secret, {"sub": "s-3", "email": email, "email_verified": True})
     op.start()
     try:
-        provider = create_provider(
-            downstream, discovery_url=op.issuer, client_id=client_id, secret=secret,
-            trust_verified_email=True,
-        )  # fmt: skip
-        allowed = create_provider(downstream, name=f"Allowed {uuid.uuid4().hex[:6]}")
-        strict = register_app(downstream, name=f"Strict {uuid.uuid4().hex[:6]}")
-        with tenant_context(downstream.tenant):
-            app_identity_providers_set(
-                actor=downstream.admin, application=strict.application, providers=[allowed]
-            )
-        connection.close()
+        provider, strict = _app_allowing_only_another_provider(
+            downstream, op, client_id, secret, "Strict"
+        )
         port = running_server.port
         b = base(downstream, port)
         browser = Browser()
