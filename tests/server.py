@@ -148,6 +148,18 @@ def tenant_served(environment: dict, *, prefix: str, server_args: tuple[str, ...
             tenant_delete(tenant=tenant, confirm_slug=slug, actor=None)
 
 
+def _wait_listening(process, port: int, name: str, log: Path) -> None:
+    """Until `process` accepts connections on `port`; its log in the error if it never does."""
+    deadline = time.monotonic() + 20
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        if process.poll() is not None or time.monotonic() > deadline:
+            output = log.read_text() if log.exists() else ""
+            raise RuntimeError(f"{name} did not start: {output}")
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def pgbouncer(*, pool_size: int, server_port: int = 5432, port: int | None = None):
     """A real PgBouncer in transaction mode on a free port (or `port`), in front of the local
@@ -184,16 +196,7 @@ def pgbouncer(*, pool_size: int, server_port: int = 5432, port: int | None = Non
                    "--clear-groups", *command]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = folder / "pgbouncer.log"
-                raise RuntimeError(
-                    "PgBouncer did not start: " + (log.read_text() if log.exists() else "")
-                )
-            time.sleep(0.1)
+        _wait_listening(process, port, "PgBouncer", folder / "pgbouncer.log")
         yield port
     finally:
         stop(process)
@@ -240,16 +243,7 @@ def nginx(upstream_ports: list[int], *, port: int | None = None):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = folder / "error.log"
-                raise RuntimeError(
-                    "nginx did not start: " + (log.read_text() if log.exists() else "")
-                )
-            time.sleep(0.1)
+        _wait_listening(process, port, "nginx", folder / "error.log")
         yield port
     finally:
         stop(process)

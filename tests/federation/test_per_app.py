@@ -45,6 +45,18 @@ def _app_allowing_only_another_provider(downstream, op, client_id, secret, name)
     return provider, app
 
 
+def _sign_in_through(browser, b: str, provider) -> None:
+    """Press the provider's button on the sign-in page and follow it there and back."""
+    page = browser.go(f"{b}/accounts/login/?{urlencode({'next': '/account/'})}")
+    redirect = browser.session.post(
+        f"{b}/accounts/oidc/{provider.slug}/login/",
+        data={"csrfmiddlewaretoken": CSRF.search(page.text).group(1), "process": "login",
+              "next": "/account/"},
+        allow_redirects=False, timeout=20,
+    )  # fmt: skip
+    browser.go(redirect.headers["Location"])
+
+
 def _sign_in_page(client, next_url: str) -> str:
     return client.get("/accounts/login/", {"next": next_url}).content.decode()
 
@@ -171,14 +183,7 @@ def test_a_session_signed_in_through_a_provider_an_app_does_not_allow_gets_no_co
         port = running_server.port
         b = base(downstream, port)
         browser = Browser()
-        page = browser.go(f"{b}/accounts/login/?{urlencode({'next': '/account/'})}")
-        redirect = browser.session.post(
-            f"{b}/accounts/oidc/{provider.slug}/login/",
-            data={"csrfmiddlewaretoken": CSRF.search(page.text).group(1), "process": "login",
-                  "next": "/account/"},
-            allow_redirects=False, timeout=20,
-        )  # fmt: skip
-        browser.go(redirect.headers["Location"])
+        _sign_in_through(browser, b, provider)
         assert signed_in_as(browser, downstream, port) == email
 
         refused = browser.go(f"{b}{_authorize(strict)}", stop_at="https://app.example/")
@@ -228,14 +233,7 @@ def test_prompt_none_for_an_app_that_does_not_accept_the_sessions_provider_asks_
         port = running_server.port
         b = base(downstream, port)
         browser = Browser()
-        page = browser.go(f"{b}/accounts/login/?{urlencode({'next': '/account/'})}")
-        redirect = browser.session.post(
-            f"{b}/accounts/oidc/{provider.slug}/login/",
-            data={"csrfmiddlewaretoken": CSRF.search(page.text).group(1), "process": "login",
-                  "next": "/account/"},
-            allow_redirects=False, timeout=20,
-        )  # fmt: skip
-        browser.go(redirect.headers["Location"])
+        _sign_in_through(browser, b, provider)
         assert signed_in_as(browser, downstream, port) == email
 
         silent = f"{_authorize(strict)}&" + urlencode(
