@@ -163,17 +163,29 @@ def migrate(url: str, **environment: str) -> float:
 
 
 @contextlib.contextmanager
-def bench_database(topic: str, *, migrated: bool = True) -> Iterator[str]:
-    """A fresh database for this benchmark (migrated unless told not to), dropped afterwards."""
+def bench_database(topic: str, *, migrated: bool = True, keep: bool = False) -> Iterator[str]:
+    """A fresh database for this benchmark (migrated unless told not to), dropped afterwards.
+
+    With `keep`, an existing database of the same name is used as it is and left in place
+    afterwards (a long run fills it once; later runs measure on it)."""
     url = database_url(topic)
-    database_create(url)
+    if not (keep and database_exists(url)):
+        database_create(url)
     try:
         if migrated:
             migrate(url)
         yield url
     finally:
         _close_django_connections()
-        database_drop(url)
+        if not keep:
+            database_drop(url)
+
+
+def database_exists(url: str) -> bool:
+    name = _database_name(url)
+    with _maintenance_connection(url) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        return found.fetchone() is not None
 
 
 def django_setup(url: str) -> None:

@@ -34,7 +34,8 @@ Prints markdown tables:
 6. at each level, the catalog: pg_class and pg_attribute rows and sizes (indexes
    included) and the time of `VACUUM (ANALYZE)` of each.
 
-Levels: 0, 100, 1,000, 5,000 and --tenants (those below it).
+Levels: 0, 100, 1,000, 5,000 and --tenants (those below it), or --levels. With
+--keep-database a long run fills the database once and later runs (--levels) measure on it.
 
 The tenants that only fill the database to 100 and 1,000 are created in bulk (same
 template script, no administrator) on two connections; the measured ones go through
@@ -71,14 +72,31 @@ def main() -> None:
         default=",".join(PARTS),
         help=f"comma-separated subset of {','.join(PARTS)}",
     )
+    parser.add_argument(
+        "--levels",
+        help="comma-separated levels to measure (default: 0, 100, 1,000, 5,000 below --tenants)",
+    )
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="reuse the benchmark database if it exists and leave it afterwards (drop it with "
+        "DROP DATABASE ciam_bench_tenants)",
+    )
     options = parser.parse_args()
     parts = set(options.parts.split(","))
     if parts - set(PARTS):
         parser.error(f"unknown parts: {', '.join(sorted(parts - set(PARTS)))}")
     levels = sorted({level for level in (0, 100, 1000, 5000) if level < options.tenants})
     levels.append(options.tenants)
+    if options.levels:
+        levels = sorted(
+            int(level.replace(",", "").replace("_", "")) for level in options.levels.split(",")
+        )
 
-    with harness.bench_database("tenants") as url, tempfile.TemporaryDirectory() as overlay:
+    with (
+        harness.bench_database("tenants", keep=options.keep_database) as url,
+        tempfile.TemporaryDirectory() as overlay,
+    ):
         harness.django_setup(url)
         overlay_directory = Path(overlay)
         collected: dict[str, list[dict[str, str]]] = {"work": [], "memory": [], "catalog": []}
