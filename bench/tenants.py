@@ -32,7 +32,10 @@ Prints markdown tables:
    /proc/<pid>/smaps_rollup where readable. Target: < 100 MB after every tenant, or
    connections recycled before (the settings' CONN_MAX_AGE bound is printed);
 6. at each level, the catalog: pg_class and pg_attribute rows and sizes (indexes
-   included) and the time of `VACUUM (ANALYZE)` of each.
+   included) and the time of `VACUUM (ANALYZE)` of each;
+7. (`bound`, at the top level) the same visits through the real server, one worker with 4
+   threads, for 1,000 tenants: the largest private memory of its PostgreSQL backends and
+   the connections it opened, with DATABASE_TENANTS_PER_CONNECTION at its default and off.
 
 Levels: 0, 100, 1,000, 5,000 and --tenants (those below it), or --levels. With
 --keep-database a long run fills the database once and later runs (--levels) measure on it.
@@ -59,7 +62,7 @@ import harness
 PASSWORD = "a long and unusual passphrase"
 TRIVIAL_PATH = "/bench/trivial/"
 ROUTING_ROUNDS = 5
-PARTS = ["provisioning", "work", "memory", "catalog", "routing", "migrations"]
+PARTS = ["provisioning", "work", "memory", "catalog", "routing", "migrations", "bound"]
 
 
 def main() -> None:
@@ -131,6 +134,8 @@ def main() -> None:
                     print(f"\n{_connection_bound(rows)}", flush=True)
         if "routing" in parts:
             routing(url, overlay_directory, options.routing_seconds)
+        if "bound" in parts:
+            bound_through_server(url)
         if "migrations" in parts:
             migrations(url, overlay_directory)
         print(f"\n{harness.machine_line()}\n", flush=True)
@@ -525,6 +530,74 @@ def _private_mb(pid: int) -> str:
     fields = dict(line.split(":", 1) for line in text.splitlines()[1:] if ":" in line)
     kilobytes = int(fields.get("Anonymous", " 0 kB").split()[0])
     return f"{kilobytes / 1024:.1f}"
+
+
+BOUND_VISITS = 1000
+
+
+def bound_through_server(url: str) -> None:
+    """The bound at work in the real server: one gunicorn worker (4 threads) answers the
+    sign-in page and a token request of each of 1,000 tenants in turn, with
+    DATABASE_TENANTS_PER_CONNECTION at its default and then off. Every 25 tenants the
+    private memory of each of the worker's PostgreSQL backends is read: the largest one
+    seen, and how many connections were opened along the way."""
+    from django.db import connection
+
+    from tenants.models import Tenant
+
+    hosts = [
+        tenant.primary_host
+        for tenant in Tenant.objects.exclude(schema_name="public").order_by("id")[:BOUND_VISITS]
+    ]
+    rows = []
+    for bound in ("200", "0"):
+        with harness.server(
+            url, DATABASE_TENANTS_PER_CONNECTION=bound, LOG_LEVEL="ERROR"
+        ) as server:
+            harness.pin_to_core(harness.LOAD_CORE)
+            backends: set[int] = set()
+            largest = 0.0
+            started = time.perf_counter()
+            for number, host in enumerate(hosts, start=1):
+                client = harness.Client(server.base_url, host=host)
+                page = client.get("/accounts/login/")
+                token = client.post(
+                    "/o/token/",
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": "bench",
+                        "client_secret": "bench",
+                    },
+                )
+                if page.status != 200 or token.status not in {400, 401}:
+                    raise SystemExit(f"{host}: sign-in page {page.status}, token {token.status}")
+                if number % 25 == 0 or number == len(hosts):
+                    with connection.cursor() as cursor:
+                        cursor.execute(
+                            "SELECT pid FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND pid <> pg_backend_pid() "
+                            "AND backend_type = 'client backend'"
+                        )
+                        pids = [pid for (pid,) in cursor.fetchall()]
+                    backends.update(pids)
+                    for pid in pids:
+                        private = _private_mb(pid)
+                        if private != "n/a":
+                            largest = max(largest, float(private))
+            seconds = time.perf_counter() - started
+        rows.append(
+            {
+                "DATABASE_TENANTS_PER_CONNECTION": bound if bound != "0" else "0 (off)",
+                "tenants visited": f"{len(hosts):,}",
+                "connections opened": f"{len(backends)}",
+                "largest backend private MB": f"{largest:.1f}",
+                "seconds": f"{seconds:.0f}",
+                "target": f"< {MEMORY_GOAL_MB}",
+            }
+        )
+        print(f"(bound) {harness.markdown_table([rows[-1]])}", flush=True)
+    print("\n### The connection bound in a real server (one worker, 4 threads)\n")
+    print(harness.markdown_table(rows), flush=True)
 
 
 def _connection_bound(rows: list[dict[str, str]]) -> str:
