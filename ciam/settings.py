@@ -440,6 +440,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.logs_prune_all",
         "schedule": crontab(hour=1, minute=0),
     },
+    # Codes, refresh and access tokens and signing keys past their time (oidc.tasks).
+    "oidc-tokens-cleanup": {
+        "task": "oidc.tasks.tokens_cleanup_all",
+        "schedule": crontab(hour=1, minute=30),
+    },
 }
 # Celery's exponential backoff (whole seconds, full jitter) before an email is tried again
 # after an SMTP 4xx or a broken connection: the first wait is up to EMAIL_RETRY_SECONDS, each

@@ -1,4 +1,5 @@
-"""Writes: app registrations, client secrets, app roles, signing keys and consents."""
+"""Writes: app registrations, client secrets, app roles, signing keys, consents, and the
+nightly deletion of codes and tokens past their time."""
 
 from __future__ import annotations
 
@@ -575,3 +576,74 @@ def user_tokens_revoke(*, user) -> int:
         refresh.revoke()
     AccessToken.objects.filter(user=user).delete()
     return len(refresh_tokens)
+
+
+# Codes and tokens past their time ---------------------------------------------------------
+
+
+def _refresh_lifetime():
+    from django.db.models import DurationField, ExpressionWrapper, F, Value
+
+    return ExpressionWrapper(
+        F("application__refresh_token_lifetime") * Value(timedelta(seconds=1)),
+        output_field=DurationField(),
+    )
+
+
+def tokens_cleanup(now=None) -> dict[str, int]:
+    """Delete what the provider of the current tenant no longer needs: redeemed-code records
+    and codes past their time, refresh tokens whose sign-in outlived the app's absolute
+    lifetime (revoked ones are kept until then: they are how a replay is recognised) and the
+    granted scopes kept for their sign-ins, expired access tokens that no refresh token
+    holds, and signing keys past their retirement. Returns the rows deleted per kind."""
+    from django.db.models import F
+    from oauth2_provider.models import Grant
+
+    from oidc.models import RedeemedCode, RefreshScope
+
+    now = now or timezone.now()
+    # A token is never older than its sign-in, so created + lifetime bounds the family's end.
+    outlived = RefreshToken.objects.alias(ends=F("created") + _refresh_lifetime()).filter(
+        ends__lte=now
+    )
+    counts = {
+        "redeemed codes": RedeemedCode.objects.filter(expires_at__lte=now).delete()[0],
+        "codes": Grant.objects.filter(expires__lte=now).delete()[0],
+        "refresh tokens": outlived.delete()[0],
+    }
+    families = RefreshToken.objects.filter(token_family__isnull=False).values("token_family")
+    counts["refresh scopes"] = RefreshScope.objects.exclude(token_family__in=families).delete()[0]
+    counts["access tokens"] = AccessToken.objects.filter(
+        expires__lte=now, refresh_token__isnull=True
+    ).delete()[0]
+    counts["signing keys"] = signing_keys_retire_expired(now=now)
+    return counts
+
+
+def tokens_cleanup_condition() -> str:
+    """True in a tenant's schema when `tokens_cleanup` has something to delete at
+    `%(now)s` (tenants.selectors.schema_has): a tenant without apps or whose codes and
+    tokens are all alive answers from the indexes and the small application table."""
+    from oauth2_provider.models import Grant
+
+    from oidc.models import RedeemedCode, RefreshScope
+
+    def table(model) -> str:
+        return f"{{schema}}.{model._meta.db_table}"
+
+    refresh, application = table(RefreshToken), table(Application)
+    return " OR ".join(
+        [
+            f"EXISTS (SELECT 1 FROM {table(RedeemedCode)} WHERE expires_at <= %(now)s)",
+            f"EXISTS (SELECT 1 FROM {table(Grant)} WHERE expires <= %(now)s)",
+            f"EXISTS (SELECT 1 FROM {refresh} token JOIN {application} app ON app.id = "
+            "token.application_id WHERE token.created + app.refresh_token_lifetime * "
+            "interval '1 second' <= %(now)s)",
+            f"EXISTS (SELECT 1 FROM {table(RefreshScope)} scope WHERE NOT EXISTS (SELECT 1 "
+            f"FROM {refresh} token WHERE token.token_family = scope.token_family))",
+            f"EXISTS (SELECT 1 FROM {table(AccessToken)} access WHERE expires <= %(now)s "
+            f"AND NOT EXISTS (SELECT 1 FROM {refresh} token "
+            "WHERE token.access_token_id = access.id))",
+            f"EXISTS (SELECT 1 FROM {table(SigningKey)} WHERE retire_at <= %(now)s)",
+        ]
+    )

@@ -119,7 +119,7 @@ def test_cleanup_forgets_the_scope_of_ended_sign_ins(acme, acme_web, acme_flow):
     from django.utils import timezone
     from django_tenants.utils import tenant_context
 
-    from oidc.management.commands.oidc_cleanup import cleanup
+    from oidc.services import tokens_cleanup as cleanup
 
     body = acme_flow.sign_in(acme_web)
     acme_flow.token(

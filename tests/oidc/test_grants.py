@@ -119,7 +119,7 @@ def test_cleanup_keeps_live_tokens_and_deletes_outlived_ones(acme, acme_web, acm
     from django.utils import timezone
     from oauth2_provider.models import RefreshToken
 
-    from oidc.management.commands.oidc_cleanup import cleanup
+    from oidc.services import tokens_cleanup as cleanup
 
     live = acme_flow.sign_in(acme_web)
     status, rotated = acme_flow.token(
@@ -199,3 +199,35 @@ def test_identity_claims_relying_parties_trust_cannot_be_mapped(acme):
             error.value.message_dict["claim_mappings"]
         ), claim
     register_app(acme, claim_mappings="loyalty_tier = loyaltyLevel")
+
+
+def test_the_nightly_cleanup_deletes_only_where_something_is_past_its_time(
+    acme, acme_web, acme_flow
+):
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+    from oauth2_provider.models import RefreshToken
+
+    from oidc.services import tokens_cleanup, tokens_cleanup_condition
+    from oidc.tasks import tenant_tokens_cleanup
+    from tenants.selectors import schema_has
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["oidc-tokens-cleanup"]
+    assert schedule["task"] == "oidc.tasks.tokens_cleanup_all"
+    acme_flow.sign_in(acme_web)
+    with tenant_context(acme.tenant):
+        tokens_cleanup()  # what other tests left behind in the shared tenant
+        now = timezone.now()
+        assert not schema_has(tokens_cleanup_condition(), {"now": now})
+        assert tenant_tokens_cleanup() == {}  # nothing asked of the tables but the condition
+        mine = RefreshToken.objects.filter(application=acme_web.application)
+        assert mine.exists()
+        # The sign-in outlived the app's absolute refresh lifetime.
+        ended = now - timedelta(seconds=acme_web.application.refresh_token_lifetime + 60)
+        mine.update(created=ended)
+        assert schema_has(tokens_cleanup_condition(), {"now": now})
+        counts = tenant_tokens_cleanup()
+        assert counts["refresh tokens"] >= 1 and not mine.exists()
+        assert not schema_has(tokens_cleanup_condition(), {"now": timezone.now()})
