@@ -166,6 +166,12 @@ def tenants_fill_to(count: int) -> None:
         thread.join()
     elapsed = time.perf_counter() - started
     print(f"(filled to {tenant_count():,} tenants in {elapsed:.0f} s)", file=sys.stderr)
+    # What autovacuum does after so many inserts (some development servers run without it):
+    # the work-index queries are planned on the tenant table's real size.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tenants_tenant, tenants_domain, tenants_tenantwork")
 
 
 def _fill(numbers: list[int], batch: int = 1) -> None:
