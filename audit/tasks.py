@@ -55,16 +55,9 @@ def logs_prune_all() -> dict:
     """Beat (daily): queue the pruning of every active tenant, read from the public tenant
     table (no schema is asked here); each task first looks whether its own log holds rows
     older than the tenant keeps them (prune_condition)."""
-    from django_tenants.utils import tenant_context
+    from tenants.work import active_tenants_queue
 
-    from tenants.selectors import active_tenants_each
-
-    queued = 0
-    for tenant in active_tenants_each():
-        with tenant_context(tenant):
-            logs_prune.delay()
-        queued += 1
-    return {"tenants": queued}
+    return {"tenants": active_tenants_queue(logs_prune)}
 
 
 @app.task(acks_late=True, reject_on_worker_lost=True)

@@ -63,16 +63,9 @@ def roll_up_all() -> dict:
     """Beat (daily, after midnight UTC): queue the roll-up of every active tenant, read from
     the public tenant table (no schema is asked here); each task first looks whether its
     tenant has something to roll up (work_condition)."""
-    from django_tenants.utils import tenant_context
+    from tenants.work import active_tenants_queue
 
-    from tenants.selectors import active_tenants_each
-
-    queued = 0
-    for tenant in active_tenants_each():
-        with tenant_context(tenant):
-            tenant_roll_up.delay()
-        queued += 1
-    return {"tenants": queued}
+    return {"tenants": active_tenants_queue(tenant_roll_up)}
 
 
 @app.task(acks_late=True, reject_on_worker_lost=True)

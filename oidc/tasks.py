@@ -10,16 +10,9 @@ def tokens_cleanup_all() -> dict:
     """Beat (daily): queue the cleanup of every active tenant, read from the public tenant
     table (no schema is asked here); each task first looks whether its tenant has anything
     to delete (oidc.services.tokens_cleanup_condition)."""
-    from django_tenants.utils import tenant_context
+    from tenants.work import active_tenants_queue
 
-    from tenants.selectors import active_tenants_each
-
-    queued = 0
-    for tenant in active_tenants_each():
-        with tenant_context(tenant):
-            tenant_tokens_cleanup.delay()
-        queued += 1
-    return {"tenants": queued}
+    return {"tenants": active_tenants_queue(tenant_tokens_cleanup)}
 
 
 @app.task(acks_late=True, reject_on_worker_lost=True)

@@ -150,3 +150,17 @@ def tenant_work_reschedule(
             row.due_at = due
             row.save(update_fields=["due_at"])
     return due
+
+
+def active_tenants_queue(task) -> int:
+    """Queue `task` (a Celery task taking no arguments) once in the schema of every active
+    tenant, read from the public tenant table: what a nightly task that concerns every
+    tenant does (the task then asks its own schema whether it has work). Returns how many."""
+    from tenants.selectors import active_tenants_each
+
+    queued = 0
+    for tenant in active_tenants_each():
+        with tenant_context(tenant):
+            task.delay()
+        queued += 1
+    return queued
