@@ -110,6 +110,25 @@ def test_work_written_in_a_tenant_is_found_through_the_index_and_cleared_when_do
     assert not TenantWork.objects.filter(kind=purge).exists()
 
 
+def test_suspended_tenants_wait_without_keeping_active_ones_from_their_turn(acme, globex):
+    """Rows are read a page at a time: a run limited to one visit still finds the active
+    tenant behind a suspended one due earlier; both come, earliest first, once resumed."""
+    from tenants.work import tenants_with_work_due
+
+    kind = TenantWork.Kind.GUEST_GOVERNANCE
+    work_index_clear()
+    now = timezone.now()
+    for world, ago in ((acme, 2), (globex, 1)):
+        TenantWork.objects.create(tenant=world.tenant, kind=kind, due_at=now - timedelta(hours=ago))
+    Tenant.objects.filter(pk=acme.tenant.pk).update(status=Tenant.Status.SUSPENDED)
+    assert [t.slug for t in tenants_with_work_due(kind, now=now, limit=1)] == ["globex"]
+    assert [t.slug for t in tenants_with_work_due(kind, now=now)] == ["globex"]
+    Tenant.objects.filter(pk=acme.tenant.pk).update(status=Tenant.Status.ACTIVE)
+    assert [t.slug for t in tenants_with_work_due(kind, now=now)] == ["acme", "globex"]
+    assert [t.slug for t in tenants_with_work_due(kind, now=now, limit=1)] == ["acme"]
+    assert tenants_with_work_due(kind, now=now - timedelta(hours=3)) == []
+
+
 def test_the_user_import_relay_finds_a_lost_import_through_the_index(acme):
     from accounts.imports import user_import_start
     from accounts.models import UserImport
