@@ -204,3 +204,11 @@ def test_url_is_kept_per_urlconf_and_renders_as_django_does(settings):
     assert [type(node) for node in nodes] == [KeptURLNode] * 3
     assert nodes[0].kept and nodes[1].kept  # a literal name is kept...
     assert not nodes[2].keepable  # ...a variable is not
+
+
+def test_a_worker_s_warm_up_asks_nothing_of_the_database():
+    # ciam/wsgi.py runs it as a worker starts: a database down then must not stop the worker.
+    # Without the `db` fixture, pytest-django refuses any database access.
+    from ciam.warm_up import warm_up
+
+    warm_up()
