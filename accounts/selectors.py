@@ -70,14 +70,17 @@ class MyAccountLists:
     sessions: list[dict]  # alive ones, newest first: session_key, created_at, ip, user_agent
     apps: list[dict]  # signed in to, most recent first: app_id, app_name, last_at
     recent_sign_ins: list[dict]  # the last five attempts: occurred_at, result_label, ip_address
+    owns_groups: bool  # owns a security group (the line to My groups)
 
 
 def my_account_lists(user, *, current_session_key: str | None) -> MyAccountLists:
-    """What "My account" lists about the user, in one round trip of four plain statements
+    """What "My account" lists about the user, in one round trip of five plain statements
     (through the ORM they cost more CPU than the rest of the page)."""
     from allauth.account.models import EmailAddress
     from allauth.usersessions.models import UserSession
     from django.contrib.sessions.models import Session
+
+    from groups.models import Group
 
     parameters = {"user": user.pk, "email": user.email, "now": timezone.now()}
     with connection.cursor() as cursor:
@@ -98,6 +101,9 @@ def my_account_lists(user, *, current_session_key: str | None) -> MyAccountLists
             GROUP BY app_id ORDER BY last_at DESC;
             SELECT occurred_at, result, ip_address FROM {SignInEvent._meta.db_table}
             WHERE user_id = %(user)s ORDER BY occurred_at DESC, id DESC LIMIT 5;
+            SELECT EXISTS (
+                SELECT 1 FROM {Group.owners.through._meta.db_table} WHERE user_id = %(user)s
+            );
             """,
             parameters,
         )
@@ -128,8 +134,14 @@ def my_account_lists(user, *, current_session_key: str | None) -> MyAccountLists
             }
             for occurred_at, result, ip in cursor.fetchall()
         ]
+        cursor.nextset()
+        owns_groups = cursor.fetchone()[0]
     return MyAccountLists(
-        email_verified=email_verified, sessions=sessions, apps=apps, recent_sign_ins=recent
+        email_verified=email_verified,
+        sessions=sessions,
+        apps=apps,
+        recent_sign_ins=recent,
+        owns_groups=owns_groups,
     )
 
 

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_resolver, get_urlconf, resolve
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -66,6 +66,7 @@ def my_account(request):
             "apps": lists.apps,
             "apps_page_url": APPS_PAGE_PATH if _resolves(APPS_PAGE_PATH) else None,
             "recent_sign_ins": lists.recent_sign_ins,
+            "owns_groups": lists.owns_groups,
         },
     )
 
@@ -128,9 +129,21 @@ def _profile_value(user, key: str):
     return fields.get(key) or user.attributes.get(key, "")
 
 
+# Whether a path resolves, per URLconf: the answer changes only with the URLconf.
+_resolved: dict[tuple, bool] = {}
+
+
 def _resolves(path: str) -> bool:
-    try:
-        resolve(path)
-    except Resolver404:
-        return False
-    return True
+    key = (get_resolver(get_urlconf()), path)
+    found = _resolved.get(key)
+    if found is None:
+        try:
+            resolve(path)
+        except Resolver404:
+            found = False
+        else:
+            found = True
+        if len(_resolved) > 32:  # URLconfs x paths: a handful; never unbounded
+            _resolved.clear()
+        _resolved[key] = found
+    return found

@@ -7,7 +7,10 @@ class CiamConfig(AppConfig):
 
     def ready(self) -> None:
         # `{% translate "literal" %}` kept per language once rendered (ciam/i18n_kept.py),
-        # before any template is compiled.
+        # and `{% url "name" %}` per URLconf once reversed (ciam/url_kept.py), before any
+        # template is compiled.
         from ciam.i18n_kept import kept_translate_install
+        from ciam.url_kept import kept_url_install
 
         kept_translate_install()
+        kept_url_install()

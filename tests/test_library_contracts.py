@@ -38,6 +38,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ModelState, ProjectState, StateApps
+from django.template.defaulttags import URLNode
 from django.templatetags.i18n import TranslateNode
 from django_otp.middleware import OTPMiddleware as DjangoOTPMiddleware
 from django_tenants.migration_executors import base as tenant_executors
@@ -153,6 +154,9 @@ SIGNATURES = [
     # Django's i18n tags (ciam/i18n_kept.py builds its node from Django's)
     ("ciam/i18n_kept.py KeptTranslateNode subclasses it", TranslateNode.__init__,
      ["self", "filter_expression", "noop", "asvar", "message_context"]),
+    # Django's url tag (ciam/url_kept.py builds its node from Django's)
+    ("ciam/url_kept.py KeptURLNode subclasses it", URLNode.__init__,
+     ["self", "view_name", "args", "kwargs", "asvar"]),
     # django-otp
     ("ciam/middleware.py OTPMiddleware overrides it (the device read when asked)",
      DjangoOTPMiddleware._verify_user_sync, ["self", "request", "user"]),
@@ -224,6 +228,10 @@ CALLS = [
      "get_reauthentication_methods("),
     ("ciam/i18n_kept.py KeptTranslateNode renders a literal as TranslateNode.render does",
      TranslateNode.render, 'value = value.replace("%%", "%")'),
+    ("ciam/url_kept.py KeptURLNode keys what it kept by the current app URLNode.render uses",
+     URLNode.render, "current_app = context.request.current_app"),
+    ("ciam/url_kept.py KeptURLNode reverses as URLNode.render does",
+     URLNode.render, "reverse(view_name, args=args, kwargs=kwargs, current_app=current_app)"),
     ("ciam/middleware.py OTPMiddleware: the lazy user is built by _verify_user_sync",
      DjangoOTPMiddleware._install_lazy_accessors, "self._verify_user_sync"),
 ]  # fmt: skip

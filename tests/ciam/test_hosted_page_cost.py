@@ -1,6 +1,7 @@
 """What keeps the hosted pages cheap (README, Performance; bench/login.py measures the time):
 the sign-in page reads the tenant's MFA facts kept per process, `{% translate %}` of a literal
-is rendered once per language, and a session signed in with MFA reads its verified device only
+is rendered once per language, `{% url %}` of a name without arguments is reversed once per
+URLconf, and a session signed in with MFA reads its verified device only
 when something asks; a plain input's field group is written without rendering the field
 template, and the language switcher is rendered once per language by each process."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from django.db import connection
 from django.template import Context, Engine, engines
+from django.template import defaulttags as django_tags
 from django.template.library import Library
 from django.templatetags import i18n as django_i18n
 from django.test.utils import CaptureQueriesContext
@@ -90,6 +92,7 @@ register.tags.update(django_i18n.register.tags)
 register.filters.update(django_i18n.register.filters)
 register.tag("translate", django_i18n.do_translate)
 register.tag("trans", django_i18n.do_translate)
+register.tag("url", django_tags.url)  # Django's `{% url %}` (the built-in one is ours)
 
 
 def _django_engine():
@@ -168,3 +171,44 @@ def test_the_language_switcher_is_rendered_once_per_language_by_a_process(acme):
     assert switcher in [template.name for template in french.templates]
     assert '<option value="fr" lang="fr" selected>' in french.content.decode()
     assert '<option value="en" lang="en" selected>' in again.content.decode()
+
+
+URL_SOURCES = [
+    "{% url 'language-switch' %}|{% url 'accounts:my-account' as mine %}[{{ mine }}]|"
+    "{% url name %}",
+    "{% url 'no-such-page' as missing %}[{{ missing }}]|{% autoescape off %}"
+    "{% url 'language-switch' %}{% endautoescape %}",
+]
+
+
+def test_url_is_kept_per_urlconf_and_renders_as_django_does(settings):
+    from django.urls import set_urlconf
+
+    from ciam.url_kept import KeptURLNode
+
+    ours = engines["django"]
+    reference = Engine(builtins=[__name__])  # this module's library: Django's `url` tag
+    templates = [ours.from_string(source) for source in URL_SOURCES]
+    for source, template in zip(URL_SOURCES, templates, strict=True):
+        expected = reference.from_string(source)
+        for _ in range(2):  # the second time from what the nodes kept
+            for urlconf in (settings.ROOT_URLCONF, settings.PUBLIC_SCHEMA_URLCONF):
+                set_urlconf(urlconf)
+                try:
+                    context = {"name": "language-switch"}
+                    assert template.render(context) == expected.render(Context(context))
+                finally:
+                    set_urlconf(None)
+
+    nodes = templates[0].template.nodelist.get_nodes_by_type(django_tags.URLNode)
+    assert [type(node) for node in nodes] == [KeptURLNode] * 3
+    assert nodes[0].kept and nodes[1].kept  # a literal name is kept...
+    assert not nodes[2].keepable  # ...a variable is not
+
+
+def test_a_worker_s_warm_up_asks_nothing_of_the_database():
+    # ciam/wsgi.py runs it as a worker starts: a database down then must not stop the worker.
+    # Without the `db` fixture, pytest-django refuses any database access.
+    from ciam.warm_up import warm_up
+
+    warm_up()
