@@ -51,7 +51,9 @@ class SecondFactorChallenge:
         self.email_sent = email_sent
         method = request.POST.get("method") or request.GET.get("method") or methods[0]
         self.method = method if method in methods else methods[0]
-        self.form = self._form_class()()
+        # The code form: bound to a POSTed code by run(), else made blank when the page is
+        # shown (context()), not both.
+        self.form = None
         self.status = 200
         self.send_error = ""
 
@@ -114,6 +116,8 @@ class SecondFactorChallenge:
 
     def context(self, *, method_url: Callable[[str], str]) -> dict:
         """mfa/challenge.html's context; `method_url(method)` is the link to another method."""
+        if self.form is None:
+            self.form = self._form_class()()
         return {
             "form": self.form,
             "method": self.method,

@@ -149,17 +149,22 @@ def reregistration_pending(user, facts: TenantMfa | None = None) -> bool:
 
 def user_second_factors(user) -> frozenset[str]:
     """Which second factors `user` has set up and may use, of the authenticator app, passkeys
-    and recovery codes (Method values), in one statement: the sign-in challenge asks on every
-    request. None while an administrator requires them to register again."""
+    and recovery codes (Method values), in one statement. None while an administrator
+    requires them to register again."""
+    present, again = user_factors_set_up(user)
+    return frozenset() if again else present
+
+
+def user_factors_set_up(user) -> tuple[frozenset[str], bool]:
+    """Which of the authenticator app, passkeys and recovery codes `user` has set up (Method
+    values), and whether an administrator asked them to register again: one statement."""
     from mfa.models import Method
 
     with connection.cursor() as cursor:
         cursor.execute(_user_second_factors_sql(), [user.pk, user.pk, user.pk, user.pk])
         totp, passkey, recovery, again = cursor.fetchone()
-    if again:
-        return frozenset()
     kinds = ((Method.TOTP, totp), (Method.PASSKEY, passkey), (Method.RECOVERY_CODE, recovery))
-    return frozenset(kind for kind, present in kinds if present)
+    return frozenset(kind for kind, present in kinds if present), bool(again)
 
 
 def _user_second_factors_sql() -> str:

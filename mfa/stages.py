@@ -33,10 +33,10 @@ from conditional_access.requirements import requirements_for
 from federation.mfa_trust import upstream_mfa_accept
 from mfa.models import Method, MfaPolicy
 from mfa.selectors import (
-    has_confirmed_totp,
     has_passkey,
     reregistration_pending,
     tenant_mfa,
+    user_factors_set_up,
     user_second_factors,
 )
 from mfa.sign_in import KEY, passkey_first_factor
@@ -77,10 +77,19 @@ class MfaStage(LoginStage):
         required_by_access = "mfa" in required
         if policy.is_off and not required_by_access:
             return None, True
-        has_totp = policy.totp_allowed and facts.any_authenticator and has_confirmed_totp(user)
-        has_key = policy.passkey_allowed and facts.any_passkey and has_passkey(user)
+        # No statement while nobody in the tenant has an app or a passkey the policy allows.
+        wanted = (policy.totp_allowed and facts.any_authenticator) or (
+            policy.passkey_allowed and facts.any_passkey
+        )
+        present = user_factors_set_up(user)[0] if wanted else frozenset()
+        has_totp = policy.totp_allowed and facts.any_authenticator and Method.TOTP in present
+        has_key = policy.passkey_allowed and facts.any_passkey and Method.PASSKEY in present
         if not (has_totp or has_key) and not (required_by_access or policy.is_required_for(user)):
             return None, True
+        if wanted:
+            # For the challenge's pages, which would otherwise read them again on each request
+            # (available_methods says why that holds).
+            self.state["factors"] = sorted(present)
         self.state["primary_method"] = sign_in_method(self.request, user, is_signup=False)
         self.state["attempt"] = secrets.token_urlsafe(24)
         if (has_totp or has_key) and _remembered(self.request, user, policy):
@@ -177,17 +186,32 @@ def stage_url(name: str, login, **params) -> str:
 
 
 def available_methods(stage: LoginStage, policy: MfaPolicy) -> list[str]:
-    """The second factors this sign-in may use, in the order offered."""
+    """The second factors this sign-in may use, in the order offered.
+
+    Which ones the person has set up is what the stage found in the request that began the
+    sign-in (state "factors"), not read again on each page: the policy is still read per
+    request (`policy`), a method removed since is refused when used (mfa.services.mfa_verify
+    finds no device, a passkey no credential), and a re-registration asked since shows in the
+    tenant's per-process facts, and then they are read again (none while one is pending)."""
     if stage.state.get("passkey_only"):  # a conditional access policy requires a passkey
         return [Method.PASSKEY] if has_passkey(stage.login.user) else []
-    return user_methods(stage.login.user, policy, primary_method=stage.state.get("primary_method"))
+    kept = stage.state.get("factors")
+    present = None if kept is None or tenant_mfa().any_reregistration else frozenset(kept)
+    return user_methods(
+        stage.login.user, policy, primary_method=stage.state.get("primary_method"),
+        present=present,
+    )  # fmt: skip
 
 
-def user_methods(user, policy: MfaPolicy, *, primary_method: str | None) -> list[str]:
+def user_methods(
+    user, policy: MfaPolicy, *, primary_method: str | None, present: frozenset[str] | None = None
+) -> list[str]:
     """The second factors `user` may prove, in the order offered, after a first factor
-    proved by `primary_method` (a sign-in, or a step-up of a signed-in session)."""
+    proved by `primary_method` (a sign-in, or a step-up of a signed-in session); `present`,
+    those set up, when the caller knows them (else read)."""
     allowed = policy.allowed_methods
-    present = user_second_factors(user)
+    if present is None:
+        present = user_second_factors(user)
     methods = []
     if Method.TOTP in allowed and Method.TOTP in present:
         methods.append(Method.TOTP)

@@ -129,7 +129,7 @@ def authenticate(request):
 def passkey_options(request):
     """The challenge for a passkey as the second factor of the sign-in waiting at the stage."""
     stage = request.mfa_stage
-    if Method.PASSKEY not in available_methods(stage, selectors.mfa_policy_get()):
+    if Method.PASSKEY not in available_methods(stage, selectors.tenant_mfa().policy):
         return JsonResponse({"error": _("This method is not allowed here.")}, status=403)
     return JsonResponse(
         passkeys.passkey_authenticate_begin(

@@ -88,6 +88,28 @@ def test_a_code_used_for_one_sign_in_is_refused_for_another(acme):
     assert second.get("/account/").status_code == 302
 
 
+def test_a_method_taken_away_after_the_password_no_longer_serves(acme):
+    # Which second factors the person has is read once, at the password; what changes after
+    # it still counts: a re-registration asked for, an app removed.
+    from mfa.models import ReRegistration
+
+    again, removed = make_user(acme), make_user(acme)
+    devices = {user.pk: with_authenticator(acme, user) for user in (again, removed)}
+    clients = {user.pk: tenant_client(acme) for user in (again, removed)}
+    challenges = {user.pk: password_step(clients[user.pk], user)["Location"] for user in
+                  (again, removed)}  # fmt: skip
+    with tenant_context(acme.tenant):
+        ReRegistration.objects.create(user=again, required_by="admin@acme.example")
+        TOTPDevice.objects.filter(user=removed).delete()
+    for user in (again, removed):
+        client = clients[user.pk]
+        code = code_for(devices[user.pk])
+        response = client.post(challenges[user.pk], {"code": code, "method": "totp"})
+        assert response.status_code in (302, 400)
+        assert response.get("Location") != "/account/"
+        assert client.get("/account/").status_code == 302  # not signed in
+
+
 def test_recovery_code_signs_in_once(acme):
     from mfa.services import recovery_codes_regenerate
 

@@ -21,14 +21,15 @@ def test_the_challenge_and_the_code_cost_few_statements_and_the_key_still_change
     client.get("/accounts/login/")
     challenge = password_step(client, user)["Location"]
     before = client.cookies["sessionid"].value
-    # The session, the user, which second factors the user has (one statement); the published
-    # branding (a server keeps it; a test's transaction does not).
-    with django_assert_max_num_queries(4):
+    # The session, the user (which second factors the user has was read by the password's
+    # request, mfa.stages.available_methods); the published branding (a server keeps it; a
+    # test's transaction does not).
+    with django_assert_max_num_queries(3):
         assert client.get(challenge).status_code == 200
-    # The same three; the device locked, checked and stamped (and the savepoint around it
-    # here); the user flow (a server keeps it), last_login with the user's sessions, the
-    # sign-in log row, and the session moved to a new key: one UPDATE.
-    with django_assert_max_num_queries(11):
+    # The same; the device locked, checked and stamped (and the savepoint around it here);
+    # the user flow (a server keeps it), last_login with the user's sessions, the sign-in log
+    # row, and the session moved to a new key: one UPDATE.
+    with django_assert_max_num_queries(10):
         response = client.post(challenge, {"code": code_for(device), "method": "totp"})
     assert response.status_code == 302 and response["Location"] == "/account/"
     after = client.cookies["sessionid"].value
