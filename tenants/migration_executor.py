@@ -54,8 +54,24 @@ def migration_fingerprint() -> str:
     return hashlib.md5("\n".join(names).encode()).hexdigest()
 
 
+# Schemas read by one statement of schema_fingerprints. A statement locks each table it reads
+# (and the index the planner opens with it) until its transaction ends, and PostgreSQL's lock
+# table holds max_locks_per_transaction x max_connections locks (6,400 by default) for the
+# whole server: one statement over 10,000 schemas would need 20,000.
+FINGERPRINT_SCHEMAS_PER_STATEMENT = 500
+
+
 def schema_fingerprints(schema_names: list[str]) -> dict[str, str | None]:
-    """The digest of each schema's recorded migrations, in one query."""
+    """The digest of each schema's recorded migrations, a statement per
+    FINGERPRINT_SCHEMAS_PER_STATEMENT schemas (each its own transaction in autocommit)."""
+    fingerprints: dict[str, str | None] = {}
+    step = FINGERPRINT_SCHEMAS_PER_STATEMENT
+    for first in range(0, len(schema_names), step):
+        fingerprints.update(_schema_fingerprints(schema_names[first : first + step]))
+    return fingerprints
+
+
+def _schema_fingerprints(schema_names: list[str]) -> dict[str, str | None]:
     if not schema_names:
         return {}
     with connection.cursor() as cursor:
