@@ -148,9 +148,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return apps
 
     def get_provider(self, request, provider, client_id=None):
-        from federation.nonce import with_nonce
+        from federation.providers import federated_provider
 
-        return with_nonce(super().get_provider(request, provider, client_id=client_id))
+        return federated_provider(super().get_provider(request, provider, client_id=client_id))
 
     def get_app(self, request, provider, client_id=None):
         apps = self.list_apps(request, provider=provider, client_id=client_id)
