@@ -148,9 +148,20 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return apps
 
     def get_provider(self, request, provider, client_id=None):
+        """Built once per request, like its app (_enabled_apps): allauth asks for it about ten
+        times in one callback."""
         from federation.providers import federated_provider
 
-        return federated_provider(super().get_provider(request, provider, client_id=client_id))
+        key = (connection.schema_name, provider, client_id)
+        kept = getattr(request, "_federation_providers", None)
+        if kept is not None and key in kept:
+            return kept[key]
+        built = federated_provider(super().get_provider(request, provider, client_id=client_id))
+        if request is not None:
+            if kept is None:
+                kept = request._federation_providers = {}
+            kept[key] = built
+        return built
 
     def get_app(self, request, provider, client_id=None):
         apps = self.list_apps(request, provider=provider, client_id=client_id)
