@@ -34,6 +34,8 @@ class LinkedSocialLogin(SocialLogin):
     _user_pk_read = None
 
     def _lookup_by_socialaccount(self) -> bool:
+        from federation.adapter import token_values_drop
+
         account = (
             SocialAccount.objects.select_related("user")
             .filter(provider=self.account.provider, uid=self.account.uid)
@@ -41,6 +43,8 @@ class LinkedSocialLogin(SocialLogin):
         )
         if account is None:
             return False
+        # Before the adapter's pre_social_login drops them: this UPDATE must not store them.
+        token_values_drop(self.account.extra_data)
         account.extra_data = self.account.extra_data
         account.last_login = timezone.now()
         SocialAccount.objects.filter(pk=account.pk).update(
