@@ -47,6 +47,14 @@ NO_PKCE_KINDS = {IdentityProvider.Kind.APPLE, IdentityProvider.Kind.LINKEDIN}
 TOKEN_KEYS = ("access_token", "refresh_token", "id_token", "token_type", "expires_in")
 
 
+def token_values_drop(extra_data) -> None:
+    """Upstream token values out of a linked account's extra data (never stored)."""
+    if isinstance(extra_data, dict):
+        for key in TOKEN_KEYS:
+            if isinstance(extra_data.get(key), str):
+                del extra_data[key]
+
+
 class IdentityProviderUnavailable(SocialApp.DoesNotExist, Http404):
     """No enabled IdP by that id: allauth's views answer 404 (not a 500)."""
 
@@ -148,9 +156,20 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return apps
 
     def get_provider(self, request, provider, client_id=None):
-        from federation.nonce import with_nonce
+        """Built once per request, like its app (_enabled_apps): allauth asks for it about ten
+        times in one callback."""
+        from federation.providers import federated_provider
 
-        return with_nonce(super().get_provider(request, provider, client_id=client_id))
+        key = (connection.schema_name, provider, client_id)
+        kept = getattr(request, "_federation_providers", None)
+        if kept is not None and key in kept:
+            return kept[key]
+        built = federated_provider(super().get_provider(request, provider, client_id=client_id))
+        if request is not None:
+            if kept is None:
+                kept = request._federation_providers = {}
+            kept[key] = built
+        return built
 
     def get_app(self, request, provider, client_id=None):
         apps = self.list_apps(request, provider=provider, client_id=client_id)
@@ -193,11 +212,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         from federation.mfa_trust import upstream_mfa_remember
         from federation.nonce import nonce_check
 
-        extra = sociallogin.account.extra_data
-        if isinstance(extra, dict):
-            for key in TOKEN_KEYS:
-                if isinstance(extra.get(key), str):
-                    del extra[key]
+        token_values_drop(sociallogin.account.extra_data)
         nonce_check(request, sociallogin, upstream_claims(sociallogin))
 
         upstream_mfa_remember(

@@ -162,6 +162,6 @@ class FederationSocialApp(SocialApp):
             from federation.saml import CheckedSAMLProvider
 
             return CheckedSAMLProvider(request=request, app=self)
-        from federation.nonce import with_nonce
+        from federation.providers import federated_provider
 
-        return with_nonce(super().get_provider(request))  # (and federation.adapter's)
+        return federated_provider(super().get_provider(request))  # (and federation.adapter's)

@@ -2,7 +2,7 @@
 request to a provider whose ID token we read (generic OpenID Connect and LinkedIn, Google,
 Apple) carries a new random nonce, kept in allauth's state for that request (server side);
 the ID token that comes back must carry the same one, or the sign-in is refused. allauth
-sends none: its providers' `redirect` is wrapped here (federation.adapter's get_provider).
+sends none: its providers' `redirect` is wrapped here (federation.providers).
 Providers without an ID token in their user data (GitHub, Facebook, Microsoft's Graph
 profile) are left as they are."""
 
@@ -12,7 +12,6 @@ import hmac
 import secrets
 
 NONCE_PROVIDERS = {"openid_connect", "google", "apple"}
-_classes: dict[type, type] = {}
 
 
 class NonceRedirectMixin:
@@ -26,18 +25,6 @@ class NonceRedirectMixin:
         return super().redirect(
             request, process, next_url, data, auth_params=auth_params, nonce=nonce, **kwargs
         )
-
-
-def with_nonce(provider):
-    """`provider` (allauth's, built for one request), sending a nonce when it is one whose ID
-    token is read."""
-    if provider.id not in NONCE_PROVIDERS or isinstance(provider, NonceRedirectMixin):
-        return provider
-    cls = type(provider)
-    if cls not in _classes:
-        _classes[cls] = type(f"Nonce{cls.__name__}", (NonceRedirectMixin, cls), {})
-    provider.__class__ = _classes[cls]
-    return provider
 
 
 def nonce_check(request, sociallogin, claims: dict) -> None:

@@ -24,7 +24,10 @@ from allauth.account.internal.stagekit import stash_login, unstash_login
 from allauth.account.models import Login
 from allauth.account.stages import LoginStageController
 from allauth.account.views import BaseReauthenticateView
+from allauth.socialaccount.internal import statekit
 from allauth.socialaccount.internal.flows import login as social_login_flow
+from allauth.socialaccount.models import SocialLogin
+from allauth.socialaccount.providers.base import Provider
 from allauth.socialaccount.providers.microsoft.views import MicrosoftGraphOAuth2Adapter
 from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
 from allauth.socialaccount.providers.openid_connect import views as openid_connect_views
@@ -82,6 +85,16 @@ SIGNATURES = [
     ("federation/services.py home_realm_redirect starts an upstream sign-in (auth_params "
      "in kwargs: login_hint)",
      OAuth2Provider.redirect, ["self", "request", "process", "next_url", "data", "kwargs"]),
+    ("federation/providers.py SignInMixin overrides it (the state written by the response)",
+     Provider.stash_redirect_state,
+     ["self", "request", "process", "next_url", "data", "state_id", "kwargs"]),
+    ("federation/providers.py SignInMixin calls it", statekit.get_states, ["request"]),
+    ("federation/providers.py SignInMixin calls it", statekit.gc_states, ["states"]),
+    ("federation/providers.py SignInMixin overrides it",
+     Provider.sociallogin_from_response, ["self", "request", "response"]),
+    ("federation/providers.py LinkedSocialLogin overrides it (one query)",
+     SocialLogin._lookup_by_socialaccount, ["self"]),
+    ("federation/providers.py LinkedSocialLogin calls it", SocialLogin._store_token, ["self"]),
     # django-oauth-toolkit
     ("oidc/validators.py TenantOAuth2Validator overrides it (clients from the process cache)",
      OAuth2Validator._load_application, ["self", "client_id", "request"]),
@@ -213,6 +226,14 @@ CALLS = [
     ("federation/selectors.py, audit/services.py: an IdP sign-in's record names its "
      "provider and upstream subject", social_login_flow.record_authentication,
      '"uid": sociallogin.account.uid'),
+    ("federation/providers.py SignInMixin: the state is stashed by the provider's method",
+     OAuth2Provider.redirect, "self.stash_redirect_state("),
+    ("federation/providers.py SignInMixin stores the state as statekit does",
+     statekit.stash_state, "states[state_id] = (state, time.time(), provider_id)"),
+    ("federation/providers.py SignInMixin: the callback still consumes the state at once",
+     statekit.unstash_state, "_save_session(request)"),
+    ("federation/providers.py LinkedSocialLogin overrides _lookup_by_socialaccount",
+     SocialLogin.lookup, "self._lookup_by_socialaccount()"),
     ("federation/adapter.py social_app: PKCE on per app", OAuth2Provider.get_pkce_params,
      'self.app.settings.get("oauth_pkce_enabled")'),
     ("federation/adapter.py social_app: the IdP's scopes per app", OAuth2Provider.get_scope,

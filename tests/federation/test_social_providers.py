@@ -176,6 +176,26 @@ def test_the_callback_signs_the_person_in_through_the_providers_endpoints(acme, 
 
 
 @pytest.mark.parametrize("kind", ["apple", "linkedin"])
+def test_a_returning_person_signs_in_to_the_linked_account_keeping_no_token(acme, stand_in, kind):
+    provider, server = _setup(acme, stand_in, kind)
+    name = json.dumps({"name": {"firstName": "Ada", "lastName": "Lovelace"}})
+    for _visit in range(2):
+        client = acme.client()
+        _page, location = _press_button(client, kind)
+        query = _query(location)
+        response = _callback(client, kind, server.authorize(query), query["state"], name)
+        landing = html.unescape(REFRESH.search(response.content.decode()).group(1))
+        assert landing == "/account/"
+        assert server.person["email"] in client.get("/account/").content.decode()
+    with tenant_context(acme.tenant):
+        account = SocialAccount.objects.get(provider=provider.slug, uid=server.person["sub"])
+        assert account.user.socialaccount_set.count() == 1
+        stored = json.dumps(account.extra_data)
+        assert "access_token" not in stored and "refresh_token" not in stored
+    assert len(log_rows(acme, idp=provider.slug, result="success")) == 2
+
+
+@pytest.mark.parametrize("kind", ["apple", "linkedin"])
 def test_an_id_token_with_another_nonce_signs_nobody_in(acme, stand_in, kind):
     provider, server = _setup(acme, stand_in, kind)
     client = acme.client()
