@@ -137,6 +137,11 @@ _run_secret = secrets.token_urlsafe(50)
 _run_id = secrets.token_hex(4)
 
 
+def run_id() -> str:
+    """This run's short random id (cache keys, names that must not meet an earlier run's)."""
+    return _run_id
+
+
 def settings_overlay(directory: Path, module: str, body: str) -> dict[str, str]:
     """Environment for a server or command running `ciam.settings` plus `body`.
 

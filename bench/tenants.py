@@ -281,7 +281,8 @@ def provisioning_durations(level: int, creations: int, *, spare: bool) -> list[f
             with connection.cursor() as cursor:
                 for name in spare_schemas():
                     cursor.execute(f'DROP SCHEMA "{name}" CASCADE')
-        slug = f"measured-{level}-{index}-{'spare' if spare else 'script'}"
+        # The run's id: a kept database (--keep-database) holds earlier runs' tenants.
+        slug = f"measured-{harness.run_id()}-{level}-{index}-{'spare' if spare else 'script'}"
         started = time.perf_counter()
         tenant_create(
             name=f"Measured {level} {index}",
