@@ -82,11 +82,13 @@ def _reauthentication_by_passkey() -> None:
         return
 
     def get_reauthentication_flows(user) -> list[dict]:
-        from mfa.step_up import passkey_reauthentication_possible
+        from mfa.step_up import passkey_reauthentication_possible, sign_in_again_needed
 
         flows = allauths(user)
         if user.is_authenticated and passkey_reauthentication_possible(user):
             flows = [*flows, {"id": "passkey_reauthenticate"}]
+        elif not flows and sign_in_again_needed(user):
+            flows = [{"id": "sign_in_again"}]
         return flows
 
     get_reauthentication_flows.ciam_passkeys = True

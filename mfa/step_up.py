@@ -284,6 +284,52 @@ def passkey_reauthentication_methods(user) -> list[dict]:
     ]
 
 
+def sign_in_again_needed(user) -> bool:
+    """Whether `user` has no way to confirm it is them in place: no password, and no passkey
+    that may (none, passkeys not allowed, or a re-registration asked). Signing in again is
+    then their re-authentication (allauth would otherwise let every sensitive change
+    through, or answer 403 on its "Confirm it's you" page)."""
+    return (
+        user.is_authenticated
+        and not user.has_usable_password()
+        and not passkey_reauthentication_possible(user)
+    )
+
+
+def sign_in_again_methods(user) -> list[dict]:
+    """The entry of allauth's re-authentication methods for signing in again, when it is the
+    only way `user` has."""
+    if not sign_in_again_needed(user):
+        return []
+    return [
+        {
+            "id": "sign_in_again",
+            "description": _("Sign in again"),
+            "url": reverse("mfa:reauthenticate-sign-in-again"),
+        }
+    ]
+
+
+class ReauthenticateBySigningInAgain(BaseReauthenticateView):
+    """allauth's "Confirm it's you" for someone with no password and no usable passkey: a
+    button that signs them out and back to the sign-in page, then to where they were going
+    (a fresh sign-in counts as a recent authentication; a pending MFA re-registration is
+    done there)."""
+
+    form_class = forms.Form
+    template_name = "mfa/reauthenticate_sign_in_again.html"
+
+    def form_valid(self, form):
+        from allauth.account.adapter import get_adapter
+
+        next_url = self.get_next_url() or reverse("accounts:my-account")
+        get_adapter(self.request).logout(self.request)
+        return HttpResponseRedirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+
+
+reauthenticate_sign_in_again = login_required(ReauthenticateBySigningInAgain.as_view())
+
+
 class PasskeyAnswerForm(forms.Form):
     """The browser's answer (static/js/passkeys.js fills the hidden field) to a re-
     authentication challenge with user verification (mfa.passkeys.Purpose.REAUTHENTICATE)."""

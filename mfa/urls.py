@@ -31,6 +31,12 @@ urlpatterns = [
         step_up.reauthenticate_passkey,
         name="reauthenticate-passkey",
     ),
+    # For someone with no password and no usable passkey: sign in again.
+    path(
+        "accounts/reauthenticate/sign-in/",
+        step_up.reauthenticate_sign_in_again,
+        name="reauthenticate-sign-in-again",
+    ),
     path(
         "accounts/reauthenticate/passkey/options/",
         step_up.reauthenticate_passkey_options,

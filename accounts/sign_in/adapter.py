@@ -90,13 +90,15 @@ class AccountAdapter(DefaultAccountAdapter):
         return checked is not None and checked.pk == user.pk
 
     def get_reauthentication_methods(self, user) -> list[dict]:
-        """allauth's (the password), and a passkey for whoever may use one (mfa.step_up)."""
-        from mfa.step_up import passkey_reauthentication_methods
+        """allauth's (the password), a passkey for whoever may use one, and signing in again
+        for whoever has neither (mfa.step_up)."""
+        from mfa.step_up import passkey_reauthentication_methods, sign_in_again_methods
 
         methods = super().get_reauthentication_methods(user)
         if not user.is_authenticated:
             return methods
-        return methods + passkey_reauthentication_methods(user)
+        methods = methods + passkey_reauthentication_methods(user)
+        return methods or sign_in_again_methods(user)
 
     def _refuse_locked(self, request, email: str, lock) -> None:
         sign_in_record(
