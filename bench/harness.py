@@ -49,11 +49,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from requests.structures import CaseInsensitiveDict
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -337,7 +339,7 @@ def pin_to_core(core: int = LOAD_CORE) -> None:
 @dataclass
 class Response:
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     body: bytes
 
     @property
@@ -392,7 +394,8 @@ class Client:
             cookie.load(header)
             for name, morsel in cookie.items():
                 self.cookies[name] = morsel.value
-        return Response(answer.status, dict(answer.headers.items()), payload)
+        # Header names compared without case, as HTTP says (some servers send them lowercase).
+        return Response(answer.status, CaseInsensitiveDict(answer.headers.items()), payload)
 
     def _exchange(self, method, path, body, headers):
         if self._connection is None:
