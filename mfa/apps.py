@@ -82,14 +82,15 @@ def _reauthentication_by_passkey() -> None:
         return
 
     def get_reauthentication_flows(user) -> list[dict]:
-        from mfa.step_up import passkey_reauthentication_possible, sign_in_again_needed
+        from mfa.step_up import passkey_reauthentication_possible
 
         flows = allauths(user)
-        if user.is_authenticated and passkey_reauthentication_possible(user):
+        if not user.is_authenticated:
+            return flows
+        if passkey_reauthentication_possible(user):
             flows = [*flows, {"id": "passkey_reauthenticate"}]
-        elif not flows and sign_in_again_needed(user):
-            flows = [{"id": "sign_in_again"}]
-        return flows
+        # No password (allauth's flow) and no passkey: signing in again (mfa.step_up).
+        return flows or [{"id": "sign_in_again"}]
 
     get_reauthentication_flows.ciam_passkeys = True
     reauthentication.get_reauthentication_flows = get_reauthentication_flows

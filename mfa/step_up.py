@@ -284,30 +284,16 @@ def passkey_reauthentication_methods(user) -> list[dict]:
     ]
 
 
-def sign_in_again_needed(user) -> bool:
-    """Whether `user` has no way to confirm it is them in place: no password, and no passkey
-    that may (none, passkeys not allowed, or a re-registration asked). Signing in again is
-    then their re-authentication (allauth would otherwise let every sensitive change
-    through, or answer 403 on its "Confirm it's you" page)."""
-    return (
-        user.is_authenticated
-        and not user.has_usable_password()
-        and not passkey_reauthentication_possible(user)
-    )
-
-
-def sign_in_again_methods(user) -> list[dict]:
-    """The entry of allauth's re-authentication methods for signing in again, when it is the
-    only way `user` has."""
-    if not sign_in_again_needed(user):
-        return []
-    return [
-        {
-            "id": "sign_in_again",
-            "description": _("Sign in again"),
-            "url": reverse("mfa:reauthenticate-sign-in-again"),
-        }
-    ]
+def sign_in_again_method() -> dict:
+    """The entry of allauth's re-authentication methods for signing in again: the way of
+    whoever has no other (no password, and no passkey that may be used: none, passkeys not
+    allowed, or a re-registration asked). allauth would otherwise let every sensitive change
+    through, or answer 403 on its "Confirm it's you" page."""
+    return {
+        "id": "sign_in_again",
+        "description": _("Sign in again"),
+        "url": reverse("mfa:reauthenticate-sign-in-again"),
+    }
 
 
 class ReauthenticateBySigningInAgain(BaseReauthenticateView):

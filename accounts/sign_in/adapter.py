@@ -92,13 +92,12 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_reauthentication_methods(self, user) -> list[dict]:
         """allauth's (the password), a passkey for whoever may use one, and signing in again
         for whoever has neither (mfa.step_up)."""
-        from mfa.step_up import passkey_reauthentication_methods, sign_in_again_methods
+        from mfa.step_up import passkey_reauthentication_methods, sign_in_again_method
 
         methods = super().get_reauthentication_methods(user)
         if not user.is_authenticated:
             return methods
-        methods = methods + passkey_reauthentication_methods(user)
-        return methods or sign_in_again_methods(user)
+        return methods + passkey_reauthentication_methods(user) or [sign_in_again_method()]
 
     def _refuse_locked(self, request, email: str, lock) -> None:
         sign_in_record(
