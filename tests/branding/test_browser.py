@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import tenant_context
 from PIL import Image, ImageChops
+from playwright.sync_api import expect
 
 from tests.branding.helpers import image_bytes
 from tests.browser import axe_violations
@@ -97,7 +98,7 @@ def test_two_tenants_render_differently_under_the_real_csp_and_pass_axe(
     shots = {}
     for tenant, words in ((night, "Welcome back to Night"), (day, "Good morning from Day")):
         context, page = open_sign_in(chromium, branding_server, tenant)
-        assert page.get_by_text(words).is_visible()
+        expect(page.get_by_text(words)).to_be_visible()
         assert page.evaluate("window.__cspViolations") == [], tenant.slug
         assert axe_violations(page) == [], tenant.slug
         square = page.locator("img.hosted-square-logo")
@@ -153,7 +154,7 @@ def test_two_tenants_render_differently_under_the_real_csp_and_pass_axe(
         "() => getComputedStyle(document.querySelector('.branding-preview-phone .btn-primary'))"
         ".backgroundColor === 'rgb(255, 209, 102)'"
     )
-    assert preview_button.is_visible()
+    expect(preview_button).to_be_visible()
     assert page.evaluate("window.__cspViolations") == []
     assert axe_violations(page) == []
     for _shot, _page, context in shots.values():

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import tenant_context
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.browser import axe_violations
 from tests.helpers import PASSWORD
@@ -61,7 +62,7 @@ def test_branded_sign_in_page_keeps_the_csp_and_passes_axe(
     page.on("console", lambda message: messages.append(message.text))
     page.goto(running_server.url(tenant.primary_host, "/accounts/login/"))
 
-    assert page.get_by_text("Welcome to Branded Ltd").is_visible()
+    expect(page.get_by_text("Welcome to Branded Ltd")).to_be_visible()
     assert page.get_by_role("link", name="Privacy").get_attribute("href") == (
         "https://branded.example/privacy"
     )
@@ -83,7 +84,7 @@ def test_branded_sign_in_page_keeps_the_csp_and_passes_axe(
         assert response.status == 200, path
         assert axe_violations(page) == [], path
         assert page.evaluate("window.__cspViolations") == [], path
-    assert page.get_by_text("Preview of the draft branding").is_visible()
-    assert page.get_by_text("Welcome to Branded Ltd").is_visible()
+    expect(page.get_by_text("Preview of the draft branding")).to_be_visible()
+    expect(page.get_by_text("Welcome to Branded Ltd")).to_be_visible()
     assert not [text for text in messages if "Content Security Policy" in text]
     context.close()

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import tenant_context
+from playwright.sync_api import expect
 
 from guests.models import Invitation
 from tests.browser import axe_violations
@@ -57,7 +58,7 @@ def test_invite_in_the_console_then_redeem_with_an_emailed_code(
     partner = browser.new_context()
     page = partner.new_page()
     page.goto(running_server.url(acme.host, f"/invite/{token}/"))
-    assert page.get_by_role("heading", name="You are invited to Acme Corporation").is_visible()
+    expect(page.get_by_role("heading", name="You are invited to Acme Corporation")).to_be_visible()
     assert "Welcome from the browser test" in page.content()
     assert axe_violations(page) == []
     page.get_by_role("button", name=f"Email a code to {email}").click()
@@ -69,7 +70,7 @@ def test_invite_in_the_console_then_redeem_with_an_emailed_code(
     page.get_by_label("Code").fill(code)
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url("**/invite/consent/")
-    assert page.get_by_role("heading", name="Join Acme Corporation as a guest").is_visible()
+    expect(page.get_by_role("heading", name="Join Acme Corporation as a guest")).to_be_visible()
     assert axe_violations(page) == []
     page.get_by_role("button", name="Accept").click()
     page.wait_for_url(landing_url)

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 from django_tenants.utils import tenant_context
+from playwright.sync_api import expect
 
 from tests.browser import axe_violations
 from tests.mail import body_text
@@ -60,7 +61,7 @@ def test_sign_up_verify_sign_in_and_sign_out(page, acme_live, running_server, ma
     page.goto(link)
     page.get_by_role("button", name="Confirm").click()
     page.wait_for_url(base.rstrip("/") + "/account/")
-    assert page.get_by_role("heading", name="My account").is_visible()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
     assert "verified" in page.content()
 
     page.get_by_role("button", name="Sign out").first.click()

@@ -15,6 +15,7 @@ import uuid
 import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
+from playwright.sync_api import expect
 
 from tests.browser import axe_violations
 from tests.e2e.relying_party import RelyingParty
@@ -104,7 +105,7 @@ def test_a_third_party_app_signs_a_user_in_through_consent(
     page.goto(relying_party.url("/login"))
     page.wait_for_url("**/accounts/login/**")
     _sign_in(page, acme.member.email)
-    assert page.get_by_role("heading", name=f"Allow {relying_party.app_name}").is_visible()
+    expect(page.get_by_role("heading", name=f"Allow {relying_party.app_name}")).to_be_visible()
     assert page_is_usable(page)
 
     # Cancel goes back to the app too, with the error the app reads.
@@ -142,7 +143,7 @@ def test_prompt_login_signs_in_again_and_sign_out_returns_to_the_app(
     assert page_is_usable(page)
     page.get_by_role("main").get_by_role("button", name="Sign out").click()
     page.wait_for_url(relying_party.post_logout_uri + "**")
-    assert page.get_by_role("heading", name="Signed out").is_visible()
+    expect(page.get_by_role("heading", name="Signed out")).to_be_visible()
 
     page.goto(running_server.url(acme.host, "/account/"))
     page.wait_for_url("**/accounts/login/**")
@@ -175,4 +176,4 @@ def test_a_partner_accepts_an_invitation_and_lands_on_its_redirect_url(
 
     page.get_by_role("button", name="Accept").click()
     page.wait_for_url(landing)
-    assert page.get_by_role("heading", name="Welcome").is_visible()
+    expect(page.get_by_role("heading", name="Welcome")).to_be_visible()

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django_otp.oath import totp
 from django_tenants.utils import tenant_context
+from playwright.sync_api import expect
 
 from tests.browser import axe_violations
 from tests.e2e.relying_party import RelyingParty
@@ -66,7 +67,7 @@ def test_add_an_authenticator_app_then_sign_in_to_an_app_with_it(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url("**/account/security/authenticator/")
-    assert page.locator("svg.mfa-qr").is_visible()
+    expect(page.locator("svg.mfa-qr")).to_be_visible()
     assert axe_violations(page) == []
     secret = page.locator("#totp-secret").inner_text()
     page.get_by_label("Code").fill(code_of(secret))
@@ -85,7 +86,7 @@ def test_add_an_authenticator_app_then_sign_in_to_an_app_with_it(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/accounts/mfa/**")
-    assert page.get_by_role("heading", name="Verify it's you").is_visible()
+    expect(page.get_by_role("heading", name="Verify it's you")).to_be_visible()
     assert axe_violations(page) == []
     # A wrong code first: the message is next to the field.
     page.get_by_label("Code").fill("000000" if code_of(secret, steps=1) != "000000" else "111111")
@@ -128,7 +129,7 @@ def test_required_mfa_sets_up_an_app_during_a_sign_in_for_an_app(
 
     context, page = _password_sign_in_to_app(browser, relying_party, email)
     page.wait_for_url("**/accounts/mfa/setup/**")
-    assert page.get_by_text("Required MFA Ltd asks for a second step").is_visible()
+    expect(page.get_by_text("Required MFA Ltd asks for a second step")).to_be_visible()
     _set_up_an_app_and_land_on(page, relying_party, email)
     context.close()
 
@@ -161,7 +162,7 @@ def test_an_app_requiring_mfa_has_a_password_sign_in_set_up_an_app_then_lands_on
     context, page = _password_sign_in_to_app(browser, relying_party, email)
     # Signed in with the password; the app wants a second factor: set one up, then go on.
     page.wait_for_url("**/accounts/mfa/verify/**")
-    assert page.get_by_text("your account needs a second step").is_visible()
+    expect(page.get_by_text("your account needs a second step")).to_be_visible()
     _set_up_an_app_and_land_on(page, relying_party, email)
     context.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import axe_violations, with_virtual_authenticator
 from tests.helpers import PASSWORD
@@ -43,7 +44,7 @@ def test_an_operator_creates_a_passkey_at_set_up_then_signs_in_with_it(
     assert page.locator("#recovery-codes li").count() == 10
     page.get_by_role("link", name="Continue").click()
     page.wait_for_url("**/operator/")
-    assert page.get_by_role("heading", name="Tenants").is_visible()
+    expect(page.get_by_role("heading", name="Tenants")).to_be_visible()
     credentials = session.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
     assert [c["rpId"] for c in credentials["credentials"]] == ["localhost"]
     assert OperatorPasskeyDevice.objects.filter(user=operator, name="Desk key").exists()
@@ -61,5 +62,5 @@ def test_an_operator_creates_a_passkey_at_set_up_then_signs_in_with_it(
     assert axe_violations(page) == []
     page.get_by_role("button", name="Use a passkey").click()
     page.wait_for_url("**/operator/")
-    assert page.get_by_role("heading", name="Tenants").is_visible()
+    expect(page.get_by_role("heading", name="Tenants")).to_be_visible()
     context.close()

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import tenant_context
+from playwright.sync_api import expect
 
 from tests.browser import axe_violations, with_virtual_authenticator
 from tests.e2e.relying_party import RelyingParty
@@ -76,7 +77,7 @@ def test_passkey_added_then_signs_in_without_password_as_second_factor_and_is_re
     page.get_by_role("button", name="Create the passkey").click()
     # The first second factor: its recovery codes, shown once.
     page.wait_for_selector("#recovery-codes li")
-    assert page.get_by_text("Your passkey Test phone is set up.").is_visible()
+    expect(page.get_by_text("Your passkey Test phone is set up.")).to_be_visible()
     assert page.locator("#recovery-codes li").count() == 10
     page.get_by_role("link", name="I saved them").click()
     page.wait_for_url("**/account/security/")
@@ -124,7 +125,7 @@ def test_passkey_added_then_signs_in_without_password_as_second_factor_and_is_re
         page.get_by_role("button", name="Use a passkey").click()
     page.get_by_role("button", name="Remove").click()
     page.wait_for_url("**/account/security/")
-    assert page.get_by_text("The passkey is removed.").is_visible()
+    expect(page.get_by_text("The passkey is removed.")).to_be_visible()
     assert page.locator("#passkeys").count() == 0
     context.close()
 
@@ -164,7 +165,7 @@ def test_an_unknown_passkey_is_refused(browser, running_server, worlds, committe
     assert axe_violations(page) == []
     with page.expect_navigation(url="**/accounts/login/?passkey=retry"):
         page.get_by_role("button", name="Sign in with a passkey").click()
-    assert page.get_by_text("This passkey was not accepted").is_visible()
+    expect(page.get_by_text("This passkey was not accepted")).to_be_visible()
     page.goto(running_server.url(acme.host, "/account/"))
     page.wait_for_url("**/accounts/login/**")
     context.close()

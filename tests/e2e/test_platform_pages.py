@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import axe_violations
 from tests.helpers import PASSWORD
@@ -43,7 +44,7 @@ def test_create_a_tenant_in_the_browser_and_land_on_its_console_sign_in(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"http://{slug}.localhost:{running_server.port}/console/")
-    assert page.get_by_role("heading", name="Overview").is_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     assert "Browser Test Inc" in page.title()
     assert axe_violations(page) == []
 
@@ -72,7 +73,7 @@ def test_an_operator_sets_up_an_authenticator_app_then_signs_in_with_a_code(
 
     password_step()
     page.wait_for_url("**/operator/login/setup/**")
-    assert page.locator("svg.mfa-qr").is_visible()
+    expect(page.locator("svg.mfa-qr")).to_be_visible()
     assert axe_violations(page) == []
     secret = page.locator("#totp-secret").inner_text()
     page.get_by_label("Code").fill(code_from_secret(secret))
@@ -82,7 +83,7 @@ def test_an_operator_sets_up_an_authenticator_app_then_signs_in_with_a_code(
     assert axe_violations(page) == []
     page.get_by_role("link", name="Continue").click()
     page.wait_for_url("**/operator/")
-    assert page.get_by_role("heading", name="Tenants").is_visible()
+    expect(page.get_by_role("heading", name="Tenants")).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
     password_step()
@@ -97,4 +98,4 @@ def test_an_operator_sets_up_an_authenticator_app_then_signs_in_with_a_code(
     page.get_by_label("Code").fill(code_from_secret(secret, steps=1))
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url("**/operator/")
-    assert page.get_by_role("heading", name="Tenants").is_visible()
+    expect(page.get_by_role("heading", name="Tenants")).to_be_visible()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import axe_violations
 
@@ -36,7 +37,7 @@ def test_arabic_sign_in_renders_right_to_left_without_a_csp_violation(
     card = page.locator(".hosted-card")
     label_box, card_box = label.bounding_box(), card.bounding_box()
     assert label_box["x"] + label_box["width"] > card_box["x"] + card_box["width"] * 0.6
-    assert page.get_by_role("button", name="تسجيل الدخول", exact=True).is_visible()
+    expect(page.get_by_role("button", name="تسجيل الدخول", exact=True)).to_be_visible()
     assert page.evaluate("window.__cspViolations") == []
     assert not [text for text in messages if "Content Security Policy" in text]
     assert axe_violations(page) == []
@@ -47,6 +48,6 @@ def test_arabic_sign_in_renders_right_to_left_without_a_csp_violation(
     page.wait_for_selector("html[lang=en]")
     assert page.evaluate("document.documentElement.dir") == "ltr"
     assert page.url.endswith("/accounts/login/")
-    assert page.get_by_role("button", name="Sign in", exact=True).is_visible()
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
     assert page.evaluate("window.__cspViolations") == []
     context.close()

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from playwright.sync_api import expect
 
 from tests.browser import axe_violations
 from tests.insights.helpers import sign_in_at
@@ -74,7 +75,7 @@ def test_insights_and_overview_draw_under_the_csp_without_accessibility_problems
             problems[path] = axe_violations(page, EVERY_IMPACT)
             if path.startswith("/console/insights/"):
                 chart = page.get_by_role("img", name="Successful sign-ins", exact=False).first
-                assert chart.is_visible()
+                expect(chart).to_be_visible()
                 # The bars are drawn with the stylesheet's colour, not the default black.
                 fill = page.evaluate(
                     "getComputedStyle(document.querySelector('rect.chart-bar')).fill"

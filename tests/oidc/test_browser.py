@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.browser import axe_violations, in_own_thread
 from tests.helpers import PASSWORD
@@ -80,7 +81,7 @@ def third_party_sign_in(page, live):
     page.wait_for_url("**/accounts/login/**")
     sign_in(page, live, acme.member.email)
     heading = page.get_by_role("heading", name=f"Allow {app.application.name}")
-    assert heading.is_visible()
+    expect(heading).to_be_visible()
     assert axe_violations(page) == []
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url(f"{app.redirect_uri}**")
@@ -101,7 +102,7 @@ def third_party_sign_in(page, live):
     page.wait_for_url(f"{app.redirect_uri}**")
     assert "code=" in _Callback.received[-1]
     page.goto(f"{live['base']}/account/apps/")
-    assert page.get_by_text(app.application.name, exact=True).is_visible()
+    expect(page.get_by_text(app.application.name, exact=True)).to_be_visible()
     assert axe_violations(page) == []
 
 
