@@ -34,6 +34,29 @@ def test_provisioning_creates_schema_domain_and_first_admin(db):
         assert admin.check_password(PASSWORD)
 
 
+class _DefaultsFailed(Exception):
+    pass
+
+
+def _defaults_fail(*, tenant, admin):
+    raise _DefaultsFailed(tenant.slug)
+
+
+def test_a_creation_that_fails_half_way_leaves_no_tenant_behind(db, settings):
+    # A tenant without its administrator or defaults would be reachable and unusable: the
+    # row, its domain, its schema and its administrator come and go together.
+    settings.TENANT_DEFAULTS = [*settings.TENANT_DEFAULTS, f"{__name__}._defaults_fail"]
+
+    with pytest.raises(_DefaultsFailed):
+        make_tenant("halfway")
+
+    assert not Tenant.objects.filter(slug="halfway").exists()
+    assert not Domain.objects.filter(domain="halfway.localhost").exists()
+    assert not schema_exists("t_halfway")
+    settings.TENANT_DEFAULTS = settings.TENANT_DEFAULTS[:-1]
+    assert make_tenant("halfway").slug == "halfway"
+
+
 def test_provisioned_schema_has_every_tenant_table_and_migration(db, acme):
     with connection.cursor() as cursor:
         cursor.execute(
