@@ -228,6 +228,21 @@ def test_every_signing_certificate_of_the_metadata_is_stored(downstream, saml_id
     assert provider.saml_certificates == idp.certificates
 
 
+def test_a_certificate_that_cannot_be_read_is_left_out_and_metadata_with_none_refused(saml_idp):
+    from django.core.exceptions import ValidationError
+
+    from federation.saml import metadata_parse
+
+    idp = saml_idp({})
+    idp.roll_over()
+    current, following = idp.certificates
+    garbage = base64.b64encode(b"not a certificate").decode()
+
+    assert metadata_parse(idp.metadata().replace(current, garbage))["certificates"] == [following]
+    with pytest.raises(ValidationError, match="None of the IdP's signing certificates"):
+        metadata_parse(idp.metadata().replace(current, garbage).replace(following, garbage))
+
+
 def test_an_assertion_signed_with_the_idps_next_certificate_is_accepted(
     running_server, downstream, saml_idp
 ):
