@@ -39,6 +39,12 @@ class FederationConfig(AppConfig):
             )
         social_account_removed.connect(identity_unlinked_audit, dispatch_uid="federation-unlinked")
 
+        # python3-saml is given every signing certificate of a SAML IdP, not the first one
+        # only (a key rollover): federation.saml.saml_config_build says why this way.
+        from federation.saml import saml_config_hook_install
+
+        saml_config_hook_install()
+
 
 def _providers_changed(sender, **kwargs) -> None:
     from federation.selectors import identity_providers_invalidate

@@ -44,7 +44,11 @@ def _detail_context(provider: IdentityProvider) -> dict:
 
         context["saml"] = {
             "sp_metadata_url": saml.sp_entity_id(provider),
-            "idp_certificate_until": saml.certificate_not_after(provider.saml_certificate),
+            "idp_certificates": [
+                summary
+                for summary in map(saml.certificate_summary, provider.saml_certificates)
+                if summary is not None
+            ],
             "sp_certificate_until": saml.certificate_not_after(provider.sp_certificate),
         }
     return context

@@ -264,7 +264,7 @@ class IdentityProviderForm(forms.Form):
         if Kind(kind) == Kind.FACEBOOK:
             self.fields["client_id"].label = _("App ID")
             self.fields["client_secret"].label = _("App secret")
-        if editing:
+        if editing and "client_secret" in self.fields:  # (SAML has none)
             self.fields["client_secret"].required = False
             self.fields["client_secret"].help_text = _(
                 "Stored encrypted and never shown. Leave empty to keep it; type a new one to "

@@ -72,7 +72,9 @@ class IdentityProvider(models.Model):
     saml_metadata_xml = models.TextField(blank=True)
     saml_entity_id = models.CharField(max_length=500, blank=True)
     saml_sso_url = models.URLField(max_length=500, blank=True)
-    saml_certificate = models.TextField(blank=True)  # the IdP's signing certificate (PEM body)
+    # Every signing certificate the IdP's metadata lists (PEM bodies, in its order): an
+    # assertion signed with any of them is accepted (two during a key rollover).
+    saml_certificates = ArrayField(models.TextField(), default=list, blank=True)
     sp_certificate = models.TextField(blank=True)
     sp_private_key_sealed = models.TextField(blank=True)
     # An IdP's MFA counts as ours when its ID token says so (`amr`/`acr`): mfa.stages.

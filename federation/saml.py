@@ -2,19 +2,22 @@
 
 - The IdP is read from its metadata (by URL, fetched through federation.http like every
   other request to an IdP, or uploaded): entity id, single sign-on URL (HTTP-Redirect
-  binding), signing certificate. allauth is given these values, never the URL (its own
-  fetch would bypass the SSRF guard).
+  binding), every signing certificate it lists (two for weeks during a key rollover: Entra ID,
+  ADFS and Okta publish the next one beside the current one). allauth is given these values,
+  never the URL (its own fetch would bypass the SSRF guard).
 - This service provider signs its authentication requests with a key pair made for each IdP
   (RSA 2048, self-signed certificate); the private key is sealed at rest (mfa.crypto) as the
   client secrets are. Our metadata (per tenant and per IdP) publishes the certificate.
-- Assertions must be signed by the IdP's certificate, addressed to our entity id (audience),
-  in answer to a request of this browser's session (InResponseTo, allauth's state), and used
-  once: an assertion id seen before is refused while it could still be valid (SAML profiles
-  4.1.4.5). IdP-initiated responses are refused (allauth's `reject_idp_initiated_sso`)."""
+- Assertions must be signed by one of the IdP's certificates (saml_config_build), addressed to
+  our entity id (audience), in answer to a request of this browser's session (InResponseTo,
+  allauth's state), and used once: an assertion id seen before is refused while it could
+  still be valid (SAML profiles 4.1.4.5). IdP-initiated responses are refused (allauth's
+  `reject_idp_initiated_sso`)."""
 
 from __future__ import annotations
 
 import datetime
+import functools
 import time
 
 from allauth.core.exceptions import ImmediateHttpResponse
@@ -42,6 +45,9 @@ METADATA_MAX_BYTES = 1024 * 1024
 SP_CERTIFICATE_YEARS = 10
 # python3-saml allows this much clock skew; a replayed assertion is remembered as long.
 CLOCK_SKEW_SECONDS = 180
+# The key of app_settings()'s `idp` listing every signing certificate of the IdP (ours, read
+# by saml_config_build).
+SIGNING_CERTIFICATES = "signing_certificates"
 
 
 def sp_key_pair(common_name: str) -> tuple[str, str]:
@@ -67,7 +73,7 @@ def sp_key_pair(common_name: str) -> tuple[str, str]:
     return private_pem, certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def certificate_not_after(pem_or_body: str) -> datetime.datetime | None:
+def _certificate_load(pem_or_body: str) -> x509.Certificate | None:
     body = "".join(
         line
         for line in (pem_or_body or "").strip().splitlines()
@@ -77,9 +83,27 @@ def certificate_not_after(pem_or_body: str) -> datetime.datetime | None:
         return None
     pem = "-----BEGIN CERTIFICATE-----\n" + body + "\n-----END CERTIFICATE-----\n"
     try:
-        return x509.load_pem_x509_certificate(pem.encode()).not_valid_after_utc
+        return x509.load_pem_x509_certificate(pem.encode())
     except ValueError:
         return None
+
+
+def certificate_not_after(pem_or_body: str) -> datetime.datetime | None:
+    certificate = _certificate_load(pem_or_body)
+    return certificate.not_valid_after_utc if certificate is not None else None
+
+
+def certificate_summary(pem_or_body: str) -> dict | None:
+    """{not_after, thumbprint} of a certificate, or None when it cannot be read. The
+    thumbprint is the SHA-1 digest in hexadecimal, as Entra ID, ADFS and Okta show their
+    signing certificates (to tell them apart, not to trust them)."""
+    certificate = _certificate_load(pem_or_body)
+    if certificate is None:
+        return None
+    return {
+        "not_after": certificate.not_valid_after_utc,
+        "thumbprint": certificate.fingerprint(hashes.SHA1()).hex().upper(),
+    }
 
 
 def metadata_fetch(url: str) -> str:
@@ -114,8 +138,10 @@ def metadata_fetch(url: str) -> str:
 
 
 def metadata_parse(xml: str, entity_id: str = "") -> dict:
-    """{entity_id, sso_url, certificate} of the IdP the metadata describes (the one with
-    `entity_id` when it describes several). Raises ValidationError in plain words."""
+    """{entity_id, sso_url, certificates} of the IdP the metadata describes (the one with
+    `entity_id` when it describes several); `certificates` are its signing certificates (PEM
+    bodies) in the metadata's order, those that cannot be read left out. Raises
+    ValidationError in plain words."""
     from onelogin.saml2.constants import OneLogin_Saml2_Constants
     from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 
@@ -143,17 +169,21 @@ def metadata_parse(xml: str, entity_id: str = "") -> dict:
         raise ValidationError(
             _("The IdP's metadata has no single sign-on service with the HTTP-Redirect binding.")
         )
-    certificate = idp.get("x509cert") or ""
-    if not certificate:
-        signing = (idp.get("x509certMulti") or {}).get("signing") or []
-        certificate = signing[0] if signing else ""
-    if not certificate:
+    # python3-saml names a lone signing certificate x509cert, and lists them in
+    # x509certMulti when there are several (or when the encryption key differs).
+    listed = [idp["x509cert"]] if idp.get("x509cert") else []
+    listed += (idp.get("x509certMulti") or {}).get("signing") or []
+    listed = list(dict.fromkeys(certificate for certificate in listed if certificate))
+    if not listed:
         raise ValidationError(
             _("The IdP's metadata has no signing certificate: its assertions could not be checked.")
         )
-    if certificate_not_after(certificate) is None:
-        raise ValidationError(_("The IdP's signing certificate in the metadata cannot be read."))
-    return {"entity_id": idp["entityId"], "sso_url": sso_url, "certificate": certificate}
+    certificates = [body for body in listed if certificate_not_after(body) is not None]
+    if not certificates:
+        raise ValidationError(
+            _("None of the IdP's signing certificates in the metadata can be read.")
+        )
+    return {"entity_id": idp["entityId"], "sso_url": sso_url, "certificates": certificates}
 
 
 def sp_entity_id(provider) -> str:
@@ -183,7 +213,9 @@ def app_settings(provider) -> dict:
         "idp": {
             "entity_id": provider.saml_entity_id,
             "sso_url": provider.saml_sso_url,
-            "x509cert": provider.saml_certificate,
+            "x509cert": (provider.saml_certificates or [""])[0],
+            # Read by saml_config_build (allauth itself copies only x509cert).
+            SIGNING_CERTIFICATES: list(provider.saml_certificates),
         },
         "sp": {"entity_id": sp_entity_id(provider)},
         "attribute_mapping": {
@@ -203,6 +235,37 @@ def app_settings(provider) -> dict:
             "private_key": secret_open(sealed) if sealed else "",
         },
     }
+
+
+def saml_config_build(build_saml_config):
+    """allauth's build_saml_config, giving python3-saml every signing certificate of the IdP.
+
+    Why this hook: allauth (65.x) copies only `idp.x509cert` into python3-saml's settings, so
+    an assertion signed with the IdP's other certificate (the next one, during a key
+    rollover) would be refused. python3-saml checks a signature against each certificate of
+    `idp.x509certMulti.signing` when that list is there. allauth's build_auth, which both
+    the sign-in redirect and the assertion consumer service use, calls build_saml_config
+    through its module's global, where FederationConfig.ready() puts this wrapper.
+    tests/test_library_contracts.py fails if a new allauth or python3-saml stops doing so."""
+
+    @functools.wraps(build_saml_config)
+    def build(request, provider_config, org):
+        config = build_saml_config(request, provider_config, org)
+        certificates = (provider_config.get("idp") or {}).get(SIGNING_CERTIFICATES)
+        if certificates:
+            config["idp"]["x509certMulti"] = {"signing": list(certificates)}
+        return config
+
+    build.every_idp_certificate = True
+    return build
+
+
+def saml_config_hook_install() -> None:
+    """Put saml_config_build in place of allauth's build_saml_config (once)."""
+    from allauth.socialaccount.providers.saml import utils
+
+    if not getattr(utils.build_saml_config, "every_idp_certificate", False):
+        utils.build_saml_config = saml_config_build(utils.build_saml_config)
 
 
 class CheckedSAMLProvider(SAMLProvider):

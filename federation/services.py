@@ -106,7 +106,7 @@ def _saml_clean(provider: IdentityProvider, metadata_xml: str, errors: dict) -> 
     provider.saml_metadata_xml = metadata_xml
     provider.saml_entity_id = idp["entity_id"]
     provider.saml_sso_url = idp["sso_url"]
-    provider.saml_certificate = idp["certificate"]
+    provider.saml_certificates = idp["certificates"]
     # The browser goes there (not this server): https, an intranet address is fine.
     if urlsplit(idp["sso_url"]).scheme != "https" and not settings.FEDERATION_ALLOW_LOOPBACK_IDPS:
         errors["saml_metadata_url" if url else "saml_metadata_file"] = [
@@ -548,11 +548,13 @@ def saml_connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
     except ValidationError as error:
         return False, error.messages
     problems = []
-    if idp["certificate"] != provider.saml_certificate:
+    # A new certificate beside the current one (a key rollover begins) or one gone (it ended):
+    # the sign-ins check signatures with the certificates saved, so the provider is saved again.
+    if set(idp["certificates"]) != set(provider.saml_certificates):
         problems.append(
             _(
-                "The IdP's signing certificate changed since it was saved: save the provider "
-                "again to use the new one."
+                "The IdP's metadata lists other signing certificates than when it was saved: "
+                "save the provider again to use them."
             )
         )
     if idp["sso_url"] != provider.saml_sso_url:
@@ -560,18 +562,23 @@ def saml_connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
             _("The IdP's sign-on URL is now %(url)s: save the provider again to use it.")
             % {"url": idp["sso_url"]}
         )
-    not_after = saml.certificate_not_after(idp["certificate"])
-    if not_after is not None and not_after.timestamp() < time.time():
-        problems.append(_("The IdP's signing certificate has expired: sign-ins will fail."))
+    certificates = [saml.certificate_summary(body) for body in idp["certificates"]]
+    now = time.time()
+    if all(certificate["not_after"].timestamp() < now for certificate in certificates):
+        problems.append(_("Every signing certificate of the IdP has expired: sign-ins will fail."))
     if problems:
         return False, problems
     lines.append(_("The metadata was read. Entity id: %(entity)s.") % {"entity": idp["entity_id"]})
     lines.append(_("Sign-ins go to %(url)s.") % {"url": idp["sso_url"]})
-    if not_after is not None:
-        lines.append(
-            _("The IdP's signing certificate is valid until %(date)s.")
-            % {"date": not_after.date().isoformat()}
-        )
+    for certificate in certificates:
+        values = {
+            "thumbprint": certificate["thumbprint"],
+            "date": certificate["not_after"].date().isoformat(),
+        }
+        if certificate["not_after"].timestamp() < now:
+            lines.append(_("Signing certificate %(thumbprint)s expired on %(date)s.") % values)
+        else:
+            lines.append(_("Signing certificate %(thumbprint)s is valid until %(date)s.") % values)
     return True, lines
 
 

@@ -31,6 +31,9 @@ from allauth.socialaccount.providers.base import Provider
 from allauth.socialaccount.providers.microsoft.views import MicrosoftGraphOAuth2Adapter
 from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
 from allauth.socialaccount.providers.openid_connect import views as openid_connect_views
+from allauth.socialaccount.providers.saml import utils as saml_utils
+from allauth.socialaccount.providers.saml import views as saml_views
+from allauth.socialaccount.providers.saml.provider import SAMLProvider
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.db import SessionStore
@@ -51,6 +54,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views.oidc import UserInfoView
 from oauthlib.oauth2 import RequestValidator
 from oauthlib.openid import Server
+from onelogin.saml2.response import OneLogin_Saml2_Response
 
 from tests.server import ROOT
 
@@ -242,6 +246,17 @@ CALLS = [
      MicrosoftGraphOAuth2Adapter._build_tenant_url, 'app.settings.get("tenant"'),
     ("tenants/migration_executor.py _SchemaRecorder caches the answer in _has_table",
      MigrationRecorder.has_table, "self._has_table"),
+    ("federation/saml.py saml_config_build wraps the module's build_saml_config: build_auth "
+     "calls it through the module global",
+     saml_utils.build_auth, "build_saml_config(request, provider.app.settings"),
+    ("federation/saml.py saml_config_build: the assertion consumer service builds its "
+     "python3-saml Auth with build_auth", saml_views.FinishACSView.dispatch,
+     "build_auth(acs_request, provider)"),
+    ("federation/saml.py saml_config_build: the sign-in redirect builds it with build_auth",
+     SAMLProvider.redirect, "build_auth(request, self)"),
+    ("federation/saml.py saml_config_build: python3-saml checks a response's signatures with "
+     "each certificate of idp.x509certMulti.signing",
+     OneLogin_Saml2_Response.is_valid, "multicerts = idp_data['x509certMulti']['signing']"),
     ("mfa/apps.py wraps the module's get_reauthentication_flows (a passkey is a way)",
      reauthentication_flows.did_recently_reauthenticate, "get_reauthentication_flows(request"),
     ("mfa/step_up.py ReauthenticatePasskey: allauth checks the page is one of the adapter's",
@@ -268,6 +283,38 @@ def test_library_code_still_calls_what_we_override(where, library_code, expected
         f"{library_code.__module__}.{library_code.__qualname__} no longer contains "
         f"{expected!r}; {where}: {POINTER}"
     )
+
+
+def test_allauth_gives_python3_saml_every_signing_certificate_of_a_saml_idp():
+    """federation/saml.py saml_config_build, put in place of allauth's build_saml_config by
+    FederationConfig.ready(): the python3-saml Auth that allauth's build_auth makes (the
+    sign-in redirect's and the assertion consumer service's) checks signatures with each of
+    the IdP's certificates, not only the `x509cert` allauth copies."""
+    from django.test import RequestFactory
+    from onelogin.saml2.utils import OneLogin_Saml2_Utils
+
+    from federation.models import FederationSocialApp
+    from federation.saml import SIGNING_CERTIFICATES, CheckedSAMLProvider, sp_key_pair
+
+    assert saml_views.build_auth is saml_utils.build_auth, POINTER
+    bodies = ["".join(sp_key_pair(name)[1].strip().splitlines()[1:-1]) for name in ("now", "next")]
+    private_key, sp_certificate = sp_key_pair("sp")
+    app = FederationSocialApp(
+        provider="saml", provider_id="corp", client_id="corp", name="Corp",
+        settings={
+            "idp": {"entity_id": "https://idp.example/", "sso_url": "https://idp.example/sso",
+                    "x509cert": bodies[0], SIGNING_CERTIFICATES: bodies},
+            "advanced": {"authn_request_signed": True, "want_assertion_signed": True,
+                         "x509cert": sp_certificate, "private_key": private_key},
+        },
+    )  # fmt: skip
+    request = RequestFactory().get("/", HTTP_HOST="acme.localhost")
+    auth = saml_utils.build_auth(request, CheckedSAMLProvider(request=request, app=app))
+
+    idp = auth.get_settings().get_idp_data()
+    assert idp.get("x509certMulti", {}).get("signing") == [
+        OneLogin_Saml2_Utils.format_cert(body) for body in bodies
+    ], POINTER
 
 
 def test_csp_policy_parts_keep_the_update_field_we_extend():
@@ -339,6 +386,7 @@ CHECKED_AT = [
     "oauthlib",
     "django-csp",
     "gunicorn",
+    "python3-saml",
 ]
 
 

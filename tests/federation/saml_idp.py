@@ -3,7 +3,8 @@ metadata, takes signed authentication requests (HTTP-Redirect binding, the signa
 with the certificate of the service provider's metadata, fetched from the running server),
 and answers with assertions signed by xmlsec (python3-saml's signer) on a page whose form
 posts them to the service provider (HTTP-POST binding). A test may ask it for a response
-with a defect (unsigned, altered, wrong audience, unsolicited) to post itself."""
+with a defect (unsigned, altered, wrong audience, unsolicited, signed by a key it does not
+publish) to post itself, or have it roll its key over (two certificates in its metadata)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,10 @@ class AuthnRequest:
 class SamlIdp:
     def __init__(self, people: dict | None = None):
         self.people = dict(people or {})  # subject -> {email, given_name, family_name}
-        self.key, self.certificate = sp_key_pair("test SAML IdP")
+        # Its signing key pairs (private key PEM, certificate PEM), each published in its
+        # metadata; it signs with keys[signing_key].
+        self.keys = [sp_key_pair("test SAML IdP")]
+        self.signing_key = 0
         self.requests: list[AuthnRequest] = []
         self.signature_problems: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -70,14 +74,32 @@ class SamlIdp:
 
     # What it publishes ----------------------------------------------------------------
 
+    @staticmethod
+    def body(certificate: str) -> str:
+        """A certificate's PEM body, as metadata carries it."""
+        return "".join(certificate.strip().splitlines()[1:-1])
+
+    @property
+    def certificates(self) -> list[str]:
+        """The bodies of the certificates its metadata lists."""
+        return [self.body(certificate) for _, certificate in self.keys]
+
+    def roll_over(self) -> None:
+        """A key rollover begins: a new signing key, whose certificate the metadata lists
+        after the current one (it still signs with the current one)."""
+        self.keys.append(sp_key_pair("test SAML IdP, next key"))
+
     def metadata(self) -> str:
-        body = "".join(self.certificate.strip().splitlines()[1:-1])
+        key_descriptors = "".join(
+            f'<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>'
+            f"<ds:X509Certificate>{body}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+            f"</md:KeyDescriptor>"
+            for body in self.certificates
+        )
         return (
             f'<md:EntityDescriptor xmlns:md="{C.NS_MD}" xmlns:ds="{C.NS_DS}" '
             f'entityID="{self.entity_id}"><md:IDPSSODescriptor WantAuthnRequestsSigned="true" '
-            f'protocolSupportEnumeration="{C.NS_SAMLP}"><md:KeyDescriptor use="signing">'
-            f"<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{body}</ds:X509Certificate>"
-            f"</ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+            f'protocolSupportEnumeration="{C.NS_SAMLP}">{key_descriptors}'
             f'<md:SingleSignOnService Binding="{C.BINDING_HTTP_REDIRECT}" '
             f'Location="{self.sso_url}"/></md:IDPSSODescriptor></md:EntityDescriptor>'
         )
@@ -134,10 +156,11 @@ class SamlIdp:
         audience: str | None = None,
         acs_url: str | None = None,
         alter: dict | None = None,
+        key_pair: tuple[str, str] | None = None,
     ) -> str:
         """A base64 SAMLResponse for `subject`, in answer to `request` (None: unsolicited,
-        IdP-initiated), its assertion signed unless `sign` is false; `alter` replaces text
-        in the assertion after signing."""
+        IdP-initiated), its assertion signed unless `sign` is false (with `key_pair`, else
+        its current key); `alter` replaces text in the assertion after signing."""
         person = self.people[subject]
         in_response_to = f' InResponseTo="{request.id}"' if request else ""
         acs = acs_url or request.acs_url
@@ -170,8 +193,9 @@ class SamlIdp:
             f"<saml:AttributeStatement>{attributes}</saml:AttributeStatement></saml:Assertion>"
         )
         if sign:
+            key, certificate = key_pair or self.keys[self.signing_key]
             assertion = U.add_sign(
-                assertion, self.key, self.certificate,
+                assertion, key, certificate,
                 sign_algorithm=C.RSA_SHA256, digest_algorithm=C.SHA256,
             ).decode()  # fmt: skip
         for old, new in (alter or {}).items():

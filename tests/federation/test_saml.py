@@ -1,11 +1,15 @@
 """A SAML 2.0 identity provider (a real one, started by the test on loopback: its assertions
 signed by xmlsec) as a tenant's IdP, against the running server: an SP-initiated sign-in
 with a signed request creates the account; unsigned, altered, wrong-audience, replayed and
-unsolicited (IdP-initiated) responses sign nobody in; a guest redeems an invitation with it;
-and the console adds it from its metadata URL or an uploaded file."""
+unsolicited (IdP-initiated) responses sign nobody in; during a key rollover an assertion
+signed with either certificate of its metadata is accepted, one signed by a key it does not
+publish is not; a guest redeems an invitation with it; and the console adds it from its
+metadata URL or an uploaded file."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import uuid
 from urllib.parse import urlencode
@@ -211,6 +215,75 @@ def test_a_replayed_assertion_is_refused(running_server, downstream, saml_idp):
     assert len(failures) == 1 and "used before" in failures[0].upstream_error
 
 
+# Key rollover: the IdP's metadata lists two signing certificates ---------------------------
+
+
+def test_every_signing_certificate_of_the_metadata_is_stored(downstream, saml_idp):
+    idp = saml_idp(dict([_person()]))
+    idp.roll_over()
+
+    provider = _add(downstream, idp)
+
+    assert len(idp.certificates) == 2
+    assert provider.saml_certificates == idp.certificates
+
+
+def test_a_certificate_that_cannot_be_read_is_left_out_and_metadata_with_none_refused(saml_idp):
+    from django.core.exceptions import ValidationError
+
+    from federation.saml import metadata_parse
+
+    idp = saml_idp({})
+    idp.roll_over()
+    current, following = idp.certificates
+    garbage = base64.b64encode(b"not a certificate").decode()
+
+    assert metadata_parse(idp.metadata().replace(current, garbage))["certificates"] == [following]
+    with pytest.raises(ValidationError, match="None of the IdP's signing certificates"):
+        metadata_parse(idp.metadata().replace(current, garbage).replace(following, garbage))
+
+
+def test_an_assertion_signed_with_the_idps_next_certificate_is_accepted(
+    running_server, downstream, saml_idp
+):
+    """The IdP switched to the key its metadata listed second: its sign-ins go on."""
+    subject, person = _person()
+    idp = saml_idp({subject: person})
+    idp.roll_over()
+    provider = _add(downstream, idp, trust_verified_email=True)
+    idp.signing_key = 1
+    port = running_server.port
+    browser = Browser()
+
+    acs, fields = _at_idp(browser, idp, _start(browser, downstream, port, provider))
+    page = _post(browser, acs, fields["SAMLResponse"], fields["RelayState"])
+
+    assert not _refused(page), page.text[:800]
+    assert signed_in_as(browser, downstream, port) == person["email"]
+
+
+def test_an_assertion_signed_by_a_key_the_metadata_does_not_list_is_refused(
+    running_server, downstream, saml_idp
+):
+    from federation.saml import sp_key_pair
+
+    subject, person = _person()
+    idp = saml_idp({subject: person})
+    idp.roll_over()
+    provider = _add(downstream, idp, trust_verified_email=True)
+    port = running_server.port
+    browser = Browser()
+    acs, fields = _at_idp(browser, idp, _start(browser, downstream, port, provider))
+    forged = idp.response(idp.requests[-1], subject, key_pair=sp_key_pair("not the IdP"))
+
+    page = _post(browser, acs, forged, fields["RelayState"])
+
+    assert _refused(page), page.text[:800]
+    assert signed_in_as(browser, downstream, port) is None
+    with tenant_context(downstream.tenant):
+        assert not SocialAccount.objects.filter(provider=provider.slug).exists()
+
+
 def test_a_guest_redeems_an_invitation_through_saml(running_server, downstream, saml_idp):
     from guests import services as guest_services
     from guests.models import Invitation
@@ -305,6 +378,65 @@ def test_console_adds_a_saml_idp_by_metadata_url_or_upload_and_shows_our_metadat
     test = client.post(f"{by_url['Location']}test/")
     assert "Connection test passed" in test.content.decode()
     assert idp.entity_id in test.content.decode()
+
+
+def _thumbprint(body: str) -> str:
+    return hashlib.sha1(base64.b64decode(body)).hexdigest().upper()
+
+
+def test_the_console_shows_each_signing_certificate_of_the_idp_with_its_expiry(acme, saml_idp):
+    from cryptography import x509
+
+    idp = saml_idp(dict([_person()]))
+    idp.roll_over()
+    client = acme.client(make_user(acme, admin_roles=["security_administrator"]))
+    created = client.post(
+        f"{LIST}new/saml/",
+        {"name": f"Corp {uuid.uuid4().hex[:6]}", "saml_metadata_url": idp.entity_id},
+    )
+    assert created.status_code == 303, created.content.decode()[:2000]
+
+    page = client.get(created["Location"]).content.decode()
+
+    for (_, pem), body in zip(idp.keys, idp.certificates, strict=True):
+        not_after = x509.load_pem_x509_certificate(pem.encode()).not_valid_after_utc
+        assert f"<code>{_thumbprint(body)}</code> · Valid until {not_after:%Y-%m-%d}" in page
+    assert "Assertions signed with any of them are accepted" in page
+    test = client.post(f"{created['Location']}test/").content.decode()
+    assert "Connection test passed" in test
+    for body in idp.certificates:
+        assert f"Signing certificate {_thumbprint(body)} is valid until" in test
+
+
+def test_the_connection_test_notices_a_new_certificate_in_the_metadata(acme, saml_idp):
+    """A key rollover begins (the metadata lists a second certificate after the first): the
+    test says the provider must be saved again to use it; uploading the metadata does."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from federation.models import IdentityProvider
+
+    idp = saml_idp(dict([_person()]))
+    client = acme.client(make_user(acme, admin_roles=["security_administrator"]))
+    name = f"Corp {uuid.uuid4().hex[:6]}"
+    created = client.post(f"{LIST}new/saml/", {"name": name, "saml_metadata_url": idp.entity_id})
+    assert created.status_code == 303, created.content.decode()[:2000]
+    detail = created["Location"]
+    assert "Connection test passed" in client.post(f"{detail}test/").content.decode()
+
+    idp.roll_over()
+    test = client.post(f"{detail}test/").content.decode()
+
+    assert "Connection test failed" in test
+    assert "lists other signing certificates than when it was saved" in test
+    edited = client.post(
+        f"{detail}edit/",
+        {"name": name, "saml_metadata_url": idp.entity_id,
+         "saml_metadata_file": SimpleUploadedFile("idp.xml", idp.metadata().encode())},
+    )  # fmt: skip
+    assert edited.status_code == 303, edited.content.decode()[:2000]
+    with tenant_context(acme.tenant):
+        assert IdentityProvider.objects.get(name=name).saml_certificates == idp.certificates
+    assert "Connection test passed" in client.post(f"{detail}test/").content.decode()
 
 
 # In Chromium, under the policies the servers send ------------------------------------------
