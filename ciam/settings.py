@@ -445,6 +445,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oidc.tasks.tokens_cleanup_all",
         "schedule": crontab(hour=1, minute=30),
     },
+    # SAML IdPs' metadata read again from their URLs: a key rollover's new certificate is
+    # used before the IdP signs with it (federation.tasks).
+    "federation-saml-metadata-refresh": {
+        "task": "federation.tasks.saml_metadata_refresh_all",
+        "schedule": crontab(hour=2, minute=0),
+    },
 }
 # Celery's exponential backoff (whole seconds, full jitter) before an email is tried again
 # after an SMTP 4xx or a broken connection: the first wait is up to EMAIL_RETRY_SECONDS, each

@@ -16,5 +16,10 @@ urlpatterns = [
     path("<uuid:public_id>/edit/", views.provider_edit, name="edit"),
     path("<uuid:public_id>/enabled/", views.provider_enabled, name="enabled"),
     path("<uuid:public_id>/test/", views.provider_test, name="test"),
+    path(
+        "<uuid:public_id>/metadata/refresh/",
+        views.provider_metadata_refresh,
+        name="metadata-refresh",
+    ),
     path("<uuid:public_id>/delete/", views.provider_delete, name="delete"),
 ]

@@ -1,5 +1,6 @@
 """Console > Identity providers: list, add (generic OpenID Connect, Google, Microsoft,
-GitHub), edit, enable or disable, test the connection, delete (Security administrator)."""
+GitHub), edit, enable or disable, test the connection, read a SAML IdP's metadata again,
+delete (Security administrator)."""
 
 from __future__ import annotations
 
@@ -177,6 +178,32 @@ def provider_test(request, public_id):
         "federation/console/provider_detail.html",
         {**_detail_context(provider), "test": {"ok": ok, "lines": lines}},
     )
+
+
+@require_POST
+@console_role(SECURITY_ADMIN)
+def provider_metadata_refresh(request, public_id):
+    """A SAML IdP configured by metadata URL: its metadata read again (a key rollover)."""
+    provider = _provider_or_404(public_id)
+    if not provider.is_saml or not provider.saml_metadata_url:
+        raise Http404
+    try:
+        changes = services.identity_provider_metadata_refresh(
+            actor=request.user, provider=provider, request=request
+        )
+    except ValidationError as error:
+        messages.error(
+            request,
+            " ".join(
+                [_("The metadata could not be read again; nothing changed."), *error.messages]
+            ),
+        )
+    else:
+        if changes:
+            messages.success(request, " ".join([_("The metadata was read again."), *changes]))
+        else:
+            messages.info(request, _("The metadata was read again: nothing changed."))
+    return _see_other("console:identity-providers:detail", provider.public_id)
 
 
 @console_role(SECURITY_ADMIN)

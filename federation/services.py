@@ -3,6 +3,7 @@ connection test, and linking and unlinking upstream identities."""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from federation.models import DISCOVERY_PATH, LINKEDIN_ISSUER, IdentityProvider
 from mfa.crypto import secret_open, secret_seal
 
 Kind = IdentityProvider.Kind
+logger = logging.getLogger(__name__)
 
 # What each kind asks for by default: enough for a sign-in with name and email.
 DEFAULT_SCOPES = {
@@ -107,11 +109,16 @@ def _saml_clean(provider: IdentityProvider, metadata_xml: str, errors: dict) -> 
     provider.saml_entity_id = idp["entity_id"]
     provider.saml_sso_url = idp["sso_url"]
     provider.saml_certificates = idp["certificates"]
+    problem = _saml_sso_url_problem(idp["sso_url"])
+    if problem:
+        errors["saml_metadata_url" if url else "saml_metadata_file"] = [problem]
+
+
+def _saml_sso_url_problem(url: str) -> str | None:
     # The browser goes there (not this server): https, an intranet address is fine.
-    if urlsplit(idp["sso_url"]).scheme != "https" and not settings.FEDERATION_ALLOW_LOOPBACK_IDPS:
-        errors["saml_metadata_url" if url else "saml_metadata_file"] = [
-            _("The IdP's single sign-on URL (%(url)s) must use https.") % {"url": idp["sso_url"]}
-        ]
+    if urlsplit(url).scheme != "https" and not settings.FEDERATION_ALLOW_LOOPBACK_IDPS:
+        return _("The IdP's single sign-on URL (%(url)s) must use https.") % {"url": url}
+    return None
 
 
 APPLE_ID = re.compile(r"^[A-Z0-9]{10}$")
@@ -394,6 +401,127 @@ def identity_provider_delete(*, actor, provider: IdentityProvider, request=None)
     provider.delete()
 
 
+# Reading a SAML IdP's metadata again ----------------------------------------------------
+
+
+def _thumbprints(certificates) -> list[str]:
+    from federation.saml import certificate_summary
+
+    summaries = [certificate_summary(body) for body in certificates]
+    return [summary["thumbprint"] if summary else "unreadable" for summary in summaries]
+
+
+def identity_provider_metadata_refresh(
+    *, actor, provider: IdentityProvider, request=None
+) -> list[str]:
+    """Fetch a SAML IdP's metadata again from its URL (through federation.http's guarded
+    session, as when it was added) and use the sign-on URL and the signing certificates it
+    lists now: how a key rollover at the IdP reaches the sign-ins. Returns what changed, in
+    plain words (empty: nothing did). Raises ValidationError in plain words when the metadata
+    cannot be fetched or read, or cannot be used; nothing changes then. A change is audited
+    with the certificates' thumbprints before and after."""
+    from federation import saml
+
+    url = provider.saml_metadata_url
+    if not provider.is_saml or not url:
+        raise ValueError("only a SAML IdP configured by metadata URL is read again")
+    problem = discovery_url_problem(url)
+    if problem:
+        raise ValidationError(problem)
+    # Fetched outside the transaction: no row stays locked while the IdP takes its time.
+    xml = saml.metadata_fetch(url)
+    idp = saml.metadata_parse(xml, provider.saml_entity_id)
+    problem = _saml_sso_url_problem(idp["sso_url"])
+    if problem:
+        raise ValidationError(problem)
+    with transaction.atomic():
+        # Deleted, or its URL changed (that Save read the new URL), meanwhile: nothing to do.
+        current = (
+            IdentityProvider.objects.select_for_update()
+            .filter(pk=provider.pk, saml_metadata_url=url)
+            .first()
+        )
+        if current is None:
+            return []
+        certificates = idp["certificates"]
+        changes = []
+        before, after = {}, {}
+        if set(certificates) != set(current.saml_certificates):
+            added = [body for body in certificates if body not in current.saml_certificates]
+            gone = [body for body in current.saml_certificates if body not in certificates]
+            for summary in filter(None, map(saml.certificate_summary, added)):
+                changes.append(
+                    _("New signing certificate %(thumbprint)s, valid until %(date)s.")
+                    % {
+                        "thumbprint": summary["thumbprint"],
+                        "date": summary["not_after"].date().isoformat(),
+                    }
+                )
+            for thumbprint in _thumbprints(gone):
+                changes.append(
+                    _("Signing certificate %(thumbprint)s is no longer listed.")
+                    % {"thumbprint": thumbprint}
+                )
+        if idp["sso_url"] != current.saml_sso_url:
+            before["saml_sso_url"], after["saml_sso_url"] = current.saml_sso_url, idp["sso_url"]
+            changes.append(_("Sign-ins go to %(url)s.") % {"url": idp["sso_url"]})
+        if not changes:
+            return []
+        before["certificates"] = _thumbprints(current.saml_certificates)
+        after["certificates"] = _thumbprints(certificates)
+        current.saml_metadata_xml = xml
+        current.saml_sso_url = idp["sso_url"]
+        current.saml_certificates = certificates
+        current.save(
+            update_fields=[
+                "saml_metadata_xml", "saml_sso_url", "saml_certificates", "updated_at"
+            ]
+        )  # fmt: skip
+        audit_record(
+            actor=actor, action="identity_provider.metadata_refresh", target=current,
+            before=before, after=after, request=request,
+        )  # fmt: skip
+    provider.saml_metadata_xml = current.saml_metadata_xml
+    provider.saml_sso_url = current.saml_sso_url
+    provider.saml_certificates = current.saml_certificates
+    return changes
+
+
+def identity_providers_metadata_refresh_all() -> dict[str, int]:
+    """Nightly (federation.tasks): read again the metadata of each SAML IdP of this tenant
+    configured by URL, as Entra ID does for its SAML federations. An IdP that fails keeps
+    what it had; its failure is logged and audited with the reason (the admin finds it in
+    the audit log), and the other IdPs are still read."""
+    counts = {"changed": 0, "unchanged": 0, "failed": 0}
+    providers = (
+        IdentityProvider.objects.filter(kind=Kind.SAML).exclude(saml_metadata_url="").order_by("pk")
+    )
+    for provider in providers:
+        try:
+            changes = identity_provider_metadata_refresh(actor=None, provider=provider)
+        except ValidationError as error:
+            reason = " ".join(error.messages)
+        except Exception:
+            logger.exception(
+                "federation.saml_metadata_refresh_error schema=%s provider=%s",
+                connection.schema_name, provider.slug,
+            )  # fmt: skip
+            reason = _("An unexpected error stopped it; the server's log has the details.")
+        else:
+            counts["changed" if changes else "unchanged"] += 1
+            continue
+        counts["failed"] += 1
+        logger.warning(
+            "federation.saml_metadata_refresh_failed schema=%s provider=%s reason=%s",
+            connection.schema_name, provider.slug, reason,
+        )  # fmt: skip
+        audit_record(
+            actor=None, action="identity_provider.metadata_refresh_fail", target=provider,
+            after={"metadata_url": provider.saml_metadata_url, "reason": reason},
+        )  # fmt: skip
+    return counts
+
+
 def client_secret_of(provider: IdentityProvider) -> str:
     return secret_open(provider.client_secret_sealed) if provider.client_secret_sealed else ""
 
@@ -549,19 +677,18 @@ def saml_connection_test(provider: IdentityProvider) -> tuple[bool, list[str]]:
         return False, error.messages
     problems = []
     # A new certificate beside the current one (a key rollover begins) or one gone (it ended):
-    # the sign-ins check signatures with the certificates saved, so the provider is saved again.
+    # the sign-ins check signatures with the certificates stored, which the metadata read
+    # again replaces (identity_provider_metadata_refresh: the page's button, and nightly).
     if set(idp["certificates"]) != set(provider.saml_certificates):
         problems.append(
-            _(
-                "The IdP's metadata lists other signing certificates than when it was saved: "
-                "save the provider again to use them."
-            )
+            _("The IdP's metadata lists other signing certificates than the ones in use.")
         )
     if idp["sso_url"] != provider.saml_sso_url:
-        problems.append(
-            _("The IdP's sign-on URL is now %(url)s: save the provider again to use it.")
-            % {"url": idp["sso_url"]}
-        )
+        problems.append(_("The IdP's sign-on URL is now %(url)s.") % {"url": idp["sso_url"]})
+    if problems and provider.saml_metadata_url:
+        problems.append(_("Press “Read the metadata again” to use what it says now."))
+    elif problems:
+        problems.append(_("Upload the IdP's metadata again (Edit) to use what it says now."))
     certificates = [saml.certificate_summary(body) for body in idp["certificates"]]
     now = time.time()
     if all(certificate["not_after"].timestamp() < now for certificate in certificates):

@@ -4,7 +4,8 @@ with the certificate of the service provider's metadata, fetched from the runnin
 and answers with assertions signed by xmlsec (python3-saml's signer) on a page whose form
 posts them to the service provider (HTTP-POST binding). A test may ask it for a response
 with a defect (unsigned, altered, wrong audience, unsolicited, signed by a key it does not
-publish) to post itself, or have it roll its key over (two certificates in its metadata)."""
+publish) to post itself, have it roll its key over (two certificates in its metadata), or
+make its metadata URL fail (`metadata_status`)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ class SamlIdp:
         self.entity_id = f"{self.base}/metadata"
         self.sso_url = f"{self.base}/sso"
         self.chosen_subject = next(iter(self.people), "")
+        # What its metadata URL answers with: 200 and the metadata, or this status (broken).
+        self.metadata_status = 200
         # How the person authenticated here (the assertion's AuthnContextClassRef).
         self.authn_context = C.AC_PASSWORD_PROTECTED
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -242,6 +245,8 @@ class SamlIdp:
 
             def do_GET(self):
                 parts = urlsplit(self.path)
+                if parts.path == "/metadata" and idp.metadata_status != 200:
+                    return self._answer(idp.metadata_status, "Unavailable", "text/plain")
                 if parts.path == "/metadata":
                     return self._answer(200, idp.metadata(), "application/samlmetadata+xml")
                 if parts.path == "/sso" and "SAMLRequest" in parse_qs(parts.query):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import time
 import uuid
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ from django_tenants.utils import tenant_context
 
 from tests.federation.helpers import CSRF, Browser, base, log_rows, signed_in_as
 from tests.federation.saml_idp import SamlIdp
-from tests.helpers import make_user, unique_email
+from tests.helpers import eventually, make_user, unique_email
 
 pytestmark = pytest.mark.server
 
@@ -408,11 +409,12 @@ def test_the_console_shows_each_signing_certificate_of_the_idp_with_its_expiry(a
         assert f"Signing certificate {_thumbprint(body)} is valid until" in test
 
 
-def test_the_connection_test_notices_a_new_certificate_in_the_metadata(acme, saml_idp):
+def test_the_connection_test_notices_a_new_certificate_and_points_to_reading_it_again(
+    acme, saml_idp
+):
     """A key rollover begins (the metadata lists a second certificate after the first): the
-    test says the provider must be saved again to use it; uploading the metadata does."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+    test says so and points to the button that reads the metadata again, which does it (a
+    Save with the URL unchanged keeps the metadata read before)."""
     from federation.models import IdentityProvider
 
     idp = saml_idp(dict([_person()]))
@@ -427,16 +429,209 @@ def test_the_connection_test_notices_a_new_certificate_in_the_metadata(acme, sam
     test = client.post(f"{detail}test/").content.decode()
 
     assert "Connection test failed" in test
-    assert "lists other signing certificates than when it was saved" in test
-    edited = client.post(
-        f"{detail}edit/",
-        {"name": name, "saml_metadata_url": idp.entity_id,
-         "saml_metadata_file": SimpleUploadedFile("idp.xml", idp.metadata().encode())},
-    )  # fmt: skip
-    assert edited.status_code == 303, edited.content.decode()[:2000]
+    assert "lists other signing certificates than the ones in use" in test
+    assert "Press “Read the metadata again” to use what it says now." in test
+    assert ">Read the metadata again</button>" in test
+    assert client.post(f"{detail}metadata/refresh/").status_code == 303
     with tenant_context(acme.tenant):
         assert IdentityProvider.objects.get(name=name).saml_certificates == idp.certificates
     assert "Connection test passed" in client.post(f"{detail}test/").content.decode()
+
+
+# Reading the IdP's metadata again (its key rollover) ----------------------------------------
+
+
+def _sign_in_with_next_key(idp: SamlIdp, world, port: int, provider):
+    """A sign-in the IdP answers with an assertion signed with its new key: (the browser,
+    the page it lands on)."""
+    idp.signing_key = len(idp.keys) - 1
+    browser = Browser()
+    acs, fields = _at_idp(browser, idp, _start(browser, world, port, provider))
+    return browser, _post(browser, acs, fields["SAMLResponse"], fields["RelayState"])
+
+
+def test_reading_the_metadata_again_takes_the_idps_next_certificate_and_sign_ins_go_on(
+    running_server, downstream, saml_idp
+):
+    """The IdP publishes a second certificate, then signs with its key: refused until the
+    admin presses “Read the metadata again”; then its sign-ins go on. Audited, thumbprints
+    before and after."""
+    from audit.models import AuditEvent
+    from federation.models import IdentityProvider
+
+    subject, person = _person()
+    idp = saml_idp({subject: person})
+    provider = _add(downstream, idp, trust_verified_email=True)
+    port = running_server.port
+    idp.roll_over()
+    current, following = (_thumbprint(body) for body in idp.certificates)
+    _, refused = _sign_in_with_next_key(idp, downstream, port, provider)
+    assert _refused(refused), refused.text[:800]
+
+    client = downstream.client(downstream.admin)
+    detail = f"{LIST}{provider.public_id}/"
+    assert ">Read the metadata again</button>" in client.get(detail).content.decode()
+    pressed = client.post(f"{detail}metadata/refresh/")
+
+    assert pressed.status_code == 303 and pressed["Location"] == detail
+    page = client.get(detail).content.decode()
+    assert f"The metadata was read again. New signing certificate {following}, valid until" in page
+    assert f"<code>{current}</code>" in page and f"<code>{following}</code>" in page
+    with tenant_context(downstream.tenant):
+        stored = IdentityProvider.objects.get(pk=provider.pk).saml_certificates
+        events = list(
+            AuditEvent.objects.filter(
+                action="identity_provider.metadata_refresh", target_id=str(provider.public_id)
+            )
+        )
+    connection.close()
+    assert stored == idp.certificates
+    # A server checks for such changes once a second (ciam/process_cache.py).
+    time.sleep(1.1)
+    assert [(e.actor_label, e.before, e.after) for e in events] == [
+        (downstream.admin.email, {"certificates": [current]},
+         {"certificates": [current, following]})
+    ]  # fmt: skip
+    browser, landing = _sign_in_with_next_key(idp, downstream, port, provider)
+    assert not _refused(landing), landing.text[:800]
+    assert signed_in_as(browser, downstream, port) == person["email"]
+
+    # Read again with nothing new: said so, nothing written.
+    client.post(f"{detail}metadata/refresh/")
+    assert "The metadata was read again: nothing changed." in client.get(detail).content.decode()
+    with tenant_context(downstream.tenant):
+        assert (
+            AuditEvent.objects.filter(
+                action="identity_provider.metadata_refresh", target_id=str(provider.public_id)
+            ).count()
+            == 1
+        )
+    connection.close()
+
+
+def test_the_nightly_task_reads_each_idps_metadata_again_and_one_failure_stops_no_other(
+    running_server, downstream, saml_idp, celery_worker_process
+):
+    """Beat's task queues a task in every tenant; the worker reads each SAML IdP's metadata
+    URL again there: the IdP rolling its key over is signed in with its new key; another
+    whose metadata URL fails (read first) keeps its certificates, its failure audited."""
+    from django.conf import settings
+
+    from audit.models import AuditEvent
+    from federation.models import IdentityProvider
+    from federation.tasks import saml_metadata_refresh_all
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["federation-saml-metadata-refresh"]
+    assert schedule["task"] == "federation.tasks.saml_metadata_refresh_all"
+    broken = saml_idp(dict([_person()]))
+    broken_provider = _add(downstream, broken)
+    subject, person = _person()
+    idp = saml_idp({subject: person})
+    provider = _add(downstream, idp, trust_verified_email=True)
+    broken.roll_over()
+    broken.metadata_status = 503
+    idp.roll_over()
+
+    assert saml_metadata_refresh_all()["tenants"] >= 1
+
+    def refreshed() -> bool:
+        with tenant_context(downstream.tenant):
+            found = IdentityProvider.objects.get(pk=provider.pk).saml_certificates
+        connection.close()
+        return found == idp.certificates
+
+    eventually(refreshed, timeout=60, message="the worker did not read the metadata again")
+    with tenant_context(downstream.tenant):
+        kept = IdentityProvider.objects.get(pk=broken_provider.pk).saml_certificates
+        failure = AuditEvent.objects.get(
+            action="identity_provider.metadata_refresh_fail",
+            target_id=str(broken_provider.public_id),
+        )
+        refresh = AuditEvent.objects.get(
+            action="identity_provider.metadata_refresh", target_id=str(provider.public_id)
+        )
+    connection.close()
+    assert kept == broken.certificates[:1]
+    assert failure.actor_label == "system"
+    assert failure.after["reason"] == (
+        f"{broken.entity_id} answered with HTTP 503 instead of the IdP's metadata."
+    )
+    assert refresh.actor_label == "system"
+    assert refresh.after == {"certificates": [_thumbprint(body) for body in idp.certificates]}
+    time.sleep(1.1)  # a server checks for such changes once a second (ciam/process_cache.py)
+    browser, landing = _sign_in_with_next_key(idp, downstream, running_server.port, provider)
+    assert not _refused(landing), landing.text[:800]
+    assert signed_in_as(browser, downstream, running_server.port) == person["email"]
+
+
+@pytest.mark.parametrize("failure", ["HTTP 503", "unreachable"])
+def test_when_the_metadata_url_fails_the_idp_keeps_its_certificates_and_the_admin_sees_why(
+    acme, saml_idp, failure
+):
+    from audit.models import AuditEvent
+    from federation.models import IdentityProvider
+
+    idp = saml_idp(dict([_person()]))
+    client = acme.client(make_user(acme, admin_roles=["security_administrator"]))
+    name = f"Corp {uuid.uuid4().hex[:6]}"
+    created = client.post(f"{LIST}new/saml/", {"name": name, "saml_metadata_url": idp.entity_id})
+    assert created.status_code == 303, created.content.decode()[:2000]
+    idp.roll_over()
+    if failure == "unreachable":
+        idp.stop()
+        reason = f"Could not fetch the metadata at {idp.entity_id}: check the URL."
+    else:
+        idp.metadata_status = 503
+        reason = f"{idp.entity_id} answered with HTTP 503 instead of the IdP&#x27;s metadata."
+
+    pressed = client.post(f"{created['Location']}metadata/refresh/", follow=True)
+
+    page = pressed.content.decode()
+    assert pressed.status_code == 200
+    assert (
+        '<div class="alert alert-danger">The metadata could not be read again; nothing '
+        f"changed. {reason}</div>"
+    ) in page
+    with tenant_context(acme.tenant):
+        provider = IdentityProvider.objects.get(name=name)
+        assert provider.saml_certificates == idp.certificates[:1]
+        assert not AuditEvent.objects.filter(
+            action="identity_provider.metadata_refresh", target_id=str(provider.public_id)
+        ).exists()
+
+
+@pytest.mark.parametrize("roles", [[], ["user_administrator"], ["reports_reader"]])
+def test_only_security_and_global_administrators_may_read_the_metadata_again(acme, saml_idp, roles):
+    from federation.models import IdentityProvider
+    from federation.services import identity_provider_create
+
+    idp = saml_idp(dict([_person()]))
+    with tenant_context(acme.tenant):
+        provider = identity_provider_create(
+            actor=acme.admin, kind="saml", name=f"Corp {uuid.uuid4().hex[:6]}",
+            saml_metadata_url=idp.entity_id,
+        )  # fmt: skip
+        uploaded = identity_provider_create(
+            actor=acme.admin, kind="saml", name=f"Corp {uuid.uuid4().hex[:6]}",
+            saml_metadata_file=idp.metadata(),
+        )  # fmt: skip
+    idp.roll_over()
+    url = f"{LIST}{provider.public_id}/metadata/refresh/"
+
+    assert acme.client(make_user(acme, admin_roles=roles)).post(url).status_code == 403
+    with tenant_context(acme.tenant):
+        assert (
+            IdentityProvider.objects.get(pk=provider.pk).saml_certificates == (idp.certificates[:1])
+        )
+    admin = acme.client(acme.admin)
+    assert admin.get(url).status_code == 405  # a POST only (CSRF-checked like the others)
+    # An uploaded IdP has no URL to read: no button, nothing to press.
+    uploaded_page = admin.get(f"{LIST}{uploaded.public_id}/").content.decode()
+    assert "Read the metadata again" not in uploaded_page
+    assert admin.post(f"{LIST}{uploaded.public_id}/metadata/refresh/").status_code == 404
+    assert admin.post(url).status_code == 303
+    with tenant_context(acme.tenant):
+        assert IdentityProvider.objects.get(pk=provider.pk).saml_certificates == idp.certificates
 
 
 # In Chromium, under the policies the servers send ------------------------------------------
