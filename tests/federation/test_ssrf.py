@@ -167,3 +167,32 @@ def test_the_button_of_an_idp_now_on_a_private_address_fails_plainly_and_is_logg
     with tenant_context(acme.tenant):
         row = SignInEvent.objects.filter(idp=provider.slug, result="failure").latest("pk")
     assert "UnsafeDestination" in row.upstream_error
+
+
+def test_reading_a_saml_idps_metadata_again_from_a_private_address_is_refused_plainly(
+    acme, settings, resolver
+):
+    """Its metadata URL now resolves to the cloud metadata service: "Read the metadata
+    again" sends nothing there, says why, and the IdP keeps its certificates."""
+    from federation.services import identity_provider_create
+    from tests.federation.saml_idp import SamlIdp
+
+    idp = SamlIdp()  # never started: its metadata is uploaded beside the URL
+    idp.server.server_close()
+    with tenant_context(acme.tenant):
+        provider = identity_provider_create(
+            actor=acme.admin, kind="saml", name="Partner SAML",
+            saml_metadata_url="https://metadata.partner.example/saml/metadata",
+            saml_metadata_file=idp.metadata(),
+        )  # fmt: skip
+    settings.FEDERATION_ALLOW_LOOPBACK_IDPS = False
+    client = acme.client(make_user(acme, admin_roles=["security_administrator"]))
+
+    page = client.post(
+        f"{LIST}{provider.public_id}/metadata/refresh/", follow=True
+    ).content.decode()
+
+    assert "The metadata could not be read again; nothing changed." in page
+    assert "metadata.partner.example is at 169.254.169.254" in page
+    with tenant_context(acme.tenant):
+        assert IdentityProvider.objects.get(pk=provider.pk).saml_certificates == idp.certificates
