@@ -23,7 +23,7 @@ run: install
 
 test: install
 	bash bin/test-services.sh
-	$(PY) -m pytest -n 2 --dist loadfile -q --durations=15
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q --durations=15
 
 # Every benchmark script under bench/ (harness.py is their shared library), one after another.
 bench: install

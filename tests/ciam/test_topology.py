@@ -29,7 +29,7 @@ from tenants.services import tenant_create, tenant_delete
 from tests.helpers import FLOW, LOCKED, PASSWORD, eventually
 from tests.server import ROOT, crash, free_port, nginx, start_celery_worker, start_gunicorn, stop
 
-pytestmark = [pytest.mark.server]
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 class Browser:

@@ -15,7 +15,7 @@ from guests import services as guest_services
 from tests.browser import axe_violations
 from tests.oidc.helpers import register_app
 
-pytestmark = [pytest.mark.server, pytest.mark.browser]
+pytestmark = [pytest.mark.server, pytest.mark.browser, pytest.mark.slow]
 
 PASSWORD = "a fresh passphrase for the console"
 WIDTHS = (390, 1366)

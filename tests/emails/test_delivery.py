@@ -21,7 +21,7 @@ from tests.helpers import eventually, link_token, unique_email
 from tests.mail import body_html, body_text
 from tests.server import free_port, start_gunicorn, stop
 
-pytestmark = [pytest.mark.server]
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 def outbox_of(world, email: str) -> OutboxEmail:

@@ -29,7 +29,7 @@ from tests.helpers import PASSWORD, TenantWorld, make_user, unique_email
 from tests.oidc.helpers import register_app
 from tests.server import ROOT, free_port, start_gunicorn, stop
 
-pytestmark = [pytest.mark.server]
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 def _manage(environment: dict, *arguments: str) -> subprocess.CompletedProcess:
