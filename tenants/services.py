@@ -3,12 +3,13 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -263,7 +264,7 @@ def tenant_delete(*, tenant: Tenant, confirm_slug: str, actor) -> DeletedTenant:
     with schema_context("public"), connection.cursor() as cursor:
         # Deferred foreign-key checks still pending in this transaction would block the drop.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{tenant.schema_name}" CASCADE')
+        _schema_drop(cursor, tenant.schema_name)
     from domains.services import tenant_domains_reserve
 
     # Its custom domains stay reserved as its slug does (README, "Custom domains").
@@ -273,6 +274,26 @@ def tenant_delete(*, tenant: Tenant, confirm_slug: str, actor) -> DeletedTenant:
     tenant.delete()
     routing_invalidate()
     return record
+
+
+SCHEMA_DROP_TRIES = 3
+
+
+def _schema_drop(cursor, schema_name: str) -> None:
+    """DROP SCHEMA ... CASCADE locks the schema's tables one after another, so a request
+    still running in the tenant, holding one table and then asking for another, can make a
+    deadlock that PostgreSQL breaks by failing the drop. Each try is a savepoint: a failed
+    one gives its locks back, the request finishes, and the drop is tried again."""
+    for attempt in range(1, SCHEMA_DROP_TRIES + 1):
+        try:
+            with transaction.atomic():
+                cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
+            return
+        except OperationalError as error:
+            if attempt == SCHEMA_DROP_TRIES or not isinstance(
+                error.__cause__, psycopg.errors.DeadlockDetected
+            ):
+                raise
 
 
 def _end_all_sessions(tenant: Tenant) -> None:

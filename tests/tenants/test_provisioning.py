@@ -167,3 +167,65 @@ def test_concurrent_creation_of_one_slug_lets_exactly_one_through(worlds, django
         with django_db_blocker.unblock():
             for tenant in Tenant.objects.filter(slug="racer"):
                 tenant_delete(tenant=tenant, confirm_slug="racer", actor=None)
+
+
+def test_a_request_still_reading_the_tenant_does_not_make_its_deletion_fail(
+    committed, database_url
+):
+    """A request in the tenant holds one table and then asks for one the drop has locked:
+    PostgreSQL breaks that deadlock by failing the drop, which is tried again once the
+    request has finished (tenants.services._schema_drop)."""
+    import uuid
+
+    import psycopg
+
+    from tenants.services import tenant_delete
+
+    slug = f"leaving-{uuid.uuid4().hex[:8]}"
+    tenant = make_tenant(slug)
+    schema = tenant.schema_name
+    request = psycopg.connect(database_url, autocommit=False)
+    monitor = psycopg.connect(database_url, autocommit=True)
+    # The request reads one table, so the drop waits for it after locking others.
+    held = "accounts_user"
+    request.execute(f'SELECT 1 FROM "{schema}".{held} LIMIT 1')
+    deleted: list = []
+    failures: list[BaseException] = []
+
+    def delete() -> None:
+        try:
+            deleted.append(tenant_delete(tenant=tenant, confirm_slug=slug, actor=None))
+        except BaseException as failure:  # re-raised below
+            failures.append(failure)
+        finally:
+            connection.close()
+
+    deleting = threading.Thread(target=delete)
+    deleting.start()
+    try:
+        locked_by_the_drop = []
+        for _ in range(200):  # until the drop waits for the request's table
+            locked_by_the_drop = monitor.execute(
+                "SELECT c.relname FROM pg_locks l "
+                "JOIN pg_class c ON c.oid = l.relation "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND l.mode = 'AccessExclusiveLock' AND l.granted "
+                "AND c.relkind = 'r' AND l.pid <> pg_backend_pid() "
+                "AND EXISTS (SELECT 1 FROM pg_locks w WHERE w.pid = l.pid AND NOT w.granted)",
+                [schema],
+            ).fetchall()
+            if locked_by_the_drop:
+                break
+            threading.Event().wait(0.05)
+        assert locked_by_the_drop, "the drop never waited for the request's table"
+        # The request now asks for a table the drop holds: a deadlock. The drop, waiting
+        # longer, is the one PostgreSQL fails; its locks given back, the request goes on.
+        waited_for = locked_by_the_drop[0][0]
+        request.execute(f'SELECT 1 FROM "{schema}".{waited_for} LIMIT 1')
+        request.rollback()  # the request ends: the drop's next try goes through
+    finally:
+        request.close()
+        deleting.join(timeout=60)
+        monitor.close()
+    assert not failures, failures
+    assert deleted and not schema_exists(schema)
