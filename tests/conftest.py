@@ -25,15 +25,15 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.hookimpl(trylast=True)  # after pytest-django's own ordering
 def pytest_collection_modifyitems(config, items):
-    """Files holding slow tests first, then those driving a browser or a server, then the
-    rest, each group in its usual order. `make test` hands files to its two workers in
-    this order (`--dist loadfile --no-loadscope-reorder`): the longest start first and the
-    quick ones even out the end, instead of a one-test file of a minute and a half
-    starting last while the other worker has finished."""
+    """The order in which `make test` hands files to its two workers (`--dist loadfile
+    --no-loadscope-reorder`): first the files that run no server (their tests roll back,
+    and several expect acme as provisioned, before tests that commit into it), then the
+    files holding slow tests, then those driving a server or a browser, so that the longest
+    do not start last while the other worker has finished (xdist's own order, by number of
+    tests, put one-test files of a minute and more at the end)."""
 
-    def weight(item) -> int:
-        marks = {mark.name for mark in item.iter_markers()}
-        return 0 if "slow" in marks else 1 if marks & {"browser", "server"} else 2
+    def weight(marks: set[str]) -> int:
+        return 1 if "slow" in marks else 2 if marks & {"browser", "server"} else 0
 
     def file_of(item) -> str:
         return item.nodeid.split("::", 1)[0]
@@ -41,11 +41,11 @@ def pytest_collection_modifyitems(config, items):
     # pytest-django's ordering may split a file (database tests apart from the others):
     # each file is put back together where it first appeared.
     first_seen: dict[str, int] = {}
-    weights: dict[str, int] = {}
+    marks: dict[str, set[str]] = {}
     for index, item in enumerate(items):
         first_seen.setdefault(file_of(item), index)
-        weights[file_of(item)] = min(weights.get(file_of(item), 2), weight(item))
-    items.sort(key=lambda item: (weights[file_of(item)], first_seen[file_of(item)]))
+        marks.setdefault(file_of(item), set()).update(mark.name for mark in item.iter_markers())
+    items.sort(key=lambda item: (weight(marks[file_of(item)]), first_seen[file_of(item)]))
 
 
 def _provision(slug: str, name: str) -> TenantWorld:
