@@ -257,10 +257,11 @@ def test_whole_worker_killed_during_the_send_then_restarted_sends_exactly_one_em
     receiving = stall_first_message(mailbox, email, monkeypatch)
     environment = {**subprocess_env, "EMAIL_URL": mailbox.url}
     # The shared worker steps aside (every queue: README, "Background work") so that the
-    # worker this test crashes takes the task.
+    # worker this test crashes takes the task. It is the only worker on this broker
+    # database: its reply ends the wait (without a limit, each call waits its timeout).
     queues = [queue.name for queue in app.conf.task_queues]
     for queue in queues:
-        app.control.cancel_consumer(queue, reply=True, timeout=5)
+        assert app.control.cancel_consumer(queue, reply=True, timeout=5, limit=1)
     restarted = None
     try:
         doomed = start_celery_worker(environment)
@@ -286,5 +287,5 @@ def test_whole_worker_killed_during_the_send_then_restarted_sends_exactly_one_em
         if restarted is not None:
             stop(restarted)
         for queue in queues:
-            app.control.add_consumer(queue, reply=True, timeout=5)
+            app.control.add_consumer(queue, reply=True, timeout=5, limit=1)
     assert len(mailbox.to(email)) == 1
