@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
+import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -9,8 +11,8 @@ from django.db import connection
 from django_tenants.utils import schema_exists, tenant_context
 
 from tenants.models import Domain, Tenant
-from tenants.services import tenant_create
-from tests.helpers import PASSWORD
+from tenants.services import tenant_create, tenant_delete
+from tests.helpers import PASSWORD, eventually
 
 
 def make_tenant(slug: str, email: str = "owner@example.org") -> Tenant:
@@ -162,8 +164,6 @@ def test_concurrent_creation_of_one_slug_lets_exactly_one_through(worlds, django
             thread.join()
         assert sorted(results) == ["created", "“racer” is already taken."]
     finally:
-        from tenants.services import tenant_delete
-
         with django_db_blocker.unblock():
             for tenant in Tenant.objects.filter(slug="racer"):
                 tenant_delete(tenant=tenant, confirm_slug="racer", actor=None)
@@ -175,12 +175,6 @@ def test_a_request_still_reading_the_tenant_does_not_make_its_deletion_fail(
     """A request in the tenant holds one table and then asks for one the drop has locked:
     PostgreSQL breaks that deadlock by failing the drop, which is tried again once the
     request has finished (tenants.services._schema_drop)."""
-    import uuid
-
-    import psycopg
-
-    from tenants.services import tenant_delete
-
     slug = f"leaving-{uuid.uuid4().hex[:8]}"
     tenant = make_tenant(slug)
     schema = tenant.schema_name
@@ -203,9 +197,8 @@ def test_a_request_still_reading_the_tenant_does_not_make_its_deletion_fail(
     deleting = threading.Thread(target=delete)
     deleting.start()
     try:
-        locked_by_the_drop = []
-        for _ in range(200):  # until the drop waits for the request's table
-            locked_by_the_drop = monitor.execute(
+        locked_by_the_drop = eventually(
+            lambda: monitor.execute(
                 "SELECT c.relname FROM pg_locks l "
                 "JOIN pg_class c ON c.oid = l.relation "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -213,11 +206,10 @@ def test_a_request_still_reading_the_tenant_does_not_make_its_deletion_fail(
                 "AND c.relkind = 'r' AND l.pid <> pg_backend_pid() "
                 "AND EXISTS (SELECT 1 FROM pg_locks w WHERE w.pid = l.pid AND NOT w.granted)",
                 [schema],
-            ).fetchall()
-            if locked_by_the_drop:
-                break
-            threading.Event().wait(0.05)
-        assert locked_by_the_drop, "the drop never waited for the request's table"
+            ).fetchall(),
+            timeout=10,
+            message="the drop never waited for the request's table",
+        )
         # The request now asks for a table the drop holds: a deadlock. The drop, waiting
         # longer, is the one PostgreSQL fails; its locks given back, the request goes on.
         waited_for = locked_by_the_drop[0][0]
