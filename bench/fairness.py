@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import re
 import statistics
@@ -41,11 +42,14 @@ import harness
 
 GOAL_P95_SECONDS = 2.0
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-# bin/run.py's workers (`make run`), with the names of this run.
-WORKERS = [
-    ["-Q", "interactive", "-n", "interactive-bench@%h", "--concurrency", "1"],
-    ["-Q", "invitations,bulk", "-n", "work-bench@%h", "--concurrency", "2", "-B"],
-]
+
+
+def make_run_workers() -> list[list[str]]:
+    """The Celery workers `make run` starts (bin/run.py, a script: loaded by its path)."""
+    spec = importlib.util.spec_from_file_location("make_run", harness.ROOT / "bin" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.celery_workers("bench")
 
 
 class ArrivalSink:
@@ -225,7 +229,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         processes = [start_gunicorn(environment, port)]
         try:
-            for arguments in WORKERS:
+            for arguments in make_run_workers():
                 if "-B" in arguments:
                     arguments = [*arguments, "--schedule", str(Path(folder) / "beat-schedule")]
                 processes.append(start_celery_worker(environment, *arguments))

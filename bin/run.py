@@ -23,6 +23,18 @@ def answers(host: str, port: int) -> bool:
         return False
 
 
+def celery_workers(name: str, schedule: Path | None = None) -> list[list[str]]:
+    """The arguments of the Celery workers started beside the server (bench/fairness.py
+    starts the same): the emails people wait for on a page have a worker of their own
+    (README, "Background work"); the other takes invitations and bulk work, and runs beat
+    (its schedule in `schedule` when given)."""
+    beat = ["-B", *(["--schedule", str(schedule)] if schedule else [])]
+    return [
+        ["-Q", "interactive", "-n", f"interactive-{name}@%h", "--concurrency", "1"],
+        ["-Q", "invitations,bulk", "-n", f"work-{name}@%h", "--concurrency", "2", *beat],
+    ]
+
+
 def database_url() -> str:
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
@@ -90,14 +102,7 @@ def main() -> int:
         (ROOT / ".data").mkdir(exist_ok=True)  # beat keeps its schedule there
         # One schedule file per port: two launchers side by side do not share one.
         schedule = ROOT / ".data" / f"celerybeat-schedule-{port}"
-        # The emails people wait for on a page have a worker of their own (README,
-        # "Background work"); the other one takes invitations and bulk work, and runs beat.
-        workers = [
-            ["-Q", "interactive", "-n", f"interactive-{port}@%h", "--concurrency", "1"],
-            ["-Q", "invitations,bulk", "-n", f"work-{port}@%h", "--concurrency", "2",
-             "-B", "--schedule", str(schedule)],
-        ]  # fmt: skip
-        for arguments in workers:
+        for arguments in celery_workers(str(port), schedule):
             processes.append(
                 subprocess.Popen(
                     [PYTHON, "-m", "celery", "-A", "ciam", "worker", "-l", "warning", *arguments],
