@@ -633,6 +633,9 @@ TENANT_SLUG_QUARANTINE_DAYS = env.int("TENANT_SLUG_QUARANTINE_DAYS", default=90)
 # Tenants the platform page lets one IP address create per window.
 TENANT_CREATE_LIMIT_PER_IP = env.int("TENANT_CREATE_LIMIT_PER_IP", default=5)
 TENANT_CREATE_LIMIT_WINDOW_SECONDS = env.int("TENANT_CREATE_LIMIT_WINDOW_SECONDS", default=3600)
+# Attempts from one IP address in the same window, refused ones included: each costs the
+# checks and a password hash (tenants.services.tenant_create).
+TENANT_CREATE_ATTEMPTS_PER_IP = env.int("TENANT_CREATE_ATTEMPTS_PER_IP", default=30)
 
 # Custom domains (domains/, README "Custom domains"). The TXT check asks this DNS server
 # (address and port) instead of the system's resolvers when set: a recursive resolver of

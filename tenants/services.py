@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import psycopg
 from django.conf import settings
@@ -93,59 +93,84 @@ def tenant_create(
     ip: str | None = None,
 ) -> Tenant:
     """Create a tenant with its schema, primary domain, first Global administrator and the
-    defaults every feature registers in TENANT_DEFAULTS. With `ip`, the creation counts
-    toward that address's limit (TENANT_CREATE_LIMIT_PER_IP) and is refused past it."""
+    defaults every feature registers in TENANT_DEFAULTS. With `ip`, the call counts toward
+    that address's attempts (TENANT_CREATE_ATTEMPTS_PER_IP) and the creation toward its
+    creations (TENANT_CREATE_LIMIT_PER_IP); past either it is refused."""
     name = name.strip()
     slug = slug.strip().lower()
     admin_email = admin_email.strip()
-    errors = tenant_create_problems(
-        name=name, slug=slug, admin_email=admin_email, admin_password=admin_password
-    )
-    if errors:
-        raise ValidationError(errors)
     if ip is not None:
-        _tenant_create_rate_take(ip=ip)
+        _tenant_create_attempt_take(ip=ip)
 
-    # The administrator's password is hashed on another thread while the schema is made:
-    # the hash (argon2id, about 20 ms) releases the GIL, so a creation waits for the longer
-    # of the two rather than their sum.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tenant-admin-password") as pool:
+    # The administrator's password is hashed on another thread from here on, while the values
+    # are checked and everything else is written: the hash (argon2id, 20 to 40 ms by
+    # machine) releases the GIL, so a creation waits for the longer of the two rather than
+    # their sum. A refused creation wastes its hash, which is why attempts are counted first.
+    # The administrator is saved with an unusable password and given the hash by one UPDATE
+    # before the transaction commits, so no other connection ever sees the row without it.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tenant-admin-password")
+    try:
         admin_password_hash = pool.submit(make_password, admin_password)
-        # Cloned from the template (or a spare made from it) of the code's migrations.
-        tenant = Tenant(
+        errors = tenant_create_problems(
+            name=name, slug=slug, admin_email=admin_email, admin_password=admin_password
+        )
+        if errors:
+            raise ValidationError(errors)
+        if ip is not None:
+            _tenant_create_rate_take(ip=ip)
+        tenant = _tenant_create_checked(
             name=name,
             slug=slug,
-            schema_name=schema_name_for(slug),
-            migrations_fingerprint=migration_fingerprint_cached(),
+            admin_email=admin_email,
+            admin_password_hash=admin_password_hash,
+            created_by=created_by,
         )
-        try:
-            tenant.save()
-            Domain.objects.create(
-                domain=tenant.primary_host, tenant=tenant, is_primary=True, is_verified=True
-            )
-            schema_create_from_template(tenant.schema_name)
-        except IntegrityError as error:
-            # Two creations racing for one slug: the unique indexes let exactly one through
-            # (the whole creation is one transaction, rolled back here).
-            raise ValidationError(
-                {"slug": [_("“%(slug)s” is already taken.") % {"slug": slug}]}
-            ) from error
-        with tenant_context(tenant):
-            from django.contrib.auth import get_user_model
-
-            from accounts.roles import AdminRole
-
-            User = get_user_model()
-            admin = User(
-                email=User.objects.normalize_email(admin_email),
-                password=admin_password_hash.result(),
-                admin_roles=[AdminRole.GLOBAL_ADMINISTRATOR],
-            )
-            admin.save()
-            for dotted_path in settings.TENANT_DEFAULTS:
-                import_string(dotted_path)(tenant=tenant, admin=admin)
-            audit_record(actor=created_by or admin, action="tenant.create", target=tenant)
+    finally:
+        pool.shutdown(wait=False)  # a refused creation does not wait for its hash
     routing_invalidate()
+    return tenant
+
+
+def _tenant_create_checked(
+    *, name: str, slug: str, admin_email: str, admin_password_hash: Future, created_by
+) -> Tenant:
+    """tenant_create's writes, once its values passed every check (one transaction)."""
+    # Cloned from the template (or a spare made from it) of the code's migrations.
+    tenant = Tenant(
+        name=name,
+        slug=slug,
+        schema_name=schema_name_for(slug),
+        migrations_fingerprint=migration_fingerprint_cached(),
+    )
+    try:
+        tenant.save()
+        Domain.objects.create(
+            domain=tenant.primary_host, tenant=tenant, is_primary=True, is_verified=True
+        )
+        schema_create_from_template(tenant.schema_name)
+    except IntegrityError as error:
+        # Two creations racing for one slug: the unique indexes let exactly one through
+        # (the whole creation is one transaction, rolled back here).
+        raise ValidationError(
+            {"slug": [_("“%(slug)s” is already taken.") % {"slug": slug}]}
+        ) from error
+    with tenant_context(tenant):
+        from django.contrib.auth import get_user_model
+
+        from accounts.roles import AdminRole
+
+        User = get_user_model()
+        admin = User(
+            email=User.objects.normalize_email(admin_email),
+            password=make_password(None),  # unusable until the hash below replaces it
+            admin_roles=[AdminRole.GLOBAL_ADMINISTRATOR],
+        )
+        admin.save()
+        for dotted_path in settings.TENANT_DEFAULTS:
+            import_string(dotted_path)(tenant=tenant, admin=admin)
+        audit_record(actor=created_by or admin, action="tenant.create", target=tenant)
+        admin.password = admin_password_hash.result()
+        User.objects.filter(pk=admin.pk).update(password=admin.password)
     return tenant
 
 
@@ -174,6 +199,18 @@ def tenant_create_problems(
     except ValidationError as error:
         errors["admin_password"] = list(error.messages)
     return errors
+
+
+def _tenant_create_attempt_take(*, ip: str) -> None:
+    """Count one attempt from `ip`, valid or not (each costs a password hash and the
+    checks), or refuse when the window's attempts already reached the limit."""
+    limit = settings.TENANT_CREATE_ATTEMPTS_PER_IP
+    window = settings.TENANT_CREATE_LIMIT_WINDOW_SECONDS
+    if not hit(f"tenants:create-attempt:{ip_source(ip)}", limit, window).allowed:
+        raise ValidationError(
+            _("Too many attempts to create a tenant from your network. Try again later."),
+            code="rate_limited",
+        )
 
 
 def _tenant_create_rate_take(*, ip: str) -> None:

@@ -236,6 +236,21 @@ def test_too_many_tenants_from_one_address_are_refused_with_a_message(creator_cl
     assert other.status_code == 303
 
 
+def test_attempts_from_one_address_are_limited_refused_ones_included(creator_client, db, settings):
+    """Each attempt costs the checks and a password hash, so refused ones count too."""
+    settings.TENANT_CREATE_ATTEMPTS_PER_IP = 2
+    for _attempt in range(2):
+        taken = creator_client.post("/", {**GOOD, "slug": "acme"})
+        assert taken.status_code == 400
+        assert "is already taken" in html.unescape(taken.content.decode())
+    refused = creator_client.post("/", GOOD)
+    body = refused.content.decode()
+    assert refused.status_code == 429
+    assert "Too many attempts to create a tenant from your network." in body
+    assert 'value="initrode"' in body  # what was typed stays for later
+    assert not Tenant.objects.filter(slug="initrode").exists()
+
+
 def test_suspend_asks_for_confirmation_first(operator_client, acme):
     listing = operator_client.get("/operator/").content.decode()
     suspend_url = f"/operator/tenants/{acme.tenant.public_id}/suspend/"

@@ -36,6 +36,29 @@ def test_provisioning_creates_schema_domain_and_first_admin(db):
         assert admin.check_password(PASSWORD)
 
 
+def test_every_lookup_a_creation_makes_on_public_tables_reads_an_index(db):
+    """A creation must cost the same at 10,000 tenants as at ten (bench/README.md): each
+    SELECT or UPDATE it sends while on the public schema, django-tenants' own checks
+    included, finds its rows through an index rather than reading every tenant."""
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        if connection.schema_name == "public" and sql.lstrip()[:6].upper() in ("SELECT", "UPDATE"):
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        make_tenant("indexed")
+    connection.set_schema_to_public()
+    assert any("schema_name" in sql for sql, _params in statements)  # django-tenants' check
+    for sql, params in statements:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # tiny tables are scanned anyway
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "Seq Scan" not in plan, f"{sql}\n{plan}"
+
+
 class _DefaultsFailed(Exception):
     pass
 
