@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -226,24 +227,38 @@ USER_FLOW_FIELDS = (
 )
 
 
+def user_flow_default_create() -> UserFlow:
+    """The default user flow (email + password and email code, open sign-up, optional
+    verification) with its built-in sign-up attributes, labelled in the platform's default
+    language (a new tenant's default language)."""
+    flow = UserFlow.objects.create()
+    with translation.override(settings.LANGUAGE_CODE):
+        for position, key in enumerate(("givenName", "surname")):
+            label, max_length = BUILTIN_ATTRIBUTES[key]
+            SignUpAttribute.objects.create(
+                flow=flow,
+                key=key,
+                label=str(label),
+                is_builtin=True,
+                max_length=max_length,
+                position=position,
+            )
+    return flow
+
+
+def spare_user_flow_create() -> None:
+    """TENANT_SPARE_DEFAULTS hook: the default user flow, made while the schema waits."""
+    user_flow_default_create()
+
+
 def user_flow_create_default(*, tenant, admin) -> UserFlow:
-    """Tenant default: the user flow (email + password and email code, open sign-up, optional
-    verification), and the first admin's address, unverified: nothing proved it yet, so ID
-    tokens say `email_verified: false` until the admin opens the link the console offers to
-    send (or the one a mandatory-verification sign-in sends)."""
+    """TENANT_DEFAULTS hook: the default user flow (made while the schema waited as a spare,
+    or now), and the first admin's address, unverified: nothing proved it yet, so ID tokens
+    say `email_verified: false` until the admin opens the link the console offers to send
+    (or the one a mandatory-verification sign-in sends)."""
     from allauth.account.models import EmailAddress
 
-    flow = UserFlow.objects.create()
-    for position, key in enumerate(("givenName", "surname")):
-        label, max_length = BUILTIN_ATTRIBUTES[key]
-        SignUpAttribute.objects.create(
-            flow=flow,
-            key=key,
-            label=str(label),
-            is_builtin=True,
-            max_length=max_length,
-            position=position,
-        )
+    flow = UserFlow.objects.first() or user_flow_default_create()
     EmailAddress.objects.create(user=admin, email=admin.email, verified=False, primary=True)
     return flow
 

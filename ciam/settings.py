@@ -671,7 +671,11 @@ TENANT_DEFAULTS: list[str] = [
 ]
 # Called () inside each spare schema as it is made (tenants.provisioning), for what is slow
 # to make and belongs to no tenant yet; the TENANT_DEFAULTS hook then finds it there.
-TENANT_SPARE_DEFAULTS: list[str] = ["oidc.services.spare_signing_key_create"]
+TENANT_SPARE_DEFAULTS: list[str] = [
+    "oidc.services.spare_signing_key_create",
+    "accounts.services.spare_user_flow_create",
+    "guests.services.policy.spare_guest_settings_create",
+]
 
 SILENCED_SYSTEM_CHECKS = [
     # Email uniqueness is enforced case-insensitively by the user_email_unique_ci constraint.

@@ -491,13 +491,16 @@ def _forget_key_list() -> None:
 def tenant_signing_keys_create(*, tenant, admin) -> None:
     """TENANT_DEFAULTS hook: a new tenant signs with its own key from the start (made while
     its schema waited as a spare, or now)."""
+    usable = False
     for waiting in SigningKey.objects.all():
         try:
             keys.private_pem_open(waiting.private_pem)
         except InvalidToken:
             # Sealed under a SECRET_KEY no longer among the fallbacks: it could never sign.
             waiting.delete()
-    if not SigningKey.objects.exists():
+        else:
+            usable = True
+    if not usable:
         _new_key(timezone.now())
 
 

@@ -47,13 +47,18 @@ def slug_problem(slug: str) -> str | None:
         return _("Two hyphens in a row are not allowed.")
     if slug in RESERVED_SLUGS:
         return _("“%(slug)s” is reserved. Choose another name.") % {"slug": slug}
-    if (
-        Tenant.objects.filter(slug=slug).exists()
-        or Domain.objects.filter(domain=f"{slug}.{settings.BASE_DOMAIN}").exists()
-    ):
-        return _("“%(slug)s” is already taken.") % {"slug": slug}
-    if deleted_tenants_in_quarantine().filter(slug=slug).exists():
-        # Said like a taken name: whether a tenant was deleted is nobody else's business.
+    # One statement: a tenant's slug, a host, or a deleted tenant's slug in quarantine (said
+    # like a taken name: whether a tenant was deleted is nobody else's business).
+    taken = (
+        Tenant.objects.filter(slug=slug)
+        .values("pk")
+        .union(
+            Domain.objects.filter(domain=f"{slug}.{settings.BASE_DOMAIN}").values("pk"),
+            deleted_tenants_in_quarantine().filter(slug=slug).values("pk"),
+            all=True,
+        )
+    )
+    if taken.exists():
         return _("“%(slug)s” is already taken.") % {"slug": slug}
     return None
 
@@ -144,8 +149,10 @@ def _tenant_create_checked(
     )
     try:
         tenant.save()
-        Domain.objects.create(
-            domain=tenant.primary_host, tenant=tenant, is_primary=True, is_verified=True
+        # bulk_create skips DomainMixin.save's demotion of the tenant's other primary hosts
+        # (an UPDATE): a new tenant has none.
+        Domain.objects.bulk_create(
+            [Domain(domain=tenant.primary_host, tenant=tenant, is_primary=True, is_verified=True)]
         )
         schema_create_from_template(tenant.schema_name)
     except IntegrityError as error:

@@ -14,11 +14,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import schema_context, tenant_context
 
+from accounts.models import UserFlow
+from guests.models import GuestSettings
 from oidc import tokens
 from oidc.models import SigningKey
 from tenants.migration_executor import tenant_schemas_behind, tenants_recorded_behind
@@ -222,9 +225,12 @@ def test_a_new_tenant_takes_a_spare_schema_and_runs_the_script_when_none_is_left
     spares = spare_schemas()
     assert len(spares) >= 2
     template_tables = _table_count("tenant_template")
-    # The spare waits with its first signing key made (the slow part of a creation).
+    # The spare waits with its first signing key made (the slow part of a creation), and the
+    # default user flow and guest settings, which belong to no tenant yet.
     with schema_context(spares[0]):
         (spare_kid,) = SigningKey.objects.values_list("kid", flat=True)
+        (spare_flow,) = UserFlow.objects.values_list("pk", flat=True)
+        assert GuestSettings.objects.count() == 1
 
     first = tenant_create(
         name="Spare One", slug="spare-one", admin_email="admin@spare-one.test",
@@ -232,6 +238,9 @@ def test_a_new_tenant_takes_a_spare_schema_and_runs_the_script_when_none_is_left
     )  # fmt: skip
     assert spare_schemas() == spares[1:]
     with connection.cursor() as cursor:
+        # The spares' rows were written in this test's transaction: their deferred
+        # foreign-key checks would block the drop (tenant_delete does the same).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for name in spare_schemas():
             cursor.execute(f'DROP SCHEMA "{name}" CASCADE')
     second = tenant_create(
@@ -250,6 +259,14 @@ def test_a_new_tenant_takes_a_spare_schema_and_runs_the_script_when_none_is_left
             header = json.loads(base64.urlsafe_b64decode(signed.split(".")[0] + "=="))
             assert header["kid"] == kid
             kids.append(kid)
+            # One default user flow with its built-in attributes, one set of guest settings,
+            # and the administrator's address, whichever way the schema came.
+            (flow,) = UserFlow.objects.all()
+            assert [a.key for a in flow.attributes.order_by("position")] == ["givenName", "surname"]
+            assert GuestSettings.objects.count() == 1
+            assert EmailAddress.objects.get().email == email
+            if tenant == first:
+                assert flow.pk == spare_flow  # the spare's, not made again
     assert kids[0] == spare_kid  # taken over with the spare, not generated again
     assert kids[1] != spare_kid
 
