@@ -251,16 +251,14 @@ def spare_user_flow_create() -> None:
     user_flow_default_create()
 
 
-def user_flow_create_default(*, tenant, admin) -> UserFlow:
-    """TENANT_DEFAULTS hook: the default user flow (made while the schema waited as a spare,
-    or now), and the first admin's address, unverified: nothing proved it yet, so ID tokens
-    say `email_verified: false` until the admin opens the link the console offers to send
-    (or the one a mandatory-verification sign-in sends)."""
+def tenant_admin_email_address_create(*, tenant, admin) -> None:
+    """TENANT_DEFAULTS hook: the first admin's address, unverified: nothing proved it yet,
+    so ID tokens say `email_verified: false` until the admin opens the link the console
+    offers to send (or the one a mandatory-verification sign-in sends). The default user
+    flow is already there (TENANT_SPARE_DEFAULTS)."""
     from allauth.account.models import EmailAddress
 
-    flow = UserFlow.objects.first() or user_flow_default_create()
     EmailAddress.objects.create(user=admin, email=admin.email, verified=False, primary=True)
-    return flow
 
 
 def _flow_snapshot(flow: UserFlow) -> dict:

@@ -195,7 +195,7 @@ def _fill(numbers: list[int], batch: int = 1) -> None:
                     Domain.objects.create(
                         domain=tenant.primary_host, tenant=tenant, is_primary=True, is_verified=True
                     )
-                    schema_create_from_template(tenant.schema_name)
+                    schema_create_from_template(tenant.schema_name, spare_defaults=False)
                     connection.set_schema_to_public()
     finally:
         connection.close()

@@ -662,15 +662,16 @@ DOMAIN_VERIFICATION_ALLOW_PRIVATE_ADDRESSES = env.bool(
 DOMAIN_REMOVED_RESERVATION_DAYS = env.int("DOMAIN_REMOVED_RESERVATION_DAYS", default=30)
 
 # Called (tenant=..., admin=...) inside the new tenant's schema and transaction when a
-# tenant is provisioned: each feature adds the defaults it needs (branding, user flow,
-# signing keys) here instead of editing tenant_create.
+# tenant is provisioned: each feature adds what belongs to that tenant (the first admin's
+# address, a usable signing key) here instead of editing tenant_create.
 TENANT_DEFAULTS: list[str] = [
-    "accounts.services.user_flow_create_default",
+    "accounts.services.tenant_admin_email_address_create",
     "oidc.services.tenant_signing_keys_create",
-    "guests.services.guest_settings_defaults",
 ]
-# Called () inside each spare schema as it is made (tenants.provisioning), for what is slow
-# to make and belongs to no tenant yet; the TENANT_DEFAULTS hook then finds it there.
+# Called () inside each spare schema as it is made, and in a schema the template script makes
+# when no spare is ready (tenants.provisioning): what belongs to no tenant yet (the default
+# user flow and guest settings, the first signing key, slow to generate). TENANT_DEFAULTS
+# hooks find it there.
 TENANT_SPARE_DEFAULTS: list[str] = [
     "oidc.services.spare_signing_key_create",
     "accounts.services.spare_user_flow_create",

@@ -489,8 +489,9 @@ def _forget_key_list() -> None:
 
 
 def tenant_signing_keys_create(*, tenant, admin) -> None:
-    """TENANT_DEFAULTS hook: a new tenant signs with its own key from the start (made while
-    its schema waited as a spare, or now)."""
+    """TENANT_DEFAULTS hook: a new tenant signs with its own key from the start: the one
+    made with its schema (TENANT_SPARE_DEFAULTS), or a new one when that one was sealed under
+    a SECRET_KEY retired since the spare was made."""
     usable = False
     for waiting in SigningKey.objects.all():
         try:

@@ -136,9 +136,11 @@ def migration_fingerprint_cached() -> str:
     return _fingerprint
 
 
-def schema_create_from_template(schema_name: str) -> None:
+def schema_create_from_template(schema_name: str, *, spare_defaults: bool = True) -> None:
     """Create `schema_name` with every table and seed row of the template, in the caller's
-    transaction: a spare schema renamed when one is ready, else the script."""
+    transaction: a spare schema renamed when one is ready, else the script. Either way the
+    schema then holds what TENANT_SPARE_DEFAULTS make (unless `spare_defaults` is off, for
+    the benchmark's filler tenants), so that TENANT_DEFAULTS hooks need not look for it."""
     quoted = f'"{schema_name}"'
     spare = _spare_claim()
     with connection.cursor() as cursor:
@@ -147,7 +149,15 @@ def schema_create_from_template(schema_name: str) -> None:
         else:
             script = template_script()
             cursor.execute(f"CREATE SCHEMA {quoted}; " + script.replace(SCHEMA_PLACEHOLDER, quoted))
+            if spare_defaults:
+                _spare_defaults_make(schema_name)
     transaction.on_commit(_spare_schemas_refill_later, robust=True)
+
+
+def _spare_defaults_make(schema_name: str) -> None:
+    with schema_context(schema_name):
+        for dotted_path in settings.TENANT_SPARE_DEFAULTS:
+            import_string(dotted_path)()
 
 
 def _spare_prefix(fingerprint: str) -> str:
@@ -206,9 +216,7 @@ def spare_schemas_fill(count: int | None = None, fingerprint: str | None = None)
                     cursor.execute(
                         f"CREATE SCHEMA {quoted}; " + script.replace(SCHEMA_PLACEHOLDER, quoted)
                     )
-                    with schema_context(name):
-                        for dotted_path in settings.TENANT_SPARE_DEFAULTS:
-                            import_string(dotted_path)()
+                    _spare_defaults_make(name)
                 made += 1
         finally:
             cursor.execute("SELECT pg_advisory_unlock(%s, 0)", [_LOCK_CLASS])

@@ -39,7 +39,6 @@ from guests.services.policy import (
     SETTINGS_FIELDS,
     can_invite,
     domain_problem,
-    guest_settings_defaults,
     guest_settings_get,
     guest_settings_update,
 )
@@ -64,7 +63,6 @@ __all__ = [
     "email_limit_take",
     "governance_run",
     "guest_access_renew",
-    "guest_settings_defaults",
     "guest_settings_get",
     "guest_settings_update",
     "invitation_accept",

@@ -24,14 +24,9 @@ def guest_settings_get() -> GuestSettings:
     return guest_settings
 
 
-def guest_settings_defaults(*, tenant, admin) -> None:
-    """TENANT_DEFAULTS hook: a new tenant starts with the default guest settings (made while
-    its schema waited as a spare, or now)."""
-    GuestSettings.objects.get_or_create(pk=1)
-
-
 def spare_guest_settings_create() -> None:
-    """TENANT_SPARE_DEFAULTS hook: the default guest settings, made while the schema waits."""
+    """TENANT_SPARE_DEFAULTS hook: a new tenant starts with the default guest settings, made
+    while its schema waits."""
     GuestSettings.objects.get_or_create(pk=1)
 
 
