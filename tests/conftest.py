@@ -26,11 +26,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.hookimpl(trylast=True)  # after pytest-django's own ordering
 def pytest_collection_modifyitems(config, items):
     """The order in which `make test` hands files to its two workers (`--dist loadfile
-    --no-loadscope-reorder`): first the files that run no server (their tests roll back,
-    and several expect acme as provisioned, before tests that commit into it), then the
-    files holding slow tests, then those driving a server or a browser, so that the longest
-    do not start last while the other worker has finished (xdist's own order, by number of
-    tests, put one-test files of a minute and more at the end)."""
+    --no-loadscope-reorder`): first the files that run no server, then the files holding
+    slow tests, then those driving a server or a browser, so that the longest do not start
+    last while the other worker has finished (xdist's own order, by number of tests, put
+    one-test files of a minute and more at the end). No test relies on acme as provisioned
+    (a run in the reversed order checked it)."""
 
     def weight(marks: set[str]) -> int:
         return 1 if "slow" in marks else 2 if marks & {"browser", "server"} else 0

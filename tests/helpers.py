@@ -175,6 +175,19 @@ def fresh_world(name: str, *, prefix: str = "t") -> TenantWorld:
     return TenantWorld(tenant=tenant, host=tenant.primary_host, admin=admin, member=None)
 
 
+def sole_global_administrator(world) -> None:
+    """Within the test's transaction: `world`'s admin is its only Global administrator (tests
+    that commit may have made others in acme; they get the role back at the rollback)."""
+    from django_tenants.utils import tenant_context
+
+    from accounts.roles import AdminRole
+
+    with tenant_context(world.tenant):
+        get_user_model().objects.filter(
+            admin_roles__contains=[AdminRole.GLOBAL_ADMINISTRATOR]
+        ).exclude(pk=world.admin.pk).update(admin_roles=[])
+
+
 def work_index_clear() -> None:
     """Within the test's transaction: no tenant has work due in the public index (earlier
     tests' committed work is put aside until the rollback)."""

@@ -21,6 +21,7 @@ from tests.helpers import (
     link_in,
     make_user,
     sign_in,
+    sole_global_administrator,
     tenant_client,
     unique_email,
 )
@@ -347,6 +348,7 @@ def test_purge_after_30_days_removes_the_user_and_what_they_owned_the_log_keeps_
 def test_the_last_global_administrator_cannot_be_deleted_or_disabled(acme):
     from django.core.exceptions import ValidationError
 
+    sole_global_administrator(acme)
     client = acme.client(acme.admin)
     page = client.get(f"/console/users/{acme.admin.public_id}/").content.decode()
     assert f"/console/users/{acme.admin.public_id}/delete/" not in page

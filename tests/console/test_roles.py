@@ -10,6 +10,7 @@ from django_tenants.utils import tenant_context
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from tests.helpers import sole_global_administrator
 
 
 def make_admin(world, email: str, *roles: str):
@@ -184,6 +185,7 @@ def test_other_roles_cannot_assign_roles(acme, role):
 
 
 def test_the_last_global_administrator_cannot_remove_their_own_role(acme):
+    sole_global_administrator(acme)
     client = acme.client(acme.admin)
     url = f"/console/users/{acme.admin.public_id}/roles/"
     refused = client.post(url, {"roles": ["user_administrator"]}, follow=True)
