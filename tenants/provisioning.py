@@ -13,9 +13,10 @@ ahead of time into a few spare schemas (`spare_<fingerprint>_<random>`), and
 tenant_create renames one into the tenant's schema (0.2 ms) when one exists for
 the current migrations, falling back to the script when none does. migrate_schemas
 drops spares of other migrations and refills the pool; each creation queues a
-refill in the background. While a spare waits, TENANT_SPARE_DEFAULTS give it what is
-slow to make and belongs to no one yet (the first signing key: an RSA key generation is
-most of what a tenant creation costs after the schema).
+refill in the background. While a spare waits, TENANT_SPARE_DEFAULTS give it what
+belongs to no one yet (the default user flow and guest settings, and the first signing key:
+an RSA key generation is most of what a tenant creation costs after the schema); a schema
+the script makes when no spare is ready gets the same, so both hold the same rows.
 """
 
 from __future__ import annotations
