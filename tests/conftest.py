@@ -29,8 +29,9 @@ def pytest_collection_modifyitems(config, items):
     --no-loadscope-reorder`): first the files that run no server, then the files holding
     slow tests, then those driving a server or a browser, so that the longest do not start
     last while the other worker has finished (xdist's own order, by number of tests, put
-    one-test files of a minute and more at the end). No test relies on acme as provisioned
-    (a run in the reversed order checked it)."""
+    one-test files of a minute and more at the end). The order is for time, not correctness:
+    a test must not rely on acme as provisioned, since tests that commit leave rows there
+    (runs in the reversed order find those that do)."""
 
     def weight(marks: set[str]) -> int:
         return 1 if "slow" in marks else 2 if marks & {"browser", "server"} else 0

@@ -86,7 +86,7 @@ def test_an_answer_from_another_origin_or_for_an_old_challenge_is_refused(acme):
     response = client.post(add, {"name": "x", "credential": passkey.create(creation)})
     assert response.status_code == 400 and "expired" in response.content.decode()
     with tenant_context(acme.tenant):
-        assert not PasskeyDevice.objects.exists()
+        assert not PasskeyDevice.objects.filter(user=user).exists()
 
 
 def test_sign_in_with_a_passkey_without_password_runs_the_stages_and_logs_passkey(acme):
