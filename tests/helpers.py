@@ -178,8 +178,6 @@ def fresh_world(name: str, *, prefix: str = "t") -> TenantWorld:
 def sole_global_administrator(world) -> None:
     """Within the test's transaction: `world`'s admin is its only Global administrator (tests
     that commit may have made others in acme; they get the role back at the rollback)."""
-    from django_tenants.utils import tenant_context
-
     from accounts.roles import AdminRole
 
     with tenant_context(world.tenant):

@@ -27,7 +27,7 @@ def guest_settings_get() -> GuestSettings:
 def spare_guest_settings_create() -> None:
     """TENANT_SPARE_DEFAULTS hook: a new tenant starts with the default guest settings, made
     while its schema waits."""
-    GuestSettings.objects.get_or_create(pk=1)
+    guest_settings_get()
 
 
 SETTINGS_FIELDS = (
