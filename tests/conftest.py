@@ -30,8 +30,9 @@ def pytest_collection_modifyitems(config, items):
     slow tests, then those driving a server or a browser, so that the longest do not start
     last while the other worker has finished (xdist's own order, by number of tests, put
     one-test files of a minute and more at the end). The order is for time, not correctness:
-    a test must not rely on acme as provisioned, since tests that commit leave rows there
-    (runs in the reversed order find those that do)."""
+    a test must not rely on acme as provisioned, since tests that commit leave rows there.
+    `CIAM_TEST_ORDER=reversed make test` runs the files the other way round (server and
+    browser files first), which finds the tests that do."""
 
     def weight(marks: set[str]) -> int:
         return 1 if "slow" in marks else 2 if marks & {"browser", "server"} else 0
@@ -47,6 +48,10 @@ def pytest_collection_modifyitems(config, items):
         first_seen.setdefault(file_of(item), index)
         marks.setdefault(file_of(item), set()).update(mark.name for mark in item.iter_markers())
     items.sort(key=lambda item: (weight(marks[file_of(item)]), first_seen[file_of(item)]))
+    if os.environ.get("CIAM_TEST_ORDER") == "reversed":
+        files = list(dict.fromkeys(file_of(item) for item in items))[::-1]
+        rank = {name: index for index, name in enumerate(files)}
+        items.sort(key=lambda item: rank[file_of(item)])  # stable: a file keeps its own order
 
 
 def _provision(slug: str, name: str) -> TenantWorld:
@@ -90,6 +95,9 @@ def django_db_setup(
             "globex": _provision("globex", "Globex"),
         }
         connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            schemas = ["public", *(world.tenant.schema_name for world in worlds.values())]
+            _logs_as_provisioned_read(cursor, schemas)
     yield worlds
     with django_db_blocker.unblock():
         # A server or worker subprocess (or a prefork child outliving it) may still hold a
@@ -106,6 +114,40 @@ def django_db_setup(
 @pytest.fixture(scope="session")
 def worlds(django_db_setup):
     return django_db_setup
+
+
+# The id of the last row of the audit trail and of the sign-in log, by schema (the platform's,
+# acme's and globex's), once acme and globex are provisioned.
+_LOGS_AS_PROVISIONED: dict[tuple[str, str], int] = {}
+
+
+def _logs_as_provisioned_read(cursor, schemas) -> None:
+    from audit.models import AuditEvent, SignInEvent
+
+    for schema in schemas:
+        for table in (AuditEvent._meta.db_table, SignInEvent._meta.db_table):
+            cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{schema}"."{table}"')
+            _LOGS_AS_PROVISIONED[schema, table] = cursor.fetchone()[0]
+
+
+@pytest.fixture(autouse=True)
+def _logs_as_provisioned(request):
+    """A rolled-back test sees the audit trail and the sign-in log of the platform, acme and
+    globex as provisioned: the rows that tests which commit (server, worker and browser tests)
+    left there are deleted inside its transaction, and come back with its rollback. An
+    assertion on "the event of this action" then finds this test's own event in any file
+    order, and never passes on another test's. Tests that commit are left alone."""
+    if "db" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("db")
+    if not connection.in_atomic_block:  # a transactional test: its deletes would stay
+        yield
+        return
+    with connection.cursor() as cursor:
+        for (schema, table), last_id in _LOGS_AS_PROVISIONED.items():
+            cursor.execute(f'DELETE FROM "{schema}"."{table}" WHERE id > %s', [last_id])
+    yield
 
 
 @pytest.fixture
