@@ -188,10 +188,26 @@ def sole_global_administrator(world) -> None:
 
 def work_index_clear() -> None:
     """Within the test's transaction: no tenant has work due in the public index (earlier
-    tests' committed work is put aside until the rollback)."""
+    tests' committed work is put aside until the rollback).
+
+    A server or worker that an earlier test started may still write an index row meanwhile
+    (holding it FOR SHARE until it commits): a delete that deadlocks with it, or waits on it
+    for over a second, is tried again from a savepoint rather than failing the test."""
+    from django.db import OperationalError, connection, transaction
+
     from tenants.models import TenantWork
 
-    TenantWork.objects.all().delete()
+    for attempt in range(10):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '1s'")
+                TenantWork.objects.all().delete()
+                cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+            return
+        except OperationalError:  # deadlock detected, or the lock timeout
+            if attempt == 9:
+                raise
+            time.sleep(0.2)
 
 
 def work_index_later(world, kind: str, by) -> None:
