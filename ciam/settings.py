@@ -725,6 +725,8 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "oidc.validators.TenantOAuth2Validator",
     "OAUTH2_BACKEND_CLASS": "oidc.backends.TenantOAuthLibCore",
     "SCOPES_BACKEND_CLASS": "oidc.scopes.TenantScopes",
+    # The names oauth2_provider knows; what people read for each is
+    # oidc.scopes.SCOPE_DESCRIPTIONS (translated).
     "SCOPES": {
         "openid": "Sign you in",
         "profile": "See your name and profile",

@@ -296,3 +296,9 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"consent of {self.user_id} to {self.application_id}"
+
+    @property
+    def scope_descriptions(self) -> list[str]:
+        from oidc.scopes import scope_descriptions
+
+        return scope_descriptions(self.scopes)

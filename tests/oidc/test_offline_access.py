@@ -78,3 +78,17 @@ def test_admin_sets_always_refresh_and_the_app_page_says_so(acme):
     refused = client.post(edit, {**APP_FORM, "is_first_party": "", "always_refresh": "on"})
     assert refused.status_code == 200
     assert "Only first-party apps can always get refresh tokens." in refused.content.decode()
+
+
+def test_apps_you_allowed_says_what_each_app_may_do_in_words_in_the_persons_language(acme):
+    from django.conf import settings
+
+    partner = register_app(acme, first_party=False, name="Partner app")
+    flow = Flow(acme, user=acme.member)
+    flow.browser.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    page, _code, _verifier = consent_allowed(flow, partner, scope="openid email offline_access")
+    assert "Voir votre adresse e-mail" in page
+    listing = flow.browser.get("/account/apps/").content.decode()
+    assert "Partner app" in listing
+    assert "Vous connecter, Voir votre adresse e-mail, Rester connecté" in listing
+    assert "offline_access" not in listing and "openid" not in listing
