@@ -4,6 +4,7 @@ import time
 
 from allauth.account import forms as allauth_forms
 from allauth.account.stages import LoginByCodeStage, LoginStageController
+from allauth.account.utils import get_next_redirect_url
 from allauth.core import context as allauth_context
 from django import forms
 from django.conf import settings
@@ -23,7 +24,7 @@ from accounts.sign_in.adapter import lock_message
 from accounts.sign_in.familiar import lockout_subject
 from audit.models import SignInEvent
 from audit.services import sign_in_record
-from ciam.http import client_ip
+from ciam.http import client_ip, url_with_next
 
 ATTRIBUTE_PREFIX = "attr_"
 
@@ -132,10 +133,12 @@ class LoginForm(allauth_forms.LoginForm):
         from branding.selectors import request_branding
 
         branding = request_branding(self.request) if self.request is not None else None
-        # The tenant's text for the link (Branding), escaped: plain text only.
+        # The tenant's text for the link (Branding), escaped: plain text only. The link keeps
+        # where the sign-in goes on (`next`) for after the reset (accounts.views).
+        next_url = get_next_redirect_url(self.request) if self.request is not None else None
         self.fields["password"].help_text = format_html(
             '<a href="{}">{}</a>',
-            reverse("account_reset_password"),
+            url_with_next(reverse("account_reset_password"), next_url),
             (branding and branding.forgot_password_label) or _("Forgot your password?"),
         )
         # "webauthn": the browser may offer the passkeys of this site in the field's autofill

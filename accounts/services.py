@@ -87,6 +87,27 @@ def password_chosen_here(*, request, user: User) -> None:
         session[PASSWORD_CHOSEN_HERE] = user.pk
 
 
+# Where a sign-in was going (`next`: an app's authorization request, a page of My account)
+# when the person chose "Forgot your password?": kept in this browser's session while the
+# password is reset, and the sign-in that follows goes on there.
+PASSWORD_RESET_NEXT = "accounts.password_reset_next"
+
+
+def password_reset_next_remember(*, request, url: str | None) -> None:
+    """Remember `url` (already checked as safe) for after the reset; None forgets."""
+    if url:
+        request.session[PASSWORD_RESET_NEXT] = url
+    else:
+        request.session.pop(PASSWORD_RESET_NEXT, None)
+
+
+def password_reset_next(*, request, forget: bool = False) -> str | None:
+    """Where the sign-in after the reset goes on; `forget` once the reset is done."""
+    if forget:
+        return request.session.pop(PASSWORD_RESET_NEXT, None)
+    return request.session.get(PASSWORD_RESET_NEXT)
+
+
 def address_proven(*, user: User, email: str, request=None) -> None:
     """An address of `user` was proven outside allauth's flows (an invitation redeemed with
     its emailed code): the address is marked verified and, if it is the account's first

@@ -6,13 +6,14 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import Resolver404, get_resolver, get_urlconf, resolve
+from django.urls import Resolver404, get_resolver, get_urlconf, resolve, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts import selectors, services
 from accounts.forms import LanguageForm, ProfileForm, attribute_values
+from ciam.http import url_with_next
 from ciam.locale import forget_language_choice, language_remember
 
 # The consent-revocation page of the OpenID Connect provider, linked when it exists.
@@ -44,6 +45,43 @@ def password_set(request):
         )
         return redirect("accounts:my-account")
     return allauth_views.password_set(request)
+
+
+class PasswordResetView(allauth_views.PasswordResetView):
+    """allauth's "Reset your password", reached from the sign-in page with its `next`: that is
+    remembered for the sign-in after the reset (services.password_reset_next_remember), and
+    the answer is always "Check your email" (allauth's would go straight to `next`)."""
+
+    def get_success_url(self) -> str:
+        services.password_reset_next_remember(request=self.request, url=self.get_next_url())
+        return reverse("account_reset_password_done")
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        context["sign_in_url"] = url_with_next(reverse("account_login"), self.get_next_url())
+        return context
+
+
+class PasswordResetDoneView(allauth_views.PasswordResetDoneView):
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        next_url = services.password_reset_next(request=self.request)
+        context["sign_in_url"] = url_with_next(reverse("account_login"), next_url)
+        context["reset_url"] = url_with_next(reverse("account_reset_password"), next_url)
+        return context
+
+
+class PasswordResetFromKeyDoneView(allauth_views.PasswordResetFromKeyDoneView):
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        next_url = services.password_reset_next(request=self.request, forget=True)
+        context["sign_in_url"] = url_with_next(reverse("account_login"), next_url)
+        return context
+
+
+password_reset = PasswordResetView.as_view()
+password_reset_done = PasswordResetDoneView.as_view()
+password_reset_from_key_done = PasswordResetFromKeyDoneView.as_view()
 
 
 @login_required

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlencode
 
 from django.conf import settings
 
@@ -45,3 +45,9 @@ def basic_credentials(authorization: str) -> tuple[str, str] | None:
         return None
     user_id, password = base64.b64decode(authorization[6:], validate=True).decode().split(":", 1)
     return unquote_plus(user_id), unquote_plus(password)
+
+
+def url_with_next(url: str, next_url: str | None) -> str:
+    """`url` going on to `next_url` afterwards (`?next=`), when there is one. `next_url` must
+    be checked as safe already (allauth's get_next_redirect_url)."""
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url

@@ -12,6 +12,10 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     # Before allauth's own: guests have no password to set (accounts.views.password_set).
     path("accounts/password/set/", account_views.password_set),
+    # allauth's password reset pages, keeping where the sign-in was going (`next`).
+    path("accounts/password/reset/", account_views.password_reset),
+    path("accounts/password/reset/done/", account_views.password_reset_done),
+    path("accounts/password/reset/key/done/", account_views.password_reset_from_key_done),
     path("", include("mfa.urls")),  # MFA sign-in steps and My account > Security
     # allauth's OpenID Connect callback, answering with a page instead of a redirect
     # (federation.views.oidc_callback says why); before allauth's own.

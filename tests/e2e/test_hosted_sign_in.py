@@ -79,7 +79,9 @@ def test_forgot_password_from_the_sign_in_page(page, acme_live, running_server, 
     email = f"forgot-{uuid.uuid4().hex[:10]}@example.org"
     with tenant_context(acme_live.tenant):
         get_user_model().objects.create_user(email=email, password=PASSWORD)
-    page.goto(running_server.url(acme_live.host, "/accounts/login/"))
+    # On the way to a page of My account: after the reset, the sign-in goes on there.
+    page.goto(running_server.url(acme_live.host, "/account/apps/"))
+    page.wait_for_url("**/accounts/login/?next=/account/apps/")
     assert axe_violations(page) == []
     page.get_by_role("link", name="Forgot your password?").click()
     page.get_by_label("Email").fill(email)
@@ -93,7 +95,8 @@ def test_forgot_password_from_the_sign_in_page(page, acme_live, running_server, 
     page.get_by_role("button", name="Reset password").click()
     page.wait_for_url("**/accounts/password/reset/key/done/")
 
-    page.goto(running_server.url(acme_live.host, "/accounts/login/"))
+    page.get_by_role("link", name="Sign in").click()
+    page.wait_for_url("**/accounts/login/?next=%2Faccount%2Fapps%2F")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
@@ -101,7 +104,8 @@ def test_forgot_password_from_the_sign_in_page(page, acme_live, running_server, 
     assert axe_violations(page) == []
     page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
-    page.wait_for_url("**/account/")
+    page.wait_for_url(running_server.url(acme_live.host, "/account/apps/"))
+    expect(page.get_by_role("heading", name="Apps you allowed")).to_be_visible()
 
 
 def test_entrance_pages_fit_a_phone_and_work_with_the_keyboard(browser, acme_live, running_server):
