@@ -155,6 +155,21 @@ def outbox_finished(outbox_ids) -> None:
         logger.debug("metrics.outbox_unavailable error=%s", error.__class__.__name__)
 
 
+def outbox_tenant_forget(schema_name: str) -> None:
+    """A deleted tenant's emails: out of the backlog (none of them will be sent or given up
+    by a delivery task any more, so nothing else would take them out)."""
+    if not settings.REDIS_URL:
+        return
+    try:
+        client = _redis(settings.REDIS_URL)
+        found = client.zscan_iter(_outbox_key(), match=f"{schema_name}:*", count=1000)
+        members = [member for member, _score in found]
+        if members:
+            client.zrem(_outbox_key(), *members)
+    except Exception as error:
+        logger.debug("metrics.outbox_unavailable error=%s", error.__class__.__name__)
+
+
 class ScrapeCollector:
     """What is read from Redis when `/metrics` is scraped: a few commands, no database query."""
 

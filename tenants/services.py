@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from django_tenants.utils import schema_context, tenant_context
 
 from audit.services import audit_record
+from ciam import metrics
 from ciam.ratelimit import hit, ip_source
 from tenants.models import DeletedTenant, Domain, Tenant
 from tenants.provisioning import migration_fingerprint_cached, schema_create_from_template
@@ -317,6 +318,8 @@ def tenant_delete(*, tenant: Tenant, confirm_slug: str, actor) -> DeletedTenant:
     audit_record(actor=actor, action="tenant.delete", target=tenant, before=snapshot)
     tenant.delete()
     routing_invalidate()
+    schema_name = tenant.schema_name
+    transaction.on_commit(lambda: metrics.outbox_tenant_forget(schema_name))
     return record
 
 

@@ -244,3 +244,29 @@ def test_a_request_still_reading_the_tenant_does_not_make_its_deletion_fail(
         monitor.close()
     assert not failures, failures
     assert deleted and not schema_exists(schema)
+
+
+def test_a_deleted_tenants_emails_leave_the_outbox_backlog_of_the_metrics(
+    acme, django_capture_on_commit_callbacks
+):
+    """`ciam_email_outbox_backlog` counts emails queued and not yet sent or given up: a
+    deleted tenant's will never be either, and would count for ever."""
+    from django.conf import settings
+
+    from ciam import metrics
+
+    tenant = make_tenant(f"leaving-{uuid.uuid4().hex[:8]}")
+    with tenant_context(tenant):
+        metrics.outbox_queued([1, 2, 3])
+    with tenant_context(acme.tenant):
+        metrics.outbox_queued([987654])
+    backlog = metrics._redis(settings.REDIS_URL)
+
+    def members() -> set[str]:
+        return {member.decode() for member in backlog.zrange(metrics._outbox_key(), 0, -1)}
+
+    assert {f"{tenant.schema_name}:1", f"{acme.tenant.schema_name}:987654"} <= members()
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant_delete(tenant=tenant, confirm_slug=tenant.slug, actor=None)
+    assert not {member for member in members() if member.startswith(f"{tenant.schema_name}:")}
+    assert f"{acme.tenant.schema_name}:987654" in members()
