@@ -79,15 +79,20 @@ def _provision(slug: str, name: str) -> TenantWorld:
 PRISTINE_DATABASE: list[str] = []
 
 
+def _database_url(name: str) -> str:
+    """The URL of database `name` on the test database's server, as this process reaches it."""
+    params = connection.settings_dict
+    user = params.get("USER") or "postgres"
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{name}"
+
+
 def _maintenance_connection():
     import psycopg
 
-    params = connection.settings_dict
-    return psycopg.connect(
-        host=params.get("HOST") or "127.0.0.1", port=params.get("PORT") or 5432,
-        user=params.get("USER") or "postgres", password=params.get("PASSWORD") or None,
-        dbname="postgres", autocommit=True,
-    )  # fmt: skip
+    return psycopg.connect(_database_url("postgres"), autocommit=True)
 
 
 def _pristine_copy_make() -> None:
@@ -233,12 +238,15 @@ def platform_client() -> Client:
 @pytest.fixture(scope="session")
 def database_url(django_db_setup) -> str:
     """DATABASE_URL of this process's test database, for server and worker subprocesses."""
-    params = connection.settings_dict
-    user = params.get("USER") or "postgres"
-    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
-    host = params.get("HOST") or "127.0.0.1"
-    port = params.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
+    return _database_url(connection.settings_dict["NAME"])
+
+
+@pytest.fixture(scope="session")
+def pristine_database(django_db_setup) -> str | None:
+    """The name of the copy of this process's test database as migrated, before any tenant
+    (CREATE DATABASE ... TEMPLATE it for a migrated database of one's own); None when the copy
+    could not be made."""
+    return PRISTINE_DATABASE[0] if PRISTINE_DATABASE else None
 
 
 @pytest.fixture(scope="session")

@@ -86,16 +86,14 @@ def test_migrate_schemas_migrates_the_schema_that_is_behind_and_leaves_the_other
 
 
 @pytest.fixture
-def scratch_database(database_url):
+def scratch_database(database_url, pristine_database):
     """A database of its own, for commands that commit (pg_dump only sees committed rows):
-    a copy of this process's test database as migrated, before any tenant (tests/conftest.py,
-    PRISTINE_DATABASE), or a new one where there is no such copy."""
-    from tests.conftest import PRISTINE_DATABASE
-
+    a copy of this process's test database as migrated, before any tenant, or a new one where
+    there is no such copy."""
     parts = urlsplit(database_url)
     name = parts.path.lstrip("/") + "_migrations"
     maintenance = urlunsplit(parts._replace(path="/postgres"))
-    template = f' TEMPLATE "{PRISTINE_DATABASE[0]}"' if PRISTINE_DATABASE else ""
+    template = f' TEMPLATE "{pristine_database}"' if pristine_database else ""
     with psycopg.connect(maintenance, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"{template}')
