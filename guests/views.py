@@ -97,6 +97,19 @@ def start_code(request, token):
 
 
 def _send_code(request, invitation: Invitation):
+    # No code is sent while the address or the network is locked: it could not be checked.
+    lock = services.redemption_lock(request=request, invitation=invitation)
+    if lock is not None:
+        return render(
+            request,
+            "guests/redeem_verify.html",
+            {
+                "invitation": invitation,
+                "form": CodeForm(),
+                "send_error": services.redemption_lock_message(lock),
+            },
+            status=429,
+        )
     try:
         services.email_limit_take(
             request=request, action="redemption_code", recipient=invitation.email
@@ -130,11 +143,12 @@ def verify(request):
     if invitation is None:
         return _invalid(request)
     form = CodeForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        result = services.redemption_code_check(
-            invitation=invitation, code=form.cleaned_data["code"]
+        verdict = services.redemption_code_verify(
+            request=request, invitation=invitation, code=form.cleaned_data["code"]
         )
-        if result == "ok":
+        if verdict.result == "ok":
             state["verified"] = True
             request.session[SESSION_KEY] = state
             return redirect("guests:consent")
@@ -142,20 +156,40 @@ def verify(request):
             request=request,
             email=invitation.email,
             method=SignInEvent.Method.EMAIL_CODE,
-            result=SignInEvent.Result.FAILURE,
-            failure_reason=(
-                SignInEvent.FailureReason.WRONG_CODE
-                if result == "wrong"
-                else SignInEvent.FailureReason.CODE_EXPIRED
-            ),
+            **_CODE_FAILURES[verdict.result],
         )
-        if result == "wrong":
+        if verdict.lock is not None:  # locked before, or by this wrong code
+            form.add_error("code", services.redemption_lock_message(verdict.lock))
+            status = 429 if verdict.result == "locked" else 200
+        elif verdict.result == "wrong":
             form.add_error("code", _("That code is not right. Check the email and try again."))
         else:
             form.add_error(
                 "code", _("This code has expired or was tried too often. Send a new one.")
             )
-    return render(request, "guests/redeem_verify.html", {"invitation": invitation, "form": form})
+    return render(
+        request,
+        "guests/redeem_verify.html",
+        {"invitation": invitation, "form": form},
+        status=status,
+    )
+
+
+# The sign-in log's row of a code that did not serve (the code itself is never written).
+_CODE_FAILURES = {
+    "wrong": {
+        "result": SignInEvent.Result.FAILURE,
+        "failure_reason": SignInEvent.FailureReason.WRONG_CODE,
+    },
+    "expired": {
+        "result": SignInEvent.Result.FAILURE,
+        "failure_reason": SignInEvent.FailureReason.CODE_EXPIRED,
+    },
+    "locked": {
+        "result": SignInEvent.Result.LOCKED_OUT,
+        "failure_reason": SignInEvent.FailureReason.LOCKED_OUT,
+    },
+}
 
 
 @require_POST

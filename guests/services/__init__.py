@@ -24,6 +24,7 @@ from guests.services.governance import governance_run, guest_access_renew
 from guests.services.invitations import (
     CODE_LIFETIME,
     CODE_MAX_ATTEMPTS,
+    CodeVerdict,
     invitation_accept,
     invitation_create,
     invitation_for_token,
@@ -32,6 +33,9 @@ from guests.services.invitations import (
     redeem_url,
     redemption_code_check,
     redemption_code_send,
+    redemption_code_verify,
+    redemption_lock,
+    redemption_lock_message,
     token_hash,
 )
 from guests.services.limits import email_limit_take, rate_take
@@ -48,6 +52,7 @@ __all__ = [
     "CODE_LIFETIME",
     "CODE_MAX_ATTEMPTS",
     "SETTINGS_FIELDS",
+    "CodeVerdict",
     "api_key_authenticate",
     "api_key_create",
     "api_key_hash",
@@ -74,5 +79,8 @@ __all__ = [
     "redeem_url",
     "redemption_code_check",
     "redemption_code_send",
+    "redemption_code_verify",
+    "redemption_lock",
+    "redemption_lock_message",
     "token_hash",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,8 +18,11 @@ from django.utils.translation import gettext as _
 from accounts.models import User, email_normalize
 from accounts.roles import AdminRole, has_admin_role
 from accounts.services import address_proven
+from accounts.sign_in import lockout
+from accounts.sign_in.familiar import lockout_subject
 from audit.services import audit_record
 from ciam.crypto import checksum, keyed_hash
+from ciam.http import client_ip
 from ciam.locale import language_supported, tenant_default_language
 from emails.models import OutboxEmail
 from emails.services import outbox_add
@@ -294,6 +299,68 @@ def redemption_code_check(*, invitation: Invitation, code: str, now: datetime | 
         return "ok"
     RedemptionCode.objects.filter(pk=redemption_code.pk).update(attempts=F("attempts") + 1)
     return "wrong"
+
+
+@dataclass(frozen=True)
+class CodeVerdict:
+    """What redemption_code_verify found: "ok", "wrong", "expired" (no usable code: ask for a
+    new one) or "locked" (not checked); `lock`, the lock in force after it, if any."""
+
+    result: str
+    lock: lockout.Lock | None = None
+
+
+def redemption_code_verify(*, request, invitation: Invitation, code: str) -> CodeVerdict:
+    """redemption_code_check behind the smart lockout of the invited address and of the IP
+    address (accounts.sign_in.lockout), as a code typed at sign-in is: a wrong code counts
+    toward both, so that asking for new codes (each allows CODE_MAX_ATTEMPTS tries) does not
+    give a guesser more tries for ever. While either is locked no code is checked, and the
+    try is not counted."""
+    subject = lockout_subject(request, invitation.email)
+    ip = client_ip(request)
+    attempt = lockout.lockout_attempt_begin(email=subject, ip=ip)
+    lock = attempt.lock
+    if lock is None and not attempt.reserved:  # too many checks of this address running
+        lock = lockout.lockout_check(email=subject, ip=None) or lockout.Lock(
+            until=time.time() + lockout.BUSY_RETRY_SECONDS
+        )
+    if lock is not None:
+        return CodeVerdict("locked", lock)
+    result = "expired"
+    try:
+        result = redemption_code_check(invitation=invitation, code=code)
+        if result != "wrong":
+            return CodeVerdict(result)
+        # Keyed with the code's row: the same wrong guess at a new code counts again.
+        typed = f"invitation\0{_code_current_id(invitation)}\0{code}"
+        lockout.lockout_register_failure(email=subject, ip=ip, password=typed)
+        return CodeVerdict(result, lockout.lockout_check(email=subject, ip=ip))
+    finally:
+        lockout.lockout_attempt_finish(email=subject, succeeded=result == "ok")
+
+
+def redemption_lock_message(lock: lockout.Lock) -> str:
+    return _("Too many failed sign-in attempts. Sign-in is paused: try again in %(wait)s.") % {
+        "wait": lock.wait_text
+    }
+
+
+def redemption_lock(*, request, invitation: Invitation) -> lockout.Lock | None:
+    """The lock in force for the invited address (as this browser counts it) or the IP
+    address, if any: no code is sent while it holds, since none could be checked."""
+
+    return lockout.lockout_check(
+        email=lockout_subject(request, invitation.email), ip=client_ip(request)
+    )
+
+
+def _code_current_id(invitation: Invitation) -> int | None:
+    return (
+        RedemptionCode.objects.filter(invitation=invitation, used_at__isnull=True)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def _email_mark_verified(user, *, email: str, request=None) -> None:

@@ -16,7 +16,7 @@ from audit.models import SignInEvent
 from emails.models import OutboxEmail
 from guests import services
 from guests.models import GuestProfile, GuestSettings, Invitation, RedemptionCode
-from tests.helpers import PASSWORD, email_code, link_token, unique_email
+from tests.helpers import LOCKED, PASSWORD, email_code, link_token, unique_email
 
 pytestmark = [pytest.mark.server]
 
@@ -285,6 +285,66 @@ def test_five_wrong_codes_use_up_the_code(acme):
             SignInEvent.objects.filter(email_typed=invitation.email, result="failure").count() == 6
         )
         assert not SignInEvent.objects.filter(failure_reason__contains=code).exists()
+
+
+def _latest_code(world, invitation) -> str:
+    with tenant_context(world.tenant):
+        row = OutboxEmail.objects.filter(kind="redemption_code", to=invitation.email).latest("id")
+        return row.payload["code"]
+
+
+def test_wrong_codes_count_toward_the_lockout_so_new_codes_give_no_new_tries(acme, settings):
+    """Each code allows five tries, and new codes may be asked for: without the lockout a
+    guesser holding a forwarded link would get five more tries with every code, for as long as
+    the invitation lives. Wrong codes count toward the invited address's lockout as wrong
+    sign-in codes do; once it holds, no code is checked, the right one included, and none is
+    sent."""
+    settings.LOCKOUT_ACCOUNT_THRESHOLD = 8
+    invitation, token = invite(acme)
+    partner, code = _start_with_code(acme, token)
+    # A guesser tries a different code each time (the same wrong code again is not counted).
+    for attempt in range(5):
+        page = partner.post("/invite/code/verify/", {"code": _near(code, attempt)})
+        assert "That code is not right" in page.content.decode()
+    assert partner.post("/invite/code/resend/").status_code == 302
+    code = _latest_code(acme, invitation)
+    for attempt in range(3):
+        page = partner.post("/invite/code/verify/", {"code": _near(code, attempt)}).content.decode()
+    assert LOCKED in page
+
+    # The right code is not checked while the lock holds, and the page says why, at the field.
+    refused = partner.post("/invite/code/verify/", {"code": code})
+    assert refused.status_code == 429
+    page = refused.content.decode()
+    assert LOCKED in page and 'aria-invalid="true"' in page and "That code is not right" not in page
+    assert partner.get("/invite/consent/").status_code == 404
+    # No new code is sent either.
+    sent_before = _codes_sent(acme, invitation)
+    resent = partner.post("/invite/code/resend/")
+    assert resent.status_code == 429 and LOCKED in resent.content.decode()
+    assert _codes_sent(acme, invitation) == sent_before
+    with tenant_context(acme.tenant):
+        assert SignInEvent.objects.filter(
+            email_typed=invitation.email, result="locked_out", failure_reason="locked_out"
+        ).exists()
+
+    # The lock lifts: the code still good is accepted, and the count starts again.
+    from accounts.sign_in import lockout
+
+    with tenant_context(acme.tenant):
+        lockout.lockout_clear(email=invitation.email)
+    response = partner.post("/invite/code/verify/", {"code": code})
+    assert response["Location"] == "/invite/consent/"
+
+
+def _near(code: str, attempt: int) -> str:
+    """A wrong code, another one for each attempt."""
+    return f"{(int(code) + 1 + attempt) % 1_000_000:06d}"
+
+
+def _codes_sent(world, invitation) -> int:
+    with tenant_context(world.tenant):
+        return OutboxEmail.objects.filter(kind="redemption_code", to=invitation.email).count()
 
 
 def test_declining_leaves_the_invitation_pending(acme):
