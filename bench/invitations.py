@@ -11,8 +11,10 @@ The SMTP server runs in this process and keeps only the recipients, so parsing m
 does not compete with the worker for the CPU.
 Target: at least 100 per second.
 
-Uses its own database (dropped afterwards) and a Redis database of its own (--redis-url,
-default 14) as broker, so no other worker takes its tasks; nothing in Redis is flushed.
+Uses its own database (dropped afterwards) and a Redis database of its own as cache and
+broker, so that no other worker takes its tasks and no count of an earlier run (the
+per-address limits of invitations) holds it back: one claimed as the tests claim theirs
+(ciam.test_resources), or --redis-url.
 """
 
 from __future__ import annotations
@@ -58,9 +60,15 @@ class CountingSink:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument(
+        "--redis-url", help="a Redis database this run may use (default: claim one)"
+    )
     parser.add_argument("--timeout", type=float, default=600)
     options = parser.parse_args()
+    if options.redis_url is None:
+        from ciam.test_resources import redis_database_claim
+
+        options.redis_url = redis_database_claim("redis://127.0.0.1:6379")
     os.environ["REDIS_URL"] = options.redis_url
     os.environ.pop("CIAM_TEST_REDIS_URL", None)
 

@@ -71,6 +71,22 @@ def _hit_on_redis(redis, key: str, period: int) -> tuple[int, int]:
     return count, ttl
 
 
+def _hits_on_redis(redis, keys: list[str], period: int) -> list[int]:
+    """_hit_on_redis for many keys in one round trip: their counts."""
+    connection = redis.get_client(write=True)
+    with connection.pipeline(transaction=True) as pipeline:
+        for key in keys:
+            pipeline.set(key, 0, nx=True, ex=period)
+            pipeline.incr(key)
+            pipeline.ttl(key)
+        replies = pipeline.execute()
+    counts = replies[1::3]
+    for key, ttl in zip(keys, replies[2::3], strict=True):
+        if ttl < 0:
+            connection.expire(key, period)
+    return counts
+
+
 def _hit_on_cache(key: str, period: int) -> tuple[int, int]:
     # The window's end is kept next to its count: the cache API has no TTL.
     cache.add(key + ":ends", time.time() + period, period)
@@ -130,6 +146,38 @@ def rates_take(namespace: str, rates: str | None, *, request, key: str | None = 
         if not hit(f"{namespace}:{rate}:{source}", rate.limit, rate.period).allowed:
             return False
     return True
+
+
+def rates_take_per_key(namespace: str, rates: str | None, *, keys: list[str]) -> set[str]:
+    """rates_take for many keys at once, counting their "/key" rates only: for work no request
+    drives (a bulk upload's worker), where what matters is what each key (an address) gets.
+    The counters are rates_take's: a key counted here and there counts once per hit in both.
+    One round trip per rate on Redis. Returns the keys refused (a key refused by a rate is
+    not counted by the rates after it, as in rates_take)."""
+    from ciam.cache import UNREACHABLE
+
+    refused: set[str] = set()
+    for rate in rates_parse(rates):
+        if rate.per != "key":
+            continue
+        counted = [key for key in dict.fromkeys(keys) if key not in refused]
+        if not counted:
+            break
+        cache_keys = [_PREFIX + f"{namespace}:{rate}:{text_source(key)}" for key in counted]
+        redis = _redis()
+        counts = None
+        if redis is not None and not getattr(cache, "skip_redis", lambda: False)():
+            try:
+                counts = _hits_on_redis(redis, [cache.make_key(key) for key in cache_keys],
+                                        rate.period)  # fmt: skip
+            except UNREACHABLE as error:
+                cache.outage_begin(error)
+        if counts is None:
+            counts = [_hit_on_cache(key, rate.period)[0] for key in cache_keys]
+        refused.update(
+            key for key, count in zip(counted, counts, strict=True) if count > rate.limit
+        )
+    return refused
 
 
 def ip_source(ip: str | None) -> str:

@@ -26,6 +26,7 @@ from emails.models import OutboxEmail
 from guests.models import BulkInvitation, Invitation
 from guests.services.governance import governance_due
 from guests.services.invitations import token_hash
+from guests.services.limits import addresses_limit_take
 from guests.services.policy import can_invite, domain_problem, guest_settings_get, redirect_problem
 from tenants.models import TenantWork
 
@@ -44,6 +45,7 @@ BULK_REASONS = {
     "already_member": _("already a member"),
     "bad_redirect": _("bad redirect URL"),
     "bad_characters": _("characters we cannot accept"),
+    "rate_limited": _("too many invitations to this address recently"),
 }
 
 
@@ -176,11 +178,19 @@ def _invitations_create(*, bulk: BulkInvitation, chunk: list[dict], now: datetim
         .objects.filter(email__in=emails)
         .values_list("email", flat=True)
     }
+    # What one address receives stays bounded however many times it is uploaded (revoke and
+    # upload again): the per-address rates of invitations made one by one, on the same counts.
+    limited = addresses_limit_take(
+        action="invitation",
+        recipients=[row["email"] for row in chunk if row["email"].lower() not in taken],
+    )
     expires_at = now + timedelta(days=guest_settings.default_expiry_days)
     invitations, tokens, late_rejects = [], [], []
     for row in chunk:
-        if row["email"].lower() in taken:
-            late_rejects.append({"row": row["row"], "email": row["email"], "reason": "duplicate"})
+        email = row["email"].lower()
+        if email in taken or email in limited:
+            reason = "duplicate" if email in taken else "rate_limited"
+            late_rejects.append({"row": row["row"], "email": row["email"], "reason": reason})
             continue
         token = secrets.token_urlsafe(32)
         tokens.append(token)

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from ciam.ratelimit import Rate, hit, ip_source, rates_parse
+from ciam.ratelimit import Rate, hit, ip_source, rates_parse, rates_take, rates_take_per_key
 
 LOCAL_MEMORY = {
     "default": {
@@ -48,6 +48,25 @@ def test_keys_count_apart(backend):
     assert hit(key + ":a", 1, 60).allowed
     assert hit(key + ":b", 1, 60).allowed
     assert not hit(key + ":a", 1, 60).allowed
+
+
+def test_many_keys_at_once_count_on_the_counters_of_one_at_a_time(backend, rf):
+    """A bulk upload's worker counts its addresses per key in one go, on the same counters as
+    the requests that count one address at a time; the IP rates do not apply to it."""
+    namespace = f"test:{uuid.uuid4().hex}"
+    rates = "2/h/key,3/d/key,1/h/ip"
+    request = rf.get("/", REMOTE_ADDR="198.51.100.9")
+    assert rates_take(namespace, rates, request=request, key="Ada@example.com")
+    assert rates_take_per_key(namespace, rates, keys=["ada@example.com", "bo@example.com"]) == set()
+    # Ada had her two of the hour (the refused hit is not counted by the day's rate).
+    assert rates_take_per_key(namespace, rates, keys=["ada@example.com", "bo@example.com"]) == {
+        "ada@example.com"
+    }
+    assert not rates_take(namespace, "2/h/key", request=request, key="bo@example.com")
+    assert rates_take_per_key(namespace, "5/h/key,3/d/key", keys=["ada@example.com"]) == set()
+    assert rates_take_per_key(namespace, "5/h/key,3/d/key", keys=["ada@example.com"]) == {
+        "ada@example.com"
+    }
 
 
 def test_rates_read_allauths_notation():
