@@ -401,6 +401,17 @@ def user_roles_set(request, public_id):
 def user_enabled_set(request, public_id):
     user = _subject(public_id)
     if request.method == "GET":
+        # The confirmation only for a change the submit would make (the user's page shows
+        # no button otherwise, but the URL may be typed): else the reason, on the user's page.
+        if not services.may_set_enabled(actor=request.user, user=user):
+            if user.pk == request.user.pk:
+                messages.error(request, _("You cannot disable your own account."))
+            else:
+                messages.error(
+                    request,
+                    _("Only a Global administrator can disable or enable an administrator."),
+                )
+            return redirect("console:users:detail", public_id=user.public_id)
         return render(
             request,
             "console/confirm.html",

@@ -90,6 +90,14 @@ def test_user_administrator_sees_no_disable_button_for_an_administrator(acme):
     assert disable not in page.content.decode()
     member_page = acme.client(user_admin).get(f"/console/users/{acme.member.public_id}/")
     assert f'href="/console/users/{acme.member.public_id}/enabled/"' in member_page.content.decode()
+    # The URL typed by hand shows no confirmation the submit would refuse, but the reason.
+    client = acme.client(user_admin)
+    typed = client.get(f"/console/users/{acme.admin.public_id}/enabled/")
+    assert typed["Location"] == f"/console/users/{acme.admin.public_id}/"
+    page = client.get(typed["Location"]).content.decode()
+    assert "Only a Global administrator can disable or enable an administrator." in page
+    own = acme.client(acme.admin).get(f"/console/users/{acme.admin.public_id}/enabled/")
+    assert own["Location"] == f"/console/users/{acme.admin.public_id}/"
 
 
 def test_disabling_states_how_long_issued_access_tokens_keep_working(acme):
