@@ -248,6 +248,8 @@ def test_quickstart_snippets_sign_a_user_in_as_pasted(provider, app_type, commit
             claims = jwt_parts(printed)[1]
             assert claims["sub"] == str(acme.member.public_id)
             assert claims["aud"] == app.client_id and claims["nonce"] == namespace["nonce"]
+            # The app stays signed in: its snippet asks for a refresh token, and gets one.
+            assert namespace["token"]["refresh_token"]
 
 
 def test_single_page_app_quickstart_is_msal_browser_with_this_authority(provider, committed):
