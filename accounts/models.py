@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -64,6 +65,13 @@ class EmailUserManager(UserManager):
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra_fields)
+
+    # Django's async variants take a username first: these take the email, as the above do.
+    async def acreate_user(self, email, password=None, **extra_fields):
+        return await sync_to_async(self.create_user)(email, password, **extra_fields)
+
+    async def acreate_superuser(self, email, password=None, **extra_fields):
+        return await sync_to_async(self.create_superuser)(email, password, **extra_fields)
 
     def get_by_natural_key(self, email):
         return self.with_email(email).get()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from allauth.account.internal.userkit import filter_users_by_email
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -80,6 +81,9 @@ def test_an_address_is_stored_lower_cased_however_it_is_typed(acme):
         user.refresh_from_db()
         assert user.email == email.lower()
         assert User.objects.with_email(email.upper()).get() == user
+        # The async variant takes the email as the sync one does (Django's a username first).
+        other = async_to_sync(User.objects.acreate_user)(email=f"Async.{email}", password=None)
+        assert other.email == f"async.{email.lower()}" and not other.has_usable_password()
         # Written around the manager, a mixed-case address is refused by the database.
         with pytest.raises(IntegrityError), transaction.atomic():
             User.objects.filter(pk=user.pk).update(email=email.upper())
