@@ -481,6 +481,46 @@ def measure(
     )
 
 
+def measure_interleaved(
+    entries: list[tuple[str, Callable[[], object]]],
+    *,
+    seconds: float = 5.0,
+    slices: int = 5,
+    warmup: float = 0.5,
+    concurrency: int = 1,
+    server: Server | None = None,
+    max_calls: int = MAX_CALLS,
+) -> list[Result]:
+    """measure() for several kinds of call at once: each kind runs for `seconds` in all, in
+    `slices` turns taken in rotation (A, B, C, A, B, C...), and its Result sums its turns.
+    A shared machine changes speed over minutes; in turns, each kind meets the same changes,
+    so the difference between two kinds says what the kinds cost, not when each ran."""
+    for _label, call in entries:
+        _run_for(call, warmup, concurrency, max_calls)
+    totals = {label: ([], 0, 0.0, 0.0) for label, _call in entries}
+    for _turn in range(slices):
+        for label, call in entries:
+            cpu_before = server.cpu_seconds() if server else 0.0
+            started = time.perf_counter()
+            latencies, errors = _run_for(call, seconds / slices, concurrency, max_calls // slices)
+            elapsed = time.perf_counter() - started
+            cpu = server.cpu_seconds() - cpu_before if server else 0.0
+            kept, failed, spent, ran = totals[label]
+            totals[label] = (kept + latencies, failed + errors, spent + cpu, ran + elapsed)
+    return [
+        Result(
+            label=label,
+            calls=len(latencies),
+            errors=errors,
+            seconds=ran,
+            latencies=latencies,
+            concurrency=concurrency,
+            server_cpu=spent if server else None,
+        )
+        for label, (latencies, errors, spent, ran) in totals.items()
+    ]
+
+
 def _run_for(
     call: Callable[[], object], seconds: float, concurrency: int, max_calls: int
 ) -> tuple[list[float], int]:

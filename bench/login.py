@@ -21,7 +21,10 @@ Target: at least 30 sign-ins per second per worker process, that is everything a
 password hash costs less than the hash itself; MFA adds at most 3 ms of server CPU to a
 sign-in. Each sign-in hashes the password exactly once.
 By default 4 people sign in at once (the worker's 4 threads), as in bench/tokens.py, so the
-worker is never idle between requests: the rate is what one process can serve.
+worker is never idle between requests: the rate is what one process can serve. Within a
+round the three kinds take turns (--slices, 5 by default: harness.measure_interleaved), so a
+change of the machine's speed during the round weighs on each kind alike and "MFA adds" and
+the federated share compare sign-ins measured side by side.
 """
 
 from __future__ import annotations
@@ -280,6 +283,10 @@ def main() -> None:
         rounds_help="bare hash, password sign-ins then sign-ins with MFA, this many times; "
         "the verdict is on the median round",
     )
+    parser.add_argument(
+        "--slices", type=int, default=5,
+        help="turns each kind of sign-in takes within a round, in rotation (1: one after another)",
+    )  # fmt: skip
     arguments = parser.parse_args()
 
     os.environ["FEDERATION_ALLOW_LOOPBACK_IDPS"] = "true"  # the provider is on loopback
@@ -313,24 +320,26 @@ def main() -> None:
                 # sign-ins it is compared with: shared machines change speed over minutes.
                 verifies_per_second, verify_ms = argon2_verify_rate(arguments.seconds / 2)
                 harness.pin_to_core(harness.LOAD_CORE)
-                measured = [
-                    harness.measure(
-                        f"{kind} round {number}: {steps}",
-                        call,
-                        seconds=arguments.seconds,
-                        server=server,
-                        concurrency=arguments.concurrency,
-                    )
-                    for kind, steps, call in (
-                        ("sign-in", "GET form, POST password, GET /account/", sign_in),
-                        ("MFA sign-in", "+ GET challenge, POST app code", sign_in_mfa),
-                        (
-                            "federated sign-in",
-                            "button, IdP login+consent, callback, GET /account/",
-                            federated,
-                        ),
-                    )  # fmt: skip
-                ]
+                # The three kinds take turns within the round (--slices), so that what the
+                # machine does meanwhile weighs on each alike.
+                measured = harness.measure_interleaved(
+                    [
+                        (f"{kind} round {number}: {steps}", call)
+                        for kind, steps, call in (
+                            ("sign-in", "GET form, POST password, GET /account/", sign_in),
+                            ("MFA sign-in", "+ GET challenge, POST app code", sign_in_mfa),
+                            (
+                                "federated sign-in",
+                                "button, IdP login+consent, callback, GET /account/",
+                                federated,
+                            ),
+                        )
+                    ],
+                    seconds=arguments.seconds,
+                    slices=arguments.slices,
+                    server=server,
+                    concurrency=arguments.concurrency,
+                )  # fmt: skip
                 rounds.append((*measured, verifies_per_second, verify_ms))
         node.stop()
         harness.print_table(
