@@ -464,21 +464,10 @@ def measure(
     A call that raises counts as an error, as does one returning a Response whose status is
     500 or more. Give `server` to get the server's CPU time per call.
     """
-    _run_for(call, warmup, concurrency, max_calls)
-    cpu_before = server.cpu_seconds() if server else None
-    started = time.perf_counter()
-    latencies, errors = _run_for(call, seconds, concurrency, max_calls)
-    elapsed = time.perf_counter() - started
-    cpu = server.cpu_seconds() - cpu_before if server and cpu_before is not None else None
-    return Result(
-        label=label,
-        calls=len(latencies),
-        errors=errors,
-        seconds=elapsed,
-        latencies=latencies,
-        concurrency=concurrency,
-        server_cpu=cpu,
-    )
+    return measure_interleaved(
+        [(label, call)], seconds=seconds, slices=1, warmup=warmup, concurrency=concurrency,
+        server=server, max_calls=max_calls,
+    )[0]  # fmt: skip
 
 
 def measure_interleaved(
