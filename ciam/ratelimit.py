@@ -168,8 +168,8 @@ def rates_take_per_key(namespace: str, rates: str | None, *, keys: list[str]) ->
         counts = None
         if redis is not None and not getattr(cache, "skip_redis", lambda: False)():
             try:
-                counts = _hits_on_redis(redis, [cache.make_key(key) for key in cache_keys],
-                                        rate.period)  # fmt: skip
+                made_keys = [cache.make_key(key) for key in cache_keys]
+                counts = _hits_on_redis(redis, made_keys, rate.period)
             except UNREACHABLE as error:
                 cache.outage_begin(error)
         if counts is None:

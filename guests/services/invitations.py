@@ -348,7 +348,6 @@ def redemption_lock_message(lock: lockout.Lock) -> str:
 def redemption_lock(*, request, invitation: Invitation) -> lockout.Lock | None:
     """The lock in force for the invited address (as this browser counts it) or the IP
     address, if any: no code is sent while it holds, since none could be checked."""
-
     return lockout.lockout_check(
         email=lockout_subject(request, invitation.email), ip=client_ip(request)
     )
