@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -47,7 +51,19 @@ def invitation_list(request):
         queryset=selectors.invitation_list(),
         bulk_uploads=selectors.bulk_invitation_list(),
         can_manage=has_admin_role(request.user, AdminRole.USER_ADMINISTRATOR),
+        inactive_guests_url=_inactive_guests_url(),
+        inactive_days=INACTIVE_GUEST_DAYS,
     )
+
+
+# The inactive guests report (Entra's): Users, filtered to guests with no sign-in for this long.
+INACTIVE_GUEST_DAYS = 90
+
+
+def _inactive_guests_url() -> str:
+    since = (timezone.now() - timedelta(days=INACTIVE_GUEST_DAYS)).date()
+    query = urlencode({"type": "guest", "inactive_since": since.isoformat()})
+    return f"{reverse('console:users:list')}?{query}"
 
 
 @console_role(*INVITERS)

@@ -84,6 +84,34 @@ def test_sorting_by_last_sign_in_puts_those_who_never_signed_in_first(acme):
     assert older == [early.email]
 
 
+def test_no_sign_in_since_lists_the_inactive_those_who_never_signed_in_included(acme):
+    """Entra's inactive guests report: who has not signed in since a day, those who never did
+    included once their account is older than that day; the export gives the same people."""
+    domain = f"inactive-{uuid.uuid4().hex[:6]}.example"
+    old_never, old_early, old_recent, new_never = people(acme, domain, 4, user_type="guest")
+    User = get_user_model()
+    long_ago = datetime(2025, 1, 1, tzinfo=UTC)
+    with tenant_context(acme.tenant):
+        User.objects.filter(pk__in=[old_never.pk, old_early.pk, old_recent.pk]).update(
+            date_joined=long_ago
+        )
+        User.objects.filter(pk=old_early.pk).update(last_login=datetime(2025, 6, 1, tzinfo=UTC))
+        User.objects.filter(pk=old_recent.pk).update(last_login=datetime(2026, 3, 2, tzinfo=UTC))
+        # Invited after the day asked for and not signed in yet: not inactive.
+        User.objects.filter(pk=new_never.pk).update(date_joined=datetime(2026, 3, 5, tzinfo=UTC))
+    client = acme.client(acme.admin)
+    inactive, _ = rows(client, q=domain, type="guest", inactive_since="2026-03-01", sort="email")
+    assert inactive == [old_never.email, old_early.email]
+    # The sign-in on the day itself is activity.
+    assert rows(client, q=domain, inactive_since="2026-03-02", sort="email")[0] == inactive
+    exported = client.get(
+        "/console/users/export.csv", {"q": domain, "type": "guest", "inactive_since": "2026-03-01"}
+    )
+    text = b"".join(exported.streaming_content).decode()
+    emails = [row["email"] for row in csv.DictReader(io.StringIO(text))]
+    assert sorted(emails) == inactive
+
+
 def test_filters_by_type_state_role_creation_and_attribute(acme):
     domain = f"filters-{uuid.uuid4().hex[:6]}.example"
     member, guest, disabled, deleted, admin, parisian = people(acme, domain, 6)

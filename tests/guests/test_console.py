@@ -204,3 +204,34 @@ def test_the_guest_user_link_shows_only_to_admins_who_may_open_users(acme):
     assert "Accepted" in as_inviter and user_page not in as_inviter
     assert acme.client(user=inviter).get(user_page).status_code == 403
     assert user_page in acme.client(user=acme.admin).get(path).content.decode()
+
+
+def test_the_guests_page_leads_a_user_administrator_to_the_inactive_guests(acme):
+    """Entra's inactive guests report: Users, filtered to guests with no sign-in for 90 days
+    (those who never signed in since they were invited that long ago included)."""
+    import re
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    User = get_user_model()
+    with tenant_context(acme.tenant):
+        idle = User.objects.create_user(email=unique_email("idle"), user_type="guest")
+        active = User.objects.create_user(email=unique_email("active"), user_type="guest")
+        User.objects.filter(pk__in=[idle.pk, active.pk]).update(
+            date_joined=timezone.now() - timedelta(days=200)
+        )
+        User.objects.filter(pk=active.pk).update(last_login=timezone.now() - timedelta(days=3))
+    client = acme.client(acme.admin)
+    page = client.get("/console/guests/").content.decode()
+    since = (timezone.now() - timedelta(days=90)).date().isoformat()
+    link = re.search(r'href="([^"]+)">Inactive guests \(no sign-in for 90 days\)</a>', page)
+    assert link and link.group(1) == f"/console/users/?type=guest&amp;inactive_since={since}"
+    listed = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert idle.email in listed and active.email not in listed
+    # A Guest inviter does not read the directory: no link.
+    with tenant_context(acme.tenant):
+        inviter = User.objects.create_user(
+            email=unique_email("inviter"), admin_roles=[AdminRole.GUEST_INVITER]
+        )
+    assert "Inactive guests" not in acme.client(inviter).get("/console/guests/").content.decode()
