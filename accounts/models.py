@@ -129,6 +129,14 @@ class User(AbstractUser):
                 "id",
                 name="user_last_sign_in_keyset",
             ),  # fmt: skip
+            # The same for guests alone: the inactive guests report (Console > Guests) and
+            # guests by last sign-in read only guests, however many members never signed in.
+            models.Index(
+                Coalesce("last_login", models.Value(NEVER_SIGNED_IN)),
+                "id",
+                name="user_guest_last_sign_in",
+                condition=models.Q(user_type="guest"),
+            ),  # fmt: skip
             models.Index(
                 fields=["deleted_at"],
                 name="user_deleted",

@@ -62,7 +62,9 @@ INACTIVE_GUEST_DAYS = 90
 
 def _inactive_guests_url() -> str:
     since = (timezone.now() - timedelta(days=INACTIVE_GUEST_DAYS)).date()
-    query = urlencode({"type": "guest", "inactive_since": since.isoformat()})
+    # Longest inactive first (never signed in, then the oldest sign-in): the order of the
+    # last sign-in's index, which then serves the filter too.
+    query = urlencode({"type": "guest", "inactive_since": since.isoformat(), "sort": "last_login"})
     return f"{reverse('console:users:list')}?{query}"
 
 

@@ -226,7 +226,9 @@ def test_the_guests_page_leads_a_user_administrator_to_the_inactive_guests(acme)
     page = client.get("/console/guests/").content.decode()
     since = (timezone.now() - timedelta(days=90)).date().isoformat()
     link = re.search(r'href="([^"]+)">Inactive guests \(no sign-in for 90 days\)</a>', page)
-    assert link and link.group(1) == f"/console/users/?type=guest&amp;inactive_since={since}"
+    assert link and link.group(1) == (
+        f"/console/users/?type=guest&amp;inactive_since={since}&amp;sort=last_login"
+    )
     listed = client.get(link.group(1).replace("&amp;", "&")).content.decode()
     assert idle.email in listed and active.email not in listed
     # A Guest inviter does not read the directory: no link.
