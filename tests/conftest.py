@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from tests.helpers import PASSWORD, TenantWorld  # noqa: F401  (the world's users sign in with it)
 
@@ -190,6 +191,16 @@ def _logs_as_provisioned(request):
     with connection.cursor() as cursor:
         for (schema, table), last_id in _LOGS_AS_PROVISIONED.items():
             cursor.execute(f'DELETE FROM "{schema}"."{table}" WHERE id > %s', [last_id])
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _language_as_configured():
+    """Each test starts in the default language, as a new process would. A request through
+    Django's test client runs in this thread, and the language middleware leaves the page's
+    language active after it: a test calling a service right after another test's French
+    request would otherwise read French messages (the reversed file order met two)."""
+    translation.activate(settings.LANGUAGE_CODE)
     yield
 
 
