@@ -37,19 +37,27 @@ class Hit:
 def hit(key: str, limit: int, period: int) -> Hit:
     """Count one hit on `key` in its current window of `period` seconds: allowed while the
     window holds at most `limit` hits."""
+    return hits([key], limit, period)[0]
+
+
+def hits(keys: list[str], limit: int, period: int) -> list[Hit]:
+    """hit() on each of `keys` (distinct), in one round trip on Redis."""
     from ciam.cache import UNREACHABLE
 
-    cache_key = _PREFIX + key
+    cache_keys = [_PREFIX + key for key in keys]
     redis = _redis()
-    if redis is None or getattr(cache, "skip_redis", lambda: False)():
-        count, retry_after = _hit_on_cache(cache_key, period)
-    else:
+    counted = None
+    if redis is not None and not getattr(cache, "skip_redis", lambda: False)():
         try:
-            count, retry_after = _hit_on_redis(redis, cache.make_key(cache_key), period)
+            counted = _hits_on_redis(redis, [cache.make_key(key) for key in cache_keys], period)
         except UNREACHABLE as error:
             cache.outage_begin(error)
-            count, retry_after = _hit_on_cache(cache_key, period)
-    return Hit(allowed=count <= limit, count=count, retry_after=max(1, retry_after))
+    if counted is None:
+        counted = [_hit_on_cache(key, period) for key in cache_keys]
+    return [
+        Hit(allowed=count <= limit, count=count, retry_after=max(1, retry_after))
+        for count, retry_after in counted
+    ]
 
 
 def _redis():
@@ -58,21 +66,8 @@ def _redis():
     return client if hasattr(client, "get_client") else None
 
 
-def _hit_on_redis(redis, key: str, period: int) -> tuple[int, int]:
-    connection = redis.get_client(write=True)
-    with connection.pipeline(transaction=True) as pipeline:
-        pipeline.set(key, 0, nx=True, ex=period)
-        pipeline.incr(key)
-        pipeline.ttl(key)
-        _created, count, ttl = pipeline.execute()
-    if ttl < 0:  # never without an expiry: a counter without one would refuse for ever
-        connection.expire(key, period)
-        ttl = period
-    return count, ttl
-
-
-def _hits_on_redis(redis, keys: list[str], period: int) -> list[int]:
-    """_hit_on_redis for many keys in one round trip: their counts."""
+def _hits_on_redis(redis, keys: list[str], period: int) -> list[tuple[int, int]]:
+    """Each key's count and seconds left, in one MULTI."""
     connection = redis.get_client(write=True)
     with connection.pipeline(transaction=True) as pipeline:
         for key in keys:
@@ -80,11 +75,13 @@ def _hits_on_redis(redis, keys: list[str], period: int) -> list[int]:
             pipeline.incr(key)
             pipeline.ttl(key)
         replies = pipeline.execute()
-    counts = replies[1::3]
-    for key, ttl in zip(keys, replies[2::3], strict=True):
-        if ttl < 0:
+    counted = []
+    for key, count, ttl in zip(keys, replies[1::3], replies[2::3], strict=True):
+        if ttl < 0:  # never without an expiry: a counter without one would refuse for ever
             connection.expire(key, period)
-    return counts
+            ttl = period
+        counted.append((count, ttl))
+    return counted
 
 
 def _hit_on_cache(key: str, period: int) -> tuple[int, int]:
@@ -154,8 +151,6 @@ def rates_take_per_key(namespace: str, rates: str | None, *, keys: list[str]) ->
     The counters are rates_take's: a key counted here and there counts once per hit in both.
     One round trip per rate on Redis. Returns the keys refused (a key refused by a rate is
     not counted by the rates after it, as in rates_take)."""
-    from ciam.cache import UNREACHABLE
-
     refused: set[str] = set()
     for rate in rates_parse(rates):
         if rate.per != "key":
@@ -163,20 +158,10 @@ def rates_take_per_key(namespace: str, rates: str | None, *, keys: list[str]) ->
         counted = [key for key in dict.fromkeys(keys) if key not in refused]
         if not counted:
             break
-        cache_keys = [_PREFIX + f"{namespace}:{rate}:{text_source(key)}" for key in counted]
-        redis = _redis()
-        counts = None
-        if redis is not None and not getattr(cache, "skip_redis", lambda: False)():
-            try:
-                made_keys = [cache.make_key(key) for key in cache_keys]
-                counts = _hits_on_redis(redis, made_keys, rate.period)
-            except UNREACHABLE as error:
-                cache.outage_begin(error)
-        if counts is None:
-            counts = [_hit_on_cache(key, rate.period)[0] for key in cache_keys]
-        refused.update(
-            key for key, count in zip(counted, counts, strict=True) if count > rate.limit
+        found = hits(
+            [f"{namespace}:{rate}:{text_source(key)}" for key in counted], rate.limit, rate.period
         )
+        refused.update(key for key, one in zip(counted, found, strict=True) if not one.allowed)
     return refused
 
 
