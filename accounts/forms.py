@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-
 from allauth.account import forms as allauth_forms
 from allauth.account.stages import LoginByCodeStage, LoginStageController
 from allauth.account.utils import get_next_redirect_url
@@ -195,11 +193,7 @@ class ConfirmLoginCodeForm(allauth_forms.ConfirmLoginCodeForm):
         subject = lockout_subject(request, email)
         ip = client_ip(request)
         attempt = lockout.lockout_attempt_begin(email=subject, ip=ip)
-        lock = attempt.lock
-        if lock is None and not attempt.reserved:
-            lock = lockout.lockout_check(email=subject, ip=None) or lockout.Lock(
-                until=time.time() + lockout.BUSY_RETRY_SECONDS
-            )
+        lock = lockout.lockout_attempt_refusal(attempt, email=subject)
         user = getattr(getattr(stage, "login", None), "user", None)
         if lock is not None:
             self._record(

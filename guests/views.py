@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import AdminRole, has_admin_role
+from accounts.sign_in.adapter import lock_message_without_reset
 from audit.models import SignInEvent
 from audit.services import sign_in_record
 from ciam.csp import form_action_allow
@@ -106,7 +107,7 @@ def _send_code(request, invitation: Invitation):
             {
                 "invitation": invitation,
                 "form": CodeForm(),
-                "send_error": services.redemption_lock_message(lock),
+                "send_error": lock_message_without_reset(lock),
             },
             status=429,
         )
@@ -159,7 +160,7 @@ def verify(request):
             **_CODE_FAILURES[verdict.result],
         )
         if verdict.lock is not None:  # locked before, or by this wrong code
-            form.add_error("code", services.redemption_lock_message(verdict.lock))
+            form.add_error("code", lock_message_without_reset(verdict.lock))
             status = 429 if verdict.result == "locked" else 200
         elif verdict.result == "wrong":
             form.add_error("code", _("That code is not right. Check the email and try again."))

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.sign_in import lockout
+from accounts.sign_in.adapter import lock_message_without_reset
 from ciam.http import client_ip
 
 
@@ -97,8 +98,4 @@ class OperatorLoginForm(AuthenticationForm):
 
 
 def _locked(lock: lockout.Lock) -> ValidationError:
-    return ValidationError(
-        _("Too many failed sign-in attempts. Sign-in is paused: try again in %(wait)s.")
-        % {"wait": lock.wait_text},
-        code="locked_out",
-    )
+    return ValidationError(lock_message_without_reset(lock), code="locked_out")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -59,14 +58,10 @@ class AccountAdapter(DefaultAccountAdapter):
         # A browser that signed in to this account before is counted apart (sign_in.familiar).
         subject = lockout_subject(request, email)
         attempt = lockout.lockout_attempt_begin(email=subject, ip=client_ip(request))
-        if attempt.lock is not None:
-            self._refuse_locked(request, email, attempt.lock)
-        if not attempt.reserved:
-            # Too many checks of this email already running: refused like a lock, unhashed.
-            busy = lockout.lockout_check(email=subject, ip=None) or lockout.Lock(
-                until=time.time() + lockout.BUSY_RETRY_SECONDS
-            )
-            self._refuse_locked(request, email, busy)
+        # Locked, or too many checks of this email already running: refused, unhashed.
+        refusal = lockout.lockout_attempt_refusal(attempt, email=subject)
+        if refusal is not None:
+            self._refuse_locked(request, email, refusal)
         user = None
         try:
             AuthenticationBackend.unstash_authenticated_user()
@@ -247,3 +242,11 @@ def lock_message(lock: lockout.Lock) -> str:
         "Too many failed sign-in attempts. For your protection, sign-in is paused: try again "
         "in %(wait)s, or reset your password."
     ) % {"wait": lock.wait_text}
+
+
+def lock_message_without_reset(lock: lockout.Lock) -> str:
+    """lock_message where no password can be reset: the operator sign-in, a guest's
+    invitation code."""
+    return _("Too many failed sign-in attempts. Sign-in is paused: try again in %(wait)s.") % {
+        "wait": lock.wait_text
+    }

@@ -175,6 +175,15 @@ class Attempt:
     reserved: bool
 
 
+def lockout_attempt_refusal(attempt: Attempt, *, email: str) -> Lock | None:
+    """What an attempt lockout_attempt_begin did not reserve is refused with: the lock in
+    force or, while too many checks of `email` run, the account's lock if it has one, else a
+    short wait (BUSY_RETRY_SECONDS). None for a reserved attempt."""
+    if attempt.reserved or attempt.lock is not None:
+        return attempt.lock
+    return lockout_check(email=email, ip=None) or Lock(until=time.time() + BUSY_RETRY_SECONDS)
+
+
 def lockout_attempt_begin(*, email: str, ip: str | None) -> Attempt:
     """Before a password check, in one Redis round trip: the lock in force for this email or
     IP address (lockout_check) and, when there is none, a reservation of the check. Pair a

@@ -35,7 +35,6 @@ from guests.services.invitations import (
     redemption_code_send,
     redemption_code_verify,
     redemption_lock,
-    redemption_lock_message,
     token_hash,
 )
 from guests.services.limits import email_limit_take, rate_take
@@ -81,6 +80,5 @@ __all__ = [
     "redemption_code_send",
     "redemption_code_verify",
     "redemption_lock",
-    "redemption_lock_message",
     "token_hash",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -319,11 +318,7 @@ def redemption_code_verify(*, request, invitation: Invitation, code: str) -> Cod
     subject = lockout_subject(request, invitation.email)
     ip = client_ip(request)
     attempt = lockout.lockout_attempt_begin(email=subject, ip=ip)
-    lock = attempt.lock
-    if lock is None and not attempt.reserved:  # too many checks of this address running
-        lock = lockout.lockout_check(email=subject, ip=None) or lockout.Lock(
-            until=time.time() + lockout.BUSY_RETRY_SECONDS
-        )
+    lock = lockout.lockout_attempt_refusal(attempt, email=subject)
     if lock is not None:
         return CodeVerdict("locked", lock)
     result = "expired"
@@ -337,12 +332,6 @@ def redemption_code_verify(*, request, invitation: Invitation, code: str) -> Cod
         return CodeVerdict(result, lockout.lockout_check(email=subject, ip=ip))
     finally:
         lockout.lockout_attempt_finish(email=subject, succeeded=result == "ok")
-
-
-def redemption_lock_message(lock: lockout.Lock) -> str:
-    return _("Too many failed sign-in attempts. Sign-in is paused: try again in %(wait)s.") % {
-        "wait": lock.wait_text
-    }
 
 
 def redemption_lock(*, request, invitation: Invitation) -> lockout.Lock | None:
