@@ -403,14 +403,9 @@ def user_enabled_set(request, public_id):
     if request.method == "GET":
         # The confirmation only for a change the submit would make (the user's page shows
         # no button otherwise, but the URL may be typed): else the reason, on the user's page.
-        if not services.may_set_enabled(actor=request.user, user=user):
-            if user.pk == request.user.pk:
-                messages.error(request, _("You cannot disable your own account."))
-            else:
-                messages.error(
-                    request,
-                    _("Only a Global administrator can disable or enable an administrator."),
-                )
+        problem = services.set_enabled_problem(actor=request.user, user=user)
+        if problem:
+            messages.error(request, problem)
             return redirect("console:users:detail", public_id=user.public_id)
         return render(
             request,

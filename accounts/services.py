@@ -453,12 +453,24 @@ def account_delete_self(*, user: User, request=None) -> None:
     user.delete()
 
 
+def set_enabled_problem(*, actor, user: User, enabled: bool = False) -> str | None:
+    """Why user_set_enabled would not let `actor` enable or disable `user`; None if it would.
+    Work no admin does (governance, no signed-in actor) may change administrators."""
+    if not enabled and getattr(actor, "pk", None) == user.pk:
+        return _("You cannot disable your own account.")
+    if (
+        getattr(actor, "is_authenticated", False)
+        and user.admin_roles
+        and not has_admin_role(actor, AdminRole.GLOBAL_ADMINISTRATOR)
+    ):
+        return _("Only a Global administrator can disable or enable an administrator.")
+    return None
+
+
 def may_set_enabled(*, actor, user: User) -> bool:
     """Whether user_set_enabled would let `actor` disable or enable `user` (the console shows
     the button only then)."""
-    if getattr(actor, "pk", None) == user.pk:
-        return False
-    return not user.admin_roles or has_admin_role(actor, AdminRole.GLOBAL_ADMINISTRATOR)
+    return set_enabled_problem(actor=actor, user=user) is None
 
 
 @transaction.atomic
@@ -520,16 +532,9 @@ def user_set_enabled(
 ) -> User:
     """Enable or disable a user. Disabling ends every session of the user and revokes the
     tokens its apps hold; signing in is refused until an admin enables the user again."""
-    if getattr(actor, "pk", None) == user.pk and not enabled:
-        raise ValidationError(_("You cannot disable your own account."))
-    if (
-        getattr(actor, "is_authenticated", False)
-        and user.admin_roles
-        and not has_admin_role(actor, AdminRole.GLOBAL_ADMINISTRATOR)
-    ):
-        raise ValidationError(
-            _("Only a Global administrator can disable or enable an administrator.")
-        )
+    problem = set_enabled_problem(actor=actor, user=user, enabled=enabled)
+    if problem:
+        raise ValidationError(problem)
     if user.deleted_at is not None:
         raise ValidationError(_("Restore the user first: a deleted user stays disabled."))
     if user.is_active == enabled:
